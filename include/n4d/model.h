@@ -1,0 +1,266 @@
+/* n4d — the network model: a 4D lattice with areas, populations of neurons
+ * placed on lattice sites, projections (connection rules) and inputs.
+ *
+ * A model is described (programmatically or from JSON), then built once:
+ * building places the neurons and generates the synapses (CSR by source,
+ * grouped by delay). After the build the model is read-only and may be shared
+ * by any number of simulations, from any threads; it must outlive them. */
+#ifndef N4D_MODEL_H
+#define N4D_MODEL_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct n4d_model n4d_model;
+
+/** Neuron models. Parameters in ms and mV; see docs/models.md. */
+typedef enum n4d_neuron_model {
+    N4D_NEURON_LIF = 0,        /**< 4D Neural Cognition LIF (Euler) */
+    N4D_NEURON_LIF_EXP = 1,    /**< LIF, exponential currents, exact integration (CUBA) */
+    N4D_NEURON_IZHIKEVICH = 2  /**< Izhikevich 2003 */
+} n4d_neuron_model;
+
+/** Izhikevich presets for n4d_neuron_params_init_izhikevich(). */
+typedef enum n4d_izh_preset {
+    N4D_IZH_REGULAR_SPIKING = 0,
+    N4D_IZH_FAST_SPIKING = 1,
+    N4D_IZH_BURSTING = 2,       /**< chattering (c = -50, d = 2) */
+    N4D_IZH_INTRINSIC_BURSTING = 3
+} n4d_izh_preset;
+
+/** Neuron parameters. Fields not used by a model are ignored.
+ * lif:        tau_m, v_rest, v_reset, v_threshold, t_ref, i_e
+ * lif_exp:    the above + tau_syn_ex, tau_syn_in
+ * izhikevich: a, b, c, d, v_peak, i_e (v_reset/v_rest unused) */
+typedef struct n4d_neuron_params {
+    double tau_m;        /**< membrane time constant (ms) */
+    double v_rest;       /**< resting / leak reversal potential (mV) */
+    double v_reset;      /**< reset potential (mV) */
+    double v_threshold;  /**< spike threshold (mV); spike when V >= threshold */
+    double t_ref;        /**< refractory period (ms) */
+    double tau_syn_ex;   /**< excitatory synaptic time constant (ms) */
+    double tau_syn_in;   /**< inhibitory synaptic time constant (ms) */
+    double i_e;          /**< constant input (mV for lif/lif_exp, as I for izhikevich) */
+    double a, b, c, d;   /**< Izhikevich parameters */
+    double v_peak;       /**< Izhikevich spike cut-off (mV) */
+} n4d_neuron_params;
+
+/** Defaults of a model: lif = 4D Neural Cognition (tau_m 20, v_rest -65,
+ * v_reset -70, threshold -50, t_ref 5); lif_exp = Brian2 CUBA (tau_m 20,
+ * v_rest -49, v_reset -60, threshold -50, t_ref 5, tau_syn_ex 5, tau_syn_in 10);
+ * izhikevich = regular spiking. */
+N4D_API void n4d_neuron_params_init(n4d_neuron_params *p, int32_t model);
+/** Izhikevich parameters of a preset (n4d_izh_preset). */
+N4D_API n4d_status n4d_neuron_params_init_izhikevich(n4d_neuron_params *p, int32_t preset);
+
+/** A random or constant value: constant, uniform [lo, hi), or normal(mean,
+ * std) clipped to [lo, hi] (use -INFINITY / INFINITY for no bound). */
+typedef enum n4d_dist_kind {
+    N4D_DIST_CONSTANT = 0,
+    N4D_DIST_UNIFORM = 1,
+    N4D_DIST_NORMAL = 2
+} n4d_dist_kind;
+
+typedef struct n4d_dist {
+    int32_t kind;   /**< n4d_dist_kind */
+    double value;   /**< constant value, or the normal's mean */
+    double std;     /**< normal standard deviation */
+    double lo, hi;  /**< uniform range, or normal clip bounds */
+} n4d_dist;
+
+/** Helpers to fill an n4d_dist. */
+N4D_API n4d_dist n4d_dist_constant(double value);
+N4D_API n4d_dist n4d_dist_uniform(double lo, double hi);
+N4D_API n4d_dist n4d_dist_normal(double mean, double std, double lo, double hi);
+
+/** How a population places neurons on the sites of its area. Sites are
+ * visited in w, z, y, x order (x fastest); neuron ids follow that order. */
+typedef enum n4d_placement {
+    N4D_PLACE_ALL = 0,     /**< one neuron on every site */
+    N4D_PLACE_DENSITY = 1, /**< a neuron where a uniform draw < density */
+    N4D_PLACE_COUNT = 2    /**< exactly `count` distinct sites, uniformly */
+} n4d_placement;
+
+typedef struct n4d_population_desc {
+    uint32_t struct_size;
+    const char *name;        /**< unique name (copied) */
+    const char *area;        /**< name of an existing area (copied) */
+    int32_t model;           /**< n4d_neuron_model */
+    n4d_neuron_params params;
+    int32_t placement;       /**< n4d_placement */
+    double density;          /**< for N4D_PLACE_DENSITY, in [0, 1] */
+    uint64_t count;          /**< for N4D_PLACE_COUNT */
+    n4d_dist v_init;         /**< initial membrane potential (default: constant v_rest; izhikevich c) */
+} n4d_population_desc;
+
+/** Defaults: lif, placement all, v_init = params' resting value. */
+N4D_API void n4d_population_desc_init(n4d_population_desc *d);
+
+typedef enum n4d_rule {
+    N4D_RULE_FIXED_PROBABILITY = 0, /**< each pair independently with p */
+    N4D_RULE_FIXED_INDEGREE = 1,    /**< each target gets `n` sources */
+    N4D_RULE_FIXED_TOTAL_NUMBER = 2,/**< `n` pairs drawn uniformly */
+    N4D_RULE_ONE_TO_ONE = 3,        /**< i -> i (equal sizes) */
+    N4D_RULE_ALL_TO_ALL = 4,        /**< every pair */
+    N4D_RULE_DISTANCE = 5           /**< p = p * kernel(4D distance), within cutoff */
+} n4d_rule;
+
+typedef enum n4d_kernel {
+    N4D_KERNEL_GAUSSIAN = 0,    /**< exp(-d^2 / (2 sigma^2)) */
+    N4D_KERNEL_EXPONENTIAL = 1  /**< exp(-d / sigma) */
+} n4d_kernel;
+
+/** Sign of a projection's weights. */
+typedef enum n4d_syn_type {
+    N4D_SYN_AUTO = 0,        /**< the sign of each drawn weight decides */
+    N4D_SYN_EXCITATORY = 1,  /**< weights are |w| */
+    N4D_SYN_INHIBITORY = 2   /**< weights are -|w| */
+} n4d_syn_type;
+
+typedef struct n4d_projection_desc {
+    uint32_t struct_size;
+    const char *name;          /**< optional (copied); default "SOURCE->TARGET" */
+    const char *source;        /**< population name */
+    const char *target;        /**< population name */
+    int32_t rule;              /**< n4d_rule */
+    double p;                  /**< probability (fixed_probability, distance: peak p) */
+    uint64_t n;                /**< in-degree (fixed_indegree) or total (fixed_total_number) */
+    int32_t kernel;            /**< n4d_kernel for N4D_RULE_DISTANCE */
+    double sigma;              /**< kernel width in lattice units */
+    double cutoff;             /**< no connection beyond this distance (lattice units) */
+    n4d_dist weight;           /**< mV (lif, lif_exp) or current (izhikevich) */
+    n4d_dist delay;            /**< ms; rounded to steps, at least one step */
+    int32_t syn_type;          /**< n4d_syn_type */
+    int32_t allow_autapses;    /**< default 1 */
+    int32_t allow_multapses;   /**< default 1 (fixed_indegree, fixed_total_number) */
+} n4d_projection_desc;
+
+/** Defaults: fixed_probability p = 0, weight 1, delay = one step (0 = dt),
+ * auto sign, autapses and multapses allowed. */
+N4D_API void n4d_projection_desc_init(n4d_projection_desc *d);
+
+typedef enum n4d_input_kind {
+    N4D_INPUT_DC = 0,      /**< constant current added every step in [start, stop) */
+    N4D_INPUT_POISSON = 1  /**< n_sources independent Poisson trains of `rate` Hz, each event adds `weight` */
+} n4d_input_kind;
+
+typedef struct n4d_input_desc {
+    uint32_t struct_size;
+    int32_t kind;          /**< n4d_input_kind */
+    const char *target;    /**< population name */
+    double amplitude;      /**< DC amplitude (same unit as i_e) */
+    double rate;           /**< Poisson rate per source (Hz) */
+    double weight;         /**< Poisson event weight (like a synapse weight) */
+    uint32_t n_sources;    /**< Poisson sources per neuron (default 1) */
+    double start, stop;    /**< active time window in ms (default 0, +inf) */
+} n4d_input_desc;
+
+N4D_API void n4d_input_desc_init(n4d_input_desc *d);
+
+/* ---- creation and description -------------------------------------- */
+
+/** Creates an empty model (lattice 1x1x1x1, dt 0.1 ms, seed 1). */
+N4D_API n4d_status n4d_model_create(n4d_context *ctx, n4d_model **out);
+
+/** Loads a model description from a JSON file (docs/config.md). Errors name
+ * the file, line:column and key path (n4d_last_error(ctx)). Unimplemented
+ * sections of a 4D Neural Cognition config are named in one warning (log). */
+N4D_API n4d_status n4d_model_from_json_file(n4d_context *ctx, const char *path, n4d_model **out);
+
+/** As n4d_model_from_json_file from a string of `len` bytes; `source_name`
+ * (may be NULL: "<string>") names it in messages. */
+N4D_API n4d_status n4d_model_from_json_string(n4d_context *ctx, const char *json, size_t len,
+                                              const char *source_name, n4d_model **out);
+
+/** Destroys a model. NULL is a no-op. No simulation of it may remain. */
+N4D_API void n4d_model_destroy(n4d_model *model);
+
+/** Setters: valid only before the build (else N4D_E_STATE). */
+N4D_API n4d_status n4d_model_set_lattice(n4d_model *m, const uint32_t shape[4]);
+N4D_API n4d_status n4d_model_set_dt(n4d_model *m, double dt_ms);
+N4D_API n4d_status n4d_model_set_seed(n4d_model *m, uint64_t seed);
+/** Threads used by n4d_model_build (0 = all available). */
+N4D_API n4d_status n4d_model_set_build_threads(n4d_model *m, int32_t threads);
+
+/** Adds an area: an inclusive box lo..hi in lattice coordinates. */
+N4D_API n4d_status n4d_model_add_area(n4d_model *m, const char *name, const int32_t lo[4],
+                                      const int32_t hi[4]);
+/** Adds a population; *index (may be NULL) receives its index. */
+N4D_API n4d_status n4d_model_add_population(n4d_model *m, const n4d_population_desc *d,
+                                            int32_t *index);
+N4D_API n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d,
+                                            int32_t *index);
+N4D_API n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d);
+
+/** Declares a sense: a 2D input matrix of rows x cols whose entry [ix][iy]
+ * is fed to the neuron at (x_lo + ix, y_lo + iy, z_lo + z_layer, w_lo) of the
+ * area (n4d_sim_feed_sense). */
+N4D_API n4d_status n4d_model_add_sense(n4d_model *m, const char *name, const char *area,
+                                       uint32_t rows, uint32_t cols);
+
+/** Places the neurons and generates the synapses, in parallel. Idempotent.
+ * After it the model is read-only. */
+N4D_API n4d_status n4d_model_build(n4d_model *m);
+
+/* ---- queries (after the build unless stated) ----------------------- */
+
+N4D_API int n4d_model_is_built(const n4d_model *m);
+N4D_API double n4d_model_dt(const n4d_model *m);
+N4D_API uint64_t n4d_model_seed(const n4d_model *m);
+N4D_API uint64_t n4d_model_num_neurons(const n4d_model *m);
+N4D_API uint64_t n4d_model_num_synapses(const n4d_model *m);
+N4D_API int32_t n4d_model_num_populations(const n4d_model *m);
+N4D_API int32_t n4d_model_num_projections(const n4d_model *m);
+/** Before or after the build. */
+N4D_API n4d_status n4d_model_lattice(const n4d_model *m, uint32_t shape[4]);
+
+/** Population info: name (valid while the model lives), first neuron id and
+ * count (after the build), neuron model. */
+typedef struct n4d_population_info {
+    uint32_t struct_size;
+    const char *name;
+    const char *area;
+    int32_t model;
+    uint64_t first;
+    uint64_t count;
+} n4d_population_info;
+
+N4D_API n4d_status n4d_model_population_info(const n4d_model *m, int32_t index,
+                                             n4d_population_info *out);
+/** Index of a population by name, or a negative status. */
+N4D_API int32_t n4d_model_find_population(const n4d_model *m, const char *name);
+
+/** Position (x, y, z, w) of neuron `id`. */
+N4D_API n4d_status n4d_model_neuron_position(const n4d_model *m, uint64_t id, int32_t xyzw[4]);
+/** Population index of neuron `id`, or a negative status. */
+N4D_API int32_t n4d_model_neuron_population(const n4d_model *m, uint64_t id);
+
+/** Number of outgoing synapses of neuron `source`. */
+N4D_API n4d_status n4d_model_out_degree(const n4d_model *m, uint64_t source, uint64_t *count);
+/** Copies up to `cap` outgoing synapses of `source` (ordered by delay, sign,
+ * target). Any output pointer may be NULL. *count receives the out-degree. */
+N4D_API n4d_status n4d_model_get_synapses(const n4d_model *m, uint64_t source, uint64_t cap,
+                                          uint32_t *targets, float *weights, float *delays_ms,
+                                          uint64_t *count);
+
+/** Smallest and largest delay in steps over all synapses (1, 1 if none). */
+N4D_API n4d_status n4d_model_delay_range(const n4d_model *m, uint32_t *min_steps,
+                                         uint32_t *max_steps);
+
+/** Bytes of the built model by component (tags as in n4d_memory_stats). */
+N4D_API n4d_status n4d_model_memory(const n4d_model *m, uint64_t bytes[N4D_MEM_TAG_COUNT]);
+
+/** Warnings collected while loading (newline-separated), "" if none. Valid
+ * while the model lives. */
+N4D_API const char *n4d_model_warnings(const n4d_model *m);
+
+/** Default simulated duration in ms from the config ("duration"), 0 if unset. */
+N4D_API double n4d_model_default_duration(const n4d_model *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

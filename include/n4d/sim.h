@@ -1,0 +1,107 @@
+/* n4d — simulations: a model bound to a backend, with its own state.
+ *
+ * One n4d_sim is used by one thread at a time; distinct sims are independent,
+ * even over the same model. Same model + same seed give bitwise identical
+ * spike trains on every backend and thread count. */
+#ifndef N4D_SIM_H
+#define N4D_SIM_H
+
+#include "model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct n4d_sim n4d_sim;
+
+typedef struct n4d_sim_options {
+    uint32_t struct_size;
+    const char *backend;      /**< "auto" (default), "cpu-ref", "cpu-omp", "cuda" */
+    int32_t num_threads;      /**< cpu-omp threads; 0 = chosen by model size */
+    uint64_t seed;            /**< run-time randomness (initial V, Poisson); 0 = the model's seed */
+    double dt;                /**< ms; 0 = the model's dt (must match the model's if built) */
+    uint32_t history_steps;   /**< window of n4d_sim_spiked_at (default 1000; 0 = off) */
+    int32_t record_spikes;    /**< keep every spike for n4d_sim_spikes (default 1) */
+} n4d_sim_options;
+
+N4D_API void n4d_sim_options_init(n4d_sim_options *opt);
+
+/** Creates a simulation of `model` (built first if it is not). Errors are
+ * recorded on the model (n4d_last_error(model)). The model must outlive the
+ * sim. An unavailable backend gives N4D_E_NOT_BUILT or N4D_E_NO_DEVICE. */
+N4D_API n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim **out);
+
+/** Destroys a simulation. NULL is a no-op. */
+N4D_API void n4d_sim_destroy(n4d_sim *sim);
+
+/** Name of the backend actually running ("cpu-ref", "cpu-omp", "cuda").
+ * Static string. */
+N4D_API const char *n4d_sim_backend(const n4d_sim *sim);
+/** Threads the backend uses. */
+N4D_API int32_t n4d_sim_num_threads(const n4d_sim *sim);
+
+/** Advances one step. */
+N4D_API n4d_status n4d_sim_step(n4d_sim *sim);
+/** Advances `steps` steps (batched by the minimum delay internally). */
+N4D_API n4d_status n4d_sim_run(n4d_sim *sim, uint64_t steps);
+
+/** Number of steps simulated so far (the next step's index). */
+N4D_API uint64_t n4d_sim_current_step(const n4d_sim *sim);
+N4D_API double n4d_sim_dt(const n4d_sim *sim);
+
+/** Ids (ascending) of the neurons that spiked in the last step. The array
+ * is owned by the sim and valid until the next step, run or destroy. */
+N4D_API n4d_status n4d_sim_last_spikes(const n4d_sim *sim, const uint32_t **ids, uint64_t *count);
+
+/** All spikes recorded since creation or the last n4d_sim_clear_spikes, in
+ * canonical order (step ascending, then neuron id). Arrays owned by the sim,
+ * valid until the next step, run, clear or destroy. N4D_E_STATE if recording
+ * is off. */
+N4D_API n4d_status n4d_sim_spikes(const n4d_sim *sim, const uint64_t **steps, const uint32_t **ids,
+                                  uint64_t *count);
+N4D_API n4d_status n4d_sim_clear_spikes(n4d_sim *sim);
+
+/** 1 if `neuron` spiked at `step`, 0 if not; O(1). Negative status
+ * (N4D_E_RANGE) if the step is outside the history window or not simulated
+ * yet, or the neuron does not exist. */
+N4D_API int n4d_sim_spiked_at(const n4d_sim *sim, uint64_t neuron, uint64_t step);
+
+/** Totals since creation: spikes, and a 64-bit FNV-1a hash of the spike
+ * train over (step, neuron id) in canonical order (docs/api.md). */
+N4D_API uint64_t n4d_sim_total_spikes(const n4d_sim *sim);
+N4D_API uint64_t n4d_sim_checksum(const n4d_sim *sim);
+
+/** Per-step statistics of the last step. */
+typedef struct n4d_step_stats {
+    uint32_t struct_size;
+    uint64_t step;        /**< index of the last simulated step */
+    uint64_t spikes;      /**< spikes in that step */
+    uint64_t total_spikes;
+} n4d_step_stats;
+
+N4D_API n4d_status n4d_sim_step_stats(const n4d_sim *sim, n4d_step_stats *out);
+
+/** State variables: "v" (all models), "ge"/"gi" (lif_exp synaptic currents),
+ * "u" (izhikevich), "i_ext" (external input of the next step),
+ * "refractory" (steps left). Copies n4d_model_num_neurons() floats into `out`;
+ * neurons whose model lacks the variable read NaN. */
+N4D_API n4d_status n4d_sim_get_state(n4d_sim *sim, const char *var, float *out, uint64_t count);
+/** Sets a state variable for all neurons (values for neurons whose model
+ * lacks it are ignored). */
+N4D_API n4d_status n4d_sim_set_state(n4d_sim *sim, const char *var, const float *values,
+                                     uint64_t count);
+
+/** Adds `value` to the external input of neuron `id` for the next step
+ * (as 4D Neural Cognition's external_input). */
+N4D_API n4d_status n4d_sim_add_input(n4d_sim *sim, uint64_t id, float value);
+
+/** Feeds a rows x cols matrix (row-major, first index along x) into a sense's
+ * area at z layer `z_layer` for the next step. Matrices of another shape map
+ * the overlapping part (a warning is logged). */
+N4D_API n4d_status n4d_sim_feed_sense(n4d_sim *sim, const char *sense, const float *matrix,
+                                      uint32_t rows, uint32_t cols, uint32_t z_layer);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,91 @@
+/* Neuron update over an id range and spike delivery, shared by cpu-ref and
+ * cpu-omp so that both run the same arithmetic in the same order. */
+#ifndef N4D_CPU_COMMON_H
+#define N4D_CPU_COMMON_H
+
+#include "backend.h"
+
+/* Updates neurons [lo, hi) for `step`, consuming the ring slot of the step;
+ * writes the ids that spiked (ascending) to spk and returns their count. */
+static inline uint64_t n4d__cpu_update_range(n4d_sim *sim, uint64_t step, uint64_t lo, uint64_t hi,
+                                             uint32_t *spk)
+{
+    const uint64_t N = sim->n;
+    const double inv_scale = sim->model->syn.inv_scale;
+    int64_t *re = sim->ring + (size_t)(step % sim->ring_slots) * 2 * N;
+    int64_t *ri = re + N;
+    uint64_t ns = 0;
+    for (size_t pi = 0; pi < sim->n_pops; pi++) {
+        const n4d__pop_rt *p = &sim->pops[pi];
+        uint64_t a = p->first > lo ? p->first : lo;
+        uint64_t b = p->first + p->n < hi ? p->first + p->n : hi;
+        if (a >= b)
+            continue;
+        const float dc = n4d__sim_dc(sim, (int32_t)pi, step);
+        /* the Poisson inputs of this population active at this step */
+        const n4d__poisson_rt *pin[16];
+        size_t npin = 0;
+        for (size_t k = 0; k < sim->n_poisson && npin < 16; k++) {
+            const n4d__poisson_rt *in = &sim->poisson[k];
+            if (in->pop == (int32_t)pi && step >= in->step_start && step < in->step_stop)
+                pin[npin++] = in;
+        }
+        for (uint64_t i = a; i < b; i++) {
+            int64_t ae = re[i], ai = ri[i];
+            re[i] = 0;
+            ri[i] = 0;
+            for (size_t k = 0; k < npin; k++) {
+                int64_t ev = (int64_t)n4d__poisson_events(pin[k], sim->seed, (uint32_t)i, step);
+                if (pin[k]->weight_q >= 0)
+                    ae += ev * pin[k]->weight_q;
+                else
+                    ai += ev * pin[k]->weight_q;
+            }
+            float ext = sim->iext[i] + dc;
+            sim->iext[i] = 0.0f;
+            if (n4d__update_neuron(p, &sim->v[i], &sim->x1[i], &sim->x2[i], &sim->ref[i],
+                                   n4d__fixed_to_float(ae, inv_scale),
+                                   n4d__fixed_to_float(ai, inv_scale), ext))
+                spk[ns++] = (uint32_t)i;
+        }
+    }
+    return ns;
+}
+
+/* First index in [lo, hi) of sorted `t` whose value is >= x. */
+static inline uint64_t n4d__lower_bound(const uint32_t *t, uint64_t lo, uint64_t hi, uint32_t x)
+{
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (t[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Delivers the spike of `src` at `step` to its targets in [tlo, thi) (all
+ * targets when full is true) into the ring slots step + delay. */
+static inline void n4d__cpu_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint32_t tlo,
+                                    uint32_t thi, int full)
+{
+    const n4d__synapses *syn = &sim->model->syn;
+    const uint64_t N = sim->n;
+    const uint32_t R = sim->ring_slots;
+    for (uint64_t g = syn->seg_ptr[src]; g < syn->seg_ptr[src + 1]; g++) {
+        uint32_t key = syn->seg_key[g];
+        int64_t *acc = sim->ring + ((size_t)((step + N4D__SEG_DELAY(key)) % R) * 2 + N4D__SEG_CH(key)) * N;
+        uint64_t j0 = syn->seg_off[g], j1 = syn->seg_off[g + 1];
+        if (!full) {
+            j0 = n4d__lower_bound(syn->target, j0, j1, tlo);
+            j1 = n4d__lower_bound(syn->target, j0, j1, thi);
+        }
+        const uint32_t *tg = syn->target;
+        const int32_t *wq = syn->weight_q;
+        for (uint64_t j = j0; j < j1; j++)
+            acc[tg[j]] += wq[j];
+    }
+}
+
+#endif

@@ -1,0 +1,106 @@
+/* cpu-omp: OpenMP backend. Each thread owns a contiguous block of neuron
+ * ids (neurons are stored population by population in lattice order, so a
+ * block is a spatial slab); it updates its neurons and delivers every spike
+ * only to the targets in its block (rows are sorted by target, so a binary
+ * search finds the sub-range). No atomics, no races, and the integer sums
+ * make the result independent of the thread count. Threads synchronise once
+ * per batch of min_delay steps: no spike can affect another neuron sooner. */
+#include "cpu_common.h"
+
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define N4D_OMP_MAX_BATCH 64u
+
+typedef struct omp_state {
+    int threads;
+    uint32_t batch;    /* steps per synchronisation */
+    uint64_t *bounds;  /* threads + 1 block bounds */
+    uint32_t *spk;     /* batch * n: step j, block k at spk[j * n + bounds[k]] */
+    uint64_t *cnt;     /* threads * batch */
+} omp_state;
+
+static void omp_fini(n4d_sim *sim)
+{
+    omp_state *s = sim->backend_state;
+    if (!s)
+        return;
+    n4d__free(sim->ctx, N4D_MEM_BACKEND, s->bounds, ((size_t)s->threads + 1) * sizeof(uint64_t));
+    n4d__free(sim->ctx, N4D_MEM_BACKEND, s->spk, ((size_t)s->batch * sim->n + 1) * sizeof(uint32_t));
+    n4d__free(sim->ctx, N4D_MEM_BACKEND, s->cnt, (size_t)s->threads * s->batch * sizeof(uint64_t));
+    n4d__free(sim->ctx, N4D_MEM_BACKEND, s, sizeof *s);
+    sim->backend_state = NULL;
+}
+
+static n4d_status omp_init(n4d_sim *sim)
+{
+    omp_state *s = n4d__calloc(sim->ctx, N4D_MEM_BACKEND, 1, sizeof *s);
+    if (!s)
+        return n4d__error(&sim->hdr, N4D_E_NOMEM, "cpu-omp: out of memory");
+    sim->backend_state = s;
+    int T = sim->threads > 0 ? sim->threads : 1;
+#ifndef _OPENMP
+    T = 1;
+#endif
+    if ((uint64_t)T > sim->n && sim->n > 0)
+        T = (int)sim->n;
+    sim->threads = T;
+    s->threads = T;
+    uint32_t b = sim->model->syn.min_delay;
+    s->batch = b < N4D_OMP_MAX_BATCH ? b : N4D_OMP_MAX_BATCH;
+    s->bounds = n4d__alloc(sim->ctx, N4D_MEM_BACKEND, ((size_t)T + 1) * sizeof(uint64_t));
+    s->spk = n4d__alloc(sim->ctx, N4D_MEM_BACKEND, ((size_t)s->batch * sim->n + 1) * sizeof(uint32_t));
+    s->cnt = n4d__calloc(sim->ctx, N4D_MEM_BACKEND, (size_t)T * s->batch, sizeof(uint64_t));
+    if (!s->bounds || !s->spk || !s->cnt) {
+        omp_fini(sim);
+        return n4d__error(&sim->hdr, N4D_E_NOMEM, "cpu-omp: out of memory for %d threads", T);
+    }
+    for (int k = 0; k <= T; k++)
+        s->bounds[k] = sim->n * (uint64_t)k / (uint64_t)T;
+    return N4D_OK;
+}
+
+static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
+{
+    omp_state *s = sim->backend_state;
+    const int T = s->threads;
+    const uint64_t N = sim->n;
+    while (steps > 0) {
+        const uint32_t b = steps < s->batch ? (uint32_t)steps : s->batch;
+        const uint64_t step0 = sim->step;
+#pragma omp parallel num_threads(T)
+        {
+            int k = 0;
+#ifdef _OPENMP
+            k = omp_get_thread_num();
+#endif
+            const uint64_t lo = s->bounds[k], hi = s->bounds[k + 1];
+            for (uint32_t j = 0; j < b; j++)
+                s->cnt[(size_t)k * s->batch + j] =
+                    n4d__cpu_update_range(sim, step0 + j, lo, hi, s->spk + (size_t)j * N + lo);
+#pragma omp barrier
+            for (uint32_t j = 0; j < b; j++)
+                for (int kk = 0; kk < T; kk++) {
+                    const uint32_t *ids = s->spk + (size_t)j * N + s->bounds[kk];
+                    uint64_t c = s->cnt[(size_t)kk * s->batch + j];
+                    for (uint64_t i = 0; i < c; i++)
+                        n4d__cpu_deliver(sim, ids[i], step0 + j, (uint32_t)lo, (uint32_t)hi, T == 1);
+                }
+        }
+        for (uint32_t j = 0; j < b; j++) {
+            n4d__sim_emit_begin(sim, step0 + j);
+            for (int kk = 0; kk < T; kk++)
+                n4d__sim_emit_ids(sim, s->spk + (size_t)j * N + s->bounds[kk],
+                                  s->cnt[(size_t)kk * s->batch + j]);
+            n4d_status st = n4d__sim_emit_end(sim);
+            if (st)
+                return st;
+        }
+        steps -= b;
+    }
+    return N4D_OK;
+}
+
+const n4d__backend_ops n4d__backend_cpu_omp = {"cpu-omp", omp_init, omp_fini, omp_run, NULL};

@@ -1,0 +1,50 @@
+/* cpu-ref: the serial reference backend, the simplest correct code and the
+ * ground truth every other backend is compared with bitwise. */
+#include "cpu_common.h"
+
+typedef struct cpu_ref_state {
+    uint32_t *spk; /* n entries */
+} cpu_ref_state;
+
+static n4d_status ref_init(n4d_sim *sim)
+{
+    cpu_ref_state *s = n4d__calloc(sim->ctx, N4D_MEM_BACKEND, 1, sizeof *s);
+    if (!s)
+        return n4d__error(&sim->hdr, N4D_E_NOMEM, "cpu-ref: out of memory");
+    s->spk = n4d__alloc(sim->ctx, N4D_MEM_BACKEND, (sim->n ? sim->n : 1) * sizeof(uint32_t));
+    if (!s->spk) {
+        n4d__free(sim->ctx, N4D_MEM_BACKEND, s, sizeof *s);
+        return n4d__error(&sim->hdr, N4D_E_NOMEM, "cpu-ref: out of memory for the spike buffer");
+    }
+    sim->backend_state = s;
+    return N4D_OK;
+}
+
+static void ref_fini(n4d_sim *sim)
+{
+    cpu_ref_state *s = sim->backend_state;
+    if (!s)
+        return;
+    n4d__free(sim->ctx, N4D_MEM_BACKEND, s->spk, (sim->n ? sim->n : 1) * sizeof(uint32_t));
+    n4d__free(sim->ctx, N4D_MEM_BACKEND, s, sizeof *s);
+    sim->backend_state = NULL;
+}
+
+static n4d_status ref_run(n4d_sim *sim, uint64_t steps)
+{
+    cpu_ref_state *s = sim->backend_state;
+    for (uint64_t k = 0; k < steps; k++) {
+        uint64_t step = sim->step;
+        uint64_t ns = n4d__cpu_update_range(sim, step, 0, sim->n, s->spk);
+        for (uint64_t i = 0; i < ns; i++)
+            n4d__cpu_deliver(sim, s->spk[i], step, 0, 0, 1);
+        n4d__sim_emit_begin(sim, step);
+        n4d__sim_emit_ids(sim, s->spk, ns);
+        n4d_status st = n4d__sim_emit_end(sim);
+        if (st)
+            return st;
+    }
+    return N4D_OK;
+}
+
+const n4d__backend_ops n4d__backend_cpu_ref = {"cpu-ref", ref_init, ref_fini, ref_run, NULL};

@@ -1,0 +1,806 @@
+/* Model build: neuron placement on the lattice and synapse generation into
+ * CSR by source, grouped by (delay, sign). Every random draw comes from the
+ * counter RNG keyed by entity, so the result is the same for any number of
+ * build threads. Construction is two passes over each rule (count, then
+ * fill) with no O(N^2) pair loop; rows are then put in canonical order
+ * (delay, sign, target, weight) so atomically filled rows are deterministic. */
+#include "internal.h"
+#include "philox.h"
+
+#include <math.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* ---- random draws ------------------------------------------------------- */
+
+static double draw_dist(const n4d_dist *d, uint64_t seed, uint32_t purpose, uint32_t entity,
+                        uint64_t index)
+{
+    if (d->kind == N4D_DIST_CONSTANT)
+        return d->value;
+    n4d__r4 r = n4d__philox(seed, purpose, entity, index);
+    if (d->kind == N4D_DIST_UNIFORM)
+        return d->lo + (d->hi - d->lo) * n4d__u01(r.v[0], r.v[1]);
+    /* normal, Box-Muller, clipped */
+    double u1 = n4d__u01_open0(r.v[0], r.v[1]);
+    double u2 = n4d__u01(r.v[2], r.v[3]);
+    double z = sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+    double x = d->value + d->std * z;
+    if (x < d->lo)
+        x = d->lo;
+    if (x > d->hi)
+        x = d->hi;
+    return x;
+}
+
+static inline uint32_t purpose_of(uint32_t base, size_t index)
+{
+    return base | ((uint32_t)index << 8);
+}
+
+/* ---- placement ------------------------------------------------------------ */
+
+static uint64_t area_sites(const n4d__area *a)
+{
+    uint64_t s = 1;
+    for (int i = 0; i < 4; i++)
+        s *= (uint64_t)(a->hi[i] - a->lo[i] + 1);
+    return s;
+}
+
+static void site_coords(const n4d__area *a, uint64_t k, int32_t out[4])
+{
+    for (int i = 0; i < 4; i++) {
+        uint64_t ext = (uint64_t)(a->hi[i] - a->lo[i] + 1);
+        out[i] = a->lo[i] + (int32_t)(k % ext);
+        k /= ext;
+    }
+}
+
+/* Visits the sites of population p's area in w, z, y, x order and returns
+ * whether site k holds a neuron. `state` carries the selection-sampling
+ * counter of count placement (Knuth's algorithm S). */
+static bool site_selected(const n4d_model *m, size_t pi, uint64_t k, uint64_t sites,
+                          uint64_t *chosen)
+{
+    const n4d__population *p = &m->pops[pi];
+    switch (p->placement) {
+    case N4D_PLACE_ALL:
+        return true;
+    case N4D_PLACE_DENSITY: {
+        if (p->density >= 1.0)
+            return true;
+        n4d__r4 r = n4d__philox(m->seed, purpose_of(N4D_RNG_PLACE, pi), (uint32_t)k,
+                                k >> 32);
+        return n4d__u01(r.v[0], r.v[1]) < p->density;
+    }
+    default: { /* count */
+        uint64_t need = p->count - *chosen;
+        if (need == 0)
+            return false;
+        n4d__r4 r = n4d__philox(m->seed, purpose_of(N4D_RNG_PLACE, pi), (uint32_t)k, k >> 32);
+        double u = n4d__u01(r.v[0], r.v[1]);
+        if ((double)(sites - k) * u < (double)need) {
+            (*chosen)++;
+            return true;
+        }
+        return false;
+    }
+    }
+}
+
+static n4d_status place_neurons(n4d_model *m)
+{
+    uint64_t total = 0;
+    for (size_t pi = 0; pi < m->n_pops; pi++) {
+        n4d__population *p = &m->pops[pi];
+        const n4d__area *a = &m->areas[p->area];
+        uint64_t sites = area_sites(a), n = 0, chosen = 0;
+        if (p->placement == N4D_PLACE_ALL || (p->placement == N4D_PLACE_DENSITY && p->density >= 1.0))
+            n = sites;
+        else if (p->placement == N4D_PLACE_COUNT)
+            n = p->count;
+        else
+            for (uint64_t k = 0; k < sites; k++)
+                n += site_selected(m, pi, k, sites, &chosen);
+        p->first = total;
+        p->n = n;
+        total += n;
+        if (total > 0xfffffff0ull)
+            return n4d__error(&m->hdr, N4D_E_LIMIT,
+                              "the model has more than 2^32 - 16 neurons (population \"%s\")",
+                              p->name);
+    }
+    m->n_neurons = total;
+    m->pos = n4d__alloc(m->ctx, N4D_MEM_NEURONS, (total ? total : 1) * 4 * sizeof(int32_t));
+    if (!m->pos)
+        return n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory placing %llu neurons",
+                          (unsigned long long)total);
+    for (size_t pi = 0; pi < m->n_pops; pi++) {
+        const n4d__population *p = &m->pops[pi];
+        const n4d__area *a = &m->areas[p->area];
+        uint64_t sites = area_sites(a), chosen = 0, id = p->first;
+        for (uint64_t k = 0; k < sites && id < p->first + p->n; k++)
+            if (site_selected(m, pi, k, sites, &chosen))
+                site_coords(a, k, m->pos + 4 * id++);
+    }
+    return N4D_OK;
+}
+
+/* ---- site lookup for distance rules --------------------------------------- */
+
+/* Dense map of a population's area: local site index -> neuron id + 1 (0 =
+ * empty). Placement puts at most one neuron of a population on a site. */
+typedef struct site_map {
+    uint32_t *slot;
+    uint64_t sites;
+} site_map;
+
+static uint64_t site_index(const n4d__area *a, const int32_t xyzw[4])
+{
+    uint64_t k = 0;
+    for (int i = 3; i >= 0; i--)
+        k = k * (uint64_t)(a->hi[i] - a->lo[i] + 1) + (uint64_t)(xyzw[i] - a->lo[i]);
+    return k;
+}
+
+/* ---- rule generators ------------------------------------------------------ */
+
+/* One generated synapse before canonical ordering. */
+typedef struct gen_syn {
+    uint32_t target;
+    float weight;
+    uint32_t key; /* delay | sign << 16 */
+} gen_syn;
+
+typedef struct build_ctx {
+    n4d_model *m;
+    site_map *maps;          /* per population, for distance rules (or NULL) */
+    uint64_t *count;         /* per source: synapses */
+    uint64_t *cursor;        /* per source: fill cursor (absolute index) */
+    uint32_t *key_tmp;       /* per synapse seg key during the build */
+} build_ctx;
+
+static double kernel_cutoff(const n4d_projection_desc *d)
+{
+    /* beyond this radius p * kernel < 1e-12: treated as zero */
+    double r = d->kernel == N4D_KERNEL_GAUSSIAN ? d->sigma * sqrt(2.0 * log(1e12 * (d->p + 1e-300)))
+                                                : d->sigma * log(1e12 * (d->p + 1e-300));
+    if (!(r > 0))
+        r = 0;
+    return d->cutoff < r ? d->cutoff : r;
+}
+
+static void make_syn(const n4d_model *m, size_t pj, uint32_t entity, uint64_t j, uint32_t target,
+                     gen_syn *out)
+{
+    const n4d__projection *pr = &m->projs[pj];
+    double w = draw_dist(&pr->d.weight, m->seed, purpose_of(N4D_RNG_WEIGHT, pj), entity, j);
+    if (pr->d.syn_type == N4D_SYN_EXCITATORY)
+        w = fabs(w);
+    else if (pr->d.syn_type == N4D_SYN_INHIBITORY)
+        w = -fabs(w);
+    double dms = pr->d.delay.kind == N4D_DIST_CONSTANT && pr->d.delay.value == 0.0
+                     ? m->dt
+                     : draw_dist(&pr->d.delay, m->seed, purpose_of(N4D_RNG_DELAY, pj), entity, j);
+    out->target = target;
+    out->weight = (float)w;
+    out->key = N4D__SEG_KEY(n4d__delay_steps(dms, m->dt), out->weight < 0.0f);
+}
+
+/* Generates the row of local source `s` of row-wise projection pj. With
+ * out == NULL only counts. Returns the number of synapses. */
+static uint64_t gen_row(const build_ctx *b, size_t pj, uint64_t s, gen_syn *out)
+{
+    const n4d_model *m = b->m;
+    const n4d__projection *pr = &m->projs[pj];
+    const n4d__population *pre = &m->pops[pr->source], *post = &m->pops[pr->target];
+    const bool same = pr->source == pr->target, no_self = same && !pr->d.allow_autapses;
+    uint32_t purpose = purpose_of(N4D_RNG_CONNECT, pj);
+    uint64_t n = 0, npost = post->n;
+    switch (pr->d.rule) {
+    case N4D_RULE_ONE_TO_ONE:
+        if (s < npost && !no_self) {
+            if (out)
+                make_syn(m, pj, (uint32_t)s, 0, (uint32_t)(post->first + s), out);
+            n = 1;
+        }
+        break;
+    case N4D_RULE_ALL_TO_ALL:
+        for (uint64_t t = 0; t < npost; t++) {
+            if (no_self && t == s)
+                continue;
+            if (out)
+                make_syn(m, pj, (uint32_t)s, n, (uint32_t)(post->first + t), out + n);
+            n++;
+        }
+        break;
+    case N4D_RULE_FIXED_PROBABILITY: {
+        double p = pr->d.p;
+        if (p <= 0.0 || npost == 0)
+            break;
+        double log1mp = p < 1.0 ? log1p(-p) : 0.0;
+        uint64_t t = 0, draw = 0;
+        for (;;) {
+            if (p < 1.0) { /* geometric skip to the next connected target */
+                n4d__r4 r = n4d__philox(m->seed, purpose, (uint32_t)s, draw++);
+                double skip = floor(log(n4d__u01_open0(r.v[0], r.v[1])) / log1mp);
+                if (skip >= (double)(npost - t))
+                    break;
+                t += (uint64_t)skip;
+            }
+            if (t >= npost)
+                break;
+            if (!(no_self && t == s)) {
+                if (out)
+                    make_syn(m, pj, (uint32_t)s, n, (uint32_t)(post->first + t), out + n);
+                n++;
+            }
+            t++;
+        }
+        break;
+    }
+    case N4D_RULE_DISTANCE: {
+        const n4d__area *a = &m->areas[post->area];
+        const site_map *map = &b->maps[pr->target];
+        const int32_t *ps = m->pos + 4 * (pre->first + s);
+        double rc = kernel_cutoff(&pr->d);
+        int32_t lo[4], hi[4];
+        for (int i = 0; i < 4; i++) {
+            double l = ceil(ps[i] - rc), h = floor(ps[i] + rc);
+            lo[i] = l < a->lo[i] ? a->lo[i] : (int32_t)l;
+            hi[i] = h > a->hi[i] ? a->hi[i] : (int32_t)h;
+            if (lo[i] > hi[i])
+                return 0;
+        }
+        uint64_t draw = 0;
+        int32_t c[4];
+        for (c[3] = lo[3]; c[3] <= hi[3]; c[3]++)
+            for (c[2] = lo[2]; c[2] <= hi[2]; c[2]++)
+                for (c[1] = lo[1]; c[1] <= hi[1]; c[1]++)
+                    for (c[0] = lo[0]; c[0] <= hi[0]; c[0]++) {
+                        uint32_t slot = map->slot[site_index(a, c)];
+                        if (!slot)
+                            continue;
+                        uint64_t t = slot - 1;
+                        if (no_self && t == pre->first + s)
+                            continue;
+                        double d2 = 0;
+                        for (int i = 0; i < 4; i++)
+                            d2 += (double)(c[i] - ps[i]) * (double)(c[i] - ps[i]);
+                        double d = sqrt(d2);
+                        if (d > rc)
+                            continue;
+                        double k = pr->d.kernel == N4D_KERNEL_GAUSSIAN
+                                       ? exp(-d2 / (2.0 * pr->d.sigma * pr->d.sigma))
+                                       : exp(-d / pr->d.sigma);
+                        n4d__r4 r = n4d__philox(m->seed, purpose, (uint32_t)s, draw++);
+                        if (n4d__u01(r.v[0], r.v[1]) < pr->d.p * k) {
+                            if (out)
+                                make_syn(m, pj, (uint32_t)s, n, (uint32_t)t, out + n);
+                            n++;
+                        }
+                    }
+        break;
+    }
+    default:
+        break;
+    }
+    return n;
+}
+
+static bool rule_is_columnwise(int32_t rule)
+{
+    return rule == N4D_RULE_FIXED_INDEGREE || rule == N4D_RULE_FIXED_TOTAL_NUMBER;
+}
+
+/* fixed_indegree: source k of local target t. `seen` is a per-thread bitmap
+ * of the source population (only without multapses). */
+static uint64_t indegree_source(const n4d_model *m, size_t pj, uint64_t t, uint64_t k,
+                                uint64_t *attempt)
+{
+    const n4d__projection *pr = &m->projs[pj];
+    uint64_t npre = m->pops[pr->source].n;
+    n4d__r4 r = n4d__philox(m->seed, purpose_of(N4D_RNG_CONNECT, pj), (uint32_t)t,
+                            (k << 20) + (*attempt)++);
+    return n4d__uint_below(r.v[0], r.v[1], npre);
+}
+
+/* Draws the sources of local target t of a fixed_indegree projection into
+ * src[0..K). Returns false if the constraints cannot be met. */
+static void indegree_row(const n4d_model *m, size_t pj, uint64_t t, uint64_t *src, uint64_t *seen)
+{
+    const n4d__projection *pr = &m->projs[pj];
+    const bool same = pr->source == pr->target;
+    for (uint64_t k = 0; k < pr->d.n; k++) {
+        uint64_t attempt = 0, s;
+        for (;;) {
+            s = indegree_source(m, pj, t, k, &attempt);
+            if (same && !pr->d.allow_autapses && s == t)
+                continue;
+            if (!pr->d.allow_multapses && (seen[s >> 6] >> (s & 63) & 1))
+                continue;
+            break;
+        }
+        if (!pr->d.allow_multapses)
+            seen[s >> 6] |= 1ull << (s & 63);
+        src[k] = s;
+    }
+    if (!pr->d.allow_multapses)
+        for (uint64_t k = 0; k < pr->d.n; k++)
+            seen[src[k] >> 6] = 0;
+}
+
+/* fixed_total_number: pair k -> (local source, local target). */
+static void total_pair(const n4d_model *m, size_t pj, uint64_t k, uint64_t *s, uint64_t *t)
+{
+    const n4d__projection *pr = &m->projs[pj];
+    uint64_t npre = m->pops[pr->source].n, npost = m->pops[pr->target].n;
+    const bool no_self = pr->source == pr->target && !pr->d.allow_autapses;
+    for (uint64_t attempt = 0;; attempt++) {
+        n4d__r4 r = n4d__philox(m->seed, purpose_of(N4D_RNG_CONNECT, pj), (uint32_t)k,
+                                ((k >> 32) << 24) + attempt);
+        *s = n4d__uint_below(r.v[0], r.v[1], npre);
+        *t = n4d__uint_below(r.v[2], r.v[3], npost);
+        if (!(no_self && *s == *t))
+            return;
+    }
+}
+
+/* ---- canonical row order ------------------------------------------------------ */
+
+static inline bool syn_less(const gen_syn *a, const gen_syn *b)
+{
+    if (a->key != b->key)
+        return a->key < b->key;
+    if (a->target != b->target)
+        return a->target < b->target;
+    return a->weight < b->weight;
+}
+
+/* Stable merge sort of n entries using tmp (n entries). */
+static void sort_row(gen_syn *a, gen_syn *tmp, uint64_t n)
+{
+    bool sorted = true;
+    for (uint64_t i = 1; i < n && sorted; i++)
+        sorted = !syn_less(&a[i], &a[i - 1]);
+    if (sorted)
+        return;
+    for (uint64_t i = 1; i < n; i++) { /* insertion sort runs of 16 */
+        if (i % 16 == 0)
+            continue;
+        gen_syn x = a[i];
+        uint64_t j = i;
+        while (j % 16 && syn_less(&x, &a[j - 1])) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = x;
+    }
+    gen_syn *src = a, *dst = tmp;
+    for (uint64_t w = 16; w < n; w *= 2) {
+        for (uint64_t lo = 0; lo < n; lo += 2 * w) {
+            uint64_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            uint64_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = syn_less(&src[j], &src[i]) ? src[j++] : src[i++];
+            while (i < mid)
+                dst[k++] = src[i++];
+            while (j < hi)
+                dst[k++] = src[j++];
+        }
+        gen_syn *x = src;
+        src = dst;
+        dst = x;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof *a);
+}
+
+/* ---- the build ------------------------------------------------------------------ */
+
+static int build_threads(const n4d_model *m)
+{
+#ifdef _OPENMP
+    return m->build_threads > 0 ? m->build_threads : omp_get_max_threads();
+#else
+    (void)m;
+    return 1;
+#endif
+}
+
+void n4d__model_free_built(n4d_model *m)
+{
+    n4d_context *ctx = m->ctx;
+    n4d__synapses *s = &m->syn;
+    n4d__free(ctx, N4D_MEM_NEURONS, m->pos, (m->n_neurons ? m->n_neurons : 1) * 4 * sizeof(int32_t));
+    n4d__free(ctx, N4D_MEM_SYNAPSES, s->seg_ptr, (m->n_neurons + 1) * sizeof(uint64_t));
+    n4d__free(ctx, N4D_MEM_SYNAPSES, s->seg_off, (s->n_seg + 1) * sizeof(uint64_t));
+    n4d__free(ctx, N4D_MEM_SYNAPSES, s->seg_key, (s->n_seg ? s->n_seg : 1) * sizeof(uint32_t));
+    n4d__free(ctx, N4D_MEM_SYNAPSES, s->target, (s->n_syn ? s->n_syn : 1) * sizeof(uint32_t));
+    n4d__free(ctx, N4D_MEM_SYNAPSES, s->weight_q, (s->n_syn ? s->n_syn : 1) * sizeof(int32_t));
+    memset(s, 0, sizeof *s);
+    m->pos = NULL;
+    m->n_neurons = 0;
+    for (size_t i = 0; i < m->n_pops; i++)
+        m->pops[i].first = m->pops[i].n = 0;
+    m->built = false;
+}
+
+static n4d_status validate(n4d_model *m)
+{
+    for (size_t pj = 0; pj < m->n_projs; pj++) {
+        const n4d__projection *pr = &m->projs[pj];
+        const n4d__population *pre = &m->pops[pr->source], *post = &m->pops[pr->target];
+        if (pr->d.delay.kind == N4D_DIST_CONSTANT) {
+            if (pr->d.delay.value != 0.0 && pr->d.delay.value < 0.5 * m->dt)
+                return n4d__error(&m->hdr, N4D_E_CONFIG,
+                                  "projection \"%s\": delay %g ms is shorter than one step (dt %g ms)",
+                                  pr->name, pr->d.delay.value, m->dt);
+            if (pr->d.delay.value / m->dt > N4D__MAX_DELAY_STEPS)
+                return n4d__error(&m->hdr, N4D_E_LIMIT,
+                                  "projection \"%s\": delay %g ms exceeds %u steps", pr->name,
+                                  pr->d.delay.value, N4D__MAX_DELAY_STEPS);
+        }
+        if (pr->d.rule == N4D_RULE_ONE_TO_ONE && pre->n != post->n)
+            return n4d__error(&m->hdr, N4D_E_CONFIG,
+                              "projection \"%s\": one_to_one needs equal sizes (%llu vs %llu neurons)",
+                              pr->name, (unsigned long long)pre->n, (unsigned long long)post->n);
+        if (pr->d.rule == N4D_RULE_FIXED_INDEGREE && pr->d.n > 0) {
+            uint64_t avail = pre->n - (pr->source == pr->target && !pr->d.allow_autapses ? 1 : 0);
+            if (pre->n == 0 || (!pr->d.allow_multapses && pr->d.n > avail))
+                return n4d__error(&m->hdr, N4D_E_CONFIG,
+                                  "projection \"%s\": in-degree %llu needs more than the %llu "
+                                  "available sources",
+                                  pr->name, (unsigned long long)pr->d.n, (unsigned long long)avail);
+            if (pr->d.n >= (1u << 20))
+                return n4d__error(&m->hdr, N4D_E_LIMIT, "projection \"%s\": in-degree above 2^20",
+                                  pr->name);
+        }
+        if (pr->d.rule == N4D_RULE_FIXED_TOTAL_NUMBER && pr->d.n > 0) {
+            if (pre->n == 0 || post->n == 0 ||
+                (pr->source == pr->target && !pr->d.allow_autapses && pre->n < 2))
+                return n4d__error(&m->hdr, N4D_E_CONFIG,
+                                  "projection \"%s\": no pairs to draw %llu synapses from", pr->name,
+                                  (unsigned long long)pr->d.n);
+            if (!pr->d.allow_multapses)
+                return n4d__error(&m->hdr, N4D_E_UNSUPPORTED,
+                                  "projection \"%s\": fixed_total_number without multapses is not "
+                                  "supported",
+                                  pr->name);
+        }
+    }
+    return N4D_OK;
+}
+
+static n4d_status build_site_maps(build_ctx *b)
+{
+    n4d_model *m = b->m;
+    for (size_t pj = 0; pj < m->n_projs; pj++) {
+        if (m->projs[pj].d.rule != N4D_RULE_DISTANCE)
+            continue;
+        int32_t tp = m->projs[pj].target;
+        site_map *map = &b->maps[tp];
+        if (map->slot)
+            continue;
+        const n4d__population *p = &m->pops[tp];
+        const n4d__area *a = &m->areas[p->area];
+        map->sites = area_sites(a);
+        map->slot = n4d__calloc(m->ctx, N4D_MEM_BUILD, map->sites, sizeof(uint32_t));
+        if (!map->slot)
+            return n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for the site map of \"%s\"",
+                              p->name);
+        for (uint64_t i = 0; i < p->n; i++)
+            map->slot[site_index(a, m->pos + 4 * (p->first + i))] = (uint32_t)(p->first + i + 1);
+    }
+    return N4D_OK;
+}
+
+/* Pass over every rule: with fill == false counts synapses per source
+ * (atomically), with fill == true writes them at the sources' cursors. */
+static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scratch,
+                     uint64_t *const *seen, float *maxw)
+{
+    n4d_model *m = b->m;
+    float thread_max[256] = {0};
+    for (size_t pj = 0; pj < m->n_projs; pj++) {
+        const n4d__projection *pr = &m->projs[pj];
+        const n4d__population *pre = &m->pops[pr->source], *post = &m->pops[pr->target];
+        if (!rule_is_columnwise(pr->d.rule)) {
+#pragma omp parallel for schedule(dynamic, 64) num_threads(threads)
+            for (uint64_t s = 0; s < pre->n; s++) {
+                int tid = 0;
+#ifdef _OPENMP
+                tid = omp_get_thread_num();
+#endif
+                uint64_t src = pre->first + s;
+                if (!fill) {
+                    uint64_t n = gen_row(b, pj, s, NULL);
+                    __atomic_fetch_add(&b->count[src], n, __ATOMIC_RELAXED);
+                    continue;
+                }
+                gen_syn *row = scratch[tid];
+                uint64_t n = gen_row(b, pj, s, row);
+                uint64_t at = __atomic_fetch_add(&b->cursor[src], n, __ATOMIC_RELAXED);
+                for (uint64_t i = 0; i < n; i++) {
+                    m->syn.target[at + i] = row[i].target;
+                    memcpy(&m->syn.weight_q[at + i], &row[i].weight, sizeof(float));
+                    b->key_tmp[at + i] = row[i].key;
+                    float aw = fabsf(row[i].weight);
+                    if (aw > thread_max[tid & 255])
+                        thread_max[tid & 255] = aw;
+                }
+            }
+        } else if (pr->d.rule == N4D_RULE_FIXED_INDEGREE) {
+#pragma omp parallel for schedule(dynamic, 64) num_threads(threads)
+            for (uint64_t t = 0; t < post->n; t++) {
+                int tid = 0;
+#ifdef _OPENMP
+                tid = omp_get_thread_num();
+#endif
+                uint64_t *src = (uint64_t *)scratch[tid];
+                indegree_row(m, pj, t, src, seen[tid]);
+                for (uint64_t k = 0; k < pr->d.n; k++) {
+                    uint64_t gs = pre->first + src[k];
+                    if (!fill) {
+                        __atomic_fetch_add(&b->count[gs], 1, __ATOMIC_RELAXED);
+                        continue;
+                    }
+                    gen_syn g;
+                    make_syn(m, pj, (uint32_t)t, k, (uint32_t)(post->first + t), &g);
+                    uint64_t at = __atomic_fetch_add(&b->cursor[gs], 1, __ATOMIC_RELAXED);
+                    m->syn.target[at] = g.target;
+                    memcpy(&m->syn.weight_q[at], &g.weight, sizeof(float));
+                    b->key_tmp[at] = g.key;
+                    if (fabsf(g.weight) > thread_max[tid & 255])
+                        thread_max[tid & 255] = fabsf(g.weight);
+                }
+            }
+        } else { /* fixed_total_number */
+#pragma omp parallel for schedule(static) num_threads(threads)
+            for (uint64_t k = 0; k < pr->d.n; k++) {
+                int tid = 0;
+#ifdef _OPENMP
+                tid = omp_get_thread_num();
+#endif
+                uint64_t s, t;
+                total_pair(m, pj, k, &s, &t);
+                uint64_t gs = pre->first + s;
+                if (!fill) {
+                    __atomic_fetch_add(&b->count[gs], 1, __ATOMIC_RELAXED);
+                    continue;
+                }
+                gen_syn g;
+                make_syn(m, pj, (uint32_t)k, k >> 32, (uint32_t)(post->first + t), &g);
+                uint64_t at = __atomic_fetch_add(&b->cursor[gs], 1, __ATOMIC_RELAXED);
+                m->syn.target[at] = g.target;
+                memcpy(&m->syn.weight_q[at], &g.weight, sizeof(float));
+                b->key_tmp[at] = g.key;
+                if (fabsf(g.weight) > thread_max[tid & 255])
+                    thread_max[tid & 255] = fabsf(g.weight);
+            }
+        }
+    }
+    if (maxw)
+        for (int i = 0; i < 256; i++)
+            if (thread_max[i] > *maxw)
+                *maxw = thread_max[i];
+}
+
+/* Largest |weight| that must be representable: synapses and Poisson inputs. */
+static double fixed_point_scale(const n4d_model *m, double maxw)
+{
+    for (size_t i = 0; i < m->n_inputs; i++)
+        if (m->inputs[i].kind == N4D_INPUT_POISSON && fabs(m->inputs[i].weight) > maxw)
+            maxw = fabs(m->inputs[i].weight);
+    if (!(maxw > 0))
+        return 1.0;
+    int e;
+    frexp(maxw, &e); /* maxw < 2^e */
+    return ldexp(1.0, 30 - e);
+}
+
+n4d_status n4d_model_build(n4d_model *m)
+{
+    if (!n4d__is_handle(m, N4D__MAGIC_MODEL))
+        return N4D_E_INVALID_ARG;
+    n4d__clear_error(&m->hdr);
+    if (m->built)
+        return N4D_OK;
+    n4d_status st = n4d__model_build_impl(m);
+    if (st != N4D_OK)
+        n4d__model_free_built(m);
+    return st;
+}
+
+static void free_scratch(n4d_context *ctx, void **arr, size_t n, size_t bytes)
+{
+    if (!arr)
+        return;
+    for (size_t i = 0; i < n; i++)
+        n4d__free(ctx, N4D_MEM_BUILD, arr[i], bytes);
+}
+
+/* Allocates one buffer of `bytes` per thread into arr (NULL entries on failure). */
+static bool alloc_scratch(n4d_context *ctx, void **arr, size_t n, size_t bytes)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(arr[i] = n4d__alloc(ctx, N4D_MEM_BUILD, bytes)))
+            return false;
+    return true;
+}
+
+n4d_status n4d__model_build_impl(n4d_model *m)
+{
+    n4d_context *ctx = m->ctx;
+    n4d_status st = validate(m);
+    if (st)
+        return st;
+    if ((st = place_neurons(m)))
+        return st;
+    const uint64_t N = m->n_neurons;
+    int threads = build_threads(m);
+    if (threads > 256)
+        threads = 256;
+    const size_t T = (size_t)threads;
+    n4d__synapses *syn = &m->syn;
+    build_ctx b = {.m = m};
+    gen_syn **scratch = NULL;
+    uint64_t **seen = NULL;
+    size_t scratch_bytes = 0, seen_bytes = 0;
+    uint64_t S = 0;
+
+    /* per-thread buffers for column rules: K sources, and a bitmap of the
+     * source population when multapses are not allowed */
+    uint64_t kmax = 1, seen_bits = 64;
+    for (size_t pj = 0; pj < m->n_projs; pj++) {
+        const n4d__projection *pr = &m->projs[pj];
+        if (pr->d.rule != N4D_RULE_FIXED_INDEGREE)
+            continue;
+        if (pr->d.n > kmax)
+            kmax = pr->d.n;
+        if (!pr->d.allow_multapses && m->pops[pr->source].n > seen_bits)
+            seen_bits = m->pops[pr->source].n;
+    }
+    b.maps = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_pops ? m->n_pops : 1, sizeof *b.maps);
+    b.count = n4d__calloc(ctx, N4D_MEM_BUILD, N + 1, sizeof(uint64_t));
+    b.cursor = n4d__calloc(ctx, N4D_MEM_BUILD, N + 1, sizeof(uint64_t));
+    syn->seg_ptr = n4d__calloc(ctx, N4D_MEM_SYNAPSES, N + 1, sizeof(uint64_t));
+    scratch = n4d__calloc(ctx, N4D_MEM_BUILD, T, sizeof *scratch);
+    seen = n4d__calloc(ctx, N4D_MEM_BUILD, T, sizeof *seen);
+    seen_bytes = (seen_bits + 63) / 64 * sizeof(uint64_t);
+    scratch_bytes = kmax * sizeof(uint64_t);
+    if (!b.maps || !b.count || !b.cursor || !syn->seg_ptr || !scratch || !seen ||
+        !alloc_scratch(ctx, (void **)seen, T, seen_bytes) ||
+        !alloc_scratch(ctx, (void **)scratch, T, scratch_bytes)) {
+        st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for build bookkeeping (%llu neurons)",
+                        (unsigned long long)N);
+        goto done;
+    }
+    for (size_t i = 0; i < T; i++)
+        memset(seen[i], 0, seen_bytes);
+    if ((st = build_site_maps(&b)))
+        goto done;
+
+    /* pass 1: count per source, then row offsets */
+    generate(&b, false, threads, scratch, seen, NULL);
+    uint64_t maxrow = 0;
+    for (uint64_t s = 0; s < N; s++) {
+        uint64_t c = b.count[s];
+        b.count[s] = S;
+        b.cursor[s] = S;
+        S += c;
+        if (c > maxrow)
+            maxrow = c;
+    }
+    b.count[N] = S;
+    if (S > ((uint64_t)1 << 40)) {
+        st = n4d__error(&m->hdr, N4D_E_LIMIT, "the model has %llu synapses (limit 2^40)",
+                        (unsigned long long)S);
+        goto done;
+    }
+
+    /* scratch for a whole row and its sort buffer */
+    free_scratch(ctx, (void **)scratch, T, scratch_bytes);
+    memset(scratch, 0, T * sizeof *scratch);
+    size_t need = 2 * (maxrow + 1) * sizeof(gen_syn);
+    scratch_bytes = need > kmax * sizeof(uint64_t) ? need : kmax * sizeof(uint64_t);
+    syn->n_syn = S;
+    syn->target = n4d__alloc(ctx, N4D_MEM_SYNAPSES, (S ? S : 1) * sizeof(uint32_t));
+    syn->weight_q = n4d__alloc(ctx, N4D_MEM_SYNAPSES, (S ? S : 1) * sizeof(int32_t));
+    b.key_tmp = n4d__alloc(ctx, N4D_MEM_BUILD, (S ? S : 1) * sizeof(uint32_t));
+    if (!syn->target || !syn->weight_q || !b.key_tmp ||
+        !alloc_scratch(ctx, (void **)scratch, T, scratch_bytes)) {
+        st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for %llu synapses",
+                        (unsigned long long)S);
+        goto done;
+    }
+
+    /* pass 2: fill (weights as float bits for now) */
+    float maxw = 0.0f;
+    generate(&b, true, threads, scratch, seen, &maxw);
+
+    /* canonical order per row, and segments per row */
+#pragma omp parallel for schedule(dynamic, 256) num_threads(threads)
+    for (uint64_t s = 0; s < N; s++) {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        uint64_t lo = b.count[s], n = b.count[s + 1] - lo;
+        gen_syn *row = scratch[tid];
+        for (uint64_t i = 0; i < n; i++) {
+            row[i].target = syn->target[lo + i];
+            memcpy(&row[i].weight, &syn->weight_q[lo + i], sizeof(float));
+            row[i].key = b.key_tmp[lo + i];
+        }
+        sort_row(row, row + n, n);
+        uint64_t segs = 0;
+        for (uint64_t i = 0; i < n; i++) {
+            syn->target[lo + i] = row[i].target;
+            memcpy(&syn->weight_q[lo + i], &row[i].weight, sizeof(float));
+            b.key_tmp[lo + i] = row[i].key;
+            segs += (i == 0 || row[i].key != row[i - 1].key);
+        }
+        syn->seg_ptr[s + 1] = segs;
+    }
+    uint64_t nseg = 0;
+    for (uint64_t s = 0; s < N; s++) {
+        uint64_t c = syn->seg_ptr[s + 1];
+        syn->seg_ptr[s] = nseg;
+        nseg += c;
+    }
+    syn->seg_ptr[N] = nseg;
+    syn->n_seg = nseg;
+    syn->seg_off = n4d__alloc(ctx, N4D_MEM_SYNAPSES, (nseg + 1) * sizeof(uint64_t));
+    syn->seg_key = n4d__alloc(ctx, N4D_MEM_SYNAPSES, (nseg ? nseg : 1) * sizeof(uint32_t));
+    if (!syn->seg_off || !syn->seg_key) {
+        st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for %llu synapse segments",
+                        (unsigned long long)nseg);
+        goto done;
+    }
+    syn->scale = fixed_point_scale(m, maxw);
+    syn->inv_scale = 1.0 / syn->scale;
+    const double scale = syn->scale;
+    uint32_t dmin = UINT32_MAX, dmax = 0;
+#pragma omp parallel for schedule(dynamic, 256) num_threads(threads) reduction(min : dmin) reduction(max : dmax)
+    for (uint64_t s = 0; s < N; s++) {
+        uint64_t lo = b.count[s], hi = b.count[s + 1], g = syn->seg_ptr[s];
+        for (uint64_t i = lo; i < hi; i++) {
+            if (i == lo || b.key_tmp[i] != b.key_tmp[i - 1]) {
+                syn->seg_off[g] = i;
+                syn->seg_key[g] = b.key_tmp[i];
+                uint32_t d = N4D__SEG_DELAY(b.key_tmp[i]);
+                dmin = d < dmin ? d : dmin;
+                dmax = d > dmax ? d : dmax;
+                g++;
+            }
+            float w;
+            memcpy(&w, &syn->weight_q[i], sizeof w);
+            syn->weight_q[i] = (int32_t)lrint((double)w * scale);
+        }
+    }
+    syn->seg_off[nseg] = S;
+    syn->min_delay = dmax ? dmin : 1;
+    syn->max_delay = dmax ? dmax : 1;
+    m->built = true;
+
+done:
+    if (b.maps) {
+        for (size_t i = 0; i < m->n_pops; i++)
+            n4d__free(ctx, N4D_MEM_BUILD, b.maps[i].slot, b.maps[i].sites * sizeof(uint32_t));
+        n4d__free(ctx, N4D_MEM_BUILD, b.maps, (m->n_pops ? m->n_pops : 1) * sizeof *b.maps);
+    }
+    n4d__free(ctx, N4D_MEM_BUILD, b.count, (N + 1) * sizeof(uint64_t));
+    n4d__free(ctx, N4D_MEM_BUILD, b.cursor, (N + 1) * sizeof(uint64_t));
+    n4d__free(ctx, N4D_MEM_BUILD, b.key_tmp, (S ? S : 1) * sizeof(uint32_t));
+    if (scratch)
+        free_scratch(ctx, (void **)scratch, T, scratch_bytes);
+    if (seen)
+        free_scratch(ctx, (void **)seen, T, seen_bytes);
+    n4d__free(ctx, N4D_MEM_BUILD, scratch, T * sizeof *scratch);
+    n4d__free(ctx, N4D_MEM_BUILD, seen, T * sizeof *seen);
+    return st;
+}

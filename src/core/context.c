@@ -1,0 +1,282 @@
+/* Context: allocator hook with per-tag accounting, errors, logging, version. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef N4D_HAVE_HDF5
+#define N4D_HAVE_HDF5 0
+#endif
+#ifndef N4D_HAVE_CUDA
+#define N4D_HAVE_CUDA 0
+#endif
+#ifdef _OPENMP
+#define N4D_HAVE_OPENMP 1
+#else
+#define N4D_HAVE_OPENMP 0
+#endif
+
+#define STR2(x) #x
+#define STR(x) STR2(x)
+
+const char *n4d_version_string(void)
+{
+    return STR(N4D_VERSION_MAJOR) "." STR(N4D_VERSION_MINOR) "." STR(N4D_VERSION_PATCH);
+}
+
+const char *n4d_status_string(n4d_status status)
+{
+    switch (status) {
+    case N4D_OK: return "ok";
+    case N4D_E_INVALID_ARG: return "invalid argument";
+    case N4D_E_NOMEM: return "out of memory";
+    case N4D_E_CONFIG: return "invalid configuration";
+    case N4D_E_IO: return "input/output error";
+    case N4D_E_NOT_BUILT: return "feature not built in";
+    case N4D_E_NO_DEVICE: return "no usable device";
+    case N4D_E_RANGE: return "out of range";
+    case N4D_E_STATE: return "invalid state for this call";
+    case N4D_E_UNSUPPORTED: return "unsupported";
+    case N4D_E_FORMAT: return "bad file format";
+    case N4D_E_INTERNAL: return "internal error";
+    case N4D_E_LIMIT: return "implementation limit exceeded";
+    default: return "unknown status";
+    }
+}
+
+int n4d_has_feature(int32_t feature)
+{
+    switch (feature) {
+    case N4D_FEATURE_OPENMP: return N4D_HAVE_OPENMP;
+    case N4D_FEATURE_HDF5: return N4D_HAVE_HDF5;
+    case N4D_FEATURE_CUDA: return N4D_HAVE_CUDA;
+    case N4D_FEATURE_JSON: return 1;
+    default: return 0;
+    }
+}
+
+const char *n4d_mem_tag_name(int32_t tag)
+{
+    static const char *const names[N4D_MEM_TAG_COUNT] = {
+        "other", "neurons", "synapses", "buffers", "recording", "compressed", "backend", "build"};
+    return (tag >= 0 && tag < N4D_MEM_TAG_COUNT) ? names[tag] : "unknown";
+}
+
+/* ---- default allocator ------------------------------------------------ */
+
+static void *libc_alloc(void *ud, size_t size, size_t align)
+{
+    (void)ud;
+    void *p = NULL;
+    if (align < sizeof(void *))
+        align = sizeof(void *);
+    if (posix_memalign(&p, align, size ? size : 1) != 0)
+        return NULL;
+    return p;
+}
+
+static void libc_free(void *ud, void *ptr, size_t size)
+{
+    (void)ud;
+    (void)size;
+    free(ptr);
+}
+
+void n4d_context_options_init(n4d_context_options *opt)
+{
+    if (!opt)
+        return;
+    memset(opt, 0, sizeof *opt);
+    opt->struct_size = sizeof *opt;
+    opt->log_level = N4D_LOG_WARN;
+}
+
+n4d_status n4d_context_create(const n4d_context_options *opt, n4d_context **out)
+{
+    if (!out)
+        return N4D_E_INVALID_ARG;
+    *out = NULL;
+    n4d_context_options o;
+    n4d_context_options_init(&o);
+    if (opt) {
+        size_t n = opt->struct_size < sizeof o ? opt->struct_size : sizeof o;
+        if (n < sizeof(uint32_t))
+            return N4D_E_INVALID_ARG;
+        memcpy(&o, opt, n);
+        o.struct_size = sizeof o;
+    }
+    if ((o.allocator.alloc == NULL) != (o.allocator.free == NULL))
+        return N4D_E_INVALID_ARG;
+    if (!o.allocator.alloc) {
+        o.allocator.alloc = libc_alloc;
+        o.allocator.free = libc_free;
+        o.allocator.user_data = NULL;
+    }
+    n4d_context *ctx = o.allocator.alloc(o.allocator.user_data, sizeof *ctx, 64);
+    if (!ctx)
+        return N4D_E_NOMEM;
+    memset(ctx, 0, sizeof *ctx);
+    ctx->hdr.magic = N4D__MAGIC_CONTEXT;
+    ctx->alloc = o.allocator;
+    ctx->log = o.log;
+    ctx->log_user_data = o.log_user_data;
+    ctx->log_level = o.log_level;
+    *out = ctx;
+    return N4D_OK;
+}
+
+void n4d_context_destroy(n4d_context *ctx)
+{
+    if (!ctx)
+        return;
+    ctx->hdr.magic = 0;
+    ctx->alloc.free(ctx->alloc.user_data, ctx, sizeof *ctx);
+}
+
+n4d_status n4d_context_memory(const n4d_context *ctx, n4d_memory_stats *out)
+{
+    if (!ctx || !out || out->struct_size < sizeof *out)
+        return N4D_E_INVALID_ARG;
+    n4d_context *c = (n4d_context *)ctx;
+    for (int t = 0; t < N4D_MEM_TAG_COUNT; t++) {
+        out->current[t] = atomic_load(&c->current[t]);
+        out->peak[t] = atomic_load(&c->peak[t]);
+    }
+    out->total_current = atomic_load(&c->total_current);
+    out->total_peak = atomic_load(&c->total_peak);
+    return N4D_OK;
+}
+
+/* ---- tagged allocation ------------------------------------------------ */
+
+static void raise_peak(_Atomic uint64_t *peak, uint64_t value)
+{
+    uint64_t old = atomic_load(peak);
+    while (value > old && !atomic_compare_exchange_weak(peak, &old, value)) {
+    }
+}
+
+void *n4d__alloc(n4d_context *ctx, n4d_mem_tag tag, size_t size)
+{
+    if (size == 0)
+        size = 1;
+    void *p = ctx->alloc.alloc(ctx->alloc.user_data, size, 64);
+    if (!p)
+        return NULL;
+    uint64_t cur = atomic_fetch_add(&ctx->current[tag], size) + size;
+    raise_peak(&ctx->peak[tag], cur);
+    uint64_t tot = atomic_fetch_add(&ctx->total_current, size) + size;
+    raise_peak(&ctx->total_peak, tot);
+    return p;
+}
+
+void *n4d__calloc(n4d_context *ctx, n4d_mem_tag tag, size_t count, size_t size)
+{
+    if (size && count > SIZE_MAX / size)
+        return NULL;
+    size_t bytes = count * size;
+    void *p = n4d__alloc(ctx, tag, bytes);
+    if (p && bytes)
+        memset(p, 0, bytes);
+    return p;
+}
+
+void n4d__free(n4d_context *ctx, n4d_mem_tag tag, void *ptr, size_t size)
+{
+    if (!ptr)
+        return;
+    if (size == 0)
+        size = 1;
+    atomic_fetch_sub(&ctx->current[tag], size);
+    atomic_fetch_sub(&ctx->total_current, size);
+    ctx->alloc.free(ctx->alloc.user_data, ptr, size);
+}
+
+bool n4d__grow(n4d_context *ctx, n4d_mem_tag tag, void **ptr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    size_t ncap = *cap ? *cap : 8;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2 / elem)
+            return false;
+        ncap *= 2;
+    }
+    void *np = n4d__alloc(ctx, tag, ncap * elem);
+    if (!np)
+        return false;
+    if (*ptr) {
+        memcpy(np, *ptr, *cap * elem);
+        n4d__free(ctx, tag, *ptr, *cap * elem);
+    }
+    *ptr = np;
+    *cap = ncap;
+    return true;
+}
+
+char *n4d__strdup(n4d_context *ctx, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = n4d__alloc(ctx, N4D_MEM_OTHER, n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+void n4d__strfree(n4d_context *ctx, char *s)
+{
+    if (s)
+        n4d__free(ctx, N4D_MEM_OTHER, s, strlen(s) + 1);
+}
+
+/* ---- errors and logging ----------------------------------------------- */
+
+n4d_status n4d__verror(n4d__handle *h, n4d_status status, const char *fmt, va_list ap)
+{
+    if (h)
+        vsnprintf(h->error, sizeof h->error, fmt, ap);
+    return status;
+}
+
+n4d_status n4d__error(n4d__handle *h, n4d_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    n4d__verror(h, status, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+void n4d__clear_error(n4d__handle *h)
+{
+    if (h)
+        h->error[0] = '\0';
+}
+
+bool n4d__is_handle(const void *p, uint32_t magic)
+{
+    return p && ((const n4d__handle *)p)->magic == magic;
+}
+
+const char *n4d_last_error(const void *handle)
+{
+    if (!handle)
+        return "";
+    const n4d__handle *h = handle;
+    if (h->magic != N4D__MAGIC_CONTEXT && h->magic != N4D__MAGIC_MODEL && h->magic != N4D__MAGIC_SIM)
+        return "";
+    return h->error;
+}
+
+void n4d__log(const n4d_context *ctx, int32_t level, const char *fmt, ...)
+{
+    if (!ctx || !ctx->log || level > ctx->log_level)
+        return;
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    ctx->log(ctx->log_user_data, level, buf);
+}

@@ -1,0 +1,151 @@
+/* Internal definitions shared by the core, modules and backends. Never
+ * installed; symbols prefixed n4d__ are hidden. */
+#ifndef N4D_INTERNAL_H
+#define N4D_INTERNAL_H
+
+#include "n4d.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#define N4D__ERR_CAP 1024
+#define N4D__MAX_DELAY_STEPS 65535u
+
+/* Every handle starts with this header so n4d_last_error(void *) works. */
+enum { N4D__MAGIC_CONTEXT = 0x6e346443, N4D__MAGIC_MODEL = 0x6e34644d, N4D__MAGIC_SIM = 0x6e346453 };
+
+typedef struct n4d__handle {
+    uint32_t magic;
+    char error[N4D__ERR_CAP];
+} n4d__handle;
+
+struct n4d_context {
+    n4d__handle hdr;
+    n4d_allocator alloc;
+    n4d_log_fn log;
+    void *log_user_data;
+    int32_t log_level;
+    _Atomic uint64_t current[N4D_MEM_TAG_COUNT];
+    _Atomic uint64_t peak[N4D_MEM_TAG_COUNT];
+    _Atomic uint64_t total_current;
+    _Atomic uint64_t total_peak;
+};
+
+/* ---- allocation (tagged, accounted) --------------------------------- */
+void *n4d__alloc(n4d_context *ctx, n4d_mem_tag tag, size_t size);          /* 64-byte aligned */
+void *n4d__calloc(n4d_context *ctx, n4d_mem_tag tag, size_t count, size_t size);
+void n4d__free(n4d_context *ctx, n4d_mem_tag tag, void *ptr, size_t size);
+/* Grows *ptr (holding *cap elements of elem bytes) to at least `need`
+ * elements; returns false (buffer untouched) on failure. */
+bool n4d__grow(n4d_context *ctx, n4d_mem_tag tag, void **ptr, size_t *cap, size_t need, size_t elem);
+char *n4d__strdup(n4d_context *ctx, const char *s);
+void n4d__strfree(n4d_context *ctx, char *s);
+
+/* ---- errors and logging --------------------------------------------- */
+/* Formats the detail into the handle and returns `status`. */
+n4d_status n4d__error(n4d__handle *h, n4d_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+n4d_status n4d__verror(n4d__handle *h, n4d_status status, const char *fmt, va_list ap);
+void n4d__clear_error(n4d__handle *h);
+void n4d__log(const n4d_context *ctx, int32_t level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+bool n4d__is_handle(const void *p, uint32_t magic);
+
+/* ---- model ----------------------------------------------------------- */
+
+typedef struct n4d__area {
+    char *name;
+    int32_t lo[4], hi[4];
+} n4d__area;
+
+typedef struct n4d__population {
+    char *name;
+    int32_t area;
+    int32_t model;
+    n4d_neuron_params params;
+    int32_t placement;
+    double density;
+    uint64_t count;
+    n4d_dist v_init;
+    /* after build */
+    uint64_t first, n;
+} n4d__population;
+
+typedef struct n4d__projection {
+    char *name;
+    int32_t source, target; /* population indices */
+    n4d_projection_desc d;  /* name/source/target pointers not owned: do not use */
+} n4d__projection;
+
+typedef struct n4d__input {
+    int32_t kind;
+    int32_t target;
+    double amplitude, rate, weight;
+    uint32_t n_sources;
+    double start, stop;
+} n4d__input;
+
+typedef struct n4d__sense {
+    char *name;
+    int32_t area;
+    uint32_t rows, cols;
+} n4d__sense;
+
+/* Segment key: delay in steps (low 16 bits) and channel (bit 16: 1 = the
+ * weight is negative, delivered to the inhibitory accumulator). */
+#define N4D__SEG_DELAY(key) ((uint32_t)(key) & 0xffffu)
+#define N4D__SEG_CH(key) (((uint32_t)(key) >> 16) & 1u)
+#define N4D__SEG_KEY(delay, ch) ((uint32_t)(delay) | ((uint32_t)(ch) << 16))
+
+/* Synapses: CSR by source. Row s has segments seg_ptr[s] .. seg_ptr[s+1]-1;
+ * segment k covers synapses seg_off[k] .. seg_off[k+1]-1, all with key
+ * seg_key[k]; segments of a row are ordered by key, synapses in a segment by
+ * target. Weights are fixed point: w_real = weight_q * inv_scale. */
+typedef struct n4d__synapses {
+    uint64_t n_syn;
+    uint64_t n_seg;
+    uint64_t *seg_ptr;  /* n_neurons + 1 */
+    uint64_t *seg_off;  /* n_seg + 1 */
+    uint32_t *seg_key;  /* n_seg */
+    uint32_t *target;   /* n_syn */
+    int32_t *weight_q;  /* n_syn */
+    double scale;       /* power of two */
+    double inv_scale;
+    uint32_t min_delay, max_delay;
+} n4d__synapses;
+
+struct n4d_model {
+    n4d__handle hdr;
+    n4d_context *ctx;
+    uint32_t shape[4];
+    double dt;
+    uint64_t seed;
+    int32_t build_threads;
+    double default_duration;
+
+    n4d__area *areas; size_t n_areas, cap_areas;
+    n4d__population *pops; size_t n_pops, cap_pops;
+    n4d__projection *projs; size_t n_projs, cap_projs;
+    n4d__input *inputs; size_t n_inputs, cap_inputs;
+    n4d__sense *senses; size_t n_senses, cap_senses;
+    char *warnings; size_t warnings_len;
+
+    bool built;
+    uint64_t n_neurons;
+    int32_t *pos;       /* 4 * n_neurons: x, y, z, w */
+    n4d__synapses syn;
+    _Atomic int32_t n_sims; /* live simulations */
+};
+
+/* Appends a line to the model's warnings and logs it. */
+void n4d__model_warn(n4d_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Population index of neuron id (binary search). */
+int32_t n4d__pop_of(const n4d_model *m, uint64_t id);
+/* Builds positions and synapses (build.c). */
+n4d_status n4d__model_build_impl(n4d_model *m);
+void n4d__model_free_built(n4d_model *m);
+/* Delay in ms -> steps (>= 1). */
+uint32_t n4d__delay_steps(double delay_ms, double dt);
+
+#endif

@@ -1,0 +1,777 @@
+/* Model description API (areas, populations, projections, inputs, senses)
+ * and queries on a built model. The build itself is in build.c. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MODEL_ERR(m, st, ...) n4d__error(&(m)->hdr, (st), __VA_ARGS__)
+
+/* ---- descriptor defaults ---------------------------------------------- */
+
+void n4d_neuron_params_init(n4d_neuron_params *p, int32_t model)
+{
+    if (!p)
+        return;
+    memset(p, 0, sizeof *p);
+    p->tau_m = 20.0;
+    p->t_ref = 5.0;
+    p->tau_syn_ex = 5.0;
+    p->tau_syn_in = 10.0;
+    p->v_peak = 30.0;
+    p->a = 0.02;
+    p->b = 0.2;
+    p->c = -65.0;
+    p->d = 8.0;
+    if (model == N4D_NEURON_LIF_EXP) {
+        /* Brian2 / Vogels-Abbott CUBA */
+        p->v_rest = -49.0;
+        p->v_reset = -60.0;
+        p->v_threshold = -50.0;
+    } else {
+        /* 4D Neural Cognition defaults */
+        p->v_rest = -65.0;
+        p->v_reset = -70.0;
+        p->v_threshold = -50.0;
+    }
+    if (model == N4D_NEURON_IZHIKEVICH) {
+        p->v_rest = -65.0;
+        p->v_reset = -65.0;
+        p->v_threshold = 30.0;
+        p->t_ref = 0.0;
+    }
+}
+
+n4d_status n4d_neuron_params_init_izhikevich(n4d_neuron_params *p, int32_t preset)
+{
+    if (!p)
+        return N4D_E_INVALID_ARG;
+    static const double table[4][4] = {
+        {0.02, 0.2, -65.0, 8.0}, /* regular spiking */
+        {0.1, 0.2, -65.0, 2.0},  /* fast spiking */
+        {0.02, 0.2, -50.0, 2.0}, /* chattering (bursting) */
+        {0.02, 0.2, -55.0, 4.0}, /* intrinsically bursting */
+    };
+    if (preset < 0 || preset > 3)
+        return N4D_E_INVALID_ARG;
+    n4d_neuron_params_init(p, N4D_NEURON_IZHIKEVICH);
+    p->a = table[preset][0];
+    p->b = table[preset][1];
+    p->c = table[preset][2];
+    p->d = table[preset][3];
+    p->v_reset = p->c;
+    return N4D_OK;
+}
+
+n4d_dist n4d_dist_constant(double value)
+{
+    n4d_dist d = {N4D_DIST_CONSTANT, value, 0.0, -INFINITY, INFINITY};
+    return d;
+}
+
+n4d_dist n4d_dist_uniform(double lo, double hi)
+{
+    n4d_dist d = {N4D_DIST_UNIFORM, 0.5 * (lo + hi), 0.0, lo, hi};
+    return d;
+}
+
+n4d_dist n4d_dist_normal(double mean, double std, double lo, double hi)
+{
+    n4d_dist d = {N4D_DIST_NORMAL, mean, std, lo, hi};
+    return d;
+}
+
+void n4d_population_desc_init(n4d_population_desc *d)
+{
+    if (!d)
+        return;
+    memset(d, 0, sizeof *d);
+    d->struct_size = sizeof *d;
+    d->model = N4D_NEURON_LIF;
+    n4d_neuron_params_init(&d->params, N4D_NEURON_LIF);
+    d->placement = N4D_PLACE_ALL;
+    d->density = 1.0;
+    d->v_init.kind = -1; /* unset: resting value of the model */
+}
+
+void n4d_projection_desc_init(n4d_projection_desc *d)
+{
+    if (!d)
+        return;
+    memset(d, 0, sizeof *d);
+    d->struct_size = sizeof *d;
+    d->rule = N4D_RULE_FIXED_PROBABILITY;
+    d->kernel = N4D_KERNEL_GAUSSIAN;
+    d->sigma = 1.0;
+    d->cutoff = INFINITY;
+    d->weight = n4d_dist_constant(1.0);
+    d->delay = n4d_dist_constant(0.0); /* 0 = one step */
+    d->syn_type = N4D_SYN_AUTO;
+    d->allow_autapses = 1;
+    d->allow_multapses = 1;
+}
+
+void n4d_input_desc_init(n4d_input_desc *d)
+{
+    if (!d)
+        return;
+    memset(d, 0, sizeof *d);
+    d->struct_size = sizeof *d;
+    d->kind = N4D_INPUT_DC;
+    d->n_sources = 1;
+    d->start = 0.0;
+    d->stop = INFINITY;
+}
+
+/* ---- create / destroy --------------------------------------------------- */
+
+n4d_status n4d_model_create(n4d_context *ctx, n4d_model **out)
+{
+    if (!out)
+        return ctx ? n4d__error(&ctx->hdr, N4D_E_INVALID_ARG, "n4d_model_create: out is NULL")
+                   : N4D_E_INVALID_ARG;
+    *out = NULL;
+    if (!n4d__is_handle(ctx, N4D__MAGIC_CONTEXT))
+        return N4D_E_INVALID_ARG;
+    n4d_model *m = n4d__calloc(ctx, N4D_MEM_OTHER, 1, sizeof *m);
+    if (!m)
+        return n4d__error(&ctx->hdr, N4D_E_NOMEM, "n4d_model_create: out of memory");
+    m->hdr.magic = N4D__MAGIC_MODEL;
+    m->ctx = ctx;
+    for (int i = 0; i < 4; i++)
+        m->shape[i] = 1;
+    m->dt = 0.1;
+    m->seed = 1;
+    *out = m;
+    return N4D_OK;
+}
+
+void n4d_model_destroy(n4d_model *m)
+{
+    if (!m)
+        return;
+    n4d_context *ctx = m->ctx;
+    n4d__model_free_built(m);
+    for (size_t i = 0; i < m->n_areas; i++)
+        n4d__strfree(ctx, m->areas[i].name);
+    for (size_t i = 0; i < m->n_pops; i++)
+        n4d__strfree(ctx, m->pops[i].name);
+    for (size_t i = 0; i < m->n_projs; i++)
+        n4d__strfree(ctx, m->projs[i].name);
+    for (size_t i = 0; i < m->n_senses; i++)
+        n4d__strfree(ctx, m->senses[i].name);
+    n4d__free(ctx, N4D_MEM_OTHER, m->areas, m->cap_areas * sizeof *m->areas);
+    n4d__free(ctx, N4D_MEM_OTHER, m->pops, m->cap_pops * sizeof *m->pops);
+    n4d__free(ctx, N4D_MEM_OTHER, m->projs, m->cap_projs * sizeof *m->projs);
+    n4d__free(ctx, N4D_MEM_OTHER, m->inputs, m->cap_inputs * sizeof *m->inputs);
+    n4d__free(ctx, N4D_MEM_OTHER, m->senses, m->cap_senses * sizeof *m->senses);
+    if (m->warnings)
+        n4d__free(ctx, N4D_MEM_OTHER, m->warnings, m->warnings_len + 1);
+    m->hdr.magic = 0;
+    n4d__free(ctx, N4D_MEM_OTHER, m, sizeof *m);
+}
+
+void n4d__model_warn(n4d_model *m, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    n4d__log(m->ctx, N4D_LOG_WARN, "%s", line);
+    size_t add = strlen(line);
+    size_t sep = m->warnings_len ? 1 : 0;
+    size_t nlen = m->warnings_len + sep + add;
+    char *nw = n4d__alloc(m->ctx, N4D_MEM_OTHER, nlen + 1);
+    if (!nw)
+        return; /* the warning was logged; keeping it is best effort */
+    if (m->warnings_len)
+        memcpy(nw, m->warnings, m->warnings_len);
+    if (sep)
+        nw[m->warnings_len] = '\n';
+    memcpy(nw + m->warnings_len + sep, line, add + 1);
+    if (m->warnings)
+        n4d__free(m->ctx, N4D_MEM_OTHER, m->warnings, m->warnings_len + 1);
+    m->warnings = nw;
+    m->warnings_len = nlen;
+}
+
+const char *n4d_model_warnings(const n4d_model *m)
+{
+    return (m && m->warnings) ? m->warnings : "";
+}
+
+/* ---- setters ------------------------------------------------------------ */
+
+static n4d_status check_mutable(n4d_model *m, const char *fn)
+{
+    if (!n4d__is_handle(m, N4D__MAGIC_MODEL))
+        return N4D_E_INVALID_ARG;
+    n4d__clear_error(&m->hdr);
+    if (m->built)
+        return MODEL_ERR(m, N4D_E_STATE, "%s: the model is already built and read-only", fn);
+    return N4D_OK;
+}
+
+n4d_status n4d_model_set_lattice(n4d_model *m, const uint32_t shape[4])
+{
+    n4d_status st = check_mutable(m, "n4d_model_set_lattice");
+    if (st)
+        return st;
+    if (!shape)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "lattice shape is NULL");
+    uint64_t sites = 1;
+    for (int i = 0; i < 4; i++) {
+        if (shape[i] == 0 || shape[i] > (1u << 30))
+            return MODEL_ERR(m, N4D_E_RANGE, "lattice dimension %d is %u (expected 1 to 2^30)", i,
+                             shape[i]);
+        sites *= shape[i];
+        if (sites > ((uint64_t)1 << 40))
+            return MODEL_ERR(m, N4D_E_LIMIT, "lattice has more than 2^40 sites");
+    }
+    for (size_t a = 0; a < m->n_areas; a++)
+        for (int i = 0; i < 4; i++)
+            if ((uint32_t)m->areas[a].hi[i] >= shape[i])
+                return MODEL_ERR(m, N4D_E_RANGE, "area \"%s\" lies outside the new lattice",
+                                 m->areas[a].name);
+    memcpy(m->shape, shape, sizeof m->shape);
+    return N4D_OK;
+}
+
+n4d_status n4d_model_set_dt(n4d_model *m, double dt)
+{
+    n4d_status st = check_mutable(m, "n4d_model_set_dt");
+    if (st)
+        return st;
+    if (!(dt > 0.0) || !isfinite(dt) || dt > 1000.0)
+        return MODEL_ERR(m, N4D_E_RANGE, "dt %g ms is invalid (expected 0 < dt <= 1000)", dt);
+    m->dt = dt;
+    return N4D_OK;
+}
+
+n4d_status n4d_model_set_seed(n4d_model *m, uint64_t seed)
+{
+    n4d_status st = check_mutable(m, "n4d_model_set_seed");
+    if (st)
+        return st;
+    m->seed = seed;
+    return N4D_OK;
+}
+
+n4d_status n4d_model_set_build_threads(n4d_model *m, int32_t threads)
+{
+    n4d_status st = check_mutable(m, "n4d_model_set_build_threads");
+    if (st)
+        return st;
+    if (threads < 0)
+        return MODEL_ERR(m, N4D_E_RANGE, "build threads %d is negative", threads);
+    m->build_threads = threads;
+    return N4D_OK;
+}
+
+static int32_t find_named(const void *base, size_t count, size_t stride, const char *name)
+{
+    for (size_t i = 0; i < count; i++) {
+        const char *n = *(char *const *)((const char *)base + i * stride);
+        if (strcmp(n, name) == 0)
+            return (int32_t)i;
+    }
+    return -1;
+}
+
+static int32_t find_area(const n4d_model *m, const char *name)
+{
+    return find_named(m->areas, m->n_areas, sizeof *m->areas, name);
+}
+
+int32_t n4d_model_find_population(const n4d_model *m, const char *name)
+{
+    if (!n4d__is_handle(m, N4D__MAGIC_MODEL) || !name)
+        return N4D_E_INVALID_ARG;
+    int32_t i = find_named(m->pops, m->n_pops, sizeof *m->pops, name);
+    return i < 0 ? N4D_E_RANGE : i;
+}
+
+static n4d_status check_name(n4d_model *m, const char *what, const char *name)
+{
+    if (!name || !name[0])
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "%s name is empty", what);
+    if (strlen(name) > 255)
+        return MODEL_ERR(m, N4D_E_LIMIT, "%s name is longer than 255 bytes", what);
+    return N4D_OK;
+}
+
+#define GROW(m, arr, n, cap)                                                                   \
+    n4d__grow((m)->ctx, N4D_MEM_OTHER, (void **)&(m)->arr, &(m)->cap, (m)->n + 1,              \
+              sizeof *(m)->arr)
+
+n4d_status n4d_model_add_area(n4d_model *m, const char *name, const int32_t lo[4],
+                              const int32_t hi[4])
+{
+    n4d_status st = check_mutable(m, "n4d_model_add_area");
+    if (st)
+        return st;
+    if ((st = check_name(m, "area", name)))
+        return st;
+    if (!lo || !hi)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "area \"%s\": bounds are NULL", name);
+    if (find_area(m, name) >= 0)
+        return MODEL_ERR(m, N4D_E_CONFIG, "duplicate area name \"%s\"", name);
+    static const char axis[4] = {'x', 'y', 'z', 'w'};
+    for (int i = 0; i < 4; i++) {
+        if (lo[i] < 0 || hi[i] < lo[i] || (uint32_t)hi[i] >= m->shape[i])
+            return MODEL_ERR(m, N4D_E_RANGE,
+                             "area \"%s\": %c range [%d, %d] is not inside the lattice [0, %u]",
+                             name, axis[i], lo[i], hi[i], m->shape[i] - 1);
+    }
+    if (!GROW(m, areas, n_areas, cap_areas))
+        return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding area \"%s\"", name);
+    n4d__area *a = &m->areas[m->n_areas];
+    if (!(a->name = n4d__strdup(m->ctx, name)))
+        return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding area \"%s\"", name);
+    memcpy(a->lo, lo, sizeof a->lo);
+    memcpy(a->hi, hi, sizeof a->hi);
+    m->n_areas++;
+    return N4D_OK;
+}
+
+static n4d_status check_dist(n4d_model *m, const char *what, const n4d_dist *d)
+{
+    switch (d->kind) {
+    case N4D_DIST_CONSTANT:
+        if (!isfinite(d->value))
+            return MODEL_ERR(m, N4D_E_RANGE, "%s is not finite", what);
+        return N4D_OK;
+    case N4D_DIST_UNIFORM:
+        if (!isfinite(d->lo) || !isfinite(d->hi) || d->lo > d->hi)
+            return MODEL_ERR(m, N4D_E_RANGE, "%s: uniform range [%g, %g] is invalid", what, d->lo,
+                             d->hi);
+        return N4D_OK;
+    case N4D_DIST_NORMAL:
+        if (!isfinite(d->value) || !isfinite(d->std) || d->std < 0 || isnan(d->lo) ||
+            isnan(d->hi) || d->lo > d->hi)
+            return MODEL_ERR(m, N4D_E_RANGE, "%s: normal(mean %g, std %g, clip [%g, %g]) is invalid",
+                             what, d->value, d->std, d->lo, d->hi);
+        return N4D_OK;
+    default:
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "%s: unknown distribution kind %d", what, d->kind);
+    }
+}
+
+static n4d_status check_params(n4d_model *m, const char *pop, int32_t model,
+                               const n4d_neuron_params *p)
+{
+    const double all[] = {p->tau_m, p->v_rest, p->v_reset, p->v_threshold, p->t_ref,
+                          p->tau_syn_ex, p->tau_syn_in, p->i_e, p->a, p->b, p->c, p->d, p->v_peak};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (!isfinite(all[i]))
+            return MODEL_ERR(m, N4D_E_RANGE, "population \"%s\": a parameter is not finite", pop);
+    if (model != N4D_NEURON_IZHIKEVICH) {
+        if (!(p->tau_m > 0))
+            return MODEL_ERR(m, N4D_E_RANGE, "population \"%s\": tau_m %g must be > 0", pop, p->tau_m);
+        if (p->t_ref < 0)
+            return MODEL_ERR(m, N4D_E_RANGE, "population \"%s\": refractory period %g must be >= 0",
+                             pop, p->t_ref);
+    }
+    if (model == N4D_NEURON_LIF_EXP && (!(p->tau_syn_ex > 0) || !(p->tau_syn_in > 0)))
+        return MODEL_ERR(m, N4D_E_RANGE, "population \"%s\": tau_syn_ex and tau_syn_in must be > 0",
+                         pop);
+    return N4D_OK;
+}
+
+n4d_status n4d_model_add_population(n4d_model *m, const n4d_population_desc *d, int32_t *index)
+{
+    n4d_status st = check_mutable(m, "n4d_model_add_population");
+    if (st)
+        return st;
+    if (!d || d->struct_size < sizeof(uint32_t))
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "population descriptor is NULL or has no struct_size");
+    n4d_population_desc pd;
+    n4d_population_desc_init(&pd);
+    memcpy(&pd, d, d->struct_size < sizeof pd ? d->struct_size : sizeof pd);
+    if ((st = check_name(m, "population", pd.name)))
+        return st;
+    if (n4d_model_find_population(m, pd.name) >= 0)
+        return MODEL_ERR(m, N4D_E_CONFIG, "duplicate population name \"%s\"", pd.name);
+    if (!pd.area)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "population \"%s\": area is NULL", pd.name);
+    int32_t area = find_area(m, pd.area);
+    if (area < 0)
+        return MODEL_ERR(m, N4D_E_CONFIG, "population \"%s\": unknown area \"%s\"", pd.name, pd.area);
+    if (pd.model < N4D_NEURON_LIF || pd.model > N4D_NEURON_IZHIKEVICH)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "population \"%s\": unknown neuron model %d", pd.name,
+                         pd.model);
+    if ((st = check_params(m, pd.name, pd.model, &pd.params)))
+        return st;
+    const n4d__area *ar = &m->areas[area];
+    uint64_t sites = 1;
+    for (int i = 0; i < 4; i++)
+        sites *= (uint64_t)(ar->hi[i] - ar->lo[i] + 1);
+    switch (pd.placement) {
+    case N4D_PLACE_ALL:
+        break;
+    case N4D_PLACE_DENSITY:
+        if (!(pd.density >= 0.0 && pd.density <= 1.0))
+            return MODEL_ERR(m, N4D_E_RANGE, "population \"%s\": density %g is not in [0, 1]",
+                             pd.name, pd.density);
+        break;
+    case N4D_PLACE_COUNT:
+        if (pd.count > sites)
+            return MODEL_ERR(m, N4D_E_RANGE,
+                             "population \"%s\": count %llu exceeds the %llu sites of area \"%s\"",
+                             pd.name, (unsigned long long)pd.count, (unsigned long long)sites,
+                             ar->name);
+        break;
+    default:
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "population \"%s\": unknown placement %d", pd.name,
+                         pd.placement);
+    }
+    if (pd.v_init.kind < 0)
+        pd.v_init = n4d_dist_constant(pd.model == N4D_NEURON_IZHIKEVICH ? pd.params.c
+                                                                        : pd.params.v_rest);
+    char what[300];
+    snprintf(what, sizeof what, "population \"%s\": v_init", pd.name);
+    if ((st = check_dist(m, what, &pd.v_init)))
+        return st;
+    if (!GROW(m, pops, n_pops, cap_pops))
+        return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding population \"%s\"", pd.name);
+    n4d__population *p = &m->pops[m->n_pops];
+    memset(p, 0, sizeof *p);
+    if (!(p->name = n4d__strdup(m->ctx, pd.name)))
+        return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding population \"%s\"", pd.name);
+    p->area = area;
+    p->model = pd.model;
+    p->params = pd.params;
+    p->placement = pd.placement;
+    p->density = pd.density;
+    p->count = pd.count;
+    p->v_init = pd.v_init;
+    if (index)
+        *index = (int32_t)m->n_pops;
+    m->n_pops++;
+    return N4D_OK;
+}
+
+static const char *rule_name(int32_t rule)
+{
+    static const char *const names[] = {"fixed_probability", "fixed_indegree", "fixed_total_number",
+                                        "one_to_one", "all_to_all", "distance"};
+    return (rule >= 0 && rule <= N4D_RULE_DISTANCE) ? names[rule] : "?";
+}
+
+n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d, int32_t *index)
+{
+    n4d_status st = check_mutable(m, "n4d_model_add_projection");
+    if (st)
+        return st;
+    if (!d || d->struct_size < sizeof(uint32_t))
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "projection descriptor is NULL or has no struct_size");
+    n4d_projection_desc pd;
+    n4d_projection_desc_init(&pd);
+    memcpy(&pd, d, d->struct_size < sizeof pd ? d->struct_size : sizeof pd);
+    if (!pd.source || !pd.target)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "projection: source or target is NULL");
+    int32_t src = n4d_model_find_population(m, pd.source);
+    if (src < 0)
+        return MODEL_ERR(m, N4D_E_CONFIG, "projection: unknown source population \"%s\"", pd.source);
+    int32_t tgt = n4d_model_find_population(m, pd.target);
+    if (tgt < 0)
+        return MODEL_ERR(m, N4D_E_CONFIG, "projection: unknown target population \"%s\"", pd.target);
+    char name[600];
+    if (pd.name && pd.name[0])
+        snprintf(name, sizeof name, "%s", pd.name);
+    else
+        snprintf(name, sizeof name, "%s->%s", pd.source, pd.target);
+    if (strlen(name) > 255)
+        return MODEL_ERR(m, N4D_E_LIMIT, "projection name is longer than 255 bytes");
+    if (find_named(m->projs, m->n_projs, sizeof *m->projs, name) >= 0)
+        return MODEL_ERR(m, N4D_E_CONFIG, "duplicate projection name \"%s\"", name);
+    switch (pd.rule) {
+    case N4D_RULE_FIXED_PROBABILITY:
+    case N4D_RULE_DISTANCE:
+        if (!(pd.p >= 0.0 && pd.p <= 1.0))
+            return MODEL_ERR(m, N4D_E_RANGE, "projection \"%s\": p %g is not in [0, 1]", name, pd.p);
+        if (pd.rule == N4D_RULE_DISTANCE &&
+            (!(pd.sigma > 0) || !isfinite(pd.sigma) || !(pd.cutoff > 0) ||
+             (pd.kernel != N4D_KERNEL_GAUSSIAN && pd.kernel != N4D_KERNEL_EXPONENTIAL)))
+            return MODEL_ERR(m, N4D_E_RANGE,
+                             "projection \"%s\": distance rule needs a known kernel, sigma > 0 and "
+                             "cutoff > 0",
+                             name);
+        break;
+    case N4D_RULE_FIXED_INDEGREE:
+    case N4D_RULE_FIXED_TOTAL_NUMBER:
+        if (pd.n > 0xffffffffull)
+            return MODEL_ERR(m, N4D_E_LIMIT, "projection \"%s\": n %llu is too large", name,
+                             (unsigned long long)pd.n);
+        break;
+    case N4D_RULE_ONE_TO_ONE:
+    case N4D_RULE_ALL_TO_ALL:
+        break;
+    default:
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "projection \"%s\": unknown rule %d", name, pd.rule);
+    }
+    char what[700];
+    snprintf(what, sizeof what, "projection \"%s\": weight", name);
+    if ((st = check_dist(m, what, &pd.weight)))
+        return st;
+    snprintf(what, sizeof what, "projection \"%s\": delay", name);
+    if ((st = check_dist(m, what, &pd.delay)))
+        return st;
+    if (pd.delay.kind == N4D_DIST_CONSTANT && pd.delay.value != 0.0 &&
+        pd.delay.value < 0.5 * m->dt)
+        return MODEL_ERR(m, N4D_E_RANGE,
+                         "projection \"%s\": delay %g ms is shorter than one step (dt %g ms)", name,
+                         pd.delay.value, m->dt);
+    if (pd.syn_type < N4D_SYN_AUTO || pd.syn_type > N4D_SYN_INHIBITORY)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "projection \"%s\": unknown synapse type %d", name,
+                         pd.syn_type);
+    if (!GROW(m, projs, n_projs, cap_projs))
+        return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding projection \"%s\"", name);
+    n4d__projection *p = &m->projs[m->n_projs];
+    memset(p, 0, sizeof *p);
+    if (!(p->name = n4d__strdup(m->ctx, name)))
+        return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding projection \"%s\"", name);
+    p->source = src;
+    p->target = tgt;
+    p->d = pd;
+    p->d.name = p->d.source = p->d.target = NULL;
+    (void)rule_name;
+    if (index)
+        *index = (int32_t)m->n_projs;
+    m->n_projs++;
+    return N4D_OK;
+}
+
+n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d)
+{
+    n4d_status st = check_mutable(m, "n4d_model_add_input");
+    if (st)
+        return st;
+    if (!d || d->struct_size < sizeof(uint32_t))
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "input descriptor is NULL or has no struct_size");
+    n4d_input_desc in;
+    n4d_input_desc_init(&in);
+    memcpy(&in, d, d->struct_size < sizeof in ? d->struct_size : sizeof in);
+    if (!in.target)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "input: target is NULL");
+    int32_t tgt = n4d_model_find_population(m, in.target);
+    if (tgt < 0)
+        return MODEL_ERR(m, N4D_E_CONFIG, "input: unknown target population \"%s\"", in.target);
+    if (in.kind != N4D_INPUT_DC && in.kind != N4D_INPUT_POISSON)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "input: unknown kind %d", in.kind);
+    if (isnan(in.start) || isnan(in.stop) || in.start < 0 || in.stop < in.start)
+        return MODEL_ERR(m, N4D_E_RANGE, "input: time window [%g, %g) ms is invalid", in.start,
+                         in.stop);
+    if (in.kind == N4D_INPUT_DC && !isfinite(in.amplitude))
+        return MODEL_ERR(m, N4D_E_RANGE, "input: DC amplitude is not finite");
+    if (in.kind == N4D_INPUT_POISSON) {
+        if (!(in.rate >= 0) || !isfinite(in.rate))
+            return MODEL_ERR(m, N4D_E_RANGE, "input: Poisson rate %g Hz must be >= 0", in.rate);
+        if (!isfinite(in.weight))
+            return MODEL_ERR(m, N4D_E_RANGE, "input: Poisson weight is not finite");
+        if (in.n_sources < 1)
+            return MODEL_ERR(m, N4D_E_RANGE, "input: n_sources must be >= 1");
+        double lambda = in.rate * 1e-3 * m->dt * in.n_sources;
+        if (lambda > 1e6)
+            return MODEL_ERR(m, N4D_E_LIMIT,
+                             "input: %g expected Poisson events per step exceeds the limit 1e6",
+                             lambda);
+    }
+    if (!GROW(m, inputs, n_inputs, cap_inputs))
+        return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding an input");
+    n4d__input *p = &m->inputs[m->n_inputs++];
+    p->kind = in.kind;
+    p->target = tgt;
+    p->amplitude = in.amplitude;
+    p->rate = in.rate;
+    p->weight = in.weight;
+    p->n_sources = in.n_sources;
+    p->start = in.start;
+    p->stop = in.stop;
+    return N4D_OK;
+}
+
+n4d_status n4d_model_add_sense(n4d_model *m, const char *name, const char *area, uint32_t rows,
+                               uint32_t cols)
+{
+    n4d_status st = check_mutable(m, "n4d_model_add_sense");
+    if (st)
+        return st;
+    if ((st = check_name(m, "sense", name)))
+        return st;
+    if (find_named(m->senses, m->n_senses, sizeof *m->senses, name) >= 0)
+        return MODEL_ERR(m, N4D_E_CONFIG, "duplicate sense name \"%s\"", name);
+    int32_t a = area ? find_area(m, area) : -1;
+    if (a < 0)
+        return MODEL_ERR(m, N4D_E_CONFIG, "sense \"%s\": unknown area \"%s\"", name,
+                         area ? area : "(null)");
+    if (rows == 0 || cols == 0)
+        return MODEL_ERR(m, N4D_E_RANGE, "sense \"%s\": input size %ux%u is empty", name, rows, cols);
+    if (!GROW(m, senses, n_senses, cap_senses))
+        return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding sense \"%s\"", name);
+    n4d__sense *s = &m->senses[m->n_senses];
+    if (!(s->name = n4d__strdup(m->ctx, name)))
+        return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding sense \"%s\"", name);
+    s->area = a;
+    s->rows = rows;
+    s->cols = cols;
+    m->n_senses++;
+    return N4D_OK;
+}
+
+/* ---- queries ------------------------------------------------------------ */
+
+#define IS_MODEL(m) n4d__is_handle((m), N4D__MAGIC_MODEL)
+
+int n4d_model_is_built(const n4d_model *m) { return IS_MODEL(m) && m->built; }
+double n4d_model_dt(const n4d_model *m) { return IS_MODEL(m) ? m->dt : 0.0; }
+uint64_t n4d_model_seed(const n4d_model *m) { return IS_MODEL(m) ? m->seed : 0; }
+uint64_t n4d_model_num_neurons(const n4d_model *m) { return IS_MODEL(m) ? m->n_neurons : 0; }
+uint64_t n4d_model_num_synapses(const n4d_model *m) { return IS_MODEL(m) ? m->syn.n_syn : 0; }
+int32_t n4d_model_num_populations(const n4d_model *m) { return IS_MODEL(m) ? (int32_t)m->n_pops : 0; }
+int32_t n4d_model_num_projections(const n4d_model *m) { return IS_MODEL(m) ? (int32_t)m->n_projs : 0; }
+double n4d_model_default_duration(const n4d_model *m) { return IS_MODEL(m) ? m->default_duration : 0.0; }
+
+n4d_status n4d_model_lattice(const n4d_model *m, uint32_t shape[4])
+{
+    if (!IS_MODEL(m) || !shape)
+        return N4D_E_INVALID_ARG;
+    memcpy(shape, m->shape, sizeof m->shape);
+    return N4D_OK;
+}
+
+n4d_status n4d_model_population_info(const n4d_model *m, int32_t index, n4d_population_info *out)
+{
+    if (!IS_MODEL(m) || !out || out->struct_size < sizeof *out)
+        return N4D_E_INVALID_ARG;
+    if (index < 0 || (size_t)index >= m->n_pops)
+        return N4D_E_RANGE;
+    const n4d__population *p = &m->pops[index];
+    out->name = p->name;
+    out->area = m->areas[p->area].name;
+    out->model = p->model;
+    out->first = p->first;
+    out->count = p->n;
+    return N4D_OK;
+}
+
+int32_t n4d__pop_of(const n4d_model *m, uint64_t id)
+{
+    size_t lo = 0, hi = m->n_pops;
+    while (lo < hi) { /* first population whose end is beyond id */
+        size_t mid = (lo + hi) / 2;
+        if (m->pops[mid].first + m->pops[mid].n <= id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < m->n_pops ? (int32_t)lo : -1;
+}
+
+static n4d_status check_neuron(const n4d_model *m, uint64_t id)
+{
+    if (!IS_MODEL(m))
+        return N4D_E_INVALID_ARG;
+    if (!m->built)
+        return n4d__error((n4d__handle *)&m->hdr, N4D_E_STATE, "the model is not built");
+    if (id >= m->n_neurons)
+        return n4d__error((n4d__handle *)&m->hdr, N4D_E_RANGE,
+                          "neuron %llu does not exist (the model has %llu)",
+                          (unsigned long long)id, (unsigned long long)m->n_neurons);
+    return N4D_OK;
+}
+
+n4d_status n4d_model_neuron_position(const n4d_model *m, uint64_t id, int32_t xyzw[4])
+{
+    n4d_status st = check_neuron(m, id);
+    if (st)
+        return st;
+    if (!xyzw)
+        return N4D_E_INVALID_ARG;
+    memcpy(xyzw, m->pos + 4 * id, 4 * sizeof(int32_t));
+    return N4D_OK;
+}
+
+int32_t n4d_model_neuron_population(const n4d_model *m, uint64_t id)
+{
+    n4d_status st = check_neuron(m, id);
+    return st ? st : n4d__pop_of(m, id);
+}
+
+n4d_status n4d_model_out_degree(const n4d_model *m, uint64_t source, uint64_t *count)
+{
+    n4d_status st = check_neuron(m, source);
+    if (st)
+        return st;
+    if (!count)
+        return N4D_E_INVALID_ARG;
+    const n4d__synapses *s = &m->syn;
+    *count = s->seg_off[s->seg_ptr[source + 1]] - s->seg_off[s->seg_ptr[source]];
+    return N4D_OK;
+}
+
+n4d_status n4d_model_get_synapses(const n4d_model *m, uint64_t source, uint64_t cap,
+                                  uint32_t *targets, float *weights, float *delays_ms,
+                                  uint64_t *count)
+{
+    uint64_t deg = 0;
+    n4d_status st = n4d_model_out_degree(m, source, &deg);
+    if (st)
+        return st;
+    *count = deg;
+    const n4d__synapses *s = &m->syn;
+    uint64_t k = 0;
+    for (uint64_t g = s->seg_ptr[source]; g < s->seg_ptr[source + 1]; g++) {
+        float dms = (float)(N4D__SEG_DELAY(s->seg_key[g]) * m->dt);
+        for (uint64_t j = s->seg_off[g]; j < s->seg_off[g + 1] && k < cap; j++, k++) {
+            if (targets)
+                targets[k] = s->target[j];
+            if (weights)
+                weights[k] = (float)((double)s->weight_q[j] * s->inv_scale);
+            if (delays_ms)
+                delays_ms[k] = dms;
+        }
+    }
+    return N4D_OK;
+}
+
+n4d_status n4d_model_delay_range(const n4d_model *m, uint32_t *min_steps, uint32_t *max_steps)
+{
+    if (!IS_MODEL(m) || !min_steps || !max_steps)
+        return N4D_E_INVALID_ARG;
+    if (!m->built)
+        return n4d__error((n4d__handle *)&m->hdr, N4D_E_STATE, "the model is not built");
+    *min_steps = m->syn.min_delay;
+    *max_steps = m->syn.max_delay;
+    return N4D_OK;
+}
+
+n4d_status n4d_model_memory(const n4d_model *m, uint64_t bytes[N4D_MEM_TAG_COUNT])
+{
+    if (!IS_MODEL(m) || !bytes)
+        return N4D_E_INVALID_ARG;
+    memset(bytes, 0, N4D_MEM_TAG_COUNT * sizeof bytes[0]);
+    const n4d__synapses *s = &m->syn;
+    bytes[N4D_MEM_OTHER] = sizeof *m + m->cap_areas * sizeof *m->areas +
+                           m->cap_pops * sizeof *m->pops + m->cap_projs * sizeof *m->projs +
+                           m->cap_inputs * sizeof *m->inputs + m->cap_senses * sizeof *m->senses;
+    if (m->built) {
+        bytes[N4D_MEM_NEURONS] = m->n_neurons * 4 * sizeof(int32_t);
+        bytes[N4D_MEM_SYNAPSES] = (m->n_neurons + 1) * sizeof(uint64_t) +
+                                  (s->n_seg + 1) * sizeof(uint64_t) + s->n_seg * sizeof(uint32_t) +
+                                  s->n_syn * (sizeof(uint32_t) + sizeof(int32_t));
+    }
+    return N4D_OK;
+}
+
+uint32_t n4d__delay_steps(double delay_ms, double dt)
+{
+    double steps = floor(delay_ms / dt + 0.5);
+    if (!(steps >= 1.0))
+        return 1;
+    if (steps > N4D__MAX_DELAY_STEPS)
+        return N4D__MAX_DELAY_STEPS;
+    return (uint32_t)steps;
+}
