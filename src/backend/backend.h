@@ -69,6 +69,13 @@ struct n4d_sim {
     uint64_t total_spikes;
     uint64_t checksum;
     n4d_status emit_status;
+
+    /* Optional observer of every step's spikes (recorders in modules):
+     * called at the end of each step with the ids (ascending); a non-OK
+     * status stops the run and is returned by it. */
+    n4d_status (*observer)(void *user_data, n4d_sim *sim, uint64_t step, const uint32_t *ids,
+                           uint64_t count);
+    void *observer_data;
 };
 
 /* Spike reporting, once per step in order: begin, any number of id chunks

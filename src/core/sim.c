@@ -107,6 +107,9 @@ void n4d__sim_emit_ids(n4d_sim *sim, const uint32_t *ids, uint64_t count)
 
 n4d_status n4d__sim_emit_end(n4d_sim *sim)
 {
+    if (sim->observer && sim->emit_status == N4D_OK)
+        sim->emit_status =
+            sim->observer(sim->observer_data, sim, sim->step, sim->last_ids, sim->last_count);
     sim->step++;
     n4d_status st = sim->emit_status;
     sim->emit_status = N4D_OK;
