@@ -4,6 +4,7 @@
 #define N4D_CPU_COMMON_H
 
 #include "backend.h"
+#include "cpu_kernels.h"
 
 /* Updates neurons [lo, hi) for `step`, consuming the ring slot of the step;
  * writes the ids that spiked (ascending) to spk and returns their count. */
@@ -29,6 +30,12 @@ static inline uint64_t n4d__cpu_update_range(n4d_sim *sim, uint64_t step, uint64
             const n4d__poisson_rt *in = &sim->poisson[k];
             if (in->pop == (int32_t)pi && step >= in->step_start && step < in->step_stop)
                 pin[npin++] = in;
+        }
+        if (npin == 0) {
+            n4d__kernel_args args = {sim->v, sim->x1, sim->x2, sim->iext, sim->ref,
+                                     re, ri, inv_scale, dc};
+            ns += n4d__kernel_update(p, &args, a, b, spk + ns);
+            continue;
         }
         for (uint64_t i = a; i < b; i++) {
             int64_t ae = re[i], ai = ri[i];

@@ -599,7 +599,10 @@ static double fixed_point_scale(const n4d_model *m, double maxw)
         return 1.0;
     int e;
     frexp(maxw, &e); /* maxw < 2^e */
-    return ldexp(1.0, 30 - e);
+    /* the largest |w| maps below 2^26: int32 weights keep 26 bits of
+     * precision and per-step sums stay below 2^51 (exact conversion to float,
+     * neuron.h) up to 2^25 largest-weight events per neuron per step */
+    return ldexp(1.0, 26 - e);
 }
 
 n4d_status n4d_model_build(n4d_model *m)

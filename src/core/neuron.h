@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "philox.h"
 
@@ -15,83 +16,96 @@ typedef struct n4d__pop_rt {
     uint64_t first, n;
     int32_t model;     /* n4d_neuron_model */
     int32_t ref_steps; /* refractory period in steps */
+    int32_t ref_after_spike; /* refractory steps left after a spike: max(ref_steps - 1, 0) */
     float v_rest, v_reset, v_th, i_e;
     float tau_m, dt;           /* lif: dV = (-(V - v_rest) + I) / tau_m * dt */
     float pm, pe, pi, pem, pim, pdc; /* lif_exp exact propagators */
     float a, b, c, d, v_peak;  /* izhikevich */
 } n4d__pop_rt;
 
-/* Converts a fixed-point synaptic sum to float (power-of-two scale: exact
- * in double, one rounding to float). */
+/* Converts a fixed-point synaptic sum to float. The int64 -> double step
+ * uses the 2^52 + 2^51 bias trick (exact for |acc| < 2^51, which the
+ * fixed-point scale guarantees with a wide margin; see build.c) because it
+ * vectorises on every SIMD level; the multiply by the power-of-two inverse
+ * scale is exact, then one rounding to float. */
 N4D_HD float n4d__fixed_to_float(int64_t acc, double inv_scale)
 {
-    return (float)((double)acc * inv_scale);
+#ifdef __CUDACC__
+    double d = __longlong_as_double(acc + 0x4338000000000000LL);
+#else
+    const int64_t biased = acc + 0x4338000000000000LL;
+    double d;
+    memcpy(&d, &biased, sizeof d);
+#endif
+    return (float)((d - 6755399441055744.0) * inv_scale);
 }
 
-/* Advances one neuron by one step. in_e / in_i: synaptic input arriving this
- * step (excitatory, inhibitory); ext: external input (sense/user input and
- * DC). Returns 1 if the neuron spikes. */
+/* The step of each model, branch-free (selects instead of branches) so the
+ * CPU kernels vectorise; the same functions run on every backend. in_e /
+ * in_i: synaptic input arriving this step (excitatory, inhibitory); ext:
+ * external input (sense/user input and DC). Each returns 1 on a spike. */
+
+/* lif, 4D Neural Cognition: Euler; while refractory V is frozen and the
+ * inputs are discarded. */
+N4D_HD int n4d__lif_step(const n4d__pop_rt *p, float *v, int32_t *ref, float in_e, float in_i,
+                         float ext)
+{
+    const int32_t r = *ref;
+    const float vv = *v;
+    const float drive = (in_e + in_i) + (ext + p->i_e);
+    float vn = vv + (-(vv - p->v_rest) + drive) / p->tau_m * p->dt;
+    vn = isfinite(vn) ? vn : p->v_rest;
+    const int refr = r > 0;
+    const int spike = !refr & (vn >= p->v_th);
+    *v = spike ? p->v_reset : (refr ? vv : vn);
+    *ref = spike ? p->ref_after_spike : (refr ? r - 1 : r);
+    return spike;
+}
+
+/* lif_exp: exact integration; while refractory V is clamped, the synaptic
+ * currents go on. */
+N4D_HD int n4d__lif_exp_step(const n4d__pop_rt *p, float *v, float *ge, float *gi, int32_t *ref,
+                             float in_e, float in_i, float ext)
+{
+    const float e = *ge + in_e, i = *gi + in_i;
+    const int32_t r = *ref;
+    const float vv = *v;
+    const float vn = p->v_rest + (vv - p->v_rest) * p->pm + e * p->pem + i * p->pim +
+                     (ext + p->i_e) * p->pdc;
+    const int refr = r > 0;
+    const int spike = !refr & (vn >= p->v_th);
+    *v = spike ? p->v_reset : (refr ? vv : vn);
+    *ref = spike ? p->ref_after_spike : (refr ? r - 1 : r);
+    *ge = e * p->pe;
+    *gi = i * p->pi;
+    return spike;
+}
+
+/* izhikevich: Euler; synaptic events act as a current for one step. */
+N4D_HD int n4d__izh_step(const n4d__pop_rt *p, float *v, float *u, float in_e, float in_i,
+                         float ext)
+{
+    const float vv = *v, uu = *u;
+    const float I = (in_e + in_i) + (ext + p->i_e);
+    float nv = vv + p->dt * (0.04f * vv * vv + 5.0f * vv + 140.0f - uu + I);
+    float nu = uu + p->dt * (p->a * (p->b * vv - uu));
+    const int spike = nv >= p->v_peak;
+    nv = spike ? p->c : nv;
+    nu = spike ? nu + p->d : nu;
+    const int finite = isfinite(nv);
+    *v = finite ? nv : p->c;
+    *u = finite ? nu : p->b * p->c;
+    return spike;
+}
+
+/* Advances one neuron of any model by one step. */
 N4D_HD int n4d__update_neuron(const n4d__pop_rt *p, float *v, float *x1, float *x2, int32_t *ref,
                               float in_e, float in_i, float ext)
 {
     switch (p->model) {
-    case 0: { /* lif, 4D Neural Cognition: Euler, inputs discarded while refractory */
-        if (*ref > 0) {
-            (*ref)--;
-            return 0;
-        }
-        float vv = *v;
-        float drive = (in_e + in_i) + (ext + p->i_e);
-        vv = vv + (-(vv - p->v_rest) + drive) / p->tau_m * p->dt;
-        if (!isfinite(vv))
-            vv = p->v_rest;
-        if (vv >= p->v_th) {
-            *v = p->v_reset;
-            *ref = p->ref_steps > 0 ? p->ref_steps - 1 : 0;
-            return 1;
-        }
-        *v = vv;
-        return 0;
-    }
-    case 1: { /* lif_exp: exact integration; V clamped while refractory */
-        float ge = *x1 + in_e, gi = *x2 + in_i;
-        int spike = 0;
-        if (*ref > 0) {
-            (*ref)--;
-        } else {
-            float vv = *v;
-            vv = p->v_rest + (vv - p->v_rest) * p->pm + ge * p->pem + gi * p->pim +
-                 (ext + p->i_e) * p->pdc;
-            if (vv >= p->v_th) {
-                vv = p->v_reset;
-                *ref = p->ref_steps > 0 ? p->ref_steps - 1 : 0;
-                spike = 1;
-            }
-            *v = vv;
-        }
-        *x1 = ge * p->pe;
-        *x2 = gi * p->pi;
-        return spike;
-    }
-    default: { /* izhikevich, Euler; synaptic events act as current for one step */
-        float vv = *v, u = *x1;
-        float I = (in_e + in_i) + (ext + p->i_e);
-        float nv = vv + p->dt * (0.04f * vv * vv + 5.0f * vv + 140.0f - u + I);
-        float nu = u + p->dt * (p->a * (p->b * vv - u));
-        int spike = 0;
-        if (nv >= p->v_peak) {
-            nv = p->c;
-            nu = nu + p->d;
-            spike = 1;
-        }
-        if (!isfinite(nv)) {
-            nv = p->c;
-            nu = p->b * p->c;
-        }
-        *v = nv;
-        *x1 = nu;
-        return spike;
-    }
+    case 0: return n4d__lif_step(p, v, ref, in_e, in_i, ext);
+    case 1: return n4d__lif_exp_step(p, v, x1, x2, ref, in_e, in_i, ext);
+    default: return n4d__izh_step(p, v, x1, in_e, in_i, ext);
     }
 }
 

@@ -138,6 +138,7 @@ static void pop_constants(const n4d__population *p, double dt, n4d__pop_rt *r)
     r->n = p->n;
     r->model = p->model;
     r->ref_steps = (int32_t)floor(q->t_ref / dt + 0.5);
+    r->ref_after_spike = r->ref_steps > 0 ? r->ref_steps - 1 : 0;
     r->v_rest = (float)q->v_rest;
     r->v_reset = (float)q->v_reset;
     r->v_th = (float)q->v_threshold;

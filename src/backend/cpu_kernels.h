@@ -1,0 +1,24 @@
+/* Vectorised CPU update kernels for a range of neurons of one population
+ * without Poisson input (the common case). They call the same per-model
+ * step functions as every backend (neuron.h), so results are bitwise those
+ * of the scalar path. */
+#ifndef N4D_CPU_KERNELS_H
+#define N4D_CPU_KERNELS_H
+
+#include "neuron.h"
+
+/* Arrays of one simulation, offset so that index i is neuron i. */
+typedef struct n4d__kernel_args {
+    float *v, *x1, *x2, *iext;
+    int32_t *ref;
+    int64_t *in_e, *in_i; /* the ring slot of this step; consumed (zeroed) */
+    double inv_scale;
+    float dc;
+} n4d__kernel_args;
+
+/* Updates neurons [lo, hi) of population p and writes the ids that spiked,
+ * ascending, to spk; returns their count. */
+uint64_t n4d__kernel_update(const n4d__pop_rt *p, const n4d__kernel_args *a, uint64_t lo,
+                            uint64_t hi, uint32_t *spk);
+
+#endif
