@@ -20,7 +20,8 @@ typedef struct n4d_model n4d_model;
 typedef enum n4d_neuron_model {
     N4D_NEURON_LIF = 0,        /**< 4D Neural Cognition LIF (Euler) */
     N4D_NEURON_LIF_EXP = 1,    /**< LIF, exponential currents, exact integration (CUBA) */
-    N4D_NEURON_IZHIKEVICH = 2  /**< Izhikevich 2003 */
+    N4D_NEURON_IZHIKEVICH = 2, /**< Izhikevich 2003 */
+    N4D_NEURON_LIF_COND_EXP = 3 /**< LIF, exponential conductances (COBA) */
 } n4d_neuron_model;
 
 /** Izhikevich presets for n4d_neuron_params_init_izhikevich(). */
@@ -34,6 +35,9 @@ typedef enum n4d_izh_preset {
 /** Neuron parameters. Fields not used by a model are ignored.
  * lif:        tau_m, v_rest, v_reset, v_threshold, t_ref, i_e
  * lif_exp:    the above + tau_syn_ex, tau_syn_in
+ * lif_cond_exp: the lif_exp fields + e_ex, e_in (conductances are relative
+ *             to the leak, dimensionless; inhibitory weights are negative and
+ *             their magnitude is added to the inhibitory conductance)
  * izhikevich: a, b, c, d, v_peak, i_e (v_reset/v_rest unused) */
 typedef struct n4d_neuron_params {
     double tau_m;        /**< membrane time constant (ms) */
@@ -46,11 +50,14 @@ typedef struct n4d_neuron_params {
     double i_e;          /**< constant input (mV for lif/lif_exp, as I for izhikevich) */
     double a, b, c, d;   /**< Izhikevich parameters */
     double v_peak;       /**< Izhikevich spike cut-off (mV) */
+    double e_ex, e_in;   /**< lif_cond_exp reversal potentials (mV) */
 } n4d_neuron_params;
 
 /** Defaults of a model: lif = 4D Neural Cognition (tau_m 20, v_rest -65,
  * v_reset -70, threshold -50, t_ref 5); lif_exp = Brian2 CUBA (tau_m 20,
  * v_rest -49, v_reset -60, threshold -50, t_ref 5, tau_syn_ex 5, tau_syn_in 10);
+ * lif_cond_exp = Vogels-Abbott COBA (tau_m 20, v_rest -60, v_reset -60,
+ * threshold -50, t_ref 5, tau_syn_ex 5, tau_syn_in 10, e_ex 0, e_in -80);
  * izhikevich = regular spiking. */
 N4D_API void n4d_neuron_params_init(n4d_neuron_params *p, int32_t model);
 /** Izhikevich parameters of a preset (n4d_izh_preset). */

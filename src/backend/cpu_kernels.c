@@ -73,6 +73,15 @@ static uint64_t kernel_lif_exp(const n4d__pop_rt *p, uint64_t lo, uint64_t hi, f
 }
 
 N4D_CLONES
+static uint64_t kernel_lif_cond(const n4d__pop_rt *p, uint64_t lo, uint64_t hi, float *restrict v,
+                                float *restrict ge, float *restrict gi, int32_t *restrict ref,
+                                float *restrict iext, int64_t *restrict re, int64_t *restrict ri,
+                                double inv, float dc, uint32_t *restrict spk)
+{
+    KERNEL_LOOP(n4d__lif_cond_step(&pc, &v[i], &ge[i], &gi[i], &ref[i], fe, fi, ext));
+}
+
+N4D_CLONES
 static uint64_t kernel_izh(const n4d__pop_rt *p, uint64_t lo, uint64_t hi, float *restrict v,
                            float *restrict u, float *restrict iext, int64_t *restrict re,
                            int64_t *restrict ri, double inv, float dc, uint32_t *restrict spk)
@@ -90,6 +99,9 @@ uint64_t n4d__kernel_update(const n4d__pop_rt *p, const n4d__kernel_args *a, uin
     case 1:
         return kernel_lif_exp(p, lo, hi, a->v, a->x1, a->x2, a->ref, a->iext, a->in_e, a->in_i,
                               a->inv_scale, a->dc, spk);
+    case 3:
+        return kernel_lif_cond(p, lo, hi, a->v, a->x1, a->x2, a->ref, a->iext, a->in_e, a->in_i,
+                               a->inv_scale, a->dc, spk);
     default:
         return kernel_izh(p, lo, hi, a->v, a->x1, a->iext, a->in_e, a->in_i, a->inv_scale, a->dc,
                           spk);

@@ -35,6 +35,13 @@ void n4d_neuron_params_init(n4d_neuron_params *p, int32_t model)
         p->v_reset = -70.0;
         p->v_threshold = -50.0;
     }
+    p->e_ex = 0.0;
+    p->e_in = -80.0;
+    if (model == N4D_NEURON_LIF_COND_EXP) {
+        p->v_rest = -60.0;
+        p->v_reset = -60.0;
+        p->v_threshold = -50.0;
+    }
     if (model == N4D_NEURON_IZHIKEVICH) {
         p->v_rest = -65.0;
         p->v_reset = -65.0;
@@ -363,7 +370,8 @@ static n4d_status check_params(n4d_model *m, const char *pop, int32_t model,
                                const n4d_neuron_params *p)
 {
     const double all[] = {p->tau_m, p->v_rest, p->v_reset, p->v_threshold, p->t_ref,
-                          p->tau_syn_ex, p->tau_syn_in, p->i_e, p->a, p->b, p->c, p->d, p->v_peak};
+                          p->tau_syn_ex, p->tau_syn_in, p->i_e, p->a, p->b, p->c, p->d, p->v_peak,
+                          p->e_ex, p->e_in};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (!isfinite(all[i]))
             return MODEL_ERR(m, N4D_E_RANGE, "population \"%s\": a parameter is not finite", pop);
@@ -374,7 +382,8 @@ static n4d_status check_params(n4d_model *m, const char *pop, int32_t model,
             return MODEL_ERR(m, N4D_E_RANGE, "population \"%s\": refractory period %g must be >= 0",
                              pop, p->t_ref);
     }
-    if (model == N4D_NEURON_LIF_EXP && (!(p->tau_syn_ex > 0) || !(p->tau_syn_in > 0)))
+    if ((model == N4D_NEURON_LIF_EXP || model == N4D_NEURON_LIF_COND_EXP) &&
+        (!(p->tau_syn_ex > 0) || !(p->tau_syn_in > 0)))
         return MODEL_ERR(m, N4D_E_RANGE, "population \"%s\": tau_syn_ex and tau_syn_in must be > 0",
                          pop);
     return N4D_OK;
@@ -399,7 +408,7 @@ n4d_status n4d_model_add_population(n4d_model *m, const n4d_population_desc *d, 
     int32_t area = find_area(m, pd.area);
     if (area < 0)
         return MODEL_ERR(m, N4D_E_CONFIG, "population \"%s\": unknown area \"%s\"", pd.name, pd.area);
-    if (pd.model < N4D_NEURON_LIF || pd.model > N4D_NEURON_IZHIKEVICH)
+    if (pd.model < N4D_NEURON_LIF || pd.model > N4D_NEURON_LIF_COND_EXP)
         return MODEL_ERR(m, N4D_E_INVALID_ARG, "population \"%s\": unknown neuron model %d", pd.name,
                          pd.model);
     if ((st = check_params(m, pd.name, pd.model, &pd.params)))

@@ -21,6 +21,7 @@ typedef struct n4d__pop_rt {
     float tau_m, dt;           /* lif: dV = (-(V - v_rest) + I) / tau_m * dt */
     float pm, pe, pi, pem, pim, pdc; /* lif_exp exact propagators */
     float a, b, c, d, v_peak;  /* izhikevich */
+    float e_ex, e_in;          /* lif_cond_exp reversal potentials */
 } n4d__pop_rt;
 
 /* Converts a fixed-point synaptic sum to float. The int64 -> double step
@@ -81,6 +82,27 @@ N4D_HD int n4d__lif_exp_step(const n4d__pop_rt *p, float *v, float *ge, float *g
     return spike;
 }
 
+/* lif_cond_exp: Euler for V with the conductances of this step (as Brian2's
+ * COBA example), exact exponential decay of the conductances; inhibitory
+ * input arrives negative and adds its magnitude to gi. V clamped while
+ * refractory. */
+N4D_HD int n4d__lif_cond_step(const n4d__pop_rt *p, float *v, float *ge, float *gi, int32_t *ref,
+                              float in_e, float in_i, float ext)
+{
+    const float e = *ge + in_e, i = *gi - in_i;
+    const int32_t r = *ref;
+    const float vv = *v;
+    const float drive = e * (p->e_ex - vv) + i * (p->e_in - vv) - (vv - p->v_rest) + (ext + p->i_e);
+    const float vn = vv + drive / p->tau_m * p->dt;
+    const int refr = r > 0;
+    const int spike = !refr & (vn >= p->v_th);
+    *v = spike ? p->v_reset : (refr ? vv : vn);
+    *ref = spike ? p->ref_after_spike : (refr ? r - 1 : r);
+    *ge = e * p->pe;
+    *gi = i * p->pi;
+    return spike;
+}
+
 /* izhikevich: Euler; synaptic events act as a current for one step. */
 N4D_HD int n4d__izh_step(const n4d__pop_rt *p, float *v, float *u, float in_e, float in_i,
                          float ext)
@@ -105,6 +127,7 @@ N4D_HD int n4d__update_neuron(const n4d__pop_rt *p, float *v, float *x1, float *
     switch (p->model) {
     case 0: return n4d__lif_step(p, v, ref, in_e, in_i, ext);
     case 1: return n4d__lif_exp_step(p, v, x1, x2, ref, in_e, in_i, ext);
+    case 3: return n4d__lif_cond_step(p, v, x1, x2, ref, in_e, in_i, ext);
     default: return n4d__izh_step(p, v, x1, in_e, in_i, ext);
     }
 }

@@ -145,6 +145,12 @@ static void pop_constants(const n4d__population *p, double dt, n4d__pop_rt *r)
     r->i_e = (float)q->i_e;
     r->tau_m = (float)q->tau_m;
     r->dt = (float)dt;
+    r->e_ex = (float)q->e_ex;
+    r->e_in = (float)q->e_in;
+    if (p->model == N4D_NEURON_LIF_COND_EXP) {
+        r->pe = (float)exp(-dt / q->tau_syn_ex);
+        r->pi = (float)exp(-dt / q->tau_syn_in);
+    }
     if (p->model == N4D_NEURON_LIF_EXP) {
         double pm = exp(-dt / q->tau_m);
         r->pm = (float)pm;
@@ -581,8 +587,8 @@ static float *var_array(n4d_sim *sim, int var, int32_t model)
 {
     switch (var) {
     case VAR_V: return sim->v;
-    case VAR_GE: return model == N4D_NEURON_LIF_EXP ? sim->x1 : NULL;
-    case VAR_GI: return model == N4D_NEURON_LIF_EXP ? sim->x2 : NULL;
+    case VAR_GE: return model == N4D_NEURON_LIF_EXP || model == N4D_NEURON_LIF_COND_EXP ? sim->x1 : NULL;
+    case VAR_GI: return model == N4D_NEURON_LIF_EXP || model == N4D_NEURON_LIF_COND_EXP ? sim->x2 : NULL;
     case VAR_U: return model == N4D_NEURON_IZHIKEVICH ? sim->x1 : NULL;
     case VAR_IEXT: return sim->iext;
     default: return NULL;
