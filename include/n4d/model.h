@@ -100,7 +100,9 @@ typedef struct n4d_population_desc {
     int32_t placement;       /**< n4d_placement */
     double density;          /**< for N4D_PLACE_DENSITY, in [0, 1] */
     uint64_t count;          /**< for N4D_PLACE_COUNT */
-    n4d_dist v_init;         /**< initial membrane potential (default: constant v_rest; izhikevich c) */
+    n4d_dist v_init;         /**< initial membrane potential; n4d_population_desc_init sets
+                                  kind = -1, meaning the model's resting value (v_rest;
+                                  izhikevich: c) */
 } n4d_population_desc;
 
 /** Defaults: lif, placement all, v_init = params' resting value. */
@@ -212,7 +214,10 @@ N4D_API n4d_status n4d_model_add_sense(n4d_model *m, const char *name, const cha
  * After it the model is read-only. */
 N4D_API n4d_status n4d_model_build(n4d_model *m);
 
-/* ---- queries (after the build unless stated) ----------------------- */
+/* ---- queries --------------------------------------------------------
+ * Counts of populations and projections, population names/areas/models,
+ * n4d_model_find_population, dt, seed, lattice, default duration and
+ * warnings work before the build; neuron and synapse queries need it. */
 
 N4D_API int n4d_model_is_built(const n4d_model *m);
 N4D_API double n4d_model_dt(const n4d_model *m);

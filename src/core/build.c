@@ -148,6 +148,86 @@ static uint64_t site_index(const n4d__area *a, const int32_t xyzw[4])
 
 /* ---- rule generators ------------------------------------------------------ */
 
+/* fixed_probability rows are drawn chunk by chunk: the candidate targets are
+ * split in chunks of about FP_CHUNK_MEAN / p; the number of synapses of a
+ * chunk is Binomial(len, p), drawn by inversion, and their targets a uniform
+ * subset of that size. That is exactly the distribution of one Bernoulli(p)
+ * draw per pair, but counting a row costs one draw per chunk instead of one
+ * per synapse. Dense rows (p >= FP_DENSE_P) draw one Bernoulli per pair. */
+#define FP_CHUNK_MEAN 32.0
+#define FP_DENSE_P 0.1
+#define FP_MAX_K 1024
+
+typedef struct fp_plan {
+    bool none, dense, all;
+    uint32_t threshold;     /* dense: connect when a 32-bit draw < threshold */
+    uint64_t len, nchunks;  /* sparse: chunk length and count */
+    double p0_full, p0_last; /* (1 - p)^len of a full and of the last chunk */
+    double ratio;           /* p / (1 - p) */
+} fp_plan;
+
+static void fp_make_plan(double p, uint64_t npost, fp_plan *f)
+{
+    memset(f, 0, sizeof *f);
+    if (p <= 0.0 || npost == 0) {
+        f->none = true;
+    } else if (p >= FP_DENSE_P) {
+        f->dense = true;
+        f->all = p >= 1.0;
+        f->threshold = f->all ? UINT32_MAX : (uint32_t)(p * 4294967296.0);
+    } else {
+        double len = floor(FP_CHUNK_MEAN / p);
+        f->len = len >= (double)npost ? npost : (uint64_t)len;
+        f->nchunks = (npost + f->len - 1) / f->len;
+        uint64_t last = npost - (f->nchunks - 1) * f->len;
+        f->p0_full = exp((double)f->len * log1p(-p));
+        f->p0_last = exp((double)last * log1p(-p));
+        f->ratio = p / (1.0 - p);
+    }
+}
+
+/* Binomial(len, p) by inversion of one uniform, given (1 - p)^len. */
+static uint64_t binomial_inv(double u, uint64_t len, double p0, double ratio)
+{
+    double pk = p0, cdf = p0;
+    uint64_t k = 0;
+    while (u > cdf && k < len && k < FP_MAX_K) {
+        pk = pk * ratio * (double)(len - k) / (double)(k + 1);
+        cdf = cdf + pk;
+        k++;
+    }
+    return k;
+}
+
+/* K distinct uniform values in [0, len), sorted, into out. Duplicates are
+ * replaced by further draws of the same stream until all are distinct. */
+static void fp_chunk_targets(uint64_t seed, uint32_t purpose, uint32_t source, uint64_t chunk,
+                             uint64_t len, uint64_t K, uint32_t *out)
+{
+    uint64_t have = 0, draw = 0;
+    while (have < K) {
+        for (uint64_t j = have; j < K; j += 2, draw++) {
+            n4d__r4 r = n4d__philox(seed, purpose, source, (chunk << 20) + draw);
+            out[j] = n4d__uint_below(r.v[0], r.v[1], len);
+            if (j + 1 < K)
+                out[j + 1] = n4d__uint_below(r.v[2], r.v[3], len);
+        }
+        for (uint64_t i = 1; i < K; i++) { /* insertion sort: K is small */
+            uint32_t x = out[i];
+            uint64_t j = i;
+            while (j > 0 && out[j - 1] > x) {
+                out[j] = out[j - 1];
+                j--;
+            }
+            out[j] = x;
+        }
+        have = K ? 1 : 0;
+        for (uint64_t i = 1; i < K; i++)
+            if (out[i] != out[have - 1])
+                out[have++] = out[i];
+    }
+}
+
 /* One generated synapse before canonical ordering. */
 typedef struct gen_syn {
     uint32_t target;
@@ -157,6 +237,7 @@ typedef struct gen_syn {
 
 typedef struct build_ctx {
     n4d_model *m;
+    fp_plan *fp;             /* per projection */
     site_map *maps;          /* per population, for distance rules (or NULL) */
     uint64_t *count;         /* per source: synapses */
     uint64_t *cursor;        /* per source: fill cursor (absolute index) */
@@ -218,27 +299,46 @@ static uint64_t gen_row(const build_ctx *b, size_t pj, uint64_t s, gen_syn *out)
         }
         break;
     case N4D_RULE_FIXED_PROBABILITY: {
-        double p = pr->d.p;
-        if (p <= 0.0 || npost == 0)
+        const fp_plan *fp = &b->fp[pj];
+        const uint32_t tpurpose = purpose_of(N4D_RNG_TARGETS, pj);
+        if (fp->none)
             break;
-        double log1mp = p < 1.0 ? log1p(-p) : 0.0;
-        uint64_t t = 0, draw = 0;
-        for (;;) {
-            if (p < 1.0) { /* geometric skip to the next connected target */
-                n4d__r4 r = n4d__philox(m->seed, purpose, (uint32_t)s, draw++);
-                double skip = floor(log(n4d__u01_open0(r.v[0], r.v[1])) / log1mp);
-                if (skip >= (double)(npost - t))
-                    break;
-                t += (uint64_t)skip;
+        if (fp->dense) {
+            for (uint64_t t = 0; t < npost; t += 4) {
+                n4d__r4 r = n4d__philox(m->seed, tpurpose, (uint32_t)s, t / 4);
+                for (uint64_t k = t; k < t + 4 && k < npost; k++) {
+                    if (!(fp->all || r.v[k - t] < fp->threshold) || (no_self && k == s))
+                        continue;
+                    if (out)
+                        make_syn(m, pj, (uint32_t)s, n, (uint32_t)(post->first + k), out + n);
+                    n++;
+                }
             }
-            if (t >= npost)
-                break;
-            if (!(no_self && t == s)) {
+            break;
+        }
+        uint32_t chunk_targets[FP_MAX_K];
+        for (uint64_t c = 0; c < fp->nchunks; c++) {
+            const uint64_t c0 = c * fp->len;
+            const uint64_t len = c + 1 < fp->nchunks ? fp->len : npost - c0;
+            n4d__r4 r = n4d__philox(m->seed, purpose, (uint32_t)s, c);
+            uint64_t K = binomial_inv(n4d__u01(r.v[0], r.v[1]), len,
+                                      c + 1 < fp->nchunks ? fp->p0_full : fp->p0_last, fp->ratio);
+            const bool self_here = no_self && s >= c0 && s < c0 + len;
+            if (K == 0)
+                continue;
+            if (!out && !self_here) {
+                n += K;
+                continue;
+            }
+            fp_chunk_targets(m->seed, tpurpose, (uint32_t)s, c, len, K, chunk_targets);
+            for (uint64_t j = 0; j < K; j++) {
+                uint64_t t = c0 + chunk_targets[j];
+                if (self_here && t == s)
+                    continue;
                 if (out)
                     make_syn(m, pj, (uint32_t)s, n, (uint32_t)(post->first + t), out + n);
                 n++;
             }
-            t++;
         }
         break;
     }
@@ -668,6 +768,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
             seen_bits = m->pops[pr->source].n;
     }
     b.maps = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_pops ? m->n_pops : 1, sizeof *b.maps);
+    b.fp = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_projs ? m->n_projs : 1, sizeof *b.fp);
     b.count = n4d__calloc(ctx, N4D_MEM_BUILD, N + 1, sizeof(uint64_t));
     b.cursor = n4d__calloc(ctx, N4D_MEM_BUILD, N + 1, sizeof(uint64_t));
     syn->seg_ptr = n4d__calloc(ctx, N4D_MEM_SYNAPSES, N + 1, sizeof(uint64_t));
@@ -675,7 +776,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     seen = n4d__calloc(ctx, N4D_MEM_BUILD, T, sizeof *seen);
     seen_bytes = (seen_bits + 63) / 64 * sizeof(uint64_t);
     scratch_bytes = kmax * sizeof(uint64_t);
-    if (!b.maps || !b.count || !b.cursor || !syn->seg_ptr || !scratch || !seen ||
+    if (!b.maps || !b.fp || !b.count || !b.cursor || !syn->seg_ptr || !scratch || !seen ||
         !alloc_scratch(ctx, (void **)seen, T, seen_bytes) ||
         !alloc_scratch(ctx, (void **)scratch, T, scratch_bytes)) {
         st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for build bookkeeping (%llu neurons)",
@@ -686,6 +787,8 @@ n4d_status n4d__model_build_impl(n4d_model *m)
         memset(seen[i], 0, seen_bytes);
     if ((st = build_site_maps(&b)))
         goto done;
+    for (size_t pj = 0; pj < m->n_projs; pj++)
+        fp_make_plan(m->projs[pj].d.p, m->pops[m->projs[pj].target].n, &b.fp[pj]);
 
     /* pass 1: count per source, then row offsets */
     generate(&b, false, threads, scratch, seen, NULL);
@@ -796,6 +899,7 @@ done:
             n4d__free(ctx, N4D_MEM_BUILD, b.maps[i].slot, b.maps[i].sites * sizeof(uint32_t));
         n4d__free(ctx, N4D_MEM_BUILD, b.maps, (m->n_pops ? m->n_pops : 1) * sizeof *b.maps);
     }
+    n4d__free(ctx, N4D_MEM_BUILD, b.fp, (m->n_projs ? m->n_projs : 1) * sizeof *b.fp);
     n4d__free(ctx, N4D_MEM_BUILD, b.count, (N + 1) * sizeof(uint64_t));
     n4d__free(ctx, N4D_MEM_BUILD, b.cursor, (N + 1) * sizeof(uint64_t));
     n4d__free(ctx, N4D_MEM_BUILD, b.key_tmp, (S ? S : 1) * sizeof(uint32_t));

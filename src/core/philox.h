@@ -22,7 +22,8 @@ enum {
     N4D_RNG_WEIGHT = 3,
     N4D_RNG_DELAY = 4,
     N4D_RNG_VINIT = 5,
-    N4D_RNG_POISSON = 6
+    N4D_RNG_POISSON = 6,
+    N4D_RNG_TARGETS = 7
 };
 
 typedef struct n4d__r4 {

@@ -1,0 +1,1403 @@
+/* JSON config loader (docs/config.md): parses with jansson, validates the
+ * document strictly and describes the model through the public API. Errors
+ * read "FILE:LINE:COL: KEY.PATH: message (expected ...)"; positions come from
+ * json_pos.c since jansson keeps none for values. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* strerror_r */
+#endif
+
+#include "internal.h"
+#include "json_pos.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_DEPTH 16
+#define TRY(expr)                                                                                  \
+    do {                                                                                           \
+        n4d_status try_st_ = (expr);                                                               \
+        if (try_st_ != N4D_OK)                                                                     \
+            return try_st_;                                                                        \
+    } while (0)
+
+typedef struct area_info {
+    const char *name;
+    json_t *obj;
+    int32_t lo[4], hi[4];
+} area_info;
+
+typedef struct cfg {
+    n4d_context *ctx;
+    const char *src;  /* source name in messages */
+    const char *text; /* raw JSON text */
+    size_t len;
+    n4d_model *m;
+    n4d__json_seg path[MAX_DEPTH];
+    size_t depth;
+
+    uint32_t shape[4];
+    int32_t default_model;   /* neuron_model.type (lif if absent) */
+    json_t *params_default;  /* neuron_model.params_default or NULL */
+    area_info *areas;
+    size_t n_areas;
+    json_t *area_idx;  /* area name -> index */
+    json_t *sense_idx; /* sense name -> its object */
+    json_t *pop_idx;   /* population name -> index */
+    json_t *proj_idx;  /* explicit projection name -> index */
+} cfg;
+
+enum { AT_VALUE = 0, AT_KEY = 1 };
+
+/* ---- key lists ----------------------------------------------------------- */
+
+static const char *const TOP_KEYS[] = {
+    "name", "dt", "seed", "duration", "lattice_shape", "model_version", "dimensions",
+    "neuron_model", "neuron_density", "areas", "senses", "populations", "projections", "inputs",
+    "plasticity", "cell_lifecycle", "neuromodulation", NULL};
+/* 4D Neural Cognition sections that n4d does not implement yet. */
+static const char *const NC_SECTIONS[] = {"plasticity", "cell_lifecycle", "neuromodulation", NULL};
+static const char *const NEURON_MODEL_KEYS[] = {"type", "model_type", "params_default", NULL};
+static const char *const AREA_KEYS[] = {"name", "coord_ranges", "sense", "density", NULL};
+static const char *const AXES[] = {"x", "y", "z", "w", NULL};
+static const char *const SENSE_KEYS[] = {"areal", "w_index", "input_size", "input_description",
+                                         "enabled", NULL};
+static const char *const POP_KEYS[] = {"name", "area", "model", "preset", "params",
+                                       "count", "density", "v_init", NULL};
+static const char *const PROJ_KEYS[] = {
+    "name", "source", "target", "rule", "p", "indegree", "n", "kernel", "sigma", "cutoff",
+    "weight", "delay", "type", "allow_autapses", "allow_multapses", NULL};
+static const char *const INPUT_KEYS[] = {"type", "target", "amplitude", "rate", "weight",
+                                         "n_sources", "start", "stop", NULL};
+static const char *const DIST_KEYS[] = {"uniform", "normal", NULL};
+static const char *const NORMAL_KEYS[] = {"mean", "std", "min", "max", NULL};
+static const char *const PARAM_KEYS[] = {
+    "tau_m", "v_rest", "v_reset", "v_threshold", "refractory_period", "t_ref", "tau_syn_ex",
+    "tau_syn_in", "i_e", "a", "b", "c", "d", "v_peak", "e_ex", "e_in", NULL};
+
+static const char *const MODEL_NAMES[] = {"lif", "LIF", "lif_exp", "lif_cond_exp", "izhikevich",
+                                          NULL};
+static const int32_t MODEL_VALS[] = {N4D_NEURON_LIF, N4D_NEURON_LIF, N4D_NEURON_LIF_EXP,
+                                     N4D_NEURON_LIF_COND_EXP, N4D_NEURON_IZHIKEVICH};
+static const char *const PRESET_NAMES[] = {"regular_spiking", "fast_spiking", "bursting",
+                                           "intrinsic_bursting", NULL};
+static const int32_t PRESET_VALS[] = {N4D_IZH_REGULAR_SPIKING, N4D_IZH_FAST_SPIKING,
+                                      N4D_IZH_BURSTING, N4D_IZH_INTRINSIC_BURSTING};
+static const char *const RULE_NAMES[] = {"fixed_probability", "fixed_indegree",
+                                         "fixed_total_number", "one_to_one", "all_to_all",
+                                         "distance", NULL};
+static const int32_t RULE_VALS[] = {N4D_RULE_FIXED_PROBABILITY, N4D_RULE_FIXED_INDEGREE,
+                                    N4D_RULE_FIXED_TOTAL_NUMBER, N4D_RULE_ONE_TO_ONE,
+                                    N4D_RULE_ALL_TO_ALL, N4D_RULE_DISTANCE};
+/* Keys that only some rules take: allowed and required ones, by rule. */
+static const char *const RULE_SPECIFIC[] = {"p", "indegree", "n", "kernel", "sigma", "cutoff",
+                                            "allow_multapses", NULL};
+static const char *const RULE_ALLOWED[6][5] = {
+    {"p", NULL},
+    {"indegree", "allow_multapses", NULL},
+    {"n", "allow_multapses", NULL},
+    {NULL},
+    {NULL},
+    {"p", "kernel", "sigma", "cutoff", NULL}};
+static const char *const KERNEL_NAMES[] = {"gaussian", "exponential", NULL};
+static const int32_t KERNEL_VALS[] = {N4D_KERNEL_GAUSSIAN, N4D_KERNEL_EXPONENTIAL};
+static const char *const SYN_NAMES[] = {"excitatory", "inhibitory", NULL};
+static const int32_t SYN_VALS[] = {N4D_SYN_EXCITATORY, N4D_SYN_INHIBITORY};
+static const char *const INPUT_NAMES[] = {"dc", "poisson", NULL};
+static const int32_t INPUT_VALS[] = {N4D_INPUT_DC, N4D_INPUT_POISSON};
+static const char *const INPUT_ALLOWED[2][4] = {{"amplitude", NULL},
+                                                {"rate", "weight", "n_sources", NULL}};
+static const char *const INPUT_SPECIFIC[] = {"amplitude", "rate", "weight", "n_sources", NULL};
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static bool in_list(const char *const *list, const char *s)
+{
+    for (; *list; list++)
+        if (strcmp(*list, s) == 0)
+            return true;
+    return false;
+}
+
+static void append(char *buf, size_t cap, size_t *n, const char *s)
+{
+    while (*s && *n + 1 < cap)
+        buf[(*n)++] = *s++;
+    buf[*n] = '\0';
+}
+
+/* "a, b, c" of a NULL-terminated list. */
+static const char *join_list(const char *const *list, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; list[i]; i++) {
+        if (i)
+            append(buf, cap, &n, ", ");
+        append(buf, cap, &n, list[i]);
+    }
+    return buf;
+}
+
+/* "a, b, c" of the keys of a jansson object, at most ~400 characters. */
+static const char *join_keys(json_t *obj, char *buf, size_t cap)
+{
+    const char *key;
+    json_t *v;
+    size_t n = 0, i = 0;
+    buf[0] = '\0';
+    json_object_foreach(obj, key, v) {
+        (void)v;
+        if (n > 400 || n + strlen(key) + 2 >= cap) {
+            append(buf, cap, &n, ", ...");
+            break;
+        }
+        if (i++)
+            append(buf, cap, &n, ", ");
+        append(buf, cap, &n, key);
+    }
+    return buf;
+}
+
+static const char *type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    default: return "null";
+    }
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[64];
+    if (la >= 64 || lb >= 64)
+        return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t prev = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cur = row[j];
+            size_t best = prev + (a[i - 1] != b[j - 1]);
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            prev = cur;
+        }
+    }
+    return row[lb];
+}
+
+/* ---- path and errors ----------------------------------------------------- */
+
+static void push_key(cfg *c, const char *key)
+{
+    if (c->depth < MAX_DEPTH) {
+        c->path[c->depth].key = key;
+        c->path[c->depth].index = 0;
+    }
+    c->depth++;
+}
+
+static void push_idx(cfg *c, size_t index)
+{
+    if (c->depth < MAX_DEPTH) {
+        c->path[c->depth].key = NULL;
+        c->path[c->depth].index = index;
+    }
+    c->depth++;
+}
+
+static void pop(cfg *c)
+{
+    c->depth--;
+}
+
+static void format_path(const cfg *c, char *buf, size_t cap)
+{
+    size_t n = 0, d = c->depth < MAX_DEPTH ? c->depth : MAX_DEPTH;
+    buf[0] = '\0';
+    if (d == 0) {
+        append(buf, cap, &n, "(root)");
+        return;
+    }
+    for (size_t i = 0; i < d; i++) {
+        if (c->path[i].key) {
+            if (i)
+                append(buf, cap, &n, ".");
+            append(buf, cap, &n, c->path[i].key);
+        } else {
+            char idx[32];
+            snprintf(idx, sizeof idx, "[%zu]", c->path[i].index);
+            append(buf, cap, &n, idx);
+        }
+    }
+}
+
+/* Records "SRC:LINE:COL: PATH: message" for the element at the current path
+ * (its key when `at` is AT_KEY) and returns N4D_E_CONFIG. */
+static n4d_status fail(cfg *c, int at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static n4d_status fail(cfg *c, int at, const char *fmt, ...)
+{
+    char path[256], msg[768];
+    int line, col;
+    size_t d = c->depth < MAX_DEPTH ? c->depth : MAX_DEPTH;
+    n4d__json_pos(c->text, c->len, c->path, d, at == AT_KEY, &line, &col);
+    format_path(c, path, sizeof path);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return n4d__error(&c->ctx->hdr, N4D_E_CONFIG, "%s:%d:%d: %s: %s", c->src, line, col, path, msg);
+}
+
+static n4d_status nomem(cfg *c)
+{
+    return n4d__error(&c->ctx->hdr, N4D_E_NOMEM, "%s: out of memory while loading the config",
+                      c->src);
+}
+
+/* Turns a failed model-API call into an error at the current path. */
+static n4d_status api(cfg *c, n4d_status st)
+{
+    if (st == N4D_OK)
+        return N4D_OK;
+    if (st == N4D_E_NOMEM)
+        return nomem(c);
+    const char *e = n4d_last_error(c->m);
+    return fail(c, AT_VALUE, "%s", *e ? e : n4d_status_string(st));
+}
+
+/* Error for a missing required key of the object at the current path. */
+static n4d_status missing(cfg *c, const char *key, const char *expect)
+{
+    push_key(c, key);
+    return fail(c, AT_VALUE, "missing key \"%s\" (expected %s)", key, expect);
+}
+
+/* ---- typed values (at the current path) ---------------------------------- */
+
+typedef struct range {
+    double lo, hi;
+    bool lo_open;
+    const char *expect;
+} range;
+
+static const range R_ANY = {-INFINITY, INFINITY, false, "a number"};
+static const range R_POS = {0.0, INFINITY, true, "a number > 0"};
+static const range R_NONNEG = {0.0, INFINITY, false, "a number >= 0"};
+static const range R_UNIT = {0.0, 1.0, false, "a number in [0, 1]"};
+
+static n4d_status want(cfg *c, json_t *v, json_type type, const char *expect)
+{
+    if (json_typeof(v) == type)
+        return N4D_OK;
+    return fail(c, AT_VALUE, "got %s (expected %s)", type_name(v), expect);
+}
+
+static n4d_status get_num(cfg *c, json_t *v, const range *r, double *out)
+{
+    if (!json_is_number(v))
+        return fail(c, AT_VALUE, "got %s (expected %s)", type_name(v), r->expect);
+    double x = json_number_value(v);
+    if (!(r->lo_open ? x > r->lo : x >= r->lo) || !(x <= r->hi))
+        return fail(c, AT_VALUE, "%g is out of range (expected %s)", x, r->expect);
+    *out = x;
+    return N4D_OK;
+}
+
+/* An integer (an integral real like 3.0 or 1e3 counts) in [lo, hi]. */
+static n4d_status get_int(cfg *c, json_t *v, int64_t lo, int64_t hi, const char *expect,
+                          int64_t *out)
+{
+    int64_t x;
+    if (json_is_integer(v)) {
+        x = (int64_t)json_integer_value(v);
+    } else if (json_is_real(v)) {
+        double r = json_real_value(v);
+        if (r != floor(r) || fabs(r) > 9007199254740992.0)
+            return fail(c, AT_VALUE, "%g is not an integer (expected %s)", r, expect);
+        x = (int64_t)r;
+    } else {
+        return fail(c, AT_VALUE, "got %s (expected %s)", type_name(v), expect);
+    }
+    if (x < lo || x > hi)
+        return fail(c, AT_VALUE, "%lld is out of range (expected %s)", (long long)x, expect);
+    *out = x;
+    return N4D_OK;
+}
+
+static n4d_status get_name(cfg *c, json_t *v, const char **out)
+{
+    TRY(want(c, v, JSON_STRING, "a non-empty string"));
+    if (json_string_length(v) == 0)
+        return fail(c, AT_VALUE, "empty name (expected a non-empty string)");
+    *out = json_string_value(v);
+    return N4D_OK;
+}
+
+static n4d_status get_enum(cfg *c, json_t *v, const char *what, const char *const *names,
+                           const int32_t *vals, int32_t *out)
+{
+    char list[512];
+    join_list(names, list, sizeof list);
+    if (!json_is_string(v))
+        return fail(c, AT_VALUE, "got %s (expected one of: %s)", type_name(v), list);
+    const char *s = json_string_value(v);
+    for (size_t i = 0; names[i]; i++) {
+        if (strcmp(names[i], s) == 0) {
+            *out = vals[i];
+            return N4D_OK;
+        }
+    }
+    return fail(c, AT_VALUE, "unknown %s \"%.64s\" (expected one of: %s)", what, s, list);
+}
+
+/* Every key of `obj` (an object) must be in `allowed`. */
+static n4d_status check_keys(cfg *c, json_t *obj, const char *const *allowed)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        (void)v;
+        if (in_list(allowed, key))
+            continue;
+        const char *best = NULL;
+        size_t bestd = SIZE_MAX;
+        for (size_t i = 0; allowed[i]; i++) {
+            size_t dd = edit_distance(key, allowed[i]);
+            if (dd < bestd) {
+                bestd = dd;
+                best = allowed[i];
+            }
+        }
+        char list[512], hint[96] = "";
+        if (best && bestd <= 2 && bestd < strlen(key))
+            snprintf(hint, sizeof hint, ", did you mean \"%s\"?", best);
+        push_key(c, key);
+        return fail(c, AT_KEY, "unknown key \"%.64s\"%s (expected one of: %s)", key, hint,
+                    join_list(allowed, list, sizeof list));
+    }
+    return N4D_OK;
+}
+
+/* Optional member helpers: push the key, validate, pop. *present (may be
+ * NULL) tells whether the key was there; *out is untouched when absent. */
+static n4d_status opt_num(cfg *c, json_t *obj, const char *key, const range *r, double *out,
+                          bool *present)
+{
+    json_t *v = json_object_get(obj, key);
+    if (present)
+        *present = v != NULL;
+    if (!v)
+        return N4D_OK;
+    push_key(c, key);
+    TRY(get_num(c, v, r, out));
+    pop(c);
+    return N4D_OK;
+}
+
+static n4d_status opt_int(cfg *c, json_t *obj, const char *key, int64_t lo, int64_t hi,
+                          const char *expect, int64_t *out, bool *present)
+{
+    json_t *v = json_object_get(obj, key);
+    if (present)
+        *present = v != NULL;
+    if (!v)
+        return N4D_OK;
+    push_key(c, key);
+    TRY(get_int(c, v, lo, hi, expect, out));
+    pop(c);
+    return N4D_OK;
+}
+
+static n4d_status opt_bool(cfg *c, json_t *obj, const char *key, int32_t *out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return N4D_OK;
+    push_key(c, key);
+    TRY(want(c, v, json_is_true(v) ? JSON_TRUE : JSON_FALSE, "true or false"));
+    pop(c);
+    *out = json_is_true(v) ? 1 : 0;
+    return N4D_OK;
+}
+
+static n4d_status opt_string(cfg *c, json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return N4D_OK;
+    push_key(c, key);
+    TRY(want(c, v, JSON_STRING, "a string"));
+    pop(c);
+    return N4D_OK;
+}
+
+/* A required, non-empty name member. */
+static n4d_status req_name(cfg *c, json_t *obj, const char *key, const char *expect,
+                           const char **out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return missing(c, key, expect);
+    push_key(c, key);
+    TRY(get_name(c, v, out));
+    pop(c);
+    return N4D_OK;
+}
+
+/* The name (a string at the current path) must be a key of `idx`. */
+static n4d_status check_ref(cfg *c, json_t *idx, const char *what, const char *name,
+                            const char *none)
+{
+    if (json_object_get(idx, name))
+        return N4D_OK;
+    char list[512];
+    if (json_object_size(idx) == 0)
+        return fail(c, AT_VALUE, "unknown %s \"%.64s\" (%s)", what, name, none);
+    return fail(c, AT_VALUE, "unknown %s \"%.64s\" (expected one of: %s)", what, name,
+                join_keys(idx, list, sizeof list));
+}
+
+static n4d_status index_add(cfg *c, json_t *idx, const char *name, json_t *value)
+{
+    if (!value || json_object_set_new(idx, name, value) != 0)
+        return nomem(c);
+    return N4D_OK;
+}
+
+/* ---- DIST ---------------------------------------------------------------- */
+
+#define DIST_EXPECT                                                                                \
+    "a number, {\"uniform\": [lo, hi]} or {\"normal\": {\"mean\": m, \"std\": s, \"min\": lo, "   \
+    "\"max\": hi}}"
+
+/* A distribution at the current path; `nonneg`: no negative values (delays). */
+static n4d_status parse_dist(cfg *c, json_t *v, bool nonneg, n4d_dist *out)
+{
+    const range *r = nonneg ? &R_NONNEG : &R_ANY;
+    if (json_is_number(v)) {
+        double x = 0.0;
+        TRY(get_num(c, v, r, &x));
+        *out = n4d_dist_constant(x);
+        return N4D_OK;
+    }
+    if (!json_is_object(v))
+        return fail(c, AT_VALUE, "got %s (expected %s)", type_name(v), DIST_EXPECT);
+    TRY(check_keys(c, v, DIST_KEYS));
+    if (json_object_size(v) == 0)
+        return fail(c, AT_VALUE, "empty distribution (expected %s)", DIST_EXPECT);
+    if (json_object_size(v) > 1) {
+        push_key(c, "normal");
+        return fail(c, AT_KEY, "\"uniform\" and \"normal\" are exclusive (expected one of them)");
+    }
+    json_t *u = json_object_get(v, "uniform");
+    if (u) {
+        double b[2] = {0.0, 0.0};
+        push_key(c, "uniform");
+        if (!json_is_array(u) || json_array_size(u) != 2)
+            return fail(c, AT_VALUE, "got %s%s (expected [lo, hi], two numbers)", type_name(u),
+                        json_is_array(u) ? " of another size" : "");
+        for (size_t i = 0; i < 2; i++) {
+            push_idx(c, i);
+            TRY(get_num(c, json_array_get(u, i), r, &b[i]));
+            pop(c);
+        }
+        if (b[0] > b[1])
+            return fail(c, AT_VALUE, "lo %g > hi %g (expected lo <= hi)", b[0], b[1]);
+        pop(c);
+        *out = n4d_dist_uniform(b[0], b[1]);
+        return N4D_OK;
+    }
+    json_t *nv = json_object_get(v, "normal");
+    push_key(c, "normal");
+    TRY(want(c, nv, JSON_OBJECT, "{\"mean\": m, \"std\": s, \"min\": lo, \"max\": hi}"));
+    TRY(check_keys(c, nv, NORMAL_KEYS));
+    double mean = 0, sd = 0, lo = -INFINITY, hi = INFINITY;
+    bool has_mean = false, has_sd = false;
+    TRY(opt_num(c, nv, "mean", &R_ANY, &mean, &has_mean));
+    if (!has_mean)
+        return missing(c, "mean", "a number");
+    TRY(opt_num(c, nv, "std", &R_NONNEG, &sd, &has_sd));
+    if (!has_sd)
+        return missing(c, "std", "a number >= 0");
+    TRY(opt_num(c, nv, "min", r, &lo, NULL));
+    TRY(opt_num(c, nv, "max", &R_ANY, &hi, NULL));
+    if (lo > hi)
+        return fail(c, AT_VALUE, "min %g > max %g (expected min <= max)", lo, hi);
+    pop(c);
+    *out = n4d_dist_normal(mean, sd, lo, hi);
+    return N4D_OK;
+}
+
+/* ---- neuron parameters --------------------------------------------------- */
+
+typedef struct param_def {
+    const char *key;
+    size_t offset;
+    const range *r;
+} param_def;
+
+static const param_def PARAMS[] = {
+    {"tau_m", offsetof(n4d_neuron_params, tau_m), &R_POS},
+    {"v_rest", offsetof(n4d_neuron_params, v_rest), &R_ANY},
+    {"v_reset", offsetof(n4d_neuron_params, v_reset), &R_ANY},
+    {"v_threshold", offsetof(n4d_neuron_params, v_threshold), &R_ANY},
+    {"refractory_period", offsetof(n4d_neuron_params, t_ref), &R_NONNEG},
+    {"t_ref", offsetof(n4d_neuron_params, t_ref), &R_NONNEG},
+    {"tau_syn_ex", offsetof(n4d_neuron_params, tau_syn_ex), &R_POS},
+    {"tau_syn_in", offsetof(n4d_neuron_params, tau_syn_in), &R_POS},
+    {"i_e", offsetof(n4d_neuron_params, i_e), &R_ANY},
+    {"a", offsetof(n4d_neuron_params, a), &R_ANY},
+    {"b", offsetof(n4d_neuron_params, b), &R_ANY},
+    {"c", offsetof(n4d_neuron_params, c), &R_ANY},
+    {"d", offsetof(n4d_neuron_params, d), &R_ANY},
+    {"v_peak", offsetof(n4d_neuron_params, v_peak), &R_ANY},
+    {"e_ex", offsetof(n4d_neuron_params, e_ex), &R_ANY},
+    {"e_in", offsetof(n4d_neuron_params, e_in), &R_ANY},
+};
+
+/* Applies a PARAMS object (at the current path) over *p. */
+static n4d_status apply_params(cfg *c, json_t *obj, n4d_neuron_params *p)
+{
+    TRY(want(c, obj, JSON_OBJECT, "an object of neuron parameters"));
+    TRY(check_keys(c, obj, PARAM_KEYS));
+    if (json_object_get(obj, "refractory_period") && json_object_get(obj, "t_ref")) {
+        push_key(c, "t_ref");
+        return fail(c, AT_KEY,
+                    "\"t_ref\" is an alias of \"refractory_period\", both are given "
+                    "(expected one of them)");
+    }
+    for (size_t i = 0; i < sizeof PARAMS / sizeof PARAMS[0]; i++) {
+        double x = 0.0;
+        bool present = false;
+        TRY(opt_num(c, obj, PARAMS[i].key, PARAMS[i].r, &x, &present));
+        if (present)
+            *(double *)(void *)((char *)p + PARAMS[i].offset) = x;
+    }
+    return N4D_OK;
+}
+
+/* Parameters of a population of `model`: defaults (or the Izhikevich preset),
+ * then neuron_model.params_default when its type is `model`, then `own`
+ * (at the current path's "params" key; may be NULL). */
+static n4d_status population_params(cfg *c, int32_t model, int32_t preset, bool has_preset,
+                                    json_t *own, n4d_neuron_params *p)
+{
+    n4d_neuron_params_init(p, model);
+    if (model == N4D_NEURON_IZHIKEVICH && has_preset)
+        TRY(api(c, n4d_neuron_params_init_izhikevich(p, preset)));
+    if (c->params_default && model == c->default_model)
+        TRY(apply_params(c, c->params_default, p)); /* validated with neuron_model: cannot fail */
+    if (own) {
+        push_key(c, "params");
+        TRY(apply_params(c, own, p));
+        pop(c);
+    }
+    return N4D_OK;
+}
+
+static n4d_dist default_v_init(int32_t model, const n4d_neuron_params *p)
+{
+    return n4d_dist_constant(model == N4D_NEURON_IZHIKEVICH ? p->c : p->v_rest);
+}
+
+/* ---- sections ------------------------------------------------------------ */
+
+static n4d_status load_lattice(cfg *c, json_t *root)
+{
+    json_t *v = json_object_get(root, "dimensions");
+    if (v) {
+        int64_t dims = 0;
+        push_key(c, "dimensions");
+        TRY(get_int(c, v, INT64_MIN, INT64_MAX, "4", &dims));
+        if (dims != 4)
+            return fail(c, AT_VALUE, "%lld dimensions are not supported (expected 4)",
+                        (long long)dims);
+        pop(c);
+    }
+    v = json_object_get(root, "model_version");
+    if (v) {
+        push_key(c, "model_version");
+        TRY(want(c, v, json_is_integer(v) ? JSON_INTEGER : JSON_REAL, "a number"));
+        pop(c);
+    }
+    TRY(opt_string(c, root, "name"));
+
+    v = json_object_get(root, "lattice_shape");
+    if (!v)
+        return missing(c, "lattice_shape", "[X, Y, Z, W], four positive integers");
+    push_key(c, "lattice_shape");
+    TRY(want(c, v, JSON_ARRAY, "[X, Y, Z, W], four positive integers"));
+    if (json_array_size(v) != 4)
+        return fail(c, AT_VALUE, "%zu elements (expected [X, Y, Z, W], four positive integers)",
+                    json_array_size(v));
+    for (size_t d = 0; d < 4; d++) {
+        int64_t x = 0;
+        push_idx(c, d);
+        TRY(get_int(c, json_array_get(v, d), 1, INT32_MAX, "a positive integer", &x));
+        c->shape[d] = (uint32_t)x;
+        pop(c);
+    }
+    TRY(api(c, n4d_model_set_lattice(c->m, c->shape)));
+    pop(c);
+
+    double dt = 0.0;
+    bool present = false;
+    TRY(opt_num(c, root, "dt", &R_POS, &dt, &present));
+    if (present) {
+        push_key(c, "dt");
+        TRY(api(c, n4d_model_set_dt(c->m, dt)));
+        pop(c);
+    } else if (json_object_get(root, "model_version")) {
+        /* a 4D Neural Cognition config: its step is 1 ms */
+        TRY(api(c, n4d_model_set_dt(c->m, 1.0)));
+    }
+    int64_t seed = 0;
+    TRY(opt_int(c, root, "seed", 0, INT64_MAX, "an integer >= 0", &seed, &present));
+    if (present) {
+        push_key(c, "seed");
+        TRY(api(c, n4d_model_set_seed(c->m, (uint64_t)seed)));
+        pop(c);
+    }
+    double duration = 0.0;
+    TRY(opt_num(c, root, "duration", &R_POS, &duration, &present));
+    if (present)
+        c->m->default_duration = duration;
+    return N4D_OK;
+}
+
+static n4d_status load_neuron_model(cfg *c, json_t *root)
+{
+    c->default_model = N4D_NEURON_LIF;
+    json_t *nm = json_object_get(root, "neuron_model");
+    if (!nm)
+        return N4D_OK;
+    push_key(c, "neuron_model");
+    TRY(want(c, nm, JSON_OBJECT, "an object with \"type\" and \"params_default\""));
+    TRY(check_keys(c, nm, NEURON_MODEL_KEYS));
+    const char *type_key = json_object_get(nm, "type") ? "type" : "model_type";
+    json_t *t = json_object_get(nm, type_key);
+    if (t && json_object_get(nm, "type") && json_object_get(nm, "model_type")) {
+        push_key(c, "model_type");
+        return fail(c, AT_KEY, "both \"type\" and its alias \"model_type\" are given (expected one)");
+    }
+    if (t) {
+        push_key(c, type_key);
+        TRY(get_enum(c, t, "neuron model", MODEL_NAMES, MODEL_VALS, &c->default_model));
+        pop(c);
+    }
+    json_t *pd = json_object_get(nm, "params_default");
+    if (pd) {
+        n4d_neuron_params scratch;
+        n4d_neuron_params_init(&scratch, c->default_model);
+        push_key(c, "params_default");
+        TRY(apply_params(c, pd, &scratch));
+        pop(c);
+        c->params_default = pd;
+    }
+    pop(c);
+    return N4D_OK;
+}
+
+static uint64_t area_sites(const area_info *a)
+{
+    uint64_t n = 1;
+    for (int d = 0; d < 4; d++) {
+        uint64_t e = (uint64_t)((int64_t)a->hi[d] - a->lo[d] + 1);
+        if (n > UINT64_MAX / e)
+            return UINT64_MAX;
+        n *= e;
+    }
+    return n;
+}
+
+static n4d_status load_areas(cfg *c, json_t *root)
+{
+    json_t *areas = json_object_get(root, "areas");
+    if (!areas)
+        return N4D_OK;
+    push_key(c, "areas");
+    TRY(want(c, areas, JSON_ARRAY, "an array of areas"));
+    size_t n = json_array_size(areas);
+    if (n == 0) {
+        pop(c);
+        return N4D_OK;
+    }
+    c->areas = n4d__calloc(c->ctx, N4D_MEM_OTHER, n, sizeof *c->areas);
+    if (!c->areas)
+        return nomem(c);
+    c->n_areas = n;
+    for (size_t i = 0; i < n; i++) {
+        area_info *a = &c->areas[i];
+        json_t *obj = json_array_get(areas, i);
+        push_idx(c, i);
+        TRY(want(c, obj, JSON_OBJECT, "an area object"));
+        TRY(check_keys(c, obj, AREA_KEYS));
+        a->obj = obj;
+        TRY(req_name(c, obj, "name", "a non-empty string", &a->name));
+        json_t *prev = json_object_get(c->area_idx, a->name);
+        if (prev) {
+            push_key(c, "name");
+            return fail(c, AT_VALUE,
+                        "duplicate area name \"%.64s\" (expected a unique name; first used at "
+                        "areas[%lld])",
+                        a->name, (long long)json_integer_value(prev));
+        }
+        json_t *cr = json_object_get(obj, "coord_ranges");
+        if (!cr)
+            return missing(c, "coord_ranges",
+                           "{\"x\": [lo, hi], \"y\": [lo, hi], \"z\": [lo, hi], \"w\": [lo, hi]}");
+        push_key(c, "coord_ranges");
+        TRY(want(c, cr, JSON_OBJECT,
+                 "{\"x\": [lo, hi], \"y\": [lo, hi], \"z\": [lo, hi], \"w\": [lo, hi]}"));
+        TRY(check_keys(c, cr, AXES));
+        for (int d = 0; d < 4; d++) {
+            json_t *rv = json_object_get(cr, AXES[d]);
+            if (!rv)
+                return missing(c, AXES[d], "[lo, hi], inclusive lattice coordinates");
+            push_key(c, AXES[d]);
+            if (!json_is_array(rv) || json_array_size(rv) != 2)
+                return fail(c, AT_VALUE,
+                            "got %s%s (expected [lo, hi], two integers, inclusive lattice "
+                            "coordinates)",
+                            type_name(rv), json_is_array(rv) ? " of another size" : "");
+            int64_t b[2] = {0, 0};
+            for (size_t k = 0; k < 2; k++) {
+                char expect[96];
+                snprintf(expect, sizeof expect,
+                         "an integer in [0, %u]: lattice_shape[%d] is %u", c->shape[d] - 1, d,
+                         c->shape[d]);
+                push_idx(c, k);
+                json_t *bv = json_array_get(rv, k);
+                TRY(get_int(c, bv, INT64_MIN, INT64_MAX, expect, &b[k]));
+                if (b[k] < 0 || b[k] >= (int64_t)c->shape[d])
+                    return fail(c, AT_VALUE, "%lld is outside the lattice (expected %s)",
+                                (long long)b[k], expect);
+                pop(c);
+            }
+            if (b[0] > b[1])
+                return fail(c, AT_VALUE, "lo %lld > hi %lld (expected lo <= hi)",
+                            (long long)b[0], (long long)b[1]);
+            a->lo[d] = (int32_t)b[0];
+            a->hi[d] = (int32_t)b[1];
+            pop(c);
+        }
+        pop(c);
+        TRY(opt_num(c, obj, "density", &R_UNIT, &(double){0}, NULL));
+        TRY(opt_string(c, obj, "sense"));
+        TRY(api(c, n4d_model_add_area(c->m, a->name, a->lo, a->hi)));
+        TRY(index_add(c, c->area_idx, a->name, json_integer((json_int_t)i)));
+        pop(c);
+    }
+    pop(c);
+    return N4D_OK;
+}
+
+static n4d_status load_senses(cfg *c, json_t *root)
+{
+    json_t *senses = json_object_get(root, "senses");
+    if (senses) {
+        const char *name;
+        json_t *s;
+        push_key(c, "senses");
+        TRY(want(c, senses, JSON_OBJECT, "an object of senses by name"));
+        json_object_foreach(senses, name, s) {
+            push_key(c, name);
+            if (name[0] == '\0')
+                return fail(c, AT_KEY, "empty sense name (expected a non-empty name)");
+            TRY(want(c, s, JSON_OBJECT, "a sense object"));
+            TRY(check_keys(c, s, SENSE_KEYS));
+            const char *areal;
+            TRY(req_name(c, s, "areal", "the name of an area", &areal));
+            push_key(c, "areal");
+            TRY(check_ref(c, c->area_idx, "area", areal, "no areas are defined"));
+            pop(c);
+            const area_info *a =
+                &c->areas[json_integer_value(json_object_get(c->area_idx, areal))];
+            int64_t w = 0;
+            bool has_w = false;
+            TRY(opt_int(c, s, "w_index", 0, (int64_t)c->shape[3] - 1,
+                        "an integer in the lattice's w range", &w, &has_w));
+            if (has_w && (w < a->lo[3] || w > a->hi[3])) {
+                push_key(c, "w_index");
+                return fail(c, AT_VALUE,
+                            "%lld is outside area \"%.64s\" (expected its w range %d..%d)",
+                            (long long)w, areal, a->lo[3], a->hi[3]);
+            }
+            uint32_t rc[2] = {(uint32_t)(a->hi[0] - a->lo[0] + 1),
+                              (uint32_t)(a->hi[1] - a->lo[1] + 1)};
+            json_t *sz = json_object_get(s, "input_size");
+            if (sz) {
+                push_key(c, "input_size");
+                if (!json_is_array(sz) || json_array_size(sz) != 2)
+                    return fail(c, AT_VALUE, "got %s%s (expected [rows, cols], two positive integers)",
+                                type_name(sz), json_is_array(sz) ? " of another size" : "");
+                for (size_t k = 0; k < 2; k++) {
+                    int64_t x = 0;
+                    push_idx(c, k);
+                    TRY(get_int(c, json_array_get(sz, k), 1, UINT32_MAX, "a positive integer",
+                                &x));
+                    rc[k] = (uint32_t)x;
+                    pop(c);
+                }
+                pop(c);
+            }
+            TRY(opt_string(c, s, "input_description"));
+            json_t *en = json_object_get(s, "enabled");
+            if (en) {
+                push_key(c, "enabled");
+                TRY(want(c, en, json_is_true(en) ? JSON_TRUE : JSON_FALSE, "true or false"));
+                pop(c);
+            }
+            TRY(api(c, n4d_model_add_sense(c->m, name, areal, rc[0], rc[1])));
+            TRY(index_add(c, c->sense_idx, name, json_string(areal)));
+            pop(c);
+        }
+        pop(c);
+    }
+    /* areas[].sense must name a sense that feeds that area */
+    for (size_t i = 0; i < c->n_areas; i++) {
+        json_t *sv = json_object_get(c->areas[i].obj, "sense");
+        if (!sv)
+            continue;
+        const char *sname = json_string_value(sv);
+        push_key(c, "areas");
+        push_idx(c, i);
+        push_key(c, "sense");
+        TRY(check_ref(c, c->sense_idx, "sense", sname, "there is no \"senses\" section"));
+        const char *fed = json_string_value(json_object_get(c->sense_idx, sname));
+        if (strcmp(fed, c->areas[i].name) != 0)
+            return fail(c, AT_VALUE,
+                        "sense \"%.64s\" feeds area \"%.64s\" (expected a sense whose "
+                        "\"areal\" is \"%.64s\")",
+                        sname, fed, c->areas[i].name);
+        c->depth -= 3;
+    }
+    return N4D_OK;
+}
+
+static n4d_status add_pop_index(cfg *c, const char *name, size_t i)
+{
+    return index_add(c, c->pop_idx, name, json_integer((json_int_t)i));
+}
+
+/* One population per area when "populations" is absent. */
+static n4d_status implicit_populations(cfg *c, json_t *root)
+{
+    double density = 1.0;
+    TRY(opt_num(c, root, "neuron_density", &R_UNIT, &density, NULL));
+    for (size_t i = 0; i < c->n_areas; i++) {
+        const area_info *a = &c->areas[i];
+        n4d_population_desc d;
+        n4d_population_desc_init(&d);
+        d.name = a->name;
+        d.area = a->name;
+        d.model = c->default_model;
+        push_key(c, "areas");
+        push_idx(c, i);
+        TRY(population_params(c, d.model, 0, false, NULL, &d.params));
+        double dens = density;
+        TRY(opt_num(c, a->obj, "density", &R_UNIT, &dens, NULL));
+        d.placement = dens == 1.0 ? N4D_PLACE_ALL : N4D_PLACE_DENSITY;
+        d.density = dens;
+        d.v_init = default_v_init(d.model, &d.params);
+        TRY(api(c, n4d_model_add_population(c->m, &d, NULL)));
+        TRY(add_pop_index(c, a->name, i));
+        c->depth -= 2;
+    }
+    return N4D_OK;
+}
+
+static n4d_status load_populations(cfg *c, json_t *root)
+{
+    json_t *pops = json_object_get(root, "populations");
+    if (!pops)
+        return implicit_populations(c, root);
+    push_key(c, "populations");
+    TRY(want(c, pops, JSON_ARRAY, "an array of populations"));
+    for (size_t i = 0; i < json_array_size(pops); i++) {
+        json_t *obj = json_array_get(pops, i);
+        n4d_population_desc d;
+        n4d_population_desc_init(&d);
+        push_idx(c, i);
+        TRY(want(c, obj, JSON_OBJECT, "a population object"));
+        TRY(check_keys(c, obj, POP_KEYS));
+        TRY(req_name(c, obj, "name", "a non-empty string", &d.name));
+        json_t *prev = json_object_get(c->pop_idx, d.name);
+        if (prev) {
+            push_key(c, "name");
+            return fail(c, AT_VALUE,
+                        "duplicate population name \"%.64s\" (expected a unique name; first "
+                        "used at populations[%lld])",
+                        d.name, (long long)json_integer_value(prev));
+        }
+        TRY(req_name(c, obj, "area", "the name of an area", &d.area));
+        push_key(c, "area");
+        TRY(check_ref(c, c->area_idx, "area", d.area, "no areas are defined"));
+        pop(c);
+        const area_info *a =
+            &c->areas[json_integer_value(json_object_get(c->area_idx, d.area))];
+
+        d.model = c->default_model;
+        json_t *mv = json_object_get(obj, "model");
+        if (mv) {
+            push_key(c, "model");
+            TRY(get_enum(c, mv, "neuron model", MODEL_NAMES, MODEL_VALS, &d.model));
+            pop(c);
+        }
+        int32_t preset = N4D_IZH_REGULAR_SPIKING;
+        json_t *pv = json_object_get(obj, "preset");
+        if (pv) {
+            push_key(c, "preset");
+            if (d.model != N4D_NEURON_IZHIKEVICH)
+                return fail(c, AT_KEY,
+                            "\"preset\" applies only to model \"izhikevich\" (expected no "
+                            "preset for this model)");
+            TRY(get_enum(c, pv, "preset", PRESET_NAMES, PRESET_VALS, &preset));
+            pop(c);
+        }
+        TRY(population_params(c, d.model, preset, pv != NULL, json_object_get(obj, "params"),
+                              &d.params));
+
+        int64_t count = 0;
+        double density = 1.0;
+        bool has_count = false, has_density = false;
+        uint64_t sites = area_sites(a);
+        char expect[96];
+        snprintf(expect, sizeof expect, "an integer in [0, %llu], the sites of area \"%.32s\"",
+                 (unsigned long long)sites, a->name);
+        TRY(opt_int(c, obj, "count", 0, INT64_MAX, expect, &count, &has_count));
+        if (has_count && (uint64_t)count > sites) {
+            push_key(c, "count");
+            return fail(c, AT_VALUE, "%lld is more than the area has sites (expected %s)",
+                        (long long)count, expect);
+        }
+        TRY(opt_num(c, obj, "density", &R_UNIT, &density, &has_density));
+        if (has_count && has_density) {
+            push_key(c, "density");
+            return fail(c, AT_KEY,
+                        "\"count\" and \"density\" are exclusive (expected one of them)");
+        }
+        if (has_count) {
+            d.placement = N4D_PLACE_COUNT;
+            d.count = (uint64_t)count;
+        } else if (has_density && density != 1.0) {
+            d.placement = N4D_PLACE_DENSITY;
+            d.density = density;
+        } else {
+            d.placement = N4D_PLACE_ALL;
+        }
+        d.v_init = default_v_init(d.model, &d.params);
+        json_t *vi = json_object_get(obj, "v_init");
+        if (vi) {
+            push_key(c, "v_init");
+            TRY(parse_dist(c, vi, false, &d.v_init));
+            pop(c);
+        }
+        TRY(api(c, n4d_model_add_population(c->m, &d, NULL)));
+        TRY(add_pop_index(c, d.name, i));
+        pop(c);
+    }
+    pop(c);
+    return N4D_OK;
+}
+
+/* Keys in `specific` present in obj must be in `allowed`. */
+static n4d_status check_specific(cfg *c, json_t *obj, const char *const *specific,
+                                 const char *const *allowed, const char *what, const char *kind)
+{
+    for (size_t i = 0; specific[i]; i++) {
+        if (!json_object_get(obj, specific[i]) || in_list(allowed, specific[i]))
+            continue;
+        char list[256];
+        push_key(c, specific[i]);
+        if (!allowed[0])
+            return fail(c, AT_KEY, "\"%s\" does not apply to %s \"%s\" (expected no %s parameters)",
+                        specific[i], what, kind, what);
+        return fail(c, AT_KEY, "\"%s\" does not apply to %s \"%s\" (expected for it: %s)",
+                    specific[i], what, kind, join_list(allowed, list, sizeof list));
+    }
+    return N4D_OK;
+}
+
+static n4d_status pop_ref(cfg *c, json_t *obj, const char *key, const char **out)
+{
+    TRY(req_name(c, obj, key, "the name of a population", out));
+    push_key(c, key);
+    TRY(check_ref(c, c->pop_idx, "population", *out, "no populations are defined"));
+    pop(c);
+    return N4D_OK;
+}
+
+static n4d_status load_projections(cfg *c, json_t *root)
+{
+    json_t *projs = json_object_get(root, "projections");
+    if (!projs)
+        return N4D_OK;
+    push_key(c, "projections");
+    TRY(want(c, projs, JSON_ARRAY, "an array of projections"));
+    for (size_t i = 0; i < json_array_size(projs); i++) {
+        json_t *obj = json_array_get(projs, i);
+        n4d_projection_desc d;
+        n4d_projection_desc_init(&d);
+        push_idx(c, i);
+        TRY(want(c, obj, JSON_OBJECT, "a projection object"));
+        TRY(check_keys(c, obj, PROJ_KEYS));
+        if (json_object_get(obj, "name"))
+            TRY(req_name(c, obj, "name", "a non-empty string", &d.name));
+        TRY(pop_ref(c, obj, "source", &d.source));
+        TRY(pop_ref(c, obj, "target", &d.target));
+        /* names (default "SOURCE->TARGET") are unique */
+        char defname[600];
+        const char *eff = d.name;
+        if (!eff) {
+            snprintf(defname, sizeof defname, "%s->%s", d.source, d.target);
+            eff = defname;
+        }
+        json_t *prev = json_object_get(c->proj_idx, eff);
+        if (prev && d.name) {
+            push_key(c, "name");
+            return fail(c, AT_VALUE,
+                        "duplicate projection name \"%.64s\" (expected a unique name; first "
+                        "used at projections[%lld])",
+                        d.name, (long long)json_integer_value(prev));
+        }
+        if (prev)
+            return fail(c, AT_VALUE,
+                        "duplicate projection name \"%.64s\", the default name of an unnamed "
+                        "projection (expected a unique \"name\"; first used at "
+                        "projections[%lld])",
+                        eff, (long long)json_integer_value(prev));
+        TRY(index_add(c, c->proj_idx, eff, json_integer((json_int_t)i)));
+
+        json_t *rv = json_object_get(obj, "rule");
+        char list[256];
+        if (!rv)
+            return missing(c, "rule", join_list(RULE_NAMES, list, sizeof list));
+        push_key(c, "rule");
+        TRY(get_enum(c, rv, "rule", RULE_NAMES, RULE_VALS, &d.rule));
+        pop(c);
+        const char *rule_name = json_string_value(rv);
+        TRY(check_specific(c, obj, RULE_SPECIFIC, RULE_ALLOWED[d.rule], "rule", rule_name));
+
+        bool present = false;
+        int64_t k = 0;
+        switch (d.rule) {
+        case N4D_RULE_FIXED_PROBABILITY:
+            TRY(opt_num(c, obj, "p", &R_UNIT, &d.p, &present));
+            if (!present)
+                return missing(c, "p", "a probability in [0, 1]");
+            break;
+        case N4D_RULE_FIXED_INDEGREE:
+            TRY(opt_int(c, obj, "indegree", 0, INT64_MAX, "an integer >= 0", &k, &present));
+            if (!present)
+                return missing(c, "indegree", "an integer >= 0, the sources per target");
+            d.n = (uint64_t)k;
+            break;
+        case N4D_RULE_FIXED_TOTAL_NUMBER:
+            TRY(opt_int(c, obj, "n", 0, INT64_MAX, "an integer >= 0", &k, &present));
+            if (!present)
+                return missing(c, "n", "an integer >= 0, the number of connections");
+            d.n = (uint64_t)k;
+            break;
+        case N4D_RULE_DISTANCE: {
+            d.p = 1.0;
+            TRY(opt_num(c, obj, "p", &R_UNIT, &d.p, NULL));
+            d.kernel = N4D_KERNEL_GAUSSIAN;
+            json_t *kv = json_object_get(obj, "kernel");
+            if (kv) {
+                push_key(c, "kernel");
+                TRY(get_enum(c, kv, "kernel", KERNEL_NAMES, KERNEL_VALS, &d.kernel));
+                pop(c);
+            }
+            TRY(opt_num(c, obj, "sigma", &R_POS, &d.sigma, &present));
+            if (!present)
+                return missing(c, "sigma", "a kernel width > 0 in lattice units");
+            d.cutoff = INFINITY;
+            TRY(opt_num(c, obj, "cutoff", &R_POS, &d.cutoff, NULL));
+            break;
+        }
+        default:
+            break;
+        }
+        json_t *wv = json_object_get(obj, "weight");
+        if (wv) {
+            push_key(c, "weight");
+            TRY(parse_dist(c, wv, false, &d.weight));
+            pop(c);
+        }
+        json_t *dv = json_object_get(obj, "delay");
+        if (dv) {
+            push_key(c, "delay");
+            TRY(parse_dist(c, dv, true, &d.delay));
+            pop(c);
+        }
+        d.syn_type = N4D_SYN_AUTO;
+        json_t *tv = json_object_get(obj, "type");
+        if (tv) {
+            push_key(c, "type");
+            TRY(get_enum(c, tv, "synapse type", SYN_NAMES, SYN_VALS, &d.syn_type));
+            pop(c);
+        }
+        TRY(opt_bool(c, obj, "allow_autapses", &d.allow_autapses));
+        TRY(opt_bool(c, obj, "allow_multapses", &d.allow_multapses));
+        TRY(api(c, n4d_model_add_projection(c->m, &d, NULL)));
+        pop(c);
+    }
+    pop(c);
+    return N4D_OK;
+}
+
+static n4d_status load_inputs(cfg *c, json_t *root)
+{
+    json_t *inputs = json_object_get(root, "inputs");
+    if (!inputs)
+        return N4D_OK;
+    push_key(c, "inputs");
+    TRY(want(c, inputs, JSON_ARRAY, "an array of inputs"));
+    for (size_t i = 0; i < json_array_size(inputs); i++) {
+        json_t *obj = json_array_get(inputs, i);
+        n4d_input_desc d;
+        n4d_input_desc_init(&d);
+        push_idx(c, i);
+        TRY(want(c, obj, JSON_OBJECT, "an input object"));
+        TRY(check_keys(c, obj, INPUT_KEYS));
+        json_t *tv = json_object_get(obj, "type");
+        if (!tv)
+            return missing(c, "type", "\"dc\" or \"poisson\"");
+        push_key(c, "type");
+        TRY(get_enum(c, tv, "input type", INPUT_NAMES, INPUT_VALS, &d.kind));
+        pop(c);
+        TRY(check_specific(c, obj, INPUT_SPECIFIC, INPUT_ALLOWED[d.kind], "input type",
+                           json_string_value(tv)));
+        TRY(pop_ref(c, obj, "target", &d.target));
+        bool present = false;
+        if (d.kind == N4D_INPUT_DC) {
+            TRY(opt_num(c, obj, "amplitude", &R_ANY, &d.amplitude, &present));
+            if (!present)
+                return missing(c, "amplitude", "a number (same unit as i_e)");
+        } else {
+            TRY(opt_num(c, obj, "rate", &R_NONNEG, &d.rate, &present));
+            if (!present)
+                return missing(c, "rate", "a rate >= 0 in Hz");
+            d.weight = 1.0;
+            TRY(opt_num(c, obj, "weight", &R_ANY, &d.weight, NULL));
+            int64_t ns = 1;
+            TRY(opt_int(c, obj, "n_sources", 1, UINT32_MAX, "an integer >= 1", &ns, NULL));
+            d.n_sources = (uint32_t)ns;
+        }
+        d.start = 0.0;
+        d.stop = INFINITY;
+        TRY(opt_num(c, obj, "start", &R_NONNEG, &d.start, NULL));
+        TRY(opt_num(c, obj, "stop", &R_NONNEG, &d.stop, &present));
+        if (present && d.stop < d.start) {
+            push_key(c, "stop");
+            return fail(c, AT_VALUE, "%g is before start %g (expected stop >= start)", d.stop,
+                        d.start);
+        }
+        TRY(api(c, n4d_model_add_input(c->m, &d)));
+        pop(c);
+    }
+    pop(c);
+    return N4D_OK;
+}
+
+/* Warnings: keys ignored because "populations" is given, and the 4D Neural
+ * Cognition sections that are not implemented (all in one warning). */
+static void warn_ignored(cfg *c, json_t *root)
+{
+    char list[512];
+    size_t n = 0;
+    list[0] = '\0';
+    if (json_object_get(root, "populations")) {
+        if (json_object_get(root, "neuron_density"))
+            append(list, sizeof list, &n, "neuron_density");
+        for (size_t i = 0; i < c->n_areas; i++) {
+            if (!json_object_get(c->areas[i].obj, "density"))
+                continue;
+            char item[48];
+            snprintf(item, sizeof item, "%sareas[%zu].density", n ? ", " : "", i);
+            append(list, sizeof list, &n, item);
+        }
+        if (n)
+            n4d__model_warn(c->m, "%s: used only when \"populations\" is absent, ignored: %s",
+                            c->src, list);
+    }
+    n = 0;
+    list[0] = '\0';
+    for (size_t i = 0; NC_SECTIONS[i]; i++) {
+        if (!json_object_get(root, NC_SECTIONS[i]))
+            continue;
+        if (n)
+            append(list, sizeof list, &n, ", ");
+        append(list, sizeof list, &n, NC_SECTIONS[i]);
+    }
+    if (n)
+        n4d__model_warn(c->m, "%s: sections not implemented yet, ignored: %s", c->src, list);
+}
+
+static n4d_status load_root(cfg *c, json_t *root)
+{
+    if (!json_is_object(root))
+        return fail(c, AT_VALUE, "got %s (expected an object)", type_name(root));
+    if (json_object_get(root, "config") &&
+        (json_object_get(root, "neurons") || json_object_get(root, "synapses"))) {
+        push_key(c, "config");
+        return fail(c, AT_KEY,
+                    "this is a saved 4D Neural Cognition model, not a config (expected a "
+                    "config: the value of its \"config\" key)");
+    }
+    TRY(check_keys(c, root, TOP_KEYS));
+    for (size_t i = 0; NC_SECTIONS[i]; i++) {
+        json_t *v = json_object_get(root, NC_SECTIONS[i]);
+        if (!v)
+            continue;
+        push_key(c, NC_SECTIONS[i]);
+        TRY(want(c, v, JSON_OBJECT, "an object"));
+        pop(c);
+    }
+    TRY(load_lattice(c, root));
+    TRY(load_neuron_model(c, root));
+    TRY(load_areas(c, root));
+    TRY(load_senses(c, root));
+    TRY(load_populations(c, root));
+    TRY(load_projections(c, root));
+    TRY(load_inputs(c, root));
+    warn_ignored(c, root);
+    return N4D_OK;
+}
+
+static n4d_status load_text(n4d_context *ctx, const char *text, size_t len, const char *src,
+                            n4d_model **out)
+{
+    json_error_t err;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+    if (!root) {
+        enum json_error_code code = json_error_code(&err);
+        if (code == json_error_out_of_memory)
+            return n4d__error(&ctx->hdr, N4D_E_NOMEM, "%s: out of memory while parsing", src);
+        char path[256];
+        int line, col;
+        if (code == json_error_duplicate_key && err.position > 0 &&
+            n4d__json_key_ending_at(text, len, (size_t)err.position, path, sizeof path, &line,
+                                    &col)) {
+            const char *key = strrchr(path, '.');
+            return n4d__error(&ctx->hdr, N4D_E_CONFIG,
+                              "%s:%d:%d: %s: duplicate key \"%s\" (expected each key once per "
+                              "object)",
+                              src, line, col, path, key ? key + 1 : path);
+        }
+        return n4d__error(&ctx->hdr, N4D_E_CONFIG, "%s:%d:%d: invalid JSON: %s", src, err.line,
+                          err.column, err.text);
+    }
+
+    cfg c;
+    memset(&c, 0, sizeof c);
+    c.ctx = ctx;
+    c.src = src;
+    c.text = text;
+    c.len = len;
+    n4d_status st = N4D_OK;
+    c.area_idx = json_object();
+    c.sense_idx = json_object();
+    c.pop_idx = json_object();
+    c.proj_idx = json_object();
+    if (!c.area_idx || !c.sense_idx || !c.pop_idx || !c.proj_idx)
+        st = nomem(&c);
+    if (st == N4D_OK) {
+        st = n4d_model_create(ctx, &c.m);
+        if (st == N4D_E_NOMEM)
+            st = nomem(&c);
+    }
+    if (st == N4D_OK)
+        st = load_root(&c, root);
+
+    if (st != N4D_OK) {
+        n4d_model_destroy(c.m);
+        c.m = NULL;
+    }
+    if (c.areas)
+        n4d__free(ctx, N4D_MEM_OTHER, c.areas, c.n_areas * sizeof *c.areas);
+    json_decref(c.area_idx);
+    json_decref(c.sense_idx);
+    json_decref(c.pop_idx);
+    json_decref(c.proj_idx);
+    json_decref(root);
+    *out = c.m;
+    return st;
+}
+
+/* ---- public entry points ------------------------------------------------- */
+
+n4d_status n4d_model_from_json_string(n4d_context *ctx, const char *json, size_t len,
+                                      const char *source_name, n4d_model **out)
+{
+    if (out)
+        *out = NULL;
+    if (!n4d__is_handle(ctx, N4D__MAGIC_CONTEXT))
+        return N4D_E_INVALID_ARG;
+    if (!out || (!json && len))
+        return n4d__error(&ctx->hdr, N4D_E_INVALID_ARG, "n4d_model_from_json_string: %s is NULL",
+                          out ? "json" : "out");
+    n4d__clear_error(&ctx->hdr);
+    return load_text(ctx, json ? json : "", len, source_name ? source_name : "<string>", out);
+}
+
+n4d_status n4d_model_from_json_file(n4d_context *ctx, const char *path, n4d_model **out)
+{
+    if (out)
+        *out = NULL;
+    if (!n4d__is_handle(ctx, N4D__MAGIC_CONTEXT))
+        return N4D_E_INVALID_ARG;
+    if (!out || !path)
+        return n4d__error(&ctx->hdr, N4D_E_INVALID_ARG, "n4d_model_from_json_file: %s is NULL",
+                          out ? "path" : "out");
+    n4d__clear_error(&ctx->hdr);
+    char ebuf[128];
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        if (strerror_r(e, ebuf, sizeof ebuf) != 0)
+            snprintf(ebuf, sizeof ebuf, "error %d", e);
+        return n4d__error(&ctx->hdr, N4D_E_IO, "%s: cannot open: %s", path, ebuf);
+    }
+    void *buf = NULL;
+    size_t cap = 0, n = 0;
+    n4d_status st = N4D_OK;
+    for (;;) {
+        if (!n4d__grow(ctx, N4D_MEM_OTHER, &buf, &cap, n + 65536, 1)) {
+            st = n4d__error(&ctx->hdr, N4D_E_NOMEM, "%s: out of memory while reading", path);
+            break;
+        }
+        size_t got = fread((char *)buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0 || n < cap) {
+            if (ferror(f)) {
+                int e = errno;
+                if (strerror_r(e, ebuf, sizeof ebuf) != 0)
+                    snprintf(ebuf, sizeof ebuf, "error %d", e);
+                st = n4d__error(&ctx->hdr, N4D_E_IO, "%s: cannot read: %s", path, ebuf);
+            }
+            if (feof(f) || ferror(f))
+                break;
+        }
+    }
+    fclose(f);
+    if (st == N4D_OK)
+        st = load_text(ctx, buf, n, path, out);
+    n4d__free(ctx, N4D_MEM_OTHER, buf, cap);
+    return st;
+}
