@@ -194,6 +194,27 @@ N4D_API n4d_status n4d_model_set_seed(n4d_model *m, uint64_t seed);
 /** Threads used by n4d_model_build (0 = all available). */
 N4D_API n4d_status n4d_model_set_build_threads(n4d_model *m, int32_t threads);
 
+/** Internal order of the neurons (users always keep their ids). */
+typedef enum n4d_order {
+    N4D_ORDER_LATTICE = 0, /**< population by population, lattice order (the ids' order) */
+    N4D_ORDER_ZORDER = 1   /**< within each partition and population, along a 4D Morton curve */
+} n4d_order;
+
+/** Storage layout, chosen before the build: the neurons may be stored
+ * partition by partition (4D recursive coordinate bisection into
+ * `partitions` boxes, the work units of cpu-omp) and/or along a Morton curve.
+ * Spike output, checksums and every id-based call are unchanged by it. */
+typedef struct n4d_layout_options {
+    uint32_t struct_size;
+    int32_t order;             /**< n4d_order (default N4D_ORDER_LATTICE) */
+    uint32_t partitions;       /**< 0 or 1: none; n: n boxes (n <= neurons) */
+    int32_t balance_synapses;  /**< 1: balance boxes by neurons + synapses, 0: by neurons */
+} n4d_layout_options;
+
+N4D_API void n4d_layout_options_init(n4d_layout_options *opt);
+/** Sets the layout used by the build (before the build). */
+N4D_API n4d_status n4d_model_set_layout(n4d_model *m, const n4d_layout_options *opt);
+
 /** Adds an area: an inclusive box lo..hi in lattice coordinates. */
 N4D_API n4d_status n4d_model_add_area(n4d_model *m, const char *name, const int32_t lo[4],
                                       const int32_t hi[4]);

@@ -44,9 +44,9 @@ struct n4d_sim {
     int64_t *ring;
     uint32_t ring_slots;
 
-    /* per population constants, DC inputs and Poisson inputs */
-    n4d__pop_rt *pops;
-    size_t n_pops;
+    /* per run (model->runs) constants, DC inputs and Poisson inputs */
+    n4d__pop_rt *runs;
+    size_t n_runs;
     n4d__input *dc;
     size_t n_dc;
     n4d__poisson_rt *poisson;
@@ -56,7 +56,7 @@ struct n4d_sim {
     uint64_t **sense_ptr;
     uint32_t **sense_ids;
 
-    /* output */
+    /* output (user ids) */
     uint32_t *last_ids;
     uint64_t last_count;
     bool record;
@@ -68,7 +68,6 @@ struct n4d_sim {
     uint64_t hist_words; /* per step */
     uint64_t total_spikes;
     uint64_t checksum;
-    n4d_status emit_status;
 
     /* Optional observer of every step's spikes (recorders in modules):
      * called at the end of each step with the ids (ascending); a non-OK
@@ -76,11 +75,20 @@ struct n4d_sim {
     n4d_status (*observer)(void *user_data, n4d_sim *sim, uint64_t step, const uint32_t *ids,
                            uint64_t count);
     void *observer_data;
+    /* Storage module hooks (recorders): observer_fini, when set, is called
+     * with observer_data when the sim is destroyed; sampler, when set, is
+     * called by n4d_sim_run after each step that completes a multiple of
+     * sample_every steps (runs are split there, so the state arrays hold
+     * the state at the end of that step). */
+    void (*observer_fini)(void *user_data, n4d_sim *sim);
+    n4d_status (*sampler)(void *user_data, n4d_sim *sim);
+    uint64_t sample_every;
 };
 
-/* Spike reporting, once per step in order: begin, any number of id chunks
- * (together ascending), end. Errors (out of memory while recording) are kept
- * in sim->emit_status and returned by end. */
+/* Spike reporting, once per step in order: begin, any number of chunks of
+ * internal indices (together ascending), end. End maps them to user ids,
+ * records them and returns an error (out of memory while recording, or the
+ * observer's) that stops the run. */
 void n4d__sim_emit_begin(n4d_sim *sim, uint64_t step);
 void n4d__sim_emit_ids(n4d_sim *sim, const uint32_t *ids, uint64_t count);
 n4d_status n4d__sim_emit_end(n4d_sim *sim);

@@ -16,19 +16,19 @@ static inline uint64_t n4d__cpu_update_range(n4d_sim *sim, uint64_t step, uint64
     int64_t *re = sim->ring + (size_t)(step % sim->ring_slots) * 2 * N;
     int64_t *ri = re + N;
     uint64_t ns = 0;
-    for (size_t pi = 0; pi < sim->n_pops; pi++) {
-        const n4d__pop_rt *p = &sim->pops[pi];
+    for (size_t ri_ = 0; ri_ < sim->n_runs; ri_++) {
+        const n4d__pop_rt *p = &sim->runs[ri_];
         uint64_t a = p->first > lo ? p->first : lo;
         uint64_t b = p->first + p->n < hi ? p->first + p->n : hi;
         if (a >= b)
             continue;
-        const float dc = n4d__sim_dc(sim, (int32_t)pi, step);
+        const float dc = n4d__sim_dc(sim, p->pop, step);
         /* the Poisson inputs of this population active at this step */
         const n4d__poisson_rt *pin[16];
         size_t npin = 0;
         for (size_t k = 0; k < sim->n_poisson && npin < 16; k++) {
             const n4d__poisson_rt *in = &sim->poisson[k];
-            if (in->pop == (int32_t)pi && step >= in->step_start && step < in->step_stop)
+            if (in->pop == p->pop && step >= in->step_start && step < in->step_stop)
                 pin[npin++] = in;
         }
         if (npin == 0) {
@@ -42,7 +42,9 @@ static inline uint64_t n4d__cpu_update_range(n4d_sim *sim, uint64_t step, uint64
             re[i] = 0;
             ri[i] = 0;
             for (size_t k = 0; k < npin; k++) {
-                int64_t ev = (int64_t)n4d__poisson_events(pin[k], sim->seed, (uint32_t)i, step);
+                /* keyed by user id: the same draws in any layout */
+                int64_t ev = (int64_t)n4d__poisson_events(
+                    pin[k], sim->seed, (uint32_t)n4d__to_user(sim->model, i), step);
                 if (pin[k]->weight_q >= 0)
                     ae += ev * pin[k]->weight_q;
                 else

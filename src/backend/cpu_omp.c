@@ -22,6 +22,11 @@ typedef struct omp_state {
     uint64_t *cnt;     /* threads * batch */
 } omp_state;
 
+static uint64_t dist(uint64_t a, uint64_t b)
+{
+    return a > b ? a - b : b - a;
+}
+
 static void omp_fini(n4d_sim *sim)
 {
     omp_state *s = sim->backend_state;
@@ -44,8 +49,11 @@ static n4d_status omp_init(n4d_sim *sim)
 #ifndef _OPENMP
     T = 1;
 #endif
+    const n4d_model *m = sim->model;
     if ((uint64_t)T > sim->n && sim->n > 0)
         T = (int)sim->n;
+    if (m->n_parts > 1 && (uint32_t)T > m->n_parts)
+        T = (int)m->n_parts; /* partitions are the work units */
     sim->threads = T;
     s->threads = T;
     uint32_t b = sim->model->syn.min_delay;
@@ -57,8 +65,23 @@ static n4d_status omp_init(n4d_sim *sim)
         omp_fini(sim);
         return n4d__error(&sim->hdr, N4D_E_NOMEM, "cpu-omp: out of memory for %d threads", T);
     }
-    for (int k = 0; k <= T; k++)
-        s->bounds[k] = sim->n * (uint64_t)k / (uint64_t)T;
+    /* Blocks of about n / T neurons; with partitions, each block is a run of
+     * whole partitions (the boundary nearest to the even split). */
+    s->bounds[0] = 0;
+    s->bounds[T] = sim->n;
+    uint32_t prev = 0; /* index of the partition starting the current block */
+    for (int k = 1; k < T; k++) {
+        const uint64_t goal = sim->n * (uint64_t)k / (uint64_t)T;
+        if (m->n_parts <= 1) {
+            s->bounds[k] = goal;
+            continue;
+        }
+        uint32_t pb = prev + 1, hi = m->n_parts - (uint32_t)(T - k);
+        while (pb < hi && dist(m->part_bounds[pb + 1], goal) <= dist(m->part_bounds[pb], goal))
+            pb++;
+        s->bounds[k] = m->part_bounds[pb];
+        prev = pb;
+    }
     return N4D_OK;
 }
 

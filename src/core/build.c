@@ -232,7 +232,7 @@ static void fp_chunk_targets(uint64_t seed, uint32_t purpose, uint32_t source, u
 typedef struct gen_syn {
     uint32_t target;
     float weight;
-    uint32_t key; /* delay | sign << 16 */
+    uint32_t key; /* N4D__SEG_KEY(delay, sign) */
 } gen_syn;
 
 typedef struct build_ctx {
@@ -515,10 +515,13 @@ void n4d__model_free_built(n4d_model *m)
 {
     n4d_context *ctx = m->ctx;
     n4d__synapses *s = &m->syn;
+    n4d__layout_free(m);
     n4d__free(ctx, N4D_MEM_NEURONS, m->pos, (m->n_neurons ? m->n_neurons : 1) * 4 * sizeof(int32_t));
     n4d__free(ctx, N4D_MEM_SYNAPSES, s->seg_ptr, (m->n_neurons + 1) * sizeof(uint64_t));
     n4d__free(ctx, N4D_MEM_SYNAPSES, s->seg_off, (s->n_seg + 1) * sizeof(uint64_t));
     n4d__free(ctx, N4D_MEM_SYNAPSES, s->seg_key, (s->n_seg ? s->n_seg : 1) * sizeof(uint32_t));
+    if (s->release) /* memory-mapped by the storage module */
+        s->release(s);
     n4d__free(ctx, N4D_MEM_SYNAPSES, s->target, (s->n_syn ? s->n_syn : 1) * sizeof(uint32_t));
     n4d__free(ctx, N4D_MEM_SYNAPSES, s->weight_q, (s->n_syn ? s->n_syn : 1) * sizeof(int32_t));
     memset(s, 0, sizeof *s);
@@ -623,9 +626,10 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
                 }
                 gen_syn *row = scratch[tid];
                 uint64_t n = gen_row(b, pj, s, row);
-                uint64_t at = __atomic_fetch_add(&b->cursor[src], n, __ATOMIC_RELAXED);
+                uint64_t at = __atomic_fetch_add(&b->cursor[n4d__to_internal(m, src)], n,
+                                                 __ATOMIC_RELAXED);
                 for (uint64_t i = 0; i < n; i++) {
-                    m->syn.target[at + i] = row[i].target;
+                    m->syn.target[at + i] = (uint32_t)n4d__to_internal(m, row[i].target);
                     memcpy(&m->syn.weight_q[at + i], &row[i].weight, sizeof(float));
                     b->key_tmp[at + i] = row[i].key;
                     float aw = fabsf(row[i].weight);
@@ -650,8 +654,9 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
                     }
                     gen_syn g;
                     make_syn(m, pj, (uint32_t)t, k, (uint32_t)(post->first + t), &g);
-                    uint64_t at = __atomic_fetch_add(&b->cursor[gs], 1, __ATOMIC_RELAXED);
-                    m->syn.target[at] = g.target;
+                    uint64_t at = __atomic_fetch_add(&b->cursor[n4d__to_internal(m, gs)], 1,
+                                                     __ATOMIC_RELAXED);
+                    m->syn.target[at] = (uint32_t)n4d__to_internal(m, g.target);
                     memcpy(&m->syn.weight_q[at], &g.weight, sizeof(float));
                     b->key_tmp[at] = g.key;
                     if (fabsf(g.weight) > thread_max[tid & 255])
@@ -674,8 +679,9 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
                 }
                 gen_syn g;
                 make_syn(m, pj, (uint32_t)k, k >> 32, (uint32_t)(post->first + t), &g);
-                uint64_t at = __atomic_fetch_add(&b->cursor[gs], 1, __ATOMIC_RELAXED);
-                m->syn.target[at] = g.target;
+                uint64_t at = __atomic_fetch_add(&b->cursor[n4d__to_internal(m, gs)], 1,
+                                                 __ATOMIC_RELAXED);
+                m->syn.target[at] = (uint32_t)n4d__to_internal(m, g.target);
                 memcpy(&m->syn.weight_q[at], &g.weight, sizeof(float));
                 b->key_tmp[at] = g.key;
                 if (fabsf(g.weight) > thread_max[tid & 255])
@@ -738,10 +744,9 @@ static bool alloc_scratch(n4d_context *ctx, void **arr, size_t n, size_t bytes)
 n4d_status n4d__model_build_impl(n4d_model *m)
 {
     n4d_context *ctx = m->ctx;
-    n4d_status st = validate(m);
-    if (st)
-        return st;
-    if ((st = place_neurons(m)))
+    /* the rules are validated against the population sizes: place first */
+    n4d_status st = place_neurons(m);
+    if (st || (st = validate(m)))
         return st;
     const uint64_t N = m->n_neurons;
     int threads = build_threads(m);
@@ -790,8 +795,19 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     for (size_t pj = 0; pj < m->n_projs; pj++)
         fp_make_plan(m->projs[pj].d.p, m->pops[m->projs[pj].target].n, &b.fp[pj]);
 
-    /* pass 1: count per source, then row offsets */
+    /* pass 1: count per source (user ids), then the layout (which may use
+     * the counts as weights), then row offsets in internal order */
     generate(&b, false, threads, scratch, seen, NULL);
+    for (uint64_t s = 0; s < N; s++)
+        b.cursor[s] = b.count[s] + 1;
+    if ((st = n4d__layout_compute(m, b.cursor)))
+        goto done;
+    if (m->perm)
+        for (uint64_t r = 0; r < N; r++)
+            b.cursor[r] = b.count[m->perm[r]];
+    else
+        memcpy(b.cursor, b.count, N * sizeof *b.count);
+    memcpy(b.count, b.cursor, N * sizeof *b.count);
     uint64_t maxrow = 0;
     for (uint64_t s = 0; s < N; s++) {
         uint64_t c = b.count[s];

@@ -92,11 +92,12 @@ typedef struct n4d__sense {
     uint32_t rows, cols;
 } n4d__sense;
 
-/* Segment key: delay in steps (low 16 bits) and channel (bit 16: 1 = the
- * weight is negative, delivered to the inhibitory accumulator). */
-#define N4D__SEG_DELAY(key) ((uint32_t)(key) & 0xffffu)
-#define N4D__SEG_CH(key) (((uint32_t)(key) >> 16) & 1u)
-#define N4D__SEG_KEY(delay, ch) ((uint32_t)(delay) | ((uint32_t)(ch) << 16))
+/* Segment key: delay in steps (bits 1..16) and channel (bit 0: 1 = the
+ * weight is negative, delivered to the inhibitory accumulator), so keys sort
+ * by (delay, sign). Always use these macros. */
+#define N4D__SEG_DELAY(key) (((uint32_t)(key) >> 1) & 0xffffu)
+#define N4D__SEG_CH(key) ((uint32_t)(key) & 1u)
+#define N4D__SEG_KEY(delay, ch) (((uint32_t)(delay) << 1) | ((uint32_t)(ch) & 1u))
 
 /* Synapses: CSR by source. Row s has segments seg_ptr[s] .. seg_ptr[s+1]-1;
  * segment k covers synapses seg_off[k] .. seg_off[k+1]-1, all with key
@@ -113,7 +114,21 @@ typedef struct n4d__synapses {
     double scale;       /* power of two */
     double inv_scale;
     uint32_t min_delay, max_delay;
+    /* Storage module (memory-mapped synapses): when set, target and
+     * weight_q lie in read-only file mappings (map, map_len) that this
+     * releases; n4d__model_free_built then does not free them. */
+    void (*release)(struct n4d__synapses *s);
+    void *map[2];
+    size_t map_len[2];
 } n4d__synapses;
+
+/* A contiguous range of internal neuron indices of one population (and one
+ * partition). Backends iterate runs, never populations. */
+typedef struct n4d__run {
+    uint64_t first, n; /* internal indices */
+    int32_t pop;
+    uint32_t part;
+} n4d__run;
 
 struct n4d_model {
     n4d__handle hdr;
@@ -131,9 +146,19 @@ struct n4d_model {
     n4d__sense *senses; size_t n_senses, cap_senses;
     char *warnings; size_t warnings_len;
 
+    n4d_layout_options layout;
+
     bool built;
     uint64_t n_neurons;
-    int32_t *pos;       /* 4 * n_neurons: x, y, z, w */
+    int32_t *pos;       /* 4 * n_neurons: x, y, z, w, by user id */
+    /* Internal order: everything a backend touches (state, synapse rows and
+     * targets) is indexed internally; NULL perm = identity. */
+    uint32_t *perm;     /* internal index -> user id */
+    uint32_t *inv;      /* user id -> internal index */
+    n4d__run *runs;
+    size_t n_runs;
+    uint32_t n_parts;      /* partitions (1 if none) */
+    uint64_t *part_bounds; /* n_parts + 1 internal bounds */
     n4d__synapses syn;
     _Atomic int32_t n_sims; /* live simulations */
 };
@@ -145,6 +170,21 @@ int32_t n4d__pop_of(const n4d_model *m, uint64_t id);
 /* Builds positions and synapses (build.c). */
 n4d_status n4d__model_build_impl(n4d_model *m);
 void n4d__model_free_built(n4d_model *m);
+/* Layout (layout.c): computes perm/inv/runs/partitions from positions and
+ * optional per-neuron weights (by user id); frees them. */
+n4d_status n4d__layout_compute(n4d_model *m, const uint64_t *weight);
+void n4d__layout_free(n4d_model *m);
+/* 4D Morton code of a lattice point (16 bits per axis). */
+uint64_t n4d__morton4(const int32_t xyzw[4]);
+/* Internal index of user id / user id of internal index. */
+static inline uint64_t n4d__to_internal(const n4d_model *m, uint64_t id)
+{
+    return m->inv ? m->inv[id] : id;
+}
+static inline uint64_t n4d__to_user(const n4d_model *m, uint64_t i)
+{
+    return m->perm ? m->perm[i] : i;
+}
 /* Delay in ms -> steps (>= 1). */
 uint32_t n4d__delay_steps(double delay_ms, double dt);
 

@@ -717,7 +717,8 @@ n4d_status n4d_model_out_degree(const n4d_model *m, uint64_t source, uint64_t *c
     if (!count)
         return N4D_E_INVALID_ARG;
     const n4d__synapses *s = &m->syn;
-    *count = s->seg_off[s->seg_ptr[source + 1]] - s->seg_off[s->seg_ptr[source]];
+    const uint64_t row = n4d__to_internal(m, source);
+    *count = s->seg_off[s->seg_ptr[row + 1]] - s->seg_off[s->seg_ptr[row]];
     return N4D_OK;
 }
 
@@ -729,14 +730,16 @@ n4d_status n4d_model_get_synapses(const n4d_model *m, uint64_t source, uint64_t 
     n4d_status st = n4d_model_out_degree(m, source, &deg);
     if (st)
         return st;
-    *count = deg;
+    if (count)
+        *count = deg;
     const n4d__synapses *s = &m->syn;
+    const uint64_t row = n4d__to_internal(m, source);
     uint64_t k = 0;
-    for (uint64_t g = s->seg_ptr[source]; g < s->seg_ptr[source + 1]; g++) {
+    for (uint64_t g = s->seg_ptr[row]; g < s->seg_ptr[row + 1]; g++) {
         float dms = (float)(N4D__SEG_DELAY(s->seg_key[g]) * m->dt);
         for (uint64_t j = s->seg_off[g]; j < s->seg_off[g + 1] && k < cap; j++, k++) {
             if (targets)
-                targets[k] = s->target[j];
+                targets[k] = (uint32_t)n4d__to_user(m, s->target[j]);
             if (weights)
                 weights[k] = (float)((double)s->weight_q[j] * s->inv_scale);
             if (delays_ms)
@@ -767,7 +770,8 @@ n4d_status n4d_model_memory(const n4d_model *m, uint64_t bytes[N4D_MEM_TAG_COUNT
                            m->cap_pops * sizeof *m->pops + m->cap_projs * sizeof *m->projs +
                            m->cap_inputs * sizeof *m->inputs + m->cap_senses * sizeof *m->senses;
     if (m->built) {
-        bytes[N4D_MEM_NEURONS] = m->n_neurons * 4 * sizeof(int32_t);
+        bytes[N4D_MEM_NEURONS] = m->n_neurons * 4 * sizeof(int32_t) +
+                                 (m->perm ? 2 * m->n_neurons * sizeof(uint32_t) : 0);
         bytes[N4D_MEM_SYNAPSES] = (m->n_neurons + 1) * sizeof(uint64_t) +
                                   (s->n_seg + 1) * sizeof(uint64_t) + s->n_seg * sizeof(uint32_t) +
                                   s->n_syn * (sizeof(uint32_t) + sizeof(int32_t));

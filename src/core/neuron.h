@@ -13,7 +13,8 @@
 
 /* Run-time constants of one population. */
 typedef struct n4d__pop_rt {
-    uint64_t first, n;
+    uint64_t first, n; /* internal index range (one run of the population) */
+    int32_t pop;       /* population index */
     int32_t model;     /* n4d_neuron_model */
     int32_t ref_steps; /* refractory period in steps */
     int32_t ref_after_spike; /* refractory steps left after a spike: max(ref_steps - 1, 0) */

@@ -4,6 +4,7 @@
 #include "backend.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -47,16 +48,70 @@ void n4d__sim_emit_begin(n4d_sim *sim, uint64_t step)
 {
     sim->step = step;
     sim->last_count = 0;
-    if (sim->hist_steps)
-        memset(hist_row(sim, step), 0, sim->hist_words * sizeof(uint64_t));
 }
 
 void n4d__sim_emit_ids(n4d_sim *sim, const uint32_t *ids, uint64_t count)
 {
-    if (count == 0)
-        return;
+    memcpy(sim->last_ids + sim->last_count, ids, count * sizeof(uint32_t));
+    sim->last_count += count;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Appends the step's spikes to the recording; false when out of memory. */
+static bool record_step(n4d_sim *sim, const uint32_t *ids, uint64_t count)
+{
+    size_t need = sim->rec_count + count;
+    if (need > sim->rec_cap) {
+        size_t cap = sim->rec_cap ? sim->rec_cap : 1024;
+        while (cap < need)
+            cap *= 2;
+        uint64_t *ns = n4d__alloc(sim->ctx, N4D_MEM_RECORDING, cap * sizeof(uint64_t));
+        uint32_t *ni = n4d__alloc(sim->ctx, N4D_MEM_RECORDING, cap * sizeof(uint32_t));
+        if (!ns || !ni) {
+            n4d__free(sim->ctx, N4D_MEM_RECORDING, ns, cap * sizeof(uint64_t));
+            n4d__free(sim->ctx, N4D_MEM_RECORDING, ni, cap * sizeof(uint32_t));
+            return false;
+        }
+        if (sim->rec_count) {
+            memcpy(ns, sim->rec_steps, sim->rec_count * sizeof(uint64_t));
+            memcpy(ni, sim->rec_ids, sim->rec_count * sizeof(uint32_t));
+        }
+        n4d__free(sim->ctx, N4D_MEM_RECORDING, sim->rec_steps, sim->rec_cap * sizeof(uint64_t));
+        n4d__free(sim->ctx, N4D_MEM_RECORDING, sim->rec_ids, sim->rec_cap * sizeof(uint32_t));
+        sim->rec_steps = ns;
+        sim->rec_ids = ni;
+        sim->rec_cap = cap;
+    }
+    for (uint64_t i = 0; i < count; i++) {
+        sim->rec_steps[sim->rec_count + i] = sim->step;
+        sim->rec_ids[sim->rec_count + i] = ids[i];
+    }
+    sim->rec_count = need;
+    return true;
+}
+
+/* Reports the step: user ids in canonical (ascending) order, checksum,
+ * O(1) history, recording and the observer. */
+n4d_status n4d__sim_emit_end(n4d_sim *sim)
+{
+    uint32_t *ids = sim->last_ids;
+    const uint64_t count = sim->last_count;
+    if (sim->model->perm) {
+        for (uint64_t i = 0; i < count; i++)
+            ids[i] = sim->model->perm[ids[i]];
+        qsort(ids, count, sizeof *ids, cmp_u32);
+    }
+    uint64_t *row = NULL;
+    if (sim->hist_steps) {
+        row = hist_row(sim, sim->step);
+        memset(row, 0, sim->hist_words * sizeof(uint64_t));
+    }
     uint64_t h = sim->checksum;
-    uint64_t *row = sim->hist_steps ? hist_row(sim, sim->step) : NULL;
     for (uint64_t i = 0; i < count; i++) {
         h = fnv_bytes(h, sim->step, 8);
         h = fnv_bytes(h, ids[i], 4);
@@ -64,55 +119,16 @@ void n4d__sim_emit_ids(n4d_sim *sim, const uint32_t *ids, uint64_t count)
             row[ids[i] >> 6] |= 1ull << (ids[i] & 63);
     }
     sim->checksum = h;
-    memcpy(sim->last_ids + sim->last_count, ids, count * sizeof(uint32_t));
-    sim->last_count += count;
     sim->total_spikes += count;
-    if (sim->record && sim->emit_status == N4D_OK) {
-        size_t need = sim->rec_count + count, cap_s = sim->rec_cap, cap_i = sim->rec_cap;
-        if (need > sim->rec_cap) {
-            if (!n4d__grow(sim->ctx, N4D_MEM_RECORDING, (void **)&sim->rec_steps, &cap_s, need,
-                           sizeof(uint64_t)) ||
-                !n4d__grow(sim->ctx, N4D_MEM_RECORDING, (void **)&sim->rec_ids, &cap_i, need,
-                           sizeof(uint32_t))) {
-                /* keep both arrays at one capacity: shrink the grown one back */
-                if (cap_s != sim->rec_cap) {
-                    uint64_t *old = sim->rec_steps;
-                    sim->rec_steps = n4d__alloc(sim->ctx, N4D_MEM_RECORDING,
-                                                (sim->rec_cap ? sim->rec_cap : 1) * sizeof(uint64_t));
-                    if (sim->rec_steps)
-                        memcpy(sim->rec_steps, old, sim->rec_count * sizeof(uint64_t));
-                    n4d__free(sim->ctx, N4D_MEM_RECORDING, old, cap_s * sizeof(uint64_t));
-                    if (!sim->rec_steps) {
-                        n4d__free(sim->ctx, N4D_MEM_RECORDING, sim->rec_ids,
-                                  sim->rec_cap * sizeof(uint32_t));
-                        sim->rec_ids = NULL;
-                        sim->rec_cap = sim->rec_count = 0;
-                    }
-                }
-                sim->emit_status = SIM_ERR(sim, N4D_E_NOMEM,
-                                           "out of memory recording %zu spikes (step %llu); "
-                                           "disable recording or clear it",
-                                           need, (unsigned long long)sim->step);
-                return;
-            }
-            sim->rec_cap = cap_s;
-        }
-        for (uint64_t i = 0; i < count; i++) {
-            sim->rec_steps[sim->rec_count + i] = sim->step;
-            sim->rec_ids[sim->rec_count + i] = ids[i];
-        }
-        sim->rec_count = need;
-    }
-}
-
-n4d_status n4d__sim_emit_end(n4d_sim *sim)
-{
-    if (sim->observer && sim->emit_status == N4D_OK)
-        sim->emit_status =
-            sim->observer(sim->observer_data, sim, sim->step, sim->last_ids, sim->last_count);
+    n4d_status st = N4D_OK;
+    if (sim->record && count && !record_step(sim, ids, count))
+        st = SIM_ERR(sim, N4D_E_NOMEM,
+                     "out of memory recording %zu spikes at step %llu; disable recording "
+                     "(record_spikes = 0) or clear it",
+                     sim->rec_count + (size_t)count, (unsigned long long)sim->step);
+    if (st == N4D_OK && sim->observer)
+        st = sim->observer(sim->observer_data, sim, sim->step, ids, count);
     sim->step++;
-    n4d_status st = sim->emit_status;
-    sim->emit_status = N4D_OK;
     return st;
 }
 
@@ -234,7 +250,7 @@ static n4d_status build_senses(n4d_sim *sim)
                 if (pass == 0)
                     ptr[site + 1]++;
                 else
-                    sim->sense_ids[k][ptr[site]++] = (uint32_t)id;
+                    sim->sense_ids[k][ptr[site]++] = (uint32_t)n4d__to_internal(m, id);
             }
             if (pass == 0) {
                 for (uint64_t i = 0; i < slice; i++)
@@ -319,8 +335,9 @@ static void init_state(n4d_sim *sim)
                     v = v < d->lo ? d->lo : (v > d->hi ? d->hi : v);
                 }
             }
-            sim->v[i] = (float)v;
-            sim->x1[i] = p->model == N4D_NEURON_IZHIKEVICH ? (float)(p->params.b * v) : 0.0f;
+            const uint64_t k = n4d__to_internal(m, i);
+            sim->v[k] = (float)v;
+            sim->x1[k] = p->model == N4D_NEURON_IZHIKEVICH ? (float)(p->params.b * v) : 0.0f;
         }
     }
 }
@@ -341,6 +358,8 @@ static void sim_free(n4d_sim *sim)
 {
     n4d_context *ctx = sim->ctx;
     const uint64_t N = sim->n ? sim->n : 1;
+    if (sim->observer_fini) /* storage module: close a recorder */
+        sim->observer_fini(sim->observer_data, sim);
     if (sim->ops && sim->backend_state)
         sim->ops->fini(sim);
     n4d__free(ctx, N4D_MEM_NEURONS, sim->v, N * sizeof(float));
@@ -349,7 +368,7 @@ static void sim_free(n4d_sim *sim)
     n4d__free(ctx, N4D_MEM_NEURONS, sim->iext, N * sizeof(float));
     n4d__free(ctx, N4D_MEM_NEURONS, sim->ref, N * sizeof(int32_t));
     n4d__free(ctx, N4D_MEM_BUFFERS, sim->ring, (size_t)sim->ring_slots * 2 * N * sizeof(int64_t));
-    n4d__free(ctx, N4D_MEM_OTHER, sim->pops, (sim->n_pops ? sim->n_pops : 1) * sizeof *sim->pops);
+    n4d__free(ctx, N4D_MEM_OTHER, sim->runs, (sim->n_runs ? sim->n_runs : 1) * sizeof *sim->runs);
     size_t ndc = count_inputs(sim->model, N4D_INPUT_DC), npo = count_inputs(sim->model, N4D_INPUT_POISSON);
     n4d__free(ctx, N4D_MEM_OTHER, sim->dc, (ndc ? ndc : 1) * sizeof *sim->dc);
     n4d__free(ctx, N4D_MEM_OTHER, sim->poisson, (npo ? npo : 1) * sizeof *sim->poisson);
@@ -374,6 +393,8 @@ static const n4d__backend_ops *find_backend(const char *name)
 
 n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim **out)
 {
+    if (out)
+        *out = NULL;
     if (!n4d__is_handle(model, N4D__MAGIC_MODEL))
         return N4D_E_INVALID_ARG;
     n4d__clear_error(&model->hdr);
@@ -433,7 +454,7 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
         sim->threads = 1;
     const uint64_t N = sim->n ? sim->n : 1;
     sim->ring_slots = model->syn.max_delay + 1;
-    sim->n_pops = model->n_pops;
+    sim->n_runs = model->n_runs;
     sim->hist_steps = o.history_steps;
     sim->hist_words = (N + 63) / 64;
     if (sim->hist_steps && (double)sim->hist_steps * (double)sim->hist_words * 8.0 > 1e12) {
@@ -447,19 +468,24 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
     sim->iext = n4d__calloc(ctx, N4D_MEM_NEURONS, N, sizeof(float));
     sim->ref = n4d__calloc(ctx, N4D_MEM_NEURONS, N, sizeof(int32_t));
     sim->ring = n4d__calloc(ctx, N4D_MEM_BUFFERS, (size_t)sim->ring_slots * 2 * N, sizeof(int64_t));
-    sim->pops = n4d__calloc(ctx, N4D_MEM_OTHER, sim->n_pops ? sim->n_pops : 1, sizeof *sim->pops);
+    sim->runs = n4d__calloc(ctx, N4D_MEM_OTHER, sim->n_runs ? sim->n_runs : 1, sizeof *sim->runs);
     sim->last_ids = n4d__alloc(ctx, N4D_MEM_RECORDING, N * sizeof(uint32_t));
     if (sim->hist_steps)
         sim->hist = n4d__calloc(ctx, N4D_MEM_RECORDING, (size_t)sim->hist_steps * sim->hist_words,
                                 sizeof(uint64_t));
-    if (!sim->v || !sim->x1 || !sim->x2 || !sim->iext || !sim->ref || !sim->ring || !sim->pops ||
+    if (!sim->v || !sim->x1 || !sim->x2 || !sim->iext || !sim->ref || !sim->ring || !sim->runs ||
         !sim->last_ids || (sim->hist_steps && !sim->hist)) {
         st = n4d__error(&model->hdr, N4D_E_NOMEM, "out of memory for the state of %llu neurons",
                         (unsigned long long)sim->n);
         goto fail;
     }
-    for (size_t i = 0; i < sim->n_pops; i++)
-        pop_constants(&model->pops[i], sim->dt, &sim->pops[i]);
+    for (size_t i = 0; i < sim->n_runs; i++) {
+        const n4d__run *run = &model->runs[i];
+        pop_constants(&model->pops[run->pop], sim->dt, &sim->runs[i]);
+        sim->runs[i].first = run->first;
+        sim->runs[i].n = run->n;
+        sim->runs[i].pop = run->pop;
+    }
     if ((st = init_inputs(sim)) || (st = build_senses(sim)))
         goto fail_msg;
     init_state(sim);
@@ -491,6 +517,23 @@ double n4d_sim_dt(const n4d_sim *sim) { return IS_SIM(sim) ? sim->dt : 0.0; }
 uint64_t n4d_sim_total_spikes(const n4d_sim *sim) { return IS_SIM(sim) ? sim->total_spikes : 0; }
 uint64_t n4d_sim_checksum(const n4d_sim *sim) { return IS_SIM(sim) ? sim->checksum : 0; }
 
+/* Storage module hook: runs in pieces that end where sample_every divides
+ * the step count and calls the sampler there. */
+static n4d_status run_sampled(n4d_sim *sim, uint64_t steps)
+{
+    while (steps > 0) {
+        uint64_t k = sim->sample_every, left = k - sim->step % k;
+        uint64_t n = steps < left ? steps : left;
+        n4d_status st = sim->ops->run(sim, n);
+        if (st)
+            return st;
+        steps -= n;
+        if (sim->step % k == 0 && (st = sim->sampler(sim->observer_data, sim)))
+            return st;
+    }
+    return N4D_OK;
+}
+
 n4d_status n4d_sim_run(n4d_sim *sim, uint64_t steps)
 {
     if (!IS_SIM(sim))
@@ -500,6 +543,8 @@ n4d_status n4d_sim_run(n4d_sim *sim, uint64_t steps)
         return SIM_ERR(sim, N4D_E_RANGE, "step counter would overflow");
     if (steps == 0)
         return N4D_OK;
+    if (sim->sampler && sim->sample_every)
+        return run_sampled(sim, steps);
     return sim->ops->run(sim, steps);
 }
 
@@ -617,19 +662,20 @@ static n4d_status state_access(n4d_sim *sim, const char *var, float *out, const 
         if (st)
             return st;
     }
-    for (size_t pi = 0; pi < sim->n_pops; pi++) {
-        const n4d__pop_rt *p = &sim->pops[pi];
+    for (size_t ri = 0; ri < sim->n_runs; ri++) {
+        const n4d__pop_rt *p = &sim->runs[ri];
         float *arr = var_array(sim, vi, p->model);
         for (uint64_t i = p->first; i < p->first + p->n; i++) {
+            const uint64_t id = n4d__to_user(sim->model, i);
             if (vi == VAR_REF) {
                 if (out)
-                    out[i] = (float)sim->ref[i];
+                    out[id] = (float)sim->ref[i];
                 else
-                    sim->ref[i] = in[i] > 0 ? (int32_t)in[i] : 0;
+                    sim->ref[i] = in[id] > 0 ? (int32_t)in[id] : 0;
             } else if (out) {
-                out[i] = arr ? arr[i] : NAN;
+                out[id] = arr ? arr[i] : NAN;
             } else if (arr) {
-                arr[i] = in[i];
+                arr[i] = in[id];
             }
         }
     }
@@ -662,7 +708,7 @@ n4d_status n4d_sim_add_input(n4d_sim *sim, uint64_t id, float value)
         if (st)
             return st;
     }
-    sim->iext[id] += value;
+    sim->iext[n4d__to_internal(sim->model, id)] += value;
     return sim->ops->sync ? sim->ops->sync(sim, 0) : N4D_OK;
 }
 
