@@ -273,8 +273,10 @@ N4D_API int32_t n4d_model_neuron_population(const n4d_model *m, uint64_t id);
 
 /** Number of outgoing synapses of neuron `source`. */
 N4D_API n4d_status n4d_model_out_degree(const n4d_model *m, uint64_t source, uint64_t *count);
-/** Copies up to `cap` outgoing synapses of `source` (ordered by delay, sign,
- * target). Any output pointer may be NULL. *count receives the out-degree. */
+/** Copies up to `cap` outgoing synapses of `source`, ordered by delay, sign
+ * (excitatory first), target id and weight. Any output pointer (also `count`)
+ * may be NULL; *count receives the out-degree. Allocates a temporary buffer
+ * (N4D_E_NOMEM on failure). Thread-safe on a built model. */
 N4D_API n4d_status n4d_model_get_synapses(const n4d_model *m, uint64_t source, uint64_t cap,
                                           uint32_t *targets, float *weights, float *delays_ms,
                                           uint64_t *count);

@@ -20,7 +20,8 @@ typedef struct n4d_sim_options {
     int32_t num_threads;      /**< cpu-omp threads; 0 = chosen by model size */
     uint64_t seed;            /**< run-time randomness (initial V, Poisson); 0 = the model's seed */
     double dt;                /**< ms; 0 = the model's dt (must match the model's if built) */
-    uint32_t history_steps;   /**< window of n4d_sim_spiked_at (default 1000; 0 = off) */
+    uint32_t history_steps;   /**< window of n4d_sim_spiked_at in steps (default 100; 0 = off);
+                                   costs history_steps * neurons / 8 bytes */
     int32_t record_spikes;    /**< keep every spike for n4d_sim_spikes (default 1) */
 } n4d_sim_options;
 

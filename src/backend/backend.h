@@ -87,8 +87,11 @@ struct n4d_sim {
 
 /* Spike reporting, once per step in order: begin, any number of chunks of
  * internal indices (together ascending), end. End maps them to user ids,
- * records them and returns an error (out of memory while recording, or the
- * observer's) that stops the run. */
+ * records them and returns an error that stops the run: N4D_E_NOMEM when
+ * the recording cannot grow, in which case the step is NOT reported (the
+ * step counter stays) and the backend must emit it again, from its own
+ * buffers, at the start of the next run; or an observer's error, in which
+ * case the step is reported. */
 void n4d__sim_emit_begin(n4d_sim *sim, uint64_t step);
 void n4d__sim_emit_ids(n4d_sim *sim, const uint32_t *ids, uint64_t count);
 n4d_status n4d__sim_emit_end(n4d_sim *sim);

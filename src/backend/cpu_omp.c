@@ -20,7 +20,33 @@ typedef struct omp_state {
     uint64_t *bounds;  /* threads + 1 block bounds */
     uint32_t *spk;     /* batch * n: step j, block k at spk[j * n + bounds[k]] */
     uint64_t *cnt;     /* threads * batch */
+    /* steps of the last batch computed but not yet reported (the report
+     * failed for lack of memory): steps pending_step0 + [pending_from, pending_to) */
+    uint64_t pending_step0;
+    uint32_t pending_from, pending_to;
 } omp_state;
+
+/* Reports steps [from, to) of the batch that started at step0; on failure
+ * the rest stays pending. */
+static n4d_status emit_batch(n4d_sim *sim, omp_state *s, uint64_t step0, uint32_t from, uint32_t to)
+{
+    for (uint32_t j = from; j < to; j++) {
+        n4d__sim_emit_begin(sim, step0 + j);
+        for (int kk = 0; kk < s->threads; kk++)
+            n4d__sim_emit_ids(sim, s->spk + (size_t)j * sim->n + s->bounds[kk],
+                              s->cnt[(size_t)kk * s->batch + j]);
+        n4d_status st = n4d__sim_emit_end(sim);
+        if (st) {
+            bool again = st == N4D_E_NOMEM && sim->step == step0 + j;
+            s->pending_step0 = step0;
+            s->pending_from = again ? j : j + 1;
+            s->pending_to = to;
+            return st;
+        }
+    }
+    s->pending_from = s->pending_to = 0;
+    return N4D_OK;
+}
 
 static uint64_t dist(uint64_t a, uint64_t b)
 {
@@ -90,6 +116,19 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
     omp_state *s = sim->backend_state;
     const int T = s->threads;
     const uint64_t N = sim->n;
+    if (s->pending_from < s->pending_to) {
+        uint32_t n = s->pending_to - s->pending_from;
+        uint32_t take = steps < n ? (uint32_t)steps : n;
+        uint32_t to = s->pending_from + take, rest_to = s->pending_to;
+        n4d_status st = emit_batch(sim, s, s->pending_step0, s->pending_from, to);
+        if (st)
+            return st;
+        if (to < rest_to) { /* still pending after this (short) run */
+            s->pending_from = to;
+            s->pending_to = rest_to;
+        }
+        steps -= take;
+    }
     while (steps > 0) {
         const uint32_t b = steps < s->batch ? (uint32_t)steps : s->batch;
         const uint64_t step0 = sim->step;
@@ -112,15 +151,9 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
                         n4d__cpu_deliver(sim, ids[i], step0 + j, (uint32_t)lo, (uint32_t)hi, T == 1);
                 }
         }
-        for (uint32_t j = 0; j < b; j++) {
-            n4d__sim_emit_begin(sim, step0 + j);
-            for (int kk = 0; kk < T; kk++)
-                n4d__sim_emit_ids(sim, s->spk + (size_t)j * N + s->bounds[kk],
-                                  s->cnt[(size_t)kk * s->batch + j]);
-            n4d_status st = n4d__sim_emit_end(sim);
-            if (st)
-                return st;
-        }
+        n4d_status st = emit_batch(sim, s, step0, 0, b);
+        if (st)
+            return st;
         steps -= b;
     }
     return N4D_OK;

@@ -3,8 +3,20 @@
 #include "cpu_common.h"
 
 typedef struct cpu_ref_state {
-    uint32_t *spk; /* n entries */
+    uint32_t *spk;     /* n entries */
+    uint64_t pending;  /* spikes of step sim->step computed but not yet reported */
+    bool has_pending;
 } cpu_ref_state;
+
+static n4d_status emit(n4d_sim *sim, cpu_ref_state *s, uint64_t step, uint64_t ns)
+{
+    n4d__sim_emit_begin(sim, step);
+    n4d__sim_emit_ids(sim, s->spk, ns);
+    n4d_status st = n4d__sim_emit_end(sim);
+    s->has_pending = st == N4D_E_NOMEM && sim->step == step;
+    s->pending = ns;
+    return st;
+}
 
 static n4d_status ref_init(n4d_sim *sim)
 {
@@ -33,14 +45,18 @@ static void ref_fini(n4d_sim *sim)
 static n4d_status ref_run(n4d_sim *sim, uint64_t steps)
 {
     cpu_ref_state *s = sim->backend_state;
+    if (s->has_pending) { /* a step whose report failed: report it first */
+        n4d_status st = emit(sim, s, sim->step, s->pending);
+        if (st)
+            return st;
+        steps--;
+    }
     for (uint64_t k = 0; k < steps; k++) {
         uint64_t step = sim->step;
         uint64_t ns = n4d__cpu_update_range(sim, step, 0, sim->n, s->spk);
         for (uint64_t i = 0; i < ns; i++)
             n4d__cpu_deliver(sim, s->spk[i], step, 0, 0, 1);
-        n4d__sim_emit_begin(sim, step);
-        n4d__sim_emit_ids(sim, s->spk, ns);
-        n4d_status st = n4d__sim_emit_end(sim);
+        n4d_status st = emit(sim, s, step, ns);
         if (st)
             return st;
     }

@@ -159,6 +159,11 @@ static uint64_t site_index(const n4d__area *a, const int32_t xyzw[4])
 #define FP_MAX_K 1024
 
 typedef struct fp_plan {
+    /* constant weight and delay of the projection (no draws per synapse) */
+    bool const_weight, const_delay;
+    float weight;
+    uint32_t delay;
+    /* fixed_probability */
     bool none, dense, all;
     uint32_t threshold;     /* dense: connect when a 32-bit draw < threshold */
     uint64_t len, nchunks;  /* sparse: chunk length and count */
@@ -168,7 +173,6 @@ typedef struct fp_plan {
 
 static void fp_make_plan(double p, uint64_t npost, fp_plan *f)
 {
-    memset(f, 0, sizeof *f);
     if (p <= 0.0 || npost == 0) {
         f->none = true;
     } else if (p >= FP_DENSE_P) {
@@ -241,8 +245,25 @@ typedef struct build_ctx {
     site_map *maps;          /* per population, for distance rules (or NULL) */
     uint64_t *count;         /* per source: synapses */
     uint64_t *cursor;        /* per source: fill cursor (absolute index) */
-    uint32_t *key_tmp;       /* per synapse seg key during the build */
+    /* The delay of a synapse during the build: from the (source population,
+     * target population) pair when every projection between two
+     * populations has one constant delay (no per-synapse memory), else from
+     * delay_tmp. The sign comes from the weight. */
+    uint16_t *delay_tmp;     /* per synapse, or NULL */
+    uint32_t *pair_delay;    /* n_pops * n_pops */
+    int32_t *pop_of;         /* internal index -> population */
 } build_ctx;
+
+static inline uint32_t synapse_key(const build_ctx *b, int32_t src_pop, uint64_t j)
+{
+    const n4d__synapses *syn = &b->m->syn;
+    float w;
+    memcpy(&w, &syn->weight_q[j], sizeof w);
+    uint32_t d = b->delay_tmp ? b->delay_tmp[j]
+                              : b->pair_delay[(size_t)src_pop * b->m->n_pops +
+                                              (size_t)b->pop_of[syn->target[j]]];
+    return N4D__SEG_KEY(d, w < 0.0f);
+}
 
 static double kernel_cutoff(const n4d_projection_desc *d)
 {
@@ -254,10 +275,18 @@ static double kernel_cutoff(const n4d_projection_desc *d)
     return d->cutoff < r ? d->cutoff : r;
 }
 
-static void make_syn(const n4d_model *m, size_t pj, uint32_t entity, uint64_t j, uint32_t target,
+static void make_syn(const build_ctx *b, size_t pj, uint32_t entity, uint64_t j, uint32_t target,
                      gen_syn *out)
 {
+    const n4d_model *m = b->m;
     const n4d__projection *pr = &m->projs[pj];
+    const fp_plan *plan = &b->fp[pj];
+    if (plan->const_weight && plan->const_delay) {
+        out->target = target;
+        out->weight = plan->weight;
+        out->key = N4D__SEG_KEY(plan->delay, plan->weight < 0.0f);
+        return;
+    }
     double w = draw_dist(&pr->d.weight, m->seed, purpose_of(N4D_RNG_WEIGHT, pj), entity, j);
     if (pr->d.syn_type == N4D_SYN_EXCITATORY)
         w = fabs(w);
@@ -285,7 +314,7 @@ static uint64_t gen_row(const build_ctx *b, size_t pj, uint64_t s, gen_syn *out)
     case N4D_RULE_ONE_TO_ONE:
         if (s < npost && !no_self) {
             if (out)
-                make_syn(m, pj, (uint32_t)s, 0, (uint32_t)(post->first + s), out);
+                make_syn(b, pj, (uint32_t)s, 0, (uint32_t)(post->first + s), out);
             n = 1;
         }
         break;
@@ -294,7 +323,7 @@ static uint64_t gen_row(const build_ctx *b, size_t pj, uint64_t s, gen_syn *out)
             if (no_self && t == s)
                 continue;
             if (out)
-                make_syn(m, pj, (uint32_t)s, n, (uint32_t)(post->first + t), out + n);
+                make_syn(b, pj, (uint32_t)s, n, (uint32_t)(post->first + t), out + n);
             n++;
         }
         break;
@@ -310,7 +339,7 @@ static uint64_t gen_row(const build_ctx *b, size_t pj, uint64_t s, gen_syn *out)
                     if (!(fp->all || r.v[k - t] < fp->threshold) || (no_self && k == s))
                         continue;
                     if (out)
-                        make_syn(m, pj, (uint32_t)s, n, (uint32_t)(post->first + k), out + n);
+                        make_syn(b, pj, (uint32_t)s, n, (uint32_t)(post->first + k), out + n);
                     n++;
                 }
             }
@@ -336,7 +365,7 @@ static uint64_t gen_row(const build_ctx *b, size_t pj, uint64_t s, gen_syn *out)
                 if (self_here && t == s)
                     continue;
                 if (out)
-                    make_syn(m, pj, (uint32_t)s, n, (uint32_t)(post->first + t), out + n);
+                    make_syn(b, pj, (uint32_t)s, n, (uint32_t)(post->first + t), out + n);
                 n++;
             }
         }
@@ -379,7 +408,7 @@ static uint64_t gen_row(const build_ctx *b, size_t pj, uint64_t s, gen_syn *out)
                         n4d__r4 r = n4d__philox(m->seed, purpose, (uint32_t)s, draw++);
                         if (n4d__u01(r.v[0], r.v[1]) < pr->d.p * k) {
                             if (out)
-                                make_syn(m, pj, (uint32_t)s, n, (uint32_t)t, out + n);
+                                make_syn(b, pj, (uint32_t)s, n, (uint32_t)t, out + n);
                             n++;
                         }
                     }
@@ -631,7 +660,8 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
                 for (uint64_t i = 0; i < n; i++) {
                     m->syn.target[at + i] = (uint32_t)n4d__to_internal(m, row[i].target);
                     memcpy(&m->syn.weight_q[at + i], &row[i].weight, sizeof(float));
-                    b->key_tmp[at + i] = row[i].key;
+                    if (b->delay_tmp)
+                        b->delay_tmp[at + i] = (uint16_t)N4D__SEG_DELAY(row[i].key);
                     float aw = fabsf(row[i].weight);
                     if (aw > thread_max[tid & 255])
                         thread_max[tid & 255] = aw;
@@ -653,12 +683,13 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
                         continue;
                     }
                     gen_syn g;
-                    make_syn(m, pj, (uint32_t)t, k, (uint32_t)(post->first + t), &g);
+                    make_syn(b, pj, (uint32_t)t, k, (uint32_t)(post->first + t), &g);
                     uint64_t at = __atomic_fetch_add(&b->cursor[n4d__to_internal(m, gs)], 1,
                                                      __ATOMIC_RELAXED);
                     m->syn.target[at] = (uint32_t)n4d__to_internal(m, g.target);
                     memcpy(&m->syn.weight_q[at], &g.weight, sizeof(float));
-                    b->key_tmp[at] = g.key;
+                    if (b->delay_tmp)
+                        b->delay_tmp[at] = (uint16_t)N4D__SEG_DELAY(g.key);
                     if (fabsf(g.weight) > thread_max[tid & 255])
                         thread_max[tid & 255] = fabsf(g.weight);
                 }
@@ -678,12 +709,13 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
                     continue;
                 }
                 gen_syn g;
-                make_syn(m, pj, (uint32_t)k, k >> 32, (uint32_t)(post->first + t), &g);
+                make_syn(b, pj, (uint32_t)k, k >> 32, (uint32_t)(post->first + t), &g);
                 uint64_t at = __atomic_fetch_add(&b->cursor[n4d__to_internal(m, gs)], 1,
                                                  __ATOMIC_RELAXED);
                 m->syn.target[at] = (uint32_t)n4d__to_internal(m, g.target);
                 memcpy(&m->syn.weight_q[at], &g.weight, sizeof(float));
-                b->key_tmp[at] = g.key;
+                if (b->delay_tmp)
+                    b->delay_tmp[at] = (uint16_t)N4D__SEG_DELAY(g.key);
                 if (fabsf(g.weight) > thread_max[tid & 255])
                     thread_max[tid & 255] = fabsf(g.weight);
             }
@@ -774,6 +806,8 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     }
     b.maps = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_pops ? m->n_pops : 1, sizeof *b.maps);
     b.fp = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_projs ? m->n_projs : 1, sizeof *b.fp);
+    b.pair_delay = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_pops * m->n_pops + 1, sizeof *b.pair_delay);
+    b.pop_of = n4d__alloc(ctx, N4D_MEM_BUILD, (N ? N : 1) * sizeof *b.pop_of);
     b.count = n4d__calloc(ctx, N4D_MEM_BUILD, N + 1, sizeof(uint64_t));
     b.cursor = n4d__calloc(ctx, N4D_MEM_BUILD, N + 1, sizeof(uint64_t));
     syn->seg_ptr = n4d__calloc(ctx, N4D_MEM_SYNAPSES, N + 1, sizeof(uint64_t));
@@ -781,7 +815,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     seen = n4d__calloc(ctx, N4D_MEM_BUILD, T, sizeof *seen);
     seen_bytes = (seen_bits + 63) / 64 * sizeof(uint64_t);
     scratch_bytes = kmax * sizeof(uint64_t);
-    if (!b.maps || !b.fp || !b.count || !b.cursor || !syn->seg_ptr || !scratch || !seen ||
+    if (!b.maps || !b.fp || !b.pair_delay || !b.pop_of || !b.count || !b.cursor || !syn->seg_ptr || !scratch || !seen ||
         !alloc_scratch(ctx, (void **)seen, T, seen_bytes) ||
         !alloc_scratch(ctx, (void **)scratch, T, scratch_bytes)) {
         st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for build bookkeeping (%llu neurons)",
@@ -792,8 +826,27 @@ n4d_status n4d__model_build_impl(n4d_model *m)
         memset(seen[i], 0, seen_bytes);
     if ((st = build_site_maps(&b)))
         goto done;
-    for (size_t pj = 0; pj < m->n_projs; pj++)
-        fp_make_plan(m->projs[pj].d.p, m->pops[m->projs[pj].target].n, &b.fp[pj]);
+    bool need_delay_tmp = false;
+    for (size_t i = 0; i < m->n_pops * m->n_pops; i++)
+        b.pair_delay[i] = 0;
+    for (size_t pj = 0; pj < m->n_projs; pj++) {
+        const n4d__projection *pr = &m->projs[pj];
+        fp_plan *f = &b.fp[pj];
+        fp_make_plan(pr->d.p, m->pops[pr->target].n, f);
+        f->const_delay = pr->d.delay.kind == N4D_DIST_CONSTANT;
+        f->delay = f->const_delay ? (pr->d.delay.value == 0.0 ? 1u
+                                                              : n4d__delay_steps(pr->d.delay.value, m->dt))
+                                  : 0u;
+        f->const_weight = pr->d.weight.kind == N4D_DIST_CONSTANT;
+        double w = pr->d.weight.value;
+        f->weight = (float)(pr->d.syn_type == N4D_SYN_EXCITATORY   ? fabs(w)
+                            : pr->d.syn_type == N4D_SYN_INHIBITORY ? -fabs(w)
+                                                                   : w);
+        uint32_t *pd = &b.pair_delay[(size_t)pr->source * m->n_pops + (size_t)pr->target];
+        if (!f->const_delay || (*pd && *pd != f->delay))
+            need_delay_tmp = true;
+        *pd = f->delay;
+    }
 
     /* pass 1: count per source (user ids), then the layout (which may use
      * the counts as weights), then row offsets in internal order */
@@ -802,6 +855,9 @@ n4d_status n4d__model_build_impl(n4d_model *m)
         b.cursor[s] = b.count[s] + 1;
     if ((st = n4d__layout_compute(m, b.cursor)))
         goto done;
+    for (size_t r = 0; r < m->n_runs; r++)
+        for (uint64_t i = m->runs[r].first; i < m->runs[r].first + m->runs[r].n; i++)
+            b.pop_of[i] = m->runs[r].pop;
     if (m->perm)
         for (uint64_t r = 0; r < N; r++)
             b.cursor[r] = b.count[m->perm[r]];
@@ -832,8 +888,9 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     syn->n_syn = S;
     syn->target = n4d__alloc(ctx, N4D_MEM_SYNAPSES, (S ? S : 1) * sizeof(uint32_t));
     syn->weight_q = n4d__alloc(ctx, N4D_MEM_SYNAPSES, (S ? S : 1) * sizeof(int32_t));
-    b.key_tmp = n4d__alloc(ctx, N4D_MEM_BUILD, (S ? S : 1) * sizeof(uint32_t));
-    if (!syn->target || !syn->weight_q || !b.key_tmp ||
+    if (need_delay_tmp)
+        b.delay_tmp = n4d__alloc(ctx, N4D_MEM_BUILD, (S ? S : 1) * sizeof(uint16_t));
+    if (!syn->target || !syn->weight_q || (need_delay_tmp && !b.delay_tmp) ||
         !alloc_scratch(ctx, (void **)scratch, T, scratch_bytes)) {
         st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for %llu synapses",
                         (unsigned long long)S);
@@ -844,27 +901,45 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     float maxw = 0.0f;
     generate(&b, true, threads, scratch, seen, &maxw);
 
-    /* canonical order per row, and segments per row */
+    /* canonical order per row (rows built from one row-wise projection
+     * already are), and segments per row */
 #pragma omp parallel for schedule(dynamic, 256) num_threads(threads)
     for (uint64_t s = 0; s < N; s++) {
         int tid = 0;
 #ifdef _OPENMP
         tid = omp_get_thread_num();
 #endif
-        uint64_t lo = b.count[s], n = b.count[s + 1] - lo;
-        gen_syn *row = scratch[tid];
-        for (uint64_t i = 0; i < n; i++) {
-            row[i].target = syn->target[lo + i];
-            memcpy(&row[i].weight, &syn->weight_q[lo + i], sizeof(float));
-            row[i].key = b.key_tmp[lo + i];
+        const uint64_t lo = b.count[s], n = b.count[s + 1] - lo;
+        const int32_t sp = b.pop_of[s];
+        bool sorted = true;
+        uint64_t segs = n ? 1 : 0;
+        gen_syn prev = {0, 0.0f, 0}, cur;
+        for (uint64_t i = 0; i < n; i++, prev = cur) {
+            cur.target = syn->target[lo + i];
+            memcpy(&cur.weight, &syn->weight_q[lo + i], sizeof(float));
+            cur.key = synapse_key(&b, sp, lo + i);
+            if (i && syn_less(&cur, &prev)) {
+                sorted = false;
+                break;
+            }
+            segs += i && cur.key != prev.key;
         }
-        sort_row(row, row + n, n);
-        uint64_t segs = 0;
-        for (uint64_t i = 0; i < n; i++) {
-            syn->target[lo + i] = row[i].target;
-            memcpy(&syn->weight_q[lo + i], &row[i].weight, sizeof(float));
-            b.key_tmp[lo + i] = row[i].key;
-            segs += (i == 0 || row[i].key != row[i - 1].key);
+        if (!sorted) {
+            gen_syn *row = scratch[tid];
+            for (uint64_t i = 0; i < n; i++) {
+                row[i].target = syn->target[lo + i];
+                memcpy(&row[i].weight, &syn->weight_q[lo + i], sizeof(float));
+                row[i].key = synapse_key(&b, sp, lo + i);
+            }
+            sort_row(row, row + n, n);
+            segs = 0;
+            for (uint64_t i = 0; i < n; i++) {
+                syn->target[lo + i] = row[i].target;
+                memcpy(&syn->weight_q[lo + i], &row[i].weight, sizeof(float));
+                if (b.delay_tmp)
+                    b.delay_tmp[lo + i] = (uint16_t)N4D__SEG_DELAY(row[i].key);
+                segs += (i == 0 || row[i].key != row[i - 1].key);
+            }
         }
         syn->seg_ptr[s + 1] = segs;
     }
@@ -890,13 +965,16 @@ n4d_status n4d__model_build_impl(n4d_model *m)
 #pragma omp parallel for schedule(dynamic, 256) num_threads(threads) reduction(min : dmin) reduction(max : dmax)
     for (uint64_t s = 0; s < N; s++) {
         uint64_t lo = b.count[s], hi = b.count[s + 1], g = syn->seg_ptr[s];
+        uint32_t prev_key = 0;
         for (uint64_t i = lo; i < hi; i++) {
-            if (i == lo || b.key_tmp[i] != b.key_tmp[i - 1]) {
+            const uint32_t key = synapse_key(&b, b.pop_of[s], i);
+            if (i == lo || key != prev_key) {
                 syn->seg_off[g] = i;
-                syn->seg_key[g] = b.key_tmp[i];
-                uint32_t d = N4D__SEG_DELAY(b.key_tmp[i]);
+                syn->seg_key[g] = key;
+                uint32_t d = N4D__SEG_DELAY(key);
                 dmin = d < dmin ? d : dmin;
                 dmax = d > dmax ? d : dmax;
+                prev_key = key;
                 g++;
             }
             float w;
@@ -918,7 +996,9 @@ done:
     n4d__free(ctx, N4D_MEM_BUILD, b.fp, (m->n_projs ? m->n_projs : 1) * sizeof *b.fp);
     n4d__free(ctx, N4D_MEM_BUILD, b.count, (N + 1) * sizeof(uint64_t));
     n4d__free(ctx, N4D_MEM_BUILD, b.cursor, (N + 1) * sizeof(uint64_t));
-    n4d__free(ctx, N4D_MEM_BUILD, b.key_tmp, (S ? S : 1) * sizeof(uint32_t));
+    n4d__free(ctx, N4D_MEM_BUILD, b.delay_tmp, (S ? S : 1) * sizeof(uint16_t));
+    n4d__free(ctx, N4D_MEM_BUILD, b.pair_delay, (m->n_pops * m->n_pops + 1) * sizeof *b.pair_delay);
+    n4d__free(ctx, N4D_MEM_BUILD, b.pop_of, (N ? N : 1) * sizeof *b.pop_of);
     if (scratch)
         free_scratch(ctx, (void **)scratch, T, scratch_bytes);
     if (seen)

@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -722,6 +723,19 @@ n4d_status n4d_model_out_degree(const n4d_model *m, uint64_t source, uint64_t *c
     return N4D_OK;
 }
 
+typedef struct user_syn {
+    uint32_t target;
+    int32_t weight_q;
+} user_syn;
+
+static int cmp_user_syn(const void *a, const void *b)
+{
+    const user_syn *x = a, *y = b;
+    if (x->target != y->target)
+        return x->target < y->target ? -1 : 1;
+    return (x->weight_q > y->weight_q) - (x->weight_q < y->weight_q);
+}
+
 n4d_status n4d_model_get_synapses(const n4d_model *m, uint64_t source, uint64_t cap,
                                   uint32_t *targets, float *weights, float *delays_ms,
                                   uint64_t *count)
@@ -735,16 +749,27 @@ n4d_status n4d_model_get_synapses(const n4d_model *m, uint64_t source, uint64_t 
     const n4d__synapses *s = &m->syn;
     const uint64_t row = n4d__to_internal(m, source);
     uint64_t k = 0;
-    for (uint64_t g = s->seg_ptr[row]; g < s->seg_ptr[row + 1]; g++) {
-        float dms = (float)(N4D__SEG_DELAY(s->seg_key[g]) * m->dt);
-        for (uint64_t j = s->seg_off[g]; j < s->seg_off[g + 1] && k < cap; j++, k++) {
+    for (uint64_t g = s->seg_ptr[row]; g < s->seg_ptr[row + 1] && k < cap; g++) {
+        const float dms = (float)(N4D__SEG_DELAY(s->seg_key[g]) * m->dt);
+        const uint64_t lo = s->seg_off[g], n = s->seg_off[g + 1] - lo;
+        /* in user ids, a segment is ordered by (target, weight) */
+        user_syn *tmp = n4d__alloc(m->ctx, N4D_MEM_OTHER, (n ? n : 1) * sizeof *tmp);
+        if (!tmp)
+            return n4d__error((n4d__handle *)&m->hdr, N4D_E_NOMEM,
+                              "out of memory reading %llu synapses", (unsigned long long)n);
+        for (uint64_t j = 0; j < n; j++)
+            tmp[j] = (user_syn){(uint32_t)n4d__to_user(m, s->target[lo + j]), s->weight_q[lo + j]};
+        if (m->perm)
+            qsort(tmp, n, sizeof *tmp, cmp_user_syn);
+        for (uint64_t j = 0; j < n && k < cap; j++, k++) {
             if (targets)
-                targets[k] = (uint32_t)n4d__to_user(m, s->target[j]);
+                targets[k] = tmp[j].target;
             if (weights)
-                weights[k] = (float)((double)s->weight_q[j] * s->inv_scale);
+                weights[k] = (float)((double)tmp[j].weight_q * s->inv_scale);
             if (delays_ms)
                 delays_ms[k] = dms;
         }
+        n4d__free(m->ctx, N4D_MEM_OTHER, tmp, (n ? n : 1) * sizeof *tmp);
     }
     return N4D_OK;
 }

@@ -24,7 +24,7 @@ void n4d_sim_options_init(n4d_sim_options *opt)
     memset(opt, 0, sizeof *opt);
     opt->struct_size = sizeof *opt;
     opt->backend = "auto";
-    opt->history_steps = 1000;
+    opt->history_steps = 100;
     opt->record_spikes = 1;
 }
 
@@ -106,6 +106,15 @@ n4d_status n4d__sim_emit_end(n4d_sim *sim)
             ids[i] = sim->model->perm[ids[i]];
         qsort(ids, count, sizeof *ids, cmp_u32);
     }
+    /* Recording first: if it cannot grow, nothing of the step is reported
+     * and the backend emits the step again on the next run (no spike is
+     * lost or counted twice). */
+    if (sim->record && count && !record_step(sim, ids, count))
+        return SIM_ERR(sim, N4D_E_NOMEM,
+                       "out of memory recording %zu spikes at step %llu; free memory and run "
+                       "again (the step is reported then), or disable recording "
+                       "(record_spikes = 0) or clear it",
+                       sim->rec_count + (size_t)count, (unsigned long long)sim->step);
     uint64_t *row = NULL;
     if (sim->hist_steps) {
         row = hist_row(sim, sim->step);
@@ -120,14 +129,9 @@ n4d_status n4d__sim_emit_end(n4d_sim *sim)
     }
     sim->checksum = h;
     sim->total_spikes += count;
-    n4d_status st = N4D_OK;
-    if (sim->record && count && !record_step(sim, ids, count))
-        st = SIM_ERR(sim, N4D_E_NOMEM,
-                     "out of memory recording %zu spikes at step %llu; disable recording "
-                     "(record_spikes = 0) or clear it",
-                     sim->rec_count + (size_t)count, (unsigned long long)sim->step);
-    if (st == N4D_OK && sim->observer)
-        st = sim->observer(sim->observer_data, sim, sim->step, ids, count);
+    /* an observer error (a recorder's I/O) ends the run, the step counts */
+    n4d_status st = sim->observer ? sim->observer(sim->observer_data, sim, sim->step, ids, count)
+                                  : N4D_OK;
     sim->step++;
     return st;
 }
