@@ -1,0 +1,773 @@
+/* Determinism (DESIGN.md section 3): same model + same seed give bitwise
+ * identical spike trains, checksums and final states on cpu-ref and cpu-omp
+ * with 1 to 4 threads, whether run at once or in chunks; separate builds of
+ * the same description reproduce; another sim seed changes the train; the
+ * checksum is the documented FNV-1a over the recorded spikes.
+ *
+ * Models: CUBA (Vogels-Abbott / Brian2), a Brunel-like network with Poisson
+ * drive, fixed_indegree and distributed delays (min delay > 1 step, so
+ * cpu-omp batches steps), an Izhikevich RS/FS network, a 4D lif model with
+ * distance projections across areas, DC input and a sense, and a network
+ * with several Poisson inputs on one population. Every model must spike. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "n4d.h"
+
+#define OK(call)                                                                                  \
+    do {                                                                                          \
+        n4d_status st_ = (call);                                                                  \
+        if (st_ != N4D_OK)                                                                        \
+            fail_msg("%s -> %d (%s)", #call, (int)st_, n4d_status_string(st_));                  \
+    } while (0)
+
+#define CHECK(cond, ...)                                                                          \
+    do {                                                                                          \
+        if (!(cond)) {                                                                            \
+            print_error(__VA_ARGS__);                                                             \
+            print_error("\n");                                                                    \
+            fail_msg("check failed: %s", #cond);                                                  \
+        }                                                                                         \
+    } while (0)
+
+/* ---- model description helpers ------------------------------------------------ */
+
+/* Storage layout applied by new_model (NULL: the default). */
+static const n4d_layout_options *g_layout;
+
+static n4d_model *new_model(n4d_context *ctx, const uint32_t shape[4], uint64_t seed)
+{
+    n4d_model *m = NULL;
+    OK(n4d_model_create(ctx, &m));
+    if (g_layout)
+        OK(n4d_model_set_layout(m, g_layout));
+    OK(n4d_model_set_lattice(m, shape));
+    OK(n4d_model_set_seed(m, seed));
+    return m;
+}
+
+static void area(n4d_model *m, const char *name, int32_t x0, int32_t x1, int32_t y0, int32_t y1,
+                 int32_t z0, int32_t z1, int32_t w0, int32_t w1)
+{
+    const int32_t lo[4] = {x0, y0, z0, w0}, hi[4] = {x1, y1, z1, w1};
+    OK(n4d_model_add_area(m, name, lo, hi));
+}
+
+static void pop(n4d_model *m, const n4d_population_desc *d)
+{
+    n4d_status st = n4d_model_add_population(m, d, NULL);
+    if (st)
+        fail_msg("add_population %s -> %d: %s", d->name, (int)st, n4d_last_error(m));
+}
+
+static void projection(n4d_model *m, const n4d_projection_desc *d)
+{
+    n4d_status st = n4d_model_add_projection(m, d, NULL);
+    if (st)
+        fail_msg("add_projection %s->%s -> %d: %s", d->source, d->target, (int)st,
+                 n4d_last_error(m));
+}
+
+static void input(n4d_model *m, const n4d_input_desc *d)
+{
+    n4d_status st = n4d_model_add_input(m, d);
+    if (st)
+        fail_msg("add_input -> %d: %s", (int)st, n4d_last_error(m));
+}
+
+static n4d_projection_desc proj(const char *s, const char *t, int32_t rule, double p, double w)
+{
+    n4d_projection_desc d;
+    n4d_projection_desc_init(&d);
+    d.source = s;
+    d.target = t;
+    d.rule = rule;
+    d.p = p;
+    d.weight = n4d_dist_constant(w);
+    return d;
+}
+
+static n4d_input_desc poisson(const char *target, double rate, double weight, uint32_t n_sources)
+{
+    n4d_input_desc d;
+    n4d_input_desc_init(&d);
+    d.kind = N4D_INPUT_POISSON;
+    d.target = target;
+    d.rate = rate;
+    d.weight = weight;
+    d.n_sources = n_sources;
+    return d;
+}
+
+static void build(n4d_model *m)
+{
+    n4d_status st = n4d_model_build(m);
+    if (st)
+        fail_msg("build -> %d: %s", (int)st, n4d_last_error(m));
+}
+
+/* ---- the models ---------------------------------------------------------------------- */
+
+/* CUBA: 4000 lif_exp (3200 E, 800 I), p = 0.02, we 1.62 mV, wi -9 mV,
+ * v_init uniform [-60, -50], delay one step. */
+static n4d_model *model_cuba(n4d_context *ctx, uint64_t seed)
+{
+    const uint32_t shape[4] = {20, 20, 10, 1};
+    n4d_model *m = new_model(ctx, shape, seed);
+    area(m, "exc", 0, 19, 0, 19, 0, 7, 0, 0);
+    area(m, "inh", 0, 19, 0, 19, 8, 9, 0, 0);
+    n4d_population_desc d;
+    n4d_population_desc_init(&d);
+    d.model = N4D_NEURON_LIF_EXP;
+    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF_EXP);
+    d.v_init = n4d_dist_uniform(-60.0, -50.0);
+    d.name = "E";
+    d.area = "exc";
+    pop(m, &d);
+    d.name = "I";
+    d.area = "inh";
+    pop(m, &d);
+    const char *pops[2] = {"E", "I"};
+    for (int s = 0; s < 2; s++)
+        for (int t = 0; t < 2; t++) {
+            n4d_projection_desc p = proj(pops[s], pops[t], N4D_RULE_FIXED_PROBABILITY, 0.02,
+                                         s == 0 ? 1.62 : -9.0);
+            projection(m, &p);
+        }
+    build(m);
+    return m;
+}
+
+/* Brunel-like: 1600 E + 400 I lif_exp, fixed_indegree (CE 160, CI 40),
+ * g = 5, delays uniform in [1.5, 3] ms (15..30 steps), Poisson drive. */
+static n4d_model *model_brunel(n4d_context *ctx, uint64_t seed)
+{
+    const uint32_t shape[4] = {40, 50, 1, 1};
+    n4d_model *m = new_model(ctx, shape, seed);
+    area(m, "exc", 0, 39, 0, 39, 0, 0, 0, 0);
+    area(m, "inh", 0, 39, 40, 49, 0, 0, 0, 0);
+    n4d_population_desc d;
+    n4d_population_desc_init(&d);
+    d.model = N4D_NEURON_LIF_EXP;
+    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF_EXP);
+    d.params.v_rest = 0.0;
+    d.params.v_reset = 10.0;
+    d.params.v_threshold = 20.0;
+    d.params.t_ref = 2.0;
+    d.params.tau_syn_ex = 2.0;
+    d.params.tau_syn_in = 2.0;
+    d.v_init = n4d_dist_normal(5.0, 5.0, -INFINITY, 19.0);
+    d.name = "E";
+    d.area = "exc";
+    pop(m, &d);
+    d.name = "I";
+    d.area = "inh";
+    pop(m, &d);
+    const char *pops[2] = {"E", "I"};
+    for (int s = 0; s < 2; s++)
+        for (int t = 0; t < 2; t++) {
+            n4d_projection_desc p = proj(pops[s], pops[t], N4D_RULE_FIXED_INDEGREE, 0, 0);
+            p.n = s == 0 ? 160 : 40;
+            p.weight = n4d_dist_constant(s == 0 ? 0.8 : -4.0);
+            p.delay = n4d_dist_uniform(1.5, 3.0);
+            p.allow_autapses = 0;
+            p.allow_multapses = 0;
+            projection(m, &p);
+        }
+    for (int t = 0; t < 2; t++) {
+        n4d_input_desc in = poisson(pops[t], 10.0, 1.6, 800);
+        input(m, &in);
+    }
+    build(m);
+    return m;
+}
+
+/* Izhikevich: 800 regular spiking + 200 fast spiking, p = 0.1, random
+ * weights, Poisson "thalamic" input and a little DC. */
+static n4d_model *model_izhikevich(n4d_context *ctx, uint64_t seed)
+{
+    const uint32_t shape[4] = {10, 10, 10, 1};
+    n4d_model *m = new_model(ctx, shape, seed);
+    area(m, "exc", 0, 9, 0, 9, 0, 7, 0, 0);
+    area(m, "inh", 0, 9, 0, 9, 8, 9, 0, 0);
+    n4d_population_desc d;
+    n4d_population_desc_init(&d);
+    d.model = N4D_NEURON_IZHIKEVICH;
+    OK(n4d_neuron_params_init_izhikevich(&d.params, N4D_IZH_REGULAR_SPIKING));
+    d.v_init = n4d_dist_uniform(-70.0, -60.0);
+    d.name = "RS";
+    d.area = "exc";
+    pop(m, &d);
+    OK(n4d_neuron_params_init_izhikevich(&d.params, N4D_IZH_FAST_SPIKING));
+    d.name = "FS";
+    d.area = "inh";
+    pop(m, &d);
+    const char *pops[2] = {"RS", "FS"};
+    for (int s = 0; s < 2; s++)
+        for (int t = 0; t < 2; t++) {
+            n4d_projection_desc p = proj(pops[s], pops[t], N4D_RULE_FIXED_PROBABILITY, 0.1, 0);
+            p.weight = s == 0 ? n4d_dist_uniform(0.0, 40.0) : n4d_dist_uniform(-80.0, 0.0);
+            p.delay = n4d_dist_constant(s == 0 ? 1.0 : 0.5);
+            projection(m, &p);
+        }
+    n4d_input_desc in = poisson("RS", 100.0, 60.0, 10);
+    input(m, &in);
+    in = poisson("FS", 100.0, 40.0, 10);
+    input(m, &in);
+    n4d_input_desc dc;
+    n4d_input_desc_init(&dc);
+    dc.kind = N4D_INPUT_DC;
+    dc.target = "RS";
+    dc.amplitude = 2.0;
+    input(m, &dc);
+    build(m);
+    return m;
+}
+
+/* 4D lif (4D Neural Cognition): three areas in three w slices, distance
+ * projections within and across areas, DC input into V1, a sense on V1. */
+static n4d_model *model_4d(n4d_context *ctx, uint64_t seed)
+{
+    const uint32_t shape[4] = {8, 8, 4, 3};
+    n4d_model *m = new_model(ctx, shape, seed);
+    area(m, "V1", 0, 7, 0, 7, 0, 3, 0, 0);
+    area(m, "V2", 0, 7, 0, 7, 0, 3, 1, 1);
+    area(m, "PFC", 1, 6, 1, 6, 0, 3, 2, 2);
+    n4d_population_desc d;
+    n4d_population_desc_init(&d);
+    d.model = N4D_NEURON_LIF;
+    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF);
+    d.v_init = n4d_dist_normal(-60.0, 4.0, -70.0, -51.0);
+    d.name = "v1";
+    d.area = "V1";
+    pop(m, &d); /* all 256 sites */
+    d.name = "v2";
+    d.area = "V2";
+    d.placement = N4D_PLACE_DENSITY;
+    d.density = 0.7;
+    pop(m, &d);
+    d.name = "pfc";
+    d.area = "PFC";
+    d.placement = N4D_PLACE_COUNT;
+    d.count = 100;
+    pop(m, &d);
+    n4d_projection_desc p = proj("v1", "v1", N4D_RULE_DISTANCE, 0.5, 0);
+    p.sigma = 1.5;
+    p.cutoff = 3.0;
+    p.weight = n4d_dist_normal(60.0, 20.0, 0.0, 150.0);
+    p.delay = n4d_dist_uniform(0.2, 1.0);
+    p.allow_autapses = 0;
+    projection(m, &p);
+    p = proj("v1", "v2", N4D_RULE_DISTANCE, 0.8, 500.0);
+    p.kernel = N4D_KERNEL_EXPONENTIAL;
+    p.sigma = 1.0;
+    p.cutoff = 3.0;
+    p.delay = n4d_dist_constant(0.5);
+    projection(m, &p);
+    p = proj("v2", "pfc", N4D_RULE_DISTANCE, 0.9, 400.0);
+    p.sigma = 2.0;
+    p.cutoff = 3.5;
+    p.delay = n4d_dist_uniform(0.3, 2.0);
+    projection(m, &p);
+    p = proj("pfc", "v1", N4D_RULE_DISTANCE, 0.6, 300.0);
+    p.kernel = N4D_KERNEL_EXPONENTIAL;
+    p.sigma = 2.0;
+    p.cutoff = 4.0;
+    p.syn_type = N4D_SYN_INHIBITORY;
+    projection(m, &p);
+    n4d_input_desc dc;
+    n4d_input_desc_init(&dc);
+    dc.kind = N4D_INPUT_DC;
+    dc.target = "v1";
+    dc.amplitude = 18.0;
+    dc.start = 5.0;
+    dc.stop = 150.0;
+    input(m, &dc);
+    dc.target = "v2";
+    dc.amplitude = 12.0;
+    dc.start = 0.0;
+    dc.stop = INFINITY;
+    input(m, &dc);
+    dc.target = "pfc";
+    dc.amplitude = 12.0;
+    dc.start = 0.0;
+    dc.stop = INFINITY;
+    input(m, &dc);
+    OK(n4d_model_add_sense(m, "retina", "V1", 8, 8));
+    build(m);
+    return m;
+}
+
+/* One population with four Poisson inputs (excitatory, inhibitory, a timed
+ * burst, and one of > 100 events per step that is split into parts), plus
+ * a second population driven only through synapses. */
+static n4d_model *model_multi_poisson(n4d_context *ctx, uint64_t seed)
+{
+    const uint32_t shape[4] = {30, 30, 2, 1};
+    n4d_model *m = new_model(ctx, shape, seed);
+    area(m, "A", 0, 29, 0, 29, 0, 0, 0, 0);
+    area(m, "B", 0, 19, 0, 19, 1, 1, 0, 0);
+    area(m, "C", 0, 9, 0, 9, 1, 1, 0, 0);
+    n4d_population_desc d;
+    n4d_population_desc_init(&d);
+    d.model = N4D_NEURON_LIF_EXP;
+    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF_EXP);
+    d.params.v_rest = -65.0;
+    d.params.t_ref = 2.0;
+    d.name = "in";
+    d.area = "A";
+    pop(m, &d); /* 900 */
+    d.name = "out";
+    d.area = "B";
+    d.v_init = n4d_dist_uniform(-65.0, -55.0);
+    pop(m, &d); /* 400 */
+    d.name = "big";
+    d.area = "C";
+    pop(m, &d); /* 100 */
+    n4d_projection_desc p = proj("in", "out", N4D_RULE_FIXED_PROBABILITY, 0.05, 0);
+    p.weight = n4d_dist_normal(3.0, 1.0, 0.0, 6.0);
+    p.delay = n4d_dist_uniform(0.2, 0.8);
+    projection(m, &p);
+    p = proj("out", "in", N4D_RULE_FIXED_TOTAL_NUMBER, 0, -2.0);
+    p.n = 8000;
+    p.delay = n4d_dist_constant(0.3);
+    projection(m, &p);
+    n4d_input_desc in = poisson("in", 20.0, 0.9, 500);
+    input(m, &in);
+    in = poisson("in", 10.0, -1.2, 300);
+    input(m, &in);
+    in = poisson("in", 200.0, 1.5, 50);
+    in.start = 30.0;
+    in.stop = 60.0;
+    input(m, &in);
+    in = poisson("in", 5.0, 0.0001, 10);
+    input(m, &in);
+    in = poisson("big", 15.0, 0.0025, 150000); /* 225 events per step: 3 parts */
+    in.start = 10.0;
+    in.stop = 40.0;
+    input(m, &in);
+    build(m);
+    return m;
+}
+
+/* ---- running and comparing -------------------------------------------------------------- */
+
+typedef struct run_cfg {
+    const char *backend;
+    int32_t threads;
+    uint64_t chunk; /* 0: one run(steps); k: run(k) repeated; 1: n4d_sim_step */
+} run_cfg;
+
+typedef struct run_result {
+    uint64_t n_spikes, total, checksum;
+    uint64_t *steps;
+    uint32_t *ids;
+    uint64_t n;
+    float *state[6];
+} run_result;
+
+static const char *const VARS[6] = {"v", "ge", "gi", "u", "refractory", "i_ext"};
+
+static void result_free(run_result *r)
+{
+    free(r->steps);
+    free(r->ids);
+    for (int i = 0; i < 6; i++)
+        free(r->state[i]);
+    memset(r, 0, sizeof *r);
+}
+
+/* Called after creation, before the first step (the same for every config). */
+typedef void (*prepare_fn)(n4d_sim *sim);
+
+static run_result run_model(n4d_model *m, const run_cfg *c, uint64_t steps, uint64_t seed,
+                            prepare_fn prep)
+{
+    n4d_sim_options o;
+    n4d_sim_options_init(&o);
+    o.backend = c->backend;
+    o.num_threads = c->threads;
+    o.seed = seed;
+    o.history_steps = 1000;
+    n4d_sim *sim = NULL;
+    n4d_status st = n4d_sim_create(m, &o, &sim);
+    if (st)
+        fail_msg("sim_create(%s, %d) -> %d: %s", c->backend, (int)c->threads, (int)st,
+                 n4d_last_error(m));
+    assert_string_equal(n4d_sim_backend(sim), c->backend);
+    if (strcmp(c->backend, "cpu-omp") == 0 && n4d_has_feature(N4D_FEATURE_OPENMP))
+        assert_int_equal(n4d_sim_num_threads(sim), c->threads);
+    if (prep)
+        prep(sim);
+    if (c->chunk == 0) {
+        OK(n4d_sim_run(sim, steps));
+    } else if (c->chunk == 1) {
+        for (uint64_t k = 0; k < steps; k++)
+            OK(n4d_sim_step(sim));
+    } else {
+        for (uint64_t done = 0; done < steps; done += c->chunk)
+            OK(n4d_sim_run(sim, steps - done < c->chunk ? steps - done : c->chunk));
+    }
+    assert_int_equal(n4d_sim_current_step(sim), steps);
+    run_result r;
+    memset(&r, 0, sizeof r);
+    const uint64_t *sp;
+    const uint32_t *id;
+    OK(n4d_sim_spikes(sim, &sp, &id, &r.n));
+    r.steps = malloc((r.n ? r.n : 1) * sizeof *r.steps);
+    r.ids = malloc((r.n ? r.n : 1) * sizeof *r.ids);
+    assert_true(r.steps && r.ids);
+    if (r.n) {
+        memcpy(r.steps, sp, r.n * sizeof *sp);
+        memcpy(r.ids, id, r.n * sizeof *id);
+    }
+    r.total = n4d_sim_total_spikes(sim);
+    r.checksum = n4d_sim_checksum(sim);
+    const uint64_t N = n4d_model_num_neurons(m);
+    for (int i = 0; i < 6; i++) {
+        r.state[i] = malloc(N * sizeof(float));
+        assert_non_null(r.state[i]);
+        OK(n4d_sim_get_state(sim, VARS[i], r.state[i], N));
+    }
+    /* the last step's spikes are the tail of the record */
+    const uint32_t *last;
+    uint64_t nlast, tail = 0;
+    OK(n4d_sim_last_spikes(sim, &last, &nlast));
+    while (tail < r.n && r.steps[r.n - 1 - tail] == steps - 1)
+        tail++;
+    assert_int_equal(nlast, tail);
+    if (tail)
+        assert_memory_equal(last, r.ids + r.n - tail, tail * sizeof *last);
+    /* the O(1) history agrees with the record over its window (1000 steps) */
+    uint64_t from = steps > 1000 ? steps - 1000 : 0, k = 0, ones = 0;
+    while (k < r.n && r.steps[k] < from)
+        k++;
+    for (uint64_t j = k; j < r.n; j++)
+        CHECK(n4d_sim_spiked_at(sim, r.ids[j], r.steps[j]) == 1,
+              "n4d_sim_spiked_at(%u, %llu) is not 1", r.ids[j], (unsigned long long)r.steps[j]);
+    for (uint64_t s = steps - 20; s < steps; s++)
+        for (uint64_t i = 0; i < N; i++)
+            ones += n4d_sim_spiked_at(sim, i, s) == 1;
+    uint64_t rec = 0;
+    for (uint64_t j = 0; j < r.n; j++)
+        rec += r.steps[j] >= steps - 20;
+    assert_int_equal(ones, rec);
+    if (steps > 1000)
+        assert_int_equal(n4d_sim_spiked_at(sim, 0, steps - 1001), N4D_E_RANGE);
+    assert_int_equal(n4d_sim_spiked_at(sim, 0, steps), N4D_E_RANGE);
+    n4d_sim_destroy(sim);
+    return r;
+}
+
+static uint64_t fnv1a(const uint64_t *steps, const uint32_t *ids, uint64_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (uint64_t j = 0; j < n; j++) {
+        for (int b = 0; b < 8; b++) {
+            h ^= (steps[j] >> (8 * b)) & 0xff;
+            h *= 0x100000001b3ull;
+        }
+        for (int b = 0; b < 4; b++) {
+            h ^= (ids[j] >> (8 * b)) & 0xff;
+            h *= 0x100000001b3ull;
+        }
+    }
+    return h;
+}
+
+/* Sanity of one spike train: canonical order, ids in range, enough spikes,
+ * total and checksum consistent with the record. */
+static void check_train(const char *name, const run_result *r, uint64_t N, uint64_t steps,
+                        uint64_t min_spikes)
+{
+    CHECK(r->n >= min_spikes, "%s: only %llu spikes (need %llu): the test would be vacuous", name,
+          (unsigned long long)r->n, (unsigned long long)min_spikes);
+    CHECK(r->n < N * steps / 2, "%s: %llu spikes: the network is saturated", name,
+          (unsigned long long)r->n);
+    assert_int_equal(r->total, r->n);
+    for (uint64_t j = 0; j < r->n; j++) {
+        CHECK(r->steps[j] < steps && r->ids[j] < N, "%s: spike %llu (%llu, %u) out of range", name,
+              (unsigned long long)j, (unsigned long long)r->steps[j], r->ids[j]);
+        if (j)
+            CHECK(r->steps[j] > r->steps[j - 1] ||
+                      (r->steps[j] == r->steps[j - 1] && r->ids[j] > r->ids[j - 1]),
+                  "%s: spike %llu not in canonical order", name, (unsigned long long)j);
+    }
+    uint64_t h = fnv1a(r->steps, r->ids, r->n);
+    CHECK(h == r->checksum, "%s: checksum %016llx, FNV-1a of the record %016llx", name,
+          (unsigned long long)r->checksum, (unsigned long long)h);
+}
+
+static void same_result(const char *name, const char *what, const run_result *a,
+                        const run_result *b, uint64_t N)
+{
+    CHECK(a->n == b->n, "%s, %s: %llu spikes vs %llu", name, what, (unsigned long long)a->n,
+          (unsigned long long)b->n);
+    for (uint64_t j = 0; j < a->n; j++)
+        CHECK(a->steps[j] == b->steps[j] && a->ids[j] == b->ids[j],
+              "%s, %s: spike %llu differs: (%llu, %u) vs (%llu, %u)", name, what,
+              (unsigned long long)j, (unsigned long long)a->steps[j], a->ids[j],
+              (unsigned long long)b->steps[j], b->ids[j]);
+    CHECK(a->checksum == b->checksum, "%s, %s: checksums differ", name, what);
+    CHECK(a->total == b->total, "%s, %s: totals differ", name, what);
+    for (int i = 0; i < 6; i++)
+        CHECK(memcmp(a->state[i], b->state[i], N * sizeof(float)) == 0,
+              "%s, %s: final state \"%s\" differs", name, what, VARS[i]);
+}
+
+static const run_cfg CONFIGS[] = {
+    {"cpu-ref", 1, 0}, /* the reference */
+    {"cpu-ref", 1, 7},
+    {"cpu-omp", 1, 0},
+    {"cpu-omp", 2, 0},
+    {"cpu-omp", 3, 0},
+    {"cpu-omp", 4, 0},
+    {"cpu-omp", 4, 7},
+    {"cpu-omp", 3, 7},
+    {"cpu-omp", 2, 1},
+};
+
+typedef n4d_model *(*model_fn)(n4d_context *ctx, uint64_t seed);
+
+static void check_model(const char *name, model_fn make, uint64_t steps, uint64_t min_spikes,
+                        prepare_fn prep)
+{
+    n4d_context *ctx = NULL;
+    OK(n4d_context_create(NULL, &ctx));
+    n4d_model *m = make(ctx, 12345);
+    const uint64_t N = n4d_model_num_neurons(m);
+    run_result ref = run_model(m, &CONFIGS[0], steps, 0, prep);
+    check_train(name, &ref, N, steps, min_spikes);
+    if (getenv("N4D_TEST_VERBOSE"))
+        print_message("%s: %llu neurons, %llu synapses, %llu spikes in %llu steps\n", name,
+                      (unsigned long long)N, (unsigned long long)n4d_model_num_synapses(m),
+                      (unsigned long long)ref.n, (unsigned long long)steps);
+    /* every population takes part */
+    for (int32_t p = 0; p < n4d_model_num_populations(m); p++) {
+        n4d_population_info pi;
+        memset(&pi, 0, sizeof pi);
+        pi.struct_size = sizeof pi;
+        OK(n4d_model_population_info(m, p, &pi));
+        uint64_t k = 0;
+        for (uint64_t j = 0; j < ref.n; j++)
+            k += ref.ids[j] >= pi.first && ref.ids[j] < pi.first + pi.count;
+        if (getenv("N4D_TEST_VERBOSE"))
+            print_message("  %s: %llu neurons, %llu spikes\n", pi.name,
+                          (unsigned long long)pi.count, (unsigned long long)k);
+        CHECK(k >= 20, "%s: population %s spiked only %llu times", name, pi.name,
+              (unsigned long long)k);
+    }
+    for (size_t c = 1; c < sizeof CONFIGS / sizeof CONFIGS[0]; c++) {
+        char what[64];
+        snprintf(what, sizeof what, "%s x%d chunk %llu", CONFIGS[c].backend,
+                 (int)CONFIGS[c].threads, (unsigned long long)CONFIGS[c].chunk);
+        run_result r = run_model(m, &CONFIGS[c], steps, 0, prep);
+        same_result(name, what, &ref, &r, N);
+        result_free(&r);
+    }
+    result_free(&ref);
+    n4d_model_destroy(m);
+    n4d_context_destroy(ctx);
+}
+
+static void feed_retina(n4d_sim *sim)
+{
+    float img[8 * 8];
+    for (int i = 0; i < 64; i++)
+        img[i] = (float)(i % 7) * 5.0f;
+    OK(n4d_sim_feed_sense(sim, "retina", img, 8, 8, 0));
+    OK(n4d_sim_feed_sense(sim, "retina", img, 8, 8, 2));
+}
+
+static void test_cuba(void **state)
+{
+    (void)state;
+    check_model("cuba", model_cuba, 1000, 500, NULL);
+}
+
+static void test_brunel_delays(void **state)
+{
+    (void)state;
+    n4d_context *ctx = NULL;
+    OK(n4d_context_create(NULL, &ctx));
+    n4d_model *m = model_brunel(ctx, 1);
+    uint32_t dmin, dmax;
+    OK(n4d_model_delay_range(m, &dmin, &dmax));
+    assert_int_equal(dmin, 15); /* cpu-omp batches 15 steps */
+    assert_int_equal(dmax, 30);
+    n4d_model_destroy(m);
+    n4d_context_destroy(ctx);
+    check_model("brunel", model_brunel, 2000, 2000, NULL);
+}
+
+static void test_izhikevich(void **state)
+{
+    (void)state;
+    check_model("izhikevich", model_izhikevich, 1500, 1000, NULL);
+}
+
+static void test_lattice_4d(void **state)
+{
+    (void)state;
+    check_model("4d", model_4d, 2000, 1000, feed_retina);
+}
+
+static void test_multi_poisson(void **state)
+{
+    (void)state;
+    check_model("multi-poisson", model_multi_poisson, 1000, 1000, NULL);
+}
+
+/* Two separate contexts and builds of the same description give the same
+ * synapses and spikes; another sim seed gives another spike train. */
+static void test_rebuild_and_seed(void **state)
+{
+    (void)state;
+    const model_fn makers[] = {model_cuba, model_brunel, model_multi_poisson};
+    const char *names[] = {"cuba", "brunel", "multi-poisson"};
+    for (size_t k = 0; k < 3; k++) {
+        n4d_context *c1 = NULL, *c2 = NULL;
+        OK(n4d_context_create(NULL, &c1));
+        OK(n4d_context_create(NULL, &c2));
+        n4d_model *m1 = makers[k](c1, 777), *m2 = makers[k](c2, 777);
+        const uint64_t N = n4d_model_num_neurons(m1);
+        assert_int_equal(N, n4d_model_num_neurons(m2));
+        assert_int_equal(n4d_model_num_synapses(m1), n4d_model_num_synapses(m2));
+        const run_cfg cfg = {"cpu-omp", 2, 0};
+        run_result a = run_model(m1, &cfg, 400, 0, NULL);
+        run_result b = run_model(m2, &cfg, 400, 0, NULL);
+        check_train(names[k], &a, N, 400, 100);
+        same_result(names[k], "second build", &a, &b, N);
+        /* another sim seed: another initial state / Poisson drive */
+        run_result c = run_model(m1, &cfg, 400, 778, NULL);
+        check_train(names[k], &c, N, 400, 100);
+        CHECK(c.checksum != a.checksum, "%s: sim seeds 0 (model 777) and 778 give checksum %016llx",
+              names[k], (unsigned long long)a.checksum);
+        CHECK(c.n != a.n || memcmp(c.ids, a.ids, a.n * sizeof *a.ids) != 0 ||
+                  memcmp(c.steps, a.steps, a.n * sizeof *a.steps) != 0,
+              "%s: another sim seed gives the same spike train", names[k]);
+        /* the explicit seed equal to the model's is the default */
+        run_result d = run_model(m1, &cfg, 400, 777, NULL);
+        same_result(names[k], "explicit seed = model seed", &a, &d, N);
+        result_free(&a);
+        result_free(&b);
+        result_free(&c);
+        result_free(&d);
+        n4d_model_destroy(m1);
+        n4d_model_destroy(m2);
+        n4d_context_destroy(c1);
+        n4d_context_destroy(c2);
+    }
+}
+
+/* "Any partitioning" (DESIGN.md section 3): the storage layout (Morton
+ * order, RCB partitions that become the cpu-omp blocks) changes nothing
+ * that users see: spikes, checksums, final states by id. */
+static void test_layouts(void **state)
+{
+    (void)state;
+    const model_fn makers[] = {model_cuba, model_brunel, model_4d, model_multi_poisson};
+    const char *names[] = {"cuba", "brunel", "4d", "multi-poisson"};
+    const prepare_fn preps[] = {NULL, NULL, feed_retina, NULL};
+    const uint64_t steps = 300;
+    n4d_layout_options lay[3];
+    for (int i = 0; i < 3; i++)
+        n4d_layout_options_init(&lay[i]);
+    lay[0].order = N4D_ORDER_ZORDER;
+    lay[1].partitions = 4;
+    lay[2].order = N4D_ORDER_ZORDER;
+    lay[2].partitions = 7;
+    lay[2].balance_synapses = 1;
+    const run_cfg cfgs[] = {{"cpu-ref", 1, 0}, {"cpu-omp", 3, 0}, {"cpu-omp", 4, 7}};
+    for (size_t k = 0; k < sizeof makers / sizeof makers[0]; k++) {
+        n4d_context *ctx = NULL;
+        OK(n4d_context_create(NULL, &ctx));
+        n4d_model *m0 = makers[k](ctx, 99);
+        const uint64_t N = n4d_model_num_neurons(m0);
+        run_result ref = run_model(m0, &cfgs[0], steps, 0, preps[k]);
+        check_train(names[k], &ref, N, steps, 100);
+        for (int i = 0; i < 3; i++) {
+            g_layout = &lay[i];
+            n4d_model *m = makers[k](ctx, 99);
+            g_layout = NULL;
+            assert_int_equal(n4d_model_num_neurons(m), N);
+            for (size_t c = 0; c < sizeof cfgs / sizeof cfgs[0]; c++) {
+                char what[96];
+                snprintf(what, sizeof what, "layout %d (order %d, %u partitions), %s x%d chunk %llu",
+                         i, (int)lay[i].order, lay[i].partitions, cfgs[c].backend,
+                         (int)cfgs[c].threads, (unsigned long long)cfgs[c].chunk);
+                run_result r = run_model(m, &cfgs[c], steps, 0, preps[k]);
+                same_result(names[k], what, &ref, &r, N);
+                result_free(&r);
+            }
+            n4d_model_destroy(m);
+        }
+        result_free(&ref);
+        n4d_model_destroy(m0);
+        n4d_context_destroy(ctx);
+    }
+}
+
+/* Two sims of one model advanced alternately are independent. */
+static void test_interleaved_sims(void **state)
+{
+    (void)state;
+    n4d_context *ctx = NULL;
+    OK(n4d_context_create(NULL, &ctx));
+    n4d_model *m = model_brunel(ctx, 5);
+    const run_cfg cfg = {"cpu-omp", 3, 0};
+    run_result ref = run_model(m, &cfg, 500, 0, NULL);
+    n4d_sim_options o;
+    n4d_sim_options_init(&o);
+    o.backend = "cpu-omp";
+    o.num_threads = 2;
+    n4d_sim *a = NULL, *b = NULL;
+    OK(n4d_sim_create(m, &o, &a));
+    o.backend = "cpu-ref";
+    OK(n4d_sim_create(m, &o, &b));
+    for (int k = 0; k < 50; k++) {
+        OK(n4d_sim_run(a, 10));
+        OK(n4d_sim_run(b, 10));
+    }
+    assert_true(n4d_sim_checksum(a) == ref.checksum);
+    assert_true(n4d_sim_checksum(b) == ref.checksum);
+    assert_int_equal(n4d_sim_total_spikes(a), ref.n);
+    n4d_sim_destroy(a);
+    n4d_sim_destroy(b);
+    result_free(&ref);
+    n4d_model_destroy(m);
+    n4d_context_destroy(ctx);
+}
+
+int main(int argc, char **argv)
+{
+    /* cpu-omp runs up to 4 threads here, more than a small CI machine has
+     * cores: with libgomp's default spinning, every barrier of an
+     * oversubscribed team burns its time slice (minutes instead of seconds).
+     * Passive waiting keeps the test fast; it does not change any result.
+     * libgomp reads the variable at load time, hence the re-exec. */
+    if (!getenv("OMP_WAIT_POLICY") && setenv("OMP_WAIT_POLICY", "passive", 1) == 0)
+        execv("/proc/self/exe", argv); /* on failure, go on as we are */
+    if (argc > 1) /* run only the tests matching a pattern, e.g. "test_cuba" */
+        cmocka_set_test_filter(argv[1]);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cuba),
+        cmocka_unit_test(test_brunel_delays),
+        cmocka_unit_test(test_izhikevich),
+        cmocka_unit_test(test_lattice_4d),
+        cmocka_unit_test(test_multi_poisson),
+        cmocka_unit_test(test_rebuild_and_seed),
+        cmocka_unit_test(test_layouts),
+        cmocka_unit_test(test_interleaved_sims),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
