@@ -251,6 +251,7 @@ typedef struct build_ctx {
      * delay_tmp. The sign comes from the weight. */
     uint16_t *delay_tmp;     /* per synapse, or NULL */
     uint32_t *pair_delay;    /* n_pops * n_pops */
+    uint64_t **pairs;        /* per projection: distinct fixed_total_number pairs, or NULL */
     int32_t *pop_of;         /* internal index -> population */
 } build_ctx;
 
@@ -478,6 +479,48 @@ static void total_pair(const n4d_model *m, size_t pj, uint64_t k, uint64_t *s, u
     }
 }
 
+/* fixed_total_number without multapses: the n distinct pairs, drawn in
+ * order k = 0, 1, ... with duplicates redrawn (a serial pass with a hash set:
+ * 8 bytes per pair, plus the set, during the build only). */
+static n4d_status distinct_pairs(n4d_model *m, size_t pj, uint64_t **out)
+{
+    const n4d__projection *pr = &m->projs[pj];
+    const uint64_t n = pr->d.n, npre = m->pops[pr->source].n, npost = m->pops[pr->target].n;
+    const bool no_self = pr->source == pr->target && !pr->d.allow_autapses;
+    uint64_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    uint64_t *pairs = n4d__alloc(m->ctx, N4D_MEM_BUILD, (n ? n : 1) * sizeof *pairs);
+    uint64_t *set = n4d__calloc(m->ctx, N4D_MEM_BUILD, cap, sizeof *set);
+    if (!pairs || !set) {
+        n4d__free(m->ctx, N4D_MEM_BUILD, pairs, (n ? n : 1) * sizeof *pairs);
+        n4d__free(m->ctx, N4D_MEM_BUILD, set, cap * sizeof *set);
+        return n4d__error(&m->hdr, N4D_E_NOMEM, "projection \"%s\": out of memory drawing %llu "
+                          "distinct pairs", pr->name, (unsigned long long)n);
+    }
+    for (uint64_t k = 0; k < n; k++) {
+        for (uint64_t attempt = 0;; attempt++) {
+            n4d__r4 r = n4d__philox(m->seed, purpose_of(N4D_RNG_CONNECT, pj), (uint32_t)k,
+                                    ((k >> 32) << 24) + attempt);
+            uint64_t s = n4d__uint_below(r.v[0], r.v[1], npre);
+            uint64_t t = n4d__uint_below(r.v[2], r.v[3], npost);
+            if (no_self && s == t)
+                continue;
+            uint64_t key = (s << 32 | t) + 1, h = (key * 0x9E3779B97F4A7C15ull) & (cap - 1);
+            while (set[h] && set[h] != key)
+                h = (h + 1) & (cap - 1);
+            if (set[h])
+                continue; /* a duplicate: draw again */
+            set[h] = key;
+            pairs[k] = s << 32 | t;
+            break;
+        }
+    }
+    n4d__free(m->ctx, N4D_MEM_BUILD, set, cap * sizeof *set);
+    *out = pairs;
+    return N4D_OK;
+}
+
 /* ---- canonical row order ------------------------------------------------------ */
 
 static inline bool syn_less(const gen_syn *a, const gen_syn *b)
@@ -568,8 +611,9 @@ static n4d_status validate(n4d_model *m)
         const n4d__population *pre = &m->pops[pr->source], *post = &m->pops[pr->target];
         if (pr->d.delay.kind == N4D_DIST_CONSTANT) {
             if (pr->d.delay.value != 0.0 && pr->d.delay.value < 0.5 * m->dt)
-                return n4d__error(&m->hdr, N4D_E_CONFIG,
-                                  "projection \"%s\": delay %g ms is shorter than one step (dt %g ms)",
+                return n4d__error(&m->hdr, N4D_E_RANGE,
+                                  "projection \"%s\": delay %g ms rounds to zero steps (dt %g ms; a "
+                                  "delay is at least one step)",
                                   pr->name, pr->d.delay.value, m->dt);
             if (pr->d.delay.value / m->dt > N4D__MAX_DELAY_STEPS)
                 return n4d__error(&m->hdr, N4D_E_LIMIT,
@@ -597,11 +641,12 @@ static n4d_status validate(n4d_model *m)
                 return n4d__error(&m->hdr, N4D_E_CONFIG,
                                   "projection \"%s\": no pairs to draw %llu synapses from", pr->name,
                                   (unsigned long long)pr->d.n);
-            if (!pr->d.allow_multapses)
-                return n4d__error(&m->hdr, N4D_E_UNSUPPORTED,
-                                  "projection \"%s\": fixed_total_number without multapses is not "
-                                  "supported",
-                                  pr->name);
+            const double avail = (double)pre->n * (double)post->n -
+                                 (pr->source == pr->target && !pr->d.allow_autapses ? (double)pre->n : 0);
+            if (!pr->d.allow_multapses && (double)pr->d.n > avail)
+                return n4d__error(&m->hdr, N4D_E_CONFIG,
+                                  "projection \"%s\": %llu distinct pairs requested, only %.0f exist",
+                                  pr->name, (unsigned long long)pr->d.n, avail);
         }
     }
     return N4D_OK;
@@ -702,7 +747,12 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
                 tid = omp_get_thread_num();
 #endif
                 uint64_t s, t;
-                total_pair(m, pj, k, &s, &t);
+                if (b->pairs[pj]) {
+                    s = b->pairs[pj][k] >> 32;
+                    t = b->pairs[pj][k] & 0xffffffffu;
+                } else {
+                    total_pair(m, pj, k, &s, &t);
+                }
                 uint64_t gs = pre->first + s;
                 if (!fill) {
                     __atomic_fetch_add(&b->count[gs], 1, __ATOMIC_RELAXED);
@@ -807,6 +857,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     b.maps = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_pops ? m->n_pops : 1, sizeof *b.maps);
     b.fp = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_projs ? m->n_projs : 1, sizeof *b.fp);
     b.pair_delay = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_pops * m->n_pops + 1, sizeof *b.pair_delay);
+    b.pairs = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_projs ? m->n_projs : 1, sizeof *b.pairs);
     b.pop_of = n4d__alloc(ctx, N4D_MEM_BUILD, (N ? N : 1) * sizeof *b.pop_of);
     b.count = n4d__calloc(ctx, N4D_MEM_BUILD, N + 1, sizeof(uint64_t));
     b.cursor = n4d__calloc(ctx, N4D_MEM_BUILD, N + 1, sizeof(uint64_t));
@@ -815,7 +866,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     seen = n4d__calloc(ctx, N4D_MEM_BUILD, T, sizeof *seen);
     seen_bytes = (seen_bits + 63) / 64 * sizeof(uint64_t);
     scratch_bytes = kmax * sizeof(uint64_t);
-    if (!b.maps || !b.fp || !b.pair_delay || !b.pop_of || !b.count || !b.cursor || !syn->seg_ptr || !scratch || !seen ||
+    if (!b.maps || !b.fp || !b.pair_delay || !b.pairs || !b.pop_of || !b.count || !b.cursor || !syn->seg_ptr || !scratch || !seen ||
         !alloc_scratch(ctx, (void **)seen, T, seen_bytes) ||
         !alloc_scratch(ctx, (void **)scratch, T, scratch_bytes)) {
         st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for build bookkeeping (%llu neurons)",
@@ -826,6 +877,10 @@ n4d_status n4d__model_build_impl(n4d_model *m)
         memset(seen[i], 0, seen_bytes);
     if ((st = build_site_maps(&b)))
         goto done;
+    for (size_t pj = 0; pj < m->n_projs; pj++)
+        if (m->projs[pj].d.rule == N4D_RULE_FIXED_TOTAL_NUMBER && !m->projs[pj].d.allow_multapses &&
+            (st = distinct_pairs(m, pj, &b.pairs[pj])))
+            goto done;
     bool need_delay_tmp = false;
     for (size_t i = 0; i < m->n_pops * m->n_pops; i++)
         b.pair_delay[i] = 0;
@@ -994,6 +1049,10 @@ done:
         n4d__free(ctx, N4D_MEM_BUILD, b.maps, (m->n_pops ? m->n_pops : 1) * sizeof *b.maps);
     }
     n4d__free(ctx, N4D_MEM_BUILD, b.fp, (m->n_projs ? m->n_projs : 1) * sizeof *b.fp);
+    for (size_t pj = 0; b.pairs && pj < m->n_projs; pj++)
+        n4d__free(ctx, N4D_MEM_BUILD, b.pairs[pj],
+                  (m->projs[pj].d.n ? m->projs[pj].d.n : 1) * sizeof(uint64_t));
+    n4d__free(ctx, N4D_MEM_BUILD, b.pairs, (m->n_projs ? m->n_projs : 1) * sizeof *b.pairs);
     n4d__free(ctx, N4D_MEM_BUILD, b.count, (N + 1) * sizeof(uint64_t));
     n4d__free(ctx, N4D_MEM_BUILD, b.cursor, (N + 1) * sizeof(uint64_t));
     n4d__free(ctx, N4D_MEM_BUILD, b.delay_tmp, (S ? S : 1) * sizeof(uint16_t));

@@ -136,15 +136,21 @@ void n4d_context_destroy(n4d_context *ctx)
 
 n4d_status n4d_context_memory(const n4d_context *ctx, n4d_memory_stats *out)
 {
-    if (!ctx || !out || out->struct_size < sizeof *out)
+    if (!ctx || !out || out->struct_size < sizeof(uint32_t))
         return N4D_E_INVALID_ARG;
     n4d_context *c = (n4d_context *)ctx;
+    n4d_memory_stats full;
+    memset(&full, 0, sizeof full);
     for (int t = 0; t < N4D_MEM_TAG_COUNT; t++) {
-        out->current[t] = atomic_load(&c->current[t]);
-        out->peak[t] = atomic_load(&c->peak[t]);
+        full.current[t] = atomic_load(&c->current[t]);
+        full.peak[t] = atomic_load(&c->peak[t]);
     }
-    out->total_current = atomic_load(&c->total_current);
-    out->total_peak = atomic_load(&c->total_peak);
+    full.total_current = atomic_load(&c->total_current);
+    full.total_peak = atomic_load(&c->total_peak);
+    /* an older caller's smaller struct gets the fields it knows */
+    uint32_t size = out->struct_size < sizeof full ? out->struct_size : (uint32_t)sizeof full;
+    full.struct_size = size;
+    memcpy(out, &full, size);
     return N4D_OK;
 }
 

@@ -532,8 +532,9 @@ n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d, 
     if (pd.delay.kind == N4D_DIST_CONSTANT && pd.delay.value != 0.0 &&
         pd.delay.value < 0.5 * m->dt)
         return MODEL_ERR(m, N4D_E_RANGE,
-                         "projection \"%s\": delay %g ms is shorter than one step (dt %g ms)", name,
-                         pd.delay.value, m->dt);
+                         "projection \"%s\": delay %g ms rounds to zero steps (dt %g ms; a delay "
+                         "is at least one step)",
+                         name, pd.delay.value, m->dt);
     if (pd.syn_type < N4D_SYN_AUTO || pd.syn_type > N4D_SYN_INHIBITORY)
         return MODEL_ERR(m, N4D_E_INVALID_ARG, "projection \"%s\": unknown synapse type %d", name,
                          pd.syn_type);
@@ -654,16 +655,15 @@ n4d_status n4d_model_lattice(const n4d_model *m, uint32_t shape[4])
 
 n4d_status n4d_model_population_info(const n4d_model *m, int32_t index, n4d_population_info *out)
 {
-    if (!IS_MODEL(m) || !out || out->struct_size < sizeof *out)
+    if (!IS_MODEL(m) || !out || out->struct_size < sizeof(uint32_t))
         return N4D_E_INVALID_ARG;
     if (index < 0 || (size_t)index >= m->n_pops)
         return N4D_E_RANGE;
     const n4d__population *p = &m->pops[index];
-    out->name = p->name;
-    out->area = m->areas[p->area].name;
-    out->model = p->model;
-    out->first = p->first;
-    out->count = p->n;
+    n4d_population_info full = {sizeof full, p->name, m->areas[p->area].name, p->model, p->first, p->n};
+    uint32_t size = out->struct_size < sizeof full ? out->struct_size : (uint32_t)sizeof full;
+    full.struct_size = size;
+    memcpy(out, &full, size); /* an older caller's smaller struct gets the fields it knows */
     return N4D_OK;
 }
 
