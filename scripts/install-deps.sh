@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the packages n4d needs to build and test on Debian 12.
+# Idempotent: does nothing (quickly) when everything is already installed.
+# Run as root, or as a user with sudo.
+set -euo pipefail
+
+PACKAGES=(cmake make gcc g++ pkg-config libhdf5-dev libcmocka-dev libjansson-dev zlib1g-dev)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    if [[ "$status" != "install ok installed" ]]; then
+        missing+=("$pkg")
+    fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "install-deps: all build dependencies are installed"
+    exit 0
+fi
+
+if [[ $(id -u) -eq 0 ]]; then
+    SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+else
+    echo "install-deps: error: missing packages (${missing[*]}) and not root; no sudo found" >&2
+    exit 1
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-deps: error: apt-get not found; install these packages by hand: ${missing[*]}" >&2
+    exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"

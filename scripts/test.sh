@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds n4d with warnings as errors and runs the test suite.
+#   ./scripts/test.sh              Release-type build in build-test/
+#   ./scripts/test.sh --sanitize   Debug build with ASan + UBSan in build-asan/,
+#                                  any sanitizer report fails the run
+# Extra arguments after the options are passed to ctest (e.g. -R sim).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+sanitize=0
+ctest_args=()
+for arg in "$@"; do
+    case "$arg" in
+    --sanitize) sanitize=1 ;;
+    -h | --help)
+        echo "usage: scripts/test.sh [--sanitize] [CTEST ARGS...]"
+        exit 0
+        ;;
+    *) ctest_args+=("$arg") ;;
+    esac
+done
+
+./scripts/install-deps.sh
+
+jobs=$(nproc 2>/dev/null || echo 2)
+
+if [[ $sanitize -eq 1 ]]; then
+    builddir=build-asan
+    cmake -S . -B "$builddir" -DCMAKE_BUILD_TYPE=Debug -DN4D_WERROR=ON -DN4D_SANITIZE=ON
+    # Every sanitizer report is fatal and fails the test that triggered it.
+    export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:check_initialization_order=1"
+    export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
+else
+    builddir=build-test
+    cmake -S . -B "$builddir" -DN4D_WERROR=ON
+fi
+
+cmake --build "$builddir" -j "$jobs"
+
+cd "$builddir"
+ctest --output-on-failure -j "$jobs" "${ctest_args[@]}"
