@@ -252,6 +252,7 @@ typedef struct build_ctx {
     uint16_t *delay_tmp;     /* per synapse, or NULL */
     uint32_t *pair_delay;    /* n_pops * n_pops */
     uint64_t **pairs;        /* per projection: distinct fixed_total_number pairs, or NULL */
+    uint64_t *item_start;    /* n_projs + 1: first (projection, source) item of each projection */
     int32_t *pop_of;         /* internal index -> population */
 } build_ctx;
 
@@ -682,37 +683,58 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
 {
     n4d_model *m = b->m;
     float thread_max[256] = {0};
+    /* Every row-wise projection in one parallel loop over (projection,
+     * source) items: one synchronisation per pass, not one per projection. */
+    uint64_t items = 0;
+    for (size_t pj = 0; pj < m->n_projs; pj++) {
+        b->item_start[pj] = items;
+        if (!rule_is_columnwise(m->projs[pj].d.rule))
+            items += m->pops[m->projs[pj].source].n;
+    }
+    b->item_start[m->n_projs] = items;
+#pragma omp parallel for schedule(dynamic, 64) num_threads(threads)
+    for (uint64_t it = 0; it < items; it++) {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        size_t lo = 0, hi = m->n_projs; /* the projection holding item it */
+        while (hi - lo > 1) {
+            size_t mid = (lo + hi) / 2;
+            if (b->item_start[mid] <= it)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        while (rule_is_columnwise(m->projs[lo].d.rule) || b->item_start[lo + 1] <= it)
+            lo++; /* skip projections with no items */
+        const size_t pj = lo;
+        const uint64_t s = it - b->item_start[pj];
+        const uint64_t src = m->pops[m->projs[pj].source].first + s;
+        if (!fill) {
+            uint64_t n = gen_row(b, pj, s, NULL);
+            __atomic_fetch_add(&b->count[src], n, __ATOMIC_RELAXED);
+            continue;
+        }
+        gen_syn *row = scratch[tid];
+        uint64_t n = gen_row(b, pj, s, row);
+        uint64_t at = __atomic_fetch_add(&b->cursor[n4d__to_internal(m, src)], n, __ATOMIC_RELAXED);
+        for (uint64_t i = 0; i < n; i++) {
+            m->syn.target[at + i] = (uint32_t)n4d__to_internal(m, row[i].target);
+            memcpy(&m->syn.weight_q[at + i], &row[i].weight, sizeof(float));
+            if (b->delay_tmp)
+                b->delay_tmp[at + i] = (uint16_t)N4D__SEG_DELAY(row[i].key);
+            float aw = fabsf(row[i].weight);
+            if (aw > thread_max[tid & 255])
+                thread_max[tid & 255] = aw;
+        }
+    }
     for (size_t pj = 0; pj < m->n_projs; pj++) {
         const n4d__projection *pr = &m->projs[pj];
         const n4d__population *pre = &m->pops[pr->source], *post = &m->pops[pr->target];
-        if (!rule_is_columnwise(pr->d.rule)) {
-#pragma omp parallel for schedule(dynamic, 64) num_threads(threads)
-            for (uint64_t s = 0; s < pre->n; s++) {
-                int tid = 0;
-#ifdef _OPENMP
-                tid = omp_get_thread_num();
-#endif
-                uint64_t src = pre->first + s;
-                if (!fill) {
-                    uint64_t n = gen_row(b, pj, s, NULL);
-                    __atomic_fetch_add(&b->count[src], n, __ATOMIC_RELAXED);
-                    continue;
-                }
-                gen_syn *row = scratch[tid];
-                uint64_t n = gen_row(b, pj, s, row);
-                uint64_t at = __atomic_fetch_add(&b->cursor[n4d__to_internal(m, src)], n,
-                                                 __ATOMIC_RELAXED);
-                for (uint64_t i = 0; i < n; i++) {
-                    m->syn.target[at + i] = (uint32_t)n4d__to_internal(m, row[i].target);
-                    memcpy(&m->syn.weight_q[at + i], &row[i].weight, sizeof(float));
-                    if (b->delay_tmp)
-                        b->delay_tmp[at + i] = (uint16_t)N4D__SEG_DELAY(row[i].key);
-                    float aw = fabsf(row[i].weight);
-                    if (aw > thread_max[tid & 255])
-                        thread_max[tid & 255] = aw;
-                }
-            }
-        } else if (pr->d.rule == N4D_RULE_FIXED_INDEGREE) {
+        if (!rule_is_columnwise(pr->d.rule))
+            continue;
+        if (pr->d.rule == N4D_RULE_FIXED_INDEGREE) {
 #pragma omp parallel for schedule(dynamic, 64) num_threads(threads)
             for (uint64_t t = 0; t < post->n; t++) {
                 int tid = 0;
@@ -858,6 +880,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     b.fp = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_projs ? m->n_projs : 1, sizeof *b.fp);
     b.pair_delay = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_pops * m->n_pops + 1, sizeof *b.pair_delay);
     b.pairs = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_projs ? m->n_projs : 1, sizeof *b.pairs);
+    b.item_start = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_projs + 1, sizeof *b.item_start);
     b.pop_of = n4d__alloc(ctx, N4D_MEM_BUILD, (N ? N : 1) * sizeof *b.pop_of);
     b.count = n4d__calloc(ctx, N4D_MEM_BUILD, N + 1, sizeof(uint64_t));
     b.cursor = n4d__calloc(ctx, N4D_MEM_BUILD, N + 1, sizeof(uint64_t));
@@ -866,7 +889,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     seen = n4d__calloc(ctx, N4D_MEM_BUILD, T, sizeof *seen);
     seen_bytes = (seen_bits + 63) / 64 * sizeof(uint64_t);
     scratch_bytes = kmax * sizeof(uint64_t);
-    if (!b.maps || !b.fp || !b.pair_delay || !b.pairs || !b.pop_of || !b.count || !b.cursor || !syn->seg_ptr || !scratch || !seen ||
+    if (!b.maps || !b.fp || !b.pair_delay || !b.pairs || !b.item_start || !b.pop_of || !b.count || !b.cursor || !syn->seg_ptr || !scratch || !seen ||
         !alloc_scratch(ctx, (void **)seen, T, seen_bytes) ||
         !alloc_scratch(ctx, (void **)scratch, T, scratch_bytes)) {
         st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for build bookkeeping (%llu neurons)",
@@ -1053,6 +1076,7 @@ done:
         n4d__free(ctx, N4D_MEM_BUILD, b.pairs[pj],
                   (m->projs[pj].d.n ? m->projs[pj].d.n : 1) * sizeof(uint64_t));
     n4d__free(ctx, N4D_MEM_BUILD, b.pairs, (m->n_projs ? m->n_projs : 1) * sizeof *b.pairs);
+    n4d__free(ctx, N4D_MEM_BUILD, b.item_start, (m->n_projs + 1) * sizeof *b.item_start);
     n4d__free(ctx, N4D_MEM_BUILD, b.count, (N + 1) * sizeof(uint64_t));
     n4d__free(ctx, N4D_MEM_BUILD, b.cursor, (N + 1) * sizeof(uint64_t));
     n4d__free(ctx, N4D_MEM_BUILD, b.delay_tmp, (S ? S : 1) * sizeof(uint16_t));
