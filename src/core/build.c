@@ -190,17 +190,57 @@ static void fp_make_plan(double p, uint64_t npost, fp_plan *f)
     }
 }
 
-/* Binomial(len, p) by inversion of one uniform, given (1 - p)^len. */
-static uint64_t binomial_inv(double u, uint64_t len, double p0, double ratio)
+/* Binomial(len, p) by inversion of one uniform, given (1 - p)^len;
+ * inv_k1[k] = 1 / (k + 1) turns the recursion's divide into a multiply. */
+static uint64_t binomial_inv(double u, uint64_t len, double p0, double ratio, const double *inv_k1)
 {
     double pk = p0, cdf = p0;
     uint64_t k = 0;
     while (u > cdf && k < len && k < FP_MAX_K) {
-        pk = pk * ratio * (double)(len - k) / (double)(k + 1);
+        pk = pk * ratio * (double)(len - k) * inv_k1[k];
         cdf = cdf + pk;
         k++;
     }
     return k;
+}
+
+/* Sorts K values uniform in [0, len) in O(K): a bucket pass (K buckets,
+ * about one value each), then insertion sort of the nearly sorted result. */
+static void sort_uniform(uint32_t *v, uint64_t K, uint64_t len)
+{
+    if (K < 16) {
+        for (uint64_t i = 1; i < K; i++) {
+            uint32_t x = v[i];
+            uint64_t j = i;
+            while (j > 0 && v[j - 1] > x) {
+                v[j] = v[j - 1];
+                j--;
+            }
+            v[j] = x;
+        }
+        return;
+    }
+    uint32_t start[FP_MAX_K + 1], tmp[FP_MAX_K], bucket[FP_MAX_K];
+    memset(start, 0, (K + 1) * sizeof start[0]);
+    const double scale = (double)K / (double)len; /* monotone: buckets keep order */
+    for (uint64_t i = 0; i < K; i++) {
+        uint64_t b = (uint64_t)((double)v[i] * scale);
+        bucket[i] = (uint32_t)(b < K ? b : K - 1);
+        start[bucket[i] + 1]++;
+    }
+    for (uint64_t b = 0; b < K; b++)
+        start[b + 1] += start[b];
+    for (uint64_t i = 0; i < K; i++)
+        tmp[start[bucket[i]]++] = v[i];
+    for (uint64_t i = 0; i < K; i++) { /* buckets are ordered: finish within them */
+        uint32_t x = tmp[i];
+        uint64_t j = i;
+        while (j > 0 && v[j - 1] > x) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
 }
 
 /* K distinct uniform values in [0, len), sorted, into out. Duplicates are
@@ -216,15 +256,7 @@ static void fp_chunk_targets(uint64_t seed, uint32_t purpose, uint32_t source, u
             if (j + 1 < K)
                 out[j + 1] = n4d__uint_below(r.v[2], r.v[3], len);
         }
-        for (uint64_t i = 1; i < K; i++) { /* insertion sort: K is small */
-            uint32_t x = out[i];
-            uint64_t j = i;
-            while (j > 0 && out[j - 1] > x) {
-                out[j] = out[j - 1];
-                j--;
-            }
-            out[j] = x;
-        }
+        sort_uniform(out, K, len);
         have = K ? 1 : 0;
         for (uint64_t i = 1; i < K; i++)
             if (out[i] != out[have - 1])
@@ -253,6 +285,7 @@ typedef struct build_ctx {
     uint32_t *pair_delay;    /* n_pops * n_pops */
     uint64_t **pairs;        /* per projection: distinct fixed_total_number pairs, or NULL */
     uint64_t *item_start;    /* n_projs + 1: first (projection, source) item of each projection */
+    double inv_k1[FP_MAX_K]; /* 1 / (k + 1) */
     int32_t *pop_of;         /* internal index -> population */
 } build_ctx;
 
@@ -353,7 +386,8 @@ static uint64_t gen_row(const build_ctx *b, size_t pj, uint64_t s, gen_syn *out)
             const uint64_t len = c + 1 < fp->nchunks ? fp->len : npost - c0;
             n4d__r4 r = n4d__philox(m->seed, purpose, (uint32_t)s, c);
             uint64_t K = binomial_inv(n4d__u01(r.v[0], r.v[1]), len,
-                                      c + 1 < fp->nchunks ? fp->p0_full : fp->p0_last, fp->ratio);
+                                      c + 1 < fp->nchunks ? fp->p0_full : fp->p0_last, fp->ratio,
+                                      b->inv_k1);
             const bool self_here = no_self && s >= c0 && s < c0 + len;
             if (K == 0)
                 continue;
@@ -859,6 +893,8 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     const size_t T = (size_t)threads;
     n4d__synapses *syn = &m->syn;
     build_ctx b = {.m = m};
+    for (int k = 0; k < FP_MAX_K; k++)
+        b.inv_k1[k] = 1.0 / (double)(k + 1);
     gen_syn **scratch = NULL;
     uint64_t **seen = NULL;
     size_t scratch_bytes = 0, seen_bytes = 0;
