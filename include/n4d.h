@@ -6,5 +6,10 @@
 #include "n4d/common.h"
 #include "n4d/model.h"
 #include "n4d/sim.h"
+#include "n4d/partition.h"
+#include "n4d/zorder.h"
+#include "n4d/profile.h"
+#include "n4d/store.h"
+#include "n4d/gpu.h"
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "internal.h"
 #include "neuron.h"
+#include "cuda_api.h"
 
 typedef struct n4d__backend_ops {
     const char *name;
@@ -17,12 +18,32 @@ typedef struct n4d__backend_ops {
     /* Advances `steps` steps, emitting every step's spikes in order. */
     n4d_status (*run)(n4d_sim *sim, uint64_t steps);
     /* Device backends copy state to (to_host = 1) or from the host arrays.
-     * NULL for host backends. */
+     * NULL for host backends. `to_host` may carry the N4D__SYNC_* flags of
+     * cuda_api.h: bit 0 the direction (1 = to the host), N4D__SYNC_STATE
+     * the neuron state arrays only (not the delay ring), N4D__SYNC_IEXT the
+     * external input only; without them (0 / 1) everything is copied. */
     n4d_status (*sync)(n4d_sim *sim, int to_host);
 } n4d__backend_ops;
 
 extern const n4d__backend_ops n4d__backend_cpu_ref;
 extern const n4d__backend_ops n4d__backend_cpu_omp;
+/* cuda: a shim over libn4d_cuda.so, loaded at run time (cuda_loader.c). */
+extern const n4d__backend_ops n4d__backend_cuda;
+
+/* ---- CUDA backend library (cuda_loader.c) ------------------------------- */
+
+/* The function table of libn4d_cuda.so, loaded once per process
+ * (pthread_once; thread-safe): from $N4D_CUDA_LIBRARY when set (only
+ * there), else next to the library or program holding the core, in ../lib
+ * from there, then through the default loader path. NULL when it cannot be
+ * loaded, with the reason (static string) in *why when why is not NULL. */
+const n4d__cuda_api *n4d__cuda_api_get(const char **why);
+/* 1 when libn4d_cuda.so can be loaded (n4d_has_feature(N4D_FEATURE_CUDA)). */
+int n4d__cuda_available(void);
+/* Whether CUDA device `device` can run the cuda backend: N4D_OK,
+ * N4D_E_NOT_BUILT (no library) or N4D_E_NO_DEVICE (no driver, no device, no
+ * such device), with the reason written to msg (cap bytes). */
+n4d_status n4d__cuda_check(int32_t device, char *msg, size_t cap);
 
 struct n4d_sim {
     n4d__handle hdr;
@@ -31,6 +52,7 @@ struct n4d_sim {
     const n4d__backend_ops *ops;
     void *backend_state;
     int32_t threads;
+    int32_t device; /* cuda: CUDA device ordinal ("cuda:N"), else 0 */
     uint64_t seed;
     double dt;
     uint64_t step; /* next step to simulate */
@@ -83,7 +105,53 @@ struct n4d_sim {
     void (*observer_fini)(void *user_data, n4d_sim *sim);
     n4d_status (*sampler)(void *user_data, n4d_sim *sim);
     uint64_t sample_every;
+
+    /* Performance profiler (modules/profile.c): prof is NULL until first
+     * enabled; backends test prof_on once per batch and read clocks only
+     * when it is set. */
+    struct n4d__profile *prof;
+    bool prof_on;
 };
+
+/* ---- performance profiler (modules/profile.c) ---------------------------- */
+
+typedef struct n4d__prof_stat {
+    uint64_t calls, total_ns, min_ns, max_ns;
+} n4d__prof_stat;
+
+typedef struct n4d__profile {
+    n4d__prof_stat stat[N4D_PROFILE_BUILTIN_COUNT]; /* n4d_profile_section_id */
+    uint64_t *stamps;      /* cpu-omp: 8 per thread (one cache line each) */
+    int32_t stamp_threads;
+    struct n4d__prof_user *user; /* the caller's sections */
+    size_t n_user;
+} n4d__profile;
+
+static inline void n4d__prof_add(n4d__prof_stat *s, uint64_t ns)
+{
+    if (s->calls == 0 || ns < s->min_ns)
+        s->min_ns = ns;
+    if (ns > s->max_ns)
+        s->max_ns = ns;
+    s->calls++;
+    s->total_ns += ns;
+}
+
+/* Adds the interval since t0 to a built-in section and returns the time now. */
+static inline uint64_t n4d__prof_lap(n4d_sim *sim, int section, uint64_t t0)
+{
+    const uint64_t t = n4d__now_ns();
+    n4d__prof_add(&sim->prof->stat[section], t - t0);
+    return t;
+}
+
+/* cpu-omp: adds a parallel batch that started at t0 from the threads' stamps
+ * (prof->stamps[8k + 0..3]: start, updated, delivery start, delivered):
+ * update and delivery get the threads' mean busy time, exchange the rest of
+ * the wall time. Returns the time now. */
+uint64_t n4d__prof_threads(n4d_sim *sim, int threads, uint64_t t0);
+/* Frees the profile (sim destruction). */
+void n4d__profile_free(n4d_sim *sim);
 
 /* Spike reporting, once per step in order: begin, any number of chunks of
  * internal indices (together ascending), end. End maps them to user ids,

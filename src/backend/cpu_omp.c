@@ -129,9 +129,12 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
         }
         steps -= take;
     }
+    /* profiler: per-thread time stamps (start, updated, delivery start, delivered) */
+    uint64_t *const ts = sim->prof_on ? sim->prof->stamps : NULL;
     while (steps > 0) {
         const uint32_t b = steps < s->batch ? (uint32_t)steps : s->batch;
         const uint64_t step0 = sim->step;
+        uint64_t t0 = ts ? n4d__now_ns() : 0;
 #pragma omp parallel num_threads(T)
         {
             int k = 0;
@@ -139,10 +142,16 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
             k = omp_get_thread_num();
 #endif
             const uint64_t lo = s->bounds[k], hi = s->bounds[k + 1];
+            if (ts)
+                ts[8 * k] = n4d__now_ns();
             for (uint32_t j = 0; j < b; j++)
                 s->cnt[(size_t)k * s->batch + j] =
                     n4d__cpu_update_range(sim, step0 + j, lo, hi, s->spk + (size_t)j * N + lo);
+            if (ts)
+                ts[8 * k + 1] = n4d__now_ns();
 #pragma omp barrier
+            if (ts)
+                ts[8 * k + 2] = n4d__now_ns();
             for (uint32_t j = 0; j < b; j++)
                 for (int kk = 0; kk < T; kk++) {
                     const uint32_t *ids = s->spk + (size_t)j * N + s->bounds[kk];
@@ -150,8 +159,14 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
                     for (uint64_t i = 0; i < c; i++)
                         n4d__cpu_deliver(sim, ids[i], step0 + j, (uint32_t)lo, (uint32_t)hi, T == 1);
                 }
+            if (ts)
+                ts[8 * k + 3] = n4d__now_ns();
         }
+        if (ts)
+            t0 = n4d__prof_threads(sim, T, t0);
         n4d_status st = emit_batch(sim, s, step0, 0, b);
+        if (ts)
+            n4d__prof_lap(sim, N4D_PROFILE_RECORDING, t0);
         if (st)
             return st;
         steps -= b;

@@ -51,12 +51,20 @@ static n4d_status ref_run(n4d_sim *sim, uint64_t steps)
             return st;
         steps--;
     }
+    const bool prof = sim->prof_on;
     for (uint64_t k = 0; k < steps; k++) {
         uint64_t step = sim->step;
+        uint64_t t = prof ? n4d__now_ns() : 0;
         uint64_t ns = n4d__cpu_update_range(sim, step, 0, sim->n, s->spk);
+        if (prof)
+            t = n4d__prof_lap(sim, N4D_PROFILE_UPDATE, t);
         for (uint64_t i = 0; i < ns; i++)
             n4d__cpu_deliver(sim, s->spk[i], step, 0, 0, 1);
+        if (prof)
+            t = n4d__prof_lap(sim, N4D_PROFILE_DELIVERY, t);
         n4d_status st = emit(sim, s, step, ns);
+        if (prof)
+            n4d__prof_lap(sim, N4D_PROFILE_RECORDING, t);
         if (st)
             return st;
     }

@@ -8,9 +8,6 @@
 #ifndef N4D_HAVE_HDF5
 #define N4D_HAVE_HDF5 0
 #endif
-#ifndef N4D_HAVE_CUDA
-#define N4D_HAVE_CUDA 0
-#endif
 #ifdef _OPENMP
 #define N4D_HAVE_OPENMP 1
 #else
@@ -45,12 +42,15 @@ const char *n4d_status_string(n4d_status status)
     }
 }
 
+int n4d__cuda_available(void);           /* backend/cuda_loader.c */
+int n4d__gpu_is_handle(const void *handle); /* modules/gpu.c: an n4d_gpu */
+
 int n4d_has_feature(int32_t feature)
 {
     switch (feature) {
     case N4D_FEATURE_OPENMP: return N4D_HAVE_OPENMP;
     case N4D_FEATURE_HDF5: return N4D_HAVE_HDF5;
-    case N4D_FEATURE_CUDA: return N4D_HAVE_CUDA;
+    case N4D_FEATURE_CUDA: return n4d__cuda_available(); /* libn4d_cuda.so loads */
     case N4D_FEATURE_JSON: return 1;
     default: return 0;
     }
@@ -270,7 +270,8 @@ const char *n4d_last_error(const void *handle)
     if (!handle)
         return "";
     const n4d__handle *h = handle;
-    if (h->magic != N4D__MAGIC_CONTEXT && h->magic != N4D__MAGIC_MODEL && h->magic != N4D__MAGIC_SIM)
+    if (h->magic != N4D__MAGIC_CONTEXT && h->magic != N4D__MAGIC_MODEL &&
+        h->magic != N4D__MAGIC_SIM && !n4d__gpu_is_handle(handle))
         return "";
     return h->error;
 }

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <time.h>
 
 #define N4D__ERR_CAP 1024
 #define N4D__MAX_DELAY_STEPS 65535u
@@ -161,6 +162,7 @@ struct n4d_model {
     uint64_t *part_bounds; /* n_parts + 1 internal bounds */
     n4d__synapses syn;
     _Atomic int32_t n_sims; /* live simulations */
+    uint64_t build_ns;      /* duration of the build when the library timed it, else 0 */
 };
 
 /* Appends a line to the model's warnings and logs it. */
@@ -174,8 +176,18 @@ void n4d__model_free_built(n4d_model *m);
  * optional per-neuron weights (by user id); frees them. */
 n4d_status n4d__layout_compute(n4d_model *m, const uint64_t *weight);
 void n4d__layout_free(n4d_model *m);
-/* 4D Morton code of a lattice point (16 bits per axis). */
+/* 4D Morton code of a lattice point (16 bits per axis; bit 4b + a is bit b
+ * of axis a) and its inverse. */
 uint64_t n4d__morton4(const int32_t xyzw[4]);
+void n4d__morton4_decode(uint64_t code, int32_t xyzw[4]);
+/* Recursive coordinate bisection of all neurons (by user id) into `parts`
+ * boxes (1 <= parts <= neurons): part_of[id] receives the box of neuron id.
+ * Each cut is along the widest axis of the box's neurons, at the position
+ * that gives each side its share of the weight (weight[id], by user id; NULL:
+ * one per neuron), ties broken by id, and never leaves a box empty. The same
+ * function places the layout's partitions (layout.c) and the partition
+ * module's boxes, so equal arguments give equal boxes. */
+n4d_status n4d__rcb_assign(n4d_model *m, uint32_t parts, const uint64_t *weight, uint32_t *part_of);
 /* Internal index of user id / user id of internal index. */
 static inline uint64_t n4d__to_internal(const n4d_model *m, uint64_t id)
 {
@@ -184,6 +196,13 @@ static inline uint64_t n4d__to_internal(const n4d_model *m, uint64_t id)
 static inline uint64_t n4d__to_user(const n4d_model *m, uint64_t i)
 {
     return m->perm ? m->perm[i] : i;
+}
+/* Monotonic clock in nanoseconds (profilers). */
+static inline uint64_t n4d__now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 /* Delay in ms -> steps (>= 1). */
 uint32_t n4d__delay_steps(double delay_ms, double dt);

@@ -46,6 +46,16 @@ uint64_t n4d__morton4(const int32_t xyzw[4])
     return code;
 }
 
+void n4d__morton4_decode(uint64_t code, int32_t xyzw[4])
+{
+    for (int a = 0; a < 4; a++) {
+        uint32_t c = 0;
+        for (int b = 0; b < 16; b++)
+            c |= (uint32_t)((code >> (4 * b + a)) & 1u) << b;
+        xyzw[a] = (int32_t)c;
+    }
+}
+
 /* ---- recursive coordinate bisection ------------------------------------ */
 
 static int cmp_u64(const void *a, const void *b)
@@ -88,14 +98,43 @@ static void rcb(const n4d_model *m, uint32_t *ids, uint64_t *keys, uint64_t n, u
     const double goal = total * left_parts / parts;
     double acc = 0;
     uint64_t k = 0;
-    while (k < n && acc + (weight ? (double)weight[ids[k]] : 1.0) * 0.5 < goal)
-        acc += weight ? (double)weight[ids[k++]] : 1.0;
+    while (k < n) { /* first k whose middle lies at or beyond the goal */
+        const double w = weight ? (double)weight[ids[k]] : 1.0;
+        if (acc + w * 0.5 >= goal)
+            break;
+        acc += w;
+        k++;
+    }
     if (k < left_parts)
         k = left_parts;
     if (n - k < parts - left_parts)
         k = n - (parts - left_parts);
     rcb(m, ids, keys, k, left_parts, base, weight, part_of);
     rcb(m, ids + k, keys + k, n - k, parts - left_parts, base + left_parts, weight, part_of);
+}
+
+n4d_status n4d__rcb_assign(n4d_model *m, uint32_t parts, const uint64_t *weight, uint32_t *part_of)
+{
+    const uint64_t N = m->n_neurons;
+    if (parts == 0 || (N > 0 && parts > N))
+        return n4d__error(&m->hdr, N4D_E_INTERNAL, "n4d__rcb_assign: %u parts for %llu neurons",
+                          parts, (unsigned long long)N);
+    const uint64_t NN = N ? N : 1;
+    uint32_t *ids = n4d__alloc(m->ctx, N4D_MEM_BUILD, NN * sizeof *ids);
+    uint64_t *keys = n4d__alloc(m->ctx, N4D_MEM_BUILD, NN * sizeof *keys);
+    n4d_status st = N4D_OK;
+    if (!ids || !keys) {
+        st = n4d__error(&m->hdr, N4D_E_NOMEM,
+                        "out of memory for the bisection of %llu neurons into %u boxes",
+                        (unsigned long long)N, parts);
+    } else {
+        for (uint64_t i = 0; i < N; i++)
+            ids[i] = (uint32_t)i;
+        rcb(m, ids, keys, N, parts, 0, weight, part_of);
+    }
+    n4d__free(m->ctx, N4D_MEM_BUILD, ids, NN * sizeof *ids);
+    n4d__free(m->ctx, N4D_MEM_BUILD, keys, NN * sizeof *keys);
+    return st;
 }
 
 /* ---- the permutation ------------------------------------------------------- */
@@ -142,8 +181,7 @@ n4d_status n4d__layout_compute(n4d_model *m, const uint64_t *weight)
         return n4d__error(&m->hdr, N4D_E_CONFIG, "%u partitions for %llu neurons (expected at most one per neuron)",
                           parts, (unsigned long long)N);
     const bool identity = parts == 1 && m->layout.order == N4D_ORDER_LATTICE;
-    uint32_t *part_of = NULL, *ids = NULL;
-    uint64_t *keys = NULL;
+    uint32_t *part_of = NULL;
     order_key *ord = NULL;
     n4d_status st = N4D_OK;
     m->n_parts = parts;
@@ -165,16 +203,13 @@ n4d_status n4d__layout_compute(n4d_model *m, const uint64_t *weight)
     }
     const uint64_t NN = N ? N : 1;
     part_of = n4d__calloc(ctx, N4D_MEM_BUILD, NN, sizeof *part_of);
-    ids = n4d__alloc(ctx, N4D_MEM_BUILD, NN * sizeof *ids);
-    keys = n4d__alloc(ctx, N4D_MEM_BUILD, NN * sizeof *keys);
     ord = n4d__alloc(ctx, N4D_MEM_BUILD, NN * sizeof *ord);
     m->perm = n4d__alloc(ctx, N4D_MEM_NEURONS, NN * sizeof(uint32_t));
     m->inv = n4d__alloc(ctx, N4D_MEM_NEURONS, NN * sizeof(uint32_t));
-    if (!part_of || !ids || !keys || !ord || !m->perm || !m->inv)
+    if (!part_of || !ord || !m->perm || !m->inv)
         goto nomem;
-    for (uint64_t i = 0; i < N; i++)
-        ids[i] = (uint32_t)i;
-    rcb(m, ids, keys, N, parts, 0, m->layout.balance_synapses ? weight : NULL, part_of);
+    if ((st = n4d__rcb_assign(m, parts, m->layout.balance_synapses ? weight : NULL, part_of)))
+        goto done;
     for (size_t p = 0; p < m->n_pops; p++)
         for (uint64_t id = m->pops[p].first; id < m->pops[p].first + m->pops[p].n; id++)
             ord[id] = (order_key){part_of[id], (uint32_t)p,
@@ -205,8 +240,6 @@ nomem:
                     (unsigned long long)N);
 done:
     n4d__free(ctx, N4D_MEM_BUILD, part_of, (N ? N : 1) * sizeof *part_of);
-    n4d__free(ctx, N4D_MEM_BUILD, ids, (N ? N : 1) * sizeof *ids);
-    n4d__free(ctx, N4D_MEM_BUILD, keys, (N ? N : 1) * sizeof *keys);
     n4d__free(ctx, N4D_MEM_BUILD, ord, (N ? N : 1) * sizeof *ord);
     return st;
 }

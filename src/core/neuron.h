@@ -32,7 +32,7 @@ typedef struct n4d__pop_rt {
  * scale is exact, then one rounding to float. */
 N4D_HD float n4d__fixed_to_float(int64_t acc, double inv_scale)
 {
-#ifdef __CUDACC__
+#ifdef __CUDA_ARCH__ /* device code; the host pass of nvcc takes memcpy */
     double d = __longlong_as_double(acc + 0x4338000000000000LL);
 #else
     const int64_t biased = acc + 0x4338000000000000LL;

@@ -16,6 +16,10 @@
 /* Below this many neurons `auto` uses one thread: the per-step
  * synchronisation would cost more than the work it splits. */
 #define AUTO_THREAD_NEURONS 20000u
+/* From this many neurons `auto` runs on the cuda backend when it is usable
+ * (library, driver and device 0); below, per-step kernel launches cost more
+ * than the parallel work saves, and cpu-omp runs (docs/gpu.md). */
+#define AUTO_CUDA_NEURONS 100000u
 
 void n4d_sim_options_init(n4d_sim_options *opt)
 {
@@ -364,6 +368,7 @@ static void sim_free(n4d_sim *sim)
     const uint64_t N = sim->n ? sim->n : 1;
     if (sim->observer_fini) /* storage module: close a recorder */
         sim->observer_fini(sim->observer_data, sim);
+    n4d__profile_free(sim);
     if (sim->ops && sim->backend_state)
         sim->ops->fini(sim);
     n4d__free(ctx, N4D_MEM_NEURONS, sim->v, N * sizeof(float));
@@ -384,6 +389,22 @@ static void sim_free(n4d_sim *sim)
     atomic_fetch_sub(&sim->model->n_sims, 1);
     sim->hdr.magic = 0;
     n4d__free(ctx, N4D_MEM_OTHER, sim, sizeof *sim);
+}
+
+/* "cuda" (device 0) or "cuda:N": 1 and the device, else 0. */
+static int parse_cuda(const char *name, int32_t *device, int *bad)
+{
+    *device = 0;
+    *bad = 0;
+    if (strncmp(name, "cuda", 4) != 0 || (name[4] != '\0' && name[4] != ':'))
+        return 0;
+    if (name[4] == ':') {
+        char *end = NULL;
+        long d = strtol(name + 5, &end, 10);
+        *bad = name[5] < '0' || name[5] > '9' || *end != '\0' || d > 1024;
+        *device = *bad ? 0 : (int32_t)d;
+    }
+    return 1;
 }
 
 static const n4d__backend_ops *find_backend(const char *name)
@@ -418,14 +439,26 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
         return n4d__error(&model->hdr, N4D_E_INVALID_ARG, "num_threads %d is negative",
                           o.num_threads);
     const n4d__backend_ops *ops = NULL;
-    if (strcmp(bname, "auto") == 0) {
-        ops = &n4d__backend_cpu_omp;
-    } else if (strcmp(bname, "cuda") == 0) {
-        return n4d__error(&model->hdr, N4D_E_NOT_BUILT,
-                          "backend \"cuda\" is not available: this build has no CUDA backend");
+    const int is_auto = strcmp(bname, "auto") == 0; /* decided by size after the build */
+    int32_t device = 0;
+    int bad_device = 0;
+    if (is_auto) {
+        ops = NULL;
+    } else if (parse_cuda(bname, &device, &bad_device)) {
+        if (bad_device)
+            return n4d__error(&model->hdr, N4D_E_INVALID_ARG,
+                              "backend \"%s\": expected \"cuda\" or \"cuda:N\" with a device "
+                              "number N",
+                              bname);
+        char why[N4D_CUDA_ERR_CAP + 2200];
+        n4d_status cst = n4d__cuda_check(device, why, sizeof why);
+        if (cst)
+            return n4d__error(&model->hdr, cst, "backend \"cuda\" is not available: %s", why);
+        ops = &n4d__backend_cuda;
     } else if (!(ops = find_backend(bname))) {
         return n4d__error(&model->hdr, N4D_E_INVALID_ARG,
-                          "unknown backend \"%s\" (expected one of: auto, cpu-ref, cpu-omp, cuda)",
+                          "unknown backend \"%s\" (expected one of: auto, cpu-ref, cpu-omp, cuda, "
+                          "cuda:N)",
                           bname);
     }
     if (o.dt != 0.0 && o.dt != model->dt) {
@@ -436,9 +469,19 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
         if (st)
             return st;
     }
+    const bool timed_build = !model->built;
+    const uint64_t build_t0 = timed_build ? n4d__now_ns() : 0;
     n4d_status st = n4d_model_build(model);
     if (st)
         return st;
+    if (timed_build && !model->build_ns) /* the profiler's build section */
+        model->build_ns = n4d__now_ns() - build_t0;
+    if (is_auto) {
+        char why[N4D_CUDA_ERR_CAP + 2200];
+        ops = model->n_neurons >= AUTO_CUDA_NEURONS && n4d__cuda_check(0, why, sizeof why) == N4D_OK
+                  ? &n4d__backend_cuda
+                  : &n4d__backend_cpu_omp;
+    }
 
     n4d_context *ctx = model->ctx;
     n4d_sim *sim = n4d__calloc(ctx, N4D_MEM_OTHER, 1, sizeof *sim);
@@ -454,8 +497,9 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
     sim->record = o.record_spikes != 0;
     sim->checksum = FNV_OFFSET;
     sim->threads = o.num_threads ? o.num_threads : auto_threads(sim->n);
-    if (ops == &n4d__backend_cpu_ref)
+    if (ops == &n4d__backend_cpu_ref || ops == &n4d__backend_cuda)
         sim->threads = 1;
+    sim->device = device;
     const uint64_t N = sim->n ? sim->n : 1;
     sim->ring_slots = model->syn.max_delay + 1;
     sim->n_runs = model->n_runs;
@@ -494,8 +538,17 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
         goto fail_msg;
     init_state(sim);
     sim->ops = ops;
-    if ((st = ops->init(sim)))
-        goto fail_msg;
+    if ((st = ops->init(sim))) {
+        if (!is_auto || ops != &n4d__backend_cuda)
+            goto fail_msg;
+        /* auto: a device that cannot take the model (memory) -> cpu-omp */
+        n4d__log(ctx, N4D_LOG_WARN, "auto backend: %s; running on cpu-omp", sim->hdr.error);
+        n4d__clear_error(&sim->hdr);
+        sim->ops = ops = &n4d__backend_cpu_omp;
+        sim->threads = o.num_threads ? o.num_threads : auto_threads(sim->n);
+        if ((st = ops->init(sim)))
+            goto fail_msg;
+    }
     *out = sim;
     return N4D_OK;
 fail_msg:
@@ -547,9 +600,12 @@ n4d_status n4d_sim_run(n4d_sim *sim, uint64_t steps)
         return SIM_ERR(sim, N4D_E_RANGE, "step counter would overflow");
     if (steps == 0)
         return N4D_OK;
-    if (sim->sampler && sim->sample_every)
-        return run_sampled(sim, steps);
-    return sim->ops->run(sim, steps);
+    const uint64_t t0 = sim->prof_on ? n4d__now_ns() : 0;
+    n4d_status st = sim->sampler && sim->sample_every ? run_sampled(sim, steps)
+                                                       : sim->ops->run(sim, steps);
+    if (sim->prof_on)
+        n4d__prof_lap(sim, N4D_PROFILE_RUN, t0);
+    return st;
 }
 
 n4d_status n4d_sim_step(n4d_sim *sim) { return n4d_sim_run(sim, 1); }
@@ -662,7 +718,7 @@ static n4d_status state_access(n4d_sim *sim, const char *var, float *out, const 
         return SIM_ERR(sim, N4D_E_RANGE, "state array has %llu entries (expected %llu neurons)",
                        (unsigned long long)count, (unsigned long long)sim->n);
     if (sim->ops->sync) {
-        n4d_status st = sim->ops->sync(sim, 1);
+        n4d_status st = sim->ops->sync(sim, N4D__SYNC_TO_HOST | N4D__SYNC_STATE);
         if (st)
             return st;
     }
@@ -684,7 +740,7 @@ static n4d_status state_access(n4d_sim *sim, const char *var, float *out, const 
         }
     }
     if (in && sim->ops->sync)
-        return sim->ops->sync(sim, 0);
+        return sim->ops->sync(sim, N4D__SYNC_STATE);
     return N4D_OK;
 }
 
@@ -695,7 +751,11 @@ n4d_status n4d_sim_get_state(n4d_sim *sim, const char *var, float *out, uint64_t
 
 n4d_status n4d_sim_set_state(n4d_sim *sim, const char *var, const float *values, uint64_t count)
 {
-    return state_access(sim, var, NULL, values, count);
+    const uint64_t t0 = IS_SIM(sim) && sim->prof_on ? n4d__now_ns() : 0;
+    n4d_status st = state_access(sim, var, NULL, values, count);
+    if (t0)
+        n4d__prof_lap(sim, N4D_PROFILE_INPUT, t0);
+    return st;
 }
 
 n4d_status n4d_sim_add_input(n4d_sim *sim, uint64_t id, float value)
@@ -707,13 +767,17 @@ n4d_status n4d_sim_add_input(n4d_sim *sim, uint64_t id, float value)
                        (unsigned long long)id, (unsigned long long)sim->n);
     if (!isfinite(value))
         return SIM_ERR(sim, N4D_E_INVALID_ARG, "input value is not finite");
+    const uint64_t t0 = sim->prof_on ? n4d__now_ns() : 0;
     if (sim->ops->sync) {
-        n4d_status st = sim->ops->sync(sim, 1);
+        n4d_status st = sim->ops->sync(sim, N4D__SYNC_TO_HOST | N4D__SYNC_IEXT);
         if (st)
             return st;
     }
     sim->iext[n4d__to_internal(sim->model, id)] += value;
-    return sim->ops->sync ? sim->ops->sync(sim, 0) : N4D_OK;
+    n4d_status st = sim->ops->sync ? sim->ops->sync(sim, N4D__SYNC_IEXT) : N4D_OK;
+    if (t0)
+        n4d__prof_lap(sim, N4D_PROFILE_INPUT, t0);
+    return st;
 }
 
 n4d_status n4d_sim_feed_sense(n4d_sim *sim, const char *sense, const float *matrix, uint32_t rows,
@@ -741,8 +805,9 @@ n4d_status n4d_sim_feed_sense(n4d_sim *sim, const char *sense, const float *matr
         n4d__log(sim->ctx, N4D_LOG_WARN,
                  "sense \"%s\": matrix %ux%u differs from the declared %ux%u; mapping the overlap",
                  sense, rows, cols, se->rows, se->cols);
+    const uint64_t t0 = sim->prof_on ? n4d__now_ns() : 0;
     if (sim->ops->sync) {
-        n4d_status st = sim->ops->sync(sim, 1);
+        n4d_status st = sim->ops->sync(sim, N4D__SYNC_TO_HOST | N4D__SYNC_IEXT);
         if (st)
             return st;
     }
@@ -755,5 +820,8 @@ n4d_status n4d_sim_feed_sense(n4d_sim *sim, const char *sense, const float *matr
             for (uint64_t j = ptr[site]; j < ptr[site + 1]; j++)
                 sim->iext[sim->sense_ids[k][j]] += val;
         }
-    return sim->ops->sync ? sim->ops->sync(sim, 0) : N4D_OK;
+    n4d_status st = sim->ops->sync ? sim->ops->sync(sim, N4D__SYNC_IEXT) : N4D_OK;
+    if (t0)
+        n4d__prof_lap(sim, N4D_PROFILE_INPUT, t0);
+    return st;
 }

@@ -1,0 +1,181 @@
+/* The interface between the pure C core and the CUDA backend library
+ * libn4d_cuda.so, which the core loads at run time with dlopen()
+ * (cuda_loader.c). The library exports one symbol, N4D_CUDA_ENTRY, which
+ * returns a table of functions for the requested ABI version. Everything
+ * crossing the boundary is plain C data: the library never sees the core's
+ * structures (struct n4d_sim, n4d_model), only the descriptor below, and it
+ * reports spikes through a callback. The shared per-neuron equations
+ * (neuron.h) and the counter RNG (philox.h) are compiled into both sides.
+ *
+ * Compiles as C11 (core) and as CUDA C++ (cuda/). Never installed.
+ *
+ * Conventions: every function returns an n4d_status; `err` (at least
+ * N4D_CUDA_ERR_CAP bytes, may not be NULL) receives a NUL-terminated reason
+ * on failure and is left untouched on success. The library keeps no global
+ * mutable state besides what the CUDA runtime keeps itself; each object
+ * (simulation, array context) is used by one thread at a time. */
+#ifndef N4D_CUDA_API_H
+#define N4D_CUDA_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "n4d/common.h"
+#include "neuron.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever a structure or function below changes. */
+#define N4D_CUDA_ABI_VERSION 1u
+/* Name of the exported entry point. */
+#define N4D_CUDA_ENTRY "n4d_cuda_get_api"
+/* File name of the library. */
+#define N4D_CUDA_LIBRARY_NAME "libn4d_cuda.so"
+/* Capacity of the error buffers passed to the library. */
+#define N4D_CUDA_ERR_CAP 512
+
+/* Flags of sim_sync (and of n4d__backend_ops.sync). */
+#define N4D__SYNC_TO_HOST 1u  /* device -> host (else host -> device) */
+#define N4D__SYNC_STATE 2u    /* neuron state arrays only, not the delay ring */
+#define N4D__SYNC_IEXT 4u     /* the external input array only */
+
+/* Segment keys: delay in steps (bits 1..16) and channel (bit 0). These
+ * mirror N4D__SEG_DELAY / N4D__SEG_CH of internal.h, which CUDA C++ cannot
+ * include (C11 atomics); cuda_loader.c checks that both agree. */
+#define N4D__CU_SEG_DELAY(key) (((uint32_t)(key) >> 1) & 0xffffu)
+#define N4D__CU_SEG_CH(key) ((uint32_t)(key) & 1u)
+
+/* A DC input (n4d__input reduced to what the update needs). */
+typedef struct n4d__cuda_dc {
+    int32_t pop;
+    int32_t pad_;
+    double amplitude, start, stop; /* as in the model: ms */
+} n4d__cuda_dc;
+
+/* Everything the device simulation needs, filled by the core. Arrays other
+ * than the host state are copied during sim_create and may be freed after
+ * it; the host state arrays (v .. ring) must stay valid until sim_destroy:
+ * sim_sync copies between them and the device. */
+typedef struct n4d__cuda_sim_desc {
+    uint32_t struct_size;
+    int32_t device;             /* CUDA device ordinal */
+    uint64_t n;                 /* neurons (internal indices 0 .. n-1) */
+    uint64_t seed;              /* simulation seed (Poisson input) */
+    uint64_t step;              /* next step to simulate */
+    double dt;                  /* ms */
+    double inv_scale;           /* fixed point -> float */
+    /* host state, structure of arrays (internal order) */
+    float *v, *x1, *x2, *iext;
+    int32_t *ref;
+    int64_t *ring;              /* ring[(slot * 2 + ch) * n + i] */
+    uint32_t ring_slots;        /* max_delay + 1 */
+    uint32_t min_delay, max_delay;
+    uint32_t pad_;
+    /* per-run constants, inputs */
+    const n4d__pop_rt *runs;
+    uint64_t n_runs;
+    const n4d__cuda_dc *dc;
+    uint64_t n_dc;
+    const n4d__poisson_rt *poisson;
+    uint64_t n_poisson;
+    const uint32_t *perm;       /* internal index -> user id; NULL = identity */
+    /* synapses: CSR by source with (delay, sign) segments (internal.h) */
+    uint64_t n_syn, n_seg;
+    const uint64_t *seg_ptr;    /* n + 1 */
+    const uint64_t *seg_off;    /* n_seg + 1 */
+    const uint32_t *seg_key;    /* n_seg */
+    const uint32_t *target;     /* n_syn */
+    const int32_t *weight_q;    /* n_syn */
+} n4d__cuda_sim_desc;
+
+/* Reports the spikes of one step (internal indices, ascending). Sets
+ * *reported to 1 when the step was counted (also on an observer error), 0
+ * when it was not (N4D_E_NOMEM: the library reports it again first on the
+ * next run). A non-OK status stops the run and is returned by sim_run. */
+typedef n4d_status (*n4d__cuda_emit_fn)(void *user, uint64_t step, const uint32_t *ids,
+                                        uint64_t count, int *reported);
+
+/* Device properties (array API and diagnostics). */
+typedef struct n4d__cuda_device_info {
+    char name[256];
+    uint64_t total_bytes;
+    int32_t major, minor;       /* compute capability */
+    int32_t multiprocessors;
+    int32_t runtime_version, driver_version;
+} n4d__cuda_device_info;
+
+/* Row-major batched matrix product: C_b = alpha * A_b B_b + beta * C_b,
+ * A_b m x k, B_b k x n, C_b m x n, matrices of one operand contiguous
+ * (stride = rows * cols). Host pointers. */
+typedef struct n4d__cuda_gemm {
+    uint64_t m, n, k, batch;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+} n4d__cuda_gemm;
+
+typedef struct n4d__cuda_api {
+    uint32_t abi_version;       /* N4D_CUDA_ABI_VERSION */
+    uint32_t struct_size;       /* sizeof(n4d__cuda_api) */
+    const char *build_info;     /* static: CUDA version and architectures */
+
+    /* ---- devices ---- */
+    /* Number of devices; N4D_E_NO_DEVICE (count 0) with the reason ("no
+     * CUDA driver", "no CUDA device", with the CUDA error string). */
+    n4d_status (*device_count)(int32_t *count, char *err);
+    n4d_status (*device_info)(int32_t device, n4d__cuda_device_info *out, char *err);
+    n4d_status (*mem_info)(int32_t device, uint64_t *free_bytes, uint64_t *total_bytes,
+                           char *err);
+
+    /* ---- simulation backend ---- */
+    n4d_status (*sim_create)(const n4d__cuda_sim_desc *desc, void **out, char *err);
+    void (*sim_destroy)(void *sim);
+    /* Advances `steps` steps (counting steps computed earlier whose report
+     * failed, which are reported first), reporting each through emit. An
+     * emit error is returned as is, with err left empty. */
+    n4d_status (*sim_run)(void *sim, uint64_t steps, n4d__cuda_emit_fn emit, void *user,
+                          char *err);
+    /* Copies state between the host arrays and the device (N4D__SYNC_*).
+     * `step` is the host's step counter: to the device, a different value
+     * than the library's (a restored checkpoint) drops steps pending report
+     * and restarts from it. */
+    n4d_status (*sim_sync)(void *sim, uint32_t flags, uint64_t step, char *err);
+    /* Device bytes held by a simulation. */
+    uint64_t (*sim_device_bytes)(const void *sim);
+
+    /* ---- array API (include/n4d/gpu.h) ---- */
+    n4d_status (*arr_create)(int32_t device, void **out, char *err);
+    void (*arr_destroy)(void *arr);
+    /* Frees the cached device buffers; *released receives their bytes. */
+    n4d_status (*arr_clear)(void *arr, uint64_t *released, char *err);
+    uint64_t (*arr_cached_bytes)(const void *arr);
+    /* LIF update of n neurons with n4d__lif_step (p: lif constants);
+     * refractory may be NULL, i_syn / i_ext may be NULL (zero). */
+    n4d_status (*lif_update)(void *arr, const n4d__pop_rt *p, uint64_t n, const float *v,
+                             const float *i_syn, const float *i_ext, const uint8_t *refractory,
+                             float *v_out, uint8_t *spikes, char *err);
+    /* y = A x, A in CSR (32-bit indices) through cuSPARSE SpMV. */
+    n4d_status (*spmv)(void *arr, uint64_t rows, uint64_t cols, uint64_t nnz,
+                       const int32_t *row_ptr, const int32_t *col_idx, const float *values,
+                       const float *x, float *y, char *err);
+    /* cuBLAS gemmStridedBatched. */
+    n4d_status (*gemm_batched)(void *arr, const n4d__cuda_gemm *g, char *err);
+    /* Benchmark of the LIF update: mean seconds per iteration with the data
+     * resident on the device (*kernel_s) and with the host transfers of
+     * every iteration (*total_s); the last results go to v_out / spikes. */
+    n4d_status (*bench_lif)(void *arr, const n4d__pop_rt *p, uint64_t n, uint32_t iterations,
+                            const float *v, const float *i_syn, const float *i_ext,
+                            const uint8_t *refractory, float *v_out, uint8_t *spikes,
+                            double *kernel_s, double *total_s, char *err);
+} n4d__cuda_api;
+
+/* The entry point: *out receives the table when abi_version is supported,
+ * else N4D_E_UNSUPPORTED. */
+typedef n4d_status (*n4d__cuda_entry_fn)(uint32_t abi_version, const n4d__cuda_api **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

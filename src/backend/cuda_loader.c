@@ -1,0 +1,323 @@
+/* The cuda backend on the core side: loads libn4d_cuda.so at run time and
+ * adapts its plain-C interface (cuda_api.h) to the backend vtable. The core
+ * stays pure C and links no CUDA library: a program built with n4d starts
+ * on any machine, and `cuda` answers N4D_E_NOT_BUILT (no library) or
+ * N4D_E_NO_DEVICE (no driver, no device) with the reason.
+ *
+ * The loaded library is the only process-wide state of the core: a handle
+ * and a table pointer written once under pthread_once (thread-safe, never
+ * unloaded), see docs/gpu.md. */
+#define _GNU_SOURCE /* dladdr */
+#include "backend.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LOAD_MSG_CAP 2048
+
+/* The library decodes segment keys with its own copy of the macros. */
+_Static_assert(N4D__CU_SEG_DELAY(N4D__SEG_KEY(12345, 1)) == N4D__SEG_DELAY(N4D__SEG_KEY(12345, 1)) &&
+                   N4D__CU_SEG_CH(N4D__SEG_KEY(12345, 1)) == N4D__SEG_CH(N4D__SEG_KEY(12345, 1)) &&
+                   N4D__CU_SEG_DELAY(N4D__SEG_KEY(65535, 0)) == 65535u &&
+                   N4D__CU_SEG_CH(N4D__SEG_KEY(7, 0)) == 0u,
+               "segment key macros of cuda_api.h and internal.h disagree");
+
+typedef struct cuda_lib {
+    void *handle;
+    const n4d__cuda_api *api;
+    char path[PATH_MAX];
+    char why[LOAD_MSG_CAP]; /* when api is NULL */
+} cuda_lib;
+
+static cuda_lib g_cuda;                  /* written once, in load_once */
+static pthread_once_t g_cuda_once = PTHREAD_ONCE_INIT;
+static const char g_anchor = 0;          /* an address inside the core for dladdr */
+
+/* Appends "; " (when not first) and a formatted reason (truncating). */
+__attribute__((format(printf, 2, 3))) static void why_add(char *why, const char *fmt, ...)
+{
+    size_t len = strlen(why);
+    if (len && len + 2 < LOAD_MSG_CAP) {
+        memcpy(why + len, "; ", 3);
+        len += 2;
+    }
+    if (len + 1 >= LOAD_MSG_CAP)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why + len, LOAD_MSG_CAP - len, fmt, ap);
+    va_end(ap);
+}
+
+/* Opens `path` and checks its entry point and ABI version. */
+static int try_open(cuda_lib *lib, const char *path)
+{
+    dlerror();
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *e = dlerror();
+        why_add(lib->why, "%s", e ? e : path);
+        return 0;
+    }
+    void *sym = dlsym(h, N4D_CUDA_ENTRY);
+    if (!sym) {
+        why_add(lib->why, "%s: no entry point " N4D_CUDA_ENTRY, path);
+        dlclose(h);
+        return 0;
+    }
+    n4d__cuda_entry_fn entry;
+    memcpy(&entry, &sym, sizeof entry); /* object -> function pointer, as POSIX allows */
+    const n4d__cuda_api *api = NULL;
+    if (entry(N4D_CUDA_ABI_VERSION, &api) != N4D_OK || !api ||
+        api->abi_version != N4D_CUDA_ABI_VERSION || api->struct_size < sizeof *api) {
+        why_add(lib->why, "%s: ABI version mismatch (the core needs version %u)", path,
+                N4D_CUDA_ABI_VERSION);
+        dlclose(h);
+        return 0;
+    }
+    lib->handle = h;
+    lib->api = api;
+    snprintf(lib->path, sizeof lib->path, "%s", path);
+    return 1;
+}
+
+/* Directory part of `file` into dir (without the trailing slash); 0 if none. */
+static int dir_of(const char *file, char *dir, size_t cap)
+{
+    const char *slash = file ? strrchr(file, '/') : NULL;
+    if (!slash)
+        return 0;
+    size_t len = (size_t)(slash - file);
+    if (len == 0)
+        len = 1; /* "/" */
+    if (len >= cap)
+        return 0;
+    memcpy(dir, file, len);
+    dir[len] = '\0';
+    return 1;
+}
+
+static int try_dir(cuda_lib *lib, const char *dir, const char *sub)
+{
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s%s/" N4D_CUDA_LIBRARY_NAME, dir, sub);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return 0;
+    if (access(path, F_OK) != 0) {
+        why_add(lib->why, "%s: not found", path);
+        return 0;
+    }
+    return try_open(lib, path);
+}
+
+static void load_once(void)
+{
+    cuda_lib *lib = &g_cuda;
+    const char *env = getenv("N4D_CUDA_LIBRARY");
+    if (env && *env) { /* explicit: only there */
+        if (!try_open(lib, env)) {
+            char tmp[LOAD_MSG_CAP];
+            snprintf(tmp, sizeof tmp, "%s", lib->why);
+            snprintf(lib->why, sizeof lib->why, "N4D_CUDA_LIBRARY=%.500s: %.1500s", env, tmp);
+        }
+        return;
+    }
+    char dir[PATH_MAX], exe_dir[PATH_MAX] = "", core[PATH_MAX];
+    Dl_info info;
+    int have_core = dladdr(&g_anchor, &info) && info.dli_fname &&
+                    realpath(info.dli_fname, core) && dir_of(core, dir, sizeof dir);
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        if (!dir_of(exe, exe_dir, sizeof exe_dir))
+            exe_dir[0] = '\0';
+    }
+    if (have_core && (try_dir(lib, dir, "") || try_dir(lib, dir, "/../lib")))
+        return;
+    if (exe_dir[0] && (!have_core || strcmp(exe_dir, dir) != 0) &&
+        (try_dir(lib, exe_dir, "") || try_dir(lib, exe_dir, "/../lib")))
+        return;
+    try_open(lib, N4D_CUDA_LIBRARY_NAME); /* LD_LIBRARY_PATH, runpath, ld.so.cache */
+}
+
+const n4d__cuda_api *n4d__cuda_api_get(const char **why)
+{
+    pthread_once(&g_cuda_once, load_once);
+    if (!g_cuda.api && why)
+        *why = g_cuda.why;
+    return g_cuda.api;
+}
+
+int n4d__cuda_available(void)
+{
+    return n4d__cuda_api_get(NULL) != NULL;
+}
+
+n4d_status n4d__cuda_check(int32_t device, char *msg, size_t cap)
+{
+    const char *why = "";
+    const n4d__cuda_api *api = n4d__cuda_api_get(&why);
+    if (!api) {
+        snprintf(msg, cap, "no library: %s could not be loaded (%s)", N4D_CUDA_LIBRARY_NAME, why);
+        return N4D_E_NOT_BUILT;
+    }
+    char err[N4D_CUDA_ERR_CAP] = "";
+    int32_t count = 0;
+    n4d_status st = api->device_count(&count, err);
+    if (st != N4D_OK || count <= 0) {
+        snprintf(msg, cap, "%s", err[0] ? err : "no CUDA device");
+        return st != N4D_OK ? st : N4D_E_NO_DEVICE;
+    }
+    if (device < 0 || device >= count) {
+        snprintf(msg, cap, "no device: CUDA device %d does not exist (%d device%s)", (int)device,
+                 (int)count, count == 1 ? "" : "s");
+        return N4D_E_NO_DEVICE;
+    }
+    return N4D_OK;
+}
+
+/* ---- the backend shim ------------------------------------------------------ */
+
+typedef struct cuda_shim {
+    const n4d__cuda_api *api;
+    void *dev; /* the library's simulation */
+    uint64_t emit_ns; /* profiler: time spent reporting spikes during a run */
+} cuda_shim;
+
+static n4d_status shim_error(n4d_sim *sim, n4d_status st, const char *err)
+{
+    return n4d__error(&sim->hdr, st, "cuda: %s", err[0] ? err : n4d_status_string(st));
+}
+
+static n4d_status cuda_init(n4d_sim *sim)
+{
+    char msg[N4D_CUDA_ERR_CAP + 256];
+    n4d_status st = n4d__cuda_check(sim->device, msg, sizeof msg);
+    if (st)
+        return n4d__error(&sim->hdr, st, "backend \"cuda\" is not available: %s", msg);
+    const n4d__cuda_api *api = n4d__cuda_api_get(NULL);
+    const n4d_model *m = sim->model;
+    if (sim->n >= UINT32_MAX)
+        return n4d__error(&sim->hdr, N4D_E_LIMIT, "cuda: %llu neurons exceed 2^32 - 1",
+                          (unsigned long long)sim->n);
+    cuda_shim *s = n4d__calloc(sim->ctx, N4D_MEM_BACKEND, 1, sizeof *s);
+    size_t ndc = sim->n_dc ? sim->n_dc : 1;
+    n4d__cuda_dc *dc = n4d__calloc(sim->ctx, N4D_MEM_BACKEND, ndc, sizeof *dc);
+    if (!s || !dc) {
+        n4d__free(sim->ctx, N4D_MEM_BACKEND, s, sizeof *s);
+        n4d__free(sim->ctx, N4D_MEM_BACKEND, dc, ndc * sizeof *dc);
+        return n4d__error(&sim->hdr, N4D_E_NOMEM, "cuda: out of memory");
+    }
+    for (size_t k = 0; k < sim->n_dc; k++) {
+        dc[k].pop = sim->dc[k].target;
+        dc[k].amplitude = sim->dc[k].amplitude;
+        dc[k].start = sim->dc[k].start;
+        dc[k].stop = sim->dc[k].stop;
+    }
+    n4d__cuda_sim_desc d;
+    memset(&d, 0, sizeof d);
+    d.struct_size = sizeof d;
+    d.device = sim->device;
+    d.n = sim->n;
+    d.seed = sim->seed;
+    d.step = sim->step;
+    d.dt = sim->dt;
+    d.inv_scale = m->syn.inv_scale;
+    d.v = sim->v;
+    d.x1 = sim->x1;
+    d.x2 = sim->x2;
+    d.iext = sim->iext;
+    d.ref = sim->ref;
+    d.ring = sim->ring;
+    d.ring_slots = sim->ring_slots;
+    d.min_delay = m->syn.min_delay;
+    d.max_delay = m->syn.max_delay;
+    d.runs = sim->runs;
+    d.n_runs = sim->n_runs;
+    d.dc = dc;
+    d.n_dc = sim->n_dc;
+    d.poisson = sim->poisson;
+    d.n_poisson = sim->n_poisson;
+    d.perm = m->perm;
+    d.n_syn = m->syn.n_syn;
+    d.n_seg = m->syn.n_seg;
+    d.seg_ptr = m->syn.seg_ptr;
+    d.seg_off = m->syn.seg_off;
+    d.seg_key = m->syn.seg_key;
+    d.target = m->syn.target;
+    d.weight_q = m->syn.weight_q;
+    char err[N4D_CUDA_ERR_CAP] = "";
+    s->api = api;
+    st = api->sim_create(&d, &s->dev, err);
+    n4d__free(sim->ctx, N4D_MEM_BACKEND, dc, ndc * sizeof *dc);
+    if (st) {
+        n4d__free(sim->ctx, N4D_MEM_BACKEND, s, sizeof *s);
+        return shim_error(sim, st, err);
+    }
+    sim->backend_state = s;
+    return N4D_OK;
+}
+
+static void cuda_fini(n4d_sim *sim)
+{
+    cuda_shim *s = sim->backend_state;
+    if (!s)
+        return;
+    s->api->sim_destroy(s->dev);
+    n4d__free(sim->ctx, N4D_MEM_BACKEND, s, sizeof *s);
+    sim->backend_state = NULL;
+}
+
+static n4d_status cuda_emit(void *user, uint64_t step, const uint32_t *ids, uint64_t count,
+                            int *reported)
+{
+    n4d_sim *sim = user;
+    const uint64_t t0 = sim->prof_on ? n4d__now_ns() : 0;
+    n4d__sim_emit_begin(sim, step);
+    n4d__sim_emit_ids(sim, ids, count);
+    n4d_status st = n4d__sim_emit_end(sim);
+    *reported = sim->step == step + 1;
+    if (sim->prof_on) {
+        cuda_shim *s = sim->backend_state;
+        s->emit_ns += n4d__now_ns() - t0;
+    }
+    return st;
+}
+
+static n4d_status cuda_run(n4d_sim *sim, uint64_t steps)
+{
+    cuda_shim *s = sim->backend_state;
+    char err[N4D_CUDA_ERR_CAP] = "";
+    const int prof = sim->prof_on;
+    const uint64_t t0 = prof ? n4d__now_ns() : 0;
+    s->emit_ns = 0;
+    n4d_status st = s->api->sim_run(s->dev, steps, cuda_emit, sim, err);
+    if (prof) {
+        /* device work (update and delivery, with the waits for it) and the
+         * reporting of spikes */
+        const uint64_t total = n4d__now_ns() - t0;
+        n4d__prof_add(&sim->prof->stat[N4D_PROFILE_UPDATE],
+                      total > s->emit_ns ? total - s->emit_ns : 0);
+        n4d__prof_add(&sim->prof->stat[N4D_PROFILE_RECORDING], s->emit_ns);
+    }
+    if (st && err[0]) /* else the error came from reporting and is on the sim */
+        return shim_error(sim, st, err);
+    return st;
+}
+
+static n4d_status cuda_sync(n4d_sim *sim, int to_host)
+{
+    cuda_shim *s = sim->backend_state;
+    char err[N4D_CUDA_ERR_CAP] = "";
+    n4d_status st = s->api->sim_sync(s->dev, (uint32_t)to_host, sim->step, err);
+    return st ? shim_error(sim, st, err) : N4D_OK;
+}
+
+const n4d__backend_ops n4d__backend_cuda = {"cuda", cuda_init, cuda_fini, cuda_run, cuda_sync};

@@ -1,0 +1,168 @@
+/* Internal helpers of the HDF5 storage module (store_*.c): error context
+ * with HDF5's error printing silenced, checked dataset and attribute access,
+ * dataset creation with the save options, and atomic file replacement.
+ * Only compiled with HDF5 (N4D_HAVE_HDF5). */
+#ifndef N4D_STORE_H5_H
+#define N4D_STORE_H5_H
+
+#include "backend.h"
+
+#ifndef N4D_HAVE_HDF5
+#define N4D_HAVE_HDF5 0
+#endif
+#if N4D_HAVE_HDF5
+
+#include <hdf5.h>
+
+/* Format of the files written here (attribute /n4d/format_version). */
+#define N4D__STORE_FORMAT 1u
+/* SONATA root attributes. */
+#define N4D__SONATA_MAGIC 0x0A7Au
+
+/* One storage call: where errors go, the file named in them, and the HDF5
+ * error handler to restore. */
+typedef struct n4d__h5 {
+    n4d_context *ctx;
+    n4d__handle *err;
+    const char *path;
+    H5E_auto2_t old_fn;
+    void *old_data;
+    bool silenced;
+} n4d__h5;
+
+/* Saves and silences HDF5's automatic error printing. */
+void n4d__h5_begin(n4d__h5 *h, n4d_context *ctx, n4d__handle *err, const char *path);
+/* Restores it. */
+void n4d__h5_end(n4d__h5 *h);
+
+/* Records "PATH: OBJ: detail" (and HDF5's own innermost message when
+ * `with_lib` is set) on the handle and returns st. obj may be NULL. */
+n4d_status n4d__h5_fail(n4d__h5 *h, n4d_status st, const char *obj, bool with_lib, const char *fmt,
+                        ...) __attribute__((format(printf, 5, 6)));
+
+/* Element types checked on open and used in memory. */
+typedef enum n4d__h5_type {
+    N4D__T_U8, N4D__T_U32, N4D__T_I32, N4D__T_U64, N4D__T_I64, N4D__T_F32, N4D__T_F64,
+    N4D__T_NUMBER, /* any integer or float class (read converting) */
+    N4D__T_STRING
+} n4d__h5_type;
+
+hid_t n4d__h5_mem_type(n4d__h5_type t);
+
+/* Opens dataset `name` under loc and checks its element type and shape.
+ * rank is 1 or 2; dims[i] == UINT64_MAX accepts any extent and receives
+ * it. On failure returns H5I_INVALID_HID with the error recorded
+ * (N4D_E_FORMAT), in *st. */
+hid_t n4d__h5_open_dset(n4d__h5 *h, hid_t loc, const char *name, n4d__h5_type type, int rank,
+                        uint64_t dims[2], n4d_status *st);
+/* 1 if the link exists (and resolves), 0 if not. */
+bool n4d__h5_exists(hid_t loc, const char *name);
+
+/* Reads rows [off, off + count) of a 1-D or 2-D dataset (all columns) into
+ * buf, converting to the memory type t. */
+n4d_status n4d__h5_read_rows(n4d__h5 *h, hid_t dset, const char *name, n4d__h5_type t,
+                             uint64_t off, uint64_t count, void *buf);
+/* Reads the scalar or 1-element string dataset/attribute into a buffer
+ * allocated from the context (N4D_MEM_OTHER, size *len + 1). */
+n4d_status n4d__h5_read_str_dset(n4d__h5 *h, hid_t loc, const char *name, char **out, size_t *len);
+
+/* Attributes: checked reads of `n` elements (scalar when n == 1) and writes. */
+n4d_status n4d__h5_attr_read(n4d__h5 *h, hid_t loc, const char *obj, const char *name,
+                             n4d__h5_type t, size_t n, void *out);
+n4d_status n4d__h5_attr_read_str(n4d__h5 *h, hid_t loc, const char *obj, const char *name,
+                                 char *out, size_t cap);
+n4d_status n4d__h5_attr_write(n4d__h5 *h, hid_t loc, const char *obj, const char *name,
+                              n4d__h5_type t, size_t n, const void *data);
+n4d_status n4d__h5_attr_write_str(n4d__h5 *h, hid_t loc, const char *obj, const char *name,
+                                  const char *s);
+
+/* Layout of created datasets. */
+typedef struct n4d__h5_layout {
+    uint64_t chunk;     /* rows per chunk */
+    int gzip;           /* 0: none, else level */
+    bool shuffle;
+    bool contiguous;    /* contiguous, no filter */
+    bool extendible;    /* unlimited first dimension (chunked) */
+} n4d__h5_layout;
+
+/* Creates a dataset of `rows` x cols (cols == 0: 1-D). */
+hid_t n4d__h5_create_dset(n4d__h5 *h, hid_t loc, const char *name, n4d__h5_type t, uint64_t rows,
+                          uint64_t cols, const n4d__h5_layout *L, n4d_status *st);
+/* Writes rows [off, off + count) from buf (memory type t). */
+n4d_status n4d__h5_write_rows(n4d__h5 *h, hid_t dset, const char *name, n4d__h5_type t,
+                              uint64_t off, uint64_t count, const void *buf);
+/* Creates, writes and closes a whole dataset. */
+n4d_status n4d__h5_write_dset(n4d__h5 *h, hid_t loc, const char *name, n4d__h5_type t,
+                              uint64_t rows, uint64_t cols, const n4d__h5_layout *L,
+                              const void *buf);
+/* Writes a scalar string dataset. */
+n4d_status n4d__h5_write_str_dset(n4d__h5 *h, hid_t loc, const char *name, const char *s);
+/* Creates a group (intermediate groups too). */
+hid_t n4d__h5_create_group(n4d__h5 *h, hid_t loc, const char *name, n4d_status *st);
+hid_t n4d__h5_open_group(n4d__h5 *h, hid_t loc, const char *name, n4d_status *st);
+
+/* Closes any HDF5 id (ignores invalid ones). */
+void n4d__h5_close(hid_t id);
+
+/* ---- files ----------------------------------------------------------------- */
+
+/* Output file being written: a temporary file beside `path`. */
+typedef struct n4d__h5_out {
+    hid_t file;
+    char *tmp;      /* allocated from the context */
+    size_t tmp_len;
+} n4d__h5_out;
+
+/* Creates the temporary file (aligned when align is set, for mapping). */
+n4d_status n4d__h5_out_create(n4d__h5 *h, n4d__h5_out *o, bool align);
+/* Closes, syncs and renames the file over h->path. Frees o->tmp. */
+n4d_status n4d__h5_out_commit(n4d__h5 *h, n4d__h5_out *o);
+/* Closes and removes the temporary file. Frees o->tmp. */
+void n4d__h5_out_abort(n4d__h5 *h, n4d__h5_out *o);
+
+/* Opens an existing file read-only, telling a missing or unreadable file
+ * (N4D_E_IO) from a file that is not HDF5 or is damaged (N4D_E_FORMAT). */
+hid_t n4d__h5_open_read(n4d__h5 *h, n4d_status *st);
+
+/* Writes the SONATA root attributes (magic, version) and /n4d attributes
+ * format_version and kind. */
+n4d_status n4d__h5_write_header(n4d__h5 *h, hid_t file, hid_t n4d, const char *kind);
+/* Checks them. */
+n4d_status n4d__h5_check_header(n4d__h5 *h, hid_t file, hid_t n4d, const char *kind);
+
+/* Escapes a population or edge name for use as an HDF5 link name ('/' and
+ * '%' as %2F and %25; "." as %2E). */
+void n4d__h5_escape(const char *name, char *out, size_t cap);
+
+/* Converts save options into a layout. */
+void n4d__h5_layout_from(const n4d_save_options *o, n4d__h5_layout *L);
+/* Reads caller's save options (NULL: defaults) and checks them. */
+n4d_status n4d__h5_save_options(n4d__h5 *h, const n4d_save_options *in, n4d_save_options *out);
+
+/* ---- model save / load shared with checkpoints (store_model.c) -------------- */
+
+/* Writes the model (/nodes, /edges, /n4d) into an open file. */
+n4d_status n4d__store_write_model(n4d__h5 *h, hid_t file, const n4d_model *m,
+                                  const n4d_save_options *opt, const char *kind);
+/* Reads the model from an open file into a new model. */
+n4d_status n4d__store_read_model(n4d__h5 *h, hid_t file, const n4d_load_options *opt,
+                                 const char *kind, n4d_model **out);
+
+/* Installs the built arrays (by user id: positions, CSR rows and targets)
+ * into a described model, computes the layout (layout = order, partitions,
+ * balance_synapses; NULL: lattice order), reorders the synapses to it and
+ * marks the model built. Takes ownership of pos and the synapse arrays even
+ * on failure (then destroy the model). pop_n: neurons per population. */
+n4d_status n4d__store_install(n4d__h5 *h, n4d_model *m, uint64_t n_neurons, int32_t *pos,
+                              const uint64_t *pop_n, n4d__synapses *syn, const int32_t layout[3]);
+/* Frees synapse arrays allocated for a model of n neurons (not installed). */
+void n4d__store_free_syn(n4d_context *ctx, n4d__synapses *s, uint64_t n_neurons);
+/* Checks CSR arrays (in memory) for a model of n neurons; sets the delay
+ * range. Errors name the dataset under /n4d/synapses. */
+n4d_status n4d__store_check_syn(n4d__h5 *h, n4d__synapses *s, uint64_t n_neurons);
+
+/* Smallest power of two scale with max |w| below 2^26 (as the build does). */
+double n4d__store_scale_for(double maxw);
+
+#endif /* N4D_HAVE_HDF5 */
+#endif

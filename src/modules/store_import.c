@@ -1,0 +1,787 @@
+/* Import of models saved by 4D Neural Cognition: save_to_json (one JSON
+ * document) and save_to_hdf5 (meta_json, neurons N x 10, synapses S x 5).
+ * The result is a built n4d model: dt 1 ms, lif populations per area (and
+ * parameter set), the neurons at their positions, the synapses as saved. */
+#include "store_h5.h"
+
+#if N4D_HAVE_HDF5
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NPAR 5 /* tau_m, v_rest, v_reset, v_threshold, refractory_period */
+static const char *const par_names[NPAR] = {"tau_m", "v_rest", "v_reset", "v_threshold",
+                                            "refractory_period"};
+
+/* Everything read from the file, before the model is made. */
+typedef struct imp {
+    n4d__h5 *h;
+    n4d_context *ctx;
+    uint64_t n, s;         /* neurons, synapses */
+    uint64_t *id;          /* original ids */
+    int32_t *pos;          /* 4 per neuron */
+    double *v;             /* v_membrane */
+    double *par;           /* NPAR per neuron */
+    uint64_t *pre, *post;  /* original ids */
+    float *w;
+    uint32_t *delay;
+} imp;
+
+static void imp_free(imp *d)
+{
+    n4d_context *ctx = d->ctx;
+    const uint64_t n = d->n ? d->n : 1, s = d->s ? d->s : 1;
+    n4d__free(ctx, N4D_MEM_BUILD, d->id, n * sizeof(uint64_t));
+    n4d__free(ctx, N4D_MEM_BUILD, d->pos, n * 4 * sizeof(int32_t));
+    n4d__free(ctx, N4D_MEM_BUILD, d->v, n * sizeof(double));
+    n4d__free(ctx, N4D_MEM_BUILD, d->par, n * NPAR * sizeof(double));
+    n4d__free(ctx, N4D_MEM_BUILD, d->pre, s * sizeof(uint64_t));
+    n4d__free(ctx, N4D_MEM_BUILD, d->post, s * sizeof(uint64_t));
+    n4d__free(ctx, N4D_MEM_BUILD, d->w, s * sizeof(float));
+    n4d__free(ctx, N4D_MEM_BUILD, d->delay, s * sizeof(uint32_t));
+}
+
+static n4d_status imp_alloc(imp *d, uint64_t n, uint64_t s, const char *obj)
+{
+    d->n = n;
+    d->s = s;
+    const uint64_t nn = n ? n : 1, ss = s ? s : 1;
+    n4d_context *ctx = d->ctx;
+    d->id = n4d__alloc(ctx, N4D_MEM_BUILD, nn * sizeof(uint64_t));
+    d->pos = n4d__alloc(ctx, N4D_MEM_BUILD, nn * 4 * sizeof(int32_t));
+    d->v = n4d__alloc(ctx, N4D_MEM_BUILD, nn * sizeof(double));
+    d->par = n4d__alloc(ctx, N4D_MEM_BUILD, nn * NPAR * sizeof(double));
+    d->pre = n4d__alloc(ctx, N4D_MEM_BUILD, ss * sizeof(uint64_t));
+    d->post = n4d__alloc(ctx, N4D_MEM_BUILD, ss * sizeof(uint64_t));
+    d->w = n4d__alloc(ctx, N4D_MEM_BUILD, ss * sizeof(float));
+    d->delay = n4d__alloc(ctx, N4D_MEM_BUILD, ss * sizeof(uint32_t));
+    if (!d->id || !d->pos || !d->v || !d->par || !d->pre || !d->post || !d->w || !d->delay)
+        return n4d__h5_fail(d->h, N4D_E_NOMEM, obj, false,
+                            "out of memory for %llu neurons and %llu synapses",
+                            (unsigned long long)n, (unsigned long long)s);
+    return N4D_OK;
+}
+
+/* ---- JSON helpers (messages name the key path) ---------------------------------- */
+
+static n4d_status jfail(n4d__h5 *h, const char *obj, const char *where, const char *what)
+{
+    return n4d__h5_fail(h, N4D_E_FORMAT, obj, false, "%s: %s", where, what);
+}
+
+/* A number that must be an integer in [lo, hi]. */
+static bool j_intval(json_t *v, double lo, double hi, int64_t *out)
+{
+    double x;
+    if (json_is_integer(v))
+        x = (double)json_integer_value(v);
+    else if (json_is_real(v))
+        x = json_real_value(v);
+    else
+        return false;
+    if (!(x >= lo && x <= hi) || x != floor(x))
+        return false;
+    *out = (int64_t)x;
+    return true;
+}
+
+/* ---- config ------------------------------------------------------------------------- */
+
+typedef struct cfg {
+    uint32_t shape[4];
+    double par[NPAR];
+} cfg;
+
+/* Reads lattice, default parameters, areas and senses into the model. */
+static n4d_status read_config(n4d__h5 *h, const char *obj, json_t *c, n4d_model *m, cfg *out)
+{
+    char where[300];
+    if (!json_is_object(c))
+        return jfail(h, obj, "config", "is missing or not an object");
+    json_t *ls = json_object_get(c, "lattice_shape");
+    if (json_array_size(ls) != 4)
+        return jfail(h, obj, "config.lattice_shape", "must be an array of 4 sizes");
+    for (int i = 0; i < 4; i++) {
+        int64_t x;
+        if (!j_intval(json_array_get(ls, (size_t)i), 1, 1 << 30, &x)) {
+            snprintf(where, sizeof where, "config.lattice_shape[%d]", i);
+            return jfail(h, obj, where, "is not a size in 1..2^30");
+        }
+        out->shape[i] = (uint32_t)x;
+    }
+    if (n4d_model_set_lattice(m, out->shape))
+        return jfail(h, obj, "config.lattice_shape", n4d_last_error(m));
+    /* neuron model */
+    static const double defaults[NPAR] = {20.0, -65.0, -70.0, -50.0, 5.0};
+    memcpy(out->par, defaults, sizeof defaults);
+    json_t *nm = json_object_get(c, "neuron_model");
+    if (nm) {
+        json_t *type = json_object_get(nm, "type");
+        if (type && !json_is_string(type))
+            return jfail(h, obj, "config.neuron_model.type", "is not a string");
+        if (type && strcmp(json_string_value(type), "LIF") != 0)
+            return n4d__h5_fail(h, N4D_E_UNSUPPORTED, obj, false,
+                                "config.neuron_model.type: only \"LIF\" can be imported");
+        json_t *pd = json_object_get(nm, "params_default");
+        for (int k = 0; pd && k < NPAR; k++) {
+            json_t *v = json_object_get(pd, par_names[k]);
+            if (!v)
+                continue;
+            if (!json_is_number(v) || !isfinite(json_number_value(v))) {
+                snprintf(where, sizeof where, "config.neuron_model.params_default.%s", par_names[k]);
+                return jfail(h, obj, where, "is not a finite number");
+            }
+            out->par[k] = json_number_value(v);
+        }
+    }
+    /* areas */
+    json_t *areas = json_object_get(c, "areas"), *a;
+    size_t i;
+    if (areas && !json_is_array(areas))
+        return jfail(h, obj, "config.areas", "is not an array");
+    json_array_foreach(areas, i, a) {
+        snprintf(where, sizeof where, "config.areas[%zu]", i);
+        json_t *name = json_object_get(a, "name"), *cr = json_object_get(a, "coord_ranges");
+        if (!json_is_string(name) || !json_is_object(cr))
+            return jfail(h, obj, where, "needs a name and coord_ranges");
+        int32_t lo[4], hi[4];
+        static const char *const axes[4] = {"x", "y", "z", "w"};
+        for (int k = 0; k < 4; k++) {
+            json_t *r = json_object_get(cr, axes[k]);
+            int64_t l, u;
+            if (json_array_size(r) != 2 || !j_intval(json_array_get(r, 0), 0, INT32_MAX, &l) ||
+                !j_intval(json_array_get(r, 1), 0, INT32_MAX, &u)) {
+                snprintf(where, sizeof where, "config.areas[%zu].coord_ranges.%s", i, axes[k]);
+                return jfail(h, obj, where, "must be [lo, hi] with integers >= 0");
+            }
+            lo[k] = (int32_t)l;
+            hi[k] = (int32_t)u;
+        }
+        if (n4d_model_add_area(m, json_string_value(name), lo, hi))
+            return jfail(h, obj, where, n4d_last_error(m));
+    }
+    /* senses: {name: {areal, w_index, input_size: [rows, cols]}} */
+    json_t *senses = json_object_get(c, "senses"), *sv;
+    const char *sname;
+    if (senses && !json_is_object(senses))
+        return jfail(h, obj, "config.senses", "is not an object");
+    json_object_foreach(senses, sname, sv) {
+        snprintf(where, sizeof where, "config.senses.%s", sname);
+        json_t *areal = json_object_get(sv, "areal"), *size = json_object_get(sv, "input_size");
+        int64_t rows, cols;
+        if (!json_is_string(areal) || json_array_size(size) != 2 ||
+            !j_intval(json_array_get(size, 0), 1, UINT32_MAX, &rows) ||
+            !j_intval(json_array_get(size, 1), 1, UINT32_MAX, &cols))
+            return jfail(h, obj, where, "needs areal and input_size [rows, cols]");
+        if (n4d_model_add_sense(m, sname, json_string_value(areal), (uint32_t)rows,
+                                (uint32_t)cols))
+            return jfail(h, obj, where, n4d_last_error(m));
+    }
+    static const char *const ignored[] = {"plasticity", "cell_lifecycle", "neuromodulation"};
+    char list[200] = "";
+    for (size_t k = 0; k < sizeof ignored / sizeof ignored[0]; k++)
+        if (json_object_get(c, ignored[k])) {
+            size_t len = strlen(list);
+            snprintf(list + len, sizeof list - len, "%s%s", len ? ", " : "", ignored[k]);
+        }
+    if (list[0])
+        n4d__model_warn(m, "%s: imported without %s (not simulated by n4d)", h->path, list);
+    return N4D_OK;
+}
+
+/* Parameters of a neuron from its JSON "params" (missing keys: defaults). */
+static n4d_status neuron_params(n4d__h5 *h, const char *obj, json_t *p, const cfg *c, size_t i,
+                                double *out)
+{
+    memcpy(out, c->par, sizeof c->par);
+    if (!p)
+        return N4D_OK;
+    if (!json_is_object(p)) {
+        char where[100];
+        snprintf(where, sizeof where, "neurons[%zu].params", i);
+        return jfail(h, obj, where, "is not an object");
+    }
+    for (int k = 0; k < NPAR; k++) {
+        json_t *v = json_object_get(p, par_names[k]);
+        if (!v)
+            continue;
+        if (!json_is_number(v) || !isfinite(json_number_value(v))) {
+            char where[100];
+            snprintf(where, sizeof where, "neurons[%zu].params.%s", i, par_names[k]);
+            return jfail(h, obj, where, "is not a finite number");
+        }
+        out[k] = json_number_value(v);
+    }
+    return N4D_OK;
+}
+
+/* ---- JSON file ------------------------------------------------------------------- */
+
+static n4d_status read_json_model(n4d__h5 *h, json_t *root, n4d_model *m, imp *d, cfg *c)
+{
+    const char *obj = "JSON";
+    char where[100];
+    if (!json_is_object(root))
+        return jfail(h, obj, "(document)", "is not an object");
+    n4d_status st = read_config(h, obj, json_object_get(root, "config"), m, c);
+    if (st)
+        return st;
+    json_t *neurons = json_object_get(root, "neurons"), *syns = json_object_get(root, "synapses");
+    if (!json_is_array(neurons))
+        return jfail(h, obj, "neurons", "is missing or not an array");
+    if (!json_is_array(syns))
+        return jfail(h, obj, "synapses", "is missing or not an array");
+    if ((st = imp_alloc(d, json_array_size(neurons), json_array_size(syns), obj)))
+        return st;
+    size_t i;
+    json_t *v;
+    static const char *const axes[4] = {"x", "y", "z", "w"};
+    json_array_foreach(neurons, i, v) {
+        int64_t x;
+        snprintf(where, sizeof where, "neurons[%zu]", i);
+        if (!json_is_object(v))
+            return jfail(h, obj, where, "is not an object");
+        if (!j_intval(json_object_get(v, "id"), 0, 4294967295.0, &x)) {
+            snprintf(where, sizeof where, "neurons[%zu].id", i);
+            return jfail(h, obj, where, "is missing or not an id (integer >= 0)");
+        }
+        d->id[i] = (uint64_t)x;
+        for (int k = 0; k < 4; k++) {
+            if (!j_intval(json_object_get(v, axes[k]), 0, (double)c->shape[k] - 1, &x)) {
+                snprintf(where, sizeof where, "neurons[%zu].%s", i, axes[k]);
+                return jfail(h, obj, where, "is missing or outside the lattice");
+            }
+            d->pos[4 * i + (size_t)k] = (int32_t)x;
+        }
+        json_t *vm = json_object_get(v, "v_membrane");
+        d->v[i] = c->par[1];
+        if (vm) {
+            if (!json_is_number(vm) || !isfinite(json_number_value(vm))) {
+                snprintf(where, sizeof where, "neurons[%zu].v_membrane", i);
+                return jfail(h, obj, where, "is not a finite number");
+            }
+            d->v[i] = json_number_value(vm);
+        }
+        if ((st = neuron_params(h, obj, json_object_get(v, "params"), c, i, d->par + NPAR * i)))
+            return st;
+    }
+    json_array_foreach(syns, i, v) {
+        int64_t x;
+        snprintf(where, sizeof where, "synapses[%zu]", i);
+        if (!json_is_object(v))
+            return jfail(h, obj, where, "is not an object");
+        json_t *w = json_object_get(v, "weight"), *dl = json_object_get(v, "delay"),
+               *ty = json_object_get(v, "synapse_type");
+        if (!j_intval(json_object_get(v, "pre_id"), 0, 4294967295.0, &x)) {
+            snprintf(where, sizeof where, "synapses[%zu].pre_id", i);
+            return jfail(h, obj, where, "is missing or not an id");
+        }
+        d->pre[i] = (uint64_t)x;
+        if (!j_intval(json_object_get(v, "post_id"), 0, 4294967295.0, &x)) {
+            snprintf(where, sizeof where, "synapses[%zu].post_id", i);
+            return jfail(h, obj, where, "is missing or not an id");
+        }
+        d->post[i] = (uint64_t)x;
+        if (!json_is_number(w) || !isfinite(json_number_value(w))) {
+            snprintf(where, sizeof where, "synapses[%zu].weight", i);
+            return jfail(h, obj, where, "is missing or not a finite number");
+        }
+        d->w[i] = (float)json_number_value(w);
+        d->delay[i] = 1;
+        if (dl) {
+            if (!j_intval(dl, 1, N4D__MAX_DELAY_STEPS, &x)) {
+                snprintf(where, sizeof where, "synapses[%zu].delay", i);
+                return jfail(h, obj, where, "is not a delay in steps (1..65535)");
+            }
+            d->delay[i] = (uint32_t)x;
+        }
+        if (ty) {
+            const char *t = json_is_string(ty) ? json_string_value(ty) : "";
+            if (strcmp(t, "inhibitory") == 0) {
+                d->delay[i] |= 0x80000000u; /* marked: the sign is decided in make_model */
+            } else if (strcmp(t, "excitatory") != 0) {
+                snprintf(where, sizeof where, "synapses[%zu].synapse_type", i);
+                return jfail(h, obj, where, "is neither \"excitatory\" nor \"inhibitory\"");
+            }
+        }
+    }
+    return N4D_OK;
+}
+
+/* ---- HDF5 file -------------------------------------------------------------------- */
+
+static n4d_status read_h5_model(n4d__h5 *h, hid_t file, n4d_model *m, imp *d, cfg *c)
+{
+    char *meta = NULL;
+    size_t meta_len = 0;
+    n4d_status st = n4d__h5_read_str_dset(h, file, "meta_json", &meta, &meta_len);
+    if (st)
+        return st;
+    json_error_t jerr;
+    json_t *root = json_loadb(meta, meta_len, 0, &jerr);
+    n4d__free(h->ctx, N4D_MEM_OTHER, meta, meta_len + 1);
+    if (!root)
+        return n4d__h5_fail(h, N4D_E_FORMAT, "/meta_json", false, "invalid JSON at line %d: %s",
+                            jerr.line, jerr.text);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return n4d__h5_fail(h, N4D_E_FORMAT, "/meta_json", false, "is not a JSON object");
+    }
+    st = read_config(h, "/meta_json", json_object_get(root, "config"), m, c);
+    uint64_t dn[2] = {UINT64_MAX, 10}, ds[2] = {UINT64_MAX, 5};
+    hid_t dsn = H5I_INVALID_HID, dss = H5I_INVALID_HID;
+    double *buf = NULL;
+    size_t buf_n = 0;
+    if (st)
+        goto done;
+    if ((dsn = n4d__h5_open_dset(h, file, "neurons", N4D__T_NUMBER, 2, dn, &st)) < 0 ||
+        (dss = n4d__h5_open_dset(h, file, "synapses", N4D__T_NUMBER, 2, ds, &st)) < 0)
+        goto done;
+    if (dn[0] > 0xfffffff0ull || ds[0] > ((uint64_t)1 << 36)) {
+        st = n4d__h5_fail(h, N4D_E_LIMIT, "/neurons", false, "%llu neurons / %llu synapses are "
+                          "beyond the import limits", (unsigned long long)dn[0],
+                          (unsigned long long)ds[0]);
+        goto done;
+    }
+    if ((st = imp_alloc(d, dn[0], ds[0], NULL)))
+        goto done;
+    buf_n = (dn[0] * 10 > ds[0] * 5 ? dn[0] * 10 : ds[0] * 5) + 1;
+    buf = n4d__alloc(h->ctx, N4D_MEM_BUILD, buf_n * sizeof(double));
+    if (!buf) {
+        st = n4d__h5_fail(h, N4D_E_NOMEM, NULL, false, "out of memory");
+        goto done;
+    }
+    /* per-neuron parameters from meta_json's neuron list when it has them */
+    json_t *jn = json_object_get(root, "neurons");
+    if ((st = n4d__h5_read_rows(h, dsn, "neurons", N4D__T_NUMBER, 0, dn[0], buf)))
+        goto done;
+    for (uint64_t i = 0; i < dn[0]; i++) {
+        const double *r = buf + 10 * i;
+        if (!(r[0] >= 0 && r[0] < 16777216.0) || r[0] != floor(r[0])) {
+            st = n4d__h5_fail(h, N4D_E_FORMAT, "/neurons", false,
+                              "row %llu: id %g is not an integer id below 2^24",
+                              (unsigned long long)i, r[0]);
+            goto done;
+        }
+        d->id[i] = (uint64_t)r[0];
+        for (int k = 0; k < 4; k++) {
+            if (!(r[1 + k] >= 0 && r[1 + k] < c->shape[k]) || r[1 + k] != floor(r[1 + k])) {
+                st = n4d__h5_fail(h, N4D_E_FORMAT, "/neurons", false,
+                                  "row %llu: coordinate %d (%g) is outside the lattice",
+                                  (unsigned long long)i, k, r[1 + k]);
+                goto done;
+            }
+            d->pos[4 * i + (uint64_t)k] = (int32_t)r[1 + k];
+        }
+        if (!isfinite(r[9])) {
+            st = n4d__h5_fail(h, N4D_E_FORMAT, "/neurons", false,
+                              "row %llu: v_membrane is not finite", (unsigned long long)i);
+            goto done;
+        }
+        d->v[i] = r[9];
+        json_t *pj = NULL;
+        if (json_array_size(jn) == dn[0]) {
+            json_t *ne = json_array_get(jn, (size_t)i), *jid = json_object_get(ne, "id");
+            int64_t x;
+            if (j_intval(jid, 0, 4294967295.0, &x) && (uint64_t)x == d->id[i])
+                pj = json_object_get(ne, "params");
+        }
+        if ((st = neuron_params(h, "/meta_json", pj, c, (size_t)i, d->par + NPAR * i)))
+            goto done;
+    }
+    if ((st = n4d__h5_read_rows(h, dss, "synapses", N4D__T_NUMBER, 0, ds[0], buf)))
+        goto done;
+    for (uint64_t i = 0; i < ds[0]; i++) {
+        const double *r = buf + 5 * i;
+        const char *bad = NULL;
+        if (!(r[0] >= 0 && r[0] < 16777216.0) || r[0] != floor(r[0]) || !(r[1] >= 0 &&
+            r[1] < 16777216.0) || r[1] != floor(r[1]))
+            bad = "pre or post is not an integer id below 2^24";
+        else if (!isfinite(r[2]))
+            bad = "weight is not finite";
+        else if (!(r[3] >= 1 && r[3] <= N4D__MAX_DELAY_STEPS) || r[3] != floor(r[3]))
+            bad = "delay is not a number of steps in 1..65535";
+        if (bad) {
+            st = n4d__h5_fail(h, N4D_E_FORMAT, "/synapses", false, "row %llu: %s",
+                              (unsigned long long)i, bad);
+            goto done;
+        }
+        d->pre[i] = (uint64_t)r[0];
+        d->post[i] = (uint64_t)r[1];
+        d->w[i] = (float)r[2];
+        d->delay[i] = (uint32_t)r[3];
+    }
+done:
+    n4d__free(h->ctx, N4D_MEM_BUILD, buf, buf_n * sizeof(double));
+    n4d__h5_close(dsn);
+    n4d__h5_close(dss);
+    json_decref(root);
+    return st;
+}
+
+/* ---- the model ------------------------------------------------------------------------ */
+
+typedef struct idpair {
+    uint64_t orig;
+    uint64_t idx; /* index in the file's neuron list */
+} idpair;
+
+static int cmp_idpair(const void *a, const void *b)
+{
+    const idpair *x = a, *y = b;
+    return (x->orig > y->orig) - (x->orig < y->orig);
+}
+
+typedef struct rsyn {
+    uint32_t key, target;
+    float w;
+} rsyn;
+
+static int cmp_rsyn(const void *a, const void *b)
+{
+    const rsyn *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    if (x->target != y->target)
+        return x->target < y->target ? -1 : 1;
+    return (x->w > y->w) - (x->w < y->w);
+}
+
+static bool in_area(const n4d__area *a, const int32_t *p)
+{
+    for (int k = 0; k < 4; k++)
+        if (p[k] < a->lo[k] || p[k] > a->hi[k])
+            return false;
+    return true;
+}
+
+/* Populations, ids, positions and CSR synapses from the imported lists. */
+static n4d_status make_model(n4d__h5 *h, const char *obj, const char *obj_s, imp *d, n4d_model *m,
+                             const cfg *c, bool reference_inhibition)
+{
+    n4d_context *ctx = m->ctx;
+    const uint64_t N = d->n, S = d->s, NN = N ? N : 1;
+    n4d_status st = N4D_OK;
+    idpair *ord = n4d__alloc(ctx, N4D_MEM_BUILD, NN * sizeof *ord);
+    int32_t *area_of = n4d__alloc(ctx, N4D_MEM_BUILD, NN * sizeof(int32_t));
+    int32_t *group_of = n4d__alloc(ctx, N4D_MEM_BUILD, NN * sizeof(int32_t));
+    uint64_t *newid = n4d__alloc(ctx, N4D_MEM_BUILD, NN * sizeof(uint64_t)); /* by file index */
+    uint64_t *group_first = n4d__alloc(ctx, N4D_MEM_BUILD, NN * sizeof(uint64_t)); /* file idx */
+    uint64_t *pop_n = n4d__calloc(ctx, N4D_MEM_BUILD, NN, sizeof(uint64_t));
+    int32_t *pos = n4d__alloc(ctx, N4D_MEM_NEURONS, NN * 4 * sizeof(int32_t));
+    n4d__synapses syn;
+    memset(&syn, 0, sizeof syn);
+    uint64_t *cnt = n4d__calloc(ctx, N4D_MEM_BUILD, N + 1, sizeof(uint64_t));
+    rsyn *rows = n4d__alloc(ctx, N4D_MEM_BUILD, (S ? S : 1) * sizeof(rsyn));
+    size_t n_groups = 0;
+    if (!ord || !area_of || !group_of || !newid || !group_first || !pop_n || !pos || !cnt ||
+        !rows) {
+        st = n4d__h5_fail(h, N4D_E_NOMEM, obj, false, "out of memory");
+        goto done;
+    }
+    for (uint64_t i = 0; i < N; i++)
+        ord[i] = (idpair){d->id[i], i};
+    qsort(ord, N, sizeof *ord, cmp_idpair);
+    for (uint64_t i = 1; i < N; i++)
+        if (ord[i].orig == ord[i - 1].orig) {
+            st = n4d__h5_fail(h, N4D_E_FORMAT, obj, false, "neuron id %llu appears twice",
+                              (unsigned long long)ord[i].orig);
+            goto done;
+        }
+    /* area of every neuron: the first area holding it; else the whole lattice */
+    int32_t lattice_area = -1;
+    for (uint64_t i = 0; i < N; i++) {
+        area_of[i] = -1;
+        for (size_t a = 0; a < m->n_areas && area_of[i] < 0; a++)
+            if (in_area(&m->areas[a], d->pos + 4 * i))
+                area_of[i] = (int32_t)a;
+        if (area_of[i] < 0) {
+            if (lattice_area < 0) {
+                int32_t lo[4] = {0, 0, 0, 0}, hi[4];
+                for (int k = 0; k < 4; k++)
+                    hi[k] = (int32_t)c->shape[k] - 1;
+                if (n4d_model_add_area(m, "_lattice", lo, hi)) {
+                    st = n4d__h5_fail(h, N4D_E_FORMAT, obj, false, "%s", n4d_last_error(m));
+                    goto done;
+                }
+                lattice_area = (int32_t)m->n_areas - 1;
+            }
+            area_of[i] = lattice_area;
+        }
+    }
+    /* groups: (area, parameters), ordered by area then first appearance in id order */
+    for (size_t a = 0; a < m->n_areas; a++) {
+        size_t area_groups = 0;
+        for (uint64_t k = 0; k < N; k++) {
+            uint64_t i = ord[k].idx;
+            if (area_of[i] != (int32_t)a)
+                continue;
+            size_t g = n_groups - area_groups;
+            for (; g < n_groups; g++)
+                if (memcmp(d->par + NPAR * group_first[g], d->par + NPAR * i,
+                           NPAR * sizeof(double)) == 0)
+                    break;
+            if (g == n_groups) {
+                group_first[n_groups++] = i;
+                area_groups++;
+            }
+            group_of[i] = (int32_t)g;
+            pop_n[g]++;
+        }
+    }
+    /* one lif population per group */
+    for (size_t g = 0; g < n_groups; g++) {
+        uint64_t i0 = group_first[g];
+        const n4d__area *ar = &m->areas[area_of[i0]];
+        char name[300];
+        size_t k = 0;
+        for (size_t e = 0; e < g; e++)
+            k += area_of[group_first[e]] == area_of[i0];
+        if (k == 0)
+            snprintf(name, sizeof name, "%s", ar->name);
+        else
+            snprintf(name, sizeof name, "%s_%zu", ar->name, k);
+        n4d_population_desc pd;
+        n4d_population_desc_init(&pd);
+        pd.name = name;
+        pd.area = ar->name;
+        pd.model = N4D_NEURON_LIF;
+        const double *p = d->par + NPAR * i0;
+        pd.params.tau_m = p[0];
+        pd.params.v_rest = p[1];
+        pd.params.v_reset = p[2];
+        pd.params.v_threshold = p[3];
+        pd.params.t_ref = p[4];
+        uint64_t sites = 1;
+        for (int a = 0; a < 4; a++)
+            sites *= (uint64_t)(ar->hi[a] - ar->lo[a] + 1);
+        pd.placement = pop_n[g] <= sites ? N4D_PLACE_COUNT : N4D_PLACE_ALL;
+        pd.count = pop_n[g] <= sites ? pop_n[g] : 0;
+        /* initial V: the saved v_membrane when it is the same for the group */
+        double vsum = 0, v0 = d->v[i0];
+        bool same = true;
+        for (uint64_t i = 0; i < N; i++)
+            if (group_of[i] == (int32_t)g) {
+                vsum += d->v[i];
+                same = same && d->v[i] == v0;
+            }
+        pd.v_init = n4d_dist_constant(same ? v0 : vsum / (double)pop_n[g]);
+        if (!same)
+            n4d__model_warn(m, "%s: population \"%s\": the saved membrane potentials differ; "
+                            "the simulation starts from their mean %g mV",
+                            h->path, name, vsum / (double)pop_n[g]);
+        if (n4d_model_add_population(m, &pd, NULL)) {
+            st = n4d__h5_fail(h, N4D_E_FORMAT, obj, false, "neuron %llu: %s",
+                              (unsigned long long)d->id[i0], n4d_last_error(m));
+            goto done;
+        }
+    }
+    /* new ids: group by group, in original id order */
+    {
+        uint64_t *next = group_first; /* reuse: first new id of each group */
+        uint64_t acc = 0;
+        for (size_t g = 0; g < n_groups; g++) {
+            next[g] = acc;
+            acc += pop_n[g];
+        }
+        for (uint64_t k = 0; k < N; k++) {
+            uint64_t i = ord[k].idx;
+            newid[i] = next[group_of[i]]++;
+            memcpy(pos + 4 * newid[i], d->pos + 4 * i, 4 * sizeof(int32_t));
+        }
+    }
+    /* synapses: rows by new source id, canonical order (key, target, weight) */
+    float maxw = 0;
+    for (uint64_t j = 0; j < S; j++) {
+        uint64_t ends[2] = {d->pre[j], d->post[j]}, mapped[2];
+        for (int e = 0; e < 2; e++) {
+            idpair key = {ends[e], 0};
+            idpair *f = bsearch(&key, ord, N, sizeof *ord, cmp_idpair);
+            if (!f) {
+                st = n4d__h5_fail(h, N4D_E_FORMAT, obj_s, false,
+                                  "synapse %llu: %s neuron %llu does not exist",
+                                  (unsigned long long)j, e ? "post" : "pre",
+                                  (unsigned long long)ends[e]);
+                goto done;
+            }
+            mapped[e] = newid[f->idx];
+        }
+        d->pre[j] = mapped[0];
+        d->post[j] = mapped[1];
+        bool inh = (d->delay[j] & 0x80000000u) != 0;
+        d->delay[j] &= 0x7fffffffu;
+        if (inh && !reference_inhibition)
+            d->w[j] = -fabsf(d->w[j]); /* else: the stored weight, as the reference adds it */
+        if (fabsf(d->w[j]) > maxw)
+            maxw = fabsf(d->w[j]);
+        cnt[mapped[0] + 1]++;
+    }
+    for (uint64_t i = 0; i < N; i++)
+        cnt[i + 1] += cnt[i];
+    for (uint64_t j = 0; j < S; j++) {
+        uint64_t at = cnt[d->pre[j]]++;
+        rows[at] = (rsyn){N4D__SEG_KEY(d->delay[j], d->w[j] < 0.0f), (uint32_t)d->post[j],
+                          d->w[j]};
+    }
+    for (uint64_t i = N; i > 0; i--) /* cnt[i] is now the end of row i: shift back */
+        cnt[i] = cnt[i - 1];
+    cnt[0] = 0;
+    uint64_t G = 0;
+    for (uint64_t i = 0; i < N; i++) {
+        qsort(rows + cnt[i], cnt[i + 1] - cnt[i], sizeof *rows, cmp_rsyn);
+        for (uint64_t j = cnt[i]; j < cnt[i + 1]; j++)
+            G += j == cnt[i] || rows[j].key != rows[j - 1].key;
+    }
+    syn.n_syn = S;
+    syn.n_seg = G;
+    syn.scale = n4d__store_scale_for(maxw);
+    syn.inv_scale = 1.0 / syn.scale;
+    syn.seg_ptr = n4d__alloc(ctx, N4D_MEM_SYNAPSES, (N + 1) * sizeof(uint64_t));
+    syn.seg_off = n4d__alloc(ctx, N4D_MEM_SYNAPSES, (G + 1) * sizeof(uint64_t));
+    syn.seg_key = n4d__alloc(ctx, N4D_MEM_SYNAPSES, (G ? G : 1) * sizeof(uint32_t));
+    syn.target = n4d__alloc(ctx, N4D_MEM_SYNAPSES, (S ? S : 1) * sizeof(uint32_t));
+    syn.weight_q = n4d__alloc(ctx, N4D_MEM_SYNAPSES, (S ? S : 1) * sizeof(int32_t));
+    if (!syn.seg_ptr || !syn.seg_off || !syn.seg_key || !syn.target || !syn.weight_q) {
+        n4d__store_free_syn(ctx, &syn, N);
+        st = n4d__h5_fail(h, N4D_E_NOMEM, obj, false, "out of memory for %llu synapses",
+                          (unsigned long long)S);
+        goto done;
+    }
+    uint64_t g = 0;
+    for (uint64_t i = 0; i < N; i++) {
+        syn.seg_ptr[i] = g;
+        for (uint64_t j = cnt[i]; j < cnt[i + 1]; j++) {
+            if (j == cnt[i] || rows[j].key != rows[j - 1].key) {
+                syn.seg_off[g] = j;
+                syn.seg_key[g++] = rows[j].key;
+            }
+            syn.target[j] = rows[j].target;
+            syn.weight_q[j] = (int32_t)lrint((double)rows[j].w * syn.scale);
+        }
+    }
+    syn.seg_ptr[N] = G;
+    syn.seg_off[G] = S;
+    if ((st = n4d__store_check_syn(h, &syn, N))) {
+        n4d__store_free_syn(ctx, &syn, N);
+        goto done;
+    }
+    st = n4d__store_install(h, m, N, pos, pop_n, &syn, NULL);
+    pos = NULL;
+done:
+    n4d__free(ctx, N4D_MEM_BUILD, ord, NN * sizeof *ord);
+    n4d__free(ctx, N4D_MEM_BUILD, area_of, NN * sizeof(int32_t));
+    n4d__free(ctx, N4D_MEM_BUILD, group_of, NN * sizeof(int32_t));
+    n4d__free(ctx, N4D_MEM_BUILD, newid, NN * sizeof(uint64_t));
+    n4d__free(ctx, N4D_MEM_BUILD, group_first, NN * sizeof(uint64_t));
+    n4d__free(ctx, N4D_MEM_BUILD, pop_n, NN * sizeof(uint64_t));
+    n4d__free(ctx, N4D_MEM_NEURONS, pos, NN * 4 * sizeof(int32_t));
+    n4d__free(ctx, N4D_MEM_BUILD, cnt, (N + 1) * sizeof(uint64_t));
+    n4d__free(ctx, N4D_MEM_BUILD, rows, (S ? S : 1) * sizeof(rsyn));
+    return st;
+}
+
+/* ---- entry point ----------------------------------------------------------------- */
+
+n4d_status n4d_model_import_4dnc(n4d_context *ctx, const char *path, const n4d_import_options *opt,
+                                 n4d_model **out)
+{
+    if (out)
+        *out = NULL;
+    if (!n4d__is_handle(ctx, N4D__MAGIC_CONTEXT))
+        return N4D_E_INVALID_ARG;
+    n4d__clear_error(&ctx->hdr);
+    if (!path || !out)
+        return n4d__error(&ctx->hdr, N4D_E_INVALID_ARG, "n4d_model_import_4dnc: %s is NULL",
+                          path ? "out" : "path");
+    n4d_import_options o;
+    n4d_import_options_init(&o);
+    if (opt) {
+        if (opt->struct_size < sizeof(uint32_t))
+            return n4d__error(&ctx->hdr, N4D_E_INVALID_ARG,
+                              "import options: struct_size is not set");
+        memcpy(&o, opt, opt->struct_size < sizeof o ? opt->struct_size : sizeof o);
+    }
+    if (o.format < N4D_IMPORT_AUTO || o.format > N4D_IMPORT_HDF5)
+        return n4d__error(&ctx->hdr, N4D_E_INVALID_ARG, "import options: unknown format %d",
+                          o.format);
+    n4d__h5 h;
+    n4d__h5_begin(&h, ctx, &ctx->hdr, path);
+    n4d_status st = N4D_OK;
+    n4d_model *m = NULL;
+    imp d;
+    memset(&d, 0, sizeof d);
+    d.h = &h;
+    d.ctx = ctx;
+    cfg c;
+    memset(&c, 0, sizeof c);
+    int32_t fmt = o.format;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        st = n4d__h5_fail(&h, N4D_E_IO, NULL, false, "cannot open: %s", strerror(errno));
+        goto done;
+    }
+    unsigned char sig[8] = {0};
+    size_t got = fread(sig, 1, sizeof sig, fp);
+    if (fmt == N4D_IMPORT_AUTO) {
+        static const unsigned char h5sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+        size_t k = 0;
+        while (k < got && (sig[k] == ' ' || sig[k] == '\t' || sig[k] == '\n' || sig[k] == '\r'))
+            k++;
+        if (got == 8 && memcmp(sig, h5sig, 8) == 0)
+            fmt = N4D_IMPORT_HDF5;
+        else if (k < got && sig[k] == '{')
+            fmt = N4D_IMPORT_JSON;
+        else {
+            fclose(fp);
+            st = n4d__h5_fail(&h, N4D_E_FORMAT, NULL, false,
+                              "neither a JSON nor an HDF5 4D Neural Cognition model");
+            goto done;
+        }
+    }
+    if ((st = n4d_model_create(ctx, &m))) {
+        fclose(fp);
+        goto done;
+    }
+    n4d_model_set_dt(m, 1.0); /* one 4D Neural Cognition step */
+    if (fmt == N4D_IMPORT_JSON) {
+        rewind(fp);
+        json_error_t jerr;
+        json_t *root = json_loadf(fp, JSON_REJECT_DUPLICATES, &jerr);
+        fclose(fp);
+        if (!root) {
+            st = n4d__h5_fail(&h, N4D_E_FORMAT, NULL, false, "%d:%d: invalid JSON: %s", jerr.line,
+                              jerr.column, jerr.text);
+            goto done;
+        }
+        st = read_json_model(&h, root, m, &d, &c);
+        json_decref(root);
+    } else {
+        fclose(fp);
+        hid_t f = n4d__h5_open_read(&h, &st);
+        if (f < 0)
+            goto done;
+        st = read_h5_model(&h, f, m, &d, &c);
+        H5Fclose(f);
+    }
+    if (!st)
+        st = make_model(&h, fmt == N4D_IMPORT_JSON ? "JSON" : "/neurons",
+                        fmt == N4D_IMPORT_JSON ? "JSON" : "/synapses", &d, m, &c,
+                        o.reference_inhibition != 0);
+done:
+    imp_free(&d);
+    n4d__h5_end(&h);
+    if (st) {
+        n4d_model_destroy(m);
+        return st;
+    }
+    *out = m;
+    return N4D_OK;
+}
+
+#else
+typedef int n4d__store_import_unused;
+#endif

@@ -1,0 +1,393 @@
+/* Checkpoint and resume: the model (as n4d_model_save writes it) plus the
+ * full simulation state under /n4d/state, stored by user id so that a
+ * checkpoint does not depend on the internal neuron order. */
+#include "store_h5.h"
+
+#if N4D_HAVE_HDF5
+
+#include <string.h>
+
+#define STATE "/n4d/state"
+
+/* Writes the N values of an internal-order array by user id. */
+static n4d_status write_state_array(n4d__h5 *h, hid_t g, const char *name, n4d__h5_type t,
+                                    const n4d_model *m, const void *arr, size_t elem,
+                                    const n4d__h5_layout *L, void *scratch)
+{
+    const uint64_t N = m->n_neurons;
+    if (!m->perm)
+        return n4d__h5_write_dset(h, g, name, t, N, 0, L, arr);
+    for (uint64_t u = 0; u < N; u++)
+        memcpy((char *)scratch + u * elem, (const char *)arr + m->inv[u] * elem, elem);
+    return n4d__h5_write_dset(h, g, name, t, N, 0, L, scratch);
+}
+
+static n4d_status write_state(n4d__h5 *h, hid_t file, n4d_sim *sim, const n4d_save_options *opt)
+{
+    const n4d_model *m = sim->model;
+    const uint64_t N = m->n_neurons;
+    n4d__h5_layout L;
+    n4d__h5_layout_from(opt, &L);
+    n4d_status st = N4D_OK;
+    hid_t g = n4d__h5_create_group(h, file, STATE, &st);
+    if (g < 0)
+        return st;
+    const size_t scratch_bytes = (N ? N : 1) * sizeof(int64_t);
+    void *scratch = n4d__alloc(sim->ctx, N4D_MEM_OTHER, scratch_bytes);
+    if (!scratch) {
+        H5Gclose(g);
+        return n4d__h5_fail(h, N4D_E_NOMEM, STATE, false, "out of memory");
+    }
+    const uint64_t rec_count = sim->rec_count;
+    const int32_t record = sim->record, threads = sim->threads;
+    if ((st = n4d__h5_attr_write(h, g, STATE, "step", N4D__T_U64, 1, &sim->step)) ||
+        (st = n4d__h5_attr_write(h, g, STATE, "checksum", N4D__T_U64, 1, &sim->checksum)) ||
+        (st = n4d__h5_attr_write(h, g, STATE, "total_spikes", N4D__T_U64, 1, &sim->total_spikes)) ||
+        (st = n4d__h5_attr_write(h, g, STATE, "seed", N4D__T_U64, 1, &sim->seed)) ||
+        (st = n4d__h5_attr_write(h, g, STATE, "dt", N4D__T_F64, 1, &sim->dt)) ||
+        (st = n4d__h5_attr_write(h, g, STATE, "num_threads", N4D__T_I32, 1, &threads)) ||
+        (st = n4d__h5_attr_write(h, g, STATE, "history_steps", N4D__T_U32, 1, &sim->hist_steps)) ||
+        (st = n4d__h5_attr_write(h, g, STATE, "record_spikes", N4D__T_I32, 1, &record)) ||
+        (st = n4d__h5_attr_write(h, g, STATE, "ring_slots", N4D__T_U32, 1, &sim->ring_slots)) ||
+        (st = n4d__h5_attr_write_str(h, g, STATE, "backend", sim->ops->name)) ||
+        (st = write_state_array(h, g, "v", N4D__T_F32, m, sim->v, sizeof(float), &L, scratch)) ||
+        (st = write_state_array(h, g, "x1", N4D__T_F32, m, sim->x1, sizeof(float), &L, scratch)) ||
+        (st = write_state_array(h, g, "x2", N4D__T_F32, m, sim->x2, sizeof(float), &L, scratch)) ||
+        (st = write_state_array(h, g, "iext", N4D__T_F32, m, sim->iext, sizeof(float), &L,
+                                scratch)) ||
+        (st = write_state_array(h, g, "refractory", N4D__T_I32, m, sim->ref, sizeof(int32_t), &L,
+                                scratch)) ||
+        (st = n4d__h5_write_dset(h, g, "last_ids", N4D__T_U32, sim->last_count, 0, &L,
+                                 sim->last_ids)) ||
+        (st = n4d__h5_write_dset(h, g, "rec_steps", N4D__T_U64, rec_count, 0, &L,
+                                 sim->rec_steps)) ||
+        (st = n4d__h5_write_dset(h, g, "rec_ids", N4D__T_U32, rec_count, 0, &L, sim->rec_ids)) ||
+        (st = n4d__h5_write_dset(h, g, "history", N4D__T_U64, sim->hist_steps, sim->hist_words,
+                                 &L, sim->hist)))
+        goto done;
+    {
+        /* the delay ring: rows slot * 2 + channel, columns by user id */
+        const uint64_t rows = (uint64_t)sim->ring_slots * 2;
+        n4d__h5_layout Lr = L;
+        Lr.chunk = L.chunk / (N ? N : 1) ? L.chunk / (N ? N : 1) : 1;
+        hid_t d = n4d__h5_create_dset(h, g, "ring", N4D__T_I64, rows, N ? N : 1, &Lr, &st);
+        if (d < 0)
+            goto done;
+        int64_t *row = scratch;
+        for (uint64_t r = 0; r < rows && !st && N; r++) {
+            const int64_t *src = sim->ring + r * N;
+            for (uint64_t u = 0; u < N; u++)
+                row[u] = src[n4d__to_internal(m, u)];
+            st = n4d__h5_write_rows(h, d, "ring", N4D__T_I64, r, 1, row);
+        }
+        H5Dclose(d);
+    }
+done:
+    n4d__free(sim->ctx, N4D_MEM_OTHER, scratch, scratch_bytes);
+    H5Gclose(g);
+    return st;
+}
+
+n4d_status n4d_sim_checkpoint(n4d_sim *sim, const char *path, const n4d_save_options *opt)
+{
+    if (!n4d__is_handle(sim, N4D__MAGIC_SIM))
+        return N4D_E_INVALID_ARG;
+    n4d__clear_error(&sim->hdr);
+    if (!path)
+        return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "n4d_sim_checkpoint: path is NULL");
+    if (sim->ops->sync) {
+        n4d_status st = sim->ops->sync(sim, 1);
+        if (st)
+            return st;
+    }
+    n4d__h5 h;
+    n4d__h5_begin(&h, sim->ctx, &sim->hdr, path);
+    n4d_save_options o;
+    n4d__h5_out out;
+    n4d_status st = n4d__h5_save_options(&h, opt, &o);
+    if (!st && !(st = n4d__h5_out_create(&h, &out, o.contiguous != 0))) {
+        st = n4d__store_write_model(&h, out.file, sim->model, &o, "checkpoint");
+        if (!st)
+            st = write_state(&h, out.file, sim, &o);
+        if (st)
+            n4d__h5_out_abort(&h, &out);
+        else
+            st = n4d__h5_out_commit(&h, &out);
+    }
+    n4d__h5_end(&h);
+    return st;
+}
+
+/* ---- resume -------------------------------------------------------------------- */
+
+static hid_t open_state_dset(n4d__h5 *h, hid_t g, const char *name, n4d__h5_type t, uint64_t rows,
+                             uint64_t cols, n4d_status *st)
+{
+    uint64_t dims[2] = {rows, cols};
+    return n4d__h5_open_dset(h, g, name, t, cols ? 2 : 1, dims, st);
+}
+
+/* Reads an N-array by user id into the internal-order array arr. */
+static n4d_status read_state_array(n4d__h5 *h, hid_t g, const char *name, n4d__h5_type t,
+                                   const n4d_model *m, void *arr, size_t elem, void *scratch)
+{
+    const uint64_t N = m->n_neurons;
+    n4d_status st;
+    hid_t d = open_state_dset(h, g, name, t, N, 0, &st);
+    if (d < 0)
+        return st;
+    st = n4d__h5_read_rows(h, d, name, t, 0, N, m->perm ? scratch : arr);
+    H5Dclose(d);
+    if (!st && m->perm)
+        for (uint64_t u = 0; u < N; u++)
+            memcpy((char *)arr + m->inv[u] * elem, (const char *)scratch + u * elem, elem);
+    return st;
+}
+
+static n4d_status check_ids(n4d__h5 *h, const char *name, const uint32_t *ids, uint64_t n,
+                            uint64_t N)
+{
+    for (uint64_t i = 0; i < n; i++)
+        if (ids[i] >= N)
+            return n4d__h5_fail(h, N4D_E_FORMAT, name, false,
+                                "entry %llu is %u (out of range: the model has %llu neurons)",
+                                (unsigned long long)i, ids[i], (unsigned long long)N);
+    return N4D_OK;
+}
+
+static n4d_status read_state(n4d__h5 *h, hid_t g, n4d_sim *sim, void *scratch)
+{
+    const n4d_model *m = sim->model;
+    const uint64_t N = m->n_neurons;
+    n4d_status st;
+    uint64_t step, checksum, total, last_count = 0, rec_count = 0, dims[2];
+    if ((st = n4d__h5_attr_read(h, g, STATE, "step", N4D__T_U64, 1, &step)) ||
+        (st = n4d__h5_attr_read(h, g, STATE, "checksum", N4D__T_U64, 1, &checksum)) ||
+        (st = n4d__h5_attr_read(h, g, STATE, "total_spikes", N4D__T_U64, 1, &total)) ||
+        (st = read_state_array(h, g, "v", N4D__T_F32, m, sim->v, sizeof(float), scratch)) ||
+        (st = read_state_array(h, g, "x1", N4D__T_F32, m, sim->x1, sizeof(float), scratch)) ||
+        (st = read_state_array(h, g, "x2", N4D__T_F32, m, sim->x2, sizeof(float), scratch)) ||
+        (st = read_state_array(h, g, "iext", N4D__T_F32, m, sim->iext, sizeof(float), scratch)) ||
+        (st = read_state_array(h, g, "refractory", N4D__T_I32, m, sim->ref, sizeof(int32_t),
+                               scratch)))
+        return st;
+    for (uint64_t i = 0; i < N; i++)
+        if (sim->ref[i] < 0)
+            return n4d__h5_fail(h, N4D_E_FORMAT, STATE "/refractory", false,
+                                "a refractory count is negative");
+    /* ring */
+    {
+        const uint64_t rows = (uint64_t)sim->ring_slots * 2;
+        hid_t d = open_state_dset(h, g, "ring", N4D__T_I64, rows, N ? N : 1, &st);
+        if (d < 0)
+            return st;
+        int64_t *row = scratch;
+        for (uint64_t r = 0; r < rows && !st && N; r++) {
+            st = n4d__h5_read_rows(h, d, "ring", N4D__T_I64, r, 1, row);
+            int64_t *dst = sim->ring + r * N;
+            for (uint64_t u = 0; u < N && !st; u++)
+                dst[n4d__to_internal(m, u)] = row[u];
+        }
+        H5Dclose(d);
+        if (st)
+            return st;
+    }
+    /* last step's spikes */
+    dims[0] = UINT64_MAX;
+    hid_t d = n4d__h5_open_dset(h, g, "last_ids", N4D__T_U32, 1, dims, &st);
+    if (d < 0)
+        return st;
+    last_count = dims[0];
+    if (last_count > N)
+        st = n4d__h5_fail(h, N4D_E_FORMAT, STATE "/last_ids", false, "has more ids than neurons");
+    if (!st)
+        st = n4d__h5_read_rows(h, d, "last_ids", N4D__T_U32, 0, last_count, sim->last_ids);
+    H5Dclose(d);
+    if (st || (st = check_ids(h, STATE "/last_ids", sim->last_ids, last_count, N)))
+        return st;
+    /* history window */
+    if (sim->hist_steps) {
+        d = open_state_dset(h, g, "history", N4D__T_U64, sim->hist_steps, sim->hist_words, &st);
+        if (d < 0)
+            return st;
+        st = n4d__h5_read_rows(h, d, "history", N4D__T_U64, 0, sim->hist_steps, sim->hist);
+        H5Dclose(d);
+        if (st)
+            return st;
+    }
+    /* recorded spikes */
+    dims[0] = UINT64_MAX;
+    hid_t ds = n4d__h5_open_dset(h, g, "rec_steps", N4D__T_U64, 1, dims, &st);
+    if (ds < 0)
+        return st;
+    rec_count = dims[0];
+    hid_t di = open_state_dset(h, g, "rec_ids", N4D__T_U32, rec_count, 0, &st);
+    if (di < 0) {
+        H5Dclose(ds);
+        return st;
+    }
+    if (rec_count && !sim->record)
+        st = n4d__h5_fail(h, N4D_E_FORMAT, STATE "/rec_ids", false,
+                          "holds spikes but recording is off");
+    if (!st && rec_count) {
+        sim->rec_steps = n4d__alloc(sim->ctx, N4D_MEM_RECORDING, rec_count * sizeof(uint64_t));
+        sim->rec_ids = n4d__alloc(sim->ctx, N4D_MEM_RECORDING, rec_count * sizeof(uint32_t));
+        if (!sim->rec_steps || !sim->rec_ids) {
+            n4d__free(sim->ctx, N4D_MEM_RECORDING, sim->rec_steps, rec_count * sizeof(uint64_t));
+            n4d__free(sim->ctx, N4D_MEM_RECORDING, sim->rec_ids, rec_count * sizeof(uint32_t));
+            sim->rec_steps = NULL;
+            sim->rec_ids = NULL;
+            st = n4d__h5_fail(h, N4D_E_NOMEM, STATE, false, "out of memory for %llu spikes",
+                              (unsigned long long)rec_count);
+        } else {
+            sim->rec_cap = rec_count;
+            st = n4d__h5_read_rows(h, ds, "rec_steps", N4D__T_U64, 0, rec_count, sim->rec_steps);
+            if (!st)
+                st = n4d__h5_read_rows(h, di, "rec_ids", N4D__T_U32, 0, rec_count, sim->rec_ids);
+            if (!st)
+                st = check_ids(h, STATE "/rec_ids", sim->rec_ids, rec_count, N);
+            for (uint64_t i = 0; i < rec_count && !st; i++)
+                if (sim->rec_steps[i] >= step || (i && sim->rec_steps[i] < sim->rec_steps[i - 1]))
+                    st = n4d__h5_fail(h, N4D_E_FORMAT, STATE "/rec_steps", false,
+                                      "entry %llu is out of order or beyond the step %llu",
+                                      (unsigned long long)i, (unsigned long long)step);
+            if (!st)
+                sim->rec_count = rec_count;
+        }
+    }
+    H5Dclose(ds);
+    H5Dclose(di);
+    if (st)
+        return st;
+    sim->last_count = last_count;
+    sim->step = step;
+    sim->checksum = checksum;
+    sim->total_spikes = total;
+    return N4D_OK;
+}
+
+n4d_status n4d_sim_resume(n4d_context *ctx, const char *path, const n4d_resume_options *opt,
+                          n4d_model **model_out, n4d_sim **sim_out)
+{
+    if (model_out)
+        *model_out = NULL;
+    if (sim_out)
+        *sim_out = NULL;
+    if (!n4d__is_handle(ctx, N4D__MAGIC_CONTEXT))
+        return N4D_E_INVALID_ARG;
+    n4d__clear_error(&ctx->hdr);
+    if (!path || !model_out || !sim_out)
+        return n4d__error(&ctx->hdr, N4D_E_INVALID_ARG, "n4d_sim_resume: NULL argument");
+    n4d_resume_options o;
+    n4d_resume_options_init(&o);
+    if (opt) {
+        if (opt->struct_size < sizeof(uint32_t))
+            return n4d__error(&ctx->hdr, N4D_E_INVALID_ARG,
+                              "n4d_sim_resume: options.struct_size is not set");
+        memcpy(&o, opt, opt->struct_size < sizeof o ? opt->struct_size : sizeof o);
+    }
+    if (o.num_threads < 0)
+        return n4d__error(&ctx->hdr, N4D_E_INVALID_ARG, "n4d_sim_resume: num_threads %d is negative",
+                          o.num_threads);
+    n4d__h5 h;
+    n4d__h5_begin(&h, ctx, &ctx->hdr, path);
+    n4d_status st;
+    n4d_model *m = NULL;
+    n4d_sim *sim = NULL;
+    void *scratch = NULL;
+    size_t scratch_bytes = 0;
+    hid_t g = H5I_INVALID_HID;
+    hid_t f = n4d__h5_open_read(&h, &st);
+    if (f < 0)
+        goto done;
+    n4d_load_options lo;
+    n4d_load_options_init(&lo);
+    lo.mmap_synapses = o.mmap_synapses;
+    if ((st = n4d__store_read_model(&h, f, &lo, "checkpoint", &m)))
+        goto done;
+    g = n4d__h5_open_group(&h, f, STATE, &st);
+    if (g < 0)
+        goto done;
+    char backend[64];
+    uint64_t seed;
+    double dt;
+    int32_t threads, record;
+    uint32_t hist_steps, ring_slots;
+    if ((st = n4d__h5_attr_read_str(&h, g, STATE, "backend", backend, sizeof backend)) ||
+        (st = n4d__h5_attr_read(&h, g, STATE, "seed", N4D__T_U64, 1, &seed)) ||
+        (st = n4d__h5_attr_read(&h, g, STATE, "dt", N4D__T_F64, 1, &dt)) ||
+        (st = n4d__h5_attr_read(&h, g, STATE, "num_threads", N4D__T_I32, 1, &threads)) ||
+        (st = n4d__h5_attr_read(&h, g, STATE, "history_steps", N4D__T_U32, 1, &hist_steps)) ||
+        (st = n4d__h5_attr_read(&h, g, STATE, "record_spikes", N4D__T_I32, 1, &record)) ||
+        (st = n4d__h5_attr_read(&h, g, STATE, "ring_slots", N4D__T_U32, 1, &ring_slots)))
+        goto done;
+    if (dt != m->dt) {
+        st = n4d__h5_fail(&h, N4D_E_FORMAT, STATE " attribute \"dt\"", false,
+                          "%g ms differs from the model's dt %g ms", dt, m->dt);
+        goto done;
+    }
+    if (ring_slots != m->syn.max_delay + 1) {
+        st = n4d__h5_fail(&h, N4D_E_FORMAT, STATE " attribute \"ring_slots\"", false,
+                          "%u does not match the model's largest delay (%u steps)", ring_slots,
+                          m->syn.max_delay);
+        goto done;
+    }
+    if (threads < 1 || threads > 65536) {
+        st = n4d__h5_fail(&h, N4D_E_FORMAT, STATE " attribute \"num_threads\"", false,
+                          "%d is out of range", threads);
+        goto done;
+    }
+    n4d_sim_options so;
+    n4d_sim_options_init(&so);
+    so.backend = o.backend ? o.backend : backend;
+    so.num_threads = o.num_threads ? o.num_threads : threads;
+    so.seed = seed ? seed : m->seed;
+    so.history_steps = hist_steps;
+    so.record_spikes = record != 0;
+    st = n4d_sim_create(m, &so, &sim);
+    if (!o.backend && (st == N4D_E_NOT_BUILT || st == N4D_E_NO_DEVICE)) {
+        /* the saved backend is not available here: any backend gives the
+         * same results */
+        so.backend = "auto";
+        st = n4d_sim_create(m, &so, &sim);
+    }
+    if (st == N4D_E_INVALID_ARG && !o.backend) {
+        st = n4d__h5_fail(&h, N4D_E_FORMAT, STATE " attribute \"backend\"", false, "%s",
+                          n4d_last_error(m));
+        goto done;
+    }
+    if (st) {
+        st = n4d__h5_fail(&h, st, NULL, false, "%s", n4d_last_error(m));
+        goto done;
+    }
+    sim->seed = seed;
+    scratch_bytes = (m->n_neurons ? m->n_neurons : 1) * sizeof(int64_t);
+    scratch = n4d__alloc(ctx, N4D_MEM_OTHER, scratch_bytes);
+    if (!scratch) {
+        st = n4d__h5_fail(&h, N4D_E_NOMEM, NULL, false, "out of memory");
+        goto done;
+    }
+    if ((st = read_state(&h, g, sim, scratch)))
+        goto done;
+    if (sim->ops->sync && (st = sim->ops->sync(sim, 0))) {
+        st = n4d__h5_fail(&h, st, NULL, false, "%s", n4d_last_error(sim));
+        goto done;
+    }
+done:
+    n4d__free(ctx, N4D_MEM_OTHER, scratch, scratch_bytes);
+    n4d__h5_close(g);
+    n4d__h5_close(f);
+    n4d__h5_end(&h);
+    if (st) {
+        n4d_sim_destroy(sim);
+        n4d_model_destroy(m);
+        return st;
+    }
+    *model_out = m;
+    *sim_out = sim;
+    return N4D_OK;
+}
+
+#else
+typedef int n4d__store_sim_unused;
+#endif

@@ -1,0 +1,61 @@
+# Driver of the store_cli test (tests/store_cli.cmake; kept out of tests/*.cmake,
+# which tests/CMakeLists.txt includes): cmake -P with N4D,
+# CONFIG, DATA and DIR set.
+file(REMOVE_RECURSE ${DIR})
+file(MAKE_DIRECTORY ${DIR})
+
+function(n4d_call expect_rc out_var)
+  execute_process(COMMAND ${N4D} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL expect_rc)
+    message(FATAL_ERROR "n4d ${ARGN}: exit ${rc} (expected ${expect_rc})\n${out}\n${err}")
+  endif()
+  set(${out_var} "${out}${err}" PARENT_SCOPE)
+endfunction()
+
+function(line_of text key out_var)
+  string(REGEX MATCH "${key}: +[^\n]*" line "${text}")
+  if(NOT line)
+    message(FATAL_ERROR "no '${key}' line in:\n${text}")
+  endif()
+  set(${out_var} "${line}" PARENT_SCOPE)
+endfunction()
+
+# 500 steps at once; 300 + checkpoint; resume for 200
+n4d_call(0 whole run ${CONFIG} --steps 500 --quiet)
+n4d_call(0 first run ${CONFIG} --steps 300 --quiet --checkpoint ${DIR}/ck.h5)
+n4d_call(0 rest resume ${DIR}/ck.h5 --steps 200 --quiet --spikes ${DIR}/spikes.h5
+         --record-v 0-3,7 --every 5 --gzip)
+line_of("${whole}" "checksum" c_whole)
+line_of("${rest}" "checksum" c_rest)
+line_of("${whole}" "spikes" s_whole)
+line_of("${rest}" "spikes" s_rest)
+if(NOT c_whole STREQUAL c_rest OR NOT s_whole STREQUAL s_rest)
+  message(FATAL_ERROR "resume differs from one run:\n${whole}\n---\n${rest}")
+endif()
+if(NOT EXISTS ${DIR}/spikes.h5)
+  message(FATAL_ERROR "no spikes.h5 written")
+endif()
+# a checkpoint is also a model: it runs from step 0 like the config
+n4d_call(0 again run ${DIR}/ck.h5 --steps 500 --quiet)
+line_of("${again}" "checksum" c_again)
+if(NOT c_again STREQUAL c_whole)
+  message(FATAL_ERROR "the saved model runs differently:\n${whole}\n---\n${again}")
+endif()
+# import of a 4D Neural Cognition save
+n4d_call(0 imp import ${DATA}/4dnc_small_model.json -o ${DIR}/imported.h5)
+line_of("${imp}" "synapses" syn)
+if(NOT syn MATCHES "3149")
+  message(FATAL_ERROR "import: ${imp}")
+endif()
+n4d_call(0 ran run ${DIR}/imported.h5 --steps 50 --quiet --spikes ${DIR}/imported_spikes.csv)
+# errors
+n4d_call(2 bad run ${DATA}/4dnc_small_model.h5 --steps 10 --quiet)
+if(NOT bad MATCHES "n4d import")
+  message(FATAL_ERROR "no hint to import: ${bad}")
+endif()
+n4d_call(2 bad2 run ${CONFIG} --record-v 1 --steps 10 --quiet)
+n4d_call(2 bad3 resume ${DIR}/imported.h5 --steps 10 --quiet)
+if(NOT bad3 MATCHES "checkpoint")
+  message(FATAL_ERROR "resume of a model file: ${bad3}")
+endif()
+message(STATUS "n4d run/resume/import with HDF5 files: ok")
