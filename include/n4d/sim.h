@@ -85,7 +85,7 @@ N4D_API n4d_status n4d_sim_step_stats(const n4d_sim *sim, n4d_step_stats *out);
 /** State variables: "v" (all models), "ge"/"gi" (lif_exp synaptic currents,
  * lif_cond_exp conductances),
  * "u" (izhikevich), "i_ext" (external input of the next step),
- * "refractory" (steps left). Copies n4d_model_num_neurons() floats into `out`;
+ * "refractory" (steps left; NaN for izhikevich, which has none). Copies n4d_model_num_neurons() floats into `out`;
  * neurons whose model lacks the variable read NaN. */
 N4D_API n4d_status n4d_sim_get_state(n4d_sim *sim, const char *var, float *out, uint64_t count);
 /** Sets a state variable for all neurons (values for neurons whose model

@@ -61,6 +61,7 @@ struct n4d_sim {
     /* neuron state, structure of arrays */
     float *v, *x1, *x2, *iext;
     int32_t *ref;
+    bool iext_dirty; /* iext may be non-zero: the next step must read it */
 
     /* delay ring buffer: ring[(slot * 2 + ch) * n + i], ch 0 = excitatory */
     int64_t *ring;

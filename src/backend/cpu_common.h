@@ -6,10 +6,11 @@
 #include "backend.h"
 #include "cpu_kernels.h"
 
-/* Updates neurons [lo, hi) for `step`, consuming the ring slot of the step;
+/* Updates neurons [lo, hi) for `step`, consuming the ring slot of the step
+ * and, when use_iext, the external input (else it is known to be zero);
  * writes the ids that spiked (ascending) to spk and returns their count. */
 static inline uint64_t n4d__cpu_update_range(n4d_sim *sim, uint64_t step, uint64_t lo, uint64_t hi,
-                                             uint32_t *spk)
+                                             uint32_t *spk, bool use_iext)
 {
     const uint64_t N = sim->n;
     const double inv_scale = sim->model->syn.inv_scale;
@@ -32,8 +33,8 @@ static inline uint64_t n4d__cpu_update_range(n4d_sim *sim, uint64_t step, uint64
                 pin[npin++] = in;
         }
         if (npin == 0) {
-            n4d__kernel_args args = {sim->v, sim->x1, sim->x2, sim->iext, sim->ref,
-                                     re, ri, inv_scale, dc};
+            n4d__kernel_args args = {sim->v, sim->x1, sim->x2, use_iext ? sim->iext : NULL,
+                                     sim->ref, re, ri, inv_scale, dc};
             ns += n4d__kernel_update(p, &args, a, b, spk + ns);
             continue;
         }

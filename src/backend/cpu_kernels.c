@@ -36,22 +36,30 @@ static inline uint64_t compact(const uint8_t *flag, uint64_t n, uint64_t base, u
 /* The block loop of every kernel: STEP(j, i) updates neuron i into flag[j].
  * The parameters are copied to a local so the compiler knows no store
  * aliases them. */
-#define KERNEL_LOOP(STEP)                                                                        \
-    const n4d__pop_rt pc = *p;                                                                   \
-    uint8_t flag[BLOCK];                                                                         \
-    uint64_t ns = 0;                                                                             \
+#define KERNEL_BLOCKS(STEP, EXT, CLEAR_EXT)                                                       \
     for (uint64_t b = lo; b < hi; b += BLOCK) {                                                  \
         const uint64_t n = hi - b < BLOCK ? hi - b : BLOCK;                                      \
         for (uint64_t j = 0; j < n; j++) {                                                       \
             const uint64_t i = b + j;                                                            \
             const float fe = n4d__fixed_to_float(re[i], inv), fi = n4d__fixed_to_float(ri[i], inv); \
-            const float ext = iext[i] + dc;                                                      \
+            const float ext = (EXT);                                                             \
             re[i] = 0;                                                                           \
             ri[i] = 0;                                                                           \
-            iext[i] = 0.0f;                                                                      \
+            CLEAR_EXT;                                                                           \
             flag[j] = (uint8_t)(STEP);                                                           \
         }                                                                                        \
         ns += compact(flag, n, b, spk + ns);                                                     \
+    }
+/* Without external input the kernel neither reads nor clears iext (8 bytes
+ * less per neuron and step); ext = 0 + dc = dc bitwise, as dc is never -0. */
+#define KERNEL_LOOP(STEP)                                                                        \
+    const n4d__pop_rt pc = *p;                                                                   \
+    uint8_t flag[BLOCK];                                                                         \
+    uint64_t ns = 0;                                                                             \
+    if (iext) {                                                                                  \
+        KERNEL_BLOCKS(STEP, iext[i] + dc, iext[i] = 0.0f)                                       \
+    } else {                                                                                     \
+        KERNEL_BLOCKS(STEP, dc, (void)0)                                                         \
     }                                                                                            \
     return ns
 

@@ -131,37 +131,54 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
     }
     /* profiler: per-thread time stamps (start, updated, delivery start, delivered) */
     uint64_t *const ts = sim->prof_on ? sim->prof->stamps : NULL;
+    /* The T blocks run on at most as many OS threads as there are
+     * processors: more would only spin in the barriers (the blocks, and so
+     * the results, are the same). */
+    int os_threads = T;
+#ifdef _OPENMP
+    if (os_threads > omp_get_num_procs())
+        os_threads = omp_get_num_procs() > 0 ? omp_get_num_procs() : 1;
+#endif
     while (steps > 0) {
         const uint32_t b = steps < s->batch ? (uint32_t)steps : s->batch;
         const uint64_t step0 = sim->step;
+        const bool ext = sim->iext_dirty;
         uint64_t t0 = ts ? n4d__now_ns() : 0;
-#pragma omp parallel num_threads(T)
+#pragma omp parallel num_threads(os_threads)
         {
-            int k = 0;
+            int tid = 0, nth = 1;
 #ifdef _OPENMP
-            k = omp_get_thread_num();
+            tid = omp_get_thread_num();
+            nth = omp_get_num_threads();
 #endif
-            const uint64_t lo = s->bounds[k], hi = s->bounds[k + 1];
-            if (ts)
-                ts[8 * k] = n4d__now_ns();
-            for (uint32_t j = 0; j < b; j++)
-                s->cnt[(size_t)k * s->batch + j] =
-                    n4d__cpu_update_range(sim, step0 + j, lo, hi, s->spk + (size_t)j * N + lo);
-            if (ts)
-                ts[8 * k + 1] = n4d__now_ns();
+            for (int k = tid; k < T; k += nth) {
+                const uint64_t lo = s->bounds[k], hi = s->bounds[k + 1];
+                if (ts)
+                    ts[8 * k] = n4d__now_ns();
+                for (uint32_t j = 0; j < b; j++) /* external input is consumed by the first step */
+                    s->cnt[(size_t)k * s->batch + j] = n4d__cpu_update_range(
+                        sim, step0 + j, lo, hi, s->spk + (size_t)j * N + lo, ext && j == 0);
+                if (ts)
+                    ts[8 * k + 1] = n4d__now_ns();
+            }
 #pragma omp barrier
-            if (ts)
-                ts[8 * k + 2] = n4d__now_ns();
-            for (uint32_t j = 0; j < b; j++)
-                for (int kk = 0; kk < T; kk++) {
-                    const uint32_t *ids = s->spk + (size_t)j * N + s->bounds[kk];
-                    uint64_t c = s->cnt[(size_t)kk * s->batch + j];
-                    for (uint64_t i = 0; i < c; i++)
-                        n4d__cpu_deliver(sim, ids[i], step0 + j, (uint32_t)lo, (uint32_t)hi, T == 1);
-                }
-            if (ts)
-                ts[8 * k + 3] = n4d__now_ns();
+            for (int k = tid; k < T; k += nth) {
+                const uint64_t lo = s->bounds[k], hi = s->bounds[k + 1];
+                if (ts)
+                    ts[8 * k + 2] = n4d__now_ns();
+                for (uint32_t j = 0; j < b; j++)
+                    for (int kk = 0; kk < T; kk++) {
+                        const uint32_t *ids = s->spk + (size_t)j * N + s->bounds[kk];
+                        uint64_t c = s->cnt[(size_t)kk * s->batch + j];
+                        for (uint64_t i = 0; i < c; i++)
+                            n4d__cpu_deliver(sim, ids[i], step0 + j, (uint32_t)lo, (uint32_t)hi,
+                                             T == 1);
+                    }
+                if (ts)
+                    ts[8 * k + 3] = n4d__now_ns();
+            }
         }
+        sim->iext_dirty = false;
         if (ts)
             t0 = n4d__prof_threads(sim, T, t0);
         n4d_status st = emit_batch(sim, s, step0, 0, b);

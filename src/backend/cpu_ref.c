@@ -55,7 +55,8 @@ static n4d_status ref_run(n4d_sim *sim, uint64_t steps)
     for (uint64_t k = 0; k < steps; k++) {
         uint64_t step = sim->step;
         uint64_t t = prof ? n4d__now_ns() : 0;
-        uint64_t ns = n4d__cpu_update_range(sim, step, 0, sim->n, s->spk);
+        uint64_t ns = n4d__cpu_update_range(sim, step, 0, sim->n, s->spk, sim->iext_dirty);
+        sim->iext_dirty = false;
         if (prof)
             t = n4d__prof_lap(sim, N4D_PROFILE_UPDATE, t);
         for (uint64_t i = 0; i < ns; i++)

@@ -16,6 +16,7 @@
 /* Below this many neurons `auto` uses one thread: the per-step
  * synchronisation would cost more than the work it splits. */
 #define AUTO_THREAD_NEURONS 20000u
+#define AUTO_THREAD_SYNAPSES 1000000u
 /* From this many neurons `auto` runs on the cuda backend when it is usable
  * (library, driver and device 0); below, per-step kernel launches cost more
  * than the parallel work saves, and cpu-omp runs (docs/gpu.md). */
@@ -345,19 +346,20 @@ static void init_state(n4d_sim *sim)
             }
             const uint64_t k = n4d__to_internal(m, i);
             sim->v[k] = (float)v;
-            sim->x1[k] = p->model == N4D_NEURON_IZHIKEVICH ? (float)(p->params.b * v) : 0.0f;
+            sim->x1[k] = p->model == N4D_NEURON_IZHIKEVICH ? (float)(p->params.b * (double)sim->v[k])
+                                                           : 0.0f;
         }
     }
 }
 
-static int auto_threads(uint64_t n)
+static int auto_threads(const n4d_model *m)
 {
 #ifdef _OPENMP
-    if (n < AUTO_THREAD_NEURONS)
+    if (m->n_neurons < AUTO_THREAD_NEURONS && m->syn.n_syn < AUTO_THREAD_SYNAPSES)
         return 1;
     return omp_get_max_threads();
 #else
-    (void)n;
+    (void)m;
     return 1;
 #endif
 }
@@ -496,7 +498,7 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
     sim->n = model->n_neurons;
     sim->record = o.record_spikes != 0;
     sim->checksum = FNV_OFFSET;
-    sim->threads = o.num_threads ? o.num_threads : auto_threads(sim->n);
+    sim->threads = o.num_threads ? o.num_threads : auto_threads(model);
     if (ops == &n4d__backend_cpu_ref || ops == &n4d__backend_cuda)
         sim->threads = 1;
     sim->device = device;
@@ -545,7 +547,7 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
         n4d__log(ctx, N4D_LOG_WARN, "auto backend: %s; running on cpu-omp", sim->hdr.error);
         n4d__clear_error(&sim->hdr);
         sim->ops = ops = &n4d__backend_cpu_omp;
-        sim->threads = o.num_threads ? o.num_threads : auto_threads(sim->n);
+        sim->threads = o.num_threads ? o.num_threads : auto_threads(model);
         if ((st = ops->init(sim)))
             goto fail_msg;
     }
@@ -727,10 +729,11 @@ static n4d_status state_access(n4d_sim *sim, const char *var, float *out, const 
         float *arr = var_array(sim, vi, p->model);
         for (uint64_t i = p->first; i < p->first + p->n; i++) {
             const uint64_t id = n4d__to_user(sim->model, i);
-            if (vi == VAR_REF) {
+            if (vi == VAR_REF) { /* izhikevich has no refractory state */
+                const bool has = p->model != N4D_NEURON_IZHIKEVICH;
                 if (out)
-                    out[id] = (float)sim->ref[i];
-                else
+                    out[id] = has ? (float)sim->ref[i] : NAN;
+                else if (has)
                     sim->ref[i] = in[id] > 0 ? (int32_t)in[id] : 0;
             } else if (out) {
                 out[id] = arr ? arr[i] : NAN;
@@ -739,6 +742,8 @@ static n4d_status state_access(n4d_sim *sim, const char *var, float *out, const 
             }
         }
     }
+    if (in && vi == VAR_IEXT)
+        sim->iext_dirty = true;
     if (in && sim->ops->sync)
         return sim->ops->sync(sim, N4D__SYNC_STATE);
     return N4D_OK;
@@ -774,6 +779,7 @@ n4d_status n4d_sim_add_input(n4d_sim *sim, uint64_t id, float value)
             return st;
     }
     sim->iext[n4d__to_internal(sim->model, id)] += value;
+    sim->iext_dirty = true;
     n4d_status st = sim->ops->sync ? sim->ops->sync(sim, N4D__SYNC_IEXT) : N4D_OK;
     if (t0)
         n4d__prof_lap(sim, N4D_PROFILE_INPUT, t0);
@@ -820,6 +826,7 @@ n4d_status n4d_sim_feed_sense(n4d_sim *sim, const char *sense, const float *matr
             for (uint64_t j = ptr[site]; j < ptr[site + 1]; j++)
                 sim->iext[sim->sense_ids[k][j]] += val;
         }
+    sim->iext_dirty = true;
     n4d_status st = sim->ops->sync ? sim->ops->sync(sim, N4D__SYNC_IEXT) : N4D_OK;
     if (t0)
         n4d__prof_lap(sim, N4D_PROFILE_INPUT, t0);

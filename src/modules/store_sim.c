@@ -171,6 +171,7 @@ static n4d_status read_state(n4d__h5 *h, hid_t g, n4d_sim *sim, void *scratch)
         (st = read_state_array(h, g, "refractory", N4D__T_I32, m, sim->ref, sizeof(int32_t),
                                scratch)))
         return st;
+    sim->iext_dirty = true; /* the restored external input is read by the next step */
     for (uint64_t i = 0; i < N; i++)
         if (sim->ref[i] < 0)
             return n4d__h5_fail(h, N4D_E_FORMAT, STATE "/refractory", false,
