@@ -63,7 +63,8 @@ struct n4d_sim {
     int32_t *ref;
     bool iext_dirty; /* iext may be non-zero: the next step must read it */
 
-    /* delay ring buffer: ring[(slot * 2 + ch) * n + i], ch 0 = excitatory */
+    /* delay ring buffer: ring[(slot * 2 + ch) * n + i], ch 0 = excitatory;
+     * ring_slots = max_delay, slot = step % ring_slots */
     int64_t *ring;
     uint32_t ring_slots;
 

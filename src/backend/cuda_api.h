@@ -70,7 +70,7 @@ typedef struct n4d__cuda_sim_desc {
     float *v, *x1, *x2, *iext;
     int32_t *ref;
     int64_t *ring;              /* ring[(slot * 2 + ch) * n + i] */
-    uint32_t ring_slots;        /* max_delay + 1 */
+    uint32_t ring_slots;        /* max_delay (slot = step % ring_slots) */
     uint32_t min_delay, max_delay;
     uint32_t pad_;
     /* per-run constants, inputs */

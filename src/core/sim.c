@@ -503,7 +503,10 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
         sim->threads = 1;
     sim->device = device;
     const uint64_t N = sim->n ? sim->n : 1;
-    sim->ring_slots = model->syn.max_delay + 1;
+    /* max_delay slots suffice: a step consumes (and clears) its slot before
+     * any spike of that step or of its batch is delivered, and deliveries
+     * land at most max_delay steps ahead */
+    sim->ring_slots = model->syn.max_delay;
     sim->n_runs = model->n_runs;
     sim->hist_steps = o.history_steps;
     sim->hist_words = (N + 63) / 64;

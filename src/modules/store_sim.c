@@ -327,7 +327,7 @@ n4d_status n4d_sim_resume(n4d_context *ctx, const char *path, const n4d_resume_o
                           "%g ms differs from the model's dt %g ms", dt, m->dt);
         goto done;
     }
-    if (ring_slots != m->syn.max_delay + 1) {
+    if (ring_slots != m->syn.max_delay) {
         st = n4d__h5_fail(&h, N4D_E_FORMAT, STATE " attribute \"ring_slots\"", false,
                           "%u does not match the model's largest delay (%u steps)", ring_slots,
                           m->syn.max_delay);
