@@ -1,0 +1,346 @@
+/* Models and helpers shared by the determinism and CUDA conformance tests:
+ * the same five networks (CUBA, a Brunel-like network with Poisson drive and
+ * distributed delays, Izhikevich RS/FS, a 4D lif brain with distance
+ * projections, DC input and a sense, and a population with several Poisson
+ * inputs), built through the public API. Include after <cmocka.h> and
+ * "n4d.h". */
+#ifndef N4D_TEST_MODELS_H
+#define N4D_TEST_MODELS_H
+
+#define OK(call)                                                                                  \
+    do {                                                                                          \
+        n4d_status st_ = (call);                                                                  \
+        if (st_ != N4D_OK)                                                                        \
+            fail_msg("%s -> %d (%s)", #call, (int)st_, n4d_status_string(st_));                  \
+    } while (0)
+
+#define CHECK(cond, ...)                                                                          \
+    do {                                                                                          \
+        if (!(cond)) {                                                                            \
+            print_error(__VA_ARGS__);                                                             \
+            print_error("\n");                                                                    \
+            fail_msg("check failed: %s", #cond);                                                  \
+        }                                                                                         \
+    } while (0)
+
+/* ---- model description helpers ------------------------------------------------ */
+
+/* Storage layout applied by new_model (NULL: the default). */
+static const n4d_layout_options *g_layout;
+
+static n4d_model *new_model(n4d_context *ctx, const uint32_t shape[4], uint64_t seed)
+{
+    n4d_model *m = NULL;
+    OK(n4d_model_create(ctx, &m));
+    if (g_layout)
+        OK(n4d_model_set_layout(m, g_layout));
+    OK(n4d_model_set_lattice(m, shape));
+    OK(n4d_model_set_seed(m, seed));
+    return m;
+}
+
+static void area(n4d_model *m, const char *name, int32_t x0, int32_t x1, int32_t y0, int32_t y1,
+                 int32_t z0, int32_t z1, int32_t w0, int32_t w1)
+{
+    const int32_t lo[4] = {x0, y0, z0, w0}, hi[4] = {x1, y1, z1, w1};
+    OK(n4d_model_add_area(m, name, lo, hi));
+}
+
+static void pop(n4d_model *m, const n4d_population_desc *d)
+{
+    n4d_status st = n4d_model_add_population(m, d, NULL);
+    if (st)
+        fail_msg("add_population %s -> %d: %s", d->name, (int)st, n4d_last_error(m));
+}
+
+static void projection(n4d_model *m, const n4d_projection_desc *d)
+{
+    n4d_status st = n4d_model_add_projection(m, d, NULL);
+    if (st)
+        fail_msg("add_projection %s->%s -> %d: %s", d->source, d->target, (int)st,
+                 n4d_last_error(m));
+}
+
+static void input(n4d_model *m, const n4d_input_desc *d)
+{
+    n4d_status st = n4d_model_add_input(m, d);
+    if (st)
+        fail_msg("add_input -> %d: %s", (int)st, n4d_last_error(m));
+}
+
+static n4d_projection_desc proj(const char *s, const char *t, int32_t rule, double p, double w)
+{
+    n4d_projection_desc d;
+    n4d_projection_desc_init(&d);
+    d.source = s;
+    d.target = t;
+    d.rule = rule;
+    d.p = p;
+    d.weight = n4d_dist_constant(w);
+    return d;
+}
+
+static n4d_input_desc poisson(const char *target, double rate, double weight, uint32_t n_sources)
+{
+    n4d_input_desc d;
+    n4d_input_desc_init(&d);
+    d.kind = N4D_INPUT_POISSON;
+    d.target = target;
+    d.rate = rate;
+    d.weight = weight;
+    d.n_sources = n_sources;
+    return d;
+}
+
+static void build(n4d_model *m)
+{
+    n4d_status st = n4d_model_build(m);
+    if (st)
+        fail_msg("build -> %d: %s", (int)st, n4d_last_error(m));
+}
+
+/* ---- the models ---------------------------------------------------------------------- */
+
+/* CUBA: 4000 lif_exp (3200 E, 800 I), p = 0.02, we 1.62 mV, wi -9 mV,
+ * v_init uniform [-60, -50], delay one step. */
+static n4d_model *model_cuba(n4d_context *ctx, uint64_t seed)
+{
+    const uint32_t shape[4] = {20, 20, 10, 1};
+    n4d_model *m = new_model(ctx, shape, seed);
+    area(m, "exc", 0, 19, 0, 19, 0, 7, 0, 0);
+    area(m, "inh", 0, 19, 0, 19, 8, 9, 0, 0);
+    n4d_population_desc d;
+    n4d_population_desc_init(&d);
+    d.model = N4D_NEURON_LIF_EXP;
+    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF_EXP);
+    d.v_init = n4d_dist_uniform(-60.0, -50.0);
+    d.name = "E";
+    d.area = "exc";
+    pop(m, &d);
+    d.name = "I";
+    d.area = "inh";
+    pop(m, &d);
+    const char *pops[2] = {"E", "I"};
+    for (int s = 0; s < 2; s++)
+        for (int t = 0; t < 2; t++) {
+            n4d_projection_desc p = proj(pops[s], pops[t], N4D_RULE_FIXED_PROBABILITY, 0.02,
+                                         s == 0 ? 1.62 : -9.0);
+            projection(m, &p);
+        }
+    build(m);
+    return m;
+}
+
+/* Brunel-like: 1600 E + 400 I lif_exp, fixed_indegree (CE 160, CI 40),
+ * g = 5, delays uniform in [1.5, 3] ms (15..30 steps), Poisson drive. */
+static n4d_model *model_brunel(n4d_context *ctx, uint64_t seed)
+{
+    const uint32_t shape[4] = {40, 50, 1, 1};
+    n4d_model *m = new_model(ctx, shape, seed);
+    area(m, "exc", 0, 39, 0, 39, 0, 0, 0, 0);
+    area(m, "inh", 0, 39, 40, 49, 0, 0, 0, 0);
+    n4d_population_desc d;
+    n4d_population_desc_init(&d);
+    d.model = N4D_NEURON_LIF_EXP;
+    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF_EXP);
+    d.params.v_rest = 0.0;
+    d.params.v_reset = 10.0;
+    d.params.v_threshold = 20.0;
+    d.params.t_ref = 2.0;
+    d.params.tau_syn_ex = 2.0;
+    d.params.tau_syn_in = 2.0;
+    d.v_init = n4d_dist_normal(5.0, 5.0, -INFINITY, 19.0);
+    d.name = "E";
+    d.area = "exc";
+    pop(m, &d);
+    d.name = "I";
+    d.area = "inh";
+    pop(m, &d);
+    const char *pops[2] = {"E", "I"};
+    for (int s = 0; s < 2; s++)
+        for (int t = 0; t < 2; t++) {
+            n4d_projection_desc p = proj(pops[s], pops[t], N4D_RULE_FIXED_INDEGREE, 0, 0);
+            p.n = s == 0 ? 160 : 40;
+            p.weight = n4d_dist_constant(s == 0 ? 0.8 : -4.0);
+            p.delay = n4d_dist_uniform(1.5, 3.0);
+            p.allow_autapses = 0;
+            p.allow_multapses = 0;
+            projection(m, &p);
+        }
+    for (int t = 0; t < 2; t++) {
+        n4d_input_desc in = poisson(pops[t], 10.0, 1.6, 800);
+        input(m, &in);
+    }
+    build(m);
+    return m;
+}
+
+/* Izhikevich: 800 regular spiking + 200 fast spiking, p = 0.1, random
+ * weights, Poisson "thalamic" input and a little DC. */
+static n4d_model *model_izhikevich(n4d_context *ctx, uint64_t seed)
+{
+    const uint32_t shape[4] = {10, 10, 10, 1};
+    n4d_model *m = new_model(ctx, shape, seed);
+    area(m, "exc", 0, 9, 0, 9, 0, 7, 0, 0);
+    area(m, "inh", 0, 9, 0, 9, 8, 9, 0, 0);
+    n4d_population_desc d;
+    n4d_population_desc_init(&d);
+    d.model = N4D_NEURON_IZHIKEVICH;
+    OK(n4d_neuron_params_init_izhikevich(&d.params, N4D_IZH_REGULAR_SPIKING));
+    d.v_init = n4d_dist_uniform(-70.0, -60.0);
+    d.name = "RS";
+    d.area = "exc";
+    pop(m, &d);
+    OK(n4d_neuron_params_init_izhikevich(&d.params, N4D_IZH_FAST_SPIKING));
+    d.name = "FS";
+    d.area = "inh";
+    pop(m, &d);
+    const char *pops[2] = {"RS", "FS"};
+    for (int s = 0; s < 2; s++)
+        for (int t = 0; t < 2; t++) {
+            n4d_projection_desc p = proj(pops[s], pops[t], N4D_RULE_FIXED_PROBABILITY, 0.1, 0);
+            p.weight = s == 0 ? n4d_dist_uniform(0.0, 40.0) : n4d_dist_uniform(-80.0, 0.0);
+            p.delay = n4d_dist_constant(s == 0 ? 1.0 : 0.5);
+            projection(m, &p);
+        }
+    n4d_input_desc in = poisson("RS", 100.0, 60.0, 10);
+    input(m, &in);
+    in = poisson("FS", 100.0, 40.0, 10);
+    input(m, &in);
+    n4d_input_desc dc;
+    n4d_input_desc_init(&dc);
+    dc.kind = N4D_INPUT_DC;
+    dc.target = "RS";
+    dc.amplitude = 2.0;
+    input(m, &dc);
+    build(m);
+    return m;
+}
+
+/* 4D lif (4D Neural Cognition): three areas in three w slices, distance
+ * projections within and across areas, DC input into V1, a sense on V1. */
+static n4d_model *model_4d(n4d_context *ctx, uint64_t seed)
+{
+    const uint32_t shape[4] = {8, 8, 4, 3};
+    n4d_model *m = new_model(ctx, shape, seed);
+    area(m, "V1", 0, 7, 0, 7, 0, 3, 0, 0);
+    area(m, "V2", 0, 7, 0, 7, 0, 3, 1, 1);
+    area(m, "PFC", 1, 6, 1, 6, 0, 3, 2, 2);
+    n4d_population_desc d;
+    n4d_population_desc_init(&d);
+    d.model = N4D_NEURON_LIF;
+    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF);
+    d.v_init = n4d_dist_normal(-60.0, 4.0, -70.0, -51.0);
+    d.name = "v1";
+    d.area = "V1";
+    pop(m, &d); /* all 256 sites */
+    d.name = "v2";
+    d.area = "V2";
+    d.placement = N4D_PLACE_DENSITY;
+    d.density = 0.7;
+    pop(m, &d);
+    d.name = "pfc";
+    d.area = "PFC";
+    d.placement = N4D_PLACE_COUNT;
+    d.count = 100;
+    pop(m, &d);
+    n4d_projection_desc p = proj("v1", "v1", N4D_RULE_DISTANCE, 0.5, 0);
+    p.sigma = 1.5;
+    p.cutoff = 3.0;
+    p.weight = n4d_dist_normal(60.0, 20.0, 0.0, 150.0);
+    p.delay = n4d_dist_uniform(0.2, 1.0);
+    p.allow_autapses = 0;
+    projection(m, &p);
+    p = proj("v1", "v2", N4D_RULE_DISTANCE, 0.8, 500.0);
+    p.kernel = N4D_KERNEL_EXPONENTIAL;
+    p.sigma = 1.0;
+    p.cutoff = 3.0;
+    p.delay = n4d_dist_constant(0.5);
+    projection(m, &p);
+    p = proj("v2", "pfc", N4D_RULE_DISTANCE, 0.9, 400.0);
+    p.sigma = 2.0;
+    p.cutoff = 3.5;
+    p.delay = n4d_dist_uniform(0.3, 2.0);
+    projection(m, &p);
+    p = proj("pfc", "v1", N4D_RULE_DISTANCE, 0.6, 300.0);
+    p.kernel = N4D_KERNEL_EXPONENTIAL;
+    p.sigma = 2.0;
+    p.cutoff = 4.0;
+    p.syn_type = N4D_SYN_INHIBITORY;
+    projection(m, &p);
+    n4d_input_desc dc;
+    n4d_input_desc_init(&dc);
+    dc.kind = N4D_INPUT_DC;
+    dc.target = "v1";
+    dc.amplitude = 18.0;
+    dc.start = 5.0;
+    dc.stop = 150.0;
+    input(m, &dc);
+    dc.target = "v2";
+    dc.amplitude = 12.0;
+    dc.start = 0.0;
+    dc.stop = INFINITY;
+    input(m, &dc);
+    dc.target = "pfc";
+    dc.amplitude = 12.0;
+    dc.start = 0.0;
+    dc.stop = INFINITY;
+    input(m, &dc);
+    OK(n4d_model_add_sense(m, "retina", "V1", 8, 8));
+    build(m);
+    return m;
+}
+
+/* One population with four Poisson inputs (excitatory, inhibitory, a timed
+ * burst, and one of > 100 events per step that is split into parts), plus
+ * a second population driven only through synapses. */
+static n4d_model *model_multi_poisson(n4d_context *ctx, uint64_t seed)
+{
+    const uint32_t shape[4] = {30, 30, 2, 1};
+    n4d_model *m = new_model(ctx, shape, seed);
+    area(m, "A", 0, 29, 0, 29, 0, 0, 0, 0);
+    area(m, "B", 0, 19, 0, 19, 1, 1, 0, 0);
+    area(m, "C", 0, 9, 0, 9, 1, 1, 0, 0);
+    n4d_population_desc d;
+    n4d_population_desc_init(&d);
+    d.model = N4D_NEURON_LIF_EXP;
+    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF_EXP);
+    d.params.v_rest = -65.0;
+    d.params.t_ref = 2.0;
+    d.name = "in";
+    d.area = "A";
+    pop(m, &d); /* 900 */
+    d.name = "out";
+    d.area = "B";
+    d.v_init = n4d_dist_uniform(-65.0, -55.0);
+    pop(m, &d); /* 400 */
+    d.name = "big";
+    d.area = "C";
+    pop(m, &d); /* 100 */
+    n4d_projection_desc p = proj("in", "out", N4D_RULE_FIXED_PROBABILITY, 0.05, 0);
+    p.weight = n4d_dist_normal(3.0, 1.0, 0.0, 6.0);
+    p.delay = n4d_dist_uniform(0.2, 0.8);
+    projection(m, &p);
+    p = proj("out", "in", N4D_RULE_FIXED_TOTAL_NUMBER, 0, -2.0);
+    p.n = 8000;
+    p.delay = n4d_dist_constant(0.3);
+    projection(m, &p);
+    n4d_input_desc in = poisson("in", 20.0, 0.9, 500);
+    input(m, &in);
+    in = poisson("in", 10.0, -1.2, 300);
+    input(m, &in);
+    in = poisson("in", 200.0, 1.5, 50);
+    in.start = 30.0;
+    in.stop = 60.0;
+    input(m, &in);
+    in = poisson("in", 5.0, 0.0001, 10);
+    input(m, &in);
+    in = poisson("big", 15.0, 0.0025, 150000); /* 225 events per step: 3 parts */
+    in.start = 10.0;
+    in.stop = 40.0;
+    input(m, &in);
+    build(m);
+    return m;
+}
+
+#endif
