@@ -276,6 +276,18 @@ const char *n4d_last_error(const void *handle)
     return h->error;
 }
 
+void n4d__tb_printf(n4d__textbuf *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *at = t->len < t->cap ? t->buf + t->len : NULL;
+    size_t room = t->len < t->cap ? t->cap - t->len : 0;
+    int n = vsnprintf(at, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        t->len += (size_t)n;
+}
+
 void n4d__log(const n4d_context *ctx, int32_t level, const char *fmt, ...)
 {
     if (!ctx || !ctx->log || level > ctx->log_level)

@@ -53,6 +53,14 @@ void n4d__log(const n4d_context *ctx, int32_t level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 bool n4d__is_handle(const void *p, uint32_t magic);
 
+/* snprintf-style text into a caller's buffer: len counts every byte the
+ * text needs, even past cap (reports). */
+typedef struct n4d__textbuf {
+    char *buf;
+    size_t cap, len;
+} n4d__textbuf;
+void n4d__tb_printf(n4d__textbuf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* ---- model ----------------------------------------------------------- */
 
 typedef struct n4d__area {

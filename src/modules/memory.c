@@ -54,23 +54,6 @@ n4d_status n4d_memory_diff(const n4d_mem_snapshot *before, const n4d_mem_snapsho
 
 /* ---- text -------------------------------------------------------------------- */
 
-typedef struct textbuf {
-    char *buf;
-    size_t cap, len;
-} textbuf;
-
-static void tb_printf(textbuf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tb_printf(textbuf *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *at = t->len < t->cap ? t->buf + t->len : NULL;
-    size_t room = t->len < t->cap ? t->cap - t->len : 0;
-    int n = vsnprintf(at, room, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        t->len += (size_t)n;
-}
 
 #define MIB (1024.0 * 1024.0)
 
@@ -81,36 +64,36 @@ n4d_status n4d_memory_report(const n4d_mem_snapshot *snapshots, size_t n, char *
         return N4D_E_INVALID_ARG;
     if (cap)
         buf[0] = '\0';
-    textbuf t = {buf, cap, 0};
-    tb_printf(&t, "%-12s", "MiB");
+    n4d__textbuf t = {buf, cap, 0};
+    n4d__tb_printf(&t, "%-12s", "MiB");
     for (size_t i = 0; i < n; i++) {
         char lab[24];
         if (snapshots[i].label[0])
             snprintf(lab, sizeof lab, "%.12s", snapshots[i].label);
         else
             snprintf(lab, sizeof lab, "#%zu", i);
-        tb_printf(&t, " %12s", lab);
+        n4d__tb_printf(&t, " %12s", lab);
     }
     if (n >= 2)
-        tb_printf(&t, " %12s", "change");
-    tb_printf(&t, "\n");
+        n4d__tb_printf(&t, " %12s", "change");
+    n4d__tb_printf(&t, "\n");
     for (int row = 0; row <= N4D_MEM_TAG_COUNT; row++) {
         const bool total = row == N4D_MEM_TAG_COUNT;
-        tb_printf(&t, "%-12s", total ? "total" : n4d_mem_tag_name(row));
+        n4d__tb_printf(&t, "%-12s", total ? "total" : n4d_mem_tag_name(row));
         for (size_t i = 0; i < n; i++)
-            tb_printf(&t, " %12.3f",
+            n4d__tb_printf(&t, " %12.3f",
                       (double)(total ? snapshots[i].total : snapshots[i].bytes[row]) / MIB);
         if (n >= 2) {
             uint64_t a = total ? snapshots[0].total : snapshots[0].bytes[row];
             uint64_t b = total ? snapshots[n - 1].total : snapshots[n - 1].bytes[row];
-            tb_printf(&t, " %+12.3f", ((double)b - (double)a) / MIB);
+            n4d__tb_printf(&t, " %+12.3f", ((double)b - (double)a) / MIB);
         }
-        tb_printf(&t, "\n");
+        n4d__tb_printf(&t, "\n");
     }
-    tb_printf(&t, "%-12s", "peak total");
+    n4d__tb_printf(&t, "%-12s", "peak total");
     for (size_t i = 0; i < n; i++)
-        tb_printf(&t, " %12.3f", (double)snapshots[i].peak_total / MIB);
-    tb_printf(&t, "\n");
+        n4d__tb_printf(&t, " %12.3f", (double)snapshots[i].peak_total / MIB);
+    n4d__tb_printf(&t, "\n");
     if (len)
         *len = t.len;
     return N4D_OK;

@@ -249,23 +249,6 @@ n4d_status n4d_sim_profile_get(const n4d_sim *sim, n4d_profile_entry *out, size_
 
 /* ---- text reports -------------------------------------------------------- */
 
-typedef struct textbuf {
-    char *buf;
-    size_t cap, len;
-} textbuf;
-
-static void tb_printf(textbuf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tb_printf(textbuf *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *at = t->len < t->cap ? t->buf + t->len : NULL;
-    size_t room = t->len < t->cap ? t->cap - t->len : 0;
-    int n = vsnprintf(at, room, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        t->len += (size_t)n;
-}
 
 n4d_status n4d_sim_profile_report(const n4d_sim *sim, char *buf, size_t cap, size_t *len)
 {
@@ -278,8 +261,8 @@ n4d_status n4d_sim_profile_report(const n4d_sim *sim, char *buf, size_t cap, siz
     if (n4d_sim_profile_get(sim, e, sizeof e / sizeof e[0], &n) != N4D_OK)
         return N4D_E_INTERNAL;
     const double run = e[N4D_PROFILE_RUN].total_s;
-    textbuf t = {buf, cap, 0};
-    tb_printf(&t, "%-20s %10s %12s %12s %12s %12s %7s\n", "section", "calls", "total (s)",
+    n4d__textbuf t = {buf, cap, 0};
+    n4d__tb_printf(&t, "%-20s %10s %12s %12s %12s %12s %7s\n", "section", "calls", "total (s)",
               "mean (ms)", "min (ms)", "max (ms)", "% run");
     for (size_t i = 0; i < n; i++) {
         if (e[i].calls == 0)
@@ -287,7 +270,7 @@ n4d_status n4d_sim_profile_report(const n4d_sim *sim, char *buf, size_t cap, siz
         char share[16] = "";
         if (run > 0 && i != N4D_PROFILE_BUILD && i != N4D_PROFILE_INPUT)
             snprintf(share, sizeof share, "%.1f", 100.0 * e[i].total_s / run);
-        tb_printf(&t, "%-20.20s %10llu %12.6f %12.4f %12.4f %12.4f %7s\n", e[i].name,
+        n4d__tb_printf(&t, "%-20.20s %10llu %12.6f %12.4f %12.4f %12.4f %7s\n", e[i].name,
                   (unsigned long long)e[i].calls, e[i].total_s, e[i].mean_s * 1e3,
                   e[i].min_s * 1e3, e[i].max_s * 1e3, share);
     }
