@@ -169,6 +169,9 @@ typedef struct fp_plan {
     uint64_t len, nchunks;  /* sparse: chunk length and count */
     double p0_full, p0_last; /* (1 - p)^len of a full and of the last chunk */
     double ratio;           /* p / (1 - p) */
+    /* the CDF of the chunk counts, tabulated (full and last chunk) */
+    double *cdf[2];
+    uint32_t cdf_n[2];
 } fp_plan;
 
 static void fp_make_plan(double p, uint64_t npost, fp_plan *f)
@@ -190,18 +193,38 @@ static void fp_make_plan(double p, uint64_t npost, fp_plan *f)
     }
 }
 
-/* Binomial(len, p) by inversion of one uniform, given (1 - p)^len;
- * inv_k1[k] = 1 / (k + 1) turns the recursion's divide into a multiply. */
-static uint64_t binomial_inv(double u, uint64_t len, double p0, double ratio, const double *inv_k1)
+/* The count of a chunk is Binomial(len, p) by inversion of one uniform:
+ * the first k with u <= CDF(k) (at most min(len, FP_MAX_K)). The CDF is
+ * tabulated once per projection by the recursion pk+1 = pk (len - k) p /
+ * ((1 - p) (k + 1)) from (1 - p)^len, until it reaches 1. Returns the entry
+ * count. */
+static uint32_t binomial_table(uint64_t len, double p0, double ratio, const double *inv_k1,
+                               double *cdf)
 {
-    double pk = p0, cdf = p0;
+    const uint64_t limit = len < FP_MAX_K ? len : FP_MAX_K;
+    double pk = p0, c = p0;
     uint64_t k = 0;
-    while (u > cdf && k < len && k < FP_MAX_K) {
+    cdf[0] = c;
+    while (k < limit && c < 1.0) {
         pk = pk * ratio * (double)(len - k) * inv_k1[k];
-        cdf = cdf + pk;
-        k++;
+        c = c + pk;
+        cdf[++k] = c;
     }
-    return k;
+    return (uint32_t)(k + 1);
+}
+
+/* The first k with u <= cdf[k], else the last entry (binary search). */
+static uint64_t binomial_lookup(double u, const double *cdf, uint32_t n)
+{
+    uint32_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (u <= cdf[mid])
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
 }
 
 /* Sorts K values uniform in [0, len) in O(K): a bucket pass (K buckets,
@@ -385,9 +408,8 @@ static uint64_t gen_row(const build_ctx *b, size_t pj, uint64_t s, gen_syn *out)
             const uint64_t c0 = c * fp->len;
             const uint64_t len = c + 1 < fp->nchunks ? fp->len : npost - c0;
             n4d__r4 r = n4d__philox(m->seed, purpose, (uint32_t)s, c);
-            uint64_t K = binomial_inv(n4d__u01(r.v[0], r.v[1]), len,
-                                      c + 1 < fp->nchunks ? fp->p0_full : fp->p0_last, fp->ratio,
-                                      b->inv_k1);
+            const int last = c + 1 == fp->nchunks;
+            uint64_t K = binomial_lookup(n4d__u01(r.v[0], r.v[1]), fp->cdf[last], fp->cdf_n[last]);
             const bool self_here = no_self && s >= c0 && s < c0 + len;
             if (K == 0)
                 continue;
@@ -947,6 +969,18 @@ n4d_status n4d__model_build_impl(n4d_model *m)
         const n4d__projection *pr = &m->projs[pj];
         fp_plan *f = &b.fp[pj];
         fp_make_plan(pr->d.p, m->pops[pr->target].n, f);
+        if (!f->none && !f->dense) {
+            const uint64_t last = m->pops[pr->target].n - (f->nchunks - 1) * f->len;
+            for (int t = 0; t < 2; t++) {
+                f->cdf[t] = n4d__alloc(ctx, N4D_MEM_BUILD, (FP_MAX_K + 1) * sizeof(double));
+                if (!f->cdf[t]) {
+                    st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for connection tables");
+                    goto done;
+                }
+                f->cdf_n[t] = binomial_table(t ? last : f->len, t ? f->p0_last : f->p0_full,
+                                             f->ratio, b.inv_k1, f->cdf[t]);
+            }
+        }
         f->const_delay = pr->d.delay.kind == N4D_DIST_CONSTANT;
         f->delay = f->const_delay ? (pr->d.delay.value == 0.0 ? 1u
                                                               : n4d__delay_steps(pr->d.delay.value, m->dt))
@@ -1107,6 +1141,9 @@ done:
             n4d__free(ctx, N4D_MEM_BUILD, b.maps[i].slot, b.maps[i].sites * sizeof(uint32_t));
         n4d__free(ctx, N4D_MEM_BUILD, b.maps, (m->n_pops ? m->n_pops : 1) * sizeof *b.maps);
     }
+    for (size_t pj = 0; b.fp && pj < m->n_projs; pj++)
+        for (int t = 0; t < 2; t++)
+            n4d__free(ctx, N4D_MEM_BUILD, b.fp[pj].cdf[t], (FP_MAX_K + 1) * sizeof(double));
     n4d__free(ctx, N4D_MEM_BUILD, b.fp, (m->n_projs ? m->n_projs : 1) * sizeof *b.fp);
     for (size_t pj = 0; b.pairs && pj < m->n_projs; pj++)
         n4d__free(ctx, N4D_MEM_BUILD, b.pairs[pj],
