@@ -60,7 +60,7 @@ N4D_API const char *n4d_version_string(void);
 enum {
     N4D_FEATURE_OPENMP = 1, /**< cpu-omp runs with more than one thread */
     N4D_FEATURE_HDF5 = 2,   /**< HDF5 storage module */
-    N4D_FEATURE_CUDA = 3,   /**< the CUDA backend library was built */
+    N4D_FEATURE_CUDA = 3,   /**< the CUDA backend library can be loaded */
     N4D_FEATURE_JSON = 4    /**< JSON configs */
 };
 

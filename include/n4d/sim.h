@@ -16,7 +16,7 @@ typedef struct n4d_sim n4d_sim;
 
 typedef struct n4d_sim_options {
     uint32_t struct_size;
-    const char *backend;      /**< "auto" (default), "cpu-ref", "cpu-omp", "cuda" */
+    const char *backend;      /**< "auto" (default), "cpu-ref", "cpu-omp", "cuda", "cuda:N" */
     int32_t num_threads;      /**< cpu-omp threads; 0 = chosen by model size */
     uint64_t seed;            /**< run-time randomness (initial V, Poisson); 0 = the model's seed */
     double dt;                /**< ms; 0 = the model's dt (must match the model's if built) */
