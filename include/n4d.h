@@ -11,5 +11,6 @@
 #include "n4d/profile.h"
 #include "n4d/store.h"
 #include "n4d/gpu.h"
+#include "n4d/compress.h"
 
 #endif

@@ -113,7 +113,45 @@ struct n4d_sim {
      * when it is set. */
     struct n4d__profile *prof;
     bool prof_on;
+
+    /* Inactive-neuron compression (modules/compress.c): NULL when off, so
+     * the backends' test is one pointer per run. */
+    struct n4d__compress *cmp;
 };
+
+/* ---- inactive-neuron compression (modules/compress.c) -------------------- */
+
+#define N4D__CBLOCK 1024u /* neurons per block (blocks start at their run's first neuron) */
+/* Block modes: LIVE updated normally; SKIP compressed, skipped while no input
+ * reaches it; WOKEN compressed but updated (input reached it during this
+ * batch): restored by n4d__compress_restore_woken before delivery. The
+ * update threads read modes and set SKIP -> WOKEN (relaxed atomics: a
+ * thread that reads a stale SKIP checks its own neurons' input, and
+ * skipping or updating a quiet fixed-point neuron gives the same bits). */
+enum { N4D__CB_LIVE = 0, N4D__CB_SKIP = 1, N4D__CB_WOKEN = 2 };
+
+typedef struct n4d__compress {
+    size_t *run_block;       /* n_runs + 1: blocks of run r: run_block[r] .. run_block[r+1]-1 */
+    uint8_t *run_ok;         /* per run: its blocks may be compressed (no DC/Poisson input) */
+    _Atomic uint8_t *mode;   /* per block */
+    struct n4d__cblock *blk; /* per block (compress.c) */
+    size_t n_blocks;
+    uint32_t *block_of;      /* internal index -> block */
+    uint32_t threshold, check_every;
+    int32_t level;
+    bool release;            /* hand pages back (default allocator, synapses not mapped) */
+    uint64_t compressed, neurons, bytes_before, bytes_after, released, restores, compressions;
+} n4d__compress;
+
+/* Spikes of `step` (internal indices): marks their blocks active and, on a
+ * multiple of check_every, compresses the candidates (serial code). */
+void n4d__compress_observe(n4d_sim *sim, uint64_t step, const uint32_t *ids, uint64_t count);
+/* Restores the WOKEN blocks (serial code, between update and delivery). */
+n4d_status n4d__compress_restore_woken(n4d_sim *sim);
+/* Restores every block, compression stays on (checkpoints, state writes). */
+n4d_status n4d__compress_restore_all(n4d_sim *sim);
+/* Restores every block and frees the compression state (sim destruction). */
+void n4d__compress_free(n4d_sim *sim);
 
 /* ---- performance profiler (modules/profile.c) ---------------------------- */
 

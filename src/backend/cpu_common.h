@@ -6,6 +6,71 @@
 #include "backend.h"
 #include "cpu_kernels.h"
 
+#include <string.h>
+
+/* Whether neurons [lo, hi) have no input this step (ring slot, and the
+ * external input when use_iext, all zero bits). */
+static inline bool n4d__cpu_quiet(const n4d_sim *sim, uint64_t lo, uint64_t hi, const int64_t *re,
+                                  const int64_t *ri, bool use_iext)
+{
+    int64_t acc = 0;
+    for (uint64_t i = lo; i < hi; i++)
+        acc |= re[i] | ri[i];
+    if (use_iext) {
+        uint32_t bits = 0;
+        for (uint64_t i = lo; i < hi; i++) {
+            uint32_t w;
+            memcpy(&w, &sim->iext[i], sizeof w);
+            bits |= w;
+        }
+        acc |= bits;
+    }
+    return acc == 0;
+}
+
+/* Updates neurons [a, b) of run p (see n4d__cpu_update_range). */
+static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, const n4d__pop_rt *p, uint64_t step,
+                                            uint64_t a, uint64_t b, uint32_t *spk, bool use_iext,
+                                            int64_t *re, int64_t *ri, float dc)
+{
+    const double inv_scale = sim->model->syn.inv_scale;
+    uint64_t ns = 0;
+    /* the Poisson inputs of this population active at this step */
+    const n4d__poisson_rt *pin[16];
+    size_t npin = 0;
+    for (size_t k = 0; k < sim->n_poisson && npin < 16; k++) {
+        const n4d__poisson_rt *in = &sim->poisson[k];
+        if (in->pop == p->pop && step >= in->step_start && step < in->step_stop)
+            pin[npin++] = in;
+    }
+    if (npin == 0) {
+        n4d__kernel_args args = {sim->v, sim->x1, sim->x2, use_iext ? sim->iext : NULL,
+                                 sim->ref, re, ri, inv_scale, dc};
+        return n4d__kernel_update(p, &args, a, b, spk);
+    }
+    for (uint64_t i = a; i < b; i++) {
+        int64_t ae = re[i], ai = ri[i];
+        re[i] = 0;
+        ri[i] = 0;
+        for (size_t k = 0; k < npin; k++) {
+            /* keyed by user id: the same draws in any layout */
+            int64_t ev = (int64_t)n4d__poisson_events(
+                pin[k], sim->seed, (uint32_t)n4d__to_user(sim->model, i), step);
+            if (pin[k]->weight_q >= 0)
+                ae += ev * pin[k]->weight_q;
+            else
+                ai += ev * pin[k]->weight_q;
+        }
+        float ext = sim->iext[i] + dc;
+        sim->iext[i] = 0.0f;
+        if (n4d__update_neuron(p, &sim->v[i], &sim->x1[i], &sim->x2[i], &sim->ref[i],
+                               n4d__fixed_to_float(ae, inv_scale),
+                               n4d__fixed_to_float(ai, inv_scale), ext))
+            spk[ns++] = (uint32_t)i;
+    }
+    return ns;
+}
+
 /* Updates neurons [lo, hi) for `step`, consuming the ring slot of the step
  * and, when use_iext, the external input (else it is known to be zero);
  * writes the ids that spiked (ascending) to spk and returns their count. */
@@ -13,7 +78,6 @@ static inline uint64_t n4d__cpu_update_range(n4d_sim *sim, uint64_t step, uint64
                                              uint32_t *spk, bool use_iext)
 {
     const uint64_t N = sim->n;
-    const double inv_scale = sim->model->syn.inv_scale;
     int64_t *re = sim->ring + (size_t)(step % sim->ring_slots) * 2 * N;
     int64_t *ri = re + N;
     uint64_t ns = 0;
@@ -24,39 +88,23 @@ static inline uint64_t n4d__cpu_update_range(n4d_sim *sim, uint64_t step, uint64
         if (a >= b)
             continue;
         const float dc = n4d__sim_dc(sim, p->pop, step);
-        /* the Poisson inputs of this population active at this step */
-        const n4d__poisson_rt *pin[16];
-        size_t npin = 0;
-        for (size_t k = 0; k < sim->n_poisson && npin < 16; k++) {
-            const n4d__poisson_rt *in = &sim->poisson[k];
-            if (in->pop == p->pop && step >= in->step_start && step < in->step_stop)
-                pin[npin++] = in;
-        }
-        if (npin == 0) {
-            n4d__kernel_args args = {sim->v, sim->x1, sim->x2, use_iext ? sim->iext : NULL,
-                                     sim->ref, re, ri, inv_scale, dc};
-            ns += n4d__kernel_update(p, &args, a, b, spk + ns);
+        const n4d__compress *cz = sim->cmp;
+        if (!cz || !cz->run_ok[ri_]) {
+            ns += n4d__cpu_update_part(sim, p, step, a, b, spk + ns, use_iext, re, ri, dc);
             continue;
         }
-        for (uint64_t i = a; i < b; i++) {
-            int64_t ae = re[i], ai = ri[i];
-            re[i] = 0;
-            ri[i] = 0;
-            for (size_t k = 0; k < npin; k++) {
-                /* keyed by user id: the same draws in any layout */
-                int64_t ev = (int64_t)n4d__poisson_events(
-                    pin[k], sim->seed, (uint32_t)n4d__to_user(sim->model, i), step);
-                if (pin[k]->weight_q >= 0)
-                    ae += ev * pin[k]->weight_q;
-                else
-                    ai += ev * pin[k]->weight_q;
+        /* compression: skip the compressed blocks no input reaches */
+        for (size_t k = cz->run_block[ri_] + (size_t)((a - p->first) / N4D__CBLOCK);; k++) {
+            const uint64_t x = p->first + (uint64_t)(k - cz->run_block[ri_]) * N4D__CBLOCK;
+            if (x >= b)
+                break;
+            const uint64_t lo_ = x > a ? x : a, hi_ = x + N4D__CBLOCK < b ? x + N4D__CBLOCK : b;
+            if (atomic_load_explicit(&cz->mode[k], memory_order_relaxed) == N4D__CB_SKIP) {
+                if (n4d__cpu_quiet(sim, lo_, hi_, re, ri, use_iext))
+                    continue;
+                atomic_store_explicit(&cz->mode[k], N4D__CB_WOKEN, memory_order_relaxed);
             }
-            float ext = sim->iext[i] + dc;
-            sim->iext[i] = 0.0f;
-            if (n4d__update_neuron(p, &sim->v[i], &sim->x1[i], &sim->x2[i], &sim->ref[i],
-                                   n4d__fixed_to_float(ae, inv_scale),
-                                   n4d__fixed_to_float(ai, inv_scale), ext))
-                spk[ns++] = (uint32_t)i;
+            ns += n4d__cpu_update_part(sim, p, step, lo_, hi_, spk + ns, use_iext, re, ri, dc);
         }
     }
     return ns;

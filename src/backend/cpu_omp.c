@@ -143,6 +143,8 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
         const uint32_t b = steps < s->batch ? (uint32_t)steps : s->batch;
         const uint64_t step0 = sim->step;
         const bool ext = sim->iext_dirty;
+        const bool cmp = sim->cmp != NULL;
+        n4d_status cst = N4D_OK;
         uint64_t t0 = ts ? n4d__now_ns() : 0;
 #pragma omp parallel num_threads(os_threads)
         {
@@ -162,6 +164,10 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
                     ts[8 * k + 1] = n4d__now_ns();
             }
 #pragma omp barrier
+            if (cmp) { /* restore the compressed blocks input reached, before delivery */
+#pragma omp single
+                cst = n4d__compress_restore_woken(sim);
+            }
             for (int k = tid; k < T; k += nth) {
                 const uint64_t lo = s->bounds[k], hi = s->bounds[k + 1];
                 if (ts)
@@ -179,6 +185,8 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
             }
         }
         sim->iext_dirty = false;
+        if (cst)
+            return cst;
         if (ts)
             t0 = n4d__prof_threads(sim, T, t0);
         n4d_status st = emit_batch(sim, s, step0, 0, b);

@@ -57,6 +57,11 @@ static n4d_status ref_run(n4d_sim *sim, uint64_t steps)
         uint64_t t = prof ? n4d__now_ns() : 0;
         uint64_t ns = n4d__cpu_update_range(sim, step, 0, sim->n, s->spk, sim->iext_dirty);
         sim->iext_dirty = false;
+        if (sim->cmp) { /* compressed blocks that input reached spike from restored synapses */
+            n4d_status st = n4d__compress_restore_woken(sim);
+            if (st)
+                return st;
+        }
         if (prof)
             t = n4d__prof_lap(sim, N4D_PROFILE_UPDATE, t);
         for (uint64_t i = 0; i < ns; i++)

@@ -55,6 +55,8 @@ static const char usage_text[] =
     "  --quiet            no progress bar\n"
     "  --profile          print the time per section (update, delivery, ...) and\n"
     "                     the memory per component after the summary\n"
+    "  --compress         compress inactive neurons (defaults of n4d_compress_options)\n"
+    "                     and print the compression statistics after the summary\n"
     "\n"
     "run and info options (docs/modules.md):\n"
     "  --layout ORDER     storage order of the neurons: lattice (default) or zorder\n"
@@ -191,7 +193,7 @@ typedef struct run_opts {
     /* modules (docs/modules.md) */
     const char *layout; /* "lattice" or "zorder", NULL: the default */
     uint32_t partitions;
-    bool have_partitions, profile, is_run;
+    bool have_partitions, profile, compress, is_run;
 } run_opts;
 
 /* Matches "--name VALUE" or "--name=VALUE"; advances *i past the value.
@@ -278,6 +280,10 @@ static int parse_opts(int argc, char **argv, bool is_run, run_opts *o)
         if (is_run) {
             if (strcmp(arg, "--profile") == 0) {
                 o->profile = true;
+                continue;
+            }
+            if (strcmp(arg, "--compress") == 0) {
+                o->compress = true;
                 continue;
             }
             if ((r = match_value(argc, argv, &i, "--steps", &val)) != 0) {
@@ -738,6 +744,12 @@ static int run_or_resume(int argc, char **argv, bool resume)
         goto done;
     }
 
+    if (o.compress && (st = n4d_sim_compression_enable(sim, NULL)) != N4D_OK) {
+        library_error(sim, st, "--compress");
+        rc = st == N4D_E_UNSUPPORTED ? EXIT_USAGE : EXIT_RUNTIME;
+        goto done;
+    }
+
     double dt = n4d_sim_dt(sim);
     uint64_t total = o.steps;
     if (!o.have_steps) {
@@ -831,6 +843,18 @@ static int run_or_resume(int argc, char **argv, bool resume)
     printf("simulation time:  %.3f s\n", sim_s);
     printf("real-time factor: %.3f\n", sim_s / (sim_ms / 1000.0));
     printf("checksum:         %016" PRIx64 "\n", n4d_sim_checksum(sim));
+    if (o.compress) {
+        n4d_compress_stats cs;
+        cs.struct_size = sizeof cs;
+        if (n4d_sim_compression_stats(sim, &cs) == N4D_OK)
+            printf("\ncompression:      %" PRIu64 " of %" PRIu64 " blocks compressed (%" PRIu64
+                   " neurons)\n"
+                   "  synapse bytes:  %" PRIu64 " -> %" PRIu64 " compressed, %" PRIu64
+                   " handed back\n"
+                   "  compressions:   %" PRIu64 ", restores %" PRIu64 "\n",
+                   cs.blocks_compressed, cs.blocks, cs.neurons_compressed, cs.bytes_before,
+                   cs.bytes_after, cs.bytes_saved_real, cs.compressions, cs.restores);
+    }
     if (o.profile) { /* the section table and the bytes per component */
         char text[8192];
         n4d_mem_snapshot ms;

@@ -83,6 +83,11 @@ static void libc_free(void *ud, void *ptr, size_t size)
     free(ptr);
 }
 
+bool n4d__default_allocator(const n4d_context *ctx)
+{
+    return ctx->alloc.alloc == libc_alloc && ctx->alloc.free == libc_free;
+}
+
 void n4d_context_options_init(n4d_context_options *opt)
 {
     if (!opt)
@@ -175,6 +180,19 @@ void *n4d__alloc(n4d_context *ctx, n4d_mem_tag tag, size_t size)
     uint64_t tot = atomic_fetch_add(&ctx->total_current, size) + size;
     raise_peak(&ctx->total_peak, tot);
     return p;
+}
+
+void n4d__account(n4d_context *ctx, n4d_mem_tag tag, int64_t delta)
+{
+    if (delta >= 0) {
+        const uint64_t d = (uint64_t)delta;
+        raise_peak(&ctx->peak[tag], atomic_fetch_add(&ctx->current[tag], d) + d);
+        raise_peak(&ctx->total_peak, atomic_fetch_add(&ctx->total_current, d) + d);
+    } else {
+        const uint64_t d = (uint64_t)(-(delta + 1)) + 1u;
+        atomic_fetch_sub(&ctx->current[tag], d);
+        atomic_fetch_sub(&ctx->total_current, d);
+    }
 }
 
 void *n4d__calloc(n4d_context *ctx, n4d_mem_tag tag, size_t count, size_t size)

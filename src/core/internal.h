@@ -41,6 +41,13 @@ void n4d__free(n4d_context *ctx, n4d_mem_tag tag, void *ptr, size_t size);
  * elements; returns false (buffer untouched) on failure. */
 bool n4d__grow(n4d_context *ctx, n4d_mem_tag tag, void **ptr, size_t *cap, size_t need, size_t elem);
 char *n4d__strdup(n4d_context *ctx, const char *s);
+/* Whether ctx allocates with the library's default (libc) allocator. */
+bool n4d__default_allocator(const n4d_context *ctx);
+/* Adds delta bytes to a tag's (and the total's) current count without an
+ * allocation (pages handed back to the system and taken again: the
+ * compression module); a positive delta raises the peaks as an allocation
+ * would. */
+void n4d__account(n4d_context *ctx, n4d_mem_tag tag, int64_t delta);
 void n4d__strfree(n4d_context *ctx, char *s);
 
 /* ---- errors and logging --------------------------------------------- */
@@ -170,6 +177,10 @@ struct n4d_model {
     uint64_t *part_bounds; /* n_parts + 1 internal bounds */
     n4d__synapses syn;
     _Atomic int32_t n_sims; /* live simulations */
+    /* Compression module: blocks whose synapses are compressed now (their
+     * target/weight_q ranges may read as zero); readers of the synapse
+     * arrays answer N4D_E_STATE while it is non-zero. */
+    uint64_t compressed_blocks;
     uint64_t build_ns;      /* duration of the build when the library timed it, else 0 */
 };
 

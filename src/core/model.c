@@ -744,6 +744,11 @@ n4d_status n4d_model_get_synapses(const n4d_model *m, uint64_t source, uint64_t 
     n4d_status st = n4d_model_out_degree(m, source, &deg);
     if (st)
         return st;
+    if (m->compressed_blocks)
+        return n4d__error((n4d__handle *)&m->hdr, N4D_E_STATE,
+                          "n4d_model_get_synapses: %llu blocks of synapses are compressed by a "
+                          "simulation (n4d_sim_compression_disable first)",
+                          (unsigned long long)m->compressed_blocks);
     if (count)
         *count = deg;
     const n4d__synapses *s = &m->syn;

@@ -106,6 +106,8 @@ n4d_status n4d__sim_emit_end(n4d_sim *sim)
 {
     uint32_t *ids = sim->last_ids;
     const uint64_t count = sim->last_count;
+    if (sim->cmp) /* compression: marks active blocks, compresses quiet ones (internal ids) */
+        n4d__compress_observe(sim, sim->step, ids, count);
     if (sim->model->perm) {
         for (uint64_t i = 0; i < count; i++)
             ids[i] = sim->model->perm[ids[i]];
@@ -371,6 +373,7 @@ static void sim_free(n4d_sim *sim)
     if (sim->observer_fini) /* storage module: close a recorder */
         sim->observer_fini(sim->observer_data, sim);
     n4d__profile_free(sim);
+    n4d__compress_free(sim); /* the model's synapses intact again */
     if (sim->ops && sim->backend_state)
         sim->ops->fini(sim);
     n4d__free(ctx, N4D_MEM_NEURONS, sim->v, N * sizeof(float));
@@ -471,6 +474,10 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
         if (st)
             return st;
     }
+    if (model->compressed_blocks)
+        return n4d__error(&model->hdr, N4D_E_STATE,
+                          "the model's synapses are compressed by another simulation "
+                          "(n4d_sim_compression_disable it first)");
     const bool timed_build = !model->built;
     const uint64_t build_t0 = timed_build ? n4d__now_ns() : 0;
     n4d_status st = n4d_model_build(model);
@@ -724,6 +731,11 @@ static n4d_status state_access(n4d_sim *sim, const char *var, float *out, const 
                        (unsigned long long)count, (unsigned long long)sim->n);
     if (sim->ops->sync) {
         n4d_status st = sim->ops->sync(sim, N4D__SYNC_TO_HOST | N4D__SYNC_STATE);
+        if (st)
+            return st;
+    }
+    if (in && sim->cmp) { /* a written state may leave its fixed point: restore every block */
+        n4d_status st = n4d__compress_restore_all(sim);
         if (st)
             return st;
     }

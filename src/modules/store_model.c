@@ -755,6 +755,11 @@ n4d_status n4d_model_save(const n4d_model *model, const char *path, const n4d_sa
         return n4d__error(&m->hdr, N4D_E_INVALID_ARG, "n4d_model_save: path is NULL");
     if (!m->built)
         return n4d__error(&m->hdr, N4D_E_STATE, "n4d_model_save: the model is not built");
+    if (m->compressed_blocks)
+        return n4d__error(&m->hdr, N4D_E_STATE,
+                          "n4d_model_save: %llu blocks of synapses are compressed by a simulation "
+                          "(n4d_sim_compression_disable first)",
+                          (unsigned long long)m->compressed_blocks);
     n4d__h5 h;
     n4d__h5_begin(&h, m->ctx, &m->hdr, path);
     n4d_save_options o;

@@ -95,6 +95,11 @@ n4d_status n4d_sim_checkpoint(n4d_sim *sim, const char *path, const n4d_save_opt
     n4d__clear_error(&sim->hdr);
     if (!path)
         return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "n4d_sim_checkpoint: path is NULL");
+    if (sim->cmp) { /* the checkpoint holds the model: its synapses intact */
+        n4d_status st = n4d__compress_restore_all(sim);
+        if (st)
+            return st;
+    }
     if (sim->ops->sync) {
         n4d_status st = sim->ops->sync(sim, 1);
         if (st)

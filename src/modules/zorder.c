@@ -118,6 +118,10 @@ n4d_status n4d_model_target_jumps(const n4d_model *model, int32_t space, n4d_acc
                          space);
     if (!m->built)
         return MODEL_ERR(m, N4D_E_STATE, "n4d_model_target_jumps: the model is not built");
+    if (m->compressed_blocks)
+        return MODEL_ERR(m, N4D_E_STATE,
+                         "n4d_model_target_jumps: synapses are compressed by a simulation "
+                         "(n4d_sim_compression_disable first)");
     const n4d__synapses *s = &m->syn;
     const uint64_t G = s->n_seg;
     /* user ids of a reordered model: each group is sorted again */
