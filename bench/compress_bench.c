@@ -73,7 +73,10 @@ int main(int argc, char **argv)
     const int X = argc > 1 ? atoi(argv[1]) : 24;
     const int threads = argc > 2 ? atoi(argv[2]) : 0;
     const uint64_t steps = argc > 3 ? strtoull(argv[3], NULL, 10) : 3000;
-    printf("command: %s %d %d %" PRIu64 "\n", argv[0], X, threads, steps);
+    /* drive of the cortex: "poisson" (default) or "dc" (vector kernels, so
+     * the skipped silent areas are a larger share of the step) */
+    const int dc = argc > 4 && strcmp(argv[4], "dc") == 0;
+    printf("command: %s %d %d %" PRIu64 " %s\n", argv[0], X, threads, steps, dc ? "dc" : "poisson");
     uint64_t sums[2] = {0, 0};
     double per1000[2] = {0, 0};
     for (int on = 0; on < 2; on++) {
@@ -98,8 +101,9 @@ int main(int argc, char **argv)
         add_proj(m, "ear", "ear", 50, 1.0);
         n4d_input_desc in;
         n4d_input_desc_init(&in);
-        in.kind = N4D_INPUT_POISSON;
+        in.kind = dc ? N4D_INPUT_DC : N4D_INPUT_POISSON;
         in.target = "ctx";
+        in.amplitude = 18.0; /* dc: above threshold (v_rest -65, threshold -50) */
         in.rate = 2000.0;
         in.weight = 4.0;
         in.n_sources = 4;
