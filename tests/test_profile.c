@@ -246,6 +246,14 @@ static void test_optimize(void **state)
     assert_int_equal(r.applied, N4D_OPTIMIZE_HISTORY);
     assert_int_equal(r.bytes_saved, (int64_t)(100 * ((n4d_model_num_neurons(m) + 63) / 64) * 8));
     assert_int_equal(n4d_sim_spiked_at(a, id1[n1 - 1], st1[n1 - 1]), N4D_E_RANGE);
+    /* compression: a sim option (skipped on the model); on the sim it is
+     * enabled, and the run below must stay identical to b's */
+    OK(n4d_optimize_memory(m, N4D_OPTIMIZE_COMPRESS, &r));
+    assert_int_equal(r.skipped, N4D_OPTIMIZE_COMPRESS);
+    assert_non_null(strstr(r.description, "compress skipped"));
+    OK(n4d_sim_optimize_memory(a, N4D_OPTIMIZE_COMPRESS, &r));
+    assert_int_equal(r.applied, N4D_OPTIMIZE_COMPRESS);
+    assert_non_null(strstr(r.description, "compression enabled"));
     /* the simulation goes on unchanged (recording grows again) */
     assert_true(run_checksum(a, 300) == run_checksum(b, 300));
     OK(n4d_sim_spikes(a, &st1, &id1, &n1));

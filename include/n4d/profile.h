@@ -77,7 +77,13 @@ enum {
     /** Sim only: release the spike-history window (history_steps x neurons
      * / 8 bytes); n4d_sim_spiked_at answers N4D_E_RANGE afterwards. */
     N4D_OPTIMIZE_HISTORY = 1u << 2,
-    N4D_OPTIMIZE_ALL = 0x7u
+    /** Sim only: enable inactive-neuron compression with default options
+     * (include/n4d/compress.h) if it is off; silent blocks are compressed at
+     * the following checks while the sim runs, so the bytes show later in
+     * n4d_sim_compression_stats, not in this call's report. Skipped where
+     * compression is not available (cuda backend, a model shared by sims). */
+    N4D_OPTIMIZE_COMPRESS = 1u << 3,
+    N4D_OPTIMIZE_ALL = 0xfu
 };
 
 /** What an optimisation did. Bytes are the context's totals (n4d_mem_tag
@@ -101,7 +107,8 @@ typedef struct n4d_memory_optimization {
 N4D_API n4d_status n4d_optimize_memory(n4d_model *model, uint32_t flags,
                                        n4d_memory_optimization *report);
 
-/** Applies the sim flags (N4D_OPTIMIZE_SHRINK, N4D_OPTIMIZE_HISTORY) to
+/** Applies the sim flags (N4D_OPTIMIZE_SHRINK, N4D_OPTIMIZE_HISTORY,
+ * N4D_OPTIMIZE_COMPRESS) to
  * `sim`; ZORDER is listed as skipped (the model is built). */
 N4D_API n4d_status n4d_sim_optimize_memory(n4d_sim *sim, uint32_t flags,
                                            n4d_memory_optimization *report);

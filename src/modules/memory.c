@@ -220,6 +220,10 @@ n4d_status n4d_optimize_memory(n4d_model *m, uint32_t flags, n4d_memory_optimiza
         r->skipped |= N4D_OPTIMIZE_HISTORY;
         report_note(r, "history skipped: a simulation option (use n4d_sim_optimize_memory)");
     }
+    if (flags & N4D_OPTIMIZE_COMPRESS) {
+        r->skipped |= N4D_OPTIMIZE_COMPRESS;
+        report_note(r, "compress skipped: a simulation option (use n4d_sim_optimize_memory)");
+    }
     report_end(r, m->ctx, report);
     return N4D_OK;
 }
@@ -274,6 +278,20 @@ n4d_status n4d_sim_optimize_memory(n4d_sim *sim, uint32_t flags, n4d_memory_opti
             r->applied |= N4D_OPTIMIZE_SHRINK;
             report_note(r, "shrink: released %llu bytes of spike recording capacity",
                         (unsigned long long)saved);
+        }
+    }
+    if (flags & N4D_OPTIMIZE_COMPRESS) {
+        if (sim->cmp) {
+            r->applied |= N4D_OPTIMIZE_COMPRESS;
+            report_note(r, "compress: inactive-neuron compression was already on");
+        } else if (n4d_sim_compression_enable(sim, NULL) == N4D_OK) {
+            r->applied |= N4D_OPTIMIZE_COMPRESS;
+            report_note(r, "compress: inactive-neuron compression enabled (silent blocks are "
+                           "compressed while the sim runs)");
+        } else {
+            r->skipped |= N4D_OPTIMIZE_COMPRESS;
+            report_note(r, "compress skipped: %s", sim->hdr.error);
+            n4d__clear_error(&sim->hdr);
         }
     }
     if (flags & N4D_OPTIMIZE_HISTORY) {
