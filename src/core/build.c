@@ -245,10 +245,10 @@ static void sort_uniform(uint32_t *v, uint64_t K, uint64_t len)
     }
     uint32_t start[FP_MAX_K + 1], tmp[FP_MAX_K], bucket[FP_MAX_K];
     memset(start, 0, (K + 1) * sizeof start[0]);
-    const double scale = (double)K / (double)len; /* monotone: buckets keep order */
+    /* bucket = v * K / len by a multiply-shift (monotone in v, below K) */
+    const uint64_t mult = (K << 32) / len;
     for (uint64_t i = 0; i < K; i++) {
-        uint64_t b = (uint64_t)((double)v[i] * scale);
-        bucket[i] = (uint32_t)(b < K ? b : K - 1);
+        bucket[i] = (uint32_t)(((uint64_t)v[i] * mult) >> 32);
         start[bucket[i] + 1]++;
     }
     for (uint64_t b = 0; b < K; b++)

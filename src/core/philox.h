@@ -67,11 +67,18 @@ N4D_HD double n4d__u01_open0(uint32_t a, uint32_t b)
 N4D_HD uint32_t n4d__uint_below(uint32_t a, uint32_t b, uint64_t n)
 {
     uint64_t x = ((uint64_t)a << 32) | b;
-    /* 64x64 -> high 64 bits */
+    /* the high 64 bits of x * n (exact on every path) */
+#if defined(__CUDA_ARCH__)
+    return (uint32_t)__umul64hi(x, n);
+#elif defined(__SIZEOF_INT128__)
+    __extension__ typedef unsigned __int128 u128;
+    return (uint32_t)(((u128)x * n) >> 64);
+#else
     uint64_t xl = (uint32_t)x, xh = x >> 32, nl = (uint32_t)n, nh = n >> 32;
     uint64_t lo = xl * nl, m1 = xh * nl, m2 = xl * nh, hi = xh * nh;
     uint64_t mid = (lo >> 32) + (uint32_t)m1 + (uint32_t)m2;
     return (uint32_t)(hi + (m1 >> 32) + (m2 >> 32) + (mid >> 32));
+#endif
 }
 
 /* Poisson(lambda) by inversion from one uniform, given exp(-lambda)
