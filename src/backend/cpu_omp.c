@@ -1,6 +1,7 @@
-/* cpu-omp: OpenMP backend. Each thread owns a contiguous block of neuron
- * ids (neurons are stored population by population in lattice order, so a
- * block is a spatial slab); it updates its neurons and delivers every spike
+/* cpu-omp: OpenMP backend. Each block is a contiguous range of the internal
+ * neuron order (a spatial slab of the lattice, or whole spatial partitions
+ * with a partitioned layout, layout.c); its thread updates the neurons and
+ * delivers every spike
  * only to the targets in its block (rows are sorted by target, so a binary
  * search finds the sub-range). No atomics, no races, and the integer sums
  * make the result independent of the thread count. Threads synchronise once
