@@ -4,7 +4,9 @@
 # Run as root, or as a user with sudo.
 set -euo pipefail
 
-PACKAGES=(cmake make gcc g++ pkg-config libhdf5-dev libcmocka-dev libjansson-dev zlib1g-dev)
+# python3-h5py: the test that reads n4d's HDF5 files with h5py (it is skipped without)
+PACKAGES=(cmake make gcc g++ pkg-config libhdf5-dev libcmocka-dev libjansson-dev zlib1g-dev
+          python3-h5py)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
