@@ -34,7 +34,6 @@ static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, const n4d__pop_rt *p, 
                                             int64_t *re, int64_t *ri, float dc)
 {
     const double inv_scale = sim->model->syn.inv_scale;
-    uint64_t ns = 0;
     /* the Poisson inputs of this population active at this step */
     const n4d__poisson_rt *pin[16];
     size_t npin = 0;
@@ -43,32 +42,22 @@ static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, const n4d__pop_rt *p, 
         if (in->pop == p->pop && step >= in->step_start && step < in->step_stop)
             pin[npin++] = in;
     }
-    if (npin == 0) {
-        n4d__kernel_args args = {sim->v, sim->x1, sim->x2, use_iext ? sim->iext : NULL,
-                                 sim->ref, re, ri, inv_scale, dc};
-        return n4d__kernel_update(p, &args, a, b, spk);
-    }
-    for (uint64_t i = a; i < b; i++) {
-        int64_t ae = re[i], ai = ri[i];
-        re[i] = 0;
-        ri[i] = 0;
-        for (size_t k = 0; k < npin; k++) {
+    /* Poisson events go into this step's accumulators (integer sums: the
+     * same totals as adding them inside the update), then every neuron takes
+     * the vectorised kernel */
+    for (size_t k = 0; k < npin; k++) {
+        const n4d__poisson_rt *in = pin[k];
+        int64_t *acc = in->weight_q >= 0 ? re : ri;
+        for (uint64_t i = a; i < b; i++) {
             /* keyed by user id: the same draws in any layout */
-            int64_t ev = (int64_t)n4d__poisson_events(
-                pin[k], sim->seed, (uint32_t)n4d__to_user(sim->model, i), step);
-            if (pin[k]->weight_q >= 0)
-                ae += ev * pin[k]->weight_q;
-            else
-                ai += ev * pin[k]->weight_q;
+            const uint64_t ev =
+                n4d__poisson_events(in, sim->seed, (uint32_t)n4d__to_user(sim->model, i), step);
+            acc[i] += (int64_t)ev * in->weight_q;
         }
-        float ext = sim->iext[i] + dc;
-        sim->iext[i] = 0.0f;
-        if (n4d__update_neuron(p, &sim->v[i], &sim->x1[i], &sim->x2[i], &sim->ref[i],
-                               n4d__fixed_to_float(ae, inv_scale),
-                               n4d__fixed_to_float(ai, inv_scale), ext))
-            spk[ns++] = (uint32_t)i;
     }
-    return ns;
+    n4d__kernel_args args = {sim->v, sim->x1, sim->x2, use_iext ? sim->iext : NULL,
+                             sim->ref, re, ri, inv_scale, dc};
+    return n4d__kernel_update(p, &args, a, b, spk);
 }
 
 /* Updates neurons [lo, hi) for `step`, consuming the ring slot of the step
