@@ -92,23 +92,6 @@ static n4d_model *model_big(n4d_context *ctx, uint64_t seed)
 
 /* ---- running and comparing ------------------------------------------------------------ */
 
-static const char *const VARS[6] = {"v", "ge", "gi", "u", "refractory", "i_ext"};
-
-typedef struct result {
-    uint64_t n, total, checksum;
-    uint64_t *steps;
-    uint32_t *ids;
-    float *state[6];
-} result;
-
-static void result_free(result *r)
-{
-    free(r->steps);
-    free(r->ids);
-    for (int i = 0; i < 6; i++)
-        free(r->state[i]);
-    memset(r, 0, sizeof *r);
-}
 
 typedef void (*prepare_fn)(n4d_sim *sim);
 
@@ -152,7 +135,7 @@ static void perturb_state(n4d_sim *sim, uint64_t n)
     free(v);
 }
 
-static result run_model(n4d_model *m, const char *backend, int drive, uint64_t steps,
+static sim_result run_model(n4d_model *m, const char *backend, int drive, uint64_t steps,
                         prepare_fn prep)
 {
     n4d_sim_options o;
@@ -222,25 +205,7 @@ static result run_model(n4d_model *m, const char *backend, int drive, uint64_t s
     default: fail();
     }
     assert_int_equal(n4d_sim_current_step(sim), steps);
-    result r;
-    memset(&r, 0, sizeof r);
-    const uint64_t *sp;
-    const uint32_t *id;
-    OK(n4d_sim_spikes(sim, &sp, &id, &r.n));
-    r.steps = malloc((r.n ? r.n : 1) * sizeof *r.steps);
-    r.ids = malloc((r.n ? r.n : 1) * sizeof *r.ids);
-    assert_true(r.steps && r.ids);
-    if (r.n) {
-        memcpy(r.steps, sp, r.n * sizeof *sp);
-        memcpy(r.ids, id, r.n * sizeof *id);
-    }
-    r.total = n4d_sim_total_spikes(sim);
-    r.checksum = n4d_sim_checksum(sim);
-    for (int i = 0; i < 6; i++) {
-        r.state[i] = malloc(N * sizeof(float));
-        assert_non_null(r.state[i]);
-        OK(n4d_sim_get_state(sim, VARS[i], r.state[i], N));
-    }
+    sim_result r = capture_result(sim, N);
     /* the history window agrees with the record */
     for (uint64_t j = 0; j < r.n; j++)
         if (r.steps[j] + 100 >= steps)
@@ -250,7 +215,8 @@ static result run_model(n4d_model *m, const char *backend, int drive, uint64_t s
     return r;
 }
 
-static void same_result(const char *name, const char *what, const result *a, const result *b,
+static void same_result(const char *name, const char *what, const sim_result *a,
+                        const sim_result *b,
                         uint64_t N)
 {
     CHECK(a->n == b->n, "%s, %s: %llu spikes vs %llu", name, what, (unsigned long long)a->n,
@@ -283,7 +249,7 @@ static void conform(const char *name, model_fn make, uint64_t steps, uint64_t mi
     static const char *const DRIVE_NAMES[] = {"one run", "runs of 37", "n4d_sim_step",
                                               "inputs between runs", "recording out of memory",
                                               "observer error", "small record buffer"};
-    result ref[2]; /* cpu-ref: one run; with the inputs between runs */
+    sim_result ref[2]; /* cpu-ref: one run; with the inputs between runs */
     memset(ref, 0, sizeof ref);
     for (size_t k = 0; k < n_drives; k++) {
         const int drive = drives[k];
@@ -293,7 +259,7 @@ static void conform(const char *name, model_fn make, uint64_t steps, uint64_t mi
             CHECK(ref[ri].n >= min_spikes, "%s: only %llu spikes: the comparison would be vacuous",
                   name, (unsigned long long)ref[ri].n);
         }
-        result r = run_model(m, g_backend, drive, steps, prep);
+        sim_result r = run_model(m, g_backend, drive, steps, prep);
         char what[96];
         snprintf(what, sizeof what, "%s vs cpu-ref, %s", g_backend, DRIVE_NAMES[drive]);
         same_result(name, what, &ref[ri], &r, N);

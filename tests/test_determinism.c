@@ -33,29 +33,10 @@ typedef struct run_cfg {
     uint64_t chunk; /* 0: one run(steps); k: run(k) repeated; 1: n4d_sim_step */
 } run_cfg;
 
-typedef struct run_result {
-    uint64_t n_spikes, total, checksum;
-    uint64_t *steps;
-    uint32_t *ids;
-    uint64_t n;
-    float *state[6];
-} run_result;
-
-static const char *const VARS[6] = {"v", "ge", "gi", "u", "refractory", "i_ext"};
-
-static void result_free(run_result *r)
-{
-    free(r->steps);
-    free(r->ids);
-    for (int i = 0; i < 6; i++)
-        free(r->state[i]);
-    memset(r, 0, sizeof *r);
-}
-
 /* Called after creation, before the first step (the same for every config). */
 typedef void (*prepare_fn)(n4d_sim *sim);
 
-static run_result run_model(n4d_model *m, const run_cfg *c, uint64_t steps, uint64_t seed,
+static sim_result run_model(n4d_model *m, const run_cfg *c, uint64_t steps, uint64_t seed,
                             prepare_fn prep)
 {
     n4d_sim_options o;
@@ -84,26 +65,8 @@ static run_result run_model(n4d_model *m, const run_cfg *c, uint64_t steps, uint
             OK(n4d_sim_run(sim, steps - done < c->chunk ? steps - done : c->chunk));
     }
     assert_int_equal(n4d_sim_current_step(sim), steps);
-    run_result r;
-    memset(&r, 0, sizeof r);
-    const uint64_t *sp;
-    const uint32_t *id;
-    OK(n4d_sim_spikes(sim, &sp, &id, &r.n));
-    r.steps = malloc((r.n ? r.n : 1) * sizeof *r.steps);
-    r.ids = malloc((r.n ? r.n : 1) * sizeof *r.ids);
-    assert_true(r.steps && r.ids);
-    if (r.n) {
-        memcpy(r.steps, sp, r.n * sizeof *sp);
-        memcpy(r.ids, id, r.n * sizeof *id);
-    }
-    r.total = n4d_sim_total_spikes(sim);
-    r.checksum = n4d_sim_checksum(sim);
     const uint64_t N = n4d_model_num_neurons(m);
-    for (int i = 0; i < 6; i++) {
-        r.state[i] = malloc(N * sizeof(float));
-        assert_non_null(r.state[i]);
-        OK(n4d_sim_get_state(sim, VARS[i], r.state[i], N));
-    }
+    sim_result r = capture_result(sim, N);
     /* the last step's spikes are the tail of the record */
     const uint32_t *last;
     uint64_t nlast, tail = 0;
@@ -152,7 +115,7 @@ static uint64_t fnv1a(const uint64_t *steps, const uint32_t *ids, uint64_t n)
 
 /* Sanity of one spike train: canonical order, ids in range, enough spikes,
  * total and checksum consistent with the record. */
-static void check_train(const char *name, const run_result *r, uint64_t N, uint64_t steps,
+static void check_train(const char *name, const sim_result *r, uint64_t N, uint64_t steps,
                         uint64_t min_spikes)
 {
     CHECK(r->n >= min_spikes, "%s: only %llu spikes (need %llu): the test would be vacuous", name,
@@ -173,8 +136,8 @@ static void check_train(const char *name, const run_result *r, uint64_t N, uint6
           (unsigned long long)r->checksum, (unsigned long long)h);
 }
 
-static void same_result(const char *name, const char *what, const run_result *a,
-                        const run_result *b, uint64_t N)
+static void same_result(const char *name, const char *what, const sim_result *a,
+                        const sim_result *b, uint64_t N)
 {
     CHECK(a->n == b->n, "%s, %s: %llu spikes vs %llu", name, what, (unsigned long long)a->n,
           (unsigned long long)b->n);
@@ -211,7 +174,7 @@ static void check_model(const char *name, model_fn make, uint64_t steps, uint64_
     OK(n4d_context_create(NULL, &ctx));
     n4d_model *m = make(ctx, 12345);
     const uint64_t N = n4d_model_num_neurons(m);
-    run_result ref = run_model(m, &CONFIGS[0], steps, 0, prep);
+    sim_result ref = run_model(m, &CONFIGS[0], steps, 0, prep);
     check_train(name, &ref, N, steps, min_spikes);
     if (getenv("N4D_TEST_VERBOSE"))
         print_message("%s: %llu neurons, %llu synapses, %llu spikes in %llu steps\n", name,
@@ -236,7 +199,7 @@ static void check_model(const char *name, model_fn make, uint64_t steps, uint64_
         char what[64];
         snprintf(what, sizeof what, "%s x%d chunk %llu", CONFIGS[c].backend,
                  (int)CONFIGS[c].threads, (unsigned long long)CONFIGS[c].chunk);
-        run_result r = run_model(m, &CONFIGS[c], steps, 0, prep);
+        sim_result r = run_model(m, &CONFIGS[c], steps, 0, prep);
         same_result(name, what, &ref, &r, N);
         result_free(&r);
     }
@@ -309,12 +272,12 @@ static void test_rebuild_and_seed(void **state)
         assert_int_equal(N, n4d_model_num_neurons(m2));
         assert_int_equal(n4d_model_num_synapses(m1), n4d_model_num_synapses(m2));
         const run_cfg cfg = {"cpu-omp", 2, 0};
-        run_result a = run_model(m1, &cfg, 400, 0, NULL);
-        run_result b = run_model(m2, &cfg, 400, 0, NULL);
+        sim_result a = run_model(m1, &cfg, 400, 0, NULL);
+        sim_result b = run_model(m2, &cfg, 400, 0, NULL);
         check_train(names[k], &a, N, 400, 100);
         same_result(names[k], "second build", &a, &b, N);
         /* another sim seed: another initial state / Poisson drive */
-        run_result c = run_model(m1, &cfg, 400, 778, NULL);
+        sim_result c = run_model(m1, &cfg, 400, 778, NULL);
         check_train(names[k], &c, N, 400, 100);
         CHECK(c.checksum != a.checksum, "%s: sim seeds 0 (model 777) and 778 give checksum %016llx",
               names[k], (unsigned long long)a.checksum);
@@ -322,7 +285,7 @@ static void test_rebuild_and_seed(void **state)
                   memcmp(c.steps, a.steps, a.n * sizeof *a.steps) != 0,
               "%s: another sim seed gives the same spike train", names[k]);
         /* the explicit seed equal to the model's is the default */
-        run_result d = run_model(m1, &cfg, 400, 777, NULL);
+        sim_result d = run_model(m1, &cfg, 400, 777, NULL);
         same_result(names[k], "explicit seed = model seed", &a, &d, N);
         result_free(&a);
         result_free(&b);
@@ -359,7 +322,7 @@ static void test_layouts(void **state)
         OK(n4d_context_create(NULL, &ctx));
         n4d_model *m0 = makers[k](ctx, 99);
         const uint64_t N = n4d_model_num_neurons(m0);
-        run_result ref = run_model(m0, &cfgs[0], steps, 0, preps[k]);
+        sim_result ref = run_model(m0, &cfgs[0], steps, 0, preps[k]);
         check_train(names[k], &ref, N, steps, 100);
         for (int i = 0; i < 3; i++) {
             g_layout = &lay[i];
@@ -371,7 +334,7 @@ static void test_layouts(void **state)
                 snprintf(what, sizeof what, "layout %d (order %d, %u partitions), %s x%d chunk %llu",
                          i, (int)lay[i].order, lay[i].partitions, cfgs[c].backend,
                          (int)cfgs[c].threads, (unsigned long long)cfgs[c].chunk);
-                run_result r = run_model(m, &cfgs[c], steps, 0, preps[k]);
+                sim_result r = run_model(m, &cfgs[c], steps, 0, preps[k]);
                 same_result(names[k], what, &ref, &r, N);
                 result_free(&r);
             }
@@ -391,7 +354,7 @@ static void test_interleaved_sims(void **state)
     OK(n4d_context_create(NULL, &ctx));
     n4d_model *m = model_brunel(ctx, 5);
     const run_cfg cfg = {"cpu-omp", 3, 0};
-    run_result ref = run_model(m, &cfg, 500, 0, NULL);
+    sim_result ref = run_model(m, &cfg, 500, 0, NULL);
     n4d_sim_options o;
     n4d_sim_options_init(&o);
     o.backend = "cpu-omp";

@@ -343,4 +343,52 @@ static n4d_model *model_multi_poisson(n4d_context *ctx, uint64_t seed)
     return m;
 }
 
+
+/* ---- capturing a run --------------------------------------------------------------------- */
+
+/* The state variables compared bitwise after a run. */
+static const char *const VARS[6] = {"v", "ge", "gi", "u", "refractory", "i_ext"};
+
+/* Everything a run produced: recorded spikes, totals and final states. */
+typedef struct sim_result {
+    uint64_t n, total, checksum;
+    uint64_t *steps;
+    uint32_t *ids;
+    float *state[6];
+} sim_result;
+
+static void result_free(sim_result *r)
+{
+    free(r->steps);
+    free(r->ids);
+    for (int i = 0; i < 6; i++)
+        free(r->state[i]);
+    memset(r, 0, sizeof *r);
+}
+
+/* Copies the recorded spikes, totals and the VARS state arrays of sim. */
+static sim_result capture_result(n4d_sim *sim, uint64_t neurons)
+{
+    sim_result r;
+    memset(&r, 0, sizeof r);
+    const uint64_t *sp;
+    const uint32_t *id;
+    OK(n4d_sim_spikes(sim, &sp, &id, &r.n));
+    r.steps = malloc((r.n ? r.n : 1) * sizeof *r.steps);
+    r.ids = malloc((r.n ? r.n : 1) * sizeof *r.ids);
+    assert_true(r.steps && r.ids);
+    if (r.n) {
+        memcpy(r.steps, sp, r.n * sizeof *sp);
+        memcpy(r.ids, id, r.n * sizeof *id);
+    }
+    r.total = n4d_sim_total_spikes(sim);
+    r.checksum = n4d_sim_checksum(sim);
+    for (int i = 0; i < 6; i++) {
+        r.state[i] = malloc((neurons ? neurons : 1) * sizeof(float));
+        assert_non_null(r.state[i]);
+        OK(n4d_sim_get_state(sim, VARS[i], r.state[i], neurons));
+    }
+    return r;
+}
+
 #endif
