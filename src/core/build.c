@@ -333,8 +333,8 @@ static double kernel_cutoff(const n4d_projection_desc *d)
     return d->cutoff < r ? d->cutoff : r;
 }
 
-static void make_syn(const build_ctx *b, size_t pj, uint32_t entity, uint64_t j, uint32_t target,
-                     gen_syn *out)
+static inline void make_syn(const build_ctx *b, size_t pj, uint32_t entity, uint64_t j,
+                            uint32_t target, gen_syn *out)
 {
     const n4d_model *m = b->m;
     const n4d__projection *pr = &m->projs[pj];
