@@ -82,6 +82,7 @@ struct n4d_sim {
 
     /* output (user ids) */
     uint32_t *last_ids;
+    uint32_t *sort_tmp; /* n entries when the model has a layout permutation */
     uint64_t last_count;
     bool record;
     uint64_t *rec_steps;

@@ -67,6 +67,30 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Sorts a step's spike ids (user ids after a layout permutation): LSD radix
+ * sort in three 11-bit passes through tmp (n entries) for larger counts. */
+static void sort_ids(uint32_t *ids, uint64_t n, uint32_t *tmp)
+{
+    if (n < 256) {
+        qsort(ids, n, sizeof *ids, cmp_u32);
+        return;
+    }
+    uint32_t *src = ids, *dst = tmp;
+    for (int shift = 0; shift < 33; shift += 11) {
+        uint64_t count[2049] = {0};
+        for (uint64_t i = 0; i < n; i++)
+            count[((src[i] >> shift) & 2047) + 1]++;
+        for (int b = 0; b < 2048; b++)
+            count[b + 1] += count[b];
+        for (uint64_t i = 0; i < n; i++)
+            dst[count[(src[i] >> shift) & 2047]++] = src[i];
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    memcpy(ids, src, n * sizeof *ids); /* three passes: the result is in tmp */
+}
+
 /* Appends the step's spikes to the recording; false when out of memory. */
 static bool record_step(n4d_sim *sim, const uint32_t *ids, uint64_t count)
 {
@@ -111,7 +135,7 @@ n4d_status n4d__sim_emit_end(n4d_sim *sim)
     if (sim->model->perm) {
         for (uint64_t i = 0; i < count; i++)
             ids[i] = sim->model->perm[ids[i]];
-        qsort(ids, count, sizeof *ids, cmp_u32);
+        sort_ids(ids, count, sim->sort_tmp);
     }
     /* Recording first: if it cannot grow, nothing of the step is reported
      * and the backend emits the step again on the next run (no spike is
@@ -388,6 +412,7 @@ static void sim_free(n4d_sim *sim)
     n4d__free(ctx, N4D_MEM_OTHER, sim->poisson, (npo ? npo : 1) * sizeof *sim->poisson);
     free_senses(sim);
     n4d__free(ctx, N4D_MEM_RECORDING, sim->last_ids, N * sizeof(uint32_t));
+    n4d__free(ctx, N4D_MEM_RECORDING, sim->sort_tmp, N * sizeof(uint32_t));
     n4d__free(ctx, N4D_MEM_RECORDING, sim->rec_steps, sim->rec_cap * sizeof(uint64_t));
     n4d__free(ctx, N4D_MEM_RECORDING, sim->rec_ids, sim->rec_cap * sizeof(uint32_t));
     n4d__free(ctx, N4D_MEM_RECORDING, sim->hist, (size_t)sim->hist_steps * sim->hist_words * sizeof(uint64_t));
@@ -530,11 +555,13 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
     sim->ring = n4d__calloc(ctx, N4D_MEM_BUFFERS, (size_t)sim->ring_slots * 2 * N, sizeof(int64_t));
     sim->runs = n4d__calloc(ctx, N4D_MEM_OTHER, sim->n_runs ? sim->n_runs : 1, sizeof *sim->runs);
     sim->last_ids = n4d__alloc(ctx, N4D_MEM_RECORDING, N * sizeof(uint32_t));
+    if (model->perm) /* spike ids are mapped to user ids and sorted every step */
+        sim->sort_tmp = n4d__alloc(ctx, N4D_MEM_RECORDING, N * sizeof(uint32_t));
     if (sim->hist_steps)
         sim->hist = n4d__calloc(ctx, N4D_MEM_RECORDING, (size_t)sim->hist_steps * sim->hist_words,
                                 sizeof(uint64_t));
     if (!sim->v || !sim->x1 || !sim->x2 || !sim->iext || !sim->ref || !sim->ring || !sim->runs ||
-        !sim->last_ids || (sim->hist_steps && !sim->hist)) {
+        !sim->last_ids || (model->perm && !sim->sort_tmp) || (sim->hist_steps && !sim->hist)) {
         st = n4d__error(&model->hdr, N4D_E_NOMEM, "out of memory for the state of %llu neurons",
                         (unsigned long long)sim->n);
         goto fail;
