@@ -13,10 +13,10 @@
 #define SIM_ERR(s, st, ...) n4d__error(&(s)->hdr, (st), __VA_ARGS__)
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME 0x100000001b3ull
-/* Below this many neurons `auto` uses one thread: the per-step
- * synchronisation would cost more than the work it splits. */
-#define AUTO_THREAD_NEURONS 20000u
-#define AUTO_THREAD_SYNAPSES 1000000u
+/* `auto` gives each thread at least this many neuron updates per
+ * synchronisation (neurons x steps per batch): below it the barrier would
+ * cost more than the work it splits. */
+#define AUTO_UPDATES_PER_THREAD 4000u
 /* From this many neurons `auto` runs on the cuda backend when it is usable
  * (library, driver and device 0); below, per-step kernel launches cost more
  * than the parallel work saves, and cpu-omp runs (docs/gpu.md). */
@@ -381,9 +381,12 @@ static void init_state(n4d_sim *sim)
 static int auto_threads(const n4d_model *m)
 {
 #ifdef _OPENMP
-    if (m->n_neurons < AUTO_THREAD_NEURONS && m->syn.n_syn < AUTO_THREAD_SYNAPSES)
-        return 1;
-    return omp_get_max_threads();
+    /* threads synchronise once per batch of min_delay steps (cpu_omp.c caps
+     * the batch at 64) */
+    const uint64_t batch = m->syn.min_delay < 64 ? m->syn.min_delay : 64;
+    const uint64_t work = m->n_neurons * batch / AUTO_UPDATES_PER_THREAD;
+    const int max = omp_get_max_threads();
+    return work < 1 ? 1 : (work < (uint64_t)max ? (int)work : max);
 #else
     (void)m;
     return 1;
