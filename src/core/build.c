@@ -307,6 +307,7 @@ typedef struct build_ctx {
     uint16_t *delay_tmp;     /* per synapse, or NULL */
     uint32_t *pair_delay;    /* n_pops * n_pops */
     uint64_t **pairs;        /* per projection: distinct fixed_total_number pairs, or NULL */
+    uint64_t **ftn_count;    /* per projection: fixed_total_number synapses per source, or NULL */
     uint64_t *item_start;    /* n_projs + 1: first (projection, source) item of each projection */
     double inv_k1[FP_MAX_K]; /* 1 / (k + 1) */
     int32_t *pop_of;         /* internal index -> population */
@@ -358,6 +359,8 @@ static inline void make_syn(const build_ctx *b, size_t pj, uint32_t entity, uint
     out->key = N4D__SEG_KEY(n4d__delay_steps(dms, m->dt), out->weight < 0.0f);
 }
 
+static void sort_u32(uint32_t *v, uint32_t *tmp, uint64_t n);
+
 /* Generates the row of local source `s` of row-wise projection pj. With
  * out == NULL only counts. Returns the number of synapses. */
 static uint64_t gen_row(const build_ctx *b, size_t pj, uint64_t s, gen_syn *out)
@@ -376,6 +379,29 @@ static uint64_t gen_row(const build_ctx *b, size_t pj, uint64_t s, gen_syn *out)
             n = 1;
         }
         break;
+    case N4D_RULE_FIXED_TOTAL_NUMBER: { /* with multapses: counts from split_counts */
+        const uint64_t K = b->ftn_count[pj][s];
+        n = K;
+        if (!out || K == 0)
+            break;
+        /* targets uniform over the candidates (the source itself excluded by
+         * a shift), sorted; the row's scratch beyond the K entries holds them */
+        const uint64_t cand = no_self ? npost - 1 : npost;
+        uint32_t *t = (uint32_t *)(out + K), *tmp = t + K;
+        const uint32_t tpurpose = purpose_of(N4D_RNG_TARGETS, pj);
+        for (uint64_t j = 0; j < K; j += 2) {
+            n4d__r4 r = n4d__philox(m->seed, tpurpose, (uint32_t)s, j / 2);
+            t[j] = n4d__uint_below(r.v[0], r.v[1], cand);
+            if (j + 1 < K)
+                t[j + 1] = n4d__uint_below(r.v[2], r.v[3], cand);
+        }
+        sort_u32(t, tmp, K);
+        for (uint64_t j = 0; j < K; j++) {
+            const uint64_t tt = t[j] + (no_self && t[j] >= s);
+            make_syn(b, pj, (uint32_t)s, j, (uint32_t)(post->first + tt), out + j);
+        }
+        break;
+    }
     case N4D_RULE_ALL_TO_ALL:
         for (uint64_t t = 0; t < npost; t++) {
             if (no_self && t == s)
@@ -478,9 +504,14 @@ static uint64_t gen_row(const build_ctx *b, size_t pj, uint64_t s, gen_syn *out)
     return n;
 }
 
-static bool rule_is_columnwise(int32_t rule)
+/* Column-wise projections are generated per target or per pair and
+ * scattered into rows; every other one row by row. fixed_total_number is
+ * row-wise (per-source counts from a multinomial split) unless its pairs
+ * must be distinct. */
+static bool proj_is_columnwise(const n4d__projection *pr)
 {
-    return rule == N4D_RULE_FIXED_INDEGREE || rule == N4D_RULE_FIXED_TOTAL_NUMBER;
+    return pr->d.rule == N4D_RULE_FIXED_INDEGREE ||
+           (pr->d.rule == N4D_RULE_FIXED_TOTAL_NUMBER && !pr->d.allow_multapses);
 }
 
 /* fixed_indegree: source k of local target t. `seen` is a per-thread bitmap
@@ -518,22 +549,6 @@ static void indegree_row(const n4d_model *m, size_t pj, uint64_t t, uint64_t *sr
     if (!pr->d.allow_multapses)
         for (uint64_t k = 0; k < pr->d.n; k++)
             seen[src[k] >> 6] = 0;
-}
-
-/* fixed_total_number: pair k -> (local source, local target). */
-static void total_pair(const n4d_model *m, size_t pj, uint64_t k, uint64_t *s, uint64_t *t)
-{
-    const n4d__projection *pr = &m->projs[pj];
-    uint64_t npre = m->pops[pr->source].n, npost = m->pops[pr->target].n;
-    const bool no_self = pr->source == pr->target && !pr->d.allow_autapses;
-    for (uint64_t attempt = 0;; attempt++) {
-        n4d__r4 r = n4d__philox(m->seed, purpose_of(N4D_RNG_CONNECT, pj), (uint32_t)k,
-                                ((k >> 32) << 24) + attempt);
-        *s = n4d__uint_below(r.v[0], r.v[1], npre);
-        *t = n4d__uint_below(r.v[2], r.v[3], npost);
-        if (!(no_self && *s == *t))
-            return;
-    }
 }
 
 /* fixed_total_number without multapses: the n distinct pairs, drawn in
@@ -576,6 +591,73 @@ static n4d_status distinct_pairs(n4d_model *m, size_t pj, uint64_t **out)
     n4d__free(m->ctx, N4D_MEM_BUILD, set, cap * sizeof *set);
     *out = pairs;
     return N4D_OK;
+}
+
+/* fixed_total_number with multapses, row by row: the number of synapses of
+ * each source is a multinomial split of n over the sources, drawn as a tree of
+ * binomial splits (node draws keyed by node id: the same counts on any thread
+ * count); each source then draws its targets uniformly with replacement. A
+ * binomial with variance below 50 is drawn exactly by inversion, a larger one
+ * by the normal approximation (its relative error is below 1e-3 there). */
+static uint64_t split_binomial(uint64_t seed, uint32_t purpose, uint64_t node, uint64_t c,
+                               double q)
+{
+    if (c == 0 || q <= 0.0)
+        return 0;
+    if (q >= 1.0)
+        return c;
+    n4d__r4 r = n4d__philox(seed, purpose, 0xffffffffu, node);
+    const bool flip = q > 0.5;
+    const double qq = flip ? 1.0 - q : q, mean = (double)c * qq, var = mean * (1.0 - qq);
+    uint64_t k = 0;
+    if (var < 50.0) {
+        const double u = n4d__u01(r.v[0], r.v[1]), ratio = qq / (1.0 - qq);
+        double pk = exp((double)c * log1p(-qq)), cdf = pk;
+        while (u > cdf && k < c) {
+            pk = pk * ratio * (double)(c - k) / (double)(k + 1);
+            cdf = cdf + pk;
+            k++;
+        }
+    } else {
+        const double z = sqrt(-2.0 * log(n4d__u01_open0(r.v[0], r.v[1]))) *
+                         cos(6.283185307179586 * n4d__u01(r.v[2], r.v[3]));
+        const double x = floor(mean + sqrt(var) * z + 0.5);
+        k = x <= 0.0 ? 0 : (x >= (double)c ? c : (uint64_t)x);
+    }
+    return flip ? c - k : k;
+}
+
+static void split_counts(uint64_t seed, uint32_t purpose, uint64_t lo, uint64_t hi, uint64_t c,
+                         uint64_t node, uint64_t *counts)
+{
+    if (hi - lo == 1 || c == 0) {
+        for (uint64_t s = lo; s < hi; s++)
+            counts[s] = s == lo ? c : 0;
+        return;
+    }
+    const uint64_t mid = lo + (hi - lo) / 2;
+    const uint64_t left = split_binomial(seed, purpose, node, c, (double)(mid - lo) / (double)(hi - lo));
+    split_counts(seed, purpose, lo, mid, left, 2 * node, counts);
+    split_counts(seed, purpose, mid, hi, c - left, 2 * node + 1, counts);
+}
+
+/* Sorts n values with an LSD radix sort (three 11-bit passes) through tmp. */
+static void sort_u32(uint32_t *v, uint32_t *tmp, uint64_t n)
+{
+    uint32_t *src = v, *dst = tmp;
+    for (int shift = 0; shift < 33; shift += 11) {
+        uint64_t count[2049] = {0};
+        for (uint64_t i = 0; i < n; i++)
+            count[((src[i] >> shift) & 2047) + 1]++;
+        for (int k = 0; k < 2048; k++)
+            count[k + 1] += count[k];
+        for (uint64_t i = 0; i < n; i++)
+            dst[count[(src[i] >> shift) & 2047]++] = src[i];
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    memcpy(v, src, n * sizeof *v);
 }
 
 /* ---- canonical row order ------------------------------------------------------ */
@@ -744,7 +826,7 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
     uint64_t items = 0;
     for (size_t pj = 0; pj < m->n_projs; pj++) {
         b->item_start[pj] = items;
-        if (!rule_is_columnwise(m->projs[pj].d.rule))
+        if (!proj_is_columnwise(&m->projs[pj]))
             items += m->pops[m->projs[pj].source].n;
     }
     b->item_start[m->n_projs] = items;
@@ -762,7 +844,7 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
             else
                 hi = mid;
         }
-        while (rule_is_columnwise(m->projs[lo].d.rule) || b->item_start[lo + 1] <= it)
+        while (proj_is_columnwise(&m->projs[lo]) || b->item_start[lo + 1] <= it)
             lo++; /* skip projections with no items */
         const size_t pj = lo;
         const uint64_t s = it - b->item_start[pj];
@@ -788,7 +870,7 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
     for (size_t pj = 0; pj < m->n_projs; pj++) {
         const n4d__projection *pr = &m->projs[pj];
         const n4d__population *pre = &m->pops[pr->source], *post = &m->pops[pr->target];
-        if (!rule_is_columnwise(pr->d.rule))
+        if (!proj_is_columnwise(pr))
             continue;
         if (pr->d.rule == N4D_RULE_FIXED_INDEGREE) {
 #pragma omp parallel for schedule(dynamic, 64) num_threads(threads)
@@ -817,20 +899,14 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
                         thread_max[tid & 255] = fabsf(g.weight);
                 }
             }
-        } else { /* fixed_total_number */
+        } else { /* fixed_total_number without multapses: the distinct pairs */
 #pragma omp parallel for schedule(static) num_threads(threads)
             for (uint64_t k = 0; k < pr->d.n; k++) {
                 int tid = 0;
 #ifdef _OPENMP
                 tid = omp_get_thread_num();
 #endif
-                uint64_t s, t;
-                if (b->pairs[pj]) {
-                    s = b->pairs[pj][k] >> 32;
-                    t = b->pairs[pj][k] & 0xffffffffu;
-                } else {
-                    total_pair(m, pj, k, &s, &t);
-                }
+                const uint64_t s = b->pairs[pj][k] >> 32, t = b->pairs[pj][k] & 0xffffffffu;
                 uint64_t gs = pre->first + s;
                 if (!fill) {
                     __atomic_fetch_add(&b->count[gs], 1, __ATOMIC_RELAXED);
@@ -938,6 +1014,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     b.fp = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_projs ? m->n_projs : 1, sizeof *b.fp);
     b.pair_delay = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_pops * m->n_pops + 1, sizeof *b.pair_delay);
     b.pairs = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_projs ? m->n_projs : 1, sizeof *b.pairs);
+    b.ftn_count = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_projs ? m->n_projs : 1, sizeof *b.ftn_count);
     b.item_start = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_projs + 1, sizeof *b.item_start);
     b.pop_of = n4d__alloc(ctx, N4D_MEM_BUILD, (N ? N : 1) * sizeof *b.pop_of);
     b.count = n4d__calloc(ctx, N4D_MEM_BUILD, N + 1, sizeof(uint64_t));
@@ -947,7 +1024,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     seen = n4d__calloc(ctx, N4D_MEM_BUILD, T, sizeof *seen);
     seen_bytes = (seen_bits + 63) / 64 * sizeof(uint64_t);
     scratch_bytes = kmax * sizeof(uint64_t);
-    if (!b.maps || !b.fp || !b.pair_delay || !b.pairs || !b.item_start || !b.pop_of || !b.count || !b.cursor || !syn->seg_ptr || !scratch || !seen ||
+    if (!b.maps || !b.fp || !b.pair_delay || !b.pairs || !b.ftn_count || !b.item_start || !b.pop_of || !b.count || !b.cursor || !syn->seg_ptr || !scratch || !seen ||
         !alloc_scratch(ctx, (void **)seen, T, seen_bytes) ||
         !alloc_scratch(ctx, (void **)scratch, T, scratch_bytes)) {
         st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for build bookkeeping (%llu neurons)",
@@ -958,10 +1035,26 @@ n4d_status n4d__model_build_impl(n4d_model *m)
         memset(seen[i], 0, seen_bytes);
     if ((st = build_site_maps(&b)))
         goto done;
-    for (size_t pj = 0; pj < m->n_projs; pj++)
-        if (m->projs[pj].d.rule == N4D_RULE_FIXED_TOTAL_NUMBER && !m->projs[pj].d.allow_multapses &&
-            (st = distinct_pairs(m, pj, &b.pairs[pj])))
+    for (size_t pj = 0; pj < m->n_projs; pj++) {
+        const n4d__projection *pr = &m->projs[pj];
+        if (pr->d.rule != N4D_RULE_FIXED_TOTAL_NUMBER)
+            continue;
+        if (!pr->d.allow_multapses) {
+            if ((st = distinct_pairs(m, pj, &b.pairs[pj])))
+                goto done;
+            continue;
+        }
+        const uint64_t npre = m->pops[pr->source].n;
+        b.ftn_count[pj] = n4d__alloc(ctx, N4D_MEM_BUILD, (npre ? npre : 1) * sizeof(uint64_t));
+        if (!b.ftn_count[pj]) {
+            st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for the counts of \"%s\"",
+                            pr->name);
             goto done;
+        }
+        if (npre)
+            split_counts(m->seed, purpose_of(N4D_RNG_CONNECT, pj), 0, npre, pr->d.n, 1,
+                         b.ftn_count[pj]);
+    }
     bool need_delay_tmp = false;
     for (size_t i = 0; i < m->n_pops * m->n_pops; i++)
         b.pair_delay[i] = 0;
@@ -1149,6 +1242,11 @@ done:
         n4d__free(ctx, N4D_MEM_BUILD, b.pairs[pj],
                   (m->projs[pj].d.n ? m->projs[pj].d.n : 1) * sizeof(uint64_t));
     n4d__free(ctx, N4D_MEM_BUILD, b.pairs, (m->n_projs ? m->n_projs : 1) * sizeof *b.pairs);
+    for (size_t pj = 0; b.ftn_count && pj < m->n_projs; pj++)
+        n4d__free(ctx, N4D_MEM_BUILD, b.ftn_count[pj],
+                  (m->pops[m->projs[pj].source].n ? m->pops[m->projs[pj].source].n : 1) *
+                      sizeof(uint64_t));
+    n4d__free(ctx, N4D_MEM_BUILD, b.ftn_count, (m->n_projs ? m->n_projs : 1) * sizeof *b.ftn_count);
     n4d__free(ctx, N4D_MEM_BUILD, b.item_start, (m->n_projs + 1) * sizeof *b.item_start);
     n4d__free(ctx, N4D_MEM_BUILD, b.count, (N + 1) * sizeof(uint64_t));
     n4d__free(ctx, N4D_MEM_BUILD, b.cursor, (N + 1) * sizeof(uint64_t));

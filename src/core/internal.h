@@ -223,7 +223,16 @@ static inline uint64_t n4d__now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
-/* Delay in ms -> steps (>= 1). */
-uint32_t n4d__delay_steps(double delay_ms, double dt);
+/* Delay in ms -> steps: rounded to nearest, at least 1, at most
+ * N4D__MAX_DELAY_STEPS (NaN -> 1). Inline: the build calls it per synapse. */
+static inline uint32_t n4d__delay_steps(double delay_ms, double dt)
+{
+    const double x = delay_ms / dt + 0.5; /* floor(x) is the rounded delay */
+    if (!(x >= 1.0))
+        return 1;
+    if (x >= (double)N4D__MAX_DELAY_STEPS + 1.0)
+        return N4D__MAX_DELAY_STEPS;
+    return (uint32_t)x; /* truncation is floor for x >= 1 */
+}
 
 #endif

@@ -809,12 +809,3 @@ n4d_status n4d_model_memory(const n4d_model *m, uint64_t bytes[N4D_MEM_TAG_COUNT
     return N4D_OK;
 }
 
-uint32_t n4d__delay_steps(double delay_ms, double dt)
-{
-    double steps = floor(delay_ms / dt + 0.5);
-    if (!(steps >= 1.0))
-        return 1;
-    if (steps > N4D__MAX_DELAY_STEPS)
-        return N4D__MAX_DELAY_STEPS;
-    return (uint32_t)steps;
-}
