@@ -231,31 +231,24 @@ static uint64_t binomial_lookup(double u, const double *cdf, uint32_t n)
  * about one value each), then insertion sort of the nearly sorted result. */
 static void sort_uniform(uint32_t *v, uint64_t K, uint64_t len)
 {
+    uint32_t tmp[FP_MAX_K];
     if (K < 16) {
-        for (uint64_t i = 1; i < K; i++) {
-            uint32_t x = v[i];
-            uint64_t j = i;
-            while (j > 0 && v[j - 1] > x) {
-                v[j] = v[j - 1];
-                j--;
-            }
-            v[j] = x;
+        memcpy(tmp, v, K * sizeof *v);
+    } else {
+        uint32_t start[FP_MAX_K + 1], bucket[FP_MAX_K];
+        memset(start, 0, (K + 1) * sizeof start[0]);
+        /* bucket = v * K / len by a multiply-shift (monotone in v, below K) */
+        const uint64_t mult = (K << 32) / len;
+        for (uint64_t i = 0; i < K; i++) {
+            bucket[i] = (uint32_t)(((uint64_t)v[i] * mult) >> 32);
+            start[bucket[i] + 1]++;
         }
-        return;
+        for (uint64_t b = 0; b < K; b++)
+            start[b + 1] += start[b];
+        for (uint64_t i = 0; i < K; i++)
+            tmp[start[bucket[i]]++] = v[i];
     }
-    uint32_t start[FP_MAX_K + 1], tmp[FP_MAX_K], bucket[FP_MAX_K];
-    memset(start, 0, (K + 1) * sizeof start[0]);
-    /* bucket = v * K / len by a multiply-shift (monotone in v, below K) */
-    const uint64_t mult = (K << 32) / len;
-    for (uint64_t i = 0; i < K; i++) {
-        bucket[i] = (uint32_t)(((uint64_t)v[i] * mult) >> 32);
-        start[bucket[i] + 1]++;
-    }
-    for (uint64_t b = 0; b < K; b++)
-        start[b + 1] += start[b];
-    for (uint64_t i = 0; i < K; i++)
-        tmp[start[bucket[i]]++] = v[i];
-    for (uint64_t i = 0; i < K; i++) { /* buckets are ordered: finish within them */
+    for (uint64_t i = 0; i < K; i++) { /* insertion: short, or buckets already ordered */
         uint32_t x = tmp[i];
         uint64_t j = i;
         while (j > 0 && v[j - 1] > x) {
@@ -359,8 +352,6 @@ static inline void make_syn(const build_ctx *b, size_t pj, uint32_t entity, uint
     out->key = N4D__SEG_KEY(n4d__delay_steps(dms, m->dt), out->weight < 0.0f);
 }
 
-static void sort_u32(uint32_t *v, uint32_t *tmp, uint64_t n);
-
 /* Generates the row of local source `s` of row-wise projection pj. With
  * out == NULL only counts. Returns the number of synapses. */
 static uint64_t gen_row(const build_ctx *b, size_t pj, uint64_t s, gen_syn *out)
@@ -395,7 +386,7 @@ static uint64_t gen_row(const build_ctx *b, size_t pj, uint64_t s, gen_syn *out)
             if (j + 1 < K)
                 t[j + 1] = n4d__uint_below(r.v[2], r.v[3], cand);
         }
-        sort_u32(t, tmp, K);
+        n4d__radix_sort_u32(t, tmp, K);
         for (uint64_t j = 0; j < K; j++) {
             const uint64_t tt = t[j] + (no_self && t[j] >= s);
             make_syn(b, pj, (uint32_t)s, j, (uint32_t)(post->first + tt), out + j);
@@ -639,25 +630,6 @@ static void split_counts(uint64_t seed, uint32_t purpose, uint64_t lo, uint64_t 
     const uint64_t left = split_binomial(seed, purpose, node, c, (double)(mid - lo) / (double)(hi - lo));
     split_counts(seed, purpose, lo, mid, left, 2 * node, counts);
     split_counts(seed, purpose, mid, hi, c - left, 2 * node + 1, counts);
-}
-
-/* Sorts n values with an LSD radix sort (three 11-bit passes) through tmp. */
-static void sort_u32(uint32_t *v, uint32_t *tmp, uint64_t n)
-{
-    uint32_t *src = v, *dst = tmp;
-    for (int shift = 0; shift < 33; shift += 11) {
-        uint64_t count[2049] = {0};
-        for (uint64_t i = 0; i < n; i++)
-            count[((src[i] >> shift) & 2047) + 1]++;
-        for (int k = 0; k < 2048; k++)
-            count[k + 1] += count[k];
-        for (uint64_t i = 0; i < n; i++)
-            dst[count[(src[i] >> shift) & 2047]++] = src[i];
-        uint32_t *t = src;
-        src = dst;
-        dst = t;
-    }
-    memcpy(v, src, n * sizeof *v);
 }
 
 /* ---- canonical row order ------------------------------------------------------ */

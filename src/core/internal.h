@@ -68,6 +68,10 @@ typedef struct n4d__textbuf {
 } n4d__textbuf;
 void n4d__tb_printf(n4d__textbuf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Sorts n 32-bit values ascending: LSD radix sort in three 11-bit passes
+ * through tmp (n entries). */
+void n4d__radix_sort_u32(uint32_t *v, uint32_t *tmp, uint64_t n);
+
 /* ---- model ----------------------------------------------------------- */
 
 typedef struct n4d__area {

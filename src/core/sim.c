@@ -67,28 +67,14 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Sorts a step's spike ids (user ids after a layout permutation): LSD radix
- * sort in three 11-bit passes through tmp (n entries) for larger counts. */
+/* Sorts a step's spike ids (user ids after a layout permutation): qsort for
+ * a few, the radix sort through tmp (n entries) for more. */
 static void sort_ids(uint32_t *ids, uint64_t n, uint32_t *tmp)
 {
-    if (n < 256) {
+    if (n < 256)
         qsort(ids, n, sizeof *ids, cmp_u32);
-        return;
-    }
-    uint32_t *src = ids, *dst = tmp;
-    for (int shift = 0; shift < 33; shift += 11) {
-        uint64_t count[2049] = {0};
-        for (uint64_t i = 0; i < n; i++)
-            count[((src[i] >> shift) & 2047) + 1]++;
-        for (int b = 0; b < 2048; b++)
-            count[b + 1] += count[b];
-        for (uint64_t i = 0; i < n; i++)
-            dst[count[(src[i] >> shift) & 2047]++] = src[i];
-        uint32_t *t = src;
-        src = dst;
-        dst = t;
-    }
-    memcpy(ids, src, n * sizeof *ids); /* three passes: the result is in tmp */
+    else
+        n4d__radix_sort_u32(ids, tmp, n);
 }
 
 /* Appends the step's spikes to the recording; false when out of memory. */
