@@ -227,20 +227,28 @@ static double psp_peak(double tau_s, double tau_m)
 
 /* CUBA (Vogels & Abbott 2005, Brian2's example): 4000 * scale neurons,
  * 80 synapses per neuron on average, delay one step. */
-static n4d_model *make_cuba(n4d_context *ctx, const opts *o)
+/* A model with two square areas "exc" (z = 0) and "inh" (z = 1), each with
+ * room for N neurons. */
+static n4d_model *exc_inh_model(n4d_context *ctx, uint64_t N, uint64_t seed)
 {
-    const uint64_t N = (uint64_t)llround(4000.0 * o->scale);
-    const uint64_t NE = N * 4 / 5;
     uint32_t side = (uint32_t)ceil(sqrt((double)N)) + 1;
     n4d_model *m = NULL;
     TRY(n4d_model_create(ctx, &m), ctx);
     const uint32_t shape[4] = {side, side, 2, 1};
     TRY(n4d_model_set_lattice(m, shape), m);
-    TRY(n4d_model_set_seed(m, o->seed), m);
+    TRY(n4d_model_set_seed(m, seed), m);
     const int32_t lo0[4] = {0, 0, 0, 0}, hi0[4] = {(int32_t)side - 1, (int32_t)side - 1, 0, 0};
     const int32_t lo1[4] = {0, 0, 1, 0}, hi1[4] = {(int32_t)side - 1, (int32_t)side - 1, 1, 0};
     add_area(m, "exc", lo0, hi0);
     add_area(m, "inh", lo1, hi1);
+    return m;
+}
+
+static n4d_model *make_cuba(n4d_context *ctx, const opts *o)
+{
+    const uint64_t N = (uint64_t)llround(4000.0 * o->scale);
+    const uint64_t NE = N * 4 / 5;
+    n4d_model *m = exc_inh_model(ctx, N, o->seed);
     n4d_neuron_params p;
     n4d_neuron_params_init(&p, N4D_NEURON_LIF_EXP);
     add_pop(m, "E", "exc", NE, &p, n4d_dist_uniform(-60.0, -50.0));
@@ -270,16 +278,7 @@ static n4d_model *make_brunel(n4d_context *ctx, const opts *o)
     const uint64_t N = o->n, NE = N * 4 / 5, CE = o->k * 4 / 5, CI = o->k - CE;
     const double tau_m = 20.0, tau_s = 0.5, theta = 20.0;
     const double w = o->j / psp_peak(tau_s, tau_m);
-    uint32_t side = (uint32_t)ceil(sqrt((double)N)) + 1;
-    n4d_model *m = NULL;
-    TRY(n4d_model_create(ctx, &m), ctx);
-    const uint32_t shape[4] = {side, side, 2, 1};
-    TRY(n4d_model_set_lattice(m, shape), m);
-    TRY(n4d_model_set_seed(m, o->seed), m);
-    const int32_t lo0[4] = {0, 0, 0, 0}, hi0[4] = {(int32_t)side - 1, (int32_t)side - 1, 0, 0};
-    const int32_t lo1[4] = {0, 0, 1, 0}, hi1[4] = {(int32_t)side - 1, (int32_t)side - 1, 1, 0};
-    add_area(m, "exc", lo0, hi0);
-    add_area(m, "inh", lo1, hi1);
+    n4d_model *m = exc_inh_model(ctx, N, o->seed);
     n4d_neuron_params p;
     n4d_neuron_params_init(&p, N4D_NEURON_LIF_EXP);
     p.tau_m = tau_m;
