@@ -28,6 +28,13 @@ void backend_sim_destroy(void *h);
 n4d_status backend_sim_run(void *h, uint64_t steps, n4d__cuda_emit_fn emit, void *user, char *err);
 n4d_status backend_sim_sync(void *h, uint32_t flags, uint64_t step, char *err);
 uint64_t backend_sim_device_bytes(const void *h);
+// build.cu
+n4d_status build_count_entry(const n4d__cuda_build_desc *d, void **out, uint64_t *counts, char *err);
+n4d_status build_fill_entry(void *b, const uint32_t *to_internal, const uint64_t *row_ptr,
+                            n4d__cuda_build_info *info, char *err);
+n4d_status build_fetch_entry(void *b, double scale, uint64_t *seg_ptr, uint64_t *seg_off,
+                             uint32_t *seg_key, uint32_t *target, int32_t *weight_q, char *err);
+void build_destroy_entry(void *b);
 } // namespace n4dcu
 
 namespace {
@@ -521,6 +528,10 @@ const n4d__cuda_api g_api = {
     spmv,
     gemm_batched,
     bench_lif,
+    n4dcu::build_count_entry,
+    n4dcu::build_fill_entry,
+    n4dcu::build_fetch_entry,
+    n4dcu::build_destroy_entry,
 };
 
 } // namespace

@@ -40,11 +40,13 @@
 #include "n4d.h"
 #include "n4d/gpu.h"
 #include "backend.h" /* the observer hook, for the report protocol */
+#include "internal.h" /* the built synapse arrays, compared array by array */
 
 #include "test_models.h"
 
 static const char *g_mode = "host";
 static const char *g_backend = "cuda"; /* the backend under test (harness: cpu-omp) */
+static const char *g_builder = "cuda"; /* the build backend under test (harness: auto) */
 
 #ifdef N4D_TEST_CUDA_LIB
 static const int g_lib_built = 1;
@@ -334,6 +336,82 @@ static void test_conf_layouts(void **state)
     g_layout = NULL;
 }
 
+/* ---- construction on the device ---------------------------------------------------- */
+
+#define SAME_ARRAY(name, what, a, b, count)                                                       \
+    CHECK(((a) == NULL && (b) == NULL) ||                                                         \
+              ((a) && (b) && memcmp((a), (b), (size_t)(count) * sizeof *(a)) == 0),             \
+          "%s: %s differ between the %s build and the cpu build", name, what, g_builder)
+
+/* A model built by g_builder is the cpu build, bit for bit. */
+static void build_conform(const char *name, model_fn make, const n4d_layout_options *lay)
+{
+    n4d_context *ctx = NULL;
+    OK(n4d_context_create(NULL, &ctx));
+    g_layout = lay;
+    g_build_backend = "cpu";
+    n4d_model *ref = make(ctx, 99);
+    g_build_backend = g_builder;
+    n4d_model *m = make(ctx, 99);
+    g_build_backend = NULL;
+    g_layout = NULL;
+    const n4d__synapses *x = &ref->syn, *y = &m->syn;
+    const uint64_t N = ref->n_neurons;
+    CHECK(m->n_neurons == N && x->n_syn == y->n_syn && x->n_seg == y->n_seg,
+          "%s: %llu neurons, %llu synapses, %llu segments (cpu: %llu, %llu, %llu)", name,
+          (unsigned long long)m->n_neurons, (unsigned long long)y->n_syn,
+          (unsigned long long)y->n_seg, (unsigned long long)N, (unsigned long long)x->n_syn,
+          (unsigned long long)x->n_seg);
+    CHECK(x->scale == y->scale && x->min_delay == y->min_delay && x->max_delay == y->max_delay,
+          "%s: scale %g, delays %u..%u (cpu: %g, %u..%u)", name, y->scale, y->min_delay,
+          y->max_delay, x->scale, x->min_delay, x->max_delay);
+    SAME_ARRAY(name, "neuron orders", ref->perm, m->perm, N);
+    SAME_ARRAY(name, "row segments", x->seg_ptr, y->seg_ptr, N + 1);
+    SAME_ARRAY(name, "segment offsets", x->seg_off, y->seg_off, x->n_seg + 1);
+    SAME_ARRAY(name, "segment keys", x->seg_key, y->seg_key, x->n_seg);
+    SAME_ARRAY(name, "targets", x->target, y->target, x->n_syn);
+    SAME_ARRAY(name, "weights", x->weight_q, y->weight_q, x->n_syn);
+    if (getenv("N4D_TEST_VERBOSE"))
+        print_message("%s: %llu synapses, %llu segments: %s build identical\n", name,
+                      (unsigned long long)x->n_syn, (unsigned long long)x->n_seg, g_builder);
+    n4d_model_destroy(ref);
+    n4d_model_destroy(m);
+    n4d_context_destroy(ctx);
+}
+
+static void test_build_models(void **state)
+{
+    (void)state;
+    build_conform("cuba", model_cuba, NULL);
+    build_conform("brunel", model_brunel, NULL);
+    build_conform("izhikevich", model_izhikevich, NULL);
+    build_conform("4d", model_4d, NULL);
+    build_conform("multi-poisson", model_multi_poisson, NULL);
+    build_conform("rules", model_rules, NULL);
+    n4d_layout_options lay;
+    n4d_layout_options_init(&lay);
+    lay.order = N4D_ORDER_ZORDER;
+    lay.partitions = 5;
+    build_conform("rules/zorder+5", model_rules, &lay);
+    build_conform("4d/zorder+5", model_4d, &lay);
+}
+
+/* A device-built model simulates like the cpu build (cuda vs cpu-ref). */
+static n4d_model *model_rules_built_here(n4d_context *ctx, uint64_t seed)
+{
+    g_build_backend = g_builder;
+    n4d_model *m = model_rules(ctx, seed);
+    g_build_backend = NULL;
+    return m;
+}
+
+static void test_build_then_run(void **state)
+{
+    (void)state;
+    const int once[] = {DRIVE_ONCE};
+    conform("rules built by the device", model_rules_built_here, 1000, 1000, NULL, once, 1);
+}
+
 /* ---- host-side logic ------------------------------------------------------------------ */
 
 static n4d_model *tiny_model(n4d_context *ctx)
@@ -422,6 +500,55 @@ static void test_cuda_backend_errors(void **state)
     OK(n4d_sim_create(m, &o, &sim));
     assert_string_equal(n4d_sim_backend(sim), "cpu-omp");
     n4d_sim_destroy(sim);
+    n4d_model_destroy(m);
+    n4d_context_destroy(ctx);
+}
+
+/* Build backend names and what "cuda" does without a usable device. */
+static void test_build_backend(void **state)
+{
+    (void)state;
+    n4d_context *ctx = NULL;
+    OK(n4d_context_create(NULL, &ctx));
+    const uint32_t shape[4] = {4, 4, 4, 1};
+    n4d_model *m = new_model(ctx, shape, 7);
+    const char *bad[] = {"gpu", "cuda:x", "cuda:", "cudax", ""};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        assert_int_equal(n4d_model_set_build_backend(m, bad[k]), N4D_E_INVALID_ARG);
+        CHECK(contains(n4d_last_error(m), "build backend"), "\"%s\": %s", bad[k], n4d_last_error(m));
+    }
+    assert_int_equal(n4d_model_set_build_backend(m, NULL), N4D_E_INVALID_ARG);
+    OK(n4d_model_set_build_backend(m, "cpu"));
+    OK(n4d_model_set_build_backend(m, "auto"));
+    OK(n4d_model_set_build_backend(m, "cuda:1"));
+    OK(n4d_model_set_build_backend(m, "cuda"));
+    area(m, "a", 0, 3, 0, 3, 0, 3, 0, 0);
+    n4d_population_desc d;
+    n4d_population_desc_init(&d);
+    d.name = "p";
+    d.area = "a";
+    pop(m, &d);
+    n4d_projection_desc p = proj("p", "p", N4D_RULE_FIXED_PROBABILITY, 0.3, 1.0);
+    projection(m, &p);
+    n4d_status st = n4d_model_build(m);
+    const char *msg = n4d_last_error(m);
+    if (!expect_library()) {
+        CHECK(st == N4D_E_NOT_BUILT && contains(msg, "no library") && contains(msg, "cuda"),
+              "cuda build without library -> %d \"%s\"", (int)st, msg);
+    } else if (n4d_gpu_device_count() == 0) {
+        CHECK(st == N4D_E_NO_DEVICE && contains(msg, "not available"),
+              "cuda build without device -> %d \"%s\"", (int)st, msg);
+    } else {
+        CHECK(st == N4D_OK, "cuda build -> %d \"%s\"", (int)st, msg);
+    }
+    if (st != N4D_OK) {
+        assert_false(n4d_model_is_built(m));
+        /* the same model builds on the CPU after a failed device build */
+        OK(n4d_model_set_build_backend(m, "auto"));
+        build(m);
+    }
+    assert_true(n4d_model_num_synapses(m) > 0);
+    assert_int_equal(n4d_model_set_build_backend(m, "cpu"), N4D_E_STATE);
     n4d_model_destroy(m);
     n4d_context_destroy(ctx);
 }
@@ -905,11 +1032,13 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_auto_large),        cmocka_unit_test(test_gpu_handle),
         cmocka_unit_test(test_lif_update),        cmocka_unit_test(test_spmv),
         cmocka_unit_test(test_gemm),              cmocka_unit_test(test_benchmark),
+        cmocka_unit_test(test_build_backend),
     };
     const struct CMUnitTest conformance[] = {
         cmocka_unit_test(test_conf_cuba),         cmocka_unit_test(test_conf_brunel),
         cmocka_unit_test(test_conf_4d),           cmocka_unit_test(test_conf_izhikevich),
         cmocka_unit_test(test_conf_multi_poisson), cmocka_unit_test(test_conf_layouts),
+        cmocka_unit_test(test_build_models),      cmocka_unit_test(test_build_then_run),
     };
     if (strcmp(g_mode, "host") == 0 || strcmp(g_mode, "absent") == 0)
         return cmocka_run_group_tests_name(g_mode, host, NULL, NULL);
@@ -937,6 +1066,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(g_mode, "harness") == 0) {
         g_backend = "cpu-omp";
+        g_builder = "auto"; /* the CPU here: models below 10,000 neurons */
         return cmocka_run_group_tests_name("harness", conformance, NULL, NULL);
     }
     fprintf(stderr, "test_cuda: unknown mode \"%s\" (host, absent, search, conformance, harness)\n",

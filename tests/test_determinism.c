@@ -256,6 +256,12 @@ static void test_multi_poisson(void **state)
     check_model("multi-poisson", model_multi_poisson, 1000, 1000, NULL);
 }
 
+static void test_rules(void **state)
+{
+    (void)state;
+    check_model("rules", model_rules, 1000, 1000, NULL);
+}
+
 /* Two separate contexts and builds of the same description give the same
  * synapses and spikes; another sim seed gives another spike train. */
 static void test_rebuild_and_seed(void **state)
@@ -393,7 +399,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_brunel_delays),
         cmocka_unit_test(test_izhikevich),
         cmocka_unit_test(test_lattice_4d),
-        cmocka_unit_test(test_multi_poisson),
+        cmocka_unit_test(test_multi_poisson), cmocka_unit_test(test_rules),
         cmocka_unit_test(test_rebuild_and_seed),
         cmocka_unit_test(test_layouts),
         cmocka_unit_test(test_interleaved_sims),

@@ -25,8 +25,10 @@
 
 /* ---- model description helpers ------------------------------------------------ */
 
-/* Storage layout applied by new_model (NULL: the default). */
+/* Storage layout and build backend applied by new_model (NULL: the
+ * defaults). */
 static const n4d_layout_options *g_layout;
+static const char *g_build_backend;
 
 static n4d_model *new_model(n4d_context *ctx, const uint32_t shape[4], uint64_t seed)
 {
@@ -34,6 +36,8 @@ static n4d_model *new_model(n4d_context *ctx, const uint32_t shape[4], uint64_t 
     OK(n4d_model_create(ctx, &m));
     if (g_layout)
         OK(n4d_model_set_layout(m, g_layout));
+    if (g_build_backend)
+        OK(n4d_model_set_build_backend(m, g_build_backend));
     OK(n4d_model_set_lattice(m, shape));
     OK(n4d_model_set_seed(m, seed));
     return m;
@@ -343,6 +347,93 @@ static n4d_model *model_multi_poisson(n4d_context *ctx, uint64_t seed)
     return m;
 }
 
+/* Every connection rule and distribution the synapse generator has: the
+ * microcircuit's fixed_total_number with multapses and clipped normal
+ * weights and delays, distinct pairs, fixed_indegree with multapses,
+ * one_to_one, all_to_all, dense and sparse fixed_probability, a distance
+ * kernel across areas; Poisson drive. */
+static n4d_model *model_rules(n4d_context *ctx, uint64_t seed)
+{
+    const uint32_t shape[4] = {30, 30, 2, 2};
+    n4d_model *m = new_model(ctx, shape, seed);
+    area(m, "A", 0, 29, 0, 29, 0, 0, 0, 0);
+    area(m, "B", 0, 29, 0, 29, 1, 1, 0, 0);
+    area(m, "C", 0, 9, 0, 9, 0, 1, 1, 1);
+    area(m, "D", 10, 29, 0, 14, 0, 0, 1, 1);
+    n4d_population_desc d;
+    n4d_population_desc_init(&d);
+    d.model = N4D_NEURON_LIF_EXP;
+    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF_EXP);
+    d.v_init = n4d_dist_uniform(-65.0, -55.0);
+    d.name = "E";
+    d.area = "A";
+    pop(m, &d); /* 900 */
+    d.name = "I";
+    d.area = "B";
+    d.placement = N4D_PLACE_COUNT;
+    d.count = 300;
+    pop(m, &d);
+    d.name = "Y";
+    d.area = "D";
+    pop(m, &d); /* 300: one_to_one with I */
+    d.model = N4D_NEURON_LIF;
+    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF);
+    d.name = "X";
+    d.area = "C";
+    d.placement = N4D_PLACE_DENSITY;
+    d.density = 0.8;
+    pop(m, &d);
+    n4d_projection_desc p = proj("E", "E", N4D_RULE_FIXED_TOTAL_NUMBER, 0, 0);
+    p.n = 20000;
+    p.weight = n4d_dist_normal(0.5, 0.1, 0.0, INFINITY);
+    p.delay = n4d_dist_normal(1.5, 0.75, 0.1, INFINITY);
+    p.syn_type = N4D_SYN_EXCITATORY;
+    projection(m, &p);
+    p.target = "I";
+    p.n = 8000;
+    projection(m, &p);
+    p = proj("I", "E", N4D_RULE_FIXED_TOTAL_NUMBER, 0, 0);
+    p.n = 6000;
+    p.allow_multapses = 0;
+    p.weight = n4d_dist_normal(-2.0, 0.4, -INFINITY, 0.0);
+    p.delay = n4d_dist_constant(0.8);
+    projection(m, &p);
+    p = proj("I", "I", N4D_RULE_FIXED_INDEGREE, 0, 0);
+    p.n = 30;
+    p.weight = n4d_dist_uniform(-3.0, -1.0);
+    p.delay = n4d_dist_uniform(0.5, 2.0);
+    projection(m, &p);
+    p = proj("I", "Y", N4D_RULE_ONE_TO_ONE, 0, 5.0);
+    p.delay = n4d_dist_constant(1.0);
+    projection(m, &p);
+    p = proj("Y", "I", N4D_RULE_ALL_TO_ALL, 0, 0);
+    p.weight = n4d_dist_normal(0.2, 0.05, 0.0, 1.0);
+    p.delay = n4d_dist_constant(1.0);
+    projection(m, &p);
+    p = proj("E", "E", N4D_RULE_FIXED_PROBABILITY, 0.15, 0);
+    p.name = "E->E dense";
+    p.weight = n4d_dist_uniform(0.05, 0.15);
+    p.delay = n4d_dist_constant(2.0);
+    p.allow_autapses = 0;
+    projection(m, &p);
+    p = proj("E", "I", N4D_RULE_FIXED_PROBABILITY, 0.05, 0);
+    p.name = "E->I sparse";
+    p.weight = n4d_dist_normal(0.8, 0.3, 0.0, 2.0);
+    projection(m, &p);
+    p = proj("X", "E", N4D_RULE_DISTANCE, 0.7, 0);
+    p.sigma = 2.0;
+    p.cutoff = 4.0;
+    p.weight = n4d_dist_normal(1.0, 0.5, 0.0, 3.0);
+    p.delay = n4d_dist_uniform(0.2, 1.2);
+    projection(m, &p);
+    const char *pops[4] = {"E", "I", "Y", "X"};
+    for (int k = 0; k < 4; k++) {
+        n4d_input_desc in = poisson(pops[k], 10.0, k == 3 ? 60.0 : 1.2, 300);
+        input(m, &in);
+    }
+    build(m);
+    return m;
+}
 
 /* ---- capturing a run --------------------------------------------------------------------- */
 

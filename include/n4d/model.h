@@ -193,6 +193,14 @@ N4D_API n4d_status n4d_model_set_dt(n4d_model *m, double dt_ms);
 N4D_API n4d_status n4d_model_set_seed(n4d_model *m, uint64_t seed);
 /** Threads used by n4d_model_build (0 = all available). */
 N4D_API n4d_status n4d_model_set_build_threads(n4d_model *m, int32_t threads);
+/** Where n4d_model_build generates the synapses: "cpu" (the default),
+ * "cuda" or "cuda:N" (that GPU; the build fails with N4D_E_NOT_BUILT or
+ * N4D_E_NO_DEVICE naming the reason when it cannot be used, N4D_E_NOMEM when
+ * the device memory is short), or "auto" (the first GPU for models of at
+ * least 10,000 neurons when one is usable, else the CPU; a failed device
+ * build falls back to the CPU with a warning). Every choice gives the same
+ * model, bit for bit. */
+N4D_API n4d_status n4d_model_set_build_backend(n4d_model *m, const char *name);
 
 /** Internal order of the neurons (users always keep their ids). */
 typedef enum n4d_order {

@@ -40,6 +40,9 @@ extern const n4d__backend_ops n4d__backend_cuda;
 const n4d__cuda_api *n4d__cuda_api_get(const char **why);
 /* 1 when libn4d_cuda.so can be loaded (n4d_has_feature(N4D_FEATURE_CUDA)). */
 int n4d__cuda_available(void);
+/* "cuda" (device 0) or "cuda:N": returns 1 with the device (*bad: a
+ * malformed number), else 0. */
+int n4d__parse_cuda_name(const char *name, int32_t *device, int *bad);
 /* Whether CUDA device `device` can run the cuda backend: N4D_OK,
  * N4D_E_NOT_BUILT (no library) or N4D_E_NO_DEVICE (no driver, no device, no
  * such device), with the reason written to msg (cap bytes). */

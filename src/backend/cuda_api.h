@@ -22,13 +22,14 @@
 
 #include "n4d/common.h"
 #include "neuron.h"
+#include "synapse_gen.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* Bumped whenever a structure or function below changes. */
-#define N4D_CUDA_ABI_VERSION 1u
+#define N4D_CUDA_ABI_VERSION 2u
 /* Name of the exported entry point. */
 #define N4D_CUDA_ENTRY "n4d_cuda_get_api"
 /* File name of the library. */
@@ -116,6 +117,28 @@ typedef struct n4d__cuda_gemm {
     float *c;
 } n4d__cuda_gemm;
 
+/* Synapse generation on the device (build.c's device path). The pointers in
+ * the projections (cdf tables, ftn_count, pairs, site_slot) are host
+ * addresses; their sizes follow from the projection (cdf_n, pre_n, n, the
+ * target area's extent). All arrays are copied during build_count. */
+typedef struct n4d__cuda_build_desc {
+    uint32_t struct_size;
+    int32_t device;
+    uint64_t seed;              /* model seed */
+    uint64_t n;                 /* neurons */
+    const int32_t *pos;         /* 4 per neuron by user id (read by distance rules) */
+    const n4d__sg_proj *projs;
+    uint64_t n_projs;
+} n4d__cuda_build_desc;
+
+/* What build_fill reports. */
+typedef struct n4d__cuda_build_info {
+    uint64_t n_seg;             /* (delay, sign) segments */
+    float max_abs_weight;       /* largest |weight| of a synapse */
+    uint32_t min_delay, max_delay; /* steps (1, 1 without synapses) */
+    double seconds;             /* device time of the generation, sort and segments */
+} n4d__cuda_build_info;
+
 typedef struct n4d__cuda_api {
     uint32_t abi_version;       /* N4D_CUDA_ABI_VERSION */
     uint32_t struct_size;       /* sizeof(n4d__cuda_api) */
@@ -169,6 +192,22 @@ typedef struct n4d__cuda_api {
                             const float *v, const float *i_syn, const float *i_ext,
                             const uint8_t *refractory, float *v_out, uint8_t *spikes,
                             double *kernel_s, double *total_s, char *err);
+
+    /* ---- model construction (ABI 2) ---- */
+    /* Uploads the projections and counts the synapses of every source:
+     * counts[user id] (n entries, overwritten). *out receives the build. */
+    n4d_status (*build_count)(const n4d__cuda_build_desc *desc, void **out, uint64_t *counts,
+                              char *err);
+    /* Generates every synapse into its row (internal order: to_internal maps
+     * user ids, NULL = identity; row_ptr: n + 1 row starts), sorts each row
+     * canonically (delay, sign, target, weight) and finds the segments. */
+    n4d_status (*build_fill)(void *build, const uint32_t *to_internal, const uint64_t *row_ptr,
+                             n4d__cuda_build_info *info, char *err);
+    /* Converts the weights to fixed point (round(w * scale)) and copies the
+     * CSR to the host arrays (sizes from the counts and info). */
+    n4d_status (*build_fetch)(void *build, double scale, uint64_t *seg_ptr, uint64_t *seg_off,
+                              uint32_t *seg_key, uint32_t *target, int32_t *weight_q, char *err);
+    void (*build_destroy)(void *build);
 } n4d__cuda_api;
 
 /* The entry point: *out receives the table when abi_version is supported,

@@ -155,6 +155,21 @@ const n4d__cuda_api *n4d__cuda_api_get(const char **why)
     return g_cuda.api;
 }
 
+int n4d__parse_cuda_name(const char *name, int32_t *device, int *bad)
+{
+    *device = 0;
+    *bad = 0;
+    if (strncmp(name, "cuda", 4) != 0 || (name[4] != '\0' && name[4] != ':'))
+        return 0;
+    if (name[4] == ':') {
+        char *end = NULL;
+        long d = strtol(name + 5, &end, 10);
+        *bad = name[5] < '0' || name[5] > '9' || *end != '\0' || d > 1024;
+        *device = *bad ? 0 : (int32_t)d;
+    }
+    return 1;
+}
+
 int n4d__cuda_available(void)
 {
     return n4d__cuda_api_get(NULL) != NULL;

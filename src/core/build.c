@@ -4,6 +4,7 @@
  * build threads. Construction is two passes over each rule (count, then
  * fill) with no O(N^2) pair loop; rows are then put in canonical order
  * (delay, sign, target, weight) so atomically filled rows are deterministic. */
+#include "backend.h" /* the CUDA library: device construction */
 #include "internal.h"
 #include "philox.h"
 
@@ -13,31 +14,9 @@
 #include <omp.h>
 #endif
 
-/* ---- random draws ------------------------------------------------------- */
-
-static double draw_dist(const n4d_dist *d, uint64_t seed, uint32_t purpose, uint32_t entity,
-                        uint64_t index)
-{
-    if (d->kind == N4D_DIST_CONSTANT)
-        return d->value;
-    n4d__r4 r = n4d__philox(seed, purpose, entity, index);
-    if (d->kind == N4D_DIST_UNIFORM)
-        return d->lo + (d->hi - d->lo) * n4d__u01(r.v[0], r.v[1]);
-    /* normal, Box-Muller, clipped */
-    double u1 = n4d__u01_open0(r.v[0], r.v[1]);
-    double u2 = n4d__u01(r.v[2], r.v[3]);
-    double z = sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-    double x = d->value + d->std * z;
-    if (x < d->lo)
-        x = d->lo;
-    if (x > d->hi)
-        x = d->hi;
-    return x;
-}
-
 static inline uint32_t purpose_of(uint32_t base, size_t index)
 {
-    return base | ((uint32_t)index << 8);
+    return n4d__sg_purpose(base, (uint32_t)index);
 }
 
 /* ---- placement ------------------------------------------------------------ */
@@ -148,50 +127,14 @@ static uint64_t site_index(const n4d__area *a, const int32_t xyzw[4])
 
 /* ---- rule generators ------------------------------------------------------ */
 
-/* fixed_probability rows are drawn chunk by chunk: the candidate targets are
- * split in chunks of about FP_CHUNK_MEAN / p; the number of synapses of a
- * chunk is Binomial(len, p), drawn by inversion, and their targets a uniform
- * subset of that size. That is exactly the distribution of one Bernoulli(p)
- * draw per pair, but counting a row costs one draw per chunk instead of one
- * per synapse. Dense rows (p >= FP_DENSE_P) draw one Bernoulli per pair. */
-#define FP_CHUNK_MEAN 32.0
-#define FP_DENSE_P 0.1
-#define FP_MAX_K 1024
-
-typedef struct fp_plan {
-    /* constant weight and delay of the projection (no draws per synapse) */
-    bool const_weight, const_delay;
-    float weight;
-    uint32_t delay;
-    /* fixed_probability */
-    bool none, dense, all;
-    uint32_t threshold;     /* dense: connect when a 32-bit draw < threshold */
-    uint64_t len, nchunks;  /* sparse: chunk length and count */
-    double p0_full, p0_last; /* (1 - p)^len of a full and of the last chunk */
-    double ratio;           /* p / (1 - p) */
-    /* the CDF of the chunk counts, tabulated (full and last chunk) */
-    double *cdf[2];
-    uint32_t cdf_n[2];
-} fp_plan;
-
-static void fp_make_plan(double p, uint64_t npost, fp_plan *f)
-{
-    if (p <= 0.0 || npost == 0) {
-        f->none = true;
-    } else if (p >= FP_DENSE_P) {
-        f->dense = true;
-        f->all = p >= 1.0;
-        f->threshold = f->all ? UINT32_MAX : (uint32_t)(p * 4294967296.0);
-    } else {
-        double len = floor(FP_CHUNK_MEAN / p);
-        f->len = len >= (double)npost ? npost : (uint64_t)len;
-        f->nchunks = (npost + f->len - 1) / f->len;
-        uint64_t last = npost - (f->nchunks - 1) * f->len;
-        f->p0_full = exp((double)f->len * log1p(-p));
-        f->p0_last = exp((double)last * log1p(-p));
-        f->ratio = p / (1.0 - p);
-    }
-}
+/* fixed_probability rows are drawn chunk by chunk (synapse_gen.h): the
+ * candidate targets are split in chunks of about FP_CHUNK_MEAN / p; the
+ * number of synapses of a chunk is Binomial(len, p), drawn by inversion, and
+ * their targets a uniform subset of that size. That is exactly the
+ * distribution of one Bernoulli(p) draw per pair, but counting a row costs
+ * one draw per chunk instead of one per synapse. Dense rows (p >=
+ * FP_DENSE_P) draw one Bernoulli per pair. */
+#define FP_MAX_K N4D__FP_MAX_K
 
 /* The count of a chunk is Binomial(len, p) by inversion of one uniform:
  * the first k with u <= CDF(k) (at most min(len, FP_MAX_K)). The CDF is
@@ -213,83 +156,28 @@ static uint32_t binomial_table(uint64_t len, double p0, double ratio, const doub
     return (uint32_t)(k + 1);
 }
 
-/* The first k with u <= cdf[k], else the last entry (binary search). */
-static uint64_t binomial_lookup(double u, const double *cdf, uint32_t n)
+/* The fixed_probability plan of a projection with npost candidates; the
+ * CDF tables of sparse plans are filled by the caller. */
+static void fp_make_plan(double p, uint64_t npost, n4d__sg_proj *f)
 {
-    uint32_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (u <= cdf[mid])
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return lo;
-}
-
-/* Sorts K values uniform in [0, len) in O(K): a bucket pass (K buckets,
- * about one value each), then insertion sort of the nearly sorted result. */
-static void sort_uniform(uint32_t *v, uint64_t K, uint64_t len)
-{
-    uint32_t tmp[FP_MAX_K];
-    if (K < 16) {
-        memcpy(tmp, v, K * sizeof *v);
+    if (p <= 0.0 || npost == 0) {
+        f->fp_none = 1;
+    } else if (p >= N4D__FP_DENSE_P) {
+        f->fp_dense = 1;
+        f->fp_all = p >= 1.0;
+        f->fp_threshold = f->fp_all ? UINT32_MAX : (uint32_t)(p * 4294967296.0);
     } else {
-        uint32_t start[FP_MAX_K + 1], bucket[FP_MAX_K];
-        memset(start, 0, (K + 1) * sizeof start[0]);
-        /* bucket = v * K / len by a multiply-shift (monotone in v, below K) */
-        const uint64_t mult = (K << 32) / len;
-        for (uint64_t i = 0; i < K; i++) {
-            bucket[i] = (uint32_t)(((uint64_t)v[i] * mult) >> 32);
-            start[bucket[i] + 1]++;
-        }
-        for (uint64_t b = 0; b < K; b++)
-            start[b + 1] += start[b];
-        for (uint64_t i = 0; i < K; i++)
-            tmp[start[bucket[i]]++] = v[i];
-    }
-    for (uint64_t i = 0; i < K; i++) { /* insertion: short, or buckets already ordered */
-        uint32_t x = tmp[i];
-        uint64_t j = i;
-        while (j > 0 && v[j - 1] > x) {
-            v[j] = v[j - 1];
-            j--;
-        }
-        v[j] = x;
+        double len = floor(N4D__FP_CHUNK_MEAN / p);
+        f->fp_len = len >= (double)npost ? npost : (uint64_t)len;
+        f->fp_nchunks = (npost + f->fp_len - 1) / f->fp_len;
     }
 }
 
-/* K distinct uniform values in [0, len), sorted, into out. Duplicates are
- * replaced by further draws of the same stream until all are distinct. */
-static void fp_chunk_targets(uint64_t seed, uint32_t purpose, uint32_t source, uint64_t chunk,
-                             uint64_t len, uint64_t K, uint32_t *out)
-{
-    uint64_t have = 0, draw = 0;
-    while (have < K) {
-        for (uint64_t j = have; j < K; j += 2, draw++) {
-            n4d__r4 r = n4d__philox(seed, purpose, source, (chunk << 20) + draw);
-            out[j] = n4d__uint_below(r.v[0], r.v[1], len);
-            if (j + 1 < K)
-                out[j + 1] = n4d__uint_below(r.v[2], r.v[3], len);
-        }
-        sort_uniform(out, K, len);
-        have = K ? 1 : 0;
-        for (uint64_t i = 1; i < K; i++)
-            if (out[i] != out[have - 1])
-                out[have++] = out[i];
-    }
-}
-
-/* One generated synapse before canonical ordering. */
-typedef struct gen_syn {
-    uint32_t target;
-    float weight;
-    uint32_t key; /* N4D__SEG_KEY(delay, sign) */
-} gen_syn;
+typedef n4d__gen_syn gen_syn;
 
 typedef struct build_ctx {
     n4d_model *m;
-    fp_plan *fp;             /* per projection */
+    n4d__sg_proj *sp;        /* per projection: the generation parameters */
     site_map *maps;          /* per population, for distance rules (or NULL) */
     uint64_t *count;         /* per source: synapses */
     uint64_t *cursor;        /* per source: fill cursor (absolute index) */
@@ -299,8 +187,6 @@ typedef struct build_ctx {
      * delay_tmp. The sign comes from the weight. */
     uint16_t *delay_tmp;     /* per synapse, or NULL */
     uint32_t *pair_delay;    /* n_pops * n_pops */
-    uint64_t **pairs;        /* per projection: distinct fixed_total_number pairs, or NULL */
-    uint64_t **ftn_count;    /* per projection: fixed_total_number synapses per source, or NULL */
     uint64_t *item_start;    /* n_projs + 1: first (projection, source) item of each projection */
     double inv_k1[FP_MAX_K]; /* 1 / (k + 1) */
     int32_t *pop_of;         /* internal index -> population */
@@ -325,221 +211,6 @@ static double kernel_cutoff(const n4d_projection_desc *d)
     if (!(r > 0))
         r = 0;
     return d->cutoff < r ? d->cutoff : r;
-}
-
-static inline void make_syn(const build_ctx *b, size_t pj, uint32_t entity, uint64_t j,
-                            uint32_t target, gen_syn *out)
-{
-    const n4d_model *m = b->m;
-    const n4d__projection *pr = &m->projs[pj];
-    const fp_plan *plan = &b->fp[pj];
-    if (plan->const_weight && plan->const_delay) {
-        out->target = target;
-        out->weight = plan->weight;
-        out->key = N4D__SEG_KEY(plan->delay, plan->weight < 0.0f);
-        return;
-    }
-    double w = draw_dist(&pr->d.weight, m->seed, purpose_of(N4D_RNG_WEIGHT, pj), entity, j);
-    if (pr->d.syn_type == N4D_SYN_EXCITATORY)
-        w = fabs(w);
-    else if (pr->d.syn_type == N4D_SYN_INHIBITORY)
-        w = -fabs(w);
-    double dms = pr->d.delay.kind == N4D_DIST_CONSTANT && pr->d.delay.value == 0.0
-                     ? m->dt
-                     : draw_dist(&pr->d.delay, m->seed, purpose_of(N4D_RNG_DELAY, pj), entity, j);
-    out->target = target;
-    out->weight = (float)w;
-    out->key = N4D__SEG_KEY(n4d__delay_steps(dms, m->dt), out->weight < 0.0f);
-}
-
-/* Generates the row of local source `s` of row-wise projection pj. With
- * out == NULL only counts. Returns the number of synapses. */
-static uint64_t gen_row(const build_ctx *b, size_t pj, uint64_t s, gen_syn *out)
-{
-    const n4d_model *m = b->m;
-    const n4d__projection *pr = &m->projs[pj];
-    const n4d__population *pre = &m->pops[pr->source], *post = &m->pops[pr->target];
-    const bool same = pr->source == pr->target, no_self = same && !pr->d.allow_autapses;
-    uint32_t purpose = purpose_of(N4D_RNG_CONNECT, pj);
-    uint64_t n = 0, npost = post->n;
-    switch (pr->d.rule) {
-    case N4D_RULE_ONE_TO_ONE:
-        if (s < npost && !no_self) {
-            if (out)
-                make_syn(b, pj, (uint32_t)s, 0, (uint32_t)(post->first + s), out);
-            n = 1;
-        }
-        break;
-    case N4D_RULE_FIXED_TOTAL_NUMBER: { /* with multapses: counts from split_counts */
-        const uint64_t K = b->ftn_count[pj][s];
-        n = K;
-        if (!out || K == 0)
-            break;
-        /* targets uniform over the candidates (the source itself excluded by
-         * a shift), sorted; the row's scratch beyond the K entries holds them */
-        const uint64_t cand = no_self ? npost - 1 : npost;
-        uint32_t *t = (uint32_t *)(out + K), *tmp = t + K;
-        const uint32_t tpurpose = purpose_of(N4D_RNG_TARGETS, pj);
-        for (uint64_t j = 0; j < K; j += 2) {
-            n4d__r4 r = n4d__philox(m->seed, tpurpose, (uint32_t)s, j / 2);
-            t[j] = n4d__uint_below(r.v[0], r.v[1], cand);
-            if (j + 1 < K)
-                t[j + 1] = n4d__uint_below(r.v[2], r.v[3], cand);
-        }
-        n4d__radix_sort_u32(t, tmp, K);
-        for (uint64_t j = 0; j < K; j++) {
-            const uint64_t tt = t[j] + (no_self && t[j] >= s);
-            make_syn(b, pj, (uint32_t)s, j, (uint32_t)(post->first + tt), out + j);
-        }
-        break;
-    }
-    case N4D_RULE_ALL_TO_ALL:
-        for (uint64_t t = 0; t < npost; t++) {
-            if (no_self && t == s)
-                continue;
-            if (out)
-                make_syn(b, pj, (uint32_t)s, n, (uint32_t)(post->first + t), out + n);
-            n++;
-        }
-        break;
-    case N4D_RULE_FIXED_PROBABILITY: {
-        const fp_plan *fp = &b->fp[pj];
-        const uint32_t tpurpose = purpose_of(N4D_RNG_TARGETS, pj);
-        if (fp->none)
-            break;
-        if (fp->dense) {
-            for (uint64_t t = 0; t < npost; t += 4) {
-                n4d__r4 r = n4d__philox(m->seed, tpurpose, (uint32_t)s, t / 4);
-                for (uint64_t k = t; k < t + 4 && k < npost; k++) {
-                    if (!(fp->all || r.v[k - t] < fp->threshold) || (no_self && k == s))
-                        continue;
-                    if (out)
-                        make_syn(b, pj, (uint32_t)s, n, (uint32_t)(post->first + k), out + n);
-                    n++;
-                }
-            }
-            break;
-        }
-        uint32_t chunk_targets[FP_MAX_K];
-        for (uint64_t c = 0; c < fp->nchunks; c++) {
-            const uint64_t c0 = c * fp->len;
-            const uint64_t len = c + 1 < fp->nchunks ? fp->len : npost - c0;
-            n4d__r4 r = n4d__philox(m->seed, purpose, (uint32_t)s, c);
-            const int last = c + 1 == fp->nchunks;
-            uint64_t K = binomial_lookup(n4d__u01(r.v[0], r.v[1]), fp->cdf[last], fp->cdf_n[last]);
-            const bool self_here = no_self && s >= c0 && s < c0 + len;
-            if (K == 0)
-                continue;
-            if (!out && !self_here) {
-                n += K;
-                continue;
-            }
-            fp_chunk_targets(m->seed, tpurpose, (uint32_t)s, c, len, K, chunk_targets);
-            for (uint64_t j = 0; j < K; j++) {
-                uint64_t t = c0 + chunk_targets[j];
-                if (self_here && t == s)
-                    continue;
-                if (out)
-                    make_syn(b, pj, (uint32_t)s, n, (uint32_t)(post->first + t), out + n);
-                n++;
-            }
-        }
-        break;
-    }
-    case N4D_RULE_DISTANCE: {
-        const n4d__area *a = &m->areas[post->area];
-        const site_map *map = &b->maps[pr->target];
-        const int32_t *ps = m->pos + 4 * (pre->first + s);
-        double rc = kernel_cutoff(&pr->d);
-        int32_t lo[4], hi[4];
-        for (int i = 0; i < 4; i++) {
-            double l = ceil(ps[i] - rc), h = floor(ps[i] + rc);
-            lo[i] = l < a->lo[i] ? a->lo[i] : (int32_t)l;
-            hi[i] = h > a->hi[i] ? a->hi[i] : (int32_t)h;
-            if (lo[i] > hi[i])
-                return 0;
-        }
-        uint64_t draw = 0;
-        int32_t c[4];
-        for (c[3] = lo[3]; c[3] <= hi[3]; c[3]++)
-            for (c[2] = lo[2]; c[2] <= hi[2]; c[2]++)
-                for (c[1] = lo[1]; c[1] <= hi[1]; c[1]++)
-                    for (c[0] = lo[0]; c[0] <= hi[0]; c[0]++) {
-                        uint32_t slot = map->slot[site_index(a, c)];
-                        if (!slot)
-                            continue;
-                        uint64_t t = slot - 1;
-                        if (no_self && t == pre->first + s)
-                            continue;
-                        double d2 = 0;
-                        for (int i = 0; i < 4; i++)
-                            d2 += (double)(c[i] - ps[i]) * (double)(c[i] - ps[i]);
-                        double d = sqrt(d2);
-                        if (d > rc)
-                            continue;
-                        double k = pr->d.kernel == N4D_KERNEL_GAUSSIAN
-                                       ? exp(-d2 / (2.0 * pr->d.sigma * pr->d.sigma))
-                                       : exp(-d / pr->d.sigma);
-                        n4d__r4 r = n4d__philox(m->seed, purpose, (uint32_t)s, draw++);
-                        if (n4d__u01(r.v[0], r.v[1]) < pr->d.p * k) {
-                            if (out)
-                                make_syn(b, pj, (uint32_t)s, n, (uint32_t)t, out + n);
-                            n++;
-                        }
-                    }
-        break;
-    }
-    default:
-        break;
-    }
-    return n;
-}
-
-/* Column-wise projections are generated per target or per pair and
- * scattered into rows; every other one row by row. fixed_total_number is
- * row-wise (per-source counts from a multinomial split) unless its pairs
- * must be distinct. */
-static bool proj_is_columnwise(const n4d__projection *pr)
-{
-    return pr->d.rule == N4D_RULE_FIXED_INDEGREE ||
-           (pr->d.rule == N4D_RULE_FIXED_TOTAL_NUMBER && !pr->d.allow_multapses);
-}
-
-/* fixed_indegree: source k of local target t. `seen` is a per-thread bitmap
- * of the source population (only without multapses). */
-static uint64_t indegree_source(const n4d_model *m, size_t pj, uint64_t t, uint64_t k,
-                                uint64_t *attempt)
-{
-    const n4d__projection *pr = &m->projs[pj];
-    uint64_t npre = m->pops[pr->source].n;
-    n4d__r4 r = n4d__philox(m->seed, purpose_of(N4D_RNG_CONNECT, pj), (uint32_t)t,
-                            (k << 20) + (*attempt)++);
-    return n4d__uint_below(r.v[0], r.v[1], npre);
-}
-
-/* Draws the sources of local target t of a fixed_indegree projection into
- * src[0..K). Returns false if the constraints cannot be met. */
-static void indegree_row(const n4d_model *m, size_t pj, uint64_t t, uint64_t *src, uint64_t *seen)
-{
-    const n4d__projection *pr = &m->projs[pj];
-    const bool same = pr->source == pr->target;
-    for (uint64_t k = 0; k < pr->d.n; k++) {
-        uint64_t attempt = 0, s;
-        for (;;) {
-            s = indegree_source(m, pj, t, k, &attempt);
-            if (same && !pr->d.allow_autapses && s == t)
-                continue;
-            if (!pr->d.allow_multapses && (seen[s >> 6] >> (s & 63) & 1))
-                continue;
-            break;
-        }
-        if (!pr->d.allow_multapses)
-            seen[s >> 6] |= 1ull << (s & 63);
-        src[k] = s;
-    }
-    if (!pr->d.allow_multapses)
-        for (uint64_t k = 0; k < pr->d.n; k++)
-            seen[src[k] >> 6] = 0;
 }
 
 /* fixed_total_number without multapses: the n distinct pairs, drawn in
@@ -798,7 +469,7 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
     uint64_t items = 0;
     for (size_t pj = 0; pj < m->n_projs; pj++) {
         b->item_start[pj] = items;
-        if (!proj_is_columnwise(&m->projs[pj]))
+        if (!n4d__sg_columnwise(&b->sp[pj]))
             items += m->pops[m->projs[pj].source].n;
     }
     b->item_start[m->n_projs] = items;
@@ -816,18 +487,18 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
             else
                 hi = mid;
         }
-        while (proj_is_columnwise(&m->projs[lo]) || b->item_start[lo + 1] <= it)
+        while (n4d__sg_columnwise(&b->sp[lo]) || b->item_start[lo + 1] <= it)
             lo++; /* skip projections with no items */
         const size_t pj = lo;
         const uint64_t s = it - b->item_start[pj];
         const uint64_t src = m->pops[m->projs[pj].source].first + s;
         if (!fill) {
-            uint64_t n = gen_row(b, pj, s, NULL);
+            uint64_t n = n4d__sg_row(&b->sp[pj], m->pos, m->seed, s, NULL);
             __atomic_fetch_add(&b->count[src], n, __ATOMIC_RELAXED);
             continue;
         }
         gen_syn *row = scratch[tid];
-        uint64_t n = gen_row(b, pj, s, row);
+        uint64_t n = n4d__sg_row(&b->sp[pj], m->pos, m->seed, s, row);
         uint64_t at = __atomic_fetch_add(&b->cursor[n4d__to_internal(m, src)], n, __ATOMIC_RELAXED);
         for (uint64_t i = 0; i < n; i++) {
             m->syn.target[at + i] = (uint32_t)n4d__to_internal(m, row[i].target);
@@ -842,7 +513,7 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
     for (size_t pj = 0; pj < m->n_projs; pj++) {
         const n4d__projection *pr = &m->projs[pj];
         const n4d__population *pre = &m->pops[pr->source], *post = &m->pops[pr->target];
-        if (!proj_is_columnwise(pr))
+        if (!n4d__sg_columnwise(&b->sp[pj]))
             continue;
         if (pr->d.rule == N4D_RULE_FIXED_INDEGREE) {
 #pragma omp parallel for schedule(dynamic, 64) num_threads(threads)
@@ -852,7 +523,7 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
                 tid = omp_get_thread_num();
 #endif
                 uint64_t *src = (uint64_t *)scratch[tid];
-                indegree_row(m, pj, t, src, seen[tid]);
+                n4d__sg_indegree_row(&b->sp[pj], m->seed, t, src, seen[tid]);
                 for (uint64_t k = 0; k < pr->d.n; k++) {
                     uint64_t gs = pre->first + src[k];
                     if (!fill) {
@@ -860,7 +531,7 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
                         continue;
                     }
                     gen_syn g;
-                    make_syn(b, pj, (uint32_t)t, k, (uint32_t)(post->first + t), &g);
+                    n4d__sg_make(&b->sp[pj], m->seed, (uint32_t)t, k, (uint32_t)(post->first + t), &g);
                     uint64_t at = __atomic_fetch_add(&b->cursor[n4d__to_internal(m, gs)], 1,
                                                      __ATOMIC_RELAXED);
                     m->syn.target[at] = (uint32_t)n4d__to_internal(m, g.target);
@@ -878,14 +549,14 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
 #ifdef _OPENMP
                 tid = omp_get_thread_num();
 #endif
-                const uint64_t s = b->pairs[pj][k] >> 32, t = b->pairs[pj][k] & 0xffffffffu;
+                const uint64_t s = b->sp[pj].pairs[k] >> 32, t = b->sp[pj].pairs[k] & 0xffffffffu;
                 uint64_t gs = pre->first + s;
                 if (!fill) {
                     __atomic_fetch_add(&b->count[gs], 1, __ATOMIC_RELAXED);
                     continue;
                 }
                 gen_syn g;
-                make_syn(b, pj, (uint32_t)k, k >> 32, (uint32_t)(post->first + t), &g);
+                n4d__sg_make(&b->sp[pj], m->seed, (uint32_t)k, k >> 32, (uint32_t)(post->first + t), &g);
                 uint64_t at = __atomic_fetch_add(&b->cursor[n4d__to_internal(m, gs)], 1,
                                                  __ATOMIC_RELAXED);
                 m->syn.target[at] = (uint32_t)n4d__to_internal(m, g.target);
@@ -919,6 +590,112 @@ static double fixed_point_scale(const n4d_model *m, double maxw)
     return ldexp(1.0, 26 - e);
 }
 
+/* ---- construction on the device --------------------------------------------- */
+
+/* "auto" builds on a GPU from this many neurons (smaller models build in
+ * less time than a device start-up takes). */
+#define AUTO_DEVICE_BUILD_NEURONS 10000
+
+typedef struct device_build {
+    const n4d__cuda_api *api;
+    void *h;          /* the library's build; NULL: the CPU builds */
+    bool fallback_ok; /* "auto": a failure falls back to the CPU */
+} device_build;
+
+/* A device step failed: "auto" goes on on the CPU (counts cleared), an
+ * explicit device fails the build. */
+static n4d_status device_failed(build_ctx *b, device_build *d, n4d_status st, const char *err)
+{
+    n4d_model *m = b->m;
+    if (d->h)
+        d->api->build_destroy(d->h);
+    d->h = NULL;
+    if (!d->fallback_ok)
+        return n4d__error(&m->hdr, st, "building on the GPU: %s", err[0] ? err : n4d_status_string(st));
+    n4d__log(m->ctx, N4D_LOG_WARN, "auto build backend: the GPU build failed (%s); building on the CPU",
+             err[0] ? err : n4d_status_string(st));
+    return N4D_OK;
+}
+
+/* Chooses where to build; on a GPU, uploads the projections and counts the
+ * synapses of every source into b->count (user ids). */
+static n4d_status device_count(build_ctx *b, device_build *d)
+{
+    n4d_model *m = b->m;
+    int32_t device = m->build_device;
+    if (device == N4D__BUILD_CPU)
+        return N4D_OK;
+    d->fallback_ok = device == N4D__BUILD_AUTO;
+    if (d->fallback_ok) {
+        if (m->n_neurons < AUTO_DEVICE_BUILD_NEURONS)
+            return N4D_OK;
+        device = 0;
+    }
+    char why[N4D_CUDA_ERR_CAP + 2200];
+    n4d_status st = n4d__cuda_check(device, why, sizeof why);
+    if (st) {
+        if (d->fallback_ok)
+            return N4D_OK;
+        return n4d__error(&m->hdr, st, "build backend \"cuda:%d\" is not available: %s", (int)device,
+                          why);
+    }
+    d->api = n4d__cuda_api_get(NULL);
+    n4d__cuda_build_desc desc = {sizeof desc, device, m->seed, m->n_neurons, m->pos,
+                                 b->sp, m->n_projs};
+    char err[N4D_CUDA_ERR_CAP] = "";
+    st = d->api->build_count(&desc, &d->h, b->count, err);
+    if (st) {
+        memset(b->count, 0, (m->n_neurons + 1) * sizeof *b->count);
+        return device_failed(b, d, st, err);
+    }
+    return N4D_OK;
+}
+
+/* Generates, orders and segments the synapses on the device and copies
+ * them into the model (b->count: row starts in internal order; the target
+ * and weight arrays are allocated). On success the model is complete and
+ * d->h is released; on an "auto" failure d->h is NULL and the CPU goes on. */
+static n4d_status device_fill(build_ctx *b, device_build *d)
+{
+    n4d_model *m = b->m;
+    n4d__synapses *syn = &m->syn;
+    n4d__cuda_build_info info;
+    char err[N4D_CUDA_ERR_CAP] = "";
+    n4d_status st = d->api->build_fill(d->h, m->inv, b->count, &info, err);
+    if (st)
+        return device_failed(b, d, st, err);
+    const uint64_t nseg = info.n_seg;
+    syn->seg_off = n4d__alloc(m->ctx, N4D_MEM_SYNAPSES, (nseg + 1) * sizeof(uint64_t));
+    syn->seg_key = n4d__alloc(m->ctx, N4D_MEM_SYNAPSES, (nseg ? nseg : 1) * sizeof(uint32_t));
+    if (!syn->seg_off || !syn->seg_key) {
+        d->api->build_destroy(d->h);
+        d->h = NULL;
+        return n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for %llu synapse segments",
+                          (unsigned long long)nseg);
+    }
+    syn->n_seg = nseg;
+    syn->scale = fixed_point_scale(m, info.max_abs_weight);
+    syn->inv_scale = 1.0 / syn->scale;
+    st = d->api->build_fetch(d->h, syn->scale, syn->seg_ptr, syn->seg_off, syn->seg_key,
+                             syn->target, syn->weight_q, err);
+    if (st) {
+        n4d__free(m->ctx, N4D_MEM_SYNAPSES, syn->seg_off, (nseg + 1) * sizeof(uint64_t));
+        n4d__free(m->ctx, N4D_MEM_SYNAPSES, syn->seg_key, (nseg ? nseg : 1) * sizeof(uint32_t));
+        syn->seg_off = NULL;
+        syn->seg_key = NULL;
+        syn->n_seg = 0;
+        return device_failed(b, d, st, err);
+    }
+    syn->min_delay = syn->n_syn ? info.min_delay : 1;
+    syn->max_delay = syn->n_syn ? info.max_delay : 1;
+    n4d__log(m->ctx, N4D_LOG_INFO, "built %llu synapses on the GPU (%.3f s on the device)",
+             (unsigned long long)syn->n_syn, info.seconds);
+    d->api->build_destroy(d->h);
+    d->h = NULL;
+    m->built = true;
+    return N4D_OK;
+}
+
 n4d_status n4d_model_build(n4d_model *m)
 {
     if (!n4d__is_handle(m, N4D__MAGIC_MODEL))
@@ -949,6 +726,106 @@ static bool alloc_scratch(n4d_context *ctx, void **arr, size_t n, size_t bytes)
     return true;
 }
 
+/* Fills b->sp, the generation parameters of every projection: plans and
+ * CDF tables of fixed_probability, per-source counts (with multapses) or
+ * distinct pairs (without) of fixed_total_number, constants, and the delay
+ * bookkeeping (*need_delay_tmp: some population pair has more than one
+ * delay). */
+static n4d_status prepare_projections(build_ctx *b, bool *need_delay_tmp)
+{
+    n4d_model *m = b->m;
+    n4d_context *ctx = m->ctx;
+    n4d_status st;
+    for (size_t i = 0; i < m->n_pops * m->n_pops; i++)
+        b->pair_delay[i] = 0;
+    for (size_t pj = 0; pj < m->n_projs; pj++) {
+        const n4d__projection *pr = &m->projs[pj];
+        const n4d__population *pre = &m->pops[pr->source], *post = &m->pops[pr->target];
+        n4d__sg_proj *f = &b->sp[pj];
+        f->rule = pr->d.rule;
+        f->kernel = pr->d.kernel;
+        f->syn_type = pr->d.syn_type;
+        f->no_self = pr->source == pr->target && !pr->d.allow_autapses;
+        f->allow_multapses = pr->d.allow_multapses != 0;
+        f->index = (uint32_t)pj;
+        f->pre_first = pre->first;
+        f->pre_n = pre->n;
+        f->post_first = post->first;
+        f->post_n = post->n;
+        f->n = pr->d.n;
+        f->p = pr->d.p;
+        f->sigma = pr->d.sigma;
+        f->dt = m->dt;
+        f->weight = pr->d.weight;
+        f->delay = pr->d.delay;
+        if (pr->d.rule == N4D_RULE_DISTANCE) {
+            const n4d__area *a = &m->areas[post->area];
+            f->rc = kernel_cutoff(&pr->d);
+            f->site_slot = b->maps[pr->target].slot;
+            memcpy(f->area_lo, a->lo, sizeof f->area_lo);
+            memcpy(f->area_hi, a->hi, sizeof f->area_hi);
+        }
+        if (pr->d.rule == N4D_RULE_FIXED_TOTAL_NUMBER) {
+            if (!pr->d.allow_multapses) {
+                if ((st = distinct_pairs(m, pj, &f->pairs)))
+                    return st;
+            } else {
+                f->ftn_count = n4d__alloc(ctx, N4D_MEM_BUILD, (pre->n ? pre->n : 1) * sizeof(uint64_t));
+                if (!f->ftn_count)
+                    return n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for the counts of \"%s\"",
+                                      pr->name);
+                if (pre->n)
+                    split_counts(m->seed, purpose_of(N4D_RNG_CONNECT, pj), 0, pre->n, pr->d.n, 1,
+                                 f->ftn_count);
+            }
+        }
+        if (pr->d.rule == N4D_RULE_FIXED_PROBABILITY) {
+            fp_make_plan(pr->d.p, post->n, f);
+            if (!f->fp_none && !f->fp_dense) {
+                const double p = pr->d.p, ratio = p / (1.0 - p);
+                const uint64_t last = post->n - (f->fp_nchunks - 1) * f->fp_len;
+                for (int t = 0; t < 2; t++) {
+                    const uint64_t len = t ? last : f->fp_len;
+                    f->cdf[t] = n4d__alloc(ctx, N4D_MEM_BUILD, (FP_MAX_K + 1) * sizeof(double));
+                    if (!f->cdf[t])
+                        return n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for connection tables");
+                    f->cdf_n[t] = binomial_table(len, exp((double)len * log1p(-p)), ratio, b->inv_k1,
+                                                 f->cdf[t]);
+                }
+            }
+        }
+        f->const_delay = pr->d.delay.kind == N4D_DIST_CONSTANT;
+        f->delay_c = f->const_delay ? (pr->d.delay.value == 0.0 ? 1u
+                                                                : n4d__delay_steps(pr->d.delay.value, m->dt))
+                                    : 0u;
+        f->const_weight = pr->d.weight.kind == N4D_DIST_CONSTANT;
+        const double w = pr->d.weight.value;
+        f->weight_c = (float)(pr->d.syn_type == N4D_SYN_EXCITATORY   ? fabs(w)
+                              : pr->d.syn_type == N4D_SYN_INHIBITORY ? -fabs(w)
+                                                                     : w);
+        uint32_t *pd = &b->pair_delay[(size_t)pr->source * m->n_pops + (size_t)pr->target];
+        if (!f->const_delay || (*pd && *pd != f->delay_c))
+            *need_delay_tmp = true;
+        *pd = f->delay_c;
+    }
+    return N4D_OK;
+}
+
+static void free_projections(build_ctx *b)
+{
+    const n4d_model *m = b->m;
+    if (!b->sp)
+        return;
+    for (size_t pj = 0; pj < m->n_projs; pj++) {
+        n4d__sg_proj *f = &b->sp[pj];
+        for (int t = 0; t < 2; t++)
+            n4d__free(m->ctx, N4D_MEM_BUILD, f->cdf[t], (FP_MAX_K + 1) * sizeof(double));
+        n4d__free(m->ctx, N4D_MEM_BUILD, f->pairs, (f->n ? f->n : 1) * sizeof(uint64_t));
+        n4d__free(m->ctx, N4D_MEM_BUILD, f->ftn_count, (f->pre_n ? f->pre_n : 1) * sizeof(uint64_t));
+    }
+    n4d__free(m->ctx, N4D_MEM_BUILD, b->sp, (m->n_projs ? m->n_projs : 1) * sizeof *b->sp);
+}
+
 n4d_status n4d__model_build_impl(n4d_model *m)
 {
     n4d_context *ctx = m->ctx;
@@ -963,6 +840,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     const size_t T = (size_t)threads;
     n4d__synapses *syn = &m->syn;
     build_ctx b = {.m = m};
+    device_build dev = {0};
     for (int k = 0; k < FP_MAX_K; k++)
         b.inv_k1[k] = 1.0 / (double)(k + 1);
     gen_syn **scratch = NULL;
@@ -983,10 +861,8 @@ n4d_status n4d__model_build_impl(n4d_model *m)
             seen_bits = m->pops[pr->source].n;
     }
     b.maps = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_pops ? m->n_pops : 1, sizeof *b.maps);
-    b.fp = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_projs ? m->n_projs : 1, sizeof *b.fp);
+    b.sp = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_projs ? m->n_projs : 1, sizeof *b.sp);
     b.pair_delay = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_pops * m->n_pops + 1, sizeof *b.pair_delay);
-    b.pairs = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_projs ? m->n_projs : 1, sizeof *b.pairs);
-    b.ftn_count = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_projs ? m->n_projs : 1, sizeof *b.ftn_count);
     b.item_start = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_projs + 1, sizeof *b.item_start);
     b.pop_of = n4d__alloc(ctx, N4D_MEM_BUILD, (N ? N : 1) * sizeof *b.pop_of);
     b.count = n4d__calloc(ctx, N4D_MEM_BUILD, N + 1, sizeof(uint64_t));
@@ -996,7 +872,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     seen = n4d__calloc(ctx, N4D_MEM_BUILD, T, sizeof *seen);
     seen_bytes = (seen_bits + 63) / 64 * sizeof(uint64_t);
     scratch_bytes = kmax * sizeof(uint64_t);
-    if (!b.maps || !b.fp || !b.pair_delay || !b.pairs || !b.ftn_count || !b.item_start || !b.pop_of || !b.count || !b.cursor || !syn->seg_ptr || !scratch || !seen ||
+    if (!b.maps || !b.sp || !b.pair_delay || !b.item_start || !b.pop_of || !b.count || !b.cursor || !syn->seg_ptr || !scratch || !seen ||
         !alloc_scratch(ctx, (void **)seen, T, seen_bytes) ||
         !alloc_scratch(ctx, (void **)scratch, T, scratch_bytes)) {
         st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for build bookkeeping (%llu neurons)",
@@ -1007,63 +883,16 @@ n4d_status n4d__model_build_impl(n4d_model *m)
         memset(seen[i], 0, seen_bytes);
     if ((st = build_site_maps(&b)))
         goto done;
-    for (size_t pj = 0; pj < m->n_projs; pj++) {
-        const n4d__projection *pr = &m->projs[pj];
-        if (pr->d.rule != N4D_RULE_FIXED_TOTAL_NUMBER)
-            continue;
-        if (!pr->d.allow_multapses) {
-            if ((st = distinct_pairs(m, pj, &b.pairs[pj])))
-                goto done;
-            continue;
-        }
-        const uint64_t npre = m->pops[pr->source].n;
-        b.ftn_count[pj] = n4d__alloc(ctx, N4D_MEM_BUILD, (npre ? npre : 1) * sizeof(uint64_t));
-        if (!b.ftn_count[pj]) {
-            st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for the counts of \"%s\"",
-                            pr->name);
-            goto done;
-        }
-        if (npre)
-            split_counts(m->seed, purpose_of(N4D_RNG_CONNECT, pj), 0, npre, pr->d.n, 1,
-                         b.ftn_count[pj]);
-    }
     bool need_delay_tmp = false;
-    for (size_t i = 0; i < m->n_pops * m->n_pops; i++)
-        b.pair_delay[i] = 0;
-    for (size_t pj = 0; pj < m->n_projs; pj++) {
-        const n4d__projection *pr = &m->projs[pj];
-        fp_plan *f = &b.fp[pj];
-        fp_make_plan(pr->d.p, m->pops[pr->target].n, f);
-        if (!f->none && !f->dense) {
-            const uint64_t last = m->pops[pr->target].n - (f->nchunks - 1) * f->len;
-            for (int t = 0; t < 2; t++) {
-                f->cdf[t] = n4d__alloc(ctx, N4D_MEM_BUILD, (FP_MAX_K + 1) * sizeof(double));
-                if (!f->cdf[t]) {
-                    st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for connection tables");
-                    goto done;
-                }
-                f->cdf_n[t] = binomial_table(t ? last : f->len, t ? f->p0_last : f->p0_full,
-                                             f->ratio, b.inv_k1, f->cdf[t]);
-            }
-        }
-        f->const_delay = pr->d.delay.kind == N4D_DIST_CONSTANT;
-        f->delay = f->const_delay ? (pr->d.delay.value == 0.0 ? 1u
-                                                              : n4d__delay_steps(pr->d.delay.value, m->dt))
-                                  : 0u;
-        f->const_weight = pr->d.weight.kind == N4D_DIST_CONSTANT;
-        double w = pr->d.weight.value;
-        f->weight = (float)(pr->d.syn_type == N4D_SYN_EXCITATORY   ? fabs(w)
-                            : pr->d.syn_type == N4D_SYN_INHIBITORY ? -fabs(w)
-                                                                   : w);
-        uint32_t *pd = &b.pair_delay[(size_t)pr->source * m->n_pops + (size_t)pr->target];
-        if (!f->const_delay || (*pd && *pd != f->delay))
-            need_delay_tmp = true;
-        *pd = f->delay;
-    }
+    if ((st = prepare_projections(&b, &need_delay_tmp)))
+        goto done;
 
     /* pass 1: count per source (user ids), then the layout (which may use
      * the counts as weights), then row offsets in internal order */
-    generate(&b, false, threads, scratch, seen, NULL);
+    if ((st = device_count(&b, &dev)))
+        goto done;
+    if (!dev.h)
+        generate(&b, false, threads, scratch, seen, NULL);
     for (uint64_t s = 0; s < N; s++)
         b.cursor[s] = b.count[s] + 1;
     if ((st = n4d__layout_compute(m, b.cursor)))
@@ -1108,6 +937,11 @@ n4d_status n4d__model_build_impl(n4d_model *m)
         st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for %llu synapses",
                         (unsigned long long)S);
         goto done;
+    }
+
+    if (dev.h) {
+        if ((st = device_fill(&b, &dev)) || m->built)
+            goto done;
     }
 
     /* pass 2: fill (weights as float bits for now) */
@@ -1201,24 +1035,14 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     m->built = true;
 
 done:
+    if (dev.h)
+        dev.api->build_destroy(dev.h);
     if (b.maps) {
         for (size_t i = 0; i < m->n_pops; i++)
             n4d__free(ctx, N4D_MEM_BUILD, b.maps[i].slot, b.maps[i].sites * sizeof(uint32_t));
         n4d__free(ctx, N4D_MEM_BUILD, b.maps, (m->n_pops ? m->n_pops : 1) * sizeof *b.maps);
     }
-    for (size_t pj = 0; b.fp && pj < m->n_projs; pj++)
-        for (int t = 0; t < 2; t++)
-            n4d__free(ctx, N4D_MEM_BUILD, b.fp[pj].cdf[t], (FP_MAX_K + 1) * sizeof(double));
-    n4d__free(ctx, N4D_MEM_BUILD, b.fp, (m->n_projs ? m->n_projs : 1) * sizeof *b.fp);
-    for (size_t pj = 0; b.pairs && pj < m->n_projs; pj++)
-        n4d__free(ctx, N4D_MEM_BUILD, b.pairs[pj],
-                  (m->projs[pj].d.n ? m->projs[pj].d.n : 1) * sizeof(uint64_t));
-    n4d__free(ctx, N4D_MEM_BUILD, b.pairs, (m->n_projs ? m->n_projs : 1) * sizeof *b.pairs);
-    for (size_t pj = 0; b.ftn_count && pj < m->n_projs; pj++)
-        n4d__free(ctx, N4D_MEM_BUILD, b.ftn_count[pj],
-                  (m->pops[m->projs[pj].source].n ? m->pops[m->projs[pj].source].n : 1) *
-                      sizeof(uint64_t));
-    n4d__free(ctx, N4D_MEM_BUILD, b.ftn_count, (m->n_projs ? m->n_projs : 1) * sizeof *b.ftn_count);
+    free_projections(&b);
     n4d__free(ctx, N4D_MEM_BUILD, b.item_start, (m->n_projs + 1) * sizeof *b.item_start);
     n4d__free(ctx, N4D_MEM_BUILD, b.count, (N + 1) * sizeof(uint64_t));
     n4d__free(ctx, N4D_MEM_BUILD, b.cursor, (N + 1) * sizeof(uint64_t));

@@ -306,24 +306,6 @@ void n4d__tb_printf(n4d__textbuf *t, const char *fmt, ...)
         t->len += (size_t)n;
 }
 
-void n4d__radix_sort_u32(uint32_t *v, uint32_t *tmp, uint64_t n)
-{
-    uint32_t *src = v, *dst = tmp;
-    for (int shift = 0; shift < 33; shift += 11) {
-        uint64_t count[2049] = {0};
-        for (uint64_t i = 0; i < n; i++)
-            count[((src[i] >> shift) & 2047) + 1]++;
-        for (int b = 0; b < 2048; b++)
-            count[b + 1] += count[b];
-        for (uint64_t i = 0; i < n; i++)
-            dst[count[(src[i] >> shift) & 2047]++] = src[i];
-        uint32_t *t = src;
-        src = dst;
-        dst = t;
-    }
-    memcpy(v, src, n * sizeof *v); /* three passes: the result is in tmp */
-}
-
 void n4d__log(const n4d_context *ctx, int32_t level, const char *fmt, ...)
 {
     if (!ctx || !ctx->log || level > ctx->log_level)

@@ -4,6 +4,7 @@
 #define N4D_INTERNAL_H
 
 #include "n4d.h"
+#include "synapse_gen.h" /* n4d__delay_steps, n4d__radix_sort_u32, N4D__MAX_DELAY_STEPS */
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -11,7 +12,10 @@
 #include <time.h>
 
 #define N4D__ERR_CAP 1024
-#define N4D__MAX_DELAY_STEPS 65535u
+
+/* Where the synapses are generated (n4d_model_set_build_backend). */
+#define N4D__BUILD_CPU (-1)
+#define N4D__BUILD_AUTO (-2)
 
 /* Every handle starts with this header so n4d_last_error(void *) works. */
 enum { N4D__MAGIC_CONTEXT = 0x6e346443, N4D__MAGIC_MODEL = 0x6e34644d, N4D__MAGIC_SIM = 0x6e346453 };
@@ -67,10 +71,6 @@ typedef struct n4d__textbuf {
     size_t cap, len;
 } n4d__textbuf;
 void n4d__tb_printf(n4d__textbuf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Sorts n 32-bit values ascending: LSD radix sort in three 11-bit passes
- * through tmp (n entries). */
-void n4d__radix_sort_u32(uint32_t *v, uint32_t *tmp, uint64_t n);
 
 /* ---- model ----------------------------------------------------------- */
 
@@ -157,6 +157,7 @@ struct n4d_model {
     double dt;
     uint64_t seed;
     int32_t build_threads;
+    int32_t build_device;  /* N4D__BUILD_CPU, N4D__BUILD_AUTO or a CUDA device */
     double default_duration;
 
     n4d__area *areas; size_t n_areas, cap_areas;
@@ -226,17 +227,6 @@ static inline uint64_t n4d__now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-/* Delay in ms -> steps: rounded to nearest, at least 1, at most
- * N4D__MAX_DELAY_STEPS (NaN -> 1). Inline: the build calls it per synapse. */
-static inline uint32_t n4d__delay_steps(double delay_ms, double dt)
-{
-    const double x = delay_ms / dt + 0.5; /* floor(x) is the rounded delay */
-    if (!(x >= 1.0))
-        return 1;
-    if (x >= (double)N4D__MAX_DELAY_STEPS + 1.0)
-        return N4D__MAX_DELAY_STEPS;
-    return (uint32_t)x; /* truncation is floor for x >= 1 */
 }
 
 #endif

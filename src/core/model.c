@@ -1,6 +1,7 @@
 /* Model description API (areas, populations, projections, inputs, senses)
  * and queries on a built model. The build itself is in build.c. */
 #include "internal.h"
+#include "backend.h" /* n4d__parse_cuda_name */
 
 #include <math.h>
 #include <stdlib.h>
@@ -151,6 +152,7 @@ n4d_status n4d_model_create(n4d_context *ctx, n4d_model **out)
         m->shape[i] = 1;
     m->dt = 0.1;
     m->seed = 1;
+    m->build_device = N4D__BUILD_CPU;
     *out = m;
     return N4D_OK;
 }
@@ -275,6 +277,27 @@ n4d_status n4d_model_set_build_threads(n4d_model *m, int32_t threads)
     if (threads < 0)
         return MODEL_ERR(m, N4D_E_RANGE, "build threads %d is negative", threads);
     m->build_threads = threads;
+    return N4D_OK;
+}
+
+n4d_status n4d_model_set_build_backend(n4d_model *m, const char *name)
+{
+    n4d_status st = check_mutable(m, "n4d_model_set_build_backend");
+    if (st)
+        return st;
+    int32_t device = 0;
+    int bad = 0;
+    if (!name)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "build backend: NULL name");
+    if (strcmp(name, "cpu") == 0)
+        m->build_device = N4D__BUILD_CPU;
+    else if (strcmp(name, "auto") == 0)
+        m->build_device = N4D__BUILD_AUTO;
+    else if (n4d__parse_cuda_name(name, &device, &bad) && !bad)
+        m->build_device = device;
+    else
+        return MODEL_ERR(m, N4D_E_INVALID_ARG,
+                         "unknown build backend \"%s\" (expected cpu, auto, cuda or cuda:N)", name);
     return N4D_OK;
 }
 

@@ -410,22 +410,6 @@ static void sim_free(n4d_sim *sim)
     n4d__free(ctx, N4D_MEM_OTHER, sim, sizeof *sim);
 }
 
-/* "cuda" (device 0) or "cuda:N": 1 and the device, else 0. */
-static int parse_cuda(const char *name, int32_t *device, int *bad)
-{
-    *device = 0;
-    *bad = 0;
-    if (strncmp(name, "cuda", 4) != 0 || (name[4] != '\0' && name[4] != ':'))
-        return 0;
-    if (name[4] == ':') {
-        char *end = NULL;
-        long d = strtol(name + 5, &end, 10);
-        *bad = name[5] < '0' || name[5] > '9' || *end != '\0' || d > 1024;
-        *device = *bad ? 0 : (int32_t)d;
-    }
-    return 1;
-}
-
 static const n4d__backend_ops *find_backend(const char *name)
 {
     if (strcmp(name, "cpu-ref") == 0)
@@ -463,7 +447,7 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
     int bad_device = 0;
     if (is_auto) {
         ops = NULL;
-    } else if (parse_cuda(bname, &device, &bad_device)) {
+    } else if (n4d__parse_cuda_name(bname, &device, &bad_device)) {
         if (bad_device)
             return n4d__error(&model->hdr, N4D_E_INVALID_ARG,
                               "backend \"%s\": expected \"cuda\" or \"cuda:N\" with a device "
