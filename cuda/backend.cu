@@ -292,6 +292,9 @@ struct DSim {
     // CUDA graph of GRAPH_STEPS steps
     int use_graph;  // 1 try, 0 off (disabled or failed), 2 built
     cudaGraphExec_t graph;
+    // a chunk failed after its kernels were enqueued: the device state is
+    // undefined (how many steps it holds is unknown)
+    int broken;
 };
 
 template <class T> cudaError_t dalloc(DSim *s, T **p, uint64_t count)
@@ -372,7 +375,7 @@ void build_graph(DSim *s)
 
 // Runs K steps from next_step on the device and fetches their spikes; on
 // return the steps done are pending report.
-n4d_status run_chunk(DSim *s, uint32_t K, char *err)
+n4d_status run_chunk_steps(DSim *s, uint32_t K, char *err)
 {
     uint32_t done = K;
     if (s->n == 0) {
@@ -421,6 +424,23 @@ n4d_status run_chunk(DSim *s, uint32_t K, char *err)
     s->pend_to = done;
     s->next_step += done;
     s->host_fresh = 0;
+    return N4D_OK;
+}
+
+n4d_status run_chunk(DSim *s, uint32_t K, char *err)
+{
+    const n4d_status st = run_chunk_steps(s, K, err);
+    if (st)
+        s->broken = 1;
+    return st;
+}
+
+// Refuses to go on from an undefined device state.
+n4d_status check_usable(const DSim *s, char *err)
+{
+    if (s->broken)
+        return n4dcu::fail(err, N4D_E_STATE, "the device state is undefined after an earlier CUDA "
+                           "error; destroy this simulation and create a new one");
     return N4D_OK;
 }
 
@@ -612,6 +632,7 @@ n4d_status sim_create(const n4d__cuda_sim_desc *desc, void **out, char *err)
         {x2, desc->x2, N * sizeof(float)},
         {iext, desc->iext, N * sizeof(float)},
         {ref, desc->ref, N * sizeof(int32_t)},
+        {flag, nullptr, N * sizeof(uint8_t)}, // zeros
         {ring, desc->ring, ring_len * sizeof(int64_t)},
         {runs, desc->runs, desc->n_runs * sizeof(n4d__pop_rt)},
         {dblk_run, blk_run, (size_t)s->n_blocks * sizeof(uint32_t)},
@@ -672,8 +693,8 @@ void sim_destroy(void *h)
 n4d_status sim_run(void *h, uint64_t steps, n4d__cuda_emit_fn emit, void *user, char *err)
 {
     DSim *s = static_cast<DSim *>(h);
-    n4d_status st = n4dcu::use_device(s->device, err);
-    if (st)
+    n4d_status st = check_usable(s, err);
+    if (st || (st = n4dcu::use_device(s->device, err)))
         return st;
     if ((st = emit_pending(s, &steps, emit, user, err)))
         return st;
@@ -690,8 +711,8 @@ n4d_status sim_run(void *h, uint64_t steps, n4d__cuda_emit_fn emit, void *user, 
 n4d_status sim_sync(void *h, uint32_t flags, uint64_t step, char *err)
 {
     DSim *s = static_cast<DSim *>(h);
-    n4d_status st = n4dcu::use_device(s->device, err);
-    if (st)
+    n4d_status st = check_usable(s, err);
+    if (st || (st = n4dcu::use_device(s->device, err)))
         return st;
     const Dev &d = s->d;
     const uint64_t N = s->n;
@@ -709,6 +730,13 @@ n4d_status sim_sync(void *h, uint32_t flags, uint64_t step, char *err)
         {F_RING, s->hring, d.ring, (size_t)d.R * 2 * N * sizeof(int64_t)},
     };
     const int to_host = (flags & N4D__SYNC_TO_HOST) != 0;
+    if (to_host && s->pend_from < s->pend_to)
+        // the device is ahead of the host's step counter (a report failed):
+        // its state belongs to a later step than the one the host shows
+        return n4dcu::fail(err, N4D_E_STATE,
+                           "%u steps were computed but not reported (an earlier report failed); "
+                           "run the simulation to report them before reading its state",
+                           s->pend_to - s->pend_from);
     if (!to_host && step != s->next_step - (s->pend_to - s->pend_from)) {
         // the host moved the step counter (a restored checkpoint): steps
         // computed but not reported belong to the old state

@@ -65,8 +65,10 @@ n4d_status device_count(int32_t *count, char *err)
     }
     if (e == cudaErrorNoDevice || (e == cudaSuccess && c == 0)) {
         (void)cudaGetLastError();
-        return fail(err, N4D_E_NO_DEVICE, "no device: the CUDA driver reports no device (%s)",
-                    e == cudaSuccess ? "0 devices" : cudaGetErrorString(e));
+        return fail(err, N4D_E_NO_DEVICE,
+                    "no device: the CUDA driver reports no device (%s, CUDA error %d)",
+                    e == cudaSuccess ? "0 devices" : cudaGetErrorString(e),
+                    (int)(e == cudaSuccess ? cudaErrorNoDevice : e));
     }
     if (e != cudaSuccess) {
         n4d_status st = cuda_fail(err, e, "no device: cudaGetDeviceCount");

@@ -230,7 +230,8 @@ static n4d_status on_sample(void *ud, n4d_sim *sim)
     if (r->failed)
         return n4d__error(&sim->hdr, N4D_E_IO, "%s: the recording failed earlier", r->path);
     if (sim->ops->sync) {
-        n4d_status st = sim->ops->sync(sim, 1);
+        /* the state arrays only: the sampler never reads the delay ring */
+        n4d_status st = sim->ops->sync(sim, N4D__SYNC_TO_HOST | N4D__SYNC_STATE);
         if (st)
             return st;
     }
