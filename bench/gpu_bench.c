@@ -47,7 +47,8 @@ static double now_s(void)
 /* ---- options ---------------------------------------------------------------------- */
 
 typedef struct opts {
-    const char *backend, *compare;
+    const char *backend, *compare, *build_backend;
+    int compare_build;
     double ms, compare_ms, warmup_ms, scale;
     uint64_t seed, n, k;
     double j, g, eta;
@@ -63,7 +64,8 @@ static void usage(void)
             "usage: gpu_bench lif [--sizes 1e3,1e4,...] [--iters N] [--cpu-threads T]\n"
             "       gpu_bench cuba|brunel|microcircuit [--backend cuda] [--ms T] [--scale S]\n"
             "                 [--n N --k K --j J --g G --eta ETA] [--seed S]\n"
-            "                 [--compare BACKEND] [--compare-ms T] [--warmup-ms T]\n");
+            "                 [--compare BACKEND] [--compare-ms T] [--warmup-ms T]\n"
+            "                 [--build-backend cpu|auto|cuda|cuda:N] [--compare-build 1]\n");
     exit(2);
 }
 
@@ -71,6 +73,7 @@ static void parse(int argc, char **argv, opts *o)
 {
     memset(o, 0, sizeof *o);
     o->backend = "cuda";
+    o->build_backend = "cpu";
     o->ms = 1000.0;
     o->compare_ms = 100.0;
     o->warmup_ms = 10.0;
@@ -95,6 +98,10 @@ static void parse(int argc, char **argv, opts *o)
             o->backend = v;
         else if (!strcmp(a, "--compare"))
             o->compare = v;
+        else if (!strcmp(a, "--build-backend"))
+            o->build_backend = v;
+        else if (!strcmp(a, "--compare-build"))
+            o->compare_build = atoi(v);
         else if (!strcmp(a, "--ms"))
             o->ms = atof(v);
         else if (!strcmp(a, "--compare-ms"))
@@ -381,15 +388,76 @@ static n4d_model *make_microcircuit(n4d_context *ctx, const opts *o)
 }
 
 /* Runs `ms` of biological time on `backend`; reports timing and rates. */
+/* Builds the model again on the CPU and compares every row with m's (targets,
+ * weights, delays through the public API). Returns 1 on a difference. */
+static int compare_builds(const n4d_model *m, n4d_model *(*make)(n4d_context *, const opts *),
+                          n4d_context *ctx, const opts *o)
+{
+    n4d_model *c = make(ctx, o);
+    TRY(n4d_model_set_build_backend(c, "cpu"), c);
+    const double t0 = now_s();
+    TRY(n4d_model_build(c), c);
+    const double t_cpu = now_s() - t0;
+    const uint64_t N = n4d_model_num_neurons(m);
+    uint64_t rows_bad = 0, cap = 0;
+    uint32_t *t[2] = {NULL, NULL};
+    float *w[2] = {NULL, NULL}, *d[2] = {NULL, NULL};
+    int bad = n4d_model_num_neurons(c) != N || n4d_model_num_synapses(c) != n4d_model_num_synapses(m);
+    for (uint64_t i = 0; i < N && !bad; i++) {
+        uint64_t n[2];
+        TRY(n4d_model_out_degree(m, i, &n[0]), m);
+        TRY(n4d_model_out_degree(c, i, &n[1]), c);
+        if (n[0] != n[1]) {
+            rows_bad++;
+            continue;
+        }
+        if (n[0] > cap) {
+            cap = n[0] * 2;
+            for (int k = 0; k < 2; k++) {
+                free(t[k]);
+                free(w[k]);
+                free(d[k]);
+                t[k] = malloc(cap * sizeof *t[k]);
+                w[k] = malloc(cap * sizeof *w[k]);
+                d[k] = malloc(cap * sizeof *d[k]);
+                if (!t[k] || !w[k] || !d[k]) {
+                    fprintf(stderr, "gpu_bench: out of memory comparing builds\n");
+                    exit(1);
+                }
+            }
+        }
+        TRY(n4d_model_get_synapses(m, i, cap, t[0], w[0], d[0], NULL), m);
+        TRY(n4d_model_get_synapses(c, i, cap, t[1], w[1], d[1], NULL), c);
+        rows_bad += memcmp(t[0], t[1], n[0] * sizeof *t[0]) != 0 ||
+                    memcmp(w[0], w[1], n[0] * sizeof *w[0]) != 0 ||
+                    memcmp(d[0], d[1], n[0] * sizeof *d[0]) != 0;
+    }
+    for (int k = 0; k < 2; k++) {
+        free(t[k]);
+        free(w[k]);
+        free(d[k]);
+    }
+    bad |= rows_bad != 0;
+    printf("compare build %s vs cpu (%.3f s on the CPU): %s (%llu of %llu rows differ)\n",
+           n4d_model_build_backend(m), t_cpu, bad ? "DIFFERENT" : "identical",
+           (unsigned long long)rows_bad, (unsigned long long)N);
+    n4d_model_destroy(c);
+    return bad;
+}
+
 static int bench_net(const char *name, n4d_model *(*make)(n4d_context *, const opts *),
                      const opts *o)
 {
     n4d_context *ctx = NULL;
     TRY(n4d_context_create(NULL, &ctx), NULL);
     n4d_model *m = make(ctx, o);
+    TRY(n4d_model_set_build_backend(m, o->build_backend), m);
     double t0 = now_s();
     TRY(n4d_model_build(m), m);
     const double t_build = now_s() - t0;
+    int bad = 0;
+    if (o->compare_build)
+        bad |= compare_builds(m, make, ctx, o);
     const uint64_t N = n4d_model_num_neurons(m), S = n4d_model_num_synapses(m);
     const double dt = n4d_model_dt(m);
     uint32_t dmin = 0, dmax = 0;
@@ -428,7 +496,8 @@ static int bench_net(const char *name, n4d_model *(*make)(n4d_context *, const o
     printf("model: %s\nbackend: %s\nneurons: %llu\nsynapses: %llu\ndt: %g ms, delays %u..%u "
            "steps\n",
            name, n4d_sim_backend(sim), (unsigned long long)N, (unsigned long long)S, dt, dmin, dmax);
-    printf("build (CPU): %.3f s\nsim create (incl. device upload): %.3f s\n", t_build, t_create);
+    printf("build (%s): %.3f s\nsim create (incl. device upload): %.3f s\n",
+           n4d_model_build_backend(m), t_build, t_create);
     printf("simulated: %.1f ms in %.3f s wall\nreal-time factor: %.4f\n", o->ms, t_run,
            t_run / bio_s);
     printf("spikes: %llu (%.2f Hz per neuron)\nsynaptic events: %.4g (%.4g per second of wall "
@@ -439,7 +508,6 @@ static int bench_net(const char *name, n4d_model *(*make)(n4d_context *, const o
            n4d_sim_backend(sim), (unsigned long long)N, (double)S, t_build, t_create, o->ms,
            t_run / bio_s, (double)ns / (double)(N ? N : 1) / bio_s, events / t_run);
     n4d_sim_destroy(sim);
-    int bad = 0;
     if (o->compare) {
         /* bitwise check: fresh sims of both backends, compare_ms each */
         const uint64_t cs = (uint64_t)llround(o->compare_ms / dt);

@@ -249,6 +249,10 @@ N4D_API n4d_status n4d_model_build(n4d_model *m);
  * warnings work before the build; neuron and synapse queries need it. */
 
 N4D_API int n4d_model_is_built(const n4d_model *m);
+/** Before the build the build backend chosen ("cpu", "auto" or "cuda"),
+ * after it where the synapses were generated ("cpu" or "cuda:N"; "loaded"
+ * for a model read from a file). Static or model-owned string. */
+N4D_API const char *n4d_model_build_backend(const n4d_model *m);
 N4D_API double n4d_model_dt(const n4d_model *m);
 N4D_API uint64_t n4d_model_seed(const n4d_model *m);
 N4D_API uint64_t n4d_model_num_neurons(const n4d_model *m);

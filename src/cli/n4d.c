@@ -34,6 +34,7 @@ static const char usage_text[] =
     "       n4d import FILE -o MODEL.h5 [--gzip] [--reference-inhibition]\n"
     "                                                convert a 4D Neural Cognition save\n"
     "       n4d info CONFIG [--seed S] [--threads T] [--layout L] [--partitions N]\n"
+    "                [--build-backend B]\n"
     "                                                build a model and describe it\n"
     "       n4d --version                            print the library version\n"
     "       n4d --help                               print this help\n"
@@ -58,7 +59,9 @@ static const char usage_text[] =
     "  --compress         compress inactive neurons (defaults of n4d_compress_options)\n"
     "                     and print the compression statistics after the summary\n"
     "\n"
-    "run and info options (docs/modules.md):\n"
+    "run and info options (docs/modules.md, docs/gpu.md):\n"
+    "  --build-backend B  where the synapses are generated: cpu (default), auto,\n"
+    "                     cuda or cuda:N (the same model, bit for bit)\n"
     "  --layout ORDER     storage order of the neurons: lattice (default) or zorder\n"
     "  --partitions N     store the neurons in N spatial partitions (the cpu-omp work\n"
     "                     units); info prints them with their load balance\n"
@@ -192,6 +195,7 @@ typedef struct run_opts {
     bool gzip;
     /* modules (docs/modules.md) */
     const char *layout; /* "lattice" or "zorder", NULL: the default */
+    const char *build_backend; /* NULL: the library's default (cpu) */
     uint32_t partitions;
     bool have_partitions, profile, compress, is_run;
 } run_opts;
@@ -257,6 +261,12 @@ static int parse_opts(int argc, char **argv, bool is_run, run_opts *o)
                 return usage_error("--threads: expected an integer >= 0, got '%s'", val);
             o->threads = (int32_t)t;
             o->have_threads = true;
+            continue;
+        }
+        if ((r = match_value(argc, argv, &i, "--build-backend", &val)) != 0) {
+            if (r < 0)
+                return usage_error("option '--build-backend' needs a value");
+            o->build_backend = val; /* checked by the library */
             continue;
         }
         if ((r = match_value(argc, argv, &i, "--layout", &val)) != 0) {
@@ -495,6 +505,12 @@ static int load_model(const run_opts *o, cli_log *lg, n4d_context **ctx_out, n4d
     }
     if (o->have_threads && (st = n4d_model_set_build_threads(m, o->threads)) != N4D_OK) {
         library_error(m, st, "--threads");
+        n4d_model_destroy(m);
+        n4d_context_destroy(ctx);
+        return EXIT_USAGE;
+    }
+    if (o->build_backend && (st = n4d_model_set_build_backend(m, o->build_backend)) != N4D_OK) {
+        library_error(m, st, "--build-backend");
         n4d_model_destroy(m);
         n4d_context_destroy(ctx);
         return EXIT_USAGE;
@@ -839,7 +855,10 @@ static int run_or_resume(int argc, char **argv, bool resume)
     printf("steps:            %" PRIu64 " (%.10g ms simulated, dt %g ms)\n", total, sim_ms, dt);
     printf("spikes:           %" PRIu64 "\n", spikes);
     printf("mean rate:        %.3f Hz\n", rate);
-    printf("%s       %.3f s\n", resume ? "load time: " : "build time:", build_s);
+    if (resume)
+        printf("load time:        %.3f s\n", build_s);
+    else
+        printf("build time:       %.3f s (%s)\n", build_s, n4d_model_build_backend(m));
     printf("simulation time:  %.3f s\n", sim_s);
     printf("real-time factor: %.3f\n", sim_s / (sim_ms / 1000.0));
     printf("checksum:         %016" PRIx64 "\n", n4d_sim_checksum(sim));

@@ -9,6 +9,7 @@
 #include "philox.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -381,6 +382,7 @@ void n4d__model_free_built(n4d_model *m)
     memset(s, 0, sizeof *s);
     m->pos = NULL;
     m->n_neurons = 0;
+    m->built_on[0] = '\0';
     for (size_t i = 0; i < m->n_pops; i++)
         m->pops[i].first = m->pops[i].n = 0;
     m->built = false;
@@ -599,6 +601,7 @@ static double fixed_point_scale(const n4d_model *m, double maxw)
 typedef struct device_build {
     const n4d__cuda_api *api;
     void *h;          /* the library's build; NULL: the CPU builds */
+    int32_t device;
     bool fallback_ok; /* "auto": a failure falls back to the CPU */
 } device_build;
 
@@ -640,6 +643,7 @@ static n4d_status device_count(build_ctx *b, device_build *d)
                           why);
     }
     d->api = n4d__cuda_api_get(NULL);
+    d->device = device;
     n4d__cuda_build_desc desc = {sizeof desc, device, m->seed, m->n_neurons, m->pos,
                                  b->sp, m->n_projs};
     char err[N4D_CUDA_ERR_CAP] = "";
@@ -692,6 +696,7 @@ static n4d_status device_fill(build_ctx *b, device_build *d)
              (unsigned long long)syn->n_syn, info.seconds);
     d->api->build_destroy(d->h);
     d->h = NULL;
+    snprintf(m->built_on, sizeof m->built_on, "cuda:%d", (int)d->device);
     m->built = true;
     return N4D_OK;
 }
@@ -1032,6 +1037,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     syn->seg_off[nseg] = S;
     syn->min_delay = dmax ? dmin : 1;
     syn->max_delay = dmax ? dmax : 1;
+    snprintf(m->built_on, sizeof m->built_on, "cpu");
     m->built = true;
 
 done:

@@ -660,6 +660,17 @@ n4d_status n4d_model_add_sense(n4d_model *m, const char *name, const char *area,
 #define IS_MODEL(m) n4d__is_handle((m), N4D__MAGIC_MODEL)
 
 int n4d_model_is_built(const n4d_model *m) { return IS_MODEL(m) && m->built; }
+
+const char *n4d_model_build_backend(const n4d_model *m)
+{
+    if (!IS_MODEL(m))
+        return "";
+    if (m->built)
+        return m->built_on[0] ? m->built_on : "loaded"; /* read from a file */
+    return m->build_device == N4D__BUILD_CPU    ? "cpu"
+           : m->build_device == N4D__BUILD_AUTO ? "auto"
+                                                : "cuda";
+}
 double n4d_model_dt(const n4d_model *m) { return IS_MODEL(m) ? m->dt : 0.0; }
 uint64_t n4d_model_seed(const n4d_model *m) { return IS_MODEL(m) ? m->seed : 0; }
 uint64_t n4d_model_num_neurons(const n4d_model *m) { return IS_MODEL(m) ? m->n_neurons : 0; }

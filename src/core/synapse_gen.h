@@ -140,21 +140,14 @@ N4D_HD double n4d__det_cos_turn(double u)
     const int k = (int)q; /* quadrant 0..3 */
     const double f = q - (double)k;
     const double half_pi = 1.5707963267948966;
-    /* cos and sin of theta = f pi/2 */
-    double c, s;
-    if (f <= 0.5) {
-        c = n4d__det_cos_small(f * half_pi);
-        s = n4d__det_sin_small(f * half_pi);
-    } else {
-        c = n4d__det_sin_small((1.0 - f) * half_pi);
-        s = n4d__det_cos_small((1.0 - f) * half_pi);
-    }
-    switch (k & 3) {
-    case 0: return c;
-    case 1: return -s;
-    case 2: return -c;
-    default: return s;
-    }
+    /* cos and sin of theta = f pi/2 from the series at g pi/2, g = f or
+     * 1 - f (<= 1/2); selections, not branches: the quadrant is random */
+    const int hi = f > 0.5;
+    const double x = (hi ? 1.0 - f : f) * half_pi;
+    const double cx = n4d__det_cos_small(x), sx = n4d__det_sin_small(x);
+    const double c = hi ? sx : cx, s = hi ? cx : sx;
+    const double r = (k & 1) ? s : c;    /* quadrants: c, -s, -c, s */
+    return ((k + 1) & 2) ? -r : r;
 }
 
 /* exp(x) for x <= 0 (0 below -745): x = k ln 2 + r, |r| <= ln2 / 2, series

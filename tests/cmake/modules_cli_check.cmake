@@ -54,3 +54,19 @@ n4d_call(2 e2 run ${CONFIG} --steps 10 --layout diagonal)
 expect("${e2}" "lattice or zorder")
 n4d_call(2 e3 run ${CONFIG} --steps 10 --partitions 0)
 n4d_call(2 e4 info ${CONFIG} --profile)
+
+# --build-backend: auto builds the same model (here on the CPU: small model);
+# a bad name is a usage error; cuda without a usable GPU a runtime error
+n4d_call(0 auto run ${CONFIG} --steps 300 --quiet --build-backend auto)
+line_of("${auto}" "checksum" c_auto)
+if(NOT c_plain STREQUAL c_auto)
+  message(FATAL_ERROR "--build-backend auto changed the result:\n${plain}\n---\n${auto}")
+endif()
+expect("${plain}" "build time: +[0-9.]+ s \\(cpu\\)")
+n4d_call(2 e6 run ${CONFIG} --steps 10 --build-backend gpu)
+expect("${e6}" "unknown build backend \"gpu\"")
+execute_process(COMMAND ${N4D} info ${CONFIG} --build-backend cuda RESULT_VARIABLE rc_cuda
+                OUTPUT_VARIABLE out_cuda ERROR_VARIABLE err_cuda)
+if(NOT rc_cuda EQUAL 0 AND NOT (rc_cuda EQUAL 1 AND err_cuda MATCHES "not available"))
+  message(FATAL_ERROR "info --build-backend cuda: exit ${rc_cuda}\n${out_cuda}\n${err_cuda}")
+endif()
