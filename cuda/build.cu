@@ -377,13 +377,6 @@ double now_s()
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-#define TRY(call, what)                                                                            \
-    do {                                                                                           \
-        cudaError_t e_ = (call);                                                                   \
-        if (e_ != cudaSuccess)                                                                     \
-            return n4dcu::cuda_fail(err, e_, (what));                                              \
-    } while (0)
-
 n4d_status build_count(const n4d__cuda_build_desc *desc, void **out, uint64_t *counts, char *err)
 {
     using namespace n4dcu;
@@ -413,12 +406,12 @@ n4d_status build_count(const n4d__cuda_build_desc *desc, void **out, uint64_t *c
     }
     st = [&]() -> n4d_status {
         const double t0 = now_s();
-        TRY(cudaStreamCreateWithFlags(&b->stream, cudaStreamNonBlocking), "creating a stream");
+        N4D_CU_TRY(cudaStreamCreateWithFlags(&b->stream, cudaStreamNonBlocking), "creating a stream");
         bool need_pos = false;
         for (uint64_t pj = 0; pj < desc->n_projs; pj++)
             need_pos |= desc->projs[pj].rule == N4D_RULE_DISTANCE;
         if (need_pos)
-            TRY(upload(b, &b->pos, desc->pos, 4 * desc->n), "copying the neuron positions");
+            N4D_CU_TRY(upload(b, &b->pos, desc->pos, 4 * desc->n), "copying the neuron positions");
         // the projections with device copies of their tables
         for (uint64_t pj = 0; pj < desc->n_projs; pj++) {
             const n4d__sg_proj &h = desc->projs[pj];
@@ -426,22 +419,22 @@ n4d_status build_count(const n4d__cuda_build_desc *desc, void **out, uint64_t *c
             d = h;
             for (int t = 0; t < 2; t++)
                 if (h.cdf[t])
-                    TRY(upload(b, &d.cdf[t], h.cdf[t], h.cdf_n[t]), "copying connection tables");
+                    N4D_CU_TRY(upload(b, &d.cdf[t], h.cdf[t], h.cdf_n[t]), "copying connection tables");
             if (h.ftn_count)
-                TRY(upload(b, &d.ftn_count, h.ftn_count, h.pre_n), "copying synapse counts");
+                N4D_CU_TRY(upload(b, &d.ftn_count, h.ftn_count, h.pre_n), "copying synapse counts");
             if (h.pairs)
-                TRY(upload(b, &d.pairs, h.pairs, h.n), "copying the drawn pairs");
+                N4D_CU_TRY(upload(b, &d.pairs, h.pairs, h.n), "copying the drawn pairs");
             if (h.site_slot) {
                 uint64_t sites = 1;
                 for (int i = 0; i < 4; i++)
                     sites *= (uint64_t)(h.area_hi[i] - h.area_lo[i] + 1);
-                TRY(upload(b, &d.site_slot, h.site_slot, sites), "copying a site map");
+                N4D_CU_TRY(upload(b, &d.site_slot, h.site_slot, sites), "copying a site map");
             }
         }
-        TRY(upload(b, &b->dproj, b->hproj, desc->n_projs), "copying the projections");
+        N4D_CU_TRY(upload(b, &b->dproj, b->hproj, desc->n_projs), "copying the projections");
         unsigned long long *dcounts;
-        TRY(dalloc(b, &dcounts, b->n), "allocating the synapse counts");
-        TRY(cudaMemsetAsync(dcounts, 0, (size_t)(b->n ? b->n : 1) * sizeof(uint64_t), b->stream),
+        N4D_CU_TRY(dalloc(b, &dcounts, b->n), "allocating the synapse counts");
+        N4D_CU_TRY(cudaMemsetAsync(dcounts, 0, (size_t)(b->n ? b->n : 1) * sizeof(uint64_t), b->stream),
             "clearing the synapse counts");
         for (uint64_t pj = 0; pj < desc->n_projs; pj++) {
             const n4d__sg_proj &h = b->hproj[pj];
@@ -453,7 +446,7 @@ n4d_status build_count(const n4d__cuda_build_desc *desc, void **out, uint64_t *c
                 if (pairs >= 0xffffffffull || h.pre_n >= 0xffffffffull)
                     return fail(err, N4D_E_LIMIT, "projection %u: %llu synapses exceed the device "
                                 "build's 2^32 per projection", h.index, (unsigned long long)pairs);
-                TRY(dalloc(b, &b->srcs[pj], pairs), "allocating the drawn sources");
+                N4D_CU_TRY(dalloc(b, &b->srcs[pj], pairs), "allocating the drawn sources");
                 // one bitmap of the source population per thread, <= 256 MB
                 uint64_t words = 0, threads = h.post_n;
                 uint64_t *seen = nullptr;
@@ -464,16 +457,16 @@ n4d_status build_count(const n4d__cuda_build_desc *desc, void **out, uint64_t *c
                         cap = 256;
                     if (threads > cap)
                         threads = cap;
-                    TRY(dalloc(b, &seen, threads * words), "allocating the source bitmaps");
-                    TRY(cudaMemsetAsync(seen, 0, (size_t)(threads * words) * sizeof(uint64_t),
+                    N4D_CU_TRY(dalloc(b, &seen, threads * words), "allocating the source bitmaps");
+                    N4D_CU_TRY(cudaMemsetAsync(seen, 0, (size_t)(threads * words) * sizeof(uint64_t),
                                         b->stream),
                         "clearing the source bitmaps");
                 }
                 k_count_indegree<<<grid_for(threads), BS, 0, b->stream>>>(dp, b->seed, b->srcs[pj],
                                                                           seen, words, threads, dcounts);
-                TRY(cudaGetLastError(), "launching the in-degree kernel");
+                N4D_CU_TRY(cudaGetLastError(), "launching the in-degree kernel");
                 if (seen) {
-                    TRY(cudaStreamSynchronize(b->stream), "drawing in-degree sources");
+                    N4D_CU_TRY(cudaStreamSynchronize(b->stream), "drawing in-degree sources");
                     dfree(b, seen);
                 }
                 b->total[pj] = pairs;
@@ -481,37 +474,37 @@ n4d_status build_count(const n4d__cuda_build_desc *desc, void **out, uint64_t *c
                 if (h.n == 0)
                     continue;
                 k_count_pairs<<<grid_for(h.n), BS, 0, b->stream>>>(dp, dcounts);
-                TRY(cudaGetLastError(), "launching the pair kernel");
+                N4D_CU_TRY(cudaGetLastError(), "launching the pair kernel");
                 b->total[pj] = h.n;
             } else {
                 if (h.pre_n == 0)
                     continue;
                 uint64_t *ic;
-                TRY(dalloc(b, &ic, h.pre_n), "allocating row counts");
+                N4D_CU_TRY(dalloc(b, &ic, h.pre_n), "allocating row counts");
                 k_count_rows<<<grid_for(h.pre_n), BS, 0, b->stream>>>(dp, b->pos, b->seed, ic, dcounts);
-                TRY(cudaGetLastError(), "launching the count kernel");
+                N4D_CU_TRY(cudaGetLastError(), "launching the count kernel");
                 // offsets of the rows within the projection, and its total
                 uint64_t last = 0, last_off = 0;
-                TRY(cudaMemcpyAsync(&last, ic + h.pre_n - 1, sizeof last, cudaMemcpyDeviceToHost,
+                N4D_CU_TRY(cudaMemcpyAsync(&last, ic + h.pre_n - 1, sizeof last, cudaMemcpyDeviceToHost,
                                     b->stream),
                     "copying a row count");
-                TRY(cudaStreamSynchronize(b->stream), "counting synapses");
-                TRY(with_cub(b, [&](void *tmp, size_t &bytes) {
+                N4D_CU_TRY(cudaStreamSynchronize(b->stream), "counting synapses");
+                N4D_CU_TRY(with_cub(b, [&](void *tmp, size_t &bytes) {
                         return cub::DeviceScan::ExclusiveSum(tmp, bytes, ic, h.pre_n, b->stream);
                     }),
                     "summing row counts");
-                TRY(cudaMemcpyAsync(&last_off, ic + h.pre_n - 1, sizeof last_off,
+                N4D_CU_TRY(cudaMemcpyAsync(&last_off, ic + h.pre_n - 1, sizeof last_off,
                                     cudaMemcpyDeviceToHost, b->stream),
                     "copying a row offset");
-                TRY(cudaStreamSynchronize(b->stream), "copying a row offset");
+                N4D_CU_TRY(cudaStreamSynchronize(b->stream), "copying a row offset");
                 b->item_off[pj] = ic;
                 b->total[pj] = last_off + last;
             }
         }
-        TRY(cudaMemcpyAsync(counts, dcounts, (size_t)b->n * sizeof(uint64_t), cudaMemcpyDeviceToHost,
+        N4D_CU_TRY(cudaMemcpyAsync(counts, dcounts, (size_t)b->n * sizeof(uint64_t), cudaMemcpyDeviceToHost,
                             b->stream),
             "copying the synapse counts");
-        TRY(cudaStreamSynchronize(b->stream), "counting synapses");
+        N4D_CU_TRY(cudaStreamSynchronize(b->stream), "counting synapses");
         dfree(b, dcounts);
         for (uint64_t pj = 0; pj < desc->n_projs; pj++)
             b->S += b->total[pj];
@@ -541,19 +534,19 @@ n4d_status build_fill(void *h, const uint32_t *to_internal_h, const uint64_t *ro
         return fail(err, N4D_E_LIMIT, "%llu synapses: the device build handles fewer than 2^32 "
                     "(build on the CPU)", (unsigned long long)S);
     const double t0 = now_s();
-    TRY(upload(b, &b->row_ptr, row_ptr_h, N + 1), "copying the row offsets");
+    N4D_CU_TRY(upload(b, &b->row_ptr, row_ptr_h, N + 1), "copying the row offsets");
     if (S == 0) {
-        TRY(cudaStreamSynchronize(b->stream), "copying the row offsets");
+        N4D_CU_TRY(cudaStreamSynchronize(b->stream), "copying the row offsets");
         info->seconds = b->seconds + (now_s() - t0);
         return N4D_OK;
     }
     uint32_t *to_internal = nullptr;
     if (to_internal_h)
-        TRY(upload(b, &to_internal, to_internal_h, N), "copying the neuron order");
+        N4D_CU_TRY(upload(b, &to_internal, to_internal_h, N), "copying the neuron order");
     n4d__gen_syn *gen;
     uint32_t *row;
-    TRY(dalloc(b, &gen, S), "allocating the synapse staging area");
-    TRY(dalloc(b, &row, S), "allocating the synapse staging area");
+    N4D_CU_TRY(dalloc(b, &gen, S), "allocating the synapse staging area");
+    N4D_CU_TRY(dalloc(b, &row, S), "allocating the synapse staging area");
     uint64_t base = 0;
     for (uint64_t pj = 0; pj < b->n_projs; pj++) {
         const n4d__sg_proj &hp = b->hproj[pj];
@@ -569,11 +562,11 @@ n4d_status build_fill(void *h, const uint32_t *to_internal_h, const uint64_t *ro
             k_fill_rows<<<grid_for(hp.pre_n), BS, 0, b->stream>>>(dp, b->pos, b->seed, b->item_off[pj],
                                                                   base, to_internal, gen, row);
         }
-        TRY(cudaGetLastError(), "launching a generation kernel");
+        N4D_CU_TRY(cudaGetLastError(), "launching a generation kernel");
         base += b->total[pj];
     }
     // sources of fixed_indegree and row offsets are no longer needed
-    TRY(cudaStreamSynchronize(b->stream), "generating synapses");
+    N4D_CU_TRY(cudaStreamSynchronize(b->stream), "generating synapses");
     for (uint64_t pj = 0; pj < b->n_projs; pj++) {
         dfree(b, b->srcs[pj]);
         dfree(b, b->item_off[pj]);
@@ -583,22 +576,22 @@ n4d_status build_fill(void *h, const uint32_t *to_internal_h, const uint64_t *ro
     // canonical order: stable sort by (target, weight), then by (row, key)
     uint64_t *k0, *k1;
     uint32_t *v0, *v1;
-    TRY(dalloc(b, &k0, S), "allocating sort keys");
-    TRY(dalloc(b, &k1, S), "allocating sort keys");
-    TRY(dalloc(b, &v0, S), "allocating sort values");
-    TRY(dalloc(b, &v1, S), "allocating sort values");
+    N4D_CU_TRY(dalloc(b, &k0, S), "allocating sort keys");
+    N4D_CU_TRY(dalloc(b, &k1, S), "allocating sort keys");
+    N4D_CU_TRY(dalloc(b, &v0, S), "allocating sort values");
+    N4D_CU_TRY(dalloc(b, &v1, S), "allocating sort values");
     cub::DoubleBuffer<uint64_t> keys(k0, k1);
     cub::DoubleBuffer<uint32_t> vals(v0, v1);
     const int nbits = bits_for(N ? N - 1 : 0);
     k_keys_target<<<grid_for(S), BS, 0, b->stream>>>(gen, to_internal, S, keys.Current(), vals.Current());
-    TRY(cudaGetLastError(), "launching the key kernel");
-    TRY(with_cub(b, [&](void *tmp, size_t &bytes) {
+    N4D_CU_TRY(cudaGetLastError(), "launching the key kernel");
+    N4D_CU_TRY(with_cub(b, [&](void *tmp, size_t &bytes) {
             return cub::DeviceRadixSort::SortPairs(tmp, bytes, keys, vals, S, 0, 32 + nbits, b->stream);
         }),
         "sorting synapses by target");
     k_keys_row<<<grid_for(S), BS, 0, b->stream>>>(gen, row, vals.Current(), S, keys.Current());
-    TRY(cudaGetLastError(), "launching the key kernel");
-    TRY(with_cub(b, [&](void *tmp, size_t &bytes) {
+    N4D_CU_TRY(cudaGetLastError(), "launching the key kernel");
+    N4D_CU_TRY(with_cub(b, [&](void *tmp, size_t &bytes) {
             return cub::DeviceRadixSort::SortPairs(tmp, bytes, keys, vals, S, 0, KEY_BITS + nbits,
                                                    b->stream);
         }),
@@ -610,31 +603,31 @@ n4d_status build_fill(void *h, const uint32_t *to_internal_h, const uint64_t *ro
     b->weight = reinterpret_cast<float *>(b->target + S);
     // counters: words 0-2 max |w| bits, min and max delay; u64 word 2: segments
     unsigned long long *scal8;
-    TRY(dalloc(b, &scal8, 3), "allocating counters");
+    N4D_CU_TRY(dalloc(b, &scal8, 3), "allocating counters");
     unsigned int *scal = reinterpret_cast<unsigned int *>(scal8);
     const unsigned int init[3] = {0u, 0xffffffffu, 0u};
-    TRY(cudaMemcpyAsync(scal, init, sizeof init, cudaMemcpyHostToDevice, b->stream), "clearing counters");
+    N4D_CU_TRY(cudaMemcpyAsync(scal, init, sizeof init, cudaMemcpyHostToDevice, b->stream), "clearing counters");
     k_gather<<<grid_for(S), BS, 0, b->stream>>>(gen, vals.Current(), S, b->target, b->weight, scal);
-    TRY(cudaGetLastError(), "launching the gather kernel");
-    TRY(cudaStreamSynchronize(b->stream), "ordering synapses");
+    N4D_CU_TRY(cudaGetLastError(), "launching the gather kernel");
+    N4D_CU_TRY(cudaStreamSynchronize(b->stream), "ordering synapses");
     dfree(b, gen);
     dfree(b, row);
     dfree(b, v0);
     dfree(b, v1);
     dfree(b, to_internal);
     // segments: starts, numbered by an exclusive prefix sum
-    TRY(dalloc(b, &b->seg, S), "allocating segment numbers");
+    N4D_CU_TRY(dalloc(b, &b->seg, S), "allocating segment numbers");
     k_seg_flags<<<grid_for(S), BS, 0, b->stream>>>(b->keys, S, b->seg, scal + 1, scal + 2);
-    TRY(cudaGetLastError(), "launching the segment kernel");
-    TRY(with_cub(b, [&](void *tmp, size_t &bytes) {
+    N4D_CU_TRY(cudaGetLastError(), "launching the segment kernel");
+    N4D_CU_TRY(with_cub(b, [&](void *tmp, size_t &bytes) {
             return cub::DeviceScan::ExclusiveSum(tmp, bytes, b->seg, S, b->stream);
         }),
         "numbering segments");
     k_seg_total<<<1, 1, 0, b->stream>>>(b->keys, b->seg, S, scal8 + 2);
-    TRY(cudaGetLastError(), "launching the segment kernel");
+    N4D_CU_TRY(cudaGetLastError(), "launching the segment kernel");
     unsigned long long out8[3];
-    TRY(cudaMemcpyAsync(out8, scal8, sizeof out8, cudaMemcpyDeviceToHost, b->stream), "copying counters");
-    TRY(cudaStreamSynchronize(b->stream), "finding segments");
+    N4D_CU_TRY(cudaMemcpyAsync(out8, scal8, sizeof out8, cudaMemcpyDeviceToHost, b->stream), "copying counters");
+    N4D_CU_TRY(cudaStreamSynchronize(b->stream), "finding segments");
     dfree(b, scal8);
     unsigned int out[4];
     std::memcpy(out, out8, sizeof out);
@@ -664,15 +657,15 @@ n4d_status build_fetch(void *h, double scale, uint64_t *seg_ptr, uint64_t *seg_o
     }
     uint64_t *d_seg_ptr, *d_seg_off;
     uint32_t *d_seg_key;
-    TRY(dalloc(b, &d_seg_ptr, N + 1), "allocating segments");
-    TRY(dalloc(b, &d_seg_off, G + 1), "allocating segments");
-    TRY(dalloc(b, &d_seg_key, G), "allocating segments");
+    N4D_CU_TRY(dalloc(b, &d_seg_ptr, N + 1), "allocating segments");
+    N4D_CU_TRY(dalloc(b, &d_seg_off, G + 1), "allocating segments");
+    N4D_CU_TRY(dalloc(b, &d_seg_key, G), "allocating segments");
     k_segments<<<grid_for(S), BS, 0, b->stream>>>(b->keys, b->seg, S, d_seg_off, d_seg_key);
     k_seg_ptr<<<grid_for(N + 1), BS, 0, b->stream>>>(b->row_ptr, b->seg, N, S, G, d_seg_ptr);
     k_fixed_point<<<grid_for(S), BS, 0, b->stream>>>(b->weight, scale, S,
                                                      reinterpret_cast<int32_t *>(b->weight));
-    TRY(cudaGetLastError(), "launching the segment kernels");
-    TRY(cudaMemcpyAsync(d_seg_off + G, &S, sizeof S, cudaMemcpyHostToDevice, b->stream),
+    N4D_CU_TRY(cudaGetLastError(), "launching the segment kernels");
+    N4D_CU_TRY(cudaMemcpyAsync(d_seg_off + G, &S, sizeof S, cudaMemcpyHostToDevice, b->stream),
         "writing the last segment offset");
     struct Down {
         void *dst;
@@ -686,9 +679,9 @@ n4d_status build_fetch(void *h, double scale, uint64_t *seg_ptr, uint64_t *seg_o
         {weight_q, b->weight, (size_t)S * sizeof(int32_t)},
     };
     for (const Down &d : down)
-        TRY(cudaMemcpyAsync(d.dst, d.src, d.bytes, cudaMemcpyDeviceToHost, b->stream),
+        N4D_CU_TRY(cudaMemcpyAsync(d.dst, d.src, d.bytes, cudaMemcpyDeviceToHost, b->stream),
             "copying the synapses to the host");
-    TRY(cudaStreamSynchronize(b->stream), "copying the synapses to the host");
+    N4D_CU_TRY(cudaStreamSynchronize(b->stream), "copying the synapses to the host");
     return N4D_OK;
 }
 
