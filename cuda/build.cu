@@ -27,6 +27,9 @@ namespace {
 
 constexpr int BS = 128;             // threads per block of the build kernels
 constexpr int KEY_BITS = 17;        // segment key: delay (16 bits) and channel
+// device bytes per synapse while build_fill runs: staging (12 + 4), two sort
+// key buffers (2 x 8) and two value buffers (2 x 4)
+constexpr double STAGING_BYTES = 40.0;
 
 unsigned grid_for(uint64_t n)
 {
@@ -286,6 +289,7 @@ struct Build {
     uint64_t *seg = nullptr;        // exclusive prefix sum of the segment starts
     uint64_t *row_ptr = nullptr;
     double seconds = 0;
+    size_t stack_limit = 0;         // the context's stack limit before the build
     void **allocs = nullptr;        // device allocations (freed slots are NULL)
     size_t n_allocs = 0, cap_allocs = 0;
 };
@@ -336,6 +340,11 @@ void destroy(Build *b)
                 cudaFree(b->allocs[k]);
         if (b->stream)
             cudaStreamDestroy(b->stream);
+        // the generation kernels need ~20 KB of local memory per thread, which
+        // the driver reserves for every resident thread (GBs) and keeps:
+        // setting the limit again releases it for the simulation
+        if (b->stack_limit)
+            cudaDeviceSetLimit(cudaLimitStackSize, b->stack_limit);
     }
     (void)cudaGetLastError();
     std::free(b->allocs);
@@ -406,6 +415,7 @@ n4d_status build_count(const n4d__cuda_build_desc *desc, void **out, uint64_t *c
     }
     st = [&]() -> n4d_status {
         const double t0 = now_s();
+        N4D_CU_TRY(cudaDeviceGetLimit(&b->stack_limit, cudaLimitStackSize), "reading the stack limit");
         N4D_CU_TRY(cudaStreamCreateWithFlags(&b->stream, cudaStreamNonBlocking), "creating a stream");
         bool need_pos = false;
         for (uint64_t pj = 0; pj < desc->n_projs; pj++)
@@ -508,6 +518,17 @@ n4d_status build_count(const n4d__cuda_build_desc *desc, void **out, uint64_t *c
         dfree(b, dcounts);
         for (uint64_t pj = 0; pj < desc->n_projs; pj++)
             b->S += b->total[pj];
+        // what build_fill needs, checked now so that "auto" falls back early
+        if (b->S >= 0xffffffffull)
+            return fail(err, N4D_E_LIMIT, "%llu synapses: the device build handles fewer than 2^32",
+                        (unsigned long long)b->S);
+        size_t free_b = 0, total_b = 0;
+        N4D_CU_TRY(cudaMemGetInfo(&free_b, &total_b), "reading the free device memory");
+        const double need = (double)b->S * STAGING_BYTES + (double)(b->n + 1) * 16 + (64 << 20);
+        if (need > (double)free_b)
+            return fail(err, N4D_E_NOMEM, "building %llu synapses needs about %.1f GB of device "
+                        "memory, %.1f GB are free", (unsigned long long)b->S, need / 1e9,
+                        (double)free_b / 1e9);
         b->seconds = now_s() - t0;
         return N4D_OK;
     }();
@@ -586,13 +607,14 @@ n4d_status build_fill(void *h, const uint32_t *to_internal_h, const uint64_t *ro
     k_keys_target<<<grid_for(S), BS, 0, b->stream>>>(gen, to_internal, S, keys.Current(), vals.Current());
     N4D_CU_TRY(cudaGetLastError(), "launching the key kernel");
     N4D_CU_TRY(with_cub(b, [&](void *tmp, size_t &bytes) {
-            return cub::DeviceRadixSort::SortPairs(tmp, bytes, keys, vals, S, 0, 32 + nbits, b->stream);
+            return cub::DeviceRadixSort::SortPairs(tmp, bytes, keys, vals, (uint32_t)S, 0, 32 + nbits,
+                                                   b->stream);
         }),
         "sorting synapses by target");
     k_keys_row<<<grid_for(S), BS, 0, b->stream>>>(gen, row, vals.Current(), S, keys.Current());
     N4D_CU_TRY(cudaGetLastError(), "launching the key kernel");
     N4D_CU_TRY(with_cub(b, [&](void *tmp, size_t &bytes) {
-            return cub::DeviceRadixSort::SortPairs(tmp, bytes, keys, vals, S, 0, KEY_BITS + nbits,
+            return cub::DeviceRadixSort::SortPairs(tmp, bytes, keys, vals, (uint32_t)S, 0, KEY_BITS + nbits,
                                                    b->stream);
         }),
         "sorting synapses by row");
@@ -620,7 +642,7 @@ n4d_status build_fill(void *h, const uint32_t *to_internal_h, const uint64_t *ro
     k_seg_flags<<<grid_for(S), BS, 0, b->stream>>>(b->keys, S, b->seg, scal + 1, scal + 2);
     N4D_CU_TRY(cudaGetLastError(), "launching the segment kernel");
     N4D_CU_TRY(with_cub(b, [&](void *tmp, size_t &bytes) {
-            return cub::DeviceScan::ExclusiveSum(tmp, bytes, b->seg, S, b->stream);
+            return cub::DeviceScan::ExclusiveSum(tmp, bytes, b->seg, (uint32_t)S, b->stream);
         }),
         "numbering segments");
     k_seg_total<<<1, 1, 0, b->stream>>>(b->keys, b->seg, S, scal8 + 2);

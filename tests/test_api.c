@@ -430,6 +430,16 @@ static void test_last_error_details(void **state)
     ASSERT_ERR_MSG(n4d_model_add_projection(m, &p, NULL), N4D_E_RANGE, m, "E->C");
     assert_non_null(strstr(n4d_last_error(m), "1.5"));
     p.p = 0.5;
+    /* weights that would not be finite floats */
+    p.weight = n4d_dist_constant(1e31);
+    ASSERT_ERR_MSG(n4d_model_add_projection(m, &p, NULL), N4D_E_RANGE, m, "|w|");
+    p.weight = n4d_dist_normal(0.0, 1e30, -INFINITY, INFINITY);
+    ASSERT_ERR_MSG(n4d_model_add_projection(m, &p, NULL), N4D_E_RANGE, m, "|w|");
+    p.weight = n4d_dist_normal(0.0, 1e30, -1.0, 1.0); /* clipped: fine */
+    p.name = "clipped";
+    ASSERT_OK(n4d_model_add_projection(m, &p, NULL), m);
+    p.name = NULL;
+    p.weight = n4d_dist_constant(1.0);
     p.target = "ghost";
     ASSERT_ERR_MSG(n4d_model_add_projection(m, &p, NULL), N4D_E_CONFIG, m, "ghost");
     n4d_input_desc in;
@@ -438,6 +448,7 @@ static void test_last_error_details(void **state)
     ASSERT_ERR_MSG(n4d_model_add_input(m, &in), N4D_E_CONFIG, m, "ghost");
     ASSERT_ERR_MSG(n4d_model_add_sense(m, "s", "nowhere", 2, 2), N4D_E_CONFIG, m, "nowhere");
     assert_int_equal(n4d_model_num_populations(m), 2);
+    assert_int_equal(n4d_model_num_projections(m), 1);
 
     /* backends: unknown -> the message lists them; cuda -> not built */
     n4d_sim_options o;
@@ -500,6 +511,8 @@ static void test_setters_after_build(void **state)
     assert_int_equal(n4d_model_set_dt(m, 0.2), N4D_E_STATE);
     assert_int_equal(n4d_model_set_seed(m, 3), N4D_E_STATE);
     assert_int_equal(n4d_model_set_build_threads(m, 1), N4D_E_STATE);
+    assert_int_equal(n4d_model_set_build_backend(m, "cpu"), N4D_E_STATE);
+    assert_string_equal(n4d_model_build_backend(m), "cpu");
     assert_int_equal(n4d_model_add_area(m, "B", lo, hi), N4D_E_STATE);
     n4d_population_desc d = pop_desc("Q", "A", N4D_NEURON_LIF);
     assert_int_equal(n4d_model_add_population(m, &d, NULL), N4D_E_STATE);

@@ -455,6 +455,18 @@ static void test_fixed_indegree_impossible(void **state)
     CHECK(strlen(n4d_last_error(m)) > 0, "no message for an impossible in-degree");
     assert_false(n4d_model_is_built(m));
     n4d_model_destroy(m);
+    /* one neuron, no autapses: no source at all, even with multapses (the
+     * draws would repeat forever) */
+    m = new_model(ctx, 50, 1, 1, 1, 1, 0);
+    line_pop(m, "S", 0, 1);
+    d = proj("S", "S", N4D_RULE_FIXED_INDEGREE);
+    d.n = 3;
+    d.allow_autapses = 0;
+    d.allow_multapses = 1;
+    add_proj(m, &d);
+    assert_int_equal(n4d_model_build(m), N4D_E_CONFIG);
+    CHECK(strstr(n4d_last_error(m), "0 available sources") != NULL, "%s", n4d_last_error(m));
+    n4d_model_destroy(m);
     n4d_context_destroy(ctx);
 }
 

@@ -191,6 +191,7 @@ typedef struct build_ctx {
     uint64_t *item_start;    /* n_projs + 1: first (projection, source) item of each projection */
     double inv_k1[FP_MAX_K]; /* 1 / (k + 1) */
     int32_t *pop_of;         /* internal index -> population */
+    int overflow;            /* fill: a row got more synapses than counted */
 } build_ctx;
 
 static inline uint32_t synapse_key(const build_ctx *b, int32_t src_pop, uint64_t j)
@@ -410,7 +411,7 @@ static n4d_status validate(n4d_model *m)
                               pr->name, (unsigned long long)pre->n, (unsigned long long)post->n);
         if (pr->d.rule == N4D_RULE_FIXED_INDEGREE && pr->d.n > 0) {
             uint64_t avail = pre->n - (pr->source == pr->target && !pr->d.allow_autapses ? 1 : 0);
-            if (pre->n == 0 || (!pr->d.allow_multapses && pr->d.n > avail))
+            if (pre->n == 0 || avail == 0 || (!pr->d.allow_multapses && pr->d.n > avail))
                 return n4d__error(&m->hdr, N4D_E_CONFIG,
                                   "projection \"%s\": in-degree %llu needs more than the %llu "
                                   "available sources",
@@ -459,6 +460,18 @@ static n4d_status build_site_maps(build_ctx *b)
     return N4D_OK;
 }
 
+/* Fill: whether n synapses at `at` stay within internal row r (b->count
+ * holds the row starts). They always do when both passes agree; a guard, so
+ * that a disagreement (the counts came from the GPU) fails the build instead
+ * of writing past the row. */
+static inline bool row_fits(build_ctx *b, uint64_t r, uint64_t at, uint64_t n)
+{
+    if (at + n <= b->count[r + 1])
+        return true;
+    __atomic_store_n(&b->overflow, 1, __ATOMIC_RELAXED);
+    return false;
+}
+
 /* Pass over every rule: with fill == false counts synapses per source
  * (atomically), with fill == true writes them at the sources' cursors. */
 static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scratch,
@@ -501,7 +514,10 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
         }
         gen_syn *row = scratch[tid];
         uint64_t n = n4d__sg_row(&b->sp[pj], m->pos, m->seed, s, row);
-        uint64_t at = __atomic_fetch_add(&b->cursor[n4d__to_internal(m, src)], n, __ATOMIC_RELAXED);
+        const uint64_t r = n4d__to_internal(m, src);
+        uint64_t at = __atomic_fetch_add(&b->cursor[r], n, __ATOMIC_RELAXED);
+        if (!row_fits(b, r, at, n))
+            continue;
         for (uint64_t i = 0; i < n; i++) {
             m->syn.target[at + i] = (uint32_t)n4d__to_internal(m, row[i].target);
             memcpy(&m->syn.weight_q[at + i], &row[i].weight, sizeof(float));
@@ -534,8 +550,10 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
                     }
                     gen_syn g;
                     n4d__sg_make(&b->sp[pj], m->seed, (uint32_t)t, k, (uint32_t)(post->first + t), &g);
-                    uint64_t at = __atomic_fetch_add(&b->cursor[n4d__to_internal(m, gs)], 1,
-                                                     __ATOMIC_RELAXED);
+                    const uint64_t r = n4d__to_internal(m, gs);
+                    uint64_t at = __atomic_fetch_add(&b->cursor[r], 1, __ATOMIC_RELAXED);
+                    if (!row_fits(b, r, at, 1))
+                        continue;
                     m->syn.target[at] = (uint32_t)n4d__to_internal(m, g.target);
                     memcpy(&m->syn.weight_q[at], &g.weight, sizeof(float));
                     if (b->delay_tmp)
@@ -559,8 +577,10 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
                 }
                 gen_syn g;
                 n4d__sg_make(&b->sp[pj], m->seed, (uint32_t)k, k >> 32, (uint32_t)(post->first + t), &g);
-                uint64_t at = __atomic_fetch_add(&b->cursor[n4d__to_internal(m, gs)], 1,
-                                                 __ATOMIC_RELAXED);
+                const uint64_t r = n4d__to_internal(m, gs);
+                uint64_t at = __atomic_fetch_add(&b->cursor[r], 1, __ATOMIC_RELAXED);
+                if (!row_fits(b, r, at, 1))
+                    continue;
                 m->syn.target[at] = (uint32_t)n4d__to_internal(m, g.target);
                 memcpy(&m->syn.weight_q[at], &g.weight, sizeof(float));
                 if (b->delay_tmp)
@@ -669,6 +689,7 @@ static n4d_status device_fill(build_ctx *b, device_build *d)
     if (st)
         return device_failed(b, d, st, err);
     const uint64_t nseg = info.n_seg;
+    syn->n_seg = nseg; /* the sizes n4d__model_free_built frees with */
     syn->seg_off = n4d__alloc(m->ctx, N4D_MEM_SYNAPSES, (nseg + 1) * sizeof(uint64_t));
     syn->seg_key = n4d__alloc(m->ctx, N4D_MEM_SYNAPSES, (nseg ? nseg : 1) * sizeof(uint32_t));
     if (!syn->seg_off || !syn->seg_key) {
@@ -677,7 +698,6 @@ static n4d_status device_fill(build_ctx *b, device_build *d)
         return n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for %llu synapse segments",
                           (unsigned long long)nseg);
     }
-    syn->n_seg = nseg;
     syn->scale = fixed_point_scale(m, info.max_abs_weight);
     syn->inv_scale = 1.0 / syn->scale;
     st = d->api->build_fetch(d->h, syn->scale, syn->seg_ptr, syn->seg_off, syn->seg_key,
@@ -927,31 +947,39 @@ n4d_status n4d__model_build_impl(n4d_model *m)
         goto done;
     }
 
-    /* scratch for a whole row and its sort buffer */
+    syn->n_syn = S;
+    syn->target = n4d__alloc(ctx, N4D_MEM_SYNAPSES, (S ? S : 1) * sizeof(uint32_t));
+    syn->weight_q = n4d__alloc(ctx, N4D_MEM_SYNAPSES, (S ? S : 1) * sizeof(int32_t));
+    if (!syn->target || !syn->weight_q) {
+        st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for %llu synapses",
+                        (unsigned long long)S);
+        goto done;
+    }
+    if (dev.h && ((st = device_fill(&b, &dev)) || m->built))
+        goto done;
+
+    /* the CPU fills: scratch for a whole row and its sort buffer */
     free_scratch(ctx, (void **)scratch, T, scratch_bytes);
     memset(scratch, 0, T * sizeof *scratch);
     size_t need = 2 * (maxrow + 1) * sizeof(gen_syn);
     scratch_bytes = need > kmax * sizeof(uint64_t) ? need : kmax * sizeof(uint64_t);
-    syn->n_syn = S;
-    syn->target = n4d__alloc(ctx, N4D_MEM_SYNAPSES, (S ? S : 1) * sizeof(uint32_t));
-    syn->weight_q = n4d__alloc(ctx, N4D_MEM_SYNAPSES, (S ? S : 1) * sizeof(int32_t));
     if (need_delay_tmp)
         b.delay_tmp = n4d__alloc(ctx, N4D_MEM_BUILD, (S ? S : 1) * sizeof(uint16_t));
-    if (!syn->target || !syn->weight_q || (need_delay_tmp && !b.delay_tmp) ||
-        !alloc_scratch(ctx, (void **)scratch, T, scratch_bytes)) {
+    if ((need_delay_tmp && !b.delay_tmp) || !alloc_scratch(ctx, (void **)scratch, T, scratch_bytes)) {
         st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for %llu synapses",
                         (unsigned long long)S);
         goto done;
     }
 
-    if (dev.h) {
-        if ((st = device_fill(&b, &dev)) || m->built)
-            goto done;
-    }
-
     /* pass 2: fill (weights as float bits for now) */
     float maxw = 0.0f;
     generate(&b, true, threads, scratch, seen, &maxw);
+    if (b.overflow) {
+        st = n4d__error(&m->hdr, N4D_E_INTERNAL,
+                        "the synapse counts of the two build passes differ (%s)",
+                        dev.api ? "the counts came from the GPU" : "CPU");
+        goto done;
+    }
 
     /* canonical order per row (rows built from one row-wise projection
      * already are), and segments per row */

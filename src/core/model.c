@@ -390,6 +390,24 @@ static n4d_status check_dist(n4d_model *m, const char *what, const n4d_dist *d)
     }
 }
 
+/* Largest |weight| a distribution can draw (a Box-Muller normal stays within
+ * 8.6 standard deviations: the smallest uniform is 2^-53). */
+static double dist_max_abs(const n4d_dist *d)
+{
+    switch (d->kind) {
+    case N4D_DIST_CONSTANT: return fabs(d->value);
+    case N4D_DIST_UNIFORM: return fmax(fabs(d->lo), fabs(d->hi));
+    default: {
+        double lo = fmax(d->lo, d->value - 8.6 * d->std), hi = fmin(d->hi, d->value + 8.6 * d->std);
+        return fmax(fabs(lo), fabs(hi));
+    }
+    }
+}
+
+/* Weights are stored as float, then in 32-bit fixed point relative to the
+ * largest: beyond 1e30 they would not be finite floats. */
+#define MAX_ABS_WEIGHT 1e30
+
 static n4d_status check_params(n4d_model *m, const char *pop, int32_t model,
                                const n4d_neuron_params *p)
 {
@@ -549,6 +567,9 @@ n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d, 
     snprintf(what, sizeof what, "projection \"%s\": weight", name);
     if ((st = check_dist(m, what, &pd.weight)))
         return st;
+    if (!(dist_max_abs(&pd.weight) <= MAX_ABS_WEIGHT))
+        return MODEL_ERR(m, N4D_E_RANGE, "%s can reach |w| = %g (at most %g)", what,
+                         dist_max_abs(&pd.weight), MAX_ABS_WEIGHT);
     snprintf(what, sizeof what, "projection \"%s\": delay", name);
     if ((st = check_dist(m, what, &pd.delay)))
         return st;
