@@ -445,16 +445,43 @@ static int compare_builds(const n4d_model *m, n4d_model *(*make)(n4d_context *, 
     return bad;
 }
 
+/* Library messages (info level: the device build reports its device time). */
+static void print_log(void *ud, int32_t level, const char *msg)
+{
+    (void)ud;
+    printf("note: %s%s\n", level <= N4D_LOG_WARN ? "warning: " : "", msg);
+}
+
+/* "device memory: used X of Y MiB" of device 0, when there is one. */
+static void print_device_memory(n4d_context *ctx, const char *when)
+{
+    if (n4d_gpu_device_count() <= 0)
+        return;
+    n4d_gpu *gpu = NULL;
+    n4d_gpu_memory mem;
+    mem.struct_size = sizeof mem;
+    if (n4d_gpu_create(ctx, NULL, &gpu) == N4D_OK && n4d_gpu_memory_usage(gpu, &mem) == N4D_OK &&
+        mem.on_gpu)
+        printf("device memory %s: %.0f MiB used of %.0f MiB\n", when, mem.used_mb, mem.total_mb);
+    n4d_gpu_destroy(gpu);
+}
+
 static int bench_net(const char *name, n4d_model *(*make)(n4d_context *, const opts *),
                      const opts *o)
 {
+    n4d_context_options co;
+    n4d_context_options_init(&co);
+    co.log = print_log;
+    co.log_level = N4D_LOG_INFO;
     n4d_context *ctx = NULL;
-    TRY(n4d_context_create(NULL, &ctx), NULL);
+    TRY(n4d_context_create(&co, &ctx), NULL);
     n4d_model *m = make(ctx, o);
     TRY(n4d_model_set_build_backend(m, o->build_backend), m);
     double t0 = now_s();
     TRY(n4d_model_build(m), m);
     const double t_build = now_s() - t0;
+    if (strcmp(n4d_model_build_backend(m), "cpu") != 0)
+        print_device_memory(ctx, "after the build"); /* the build's memory is released */
     int bad = 0;
     if (o->compare_build)
         bad |= compare_builds(m, make, ctx, o);
@@ -470,6 +497,8 @@ static int bench_net(const char *name, n4d_model *(*make)(n4d_context *, const o
     t0 = now_s();
     TRY(n4d_sim_create(m, &so, &sim), m);
     const double t_create = now_s() - t0;
+    if (strcmp(n4d_sim_backend(sim), "cuda") == 0)
+        print_device_memory(ctx, "with the simulation");
     const uint64_t warm = (uint64_t)llround(o->warmup_ms / dt);
     const uint64_t steps = (uint64_t)llround(o->ms / dt);
     if (warm)

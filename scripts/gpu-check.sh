@@ -367,7 +367,7 @@ else
         "microcircuit 1 s, N4D_CUDA_GRAPHS=0|60|N4D_CUDA_GRAPHS=0|microcircuit --ms 1000 --warmup-ms 100 --build-backend cuda"
     )
 fi
-BENCH_KEYS='^\| |^device:|^results bitwise|^compare |^gpu_bench:|^build \(|^real-time factor|^note:'
+BENCH_KEYS='^\| |^device:|^device memory|^results bitwise|^compare |^gpu_bench:|^build \(|^real-time factor|^note:'
 if [[ " $PARTS " == *" bench "* ]]; then
     for b in "${BENCH[@]}"; do
         IFS='|' read -r label t envs args <<<"$b"
