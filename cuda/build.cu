@@ -524,7 +524,18 @@ n4d_status build_count(const n4d__cuda_build_desc *desc, void **out, uint64_t *c
                         (unsigned long long)b->S);
         size_t free_b = 0, total_b = 0;
         N4D_CU_TRY(cudaMemGetInfo(&free_b, &total_b), "reading the free device memory");
-        const double need = (double)b->S * STAGING_BYTES + (double)(b->n + 1) * 16 + (64 << 20);
+        // the fill kernel's local memory, reserved for every resident thread
+        cudaFuncAttributes fa;
+        int sms = 0, threads_per_sm = 0;
+        N4D_CU_TRY(cudaFuncGetAttributes(&fa, k_fill_rows), "reading the kernel attributes");
+        N4D_CU_TRY(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, b->device),
+                   "reading the device attributes");
+        N4D_CU_TRY(cudaDeviceGetAttribute(&threads_per_sm, cudaDevAttrMaxThreadsPerMultiProcessor,
+                                          b->device),
+                   "reading the device attributes");
+        const double lmem = (double)fa.localSizeBytes * threads_per_sm * sms;
+        const double need =
+            (double)b->S * STAGING_BYTES + (double)(b->n + 1) * 16 + lmem + (256 << 20);
         if (need > (double)free_b)
             return fail(err, N4D_E_NOMEM, "building %llu synapses needs about %.1f GB of device "
                         "memory, %.1f GB are free", (unsigned long long)b->S, need / 1e9,
