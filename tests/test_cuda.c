@@ -338,11 +338,6 @@ static void test_conf_layouts(void **state)
 
 /* ---- construction on the device ---------------------------------------------------- */
 
-#define SAME_ARRAY(name, what, a, b, count)                                                       \
-    CHECK(((a) == NULL && (b) == NULL) ||                                                         \
-              ((a) && (b) && memcmp((a), (b), (size_t)(count) * sizeof *(a)) == 0),             \
-          "%s: %s differ between the %s build and the cpu build", name, what, g_builder)
-
 /* A model built by g_builder is the cpu build, bit for bit. */
 static void build_conform(const char *name, model_fn make, const n4d_layout_options *lay)
 {
@@ -355,25 +350,7 @@ static void build_conform(const char *name, model_fn make, const n4d_layout_opti
     n4d_model *m = make(ctx, 99);
     g_build_backend = NULL;
     g_layout = NULL;
-    const n4d__synapses *x = &ref->syn, *y = &m->syn;
-    const uint64_t N = ref->n_neurons;
-    CHECK(m->n_neurons == N && x->n_syn == y->n_syn && x->n_seg == y->n_seg,
-          "%s: %llu neurons, %llu synapses, %llu segments (cpu: %llu, %llu, %llu)", name,
-          (unsigned long long)m->n_neurons, (unsigned long long)y->n_syn,
-          (unsigned long long)y->n_seg, (unsigned long long)N, (unsigned long long)x->n_syn,
-          (unsigned long long)x->n_seg);
-    CHECK(x->scale == y->scale && x->min_delay == y->min_delay && x->max_delay == y->max_delay,
-          "%s: scale %g, delays %u..%u (cpu: %g, %u..%u)", name, y->scale, y->min_delay,
-          y->max_delay, x->scale, x->min_delay, x->max_delay);
-    SAME_ARRAY(name, "neuron orders", ref->perm, m->perm, N);
-    SAME_ARRAY(name, "row segments", x->seg_ptr, y->seg_ptr, N + 1);
-    SAME_ARRAY(name, "segment offsets", x->seg_off, y->seg_off, x->n_seg + 1);
-    SAME_ARRAY(name, "segment keys", x->seg_key, y->seg_key, x->n_seg);
-    SAME_ARRAY(name, "targets", x->target, y->target, x->n_syn);
-    SAME_ARRAY(name, "weights", x->weight_q, y->weight_q, x->n_syn);
-    if (getenv("N4D_TEST_VERBOSE"))
-        print_message("%s: %llu synapses, %llu segments: %s build identical\n", name,
-                      (unsigned long long)x->n_syn, (unsigned long long)x->n_seg, g_builder);
+    same_built_model(name, g_builder, ref, m);
     n4d_model_destroy(ref);
     n4d_model_destroy(m);
     n4d_context_destroy(ctx);

@@ -435,6 +435,39 @@ static n4d_model *model_rules(n4d_context *ctx, uint64_t seed)
     return m;
 }
 
+#ifdef N4D_INTERNAL_H
+/* Models a and b have the same synapses, bit for bit: every array of the
+ * CSR, the scale, the delays and the neuron order. `what` names b's build. */
+#define SAME_ARRAY(name, what, field, a, b, count)                                                \
+    CHECK(((a) == NULL && (b) == NULL) ||                                                         \
+              ((a) && (b) && memcmp((a), (b), (size_t)(count) * sizeof *(a)) == 0),             \
+          "%s: %s differ between the %s build and the cpu build", name, field, what)
+
+static void same_built_model(const char *name, const char *what, const n4d_model *ref,
+                             const n4d_model *m)
+{
+    const n4d__synapses *x = &ref->syn, *y = &m->syn;
+    const uint64_t N = ref->n_neurons;
+    CHECK(m->n_neurons == N && x->n_syn == y->n_syn && x->n_seg == y->n_seg,
+          "%s: %llu neurons, %llu synapses, %llu segments (cpu: %llu, %llu, %llu)", name,
+          (unsigned long long)m->n_neurons, (unsigned long long)y->n_syn,
+          (unsigned long long)y->n_seg, (unsigned long long)N, (unsigned long long)x->n_syn,
+          (unsigned long long)x->n_seg);
+    CHECK(x->scale == y->scale && x->min_delay == y->min_delay && x->max_delay == y->max_delay,
+          "%s: scale %g, delays %u..%u (cpu: %g, %u..%u)", name, y->scale, y->min_delay,
+          y->max_delay, x->scale, x->min_delay, x->max_delay);
+    SAME_ARRAY(name, what, "neuron orders", ref->perm, m->perm, N);
+    SAME_ARRAY(name, what, "row segments", x->seg_ptr, y->seg_ptr, N + 1);
+    SAME_ARRAY(name, what, "segment offsets", x->seg_off, y->seg_off, x->n_seg + 1);
+    SAME_ARRAY(name, what, "segment keys", x->seg_key, y->seg_key, x->n_seg);
+    SAME_ARRAY(name, what, "targets", x->target, y->target, x->n_syn);
+    SAME_ARRAY(name, what, "weights", x->weight_q, y->weight_q, x->n_syn);
+    if (getenv("N4D_TEST_VERBOSE"))
+        print_message("%s: %llu synapses, %llu segments: %s build identical\n", name,
+                      (unsigned long long)x->n_syn, (unsigned long long)x->n_seg, what);
+}
+#endif
+
 /* ---- capturing a run --------------------------------------------------------------------- */
 
 /* The state variables compared bitwise after a run. */

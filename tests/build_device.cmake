@@ -1,0 +1,13 @@
+# Construction on the GPU, tested without a GPU (tests/test_build_device.c):
+# n4d_cuda_mock is a stand-in for libn4d_cuda.so (tests/mock_cuda.c) that runs
+# the device build's algorithm on the host; the test loads it through
+# N4D_CUDA_LIBRARY. Plain C: built and run everywhere, with or without nvcc.
+add_library(n4d_cuda_mock MODULE ${CMAKE_CURRENT_LIST_DIR}/mock_cuda.c)
+target_link_libraries(n4d_cuda_mock PRIVATE n4d_internal)
+target_include_directories(n4d_cuda_mock PRIVATE ${PROJECT_SOURCE_DIR}/include)
+target_link_libraries(n4d_cuda_mock PRIVATE m)
+set_target_properties(n4d_cuda_mock PROPERTIES C_STANDARD 11 C_EXTENSIONS OFF
+  C_VISIBILITY_PRESET hidden)
+add_dependencies(test_build_device n4d_cuda_mock)
+set_tests_properties(test_build_device PROPERTIES
+  ENVIRONMENT "N4D_CUDA_LIBRARY=$<TARGET_FILE:n4d_cuda_mock>" SKIP_RETURN_CODE 77)
