@@ -11,3 +11,10 @@ set_target_properties(n4d_cuda_mock PROPERTIES C_STANDARD 11 C_EXTENSIONS OFF
 add_dependencies(test_build_device n4d_cuda_mock)
 set_tests_properties(test_build_device PROPERTIES
   ENVIRONMENT "N4D_CUDA_LIBRARY=$<TARGET_FILE:n4d_cuda_mock>" SKIP_RETURN_CODE 77)
+
+# The conformance suite of the cuda backend (tests/test_cuda.c) against the
+# mock: the core's cuda shim, the report protocol (chunks, record buffer
+# halts, pending steps, state syncs) and the device build, without a GPU.
+add_test(NAME test_cuda_mock COMMAND test_cuda conformance)
+set_tests_properties(test_cuda_mock PROPERTIES
+  ENVIRONMENT "N4D_CUDA_LIBRARY=$<TARGET_FILE:n4d_cuda_mock>" TIMEOUT 900)

@@ -10,8 +10,11 @@
  * handling, accounting) and the device algorithm are tested without a GPU.
  * Keep it in step with cuda/build.cu.
  *
+ * Simulations (sim_*) follow cuda/backend.cu the same way: chunks, the
+ * device record buffer and its halts, pending reports, sync rules.
+ *
  * N4D_MOCK_FAIL=count|fill|fetch makes that entry fail with N4D_E_NOMEM.
- * Every other entry (simulations, the array API) answers N4D_E_NO_DEVICE. */
+ * The array API answers N4D_E_NO_DEVICE. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,28 +68,361 @@ static n4d_status mem_info(int32_t device, uint64_t *free_bytes, uint64_t *total
     return N4D_OK;
 }
 
+static void *dup_array(const void *p, size_t bytes)
+{
+    if (!p)
+        return NULL;
+    void *q = malloc(bytes ? bytes : 1);
+    if (q)
+        memcpy(q, p, bytes);
+    return q;
+}
+
+/* ---- the simulation: cuda/backend.cu on the host --------------------------------------
+ * The same chunks of up to CHUNK_MAX steps, the device record buffer and its
+ * halt when a step does not fit, the spikes of a step in ascending order, the
+ * delivery into the ring, the report of pending steps and the rules of
+ * sim_sync. Only the parallelism is missing. */
+
+#define CHUNK_MAX 1024u
+#define NO_HALT 0xffffffffu
+#define MAX_POISSON 16
+
+enum { F_V = 1u, F_X1 = 2u, F_X2 = 4u, F_IEXT = 8u, F_REF = 16u, F_RING = 32u,
+       F_STATE = F_V | F_X1 | F_X2 | F_IEXT | F_REF, F_ALL = F_STATE | F_RING };
+
+typedef struct mock_ctl {
+    uint64_t t0;
+    uint32_t k, halt_k;
+    uint64_t nsel, rec_off;
+    uint64_t cur_base, cur_count, cur_copy;
+    uint32_t cur_tmod, cur_deliver;
+} mock_ctl;
+
+typedef struct mock_sim {
+    n4d__cuda_sim_desc d;    /* host state pointers and sizes; the other
+                              * arrays point to the copies below */
+    n4d__pop_rt *runs;
+    n4d__cuda_dc *dc;
+    n4d__poisson_rt *poisson;
+    uint64_t *seg_ptr, *seg_off;
+    uint32_t *seg_key, *target;
+    int32_t *wq;
+    uint64_t n;
+    uint32_t R;
+    /* "device" copies */
+    float *v, *x1, *x2, *iext;
+    int32_t *ref;
+    int64_t *ring;
+    uint8_t *flag;
+    uint32_t *spk, *rec, *counts, *perm;
+    uint64_t rec_cap;
+    mock_ctl ctl;
+    /* host side of the record */
+    uint32_t *h_rec, h_counts[CHUNK_MAX + 1];
+    uint64_t h_off[CHUNK_MAX + 1];
+    uint64_t next_step, pend_step0;
+    uint32_t pend_from, pend_to;
+    unsigned host_fresh;
+} mock_sim;
+
+static void sim_destroy(void *h)
+{
+    mock_sim *s = h;
+    if (!s)
+        return;
+    free(s->v);
+    free(s->x1);
+    free(s->x2);
+    free(s->iext);
+    free(s->ref);
+    free(s->ring);
+    free(s->flag);
+    free(s->spk);
+    free(s->rec);
+    free(s->counts);
+    free(s->perm);
+    free(s->h_rec);
+    free(s->runs);
+    free(s->dc);
+    free(s->poisson);
+    free(s->seg_ptr);
+    free(s->seg_off);
+    free(s->seg_key);
+    free(s->target);
+    free(s->wq);
+    free(s);
+}
+
 static n4d_status sim_create(const n4d__cuda_sim_desc *d, void **out, char *err)
 {
-    (void)d;
     *out = NULL;
-    return fail(err, N4D_E_NO_DEVICE, "mock: no simulations on the mock device");
+    if (!d || d->struct_size < sizeof *d)
+        return fail(err, N4D_E_INVALID_ARG, "mock: simulation descriptor of an older ABI");
+    mock_sim *s = calloc(1, sizeof *s);
+    if (!s)
+        return fail(err, N4D_E_NOMEM, "mock: out of host memory");
+    const uint64_t N = d->n, ring_len = (uint64_t)d->ring_slots * 2 * N;
+    s->d = *d;
+    s->n = N;
+    s->R = d->ring_slots;
+    s->next_step = d->step;
+    uint64_t cap = N * 4;
+    cap = cap < (1u << 20) ? (1u << 20) : cap;
+    cap = cap > (1u << 24) ? (1u << 24) : cap;
+    cap = cap < N ? N : cap;
+    const char *env = getenv("N4D_CUDA_RECORD_CAP");
+    if (env && *env && strtoull(env, NULL, 10) >= 1)
+        cap = strtoull(env, NULL, 10);
+    s->rec_cap = cap;
+    const size_t n1 = N ? N : 1;
+    s->v = dup_array(d->v, N * sizeof(float));
+    s->x1 = dup_array(d->x1, N * sizeof(float));
+    s->x2 = dup_array(d->x2, N * sizeof(float));
+    s->iext = dup_array(d->iext, N * sizeof(float));
+    s->ref = dup_array(d->ref, N * sizeof(int32_t));
+    s->ring = dup_array(d->ring, ring_len * sizeof(int64_t));
+    s->flag = calloc(n1, 1);
+    s->spk = malloc(n1 * sizeof(uint32_t));
+    s->rec = malloc(cap * sizeof(uint32_t));
+    s->counts = malloc(CHUNK_MAX * sizeof(uint32_t));
+    s->h_rec = malloc((cap + N) * sizeof(uint32_t));
+    if (d->perm)
+        s->perm = dup_array(d->perm, N * sizeof(uint32_t));
+    /* the descriptor's other arrays may be freed after sim_create: copies */
+    s->runs = dup_array(d->runs, d->n_runs * sizeof *d->runs);
+    s->dc = dup_array(d->dc, d->n_dc * sizeof *d->dc);
+    s->poisson = dup_array(d->poisson, d->n_poisson * sizeof *d->poisson);
+    s->seg_ptr = dup_array(d->seg_ptr, (N + 1) * sizeof *d->seg_ptr);
+    s->seg_off = dup_array(d->seg_off, (d->n_seg + 1) * sizeof *d->seg_off);
+    s->seg_key = dup_array(d->seg_key, d->n_seg * sizeof *d->seg_key);
+    s->target = dup_array(d->target, d->n_syn * sizeof *d->target);
+    s->wq = dup_array(d->weight_q, d->n_syn * sizeof *d->weight_q);
+    if ((N && (!s->v || !s->x1 || !s->x2 || !s->iext || !s->ref || !s->ring)) || !s->flag ||
+        !s->spk || !s->rec || !s->counts || !s->h_rec || (d->perm && !s->perm) ||
+        (d->runs && !s->runs) || (d->dc && !s->dc) || (d->poisson && !s->poisson) ||
+        (d->seg_ptr && !s->seg_ptr) || (d->seg_off && !s->seg_off) ||
+        (d->seg_key && !s->seg_key) || (d->target && !s->target) || (d->weight_q && !s->wq)) {
+        sim_destroy(s);
+        return fail(err, N4D_E_NOMEM, "mock: out of host memory");
+    }
+    s->d.runs = s->runs;
+    s->d.dc = s->dc;
+    s->d.poisson = s->poisson;
+    s->d.seg_ptr = s->seg_ptr;
+    s->d.seg_off = s->seg_off;
+    s->d.seg_key = s->seg_key;
+    s->d.target = s->target;
+    s->d.weight_q = s->wq;
+    s->host_fresh = F_ALL;
+    *out = s;
+    return N4D_OK;
 }
-static void sim_destroy(void *s) { (void)s; }
-static n4d_status sim_run(void *s, uint64_t n, n4d__cuda_emit_fn f, void *u, char *err)
+
+/* k_update for every neuron */
+static void mock_update(mock_sim *s)
 {
-    (void)s, (void)n, (void)f, (void)u;
-    return fail(err, N4D_E_NO_DEVICE, "mock");
+    const mock_ctl *c = &s->ctl;
+    if (c->halt_k != NO_HALT)
+        return;
+    const uint64_t t = c->t0 + c->k, N = s->n;
+    int64_t *re = s->ring + (size_t)(t % s->R) * 2 * N, *ri = re + N;
+    for (uint64_t r = 0; r < s->d.n_runs; r++) {
+        const n4d__pop_rt *p = &s->d.runs[r];
+        float dc = 0.0f;
+        const double tt = (double)t * s->d.dt;
+        for (uint64_t k = 0; k < s->d.n_dc; k++) {
+            const n4d__cuda_dc *in = &s->d.dc[k];
+            if (in->pop == p->pop && tt >= in->start - 1e-9 && tt < in->stop - 1e-9)
+                dc = dc + (float)in->amplitude;
+        }
+        const n4d__poisson_rt *pin[MAX_POISSON];
+        int np = 0;
+        for (uint64_t k = 0; k < s->d.n_poisson && np < MAX_POISSON; k++)
+            if (s->d.poisson[k].pop == p->pop && t >= s->d.poisson[k].step_start &&
+                t < s->d.poisson[k].step_stop)
+                pin[np++] = &s->d.poisson[k];
+        for (uint64_t i = p->first; i < p->first + p->n; i++) {
+            int64_t ae = re[i], ai = ri[i];
+            re[i] = ri[i] = 0;
+            const uint32_t uid = s->perm ? s->perm[i] : (uint32_t)i;
+            for (int k = 0; k < np; k++) {
+                const int64_t ev = (int64_t)n4d__poisson_events(pin[k], s->d.seed, uid, t);
+                if (pin[k]->weight_q >= 0)
+                    ae += ev * pin[k]->weight_q;
+                else
+                    ai += ev * pin[k]->weight_q;
+            }
+            const float ext = s->iext[i] + dc;
+            s->iext[i] = 0.0f;
+            s->flag[i] = (uint8_t)n4d__update_neuron(p, &s->v[i], &s->x1[i], &s->x2[i], &s->ref[i],
+                                                     n4d__fixed_to_float(ae, s->d.inv_scale),
+                                                     n4d__fixed_to_float(ai, s->d.inv_scale), ext);
+        }
+    }
 }
-static n4d_status sim_sync(void *s, uint32_t f, uint64_t step, char *err)
+
+/* CUB DeviceSelect::Flagged, k_reserve, k_post */
+static void mock_select_reserve_post(mock_sim *s)
 {
-    (void)s, (void)f, (void)step;
-    return fail(err, N4D_E_NO_DEVICE, "mock");
+    mock_ctl *c = &s->ctl;
+    uint64_t ns = 0;
+    for (uint64_t i = 0; i < s->n; i++)
+        if (s->flag[i])
+            s->spk[ns++] = (uint32_t)i;
+    c->nsel = ns;
+    if (c->halt_k != NO_HALT) {
+        c->cur_deliver = 0;
+        c->cur_copy = 0;
+    } else {
+        const uint32_t k = c->k;
+        const uint64_t t = c->t0 + k;
+        c->cur_tmod = (uint32_t)(t % s->R);
+        c->cur_deliver = 1;
+        c->cur_count = ns;
+        if (c->rec_off + ns > s->rec_cap) {
+            c->halt_k = k;
+            c->cur_copy = 0;
+        } else {
+            c->cur_base = c->rec_off;
+            c->cur_copy = ns;
+            s->counts[k] = (uint32_t)ns;
+            c->rec_off += ns;
+        }
+        c->k = k + 1;
+    }
+    memcpy(s->rec + c->cur_base, s->spk, c->cur_copy * sizeof(uint32_t));
+    if (!c->cur_deliver)
+        return;
+    const n4d__cuda_sim_desc *d = &s->d;
+    for (uint64_t j = 0; j < c->cur_count; j++) {
+        const uint32_t src = s->spk[j];
+        for (uint64_t g = d->seg_ptr[src]; g < d->seg_ptr[src + 1]; g++) {
+            uint32_t slot = c->cur_tmod + N4D__CU_SEG_DELAY(d->seg_key[g]);
+            if (slot >= s->R)
+                slot -= s->R;
+            int64_t *acc = s->ring + ((size_t)slot * 2 + N4D__CU_SEG_CH(d->seg_key[g])) * s->n;
+            for (uint64_t i = d->seg_off[g]; i < d->seg_off[g + 1]; i++)
+                acc[d->target[i]] += d->weight_q[i];
+        }
+    }
 }
-static uint64_t sim_device_bytes(const void *s)
+
+/* run_chunk */
+static void mock_chunk(mock_sim *s, uint32_t K)
 {
-    (void)s;
-    return 0;
+    uint32_t done = K;
+    if (s->n == 0) {
+        memset(s->h_counts, 0, K * sizeof(uint32_t));
+    } else {
+        mock_ctl *c = &s->ctl;
+        memset(c, 0, sizeof *c);
+        c->t0 = s->next_step;
+        c->halt_k = NO_HALT;
+        for (uint32_t k = 0; k < K; k++) {
+            mock_update(s);
+            mock_select_reserve_post(s);
+        }
+        const uint32_t recorded = c->halt_k == NO_HALT ? K : c->halt_k;
+        done = c->halt_k == NO_HALT ? K : c->halt_k + 1;
+        memcpy(s->h_counts, s->counts, recorded * sizeof(uint32_t));
+        memcpy(s->h_rec, s->rec, c->rec_off * sizeof(uint32_t));
+        if (c->halt_k != NO_HALT) {
+            s->h_counts[c->halt_k] = (uint32_t)c->nsel;
+            memcpy(s->h_rec + c->rec_off, s->spk, c->nsel * sizeof(uint32_t));
+        }
+    }
+    s->h_off[0] = 0;
+    for (uint32_t j = 0; j < done; j++)
+        s->h_off[j + 1] = s->h_off[j] + s->h_counts[j];
+    s->pend_step0 = s->next_step;
+    s->pend_from = 0;
+    s->pend_to = done;
+    s->next_step += done;
+    s->host_fresh = 0;
 }
+
+/* emit_pending */
+static n4d_status mock_emit_pending(mock_sim *s, uint64_t *steps, n4d__cuda_emit_fn emit, void *user,
+                                    char *err)
+{
+    while (*steps > 0 && s->pend_from < s->pend_to) {
+        const uint32_t j = s->pend_from;
+        int reported = 0;
+        n4d_status st = emit(user, s->pend_step0 + j, s->h_rec + s->h_off[j], s->h_counts[j],
+                             &reported);
+        if (reported)
+            s->pend_from++;
+        if (st != N4D_OK)
+            return st;
+        if (!reported)
+            return fail(err, N4D_E_INTERNAL, "mock: step %llu was not reported",
+                        (unsigned long long)(s->pend_step0 + j));
+        (*steps)--;
+    }
+    return N4D_OK;
+}
+
+static n4d_status sim_run(void *h, uint64_t steps, n4d__cuda_emit_fn emit, void *user, char *err)
+{
+    mock_sim *s = h;
+    n4d_status st = mock_emit_pending(s, &steps, emit, user, err);
+    if (st)
+        return st;
+    while (steps > 0) {
+        mock_chunk(s, steps < CHUNK_MAX ? (uint32_t)steps : CHUNK_MAX);
+        if ((st = mock_emit_pending(s, &steps, emit, user, err)))
+            return st;
+    }
+    return N4D_OK;
+}
+
+static n4d_status sim_sync(void *h, uint32_t flags, uint64_t step, char *err)
+{
+    mock_sim *s = h;
+    const uint64_t N = s->n;
+    const unsigned sel = (flags & N4D__SYNC_IEXT)    ? F_IEXT
+                         : (flags & N4D__SYNC_STATE) ? F_STATE
+                                                     : F_ALL;
+    const int to_host = (flags & N4D__SYNC_TO_HOST) != 0;
+    if (to_host && s->pend_from < s->pend_to)
+        return fail(err, N4D_E_STATE,
+                    "%u steps were computed but not reported (an earlier report failed); "
+                    "run the simulation to report them before reading its state",
+                    s->pend_to - s->pend_from);
+    if (!to_host && step != s->next_step - (s->pend_to - s->pend_from)) {
+        s->pend_from = s->pend_to = 0;
+        s->next_step = step;
+    }
+    struct {
+        unsigned bit;
+        void *host, *dev;
+        size_t bytes;
+    } arr[] = {
+        {F_V, s->d.v, s->v, N * sizeof(float)},
+        {F_X1, s->d.x1, s->x1, N * sizeof(float)},
+        {F_X2, s->d.x2, s->x2, N * sizeof(float)},
+        {F_IEXT, s->d.iext, s->iext, N * sizeof(float)},
+        {F_REF, s->d.ref, s->ref, N * sizeof(int32_t)},
+        {F_RING, s->d.ring, s->ring, (size_t)s->R * 2 * N * sizeof(int64_t)},
+    };
+    for (size_t k = 0; k < sizeof arr / sizeof arr[0]; k++) {
+        if (!(sel & arr[k].bit) || arr[k].bytes == 0)
+            continue;
+        if (to_host && (s->host_fresh & arr[k].bit))
+            continue;
+        memcpy(to_host ? arr[k].host : arr[k].dev, to_host ? arr[k].dev : arr[k].host, arr[k].bytes);
+    }
+    s->host_fresh |= sel;
+    return N4D_OK;
+}
+
+static uint64_t sim_device_bytes(const void *h)
+{
+    const mock_sim *s = h;
+    return s ? (uint64_t)s->n * 21 + (uint64_t)s->R * 16 * s->n : 0;
+}
+
 static n4d_status arr_create(int32_t device, void **out, char *err)
 {
     (void)device;
@@ -154,16 +490,6 @@ typedef struct mock_build {
     float *weight;
     uint64_t *row_ptr;
 } mock_build;
-
-static void *dup_array(const void *p, size_t bytes)
-{
-    if (!p)
-        return NULL;
-    void *q = malloc(bytes ? bytes : 1);
-    if (q)
-        memcpy(q, p, bytes);
-    return q;
-}
 
 static void build_destroy(void *h)
 {

@@ -200,6 +200,17 @@ static sim_result run_model(n4d_model *m, const char *backend, int drive, uint64
         st = n4d_sim_run(sim, steps);
         assert_int_equal(st, N4D_E_IO);
         assert_int_equal(n4d_sim_current_step(sim), g_obs_fail_step + 1);
+        if (strcmp(backend, "cuda") == 0) {
+            /* the device computed steps beyond the failed one: its state is
+             * not the state at the current step, so reading it is refused */
+            float *v = malloc((N ? N : 1) * sizeof *v);
+            assert_non_null(v);
+            st = n4d_sim_get_state(sim, "v", v, N);
+            CHECK(st == N4D_E_STATE && strstr(n4d_last_error(sim), "not reported"),
+                  "get_state with steps pending report -> %d \"%s\"", (int)st,
+                  n4d_last_error(sim));
+            free(v);
+        }
         sim->observer = NULL;
         OK(n4d_sim_run(sim, steps - g_obs_fail_step - 1));
         break;
