@@ -478,11 +478,11 @@ static n4d_status bench_lif(void *a, const n4d__pop_rt *p, uint64_t n, uint32_t 
 /* ---- the build ------------------------------------------------------------------------ */
 
 typedef struct mock_build {
-    uint64_t n, seed, S, nseg, n_projs;
+    uint64_t n, seed, S, S_rows, nseg, n_projs;
     n4d__sg_proj *projs; /* copies (tables copied too, as the device does) */
-    uint64_t **item_off; /* row-wise: per-source offsets in the projection */
+    uint64_t **item_off; /* row-wise: per-source staging offsets (one sum over all) */
     uint32_t **srcs;     /* fixed_indegree: sources per target */
-    uint64_t *total;     /* synapses per projection */
+    uint64_t *total;     /* synapses per column-wise projection */
     int32_t *pos;
     /* after fill */
     uint64_t *keys, *seg; /* sorted (row, key); exclusive sum of segment starts */
@@ -596,22 +596,21 @@ static n4d_status build_count(const n4d__cuda_build_desc *d, void **out, uint64_
             for (uint64_t k = 0; k < p->n; k++)
                 counts[p->pre_first + (p->pairs[k] >> 32)]++;
             b->total[pj] = p->n;
-        } else { /* k_count_rows, then the exclusive sum */
+        } else { /* k_count_items, then the exclusive sum over all items */
             if (!p->pre_n)
                 continue;
             uint64_t *ic = malloc(p->pre_n * sizeof *ic);
             if (!(b->item_off[pj] = ic))
                 goto nomem;
-            uint64_t sum = 0;
             for (uint64_t s = 0; s < p->pre_n; s++) {
                 const uint64_t c = n4d__sg_row(p, b->pos, b->seed, s, NULL);
                 counts[p->pre_first + s] += c;
-                ic[s] = sum;
-                sum += c;
+                ic[s] = b->S_rows;
+                b->S_rows += c;
             }
-            b->total[pj] = sum;
         }
     }
+    b->S = b->S_rows;
     for (uint64_t pj = 0; pj < d->n_projs; pj++)
         b->S += b->total[pj];
     if (b->S >= 0xffffffffull) {
@@ -681,8 +680,20 @@ static n4d_status build_fill(void *h, const uint32_t *to_internal, const uint64_
         free(k);
         return fail(err, N4D_E_NOMEM, "mock: out of host memory");
     }
-    /* generation into the staging area, projection by projection */
-    uint64_t base = 0;
+    /* generation into the staging area: the row-wise items (k_fill_items),
+     * then the column-wise projections in order */
+    for (uint64_t pj = 0; pj < b->n_projs; pj++) {
+        const n4d__sg_proj *p = &b->projs[pj];
+        if (n4d__sg_columnwise(p))
+            continue;
+        for (uint64_t s = 0; s < p->pre_n; s++) {
+            const uint64_t off = b->item_off[pj][s];
+            const uint64_t n = n4d__sg_row(p, b->pos, b->seed, s, gen + off);
+            for (uint64_t i = 0; i < n; i++)
+                row[off + i] = ROW_OF(p->pre_first + s);
+        }
+    }
+    uint64_t base = b->S_rows;
     for (uint64_t pj = 0; pj < b->n_projs; pj++) {
         const n4d__sg_proj *p = &b->projs[pj];
         if (!b->total[pj])
@@ -699,13 +710,6 @@ static n4d_status build_fill(void *h, const uint32_t *to_internal, const uint64_
                 n4d__sg_make(p, b->seed, (uint32_t)kk, kk >> 32, (uint32_t)(p->post_first + t),
                              gen + base + kk);
                 row[base + kk] = ROW_OF(p->pre_first + s);
-            }
-        } else { /* k_fill_rows */
-            for (uint64_t s = 0; s < p->pre_n; s++) {
-                const uint64_t off = base + b->item_off[pj][s];
-                const uint64_t n = n4d__sg_row(p, b->pos, b->seed, s, gen + off);
-                for (uint64_t i = 0; i < n; i++)
-                    row[off + i] = ROW_OF(p->pre_first + s);
             }
         }
         base += b->total[pj];
