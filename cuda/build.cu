@@ -5,8 +5,9 @@
 //     projection, all in one launch (n4d__sg_row without output), per target
 //     of fixed_indegree (its sources are kept), per pair of a distinct
 //     fixed_total_number; per-source totals by atomics.
-//   fill: every synapse goes to a staging array at a fixed place (projection
-//     by projection, source by source), tagged with its internal row. Two
+//   fill: every synapse goes to a staging array at a fixed place (the
+//     row-wise items first, at a prefix sum of their counts, then the
+//     column-wise projections), tagged with its internal row. Two
 //     stable radix sorts, by (target, weight) and then by (row, delay key),
 //     give each row its canonical order; the segment starts are where the
 //     (row, key) changes, numbered by a prefix sum.
