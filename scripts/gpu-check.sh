@@ -21,7 +21,8 @@
 #   GPUCHECK_CUDA_ARCH=90      CMAKE_CUDA_ARCHITECTURES (H100/H200: 90)
 #   GPUCHECK_BUDGET_S=480      wall-time budget of the whole script; a step gets at
 #                              most what is left, steps after it are skipped
-#   GPUCHECK_PARTS="tests bench"  what to run after the build
+#   GPUCHECK_PARTS="tests bench sanitizer"  what to run after the build
+#                              (sanitizer: compute-sanitizer memcheck, last)
 #   GPUCHECK_NO_DEVICE=1       a machine without GPU (checks this script): no
 #                              nvidia-smi, the benchmarks shrink to smoke runs on
 #                              cpu-omp; the conformance tests report SKIPPED
@@ -44,7 +45,7 @@ B=${GPUCHECK_BUILD:-build}
 JOBS=${GPUCHECK_JOBS:-$(nproc 2>/dev/null || echo 4)}
 ARCH=${GPUCHECK_CUDA_ARCH:-90}
 BUDGET=${GPUCHECK_BUDGET_S:-480}
-PARTS=${GPUCHECK_PARTS:-tests bench}
+PARTS=${GPUCHECK_PARTS:-tests bench sanitizer}
 NO_DEVICE=${GPUCHECK_NO_DEVICE:-0}
 START=$(date +%s)
 ORIG_LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}
@@ -388,6 +389,26 @@ if [[ " $PARTS " == *" bench "* ]]; then
                 env "${envv[@]}" "$B/gpu_bench" "${argv[@]}"
         fi
     done
+fi
+
+# ---- 5. compute-sanitizer (last: it slows the kernels down 10-100x) ------------
+# memcheck of the smallest conformance test and of the device builds; takes
+# what is left of the budget (at most 150 s)
+if [[ " $PARTS " == *" sanitizer "* && "$NO_DEVICE" != 1 ]]; then
+    SAN=$(command -v compute-sanitizer || true)
+    [[ -z "$SAN" && -x /usr/local/cuda/bin/compute-sanitizer ]] && SAN=/usr/local/cuda/bin/compute-sanitizer
+    if [[ -n "$SAN" ]]; then
+        run_step tests.log "compute-sanitizer memcheck: test_conf_cuba" 90 \
+            "$TEST_KEYS|ERROR SUMMARY|Invalid|out of bounds" \
+            env N4D_CUDA_LIBRARY="$CUDA_LIB" "$SAN" --tool memcheck --error-exitcode 3 \
+            "$B/tests/test_cuda" conformance test_conf_cuba
+        run_step tests.log "compute-sanitizer memcheck: test_build_models" 60 \
+            "$TEST_KEYS|ERROR SUMMARY|Invalid|out of bounds" \
+            env N4D_CUDA_LIBRARY="$CUDA_LIB" "$SAN" --tool memcheck --error-exitcode 3 \
+            "$B/tests/test_cuda" conformance test_build_models
+    else
+        record SKIP "compute-sanitizer" - 0 "(not found)"
+    fi
 fi
 
 sum ""
