@@ -18,7 +18,7 @@ if(TARGET n4d_cuda)
 
   add_executable(test_cuda_shared ${CMAKE_CURRENT_LIST_DIR}/test_cuda.c)
   target_compile_definitions(test_cuda_shared PRIVATE _POSIX_C_SOURCE=200809L
-    N4D_TEST_CUDA_LIB="$<TARGET_FILE:n4d_cuda>")
+    N4D_TEST_CUDA_LIB="$<TARGET_FILE:n4d_cuda>" N4D_BINARY_DIR="${PROJECT_BINARY_DIR}")
   target_link_libraries(test_cuda_shared PRIVATE n4d n4d_internal PkgConfig::CMOCKA)
   add_dependencies(test_cuda_shared n4d_cuda)
   add_test(NAME test_cuda_search COMMAND test_cuda_shared search)

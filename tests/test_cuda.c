@@ -347,6 +347,66 @@ static void test_conf_layouts(void **state)
     g_layout = NULL;
 }
 
+/* Checkpoint and resume on the backend under test (the state and the delay
+ * ring copied off and onto the device), and a state recording that samples
+ * V every 7 steps (the run split at each sample): the same spikes, states and
+ * checksum as one uninterrupted cpu-ref run. */
+static void test_conf_checkpoint(void **state)
+{
+    (void)state;
+    n4d_context *ctx = NULL;
+    OK(n4d_context_create(NULL, &ctx));
+    n4d_model *m = model_brunel(ctx, 4242); /* delays of 15-30 steps: a busy ring */
+    const uint64_t N = n4d_model_num_neurons(m), total = 600, first = 250;
+    sim_result ref = run_model(m, "cpu-ref", DRIVE_ONCE, total, NULL);
+    char path[512], rec[512];
+    snprintf(path, sizeof path, "%s/test_cuda_checkpoint_%s.h5", N4D_BINARY_DIR, g_backend);
+    snprintf(rec, sizeof rec, "%s/test_cuda_record_%s.h5", N4D_BINARY_DIR, g_backend);
+    n4d_sim_options o;
+    n4d_sim_options_init(&o);
+    o.backend = g_backend;
+    o.history_steps = 200;
+    n4d_sim *sim = NULL;
+    OK(n4d_sim_create(m, &o, &sim));
+    n4d_record_options ro;
+    n4d_record_options_init(&ro);
+    const uint64_t ids[3] = {0, N / 2, N - 1};
+    ro.report_ids = ids;
+    ro.n_report_ids = 3;
+    ro.report_every = 7;
+    OK(n4d_sim_record_open(sim, rec, &ro));
+    OK(n4d_sim_run(sim, first));
+    OK(n4d_sim_checkpoint(sim, path, NULL));
+    OK(n4d_sim_run(sim, total - first));
+    OK(n4d_sim_record_close(sim));
+    sim_result a = capture_result(sim, N);
+    n4d_sim_destroy(sim);
+    same_result("brunel", "checkpointed and recorded run vs cpu-ref", &ref, &a, N);
+    /* resume on the same backend */
+    n4d_resume_options rso;
+    n4d_resume_options_init(&rso);
+    rso.backend = g_backend;
+    n4d_model *m2 = NULL;
+    n4d_sim *sim2 = NULL;
+    n4d_status st = n4d_sim_resume(ctx, path, &rso, &m2, &sim2);
+    if (st)
+        fail_msg("resume -> %d: %s", (int)st, n4d_last_error(ctx));
+    assert_string_equal(n4d_sim_backend(sim2), g_backend);
+    assert_int_equal(n4d_sim_current_step(sim2), first);
+    OK(n4d_sim_run(sim2, total - first));
+    sim_result b = capture_result(sim2, N);
+    same_result("brunel", "resumed run vs cpu-ref", &ref, &b, N);
+    n4d_sim_destroy(sim2);
+    n4d_model_destroy(m2);
+    remove(path);
+    remove(rec);
+    result_free(&ref);
+    result_free(&a);
+    result_free(&b);
+    n4d_model_destroy(m);
+    n4d_context_destroy(ctx);
+}
+
 /* ---- construction on the device ---------------------------------------------------- */
 
 /* A model built by g_builder is the cpu build, bit for bit. */
@@ -1027,6 +1087,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_conf_4d),           cmocka_unit_test(test_conf_izhikevich),
         cmocka_unit_test(test_conf_multi_poisson), cmocka_unit_test(test_conf_layouts),
         cmocka_unit_test(test_build_models),      cmocka_unit_test(test_build_then_run),
+        cmocka_unit_test(test_conf_checkpoint),
     };
     if (strcmp(g_mode, "host") == 0 || strcmp(g_mode, "absent") == 0)
         return cmocka_run_group_tests_name(g_mode, host, NULL, NULL);
