@@ -18,3 +18,10 @@ set_tests_properties(test_build_device PROPERTIES
 add_test(NAME test_cuda_mock COMMAND test_cuda conformance)
 set_tests_properties(test_cuda_mock PROPERTIES
   ENVIRONMENT "N4D_CUDA_LIBRARY=$<TARGET_FILE:n4d_cuda_mock>" TIMEOUT 900)
+
+# A device whose simulations are wrong (N4D_MOCK_CORRUPT): the self-test
+# keeps "auto" on the CPU.
+add_test(NAME test_build_device_selftest COMMAND test_build_device selftest-fails)
+set_tests_properties(test_build_device_selftest PROPERTIES
+  ENVIRONMENT "N4D_CUDA_LIBRARY=$<TARGET_FILE:n4d_cuda_mock>;N4D_MOCK_CORRUPT=1"
+  SKIP_RETURN_CODE 77)

@@ -13,7 +13,9 @@
  * Simulations (sim_*) follow cuda/backend.cu the same way: chunks, the
  * device record buffer and its halts, pending reports, sync rules.
  *
- * N4D_MOCK_FAIL=count|fill|fetch makes that entry fail with N4D_E_NOMEM.
+ * N4D_MOCK_FAIL=count|fill|fetch makes that entry fail with N4D_E_NOMEM;
+ * N4D_MOCK_CORRUPT=1 makes the simulations deliver wrong weights (a device
+ * that computes wrong results: "auto" must not use it).
  * The array API answers N4D_E_NO_DEVICE. */
 #include <math.h>
 #include <stdarg.h>
@@ -124,6 +126,7 @@ typedef struct mock_sim {
     uint64_t next_step, pend_step0;
     uint32_t pend_from, pend_to;
     unsigned host_fresh;
+    int corrupt; /* N4D_MOCK_CORRUPT: every delivered weight 1.5 times too large */
 } mock_sim;
 
 static void sim_destroy(void *h)
@@ -215,6 +218,7 @@ static n4d_status sim_create(const n4d__cuda_sim_desc *d, void **out, char *err)
     s->d.target = s->target;
     s->d.weight_q = s->wq;
     s->host_fresh = F_ALL;
+    s->corrupt = getenv("N4D_MOCK_CORRUPT") ? 1 : 0;
     *out = s;
     return N4D_OK;
 }
@@ -303,7 +307,7 @@ static void mock_select_reserve_post(mock_sim *s)
                 slot -= s->R;
             int64_t *acc = s->ring + ((size_t)slot * 2 + N4D__CU_SEG_CH(d->seg_key[g])) * s->n;
             for (uint64_t i = d->seg_off[g]; i < d->seg_off[g + 1]; i++)
-                acc[d->target[i]] += d->weight_q[i];
+                acc[d->target[i]] += d->weight_q[i] + (s->corrupt ? d->weight_q[i] / 2 : 0);
         }
     }
 }

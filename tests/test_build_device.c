@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "n4d.h"
+#include "backend.h" /* n4d__cuda_self_test */
 #include "internal.h" /* the built synapse arrays */
 
 #include "test_models.h"
@@ -263,16 +264,48 @@ static void test_run_device_built(void **state)
     n4d_context_destroy(ctx);
 }
 
-int main(void)
+/* The device passes the self-test that "auto" runs first. */
+static void test_self_test_passes(void **state)
+{
+    (void)state;
+    char why[1024] = "";
+    CHECK(n4d__cuda_self_test(why, sizeof why) == N4D_OK, "self-test: %s", why);
+}
+
+/* N4D_MOCK_CORRUPT: the device's simulations are wrong. The self-test says
+ * so, "auto" builds and simulates on the CPU with a warning, an explicit
+ * "cuda" still builds on the device (the builds are right). */
+static void test_self_test_fails(void **state)
+{
+    (void)state;
+    char why[1024] = "";
+    assert_int_equal(n4d__cuda_self_test(why, sizeof why), N4D_E_INTERNAL);
+    CHECK(strstr(why, "self-test") && strstr(why, "differ"), "self-test message: %s", why);
+    compare("12k auto, failed self-test", model_12k, "auto", NULL, "cpu");
+    compare("12k cuda, failed self-test", model_12k, "cuda", NULL, "cuda:0");
+    n4d_context *ctx = new_ctx();
+    g_build_backend = "auto";
+    n4d_model *m = model_12k(ctx, 3);
+    g_build_backend = NULL;
+    CHECK(strstr(g_log, "self-test") && strstr(g_log, "building on the CPU"), "log: %s", g_log);
+    n4d_model_destroy(m);
+    n4d_context_destroy(ctx);
+}
+
+int main(int argc, char **argv)
 {
     if (!getenv("N4D_CUDA_LIBRARY")) {
         printf("SKIPPED: N4D_CUDA_LIBRARY is not set (ctest points it to the mock library)\n");
         return 77;
     }
+    if (argc > 1 && strcmp(argv[1], "selftest-fails") == 0) {
+        const struct CMUnitTest tests[] = {cmocka_unit_test(test_self_test_fails)};
+        return cmocka_run_group_tests(tests, NULL, NULL);
+    }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_identical_builds), cmocka_unit_test(test_auto),
-        cmocka_unit_test(test_edge_models),      cmocka_unit_test(test_failures),
-        cmocka_unit_test(test_run_device_built),
+        cmocka_unit_test(test_self_test_passes), cmocka_unit_test(test_identical_builds),
+        cmocka_unit_test(test_auto),             cmocka_unit_test(test_edge_models),
+        cmocka_unit_test(test_failures),         cmocka_unit_test(test_run_device_built),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

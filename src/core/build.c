@@ -679,6 +679,10 @@ static n4d_status device_count(build_ctx *b, device_build *d)
         return n4d__error(&m->hdr, st, "build backend \"cuda:%d\" is not available: %s", (int)device,
                           why);
     }
+    if (d->fallback_ok && n4d__cuda_self_test(why, sizeof why) != N4D_OK) {
+        n4d__log(m->ctx, N4D_LOG_WARN, "auto build backend: %s; building on the CPU", why);
+        return N4D_OK;
+    }
     d->api = n4d__cuda_api_get(NULL);
     d->device = device;
     n4d__cuda_build_desc desc = {sizeof desc, device, m->seed, m->n_neurons, m->pos,

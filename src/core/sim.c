@@ -485,9 +485,13 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
         model->build_ns = n4d__now_ns() - build_t0;
     if (is_auto) {
         char why[N4D_CUDA_ERR_CAP + 2200];
-        ops = model->n_neurons >= AUTO_CUDA_NEURONS && n4d__cuda_check(0, why, sizeof why) == N4D_OK
-                  ? &n4d__backend_cuda
-                  : &n4d__backend_cpu_omp;
+        ops = &n4d__backend_cpu_omp;
+        if (model->n_neurons >= AUTO_CUDA_NEURONS && n4d__cuda_check(0, why, sizeof why) == N4D_OK) {
+            if (n4d__cuda_self_test(why, sizeof why) == N4D_OK)
+                ops = &n4d__backend_cuda;
+            else
+                n4d__log(model->ctx, N4D_LOG_WARN, "auto backend: %s; running on cpu-omp", why);
+        }
     }
 
     n4d_context *ctx = model->ctx;
