@@ -25,3 +25,10 @@ add_test(NAME test_build_device_selftest COMMAND test_build_device selftest-fail
 set_tests_properties(test_build_device_selftest PROPERTIES
   ENVIRONMENT "N4D_CUDA_LIBRARY=$<TARGET_FILE:n4d_cuda_mock>;N4D_MOCK_CORRUPT=1"
   SKIP_RETURN_CODE 77)
+
+# The host-side tests of the cuda backend and of the GPU array API with the
+# mock as "the device": the device paths of include/n4d/gpu.h, the backend
+# choice with a device present, the device build.
+add_test(NAME test_cuda_mock_host COMMAND test_cuda mock-host)
+set_tests_properties(test_cuda_mock_host PROPERTIES
+  ENVIRONMENT "N4D_CUDA_LIBRARY=$<TARGET_FILE:n4d_cuda_mock>")

@@ -16,8 +16,10 @@
  * N4D_MOCK_FAIL=count|fill|fetch makes that entry fail with N4D_E_NOMEM;
  * N4D_MOCK_CORRUPT=1 makes the simulations deliver wrong weights (a device
  * that computes wrong results: "auto" must not use it).
- * The array API answers N4D_E_NO_DEVICE. */
+ * The array API computes on the host what the device computes. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <math.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -427,56 +429,108 @@ static uint64_t sim_device_bytes(const void *h)
     return s ? (uint64_t)s->n * 21 + (uint64_t)s->R * 16 * s->n : 0;
 }
 
+/* ---- the array API (include/n4d/gpu.h's device path) on the host ------------------- */
+
+typedef struct mock_arr {
+    uint64_t cached; /* bytes the "device" keeps between calls */
+} mock_arr;
+
 static n4d_status arr_create(int32_t device, void **out, char *err)
 {
-    (void)device;
     *out = NULL;
-    return fail(err, N4D_E_NO_DEVICE, "mock: no array API on the mock device");
-}
-
-static void arr_destroy(void *a) { (void)a; }
-static n4d_status arr_clear(void *a, uint64_t *released, char *err)
-{
-    (void)a;
-    (void)err;
-    if (released)
-        *released = 0;
+    if (device != 0)
+        return fail(err, N4D_E_NO_DEVICE, "mock: no device %d", (int)device);
+    if (!(*out = calloc(1, sizeof(mock_arr))))
+        return fail(err, N4D_E_NOMEM, "mock: out of host memory");
     return N4D_OK;
 }
-static uint64_t arr_cached_bytes(const void *a)
+
+static void arr_destroy(void *a) { free(a); }
+
+static n4d_status arr_clear(void *a, uint64_t *released, char *err)
 {
-    (void)a;
-    return 0;
+    (void)err;
+    mock_arr *x = a;
+    if (released)
+        *released = x->cached;
+    x->cached = 0;
+    return N4D_OK;
 }
+
+static uint64_t arr_cached_bytes(const void *a) { return ((const mock_arr *)a)->cached; }
+
+/* k_lif */
 static n4d_status lif_update(void *a, const n4d__pop_rt *p, uint64_t n, const float *v,
                              const float *i_syn, const float *i_ext, const uint8_t *refractory,
                              float *v_out, uint8_t *spikes, char *err)
 {
-    (void)a, (void)p, (void)n, (void)v, (void)i_syn, (void)i_ext, (void)refractory, (void)v_out,
-        (void)spikes;
-    return fail(err, N4D_E_NO_DEVICE, "mock");
+    (void)err;
+    mock_arr *x = a;
+    for (uint64_t i = 0; i < n; i++) {
+        float vv = v[i];
+        int32_t r = refractory && refractory[i] ? 1 : 0;
+        spikes[i] = (uint8_t)n4d__lif_step(p, &vv, &r, i_syn ? i_syn[i] : 0.0f, 0.0f,
+                                           i_ext ? i_ext[i] : 0.0f);
+        v_out[i] = vv;
+    }
+    if (n * 14 > x->cached) /* v, i_syn, i_ext, v_out (float), refractory, spikes */
+        x->cached = n * 14;
+    return N4D_OK;
 }
+
+/* cuSPARSE SpMV: rows summed in double, rounded once */
 static n4d_status spmv(void *a, uint64_t rows, uint64_t cols, uint64_t nnz, const int32_t *row_ptr,
                        const int32_t *col_idx, const float *values, const float *x, float *y,
                        char *err)
 {
-    (void)a, (void)rows, (void)cols, (void)nnz, (void)row_ptr, (void)col_idx, (void)values,
-        (void)x, (void)y;
-    return fail(err, N4D_E_NO_DEVICE, "mock");
+    (void)a, (void)cols, (void)nnz, (void)err;
+    for (uint64_t r = 0; r < rows; r++) {
+        double sum = 0.0;
+        for (int32_t j = row_ptr[r]; j < row_ptr[r + 1]; j++)
+            sum += (double)values[j] * (double)x[col_idx[j]];
+        y[r] = (float)sum;
+    }
+    return N4D_OK;
 }
+
+/* cuBLAS gemmStridedBatched, row-major operands */
 static n4d_status gemm_batched(void *a, const n4d__cuda_gemm *g, char *err)
 {
-    (void)a, (void)g;
-    return fail(err, N4D_E_NO_DEVICE, "mock");
+    (void)a, (void)err;
+    for (uint64_t b = 0; b < g->batch; b++) {
+        const float *A = g->a + b * g->m * g->k, *B = g->b + b * g->k * g->n;
+        float *C = g->c + b * g->m * g->n;
+        for (uint64_t i = 0; i < g->m; i++)
+            for (uint64_t j = 0; j < g->n; j++) {
+                double sum = 0.0;
+                for (uint64_t k = 0; k < g->k; k++)
+                    sum += (double)A[i * g->k + k] * (double)B[k * g->n + j];
+                const float prev = g->beta != 0.0f ? C[i * g->n + j] : 0.0f;
+                C[i * g->n + j] = g->alpha * (float)sum + g->beta * prev;
+            }
+    }
+    return N4D_OK;
 }
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static n4d_status bench_lif(void *a, const n4d__pop_rt *p, uint64_t n, uint32_t iterations,
                             const float *v, const float *i_syn, const float *i_ext,
                             const uint8_t *refractory, float *v_out, uint8_t *spikes,
                             double *kernel_s, double *total_s, char *err)
 {
-    (void)a, (void)p, (void)n, (void)iterations, (void)v, (void)i_syn, (void)i_ext,
-        (void)refractory, (void)v_out, (void)spikes, (void)kernel_s, (void)total_s;
-    return fail(err, N4D_E_NO_DEVICE, "mock");
+    if (iterations == 0)
+        iterations = 1;
+    const double t0 = mono_s();
+    for (uint32_t k = 0; k < iterations; k++)
+        lif_update(a, p, n, v, i_syn, i_ext, refractory, v_out, spikes, err);
+    *kernel_s = *total_s = (mono_s() - t0) / iterations;
+    return N4D_OK;
 }
 
 /* ---- the build ------------------------------------------------------------------------ */
