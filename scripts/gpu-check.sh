@@ -53,6 +53,7 @@ SUMMARY=$OUT/summary.txt
 STEP_OUT=$(mktemp)
 trap 'rm -f "$STEP_OUT"' EXIT
 N_PASS=0 N_FAIL=0 N_SKIP=0 N_TIMEOUT=0
+LAST_RC=0
 
 : >"$SUMMARY"
 : >"$OUT/setup.log"
@@ -86,6 +87,8 @@ run_step() {
     local left=$((BUDGET - $(elapsed)))
     if ((left < 20)); then
         record SKIP "$label" - 0 "(time budget of ${BUDGET}s spent)"
+        LAST_RC=skip
+        : >"$STEP_OUT"
         return 0
     fi
     ((t > left)) && t=$left
@@ -306,7 +309,7 @@ CMAKE_ARGS=(-S . -B "$B" "${GEN[@]}"
 run_step setup.log "configure (CUDA arch $ARCH)" 240 'n4d: |Found HDF5|Checking for module|Found ZLIB|Error|error:' \
     cmake "${CMAKE_ARGS[@]}"
 configure_rc=$LAST_RC
-if ((configure_rc == 0)); then
+if [[ "$configure_rc" == 0 ]]; then
     {
         echo "--- where the dependencies came from (CMakeCache.txt):"
         grep -E '^(HDF5_C_INCLUDE_DIR|HDF5_C_LIBRARY_hdf5|HDF5_hdf5_LIBRARY_RELEASE|ZLIB_INCLUDE_DIR|ZLIB_LIBRARY_RELEASE|pkgcfg_lib_JANSSON_jansson|pkgcfg_lib_CMOCKA_cmocka|PKG_CONFIG_EXECUTABLE|CMAKE_CUDA_COMPILER|N4D_H5PY_PYTHON|N4D_PYTHON3_ON_PATH)[:]' "$B/CMakeCache.txt"
@@ -380,7 +383,7 @@ if [[ " $PARTS " == *" bench "* ]]; then
         run_step bench.log "gpu_bench $label" "$t" "$BENCH_KEYS" env "${envv[@]}" "$B/gpu_bench" "${argv[@]}"
         EXPECT_FAIL=
         # no table row: the run broke before timing (e.g. the device build failed)
-        if [[ "$LAST_RC" != 0 && "$LAST_RC" != 124 && "$LAST_RC" != 137 && "$LAST_RC" != 77 &&
+        if [[ "$LAST_RC" != 0 && "$LAST_RC" != skip && "$LAST_RC" != 124 && "$LAST_RC" != 137 && "$LAST_RC" != 77 &&
             "$args" == *"--build-backend cuda"* ]] && ! grep -q '^| ' "$STEP_OUT"; then
             args=${args/--build-backend cuda/--build-backend cpu}
             args=${args/ --compare-build 1/}

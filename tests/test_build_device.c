@@ -179,6 +179,9 @@ static void test_edge_models(void **state)
 static void test_failures(void **state)
 {
     (void)state;
+    /* the self-test ("auto") runs before any failure is injected */
+    char why[1024] = "";
+    CHECK(n4d__cuda_self_test(why, sizeof why) == N4D_OK, "self-test: %s", why);
     const char *steps[] = {"count", "fill", "fetch"};
     for (int k = 0; k < 3; k++) {
         setenv("N4D_MOCK_FAIL", steps[k], 1);

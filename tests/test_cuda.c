@@ -354,14 +354,19 @@ static void test_conf_layouts(void **state)
 static void test_conf_checkpoint(void **state)
 {
     (void)state;
+    if (!n4d_has_feature(N4D_FEATURE_HDF5))
+        skip(); /* checkpoints and recordings are HDF5 files */
     n4d_context *ctx = NULL;
     OK(n4d_context_create(NULL, &ctx));
     n4d_model *m = model_brunel(ctx, 4242); /* delays of 15-30 steps: a busy ring */
     const uint64_t N = n4d_model_num_neurons(m), total = 600, first = 250;
     sim_result ref = run_model(m, "cpu-ref", DRIVE_ONCE, total, NULL);
     char path[512], rec[512];
-    snprintf(path, sizeof path, "%s/test_cuda_checkpoint_%s.h5", N4D_BINARY_DIR, g_backend);
-    snprintf(rec, sizeof rec, "%s/test_cuda_record_%s.h5", N4D_BINARY_DIR, g_backend);
+    /* per process: the GPU and the mock conformance runs share a directory */
+    snprintf(path, sizeof path, "%s/test_cuda_checkpoint_%s_%ld.h5", N4D_BINARY_DIR, g_backend,
+             (long)getpid());
+    snprintf(rec, sizeof rec, "%s/test_cuda_record_%s_%ld.h5", N4D_BINARY_DIR, g_backend,
+             (long)getpid());
     n4d_sim_options o;
     n4d_sim_options_init(&o);
     o.backend = g_backend;
@@ -569,8 +574,11 @@ static void test_build_backend(void **state)
     assert_int_equal(n4d_model_set_build_backend(m, NULL), N4D_E_INVALID_ARG);
     OK(n4d_model_set_build_backend(m, "cpu"));
     OK(n4d_model_set_build_backend(m, "auto"));
+    assert_string_equal(n4d_model_build_backend(m), "auto");
     OK(n4d_model_set_build_backend(m, "cuda:1"));
+    assert_string_equal(n4d_model_build_backend(m), "cuda:1");
     OK(n4d_model_set_build_backend(m, "cuda"));
+    assert_string_equal(n4d_model_build_backend(m), "cuda:0");
     area(m, "a", 0, 3, 0, 3, 0, 3, 0, 0);
     n4d_population_desc d;
     n4d_population_desc_init(&d);

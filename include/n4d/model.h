@@ -196,10 +196,11 @@ N4D_API n4d_status n4d_model_set_build_threads(n4d_model *m, int32_t threads);
 /** Where n4d_model_build generates the synapses: "cpu" (the default),
  * "cuda" or "cuda:N" (that GPU; the build fails with N4D_E_NOT_BUILT or
  * N4D_E_NO_DEVICE naming the reason when it cannot be used, N4D_E_NOMEM when
- * the device memory is short), or "auto" (the first GPU for models of at
- * least 10,000 neurons when one is usable, else the CPU; a failed device
- * build falls back to the CPU with a warning). Every choice gives the same
- * model, bit for bit. */
+ * the device memory is short, N4D_E_LIMIT from 2^32 synapses on), or "auto"
+ * (the first GPU for models of at least 10,000 neurons when one is usable
+ * and has passed n4d's self-test, else the CPU; a failed device build falls
+ * back to the CPU with a warning). Every choice gives the same model, bit
+ * for bit. */
 N4D_API n4d_status n4d_model_set_build_backend(n4d_model *m, const char *name);
 
 /** Internal order of the neurons (users always keep their ids). */
@@ -249,9 +250,9 @@ N4D_API n4d_status n4d_model_build(n4d_model *m);
  * warnings work before the build; neuron and synapse queries need it. */
 
 N4D_API int n4d_model_is_built(const n4d_model *m);
-/** Before the build the build backend chosen ("cpu", "auto" or "cuda"),
+/** Before the build the build backend chosen ("cpu", "auto" or "cuda:N"),
  * after it where the synapses were generated ("cpu" or "cuda:N"; "loaded"
- * for a model read from a file). Static or model-owned string. */
+ * for a model read from a file). A model-owned string. */
 N4D_API const char *n4d_model_build_backend(const n4d_model *m);
 N4D_API double n4d_model_dt(const n4d_model *m);
 N4D_API uint64_t n4d_model_seed(const n4d_model *m);

@@ -47,11 +47,12 @@ int n4d__parse_cuda_name(const char *name, int32_t *device, int *bad);
  * N4D_E_NOT_BUILT (no library) or N4D_E_NO_DEVICE (no driver, no device, no
  * such device), with the reason written to msg (cap bytes). */
 n4d_status n4d__cuda_check(int32_t device, char *msg, size_t cap);
-/* Whether device 0 computes what the CPU computes, checked once per process
- * (cuda_selftest.c: a small network built and simulated on both, compared
- * bit for bit). "auto" gives work to the GPU only after it passed. N4D_OK,
- * or a failure with the reason in msg. Call only after n4d__cuda_check(0)
- * succeeded. */
+/* Whether device 0 computes what the CPU computes (cuda_selftest.c: a small
+ * network built and simulated on both, compared bit for bit; the verdict is
+ * kept for the process, a lack of device memory is retried at the next
+ * call). "auto" gives work to the GPU only after it passed. N4D_OK, or a
+ * failure with the reason in msg. Thread-safe. Call only after
+ * n4d__cuda_check(0) succeeded. */
 n4d_status n4d__cuda_self_test(char *msg, size_t cap);
 
 struct n4d_sim {

@@ -1,9 +1,13 @@
 /* The check "auto" makes before it gives work to a GPU: a small network is
  * built on the device and on the CPU (the arrays must be identical), then
  * simulated on the cuda backend and on cpu-ref (the spikes and the checksum
- * must be identical). Run once per process; its verdict is kept. Explicit
- * "cuda" choices are not checked: they run whatever the device computes, and
- * the conformance tests (tests/test_cuda.c) are the full check. */
+ * must be identical). A verdict (pass, or results that differ, or a CUDA
+ * error) is kept for the process; a lack of resources (device memory) is
+ * not a verdict: the build comparison is left out when only the build lacks
+ * memory, and the whole check is tried again at the next call when the
+ * simulation does. Explicit "cuda" choices are not checked: they run
+ * whatever the device computes, and the conformance tests
+ * (tests/test_cuda.c) are the full check. */
 #include "backend.h"
 
 #include <pthread.h>
@@ -12,7 +16,8 @@
 
 #define SELFTEST_STEPS 300
 
-static pthread_once_t g_selftest_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t g_selftest_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool g_selftest_done;       /* a verdict was reached */
 static n4d_status g_selftest_status;
 static char g_selftest_msg[N4D_CUDA_ERR_CAP + 256];
 
@@ -131,7 +136,13 @@ static n4d_status selftest_run(n4d_model *m, const char *backend, uint64_t *chec
     return st;
 }
 
-static void selftest_once(void)
+/* Not enough device resources to run the check: no verdict. */
+static bool resource_error(n4d_status st)
+{
+    return st == N4D_E_NOMEM || st == N4D_E_LIMIT;
+}
+
+static void selftest_run_all(void)
 {
     n4d_context *ctx = NULL;
     n4d_model *cpu = NULL, *dev = NULL;
@@ -141,12 +152,15 @@ static void selftest_once(void)
         snprintf(g_selftest_msg, sizeof g_selftest_msg, "no context");
     if (!st)
         st = selftest_model(ctx, "cpu", &cpu);
-    if (!st)
-        st = selftest_model(ctx, "cuda", &dev);
-    if (!st && !same_synapses(cpu, dev)) {
-        st = N4D_E_INTERNAL;
-        snprintf(g_selftest_msg, sizeof g_selftest_msg,
-                 "the synapses built on the GPU differ from the CPU's");
+    if (!st) {
+        const n4d_status bst = selftest_model(ctx, "cuda", &dev);
+        if (!bst && !same_synapses(cpu, dev)) {
+            st = N4D_E_INTERNAL;
+            snprintf(g_selftest_msg, sizeof g_selftest_msg,
+                     "the synapses built on the GPU differ from the CPU's");
+        } else if (bst && !resource_error(bst)) {
+            st = bst; /* a CUDA error: a verdict */
+        }
     }
     if (!st)
         st = selftest_run(cpu, "cpu-ref", &sum[0], &spikes[0]);
@@ -164,12 +178,18 @@ static void selftest_once(void)
     n4d_model_destroy(cpu);
     n4d_context_destroy(ctx);
     g_selftest_status = st;
+    g_selftest_done = !resource_error(st);
 }
 
 n4d_status n4d__cuda_self_test(char *msg, size_t cap)
 {
-    pthread_once(&g_selftest_once, selftest_once);
-    if (g_selftest_status && msg && cap)
-        snprintf(msg, cap, "the GPU failed n4d's self-test (%s)", g_selftest_msg);
-    return g_selftest_status;
+    pthread_mutex_lock(&g_selftest_lock);
+    if (!g_selftest_done)
+        selftest_run_all();
+    const n4d_status st = g_selftest_status;
+    if (st && msg && cap)
+        snprintf(msg, cap, "%s n4d's self-test (%s)",
+                 g_selftest_done ? "the GPU failed" : "the GPU could not run", g_selftest_msg);
+    pthread_mutex_unlock(&g_selftest_lock);
+    return st;
 }

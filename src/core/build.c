@@ -995,6 +995,8 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     /* pass 2: fill (weights as float bits for now) */
     float maxw = 0.0f;
     generate(&b, true, threads, scratch, seen, &maxw);
+    for (uint64_t r = 0; r < N && !b.overflow; r++)
+        b.overflow = b.cursor[r] != b.count[r + 1]; /* a row got fewer synapses */
     if (b.overflow) {
         st = n4d__error(&m->hdr, N4D_E_INTERNAL,
                         "the synapse counts of the two build passes differ (%s)",

@@ -158,6 +158,7 @@ struct n4d_model {
     uint64_t seed;
     int32_t build_threads;
     int32_t build_device;  /* N4D__BUILD_CPU, N4D__BUILD_AUTO or a CUDA device */
+    char build_request[24]; /* as set: "cpu", "auto" or "cuda:N" */
     char built_on[24];     /* after the build: "cpu" or "cuda:N" */
     double default_duration;
 

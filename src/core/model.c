@@ -153,6 +153,7 @@ n4d_status n4d_model_create(n4d_context *ctx, n4d_model **out)
     m->dt = 0.1;
     m->seed = 1;
     m->build_device = N4D__BUILD_CPU;
+    snprintf(m->build_request, sizeof m->build_request, "cpu");
     *out = m;
     return N4D_OK;
 }
@@ -298,6 +299,10 @@ n4d_status n4d_model_set_build_backend(n4d_model *m, const char *name)
     else
         return MODEL_ERR(m, N4D_E_INVALID_ARG,
                          "unknown build backend \"%s\" (expected cpu, auto, cuda or cuda:N)", name);
+    if (m->build_device >= 0)
+        snprintf(m->build_request, sizeof m->build_request, "cuda:%d", (int)m->build_device);
+    else
+        snprintf(m->build_request, sizeof m->build_request, "%s", name);
     return N4D_OK;
 }
 
@@ -688,9 +693,7 @@ const char *n4d_model_build_backend(const n4d_model *m)
         return "";
     if (m->built)
         return m->built_on[0] ? m->built_on : "loaded"; /* read from a file */
-    return m->build_device == N4D__BUILD_CPU    ? "cpu"
-           : m->build_device == N4D__BUILD_AUTO ? "auto"
-                                                : "cuda";
+    return m->build_request;
 }
 double n4d_model_dt(const n4d_model *m) { return IS_MODEL(m) ? m->dt : 0.0; }
 uint64_t n4d_model_seed(const n4d_model *m) { return IS_MODEL(m) ? m->seed : 0; }

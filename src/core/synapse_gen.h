@@ -299,12 +299,17 @@ N4D_HD void n4d__sg_make(const n4d__sg_proj *P, uint64_t seed, uint32_t entity, 
 
 /* ---- sorting helpers ------------------------------------------------------------ */
 
-/* LSD radix sort of n < 2^32 values, 11 bits per pass; tmp holds n values. */
+/* LSD radix sort of n values, 11 bits per pass; tmp holds n values. */
 N4D_HD void n4d__radix_sort_u32(uint32_t *v, uint32_t *tmp, uint64_t n)
 {
+#ifdef __CUDA_ARCH__
+    typedef uint32_t count_t; /* the device build has fewer than 2^32 synapses */
+#else
+    typedef uint64_t count_t;
+#endif
     uint32_t *src = v, *dst = tmp;
     for (int shift = 0; shift < 33; shift += 11) {
-        uint32_t count[2049];
+        count_t count[2049];
         for (int b = 0; b < 2049; b++)
             count[b] = 0;
         for (uint64_t i = 0; i < n; i++)
