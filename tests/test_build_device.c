@@ -132,44 +132,38 @@ static void test_auto(void **state)
     compare("rules auto", model_rules, "auto", NULL, "cpu"); /* 1,653 neurons */
 }
 
-/* An empty model, a model without synapses, a model of one neuron. */
-static n4d_model *model_empty_rows(n4d_context *ctx, uint64_t seed)
+/* One population on an nx x ny area with fixed_probability p onto itself. */
+static n4d_model *one_population(n4d_context *ctx, uint64_t seed, int32_t nx, int32_t ny, double p)
 {
-    const uint32_t shape[4] = {10, 10, 1, 1};
+    const uint32_t shape[4] = {(uint32_t)nx, (uint32_t)ny, 1, 1};
     n4d_model *m = new_model(ctx, shape, seed);
-    area(m, "a", 0, 9, 0, 9, 0, 0, 0, 0);
+    area(m, "a", 0, nx - 1, 0, ny - 1, 0, 0, 0, 0);
     n4d_population_desc d;
     n4d_population_desc_init(&d);
     d.name = "p";
     d.area = "a";
     pop(m, &d);
-    /* rows with and without synapses; the last rows empty */
-    n4d_projection_desc p = proj("p", "p", N4D_RULE_FIXED_PROBABILITY, 0.02, 1.0);
-    projection(m, &p);
+    n4d_projection_desc pr = proj("p", "p", N4D_RULE_FIXED_PROBABILITY, p, 1.0);
+    projection(m, &pr);
     build(m);
     return m;
 }
 
+/* Rows with and without synapses, the last rows empty. */
+static n4d_model *model_sparse_rows(n4d_context *ctx, uint64_t seed)
+{
+    return one_population(ctx, seed, 10, 10, 0.02);
+}
+
 static n4d_model *model_no_synapses(n4d_context *ctx, uint64_t seed)
 {
-    const uint32_t shape[4] = {4, 1, 1, 1};
-    n4d_model *m = new_model(ctx, shape, seed);
-    area(m, "a", 0, 3, 0, 0, 0, 0, 0, 0);
-    n4d_population_desc d;
-    n4d_population_desc_init(&d);
-    d.name = "p";
-    d.area = "a";
-    pop(m, &d);
-    n4d_projection_desc p = proj("p", "p", N4D_RULE_FIXED_PROBABILITY, 0.0, 1.0);
-    projection(m, &p);
-    build(m);
-    return m;
+    return one_population(ctx, seed, 4, 1, 0.0);
 }
 
 static void test_edge_models(void **state)
 {
     (void)state;
-    compare("sparse rows", model_empty_rows, "cuda", NULL, "cuda:0");
+    compare("sparse rows", model_sparse_rows, "cuda", NULL, "cuda:0");
     compare("no synapses", model_no_synapses, "cuda", NULL, "cuda:0");
 }
 
