@@ -721,8 +721,10 @@ static n4d_status device_fill(build_ctx *b, device_build *d)
     }
     syn->scale = fixed_point_scale(m, info.max_abs_weight);
     syn->inv_scale = 1.0 / syn->scale;
+    const uint64_t fetch_t0 = n4d__now_ns();
     st = d->api->build_fetch(d->h, syn->scale, syn->seg_ptr, syn->seg_off, syn->seg_key,
                              syn->target, syn->weight_q, err);
+    const double fetch_s = (double)(n4d__now_ns() - fetch_t0) * 1e-9;
     if (st) {
         n4d__free(m->ctx, N4D_MEM_SYNAPSES, syn->seg_off, (nseg + 1) * sizeof(uint64_t));
         n4d__free(m->ctx, N4D_MEM_SYNAPSES, syn->seg_key, (nseg ? nseg : 1) * sizeof(uint32_t));
@@ -733,8 +735,11 @@ static n4d_status device_fill(build_ctx *b, device_build *d)
     }
     syn->min_delay = syn->n_syn ? info.min_delay : 1;
     syn->max_delay = syn->n_syn ? info.max_delay : 1;
-    n4d__log(m->ctx, N4D_LOG_INFO, "built %llu synapses on the GPU (%.3f s on the device)",
-             (unsigned long long)syn->n_syn, info.seconds);
+    n4d__log(m->ctx, N4D_LOG_INFO,
+             "built %llu synapses on the GPU: %.3f s counting, generating and sorting, %.3f s "
+             "converting and copying them to the host (%.2f GB)",
+             (unsigned long long)syn->n_syn, info.seconds, fetch_s,
+             (double)(syn->n_syn * 8 + (syn->n_seg + 1) * 12 + (m->n_neurons + 1) * 8) / 1e9);
     d->api->build_destroy(d->h);
     d->h = NULL;
     snprintf(m->built_on, sizeof m->built_on, "cuda:%d", (int)d->device);
