@@ -185,10 +185,10 @@ __global__ void k_reserve(Dev d)
 
 __device__ __forceinline__ unsigned long long *slot_of(const Dev &d, uint32_t key, uint32_t tmod)
 {
-    uint32_t slot = tmod + N4D__CU_SEG_DELAY(key); // delay <= R - 1
+    uint32_t slot = tmod + N4D__SEG_DELAY(key); // delay <= R - 1
     if (slot >= d.R)
         slot -= d.R;
-    return d.ring + ((size_t)slot * 2 + N4D__CU_SEG_CH(key)) * d.n;
+    return d.ring + ((size_t)slot * 2 + N4D__SEG_CH(key)) * d.n;
 }
 
 // Delivers synapses first, first + stride, ... of row `src`.

@@ -249,7 +249,7 @@ __global__ void k_seg_flags(const uint64_t *keys, uint64_t S, uint64_t *seg, uns
         const int start = i == 0 || keys[i] != keys[i - 1];
         seg[i] = (uint64_t)start;
         if (start) {
-            lo = hi = N4D__CU_SEG_DELAY(keys[i] & ((1u << KEY_BITS) - 1));
+            lo = hi = N4D__SEG_DELAY(keys[i] & ((1u << KEY_BITS) - 1));
         }
     }
     lo = warp_min(lo);

@@ -304,10 +304,10 @@ static void mock_select_reserve_post(mock_sim *s)
     for (uint64_t j = 0; j < c->cur_count; j++) {
         const uint32_t src = s->spk[j];
         for (uint64_t g = d->seg_ptr[src]; g < d->seg_ptr[src + 1]; g++) {
-            uint32_t slot = c->cur_tmod + N4D__CU_SEG_DELAY(d->seg_key[g]);
+            uint32_t slot = c->cur_tmod + N4D__SEG_DELAY(d->seg_key[g]);
             if (slot >= s->R)
                 slot -= s->R;
-            int64_t *acc = s->ring + ((size_t)slot * 2 + N4D__CU_SEG_CH(d->seg_key[g])) * s->n;
+            int64_t *acc = s->ring + ((size_t)slot * 2 + N4D__SEG_CH(d->seg_key[g])) * s->n;
             for (uint64_t i = d->seg_off[g]; i < d->seg_off[g + 1]; i++)
                 acc[d->target[i]] += d->weight_q[i] + (s->corrupt ? d->weight_q[i] / 2 : 0);
         }
@@ -799,7 +799,7 @@ static n4d_status build_fill(void *h, const uint32_t *to_internal, const uint64_
         maxbits = a > maxbits ? a : maxbits;
         b->seg[i] = nseg;
         if (i == 0 || b->keys[i] != b->keys[i - 1]) {
-            const uint32_t dl = N4D__CU_SEG_DELAY(b->keys[i] & ((1u << KEY_BITS) - 1));
+            const uint32_t dl = N4D__SEG_DELAY(b->keys[i] & ((1u << KEY_BITS) - 1));
             dmin = dl < dmin ? dl : dmin;
             dmax = dl > dmax ? dl : dmax;
             nseg++;

@@ -42,12 +42,6 @@ extern "C" {
 #define N4D__SYNC_STATE 2u    /* neuron state arrays only, not the delay ring */
 #define N4D__SYNC_IEXT 4u     /* the external input array only */
 
-/* Segment keys: delay in steps (bits 1..16) and channel (bit 0). These
- * mirror N4D__SEG_DELAY / N4D__SEG_CH of internal.h, which CUDA C++ cannot
- * include (C11 atomics); cuda_loader.c checks that both agree. */
-#define N4D__CU_SEG_DELAY(key) (((uint32_t)(key) >> 1) & 0xffffu)
-#define N4D__CU_SEG_CH(key) ((uint32_t)(key) & 1u)
-
 /* A DC input (n4d__input reduced to what the update needs). */
 typedef struct n4d__cuda_dc {
     int32_t pop;

@@ -21,13 +21,6 @@
 
 #define LOAD_MSG_CAP 2048
 
-/* The library decodes segment keys with its own copy of the macros. */
-_Static_assert(N4D__CU_SEG_DELAY(N4D__SEG_KEY(12345, 1)) == N4D__SEG_DELAY(N4D__SEG_KEY(12345, 1)) &&
-                   N4D__CU_SEG_CH(N4D__SEG_KEY(12345, 1)) == N4D__SEG_CH(N4D__SEG_KEY(12345, 1)) &&
-                   N4D__CU_SEG_DELAY(N4D__SEG_KEY(65535, 0)) == 65535u &&
-                   N4D__CU_SEG_CH(N4D__SEG_KEY(7, 0)) == 0u,
-               "segment key macros of cuda_api.h and internal.h disagree");
-
 typedef struct cuda_lib {
     void *handle;
     const n4d__cuda_api *api;

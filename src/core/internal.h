@@ -112,12 +112,8 @@ typedef struct n4d__sense {
     uint32_t rows, cols;
 } n4d__sense;
 
-/* Segment key: delay in steps (bits 1..16) and channel (bit 0: 1 = the
- * weight is negative, delivered to the inhibitory accumulator), so keys sort
- * by (delay, sign). Always use these macros. */
-#define N4D__SEG_DELAY(key) (((uint32_t)(key) >> 1) & 0xffffu)
-#define N4D__SEG_CH(key) ((uint32_t)(key) & 1u)
-#define N4D__SEG_KEY(delay, ch) (((uint32_t)(delay) << 1) | ((uint32_t)(ch) & 1u))
+/* Segment keys: N4D__SEG_KEY / N4D__SEG_DELAY / N4D__SEG_CH (synapse_gen.h,
+ * shared with the CUDA library). */
 
 /* Synapses: CSR by source. Row s has segments seg_ptr[s] .. seg_ptr[s+1]-1;
  * segment k covers synapses seg_off[k] .. seg_off[k+1]-1, all with key

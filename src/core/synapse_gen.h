@@ -35,11 +35,16 @@
 #define N4D_HD_BIG static __attribute__((noinline))
 #endif
 
-/* Segment key of a synapse: delay in steps (bits 1..16), channel (bit 0:
- * inhibitory). */
+/* Segment key: delay in steps (bits 1..16) and channel (bit 0: 1 = the
+ * weight is negative, delivered to the inhibitory accumulator), so keys sort
+ * by (delay, sign). Always use these macros (constant expressions). */
+#define N4D__SEG_DELAY(key) (((uint32_t)(key) >> 1) & 0xffffu)
+#define N4D__SEG_CH(key) ((uint32_t)(key) & 1u)
+#define N4D__SEG_KEY(delay, ch) (((uint32_t)(delay) << 1) | ((uint32_t)(ch) & 1u))
+
 N4D_HD uint32_t n4d__seg_key(uint32_t delay, uint32_t ch)
 {
-    return (delay << 1) | (ch & 1u);
+    return N4D__SEG_KEY(delay, ch);
 }
 
 /* Delay in ms -> steps: rounded to nearest, at least 1, at most
