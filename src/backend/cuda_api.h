@@ -5,7 +5,8 @@
  * crossing the boundary is plain C data: the library never sees the core's
  * structures (struct n4d_sim, n4d_model), only the descriptor below, and it
  * reports spikes through a callback. The shared per-neuron equations
- * (neuron.h) and the counter RNG (philox.h) are compiled into both sides.
+ * (neuron.h), the counter RNG (philox.h) and the synapse generator
+ * (synapse_gen.h) are compiled into both sides.
  *
  * Compiles as C11 (core) and as CUDA C++ (cuda/). Never installed.
  *
