@@ -24,8 +24,6 @@
 
 #include "test_models.h"
 
-typedef n4d_model *(*model_fn)(n4d_context *ctx, uint64_t seed);
-
 /* Warnings of the library, kept for inspection. */
 static char g_log[4096];
 
@@ -53,17 +51,7 @@ static void compare(const char *name, model_fn make, const char *builder,
                     const n4d_layout_options *lay, const char *expect_built_on)
 {
     n4d_context *ctx = new_ctx();
-    g_layout = lay;
-    g_build_backend = "cpu";
-    n4d_model *ref = make(ctx, 31);
-    g_build_backend = builder;
-    n4d_model *m = make(ctx, 31);
-    g_build_backend = NULL;
-    g_layout = NULL;
-    assert_string_equal(n4d_model_build_backend(m), expect_built_on);
-    same_built_model(name, builder, ref, m);
-    n4d_model_destroy(ref);
-    n4d_model_destroy(m);
+    compare_builds(ctx, name, make, builder, lay, 31, expect_built_on);
     n4d_context_destroy(ctx);
 }
 

@@ -94,7 +94,6 @@ static n4d_model *model_big(n4d_context *ctx, uint64_t seed)
 
 /* ---- running and comparing ------------------------------------------------------------ */
 
-
 typedef void (*prepare_fn)(n4d_sim *sim);
 
 /* How a candidate run is driven. */
@@ -245,8 +244,6 @@ static void same_result(const char *name, const char *what, const sim_result *a,
         CHECK(memcmp(a->state[i], b->state[i], N * sizeof(float)) == 0,
               "%s, %s: final state \"%s\" differs", name, what, VARS[i]);
 }
-
-typedef n4d_model *(*model_fn)(n4d_context *ctx, uint64_t seed);
 
 static void conform(const char *name, model_fn make, uint64_t steps, uint64_t min_spikes,
                     prepare_fn prep, const int *drives, size_t n_drives)
@@ -419,16 +416,7 @@ static void build_conform(const char *name, model_fn make, const n4d_layout_opti
 {
     n4d_context *ctx = NULL;
     OK(n4d_context_create(NULL, &ctx));
-    g_layout = lay;
-    g_build_backend = "cpu";
-    n4d_model *ref = make(ctx, 99);
-    g_build_backend = g_builder;
-    n4d_model *m = make(ctx, 99);
-    g_build_backend = NULL;
-    g_layout = NULL;
-    same_built_model(name, g_builder, ref, m);
-    n4d_model_destroy(ref);
-    n4d_model_destroy(m);
+    compare_builds(ctx, name, make, g_builder, lay, 99, NULL);
     n4d_context_destroy(ctx);
 }
 

@@ -165,8 +165,6 @@ static const run_cfg CONFIGS[] = {
     {"cpu-omp", 2, 1},
 };
 
-typedef n4d_model *(*model_fn)(n4d_context *ctx, uint64_t seed);
-
 static void check_model(const char *name, model_fn make, uint64_t steps, uint64_t min_spikes,
                         prepare_fn prep)
 {

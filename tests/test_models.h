@@ -25,6 +25,9 @@
 
 /* ---- model description helpers ------------------------------------------------ */
 
+/* A model maker: describes and builds one of the models below. */
+typedef n4d_model *(*model_fn)(n4d_context *ctx, uint64_t seed);
+
 /* Storage layout and build backend applied by new_model (NULL: the
  * defaults). */
 static const n4d_layout_options *g_layout;
@@ -465,6 +468,27 @@ static void same_built_model(const char *name, const char *what, const n4d_model
     if (getenv("N4D_TEST_VERBOSE"))
         print_message("%s: %llu synapses, %llu segments: %s build identical\n", name,
                       (unsigned long long)x->n_syn, (unsigned long long)x->n_seg, what);
+}
+
+/* Builds make(ctx, seed) on the CPU and with build backend `builder`
+ * (optionally with a layout) and checks that both are the same model; with
+ * expect_built_on, also where the second one was built. */
+static void compare_builds(n4d_context *ctx, const char *name, model_fn make, const char *builder,
+                           const n4d_layout_options *lay, uint64_t seed,
+                           const char *expect_built_on)
+{
+    g_layout = lay;
+    g_build_backend = "cpu";
+    n4d_model *ref = make(ctx, seed);
+    g_build_backend = builder;
+    n4d_model *m = make(ctx, seed);
+    g_build_backend = NULL;
+    g_layout = NULL;
+    if (expect_built_on)
+        assert_string_equal(n4d_model_build_backend(m), expect_built_on);
+    same_built_model(name, builder, ref, m);
+    n4d_model_destroy(ref);
+    n4d_model_destroy(m);
 }
 #endif
 
