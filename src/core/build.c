@@ -460,21 +460,6 @@ static n4d_status build_site_maps(build_ctx *b)
     return N4D_OK;
 }
 
-/* The count and the fill of a row as separate functions: each gets its own
- * copy of n4d__sg_row, the count's specialised for out == NULL (10 % of a
- * fixed_probability build). */
-__attribute__((noinline)) static uint64_t count_row(const n4d__sg_proj *P, const int32_t *pos,
-                                                    uint64_t seed, uint64_t s)
-{
-    return n4d__sg_row(P, pos, seed, s, NULL);
-}
-
-__attribute__((noinline)) static uint64_t fill_row(const n4d__sg_proj *P, const int32_t *pos,
-                                                   uint64_t seed, uint64_t s, gen_syn *out)
-{
-    return n4d__sg_row(P, pos, seed, s, out);
-}
-
 /* Fill: whether n synapses at `at` stay within internal row r (b->count
  * holds the row starts). They always do when both passes agree; a guard, so
  * that a disagreement (the counts came from the GPU) fails the build instead
@@ -523,12 +508,12 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
         const uint64_t s = it - b->item_start[pj];
         const uint64_t src = m->pops[m->projs[pj].source].first + s;
         if (!fill) {
-            uint64_t n = count_row(&b->sp[pj], m->pos, m->seed, s);
+            uint64_t n = n4d__sg_row(&b->sp[pj], m->pos, m->seed, s, NULL);
             __atomic_fetch_add(&b->count[src], n, __ATOMIC_RELAXED);
             continue;
         }
         gen_syn *row = scratch[tid];
-        uint64_t n = fill_row(&b->sp[pj], m->pos, m->seed, s, row);
+        uint64_t n = n4d__sg_row(&b->sp[pj], m->pos, m->seed, s, row);
         const uint64_t r = n4d__to_internal(m, src);
         uint64_t at = __atomic_fetch_add(&b->cursor[r], n, __ATOMIC_RELAXED);
         if (!row_fits(b, r, at, n))

@@ -27,14 +27,6 @@
 #define N4D__FP_DENSE_P 0.1
 #define N4D__FP_MAX_K 1024
 
-/* Functions too large to inline in every caller: out of line on the host
- * (faster builds), inlined on the device like every N4D_HD function. */
-#ifdef __CUDACC__
-#define N4D_HD_BIG N4D_HD
-#else
-#define N4D_HD_BIG static __attribute__((noinline))
-#endif
-
 /* Segment key: delay in steps (bits 1..16) and channel (bit 0: 1 = the
  * weight is negative, delivered to the inhibitory accumulator), so keys sort
  * by (delay, sign). Always use these macros (constant expressions). */
@@ -261,9 +253,9 @@ N4D_HD double n4d__sg_draw(const n4d_dist *d, uint64_t seed, uint32_t purpose, u
     return x;
 }
 
-/* Synapse j of entity `entity` with drawn weight and/or delay. */
-N4D_HD void n4d__sg_make_drawn(const n4d__sg_proj *P, uint64_t seed, uint32_t entity, uint64_t j,
-                               uint32_t target, n4d__gen_syn *out)
+/* Synapse j of entity `entity` (source or target, by rule) to `target`. */
+N4D_HD void n4d__sg_make(const n4d__sg_proj *P, uint64_t seed, uint32_t entity, uint64_t j,
+                         uint32_t target, n4d__gen_syn *out)
 {
     float w = P->weight_c;
     uint32_t d = P->delay_c;
@@ -283,23 +275,6 @@ N4D_HD void n4d__sg_make_drawn(const n4d__sg_proj *P, uint64_t seed, uint32_t en
     out->target = target;
     out->weight = w;
     out->key = n4d__seg_key(d, w < 0.0f);
-}
-
-/* Synapse j of entity `entity` (source or target, by rule) to `target`;
- * constant weight and delay inline (most projections), draws out of line. */
-#ifndef __CUDACC__
-__attribute__((always_inline))
-#endif
-N4D_HD void n4d__sg_make(const n4d__sg_proj *P, uint64_t seed, uint32_t entity, uint64_t j,
-                         uint32_t target, n4d__gen_syn *out)
-{
-    if (P->const_weight && P->const_delay) {
-        out->target = target;
-        out->weight = P->weight_c;
-        out->key = n4d__seg_key(P->delay_c, P->weight_c < 0.0f);
-        return;
-    }
-    n4d__sg_make_drawn(P, seed, entity, j, target, out);
 }
 
 /* ---- sorting helpers ------------------------------------------------------------ */
@@ -348,7 +323,7 @@ N4D_HD uint64_t n4d__sg_binomial_lookup(double u, const double *cdf, uint32_t n)
 /* Sorts K <= FP_MAX_K values uniform in [0, len) in O(K): a bucket pass
  * (K buckets, about one value each), then insertion sort of the nearly
  * sorted result. */
-N4D_HD_BIG void n4d__sg_sort_uniform(uint32_t *v, uint64_t K, uint64_t len)
+N4D_HD void n4d__sg_sort_uniform(uint32_t *v, uint64_t K, uint64_t len)
 {
     uint32_t tmp[N4D__FP_MAX_K];
     if (K < 16) {
@@ -382,7 +357,7 @@ N4D_HD_BIG void n4d__sg_sort_uniform(uint32_t *v, uint64_t K, uint64_t len)
 
 /* K distinct uniform values in [0, len), sorted, into out. Duplicates are
  * replaced by further draws of the same stream until all are distinct. */
-N4D_HD_BIG void n4d__sg_chunk_targets(uint64_t seed, uint32_t purpose, uint32_t source, uint64_t chunk,
+N4D_HD void n4d__sg_chunk_targets(uint64_t seed, uint32_t purpose, uint32_t source, uint64_t chunk,
                                   uint64_t len, uint64_t K, uint32_t *out)
 {
     uint64_t have = 0, draw = 0;
