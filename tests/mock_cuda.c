@@ -14,6 +14,7 @@
  * device record buffer and its halts, pending reports, sync rules.
  *
  * N4D_MOCK_FAIL=count|fill|fetch makes that entry fail with N4D_E_NOMEM;
+ * N4D_MOCK_BAD_COUNTS=1 reports one synapse too many for neuron 0;
  * N4D_MOCK_CORRUPT=1 makes the simulations deliver wrong weights (a device
  * that computes wrong results: "auto" must not use it).
  * The array API computes on the host what the device computes. */
@@ -668,6 +669,8 @@ static n4d_status build_count(const n4d__cuda_build_desc *d, void **out, uint64_
             }
         }
     }
+    if (getenv("N4D_MOCK_BAD_COUNTS") && d->n > 0)
+        counts[0]++; /* a device that miscounts */
     b->S = b->S_rows;
     for (uint64_t pj = 0; pj < d->n_projs; pj++)
         b->S += b->total[pj];

@@ -211,6 +211,42 @@ static void test_failures(void **state)
     }
 }
 
+/* A device that miscounts and then fails: "auto" goes on on the CPU with the
+ * device's counts, and the CPU fill finds that a row does not get its count
+ * (instead of leaving unwritten synapses in the model). */
+static void test_bad_counts(void **state)
+{
+    (void)state;
+    char why[1024] = "";
+    CHECK(n4d__cuda_self_test(why, sizeof why) == N4D_OK, "self-test: %s", why);
+    setenv("N4D_MOCK_BAD_COUNTS", "1", 1);
+    setenv("N4D_MOCK_FAIL", "fill", 1);
+    n4d_context *ctx = new_ctx();
+    const uint32_t shape[4] = {40, 30, 10, 1};
+    n4d_model *m = new_model(ctx, shape, 5);
+    OK(n4d_model_set_build_backend(m, "auto"));
+    area(m, "a", 0, 39, 0, 29, 0, 9, 0, 0);
+    n4d_population_desc d;
+    n4d_population_desc_init(&d);
+    d.name = "p";
+    d.area = "a";
+    pop(m, &d);
+    n4d_projection_desc p = proj("p", "p", N4D_RULE_FIXED_PROBABILITY, 0.01, 1.0);
+    projection(m, &p);
+    const n4d_status st = n4d_model_build(m);
+    CHECK(st == N4D_E_INTERNAL && strstr(n4d_last_error(m), "counts of the two build passes differ"),
+          "miscounted device build -> %d \"%s\"", (int)st, n4d_last_error(m));
+    assert_false(n4d_model_is_built(m));
+    n4d_memory_stats ms;
+    ms.struct_size = sizeof ms;
+    OK(n4d_context_memory(ctx, &ms));
+    assert_int_equal(ms.current[N4D_MEM_SYNAPSES] + ms.current[N4D_MEM_BUILD], 0);
+    n4d_model_destroy(m);
+    n4d_context_destroy(ctx);
+    unsetenv("N4D_MOCK_FAIL");
+    unsetenv("N4D_MOCK_BAD_COUNTS");
+}
+
 /* A model built "on the device" simulates like the CPU build: the same
  * spikes and final states. */
 static void test_run_device_built(void **state)
@@ -290,7 +326,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_self_test_passes), cmocka_unit_test(test_identical_builds),
         cmocka_unit_test(test_auto),             cmocka_unit_test(test_edge_models),
-        cmocka_unit_test(test_failures),         cmocka_unit_test(test_run_device_built),
+        cmocka_unit_test(test_failures),         cmocka_unit_test(test_bad_counts),
+        cmocka_unit_test(test_run_device_built),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
