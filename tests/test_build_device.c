@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "n4d.h"
-#include "backend.h" /* n4d__cuda_self_test */
+#include "cuda_loader.h" /* n4d__cuda_self_test */
 #include "internal.h" /* the built synapse arrays */
 
 #include "test_models.h"

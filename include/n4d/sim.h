@@ -27,9 +27,39 @@ typedef struct n4d_sim_options {
 
 N4D_API void n4d_sim_options_init(n4d_sim_options *opt);
 
-/** Creates a simulation of `model` (built first if it is not). Errors are
- * recorded on the model (n4d_last_error(model)). The model must outlive the
- * sim. An unavailable backend gives N4D_E_NOT_BUILT or N4D_E_NO_DEVICE. */
+/* ---- backends ---------------------------------------------------------- */
+
+/** Capability flags of a backend (n4d_backend_caps). */
+typedef enum n4d_backend_cap {
+    N4D_BACKEND_DEVICE = 1 << 0,       /**< runs on a device (GPU); state copied on access */
+    N4D_BACKEND_THREADS = 1 << 1,      /**< uses num_threads */
+    N4D_BACKEND_COMPRESSION = 1 << 2,  /**< supports inactive-neuron compression */
+    N4D_BACKEND_PARTITIONS = 1 << 3,   /**< runs the layout's partitions as work units */
+    N4D_BACKEND_PLASTICITY = 1 << 4,   /**< runs plastic synapse models */
+    N4D_BACKEND_DEVICE_INDEX = 1 << 5, /**< accepts "NAME:N" for device N */
+    N4D_BACKEND_BUILD = 1 << 6,        /**< can generate synapses (n4d_model_set_build_backend) */
+    N4D_BACKEND_REFERENCE = 1 << 7     /**< the scalar ground truth the others are compared with */
+} n4d_backend_cap;
+
+/** Number of registered backends ("auto" is not one: it chooses among them). */
+N4D_API uint32_t n4d_backend_count(void);
+/** Name of backend `index` (static string), NULL past the end. */
+N4D_API const char *n4d_backend_name(uint32_t index);
+/** Capability flags (n4d_backend_cap) of a backend by name, 0 if unknown. */
+N4D_API uint32_t n4d_backend_caps(const char *name);
+/** Whether a backend ("NAME" or "NAME:N") can run here: N4D_OK, or
+ * N4D_E_INVALID_ARG (unknown), N4D_E_NOT_BUILT, N4D_E_NO_DEVICE with the
+ * reason written to `why` (cap bytes; may be NULL). Thread-safe. */
+N4D_API n4d_status n4d_backend_probe(const char *name, char *why, size_t cap);
+
+/** Creates a simulation of `model` (built first if it is not). The built
+ * model is never written: any number of sims may be created from it, from
+ * any threads (build it first with n4d_model_build when several threads
+ * share it). Errors of the build are recorded on the model; errors of a
+ * call on a built model are recorded on its context, and
+ * n4d_last_error(model) of a built model returns the context's text. The
+ * model must outlive the sim. An unavailable backend gives N4D_E_NOT_BUILT
+ * or N4D_E_NO_DEVICE. */
 N4D_API n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim **out);
 
 /** Destroys a simulation. NULL is a no-op. */

@@ -8,6 +8,10 @@
 
 #include <string.h>
 
+/* The registry entries of the CPU backends (registry_builtin.c). */
+extern const n4d__backend n4d__backend_cpu_ref;
+extern const n4d__backend n4d__backend_cpu_omp;
+
 /* Whether neurons [lo, hi) have no input this step (ring slot, and the
  * external input when use_iext, all zero bits). */
 static inline bool n4d__cpu_quiet(const n4d_sim *sim, uint64_t lo, uint64_t hi, const int64_t *re,
@@ -33,7 +37,7 @@ static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, const n4d__pop_rt *p, 
                                             uint64_t a, uint64_t b, uint32_t *spk, bool use_iext,
                                             int64_t *re, int64_t *ri, float dc)
 {
-    const double inv_scale = sim->model->syn.inv_scale;
+    const double inv_scale = sim->syn.inv_scale;
     /* the Poisson inputs of this population active at this step */
     const n4d__poisson_rt *pin[16];
     size_t npin = 0;
@@ -60,6 +64,33 @@ static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, const n4d__pop_rt *p, 
     return n4d__kernel_update(p, &args, a, b, spk);
 }
 
+/* Whether block k ([lo, hi) of it is this thread's part) is updated this
+ * step: a SKIP block that input reaches is woken first (one thread moves it
+ * to WAKING and restores it; a thread sharing the block waits for WOKEN). */
+static inline bool n4d__cpu_block_live(n4d_sim *sim, const n4d__skip_map *sk, size_t k, uint64_t lo,
+                                       uint64_t hi, const int64_t *re, const int64_t *ri,
+                                       bool use_iext)
+{
+    uint8_t mode = atomic_load_explicit(&sk->mode[k], memory_order_acquire);
+    if (mode == N4D__SKIP_LIVE || mode == N4D__SKIP_WOKEN)
+        return true;
+    if (mode == N4D__SKIP_SKIP) {
+        if (n4d__cpu_quiet(sim, lo, hi, re, ri, use_iext))
+            return false;
+        uint8_t expect = N4D__SKIP_SKIP;
+        if (atomic_compare_exchange_strong_explicit(&sk->mode[k], &expect, N4D__SKIP_WAKING,
+                                                    memory_order_acq_rel, memory_order_acquire)) {
+            sk->wake(sk->data, sim, k);
+            atomic_store_explicit(&sk->mode[k], N4D__SKIP_WOKEN, memory_order_release);
+            return true;
+        }
+    }
+    /* another thread wakes it */
+    while (atomic_load_explicit(&sk->mode[k], memory_order_acquire) == N4D__SKIP_WAKING) {
+    }
+    return true;
+}
+
 /* Updates neurons [lo, hi) for `step`, consuming the ring slot of the step
  * and, when use_iext, the external input (else it is known to be zero);
  * writes the ids that spiked (ascending) to spk and returns their count. */
@@ -77,22 +108,19 @@ static inline uint64_t n4d__cpu_update_range(n4d_sim *sim, uint64_t step, uint64
         if (a >= b)
             continue;
         const float dc = n4d__sim_dc(sim, p->pop, step);
-        const n4d__compress *cz = sim->cmp;
-        if (!cz || !cz->run_ok[ri_]) {
+        const n4d__skip_map *sk = sim->skip;
+        if (!sk || !sk->run_ok[ri_]) {
             ns += n4d__cpu_update_part(sim, p, step, a, b, spk + ns, use_iext, re, ri, dc);
             continue;
         }
-        /* compression: skip the compressed blocks no input reaches */
-        for (size_t k = cz->run_block[ri_] + (size_t)((a - p->first) / N4D__CBLOCK);; k++) {
-            const uint64_t x = p->first + (uint64_t)(k - cz->run_block[ri_]) * N4D__CBLOCK;
+        /* skip map: leave out the quiet blocks no input reaches */
+        for (size_t k = sk->run_block[ri_] + (size_t)((a - p->first) / N4D__SKIP_BLOCK);; k++) {
+            const uint64_t x = p->first + (uint64_t)(k - sk->run_block[ri_]) * N4D__SKIP_BLOCK;
             if (x >= b)
                 break;
-            const uint64_t lo_ = x > a ? x : a, hi_ = x + N4D__CBLOCK < b ? x + N4D__CBLOCK : b;
-            if (atomic_load_explicit(&cz->mode[k], memory_order_relaxed) == N4D__CB_SKIP) {
-                if (n4d__cpu_quiet(sim, lo_, hi_, re, ri, use_iext))
-                    continue;
-                atomic_store_explicit(&cz->mode[k], N4D__CB_WOKEN, memory_order_relaxed);
-            }
+            const uint64_t lo_ = x > a ? x : a, hi_ = x + N4D__SKIP_BLOCK < b ? x + N4D__SKIP_BLOCK : b;
+            if (!n4d__cpu_block_live(sim, sk, k, lo_, hi_, re, ri, use_iext))
+                continue;
             ns += n4d__cpu_update_part(sim, p, step, lo_, hi_, spk + ns, use_iext, re, ri, dc);
         }
     }
@@ -117,7 +145,7 @@ static inline uint64_t n4d__lower_bound(const uint32_t *t, uint64_t lo, uint64_t
 static inline void n4d__cpu_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint32_t tlo,
                                     uint32_t thi, int full)
 {
-    const n4d__synapses *syn = &sim->model->syn;
+    const n4d__syn_view *syn = &sim->syn;
     const uint64_t N = sim->n;
     const uint32_t R = sim->ring_slots;
     for (uint64_t g = syn->seg_ptr[src]; g < syn->seg_ptr[src + 1]; g++) {

@@ -131,7 +131,8 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
         steps -= take;
     }
     /* profiler: per-thread time stamps (start, updated, delivery start, delivered) */
-    uint64_t *const ts = sim->prof_on ? sim->prof->stamps : NULL;
+    n4d__timing *const prof = sim->timing;
+    uint64_t *const ts = prof ? prof->stamps : NULL;
     /* The T blocks run on at most as many OS threads as there are
      * processors: more would only spin in the barriers (the blocks, and so
      * the results, are the same). */
@@ -144,7 +145,7 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
         const uint32_t b = steps < s->batch ? (uint32_t)steps : s->batch;
         const uint64_t step0 = sim->step;
         const bool ext = sim->iext_dirty;
-        const bool cmp = sim->cmp != NULL;
+        const bool hooks = sim->n_hooks != 0;
         n4d_status cst = N4D_OK;
         uint64_t t0 = ts ? n4d__now_ns() : 0;
 #pragma omp parallel num_threads(os_threads)
@@ -165,9 +166,9 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
                     ts[8 * k + 1] = n4d__now_ns();
             }
 #pragma omp barrier
-            if (cmp) { /* restore the compressed blocks input reached, before delivery */
+            if (hooks) { /* modules' before-delivery hooks (compression) */
 #pragma omp single
-                cst = n4d__compress_restore_woken(sim);
+                cst = n4d__sim_before_delivery(sim);
             }
             for (int k = tid; k < T; k += nth) {
                 const uint64_t lo = s->bounds[k], hi = s->bounds[k + 1];
@@ -189,10 +190,10 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
         if (cst)
             return cst;
         if (ts)
-            t0 = n4d__prof_threads(sim, T, t0);
+            t0 = n4d__prof_threads(prof, T, t0);
         n4d_status st = emit_batch(sim, s, step0, 0, b);
         if (ts)
-            n4d__prof_lap(sim, N4D_PROFILE_RECORDING, t0);
+            n4d__prof_lap(prof, N4D_PROFILE_RECORDING, t0);
         if (st)
             return st;
         steps -= b;
@@ -200,4 +201,13 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
     return N4D_OK;
 }
 
-const n4d__backend_ops n4d__backend_cpu_omp = {"cpu-omp", omp_init, omp_fini, omp_run, NULL};
+static const n4d__backend_ops omp_ops = {"cpu-omp", omp_init, omp_fini, omp_run, NULL};
+
+/* "auto" runs on it when no device backend takes the model. */
+const n4d__backend n4d__backend_cpu_omp = {
+    .name = "cpu-omp",
+    .abi = N4D__BACKEND_ABI,
+    .caps = N4D__CAP_THREADS | N4D__CAP_COMPRESSION | N4D__CAP_PARTITIONS,
+    .auto_priority = 10,
+    .ops = &omp_ops,
+};

@@ -51,30 +51,33 @@ static n4d_status ref_run(n4d_sim *sim, uint64_t steps)
             return st;
         steps--;
     }
-    const bool prof = sim->prof_on;
+    n4d__timing *const prof = sim->timing;
     for (uint64_t k = 0; k < steps; k++) {
         uint64_t step = sim->step;
         uint64_t t = prof ? n4d__now_ns() : 0;
         uint64_t ns = n4d__cpu_update_range(sim, step, 0, sim->n, s->spk, sim->iext_dirty);
         sim->iext_dirty = false;
-        if (sim->cmp) { /* compressed blocks that input reached spike from restored synapses */
-            n4d_status st = n4d__compress_restore_woken(sim);
-            if (st)
-                return st;
-        }
         if (prof)
-            t = n4d__prof_lap(sim, N4D_PROFILE_UPDATE, t);
+            t = n4d__prof_lap(prof, N4D_PROFILE_UPDATE, t);
         for (uint64_t i = 0; i < ns; i++)
             n4d__cpu_deliver(sim, s->spk[i], step, 0, 0, 1);
         if (prof)
-            t = n4d__prof_lap(sim, N4D_PROFILE_DELIVERY, t);
+            t = n4d__prof_lap(prof, N4D_PROFILE_DELIVERY, t);
         n4d_status st = emit(sim, s, step, ns);
         if (prof)
-            n4d__prof_lap(sim, N4D_PROFILE_RECORDING, t);
+            n4d__prof_lap(prof, N4D_PROFILE_RECORDING, t);
         if (st)
             return st;
     }
     return N4D_OK;
 }
 
-const n4d__backend_ops n4d__backend_cpu_ref = {"cpu-ref", ref_init, ref_fini, ref_run, NULL};
+static const n4d__backend_ops ref_ops = {"cpu-ref", ref_init, ref_fini, ref_run, NULL};
+
+/* Never chosen by "auto": it is the ground truth, not the fast path. */
+const n4d__backend n4d__backend_cpu_ref = {
+    .name = "cpu-ref",
+    .abi = N4D__BACKEND_ABI,
+    .caps = N4D__CAP_REFERENCE,
+    .ops = &ref_ops,
+};

@@ -8,7 +8,7 @@
  * and a table pointer written once under pthread_once (thread-safe, never
  * unloaded), see docs/gpu.md. */
 #define _GNU_SOURCE /* dladdr */
-#include "backend.h"
+#include "cuda_loader.h"
 
 #include <dlfcn.h>
 #include <limits.h>
@@ -148,26 +148,6 @@ const n4d__cuda_api *n4d__cuda_api_get(const char **why)
     return g_cuda.api;
 }
 
-int n4d__parse_cuda_name(const char *name, int32_t *device, int *bad)
-{
-    *device = 0;
-    *bad = 0;
-    if (strncmp(name, "cuda", 4) != 0 || (name[4] != '\0' && name[4] != ':'))
-        return 0;
-    if (name[4] == ':') {
-        char *end = NULL;
-        long d = strtol(name + 5, &end, 10);
-        *bad = name[5] < '0' || name[5] > '9' || *end != '\0' || d > 1024;
-        *device = *bad ? 0 : (int32_t)d;
-    }
-    return 1;
-}
-
-int n4d__cuda_available(void)
-{
-    return n4d__cuda_api_get(NULL) != NULL;
-}
-
 n4d_status n4d__cuda_check(int32_t device, char *msg, size_t cap)
 {
     const char *why = "";
@@ -287,12 +267,12 @@ static n4d_status cuda_emit(void *user, uint64_t step, const uint32_t *ids, uint
                             int *reported)
 {
     n4d_sim *sim = user;
-    const uint64_t t0 = sim->prof_on ? n4d__now_ns() : 0;
+    const uint64_t t0 = sim->timing ? n4d__now_ns() : 0;
     n4d__sim_emit_begin(sim, step);
     n4d__sim_emit_ids(sim, ids, count);
     n4d_status st = n4d__sim_emit_end(sim);
     *reported = sim->step == step + 1;
-    if (sim->prof_on) {
+    if (sim->timing) {
         cuda_shim *s = sim->backend_state;
         s->emit_ns += n4d__now_ns() - t0;
     }
@@ -303,7 +283,7 @@ static n4d_status cuda_run(n4d_sim *sim, uint64_t steps)
 {
     cuda_shim *s = sim->backend_state;
     char err[N4D_CUDA_ERR_CAP] = "";
-    const int prof = sim->prof_on;
+    n4d__timing *const prof = sim->timing;
     const uint64_t t0 = prof ? n4d__now_ns() : 0;
     s->emit_ns = 0;
     n4d_status st = s->api->sim_run(s->dev, steps, cuda_emit, sim, err);
@@ -311,9 +291,8 @@ static n4d_status cuda_run(n4d_sim *sim, uint64_t steps)
         /* device work (update and delivery, with the waits for it) and the
          * reporting of spikes */
         const uint64_t total = n4d__now_ns() - t0;
-        n4d__prof_add(&sim->prof->stat[N4D_PROFILE_UPDATE],
-                      total > s->emit_ns ? total - s->emit_ns : 0);
-        n4d__prof_add(&sim->prof->stat[N4D_PROFILE_RECORDING], s->emit_ns);
+        n4d__prof_add(&prof->stat[N4D_PROFILE_UPDATE], total > s->emit_ns ? total - s->emit_ns : 0);
+        n4d__prof_add(&prof->stat[N4D_PROFILE_RECORDING], s->emit_ns);
     }
     if (st && err[0]) /* else the error came from reporting and is on the sim */
         return shim_error(sim, st, err);
@@ -328,4 +307,29 @@ static n4d_status cuda_sync(n4d_sim *sim, int to_host)
     return st ? shim_error(sim, st, err) : N4D_OK;
 }
 
-const n4d__backend_ops n4d__backend_cuda = {"cuda", cuda_init, cuda_fini, cuda_run, cuda_sync};
+static const n4d__backend_ops cuda_ops = {"cuda", cuda_init, cuda_fini, cuda_run, cuda_sync};
+
+/* "auto" uses the device only after the self-test passed (cuda_selftest.c). */
+static n4d_status cuda_probe(int32_t device, int for_auto, char *msg, size_t cap)
+{
+    n4d_status st = n4d__cuda_check(device, msg, cap);
+    if (st == N4D_OK && for_auto)
+        st = n4d__cuda_self_test(msg, cap);
+    return st;
+}
+
+/* From this many neurons "auto" runs on the GPU when it is usable; below,
+ * per-step kernel launches cost more than the parallel work saves
+ * (docs/gpu.md). */
+#define AUTO_CUDA_NEURONS 100000u
+
+const n4d__backend n4d__backend_cuda = {
+    .name = "cuda",
+    .abi = N4D__BACKEND_ABI,
+    .caps = N4D__CAP_DEVICE | N4D__CAP_DEVICE_INDEX | N4D__CAP_BUILD,
+    .auto_priority = 20,
+    .auto_min_neurons = AUTO_CUDA_NEURONS,
+    .probe = cuda_probe,
+    .ops = &cuda_ops,
+    .device_api = n4d__cuda_api_get,
+};

@@ -8,7 +8,7 @@
  * simulation does. Explicit "cuda" choices are not checked: they run
  * whatever the device computes, and the conformance tests
  * (tests/test_cuda.c) are the full check. */
-#include "backend.h"
+#include "cuda_loader.h"
 
 #include <pthread.h>
 #include <stdio.h>

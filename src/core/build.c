@@ -625,6 +625,7 @@ typedef struct device_build {
     void *h;          /* the library's build; NULL: the CPU builds */
     int32_t device;
     bool fallback_ok; /* "auto": a failure falls back to the CPU */
+    const char *name; /* the backend's name */
 } device_build;
 
 /* A device step failed: "auto" goes on on the CPU (counts cleared), an
@@ -651,25 +652,31 @@ static n4d_status device_count(build_ctx *b, device_build *d)
     if (device == N4D__BUILD_CPU)
         return N4D_OK;
     d->fallback_ok = device == N4D__BUILD_AUTO;
+    const n4d__backend *be = m->build_entry;
     if (d->fallback_ok) {
-        if (m->n_neurons < AUTO_DEVICE_BUILD_NEURONS)
+        be = n4d__backend_with(N4D__CAP_BUILD);
+        if (m->n_neurons < AUTO_DEVICE_BUILD_NEURONS || !be)
             return N4D_OK;
         device = 0;
     }
     char why[N4D_CUDA_ERR_CAP + 2200];
-    n4d_status st = n4d__cuda_check(device, why, sizeof why);
+    n4d_status st = be->probe ? be->probe(device, d->fallback_ok, why, sizeof why) : N4D_OK;
     if (st) {
-        if (d->fallback_ok)
+        if (d->fallback_ok) {
+            if (st != N4D_E_NOT_BUILT && st != N4D_E_NO_DEVICE)
+                n4d__log(m->ctx, N4D_LOG_WARN, "auto build backend: %s; building on the CPU", why);
             return N4D_OK;
-        return n4d__error(&m->hdr, st, "build backend \"cuda:%d\" is not available: %s", (int)device,
-                          why);
+        }
+        return n4d__error(&m->hdr, st, "build backend \"%s:%d\" is not available: %s", be->name,
+                          (int)device, why);
     }
-    if (d->fallback_ok && n4d__cuda_self_test(why, sizeof why) != N4D_OK) {
-        n4d__log(m->ctx, N4D_LOG_WARN, "auto build backend: %s; building on the CPU", why);
-        return N4D_OK;
-    }
-    d->api = n4d__cuda_api_get(NULL);
+    d->api = be->device_api(NULL);
+    if (!d->api)
+        return d->fallback_ok ? N4D_OK
+                              : n4d__error(&m->hdr, N4D_E_NOT_BUILT, "build backend \"%s\": no device library",
+                                           be->name);
     d->device = device;
+    d->name = be->name;
     n4d__cuda_build_desc desc = {sizeof desc, device, m->seed, m->n_neurons, m->pos,
                                  b->sp, m->n_projs};
     char err[N4D_CUDA_ERR_CAP] = "";
@@ -727,7 +734,7 @@ static n4d_status device_fill(build_ctx *b, device_build *d)
              (double)(syn->n_syn * 8 + (syn->n_seg + 1) * 12 + (m->n_neurons + 1) * 8) / 1e9);
     d->api->build_destroy(d->h);
     d->h = NULL;
-    snprintf(m->built_on, sizeof m->built_on, "cuda:%d", (int)d->device);
+    snprintf(m->built_on, sizeof m->built_on, "%s:%d", d->name, (int)d->device);
     m->built = true;
     return N4D_OK;
 }
@@ -736,12 +743,15 @@ n4d_status n4d_model_build(n4d_model *m)
 {
     if (!n4d__is_handle(m, N4D__MAGIC_MODEL))
         return N4D_E_INVALID_ARG;
-    n4d__clear_error(&m->hdr);
+    n4d__model_clear_error(m);
     if (m->built)
         return N4D_OK;
+    const uint64_t t0 = n4d__now_ns();
     n4d_status st = n4d__model_build_impl(m);
     if (st != N4D_OK)
         n4d__model_free_built(m);
+    else
+        m->build_ns = n4d__now_ns() - t0; /* the profiler's build section */
     return st;
 }
 

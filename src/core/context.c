@@ -42,15 +42,24 @@ const char *n4d_status_string(n4d_status status)
     }
 }
 
-int n4d__cuda_available(void);           /* backend/cuda_loader.c */
-int n4d__gpu_is_handle(const void *handle); /* modules/gpu.c: an n4d_gpu */
+/* Whether a registered device backend's library loads (backend.h). */
+static int device_library_loads(void)
+{
+    for (uint32_t i = 0; i < n4d_backend_count(); i++) {
+        const uint32_t caps = n4d_backend_caps(n4d_backend_name(i));
+        if ((caps & N4D_BACKEND_DEVICE) &&
+            n4d_backend_probe(n4d_backend_name(i), NULL, 0) != N4D_E_NOT_BUILT)
+            return 1;
+    }
+    return 0;
+}
 
 int n4d_has_feature(int32_t feature)
 {
     switch (feature) {
     case N4D_FEATURE_OPENMP: return N4D_HAVE_OPENMP;
     case N4D_FEATURE_HDF5: return N4D_HAVE_HDF5;
-    case N4D_FEATURE_CUDA: return n4d__cuda_available(); /* libn4d_cuda.so loads */
+    case N4D_FEATURE_CUDA: return device_library_loads(); /* libn4d_cuda.so loads */
     case N4D_FEATURE_JSON: return 1;
     default: return 0;
     }
@@ -123,6 +132,7 @@ n4d_status n4d_context_create(const n4d_context_options *opt, n4d_context **out)
         return N4D_E_NOMEM;
     memset(ctx, 0, sizeof *ctx);
     ctx->hdr.magic = N4D__MAGIC_CONTEXT;
+    pthread_mutex_init(&ctx->error_lock, NULL);
     ctx->alloc = o.allocator;
     ctx->log = o.log;
     ctx->log_user_data = o.log_user_data;
@@ -136,6 +146,7 @@ void n4d_context_destroy(n4d_context *ctx)
     if (!ctx)
         return;
     ctx->hdr.magic = 0;
+    pthread_mutex_destroy(&ctx->error_lock);
     ctx->alloc.free(ctx->alloc.user_data, ctx, sizeof *ctx);
 }
 
@@ -278,6 +289,27 @@ void n4d__clear_error(n4d__handle *h)
         h->error[0] = '\0';
 }
 
+n4d_status n4d__model_error(const n4d_model *m, n4d_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (!m->built) {
+        n4d__verror((n4d__handle *)&m->hdr, status, fmt, ap); /* not shared before the build */
+    } else {
+        pthread_mutex_lock(&m->ctx->error_lock);
+        n4d__verror(&m->ctx->hdr, status, fmt, ap);
+        pthread_mutex_unlock(&m->ctx->error_lock);
+    }
+    va_end(ap);
+    return status;
+}
+
+void n4d__model_clear_error(const n4d_model *m)
+{
+    if (!m->built)
+        ((n4d_model *)m)->hdr.error[0] = '\0'; /* not shared before the build */
+}
+
 bool n4d__is_handle(const void *p, uint32_t magic)
 {
     return p && ((const n4d__handle *)p)->magic == magic;
@@ -289,8 +321,10 @@ const char *n4d_last_error(const void *handle)
         return "";
     const n4d__handle *h = handle;
     if (h->magic != N4D__MAGIC_CONTEXT && h->magic != N4D__MAGIC_MODEL &&
-        h->magic != N4D__MAGIC_SIM && !n4d__gpu_is_handle(handle))
+        h->magic != N4D__MAGIC_SIM && h->magic != N4D__MAGIC_GPU)
         return "";
+    if (h->magic == N4D__MAGIC_MODEL && ((const n4d_model *)handle)->built)
+        return ((const n4d_model *)handle)->ctx->hdr.error; /* n4d__model_error */
     return h->error;
 }
 

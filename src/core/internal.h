@@ -6,9 +6,11 @@
 #include "n4d.h"
 #include "synapse_gen.h" /* n4d__delay_steps, n4d__radix_sort_u32, N4D__MAX_DELAY_STEPS */
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <string.h>
 #include <time.h>
 
 #define N4D__ERR_CAP 1024
@@ -17,8 +19,14 @@
 #define N4D__BUILD_CPU (-1)
 #define N4D__BUILD_AUTO (-2)
 
-/* Every handle starts with this header so n4d_last_error(void *) works. */
-enum { N4D__MAGIC_CONTEXT = 0x6e346443, N4D__MAGIC_MODEL = 0x6e34644d, N4D__MAGIC_SIM = 0x6e346453 };
+/* Every handle starts with this header so n4d_last_error(void *) works; the
+ * magic numbers of every handle kind are here. */
+enum {
+    N4D__MAGIC_CONTEXT = 0x6e346443, /* "n4dC" */
+    N4D__MAGIC_MODEL = 0x6e34644d,   /* "n4dM" */
+    N4D__MAGIC_SIM = 0x6e346453,     /* "n4dS" */
+    N4D__MAGIC_GPU = 0x6e344447      /* "n4dG" (modules/gpu.c) */
+};
 
 typedef struct n4d__handle {
     uint32_t magic;
@@ -35,6 +43,9 @@ struct n4d_context {
     _Atomic uint64_t peak[N4D_MEM_TAG_COUNT];
     _Atomic uint64_t total_current;
     _Atomic uint64_t total_peak;
+    /* guards hdr.error: errors of calls on built (shared, immutable) models
+     * are recorded here, possibly from several threads */
+    pthread_mutex_t error_lock;
 };
 
 /* ---- allocation (tagged, accounted) --------------------------------- */
@@ -60,9 +71,35 @@ n4d_status n4d__error(n4d__handle *h, n4d_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 n4d_status n4d__verror(n4d__handle *h, n4d_status status, const char *fmt, va_list ap);
 void n4d__clear_error(n4d__handle *h);
+/* Records an error of a call on model m: on the model while it is being
+ * described or built (one owner), on its context once it is built (a built
+ * model is never written; the context's slot is written under its lock).
+ * Returns status. */
+n4d_status n4d__model_error(const n4d_model *m, n4d_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Clears the model's error slot while it is not built (a built model is
+ * never written). */
+void n4d__model_clear_error(const n4d_model *m);
 void n4d__log(const n4d_context *ctx, int32_t level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 bool n4d__is_handle(const void *p, uint32_t magic);
+
+/* Copies a caller's option struct (uint32_t struct_size first) over the
+ * defaults in dst (dst_size bytes): only the bytes both know, so older and
+ * newer callers work (append-only structs). src NULL keeps the defaults.
+ * Returns false when src->struct_size is not set. */
+static inline bool n4d__copy_options(void *dst, size_t dst_size, const void *src)
+{
+    if (!src)
+        return true;
+    uint32_t size;
+    memcpy(&size, src, sizeof size);
+    if (size < sizeof(uint32_t))
+        return false;
+    memcpy(dst, src, size < dst_size ? size : dst_size);
+    memcpy(dst, &(uint32_t){(uint32_t)dst_size}, sizeof(uint32_t));
+    return true;
+}
 
 /* snprintf-style text into a caller's buffer: len counts every byte the
  * text needs, even past cap (reports). */
@@ -153,7 +190,8 @@ struct n4d_model {
     double dt;
     uint64_t seed;
     int32_t build_threads;
-    int32_t build_device;  /* N4D__BUILD_CPU, N4D__BUILD_AUTO or a CUDA device */
+    int32_t build_device;  /* N4D__BUILD_CPU, N4D__BUILD_AUTO or a device of build_entry */
+    const struct n4d__backend *build_entry; /* the backend that builds on a device */
     char build_request[24]; /* as set: "cpu", "auto" or "cuda:N" */
     char built_on[24];     /* after the build: "cpu" or "cuda:N" */
     double default_duration;
@@ -179,12 +217,10 @@ struct n4d_model {
     uint32_t n_parts;      /* partitions (1 if none) */
     uint64_t *part_bounds; /* n_parts + 1 internal bounds */
     n4d__synapses syn;
-    _Atomic int32_t n_sims; /* live simulations */
-    /* Compression module: blocks whose synapses are compressed now (their
-     * target/weight_q ranges may read as zero); readers of the synapse
-     * arrays answer N4D_E_STATE while it is non-zero. */
-    uint64_t compressed_blocks;
-    uint64_t build_ns;      /* duration of the build when the library timed it, else 0 */
+    /* live simulations: the one counter sims change (atomically), so that
+     * n4d_model_destroy can refuse a model still in use */
+    _Atomic int32_t n_sims;
+    uint64_t build_ns;      /* duration of n4d_model_build (0 for a loaded model) */
 };
 
 /* Appends a line to the model's warnings and logs it. */

@@ -20,7 +20,7 @@ n4d_status n4d_model_set_layout(n4d_model *m, const n4d_layout_options *opt)
 {
     if (!n4d__is_handle(m, N4D__MAGIC_MODEL))
         return N4D_E_INVALID_ARG;
-    n4d__clear_error(&m->hdr);
+    n4d__model_clear_error(m);
     if (m->built)
         return n4d__error(&m->hdr, N4D_E_STATE,
                           "n4d_model_set_layout: the model is already built and read-only");

@@ -1,14 +1,14 @@
 /* Model description API (areas, populations, projections, inputs, senses)
  * and queries on a built model. The build itself is in build.c. */
 #include "internal.h"
-#include "backend.h" /* n4d__parse_cuda_name */
+#include "backend.h" /* the registry: build backends by name */
 
 #include <math.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
-#define MODEL_ERR(m, st, ...) n4d__error(&(m)->hdr, (st), __VA_ARGS__)
+#define MODEL_ERR(m, st, ...) n4d__model_error((m), (st), __VA_ARGS__)
 
 /* ---- descriptor defaults ---------------------------------------------- */
 
@@ -219,7 +219,7 @@ static n4d_status check_mutable(n4d_model *m, const char *fn)
 {
     if (!n4d__is_handle(m, N4D__MAGIC_MODEL))
         return N4D_E_INVALID_ARG;
-    n4d__clear_error(&m->hdr);
+    n4d__model_clear_error(m);
     if (m->built)
         return MODEL_ERR(m, N4D_E_STATE, "%s: the model is already built and read-only", fn);
     return N4D_OK;
@@ -294,13 +294,23 @@ n4d_status n4d_model_set_build_backend(n4d_model *m, const char *name)
         m->build_device = N4D__BUILD_CPU;
     else if (strcmp(name, "auto") == 0)
         m->build_device = N4D__BUILD_AUTO;
-    else if (n4d__parse_cuda_name(name, &device, &bad) && !bad)
+    else {
+        const n4d__backend *b = n4d__backend_lookup(name, &device, &bad);
+        if (!b || bad || !(b->caps & N4D__CAP_BUILD)) {
+            char names[256] = "cpu, auto";
+            n4d__textbuf t = {names, sizeof names, strlen(names)};
+            for (uint32_t i = 0; i < n4d__backend_count(); i++)
+                if (n4d__backend_at(i)->caps & N4D__CAP_BUILD)
+                    n4d__tb_printf(&t, ", %s, %s:N", n4d__backend_at(i)->name, n4d__backend_at(i)->name);
+            return MODEL_ERR(m, N4D_E_INVALID_ARG, "unknown build backend \"%s\" (expected %s)", name,
+                             names);
+        }
         m->build_device = device;
-    else
-        return MODEL_ERR(m, N4D_E_INVALID_ARG,
-                         "unknown build backend \"%s\" (expected cpu, auto, cuda or cuda:N)", name);
+        m->build_entry = b;
+    }
     if (m->build_device >= 0)
-        snprintf(m->build_request, sizeof m->build_request, "cuda:%d", (int)m->build_device);
+        snprintf(m->build_request, sizeof m->build_request, "%s:%d", m->build_entry->name,
+                 (int)m->build_device);
     else
         snprintf(m->build_request, sizeof m->build_request, "%s", name);
     return N4D_OK;
@@ -743,9 +753,9 @@ static n4d_status check_neuron(const n4d_model *m, uint64_t id)
     if (!IS_MODEL(m))
         return N4D_E_INVALID_ARG;
     if (!m->built)
-        return n4d__error((n4d__handle *)&m->hdr, N4D_E_STATE, "the model is not built");
+        return n4d__model_error(m, N4D_E_STATE, "the model is not built");
     if (id >= m->n_neurons)
-        return n4d__error((n4d__handle *)&m->hdr, N4D_E_RANGE,
+        return n4d__model_error(m, N4D_E_RANGE,
                           "neuron %llu does not exist (the model has %llu)",
                           (unsigned long long)id, (unsigned long long)m->n_neurons);
     return N4D_OK;
@@ -802,11 +812,6 @@ n4d_status n4d_model_get_synapses(const n4d_model *m, uint64_t source, uint64_t 
     n4d_status st = n4d_model_out_degree(m, source, &deg);
     if (st)
         return st;
-    if (m->compressed_blocks)
-        return n4d__error((n4d__handle *)&m->hdr, N4D_E_STATE,
-                          "n4d_model_get_synapses: %llu blocks of synapses are compressed by a "
-                          "simulation (n4d_sim_compression_disable first)",
-                          (unsigned long long)m->compressed_blocks);
     if (count)
         *count = deg;
     const n4d__synapses *s = &m->syn;
@@ -818,7 +823,7 @@ n4d_status n4d_model_get_synapses(const n4d_model *m, uint64_t source, uint64_t 
         /* in user ids, a segment is ordered by (target, weight) */
         user_syn *tmp = n4d__alloc(m->ctx, N4D_MEM_OTHER, (n ? n : 1) * sizeof *tmp);
         if (!tmp)
-            return n4d__error((n4d__handle *)&m->hdr, N4D_E_NOMEM,
+            return n4d__model_error(m, N4D_E_NOMEM,
                               "out of memory reading %llu synapses", (unsigned long long)n);
         for (uint64_t j = 0; j < n; j++)
             tmp[j] = (user_syn){(uint32_t)n4d__to_user(m, s->target[lo + j]), s->weight_q[lo + j]};
@@ -842,7 +847,7 @@ n4d_status n4d_model_delay_range(const n4d_model *m, uint32_t *min_steps, uint32
     if (!IS_MODEL(m) || !min_steps || !max_steps)
         return N4D_E_INVALID_ARG;
     if (!m->built)
-        return n4d__error((n4d__handle *)&m->hdr, N4D_E_STATE, "the model is not built");
+        return n4d__model_error(m, N4D_E_STATE, "the model is not built");
     *min_steps = m->syn.min_delay;
     *max_steps = m->syn.max_delay;
     return N4D_OK;

@@ -1,7 +1,7 @@
 /* Simulation: state allocation and initialisation, backend selection, the
  * run entry points, spike reporting (recording, O(1) history, checksum) and
  * state access. */
-#include "backend.h"
+#include "backend.h" /* the registry: backends are found by name or capability */
 
 #include <math.h>
 #include <stdlib.h>
@@ -17,10 +17,6 @@
  * synchronisation (neurons x steps per batch): below it the barrier would
  * cost more than the work it splits. */
 #define AUTO_UPDATES_PER_THREAD 4000u
-/* From this many neurons `auto` runs on the cuda backend when it is usable
- * (library, driver and device 0); below, per-step kernel launches cost more
- * than the parallel work saves, and cpu-omp runs (docs/gpu.md). */
-#define AUTO_CUDA_NEURONS 100000u
 
 void n4d_sim_options_init(n4d_sim_options *opt)
 {
@@ -31,6 +27,36 @@ void n4d_sim_options_init(n4d_sim_options *opt)
     opt->backend = "auto";
     opt->history_steps = 100;
     opt->record_spikes = 1;
+}
+
+/* ---- timing ------------------------------------------------------------------- */
+
+n4d_status n4d__sim_timing_enable(n4d_sim *sim, bool on)
+{
+    if (!sim->timing_store) {
+        n4d__timing *t = n4d__calloc(sim->ctx, N4D_MEM_OTHER, 1, sizeof *t);
+        const int32_t T = sim->threads > 0 ? sim->threads : 1;
+        uint64_t *stamps = t ? n4d__calloc(sim->ctx, N4D_MEM_OTHER, (size_t)T * 8, sizeof(uint64_t)) : NULL;
+        if (!stamps) {
+            n4d__free(sim->ctx, N4D_MEM_OTHER, t, sizeof *t);
+            return SIM_ERR(sim, N4D_E_NOMEM, "out of memory for the profile table");
+        }
+        t->stamps = stamps;
+        t->stamp_threads = T;
+        sim->timing_store = t;
+    }
+    sim->timing = on ? sim->timing_store : NULL;
+    return N4D_OK;
+}
+
+static void free_timing(n4d_sim *sim)
+{
+    n4d__timing *t = sim->timing_store;
+    sim->timing = sim->timing_store = NULL;
+    if (!t)
+        return;
+    n4d__free(sim->ctx, N4D_MEM_OTHER, t->stamps, (size_t)t->stamp_threads * 8 * sizeof(uint64_t));
+    n4d__free(sim->ctx, N4D_MEM_OTHER, t, sizeof *t);
 }
 
 /* ---- spike reporting ------------------------------------------------------ */
@@ -111,13 +137,14 @@ static bool record_step(n4d_sim *sim, const uint32_t *ids, uint64_t count)
 }
 
 /* Reports the step: user ids in canonical (ascending) order, checksum,
- * O(1) history, recording and the observer. */
+ * O(1) history, recording and the on_step hooks. */
 n4d_status n4d__sim_emit_end(n4d_sim *sim)
 {
     uint32_t *ids = sim->last_ids;
     const uint64_t count = sim->last_count;
-    if (sim->cmp) /* compression: marks active blocks, compresses quiet ones (internal ids) */
-        n4d__compress_observe(sim, sim->step, ids, count);
+    for (uint32_t k = 0; k < sim->n_hooks; k++) /* internal ids, before the mapping */
+        if (sim->hooks[k].ops->on_step_internal)
+            sim->hooks[k].ops->on_step_internal(sim->hooks[k].data, sim, sim->step, ids, count);
     if (sim->model->perm) {
         for (uint64_t i = 0; i < count; i++)
             ids[i] = sim->model->perm[ids[i]];
@@ -146,9 +173,11 @@ n4d_status n4d__sim_emit_end(n4d_sim *sim)
     }
     sim->checksum = h;
     sim->total_spikes += count;
-    /* an observer error (a recorder's I/O) ends the run, the step counts */
-    n4d_status st = sim->observer ? sim->observer(sim->observer_data, sim, sim->step, ids, count)
-                                  : N4D_OK;
+    /* a hook's error (a recorder's I/O) ends the run, the step counts */
+    n4d_status st = N4D_OK;
+    for (uint32_t k = 0; k < sim->n_hooks && !st; k++)
+        if (sim->hooks[k].ops->on_step)
+            st = sim->hooks[k].ops->on_step(sim->hooks[k].data, sim, sim->step, ids, count);
     sim->step++;
     return st;
 }
@@ -383,10 +412,9 @@ static void sim_free(n4d_sim *sim)
 {
     n4d_context *ctx = sim->ctx;
     const uint64_t N = sim->n ? sim->n : 1;
-    if (sim->observer_fini) /* storage module: close a recorder */
-        sim->observer_fini(sim->observer_data, sim);
-    n4d__profile_free(sim);
-    n4d__compress_free(sim); /* the model's synapses intact again */
+    while (sim->n_hooks) /* modules free what they attached, last first */
+        n4d__sim_detach(sim, sim->hooks[sim->n_hooks - 1].ops);
+    free_timing(sim);
     if (sim->ops && sim->backend_state)
         sim->ops->fini(sim);
     n4d__free(ctx, N4D_MEM_NEURONS, sim->v, N * sizeof(float));
@@ -405,19 +433,31 @@ static void sim_free(n4d_sim *sim)
     n4d__free(ctx, N4D_MEM_RECORDING, sim->rec_steps, sim->rec_cap * sizeof(uint64_t));
     n4d__free(ctx, N4D_MEM_RECORDING, sim->rec_ids, sim->rec_cap * sizeof(uint32_t));
     n4d__free(ctx, N4D_MEM_RECORDING, sim->hist, (size_t)sim->hist_steps * sim->hist_words * sizeof(uint64_t));
-    atomic_fetch_sub(&sim->model->n_sims, 1);
+    atomic_fetch_sub(&((n4d_model *)sim->model)->n_sims, 1); /* the model's use count, an atomic */
     sim->hdr.magic = 0;
     n4d__free(ctx, N4D_MEM_OTHER, sim, sizeof *sim);
 }
 
-static const n4d__backend_ops *find_backend(const char *name)
+/* The backends "auto" tries for a model of n neurons, best first: the
+ * entries with an auto priority whose size threshold n reaches. */
+static size_t auto_candidates(uint64_t n, const n4d__backend **out, size_t cap)
 {
-    if (strcmp(name, "cpu-ref") == 0)
-        return &n4d__backend_cpu_ref;
-    if (strcmp(name, "cpu-omp") == 0)
-        return &n4d__backend_cpu_omp;
-    return NULL;
+    size_t k = 0;
+    for (uint32_t i = 0; i < n4d__backend_count() && k < cap; i++) {
+        const n4d__backend *b = n4d__backend_at(i);
+        if (b->auto_priority > 0 && n >= b->auto_min_neurons)
+            out[k++] = b;
+    }
+    for (size_t a = 1; a < k; a++) /* insertion sort by priority, stable */
+        for (size_t c = a; c > 0 && out[c]->auto_priority > out[c - 1]->auto_priority; c--) {
+            const n4d__backend *t = out[c];
+            out[c] = out[c - 1];
+            out[c - 1] = t;
+        }
+    return k;
 }
+
+#define MODEL_ERR(m, st, ...) n4d__model_error((m), (st), __VA_ARGS__)
 
 n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim **out)
 {
@@ -425,90 +465,80 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
         *out = NULL;
     if (!n4d__is_handle(model, N4D__MAGIC_MODEL))
         return N4D_E_INVALID_ARG;
-    n4d__clear_error(&model->hdr);
+    n4d__model_clear_error(model);
     if (!out)
-        return n4d__error(&model->hdr, N4D_E_INVALID_ARG, "n4d_sim_create: out is NULL");
-    *out = NULL;
+        return MODEL_ERR(model, N4D_E_INVALID_ARG, "n4d_sim_create: out is NULL");
     n4d_sim_options o;
     n4d_sim_options_init(&o);
-    if (opt) {
-        if (opt->struct_size < sizeof(uint32_t))
-            return n4d__error(&model->hdr, N4D_E_INVALID_ARG,
-                              "n4d_sim_create: options.struct_size is not set");
-        memcpy(&o, opt, opt->struct_size < sizeof o ? opt->struct_size : sizeof o);
-    }
+    if (!n4d__copy_options(&o, sizeof o, opt))
+        return MODEL_ERR(model, N4D_E_INVALID_ARG, "n4d_sim_create: options.struct_size is not set");
     const char *bname = o.backend ? o.backend : "auto";
     if (o.num_threads < 0)
-        return n4d__error(&model->hdr, N4D_E_INVALID_ARG, "num_threads %d is negative",
-                          o.num_threads);
-    const n4d__backend_ops *ops = NULL;
+        return MODEL_ERR(model, N4D_E_INVALID_ARG, "num_threads %d is negative", o.num_threads);
+    const n4d__backend *backend = NULL;
     const int is_auto = strcmp(bname, "auto") == 0; /* decided by size after the build */
     int32_t device = 0;
-    int bad_device = 0;
-    if (is_auto) {
-        ops = NULL;
-    } else if (n4d__parse_cuda_name(bname, &device, &bad_device)) {
-        if (bad_device)
-            return n4d__error(&model->hdr, N4D_E_INVALID_ARG,
-                              "backend \"%s\": expected \"cuda\" or \"cuda:N\" with a device "
-                              "number N",
-                              bname);
-        char why[N4D_CUDA_ERR_CAP + 2200];
-        n4d_status cst = n4d__cuda_check(device, why, sizeof why);
-        if (cst)
-            return n4d__error(&model->hdr, cst, "backend \"cuda\" is not available: %s", why);
-        ops = &n4d__backend_cuda;
-    } else if (!(ops = find_backend(bname))) {
-        return n4d__error(&model->hdr, N4D_E_INVALID_ARG,
-                          "unknown backend \"%s\" (expected one of: auto, cpu-ref, cpu-omp, cuda, "
-                          "cuda:N)",
-                          bname);
+    char why[N4D_CUDA_ERR_CAP + 2200];
+    if (!is_auto) {
+        int bad_index = 0;
+        backend = n4d__backend_lookup(bname, &device, &bad_index);
+        if (!backend) {
+            char names[512];
+            n4d__backend_names(names, sizeof names);
+            return MODEL_ERR(model, N4D_E_INVALID_ARG, "unknown backend \"%s\" (expected one of: %s)",
+                             bname, names);
+        }
+        if (bad_index)
+            return MODEL_ERR(model, N4D_E_INVALID_ARG,
+                             "backend \"%s\": expected \"%s\" or \"%s:N\" with a device number N",
+                             bname, backend->name, backend->name);
+        n4d_status pst = backend->probe ? backend->probe(device, 0, why, sizeof why) : N4D_OK;
+        if (pst)
+            return MODEL_ERR(model, pst, "backend \"%s\" is not available: %s", backend->name, why);
     }
     if (o.dt != 0.0 && o.dt != model->dt) {
         if (model->built)
-            return n4d__error(&model->hdr, N4D_E_STATE,
-                              "dt %g ms differs from the built model's dt %g ms", o.dt, model->dt);
+            return MODEL_ERR(model, N4D_E_STATE, "dt %g ms differs from the built model's dt %g ms",
+                             o.dt, model->dt);
         n4d_status st = n4d_model_set_dt(model, o.dt);
         if (st)
             return st;
     }
-    if (model->compressed_blocks)
-        return n4d__error(&model->hdr, N4D_E_STATE,
-                          "the model's synapses are compressed by another simulation "
-                          "(n4d_sim_compression_disable it first)");
-    const bool timed_build = !model->built;
-    const uint64_t build_t0 = timed_build ? n4d__now_ns() : 0;
     n4d_status st = n4d_model_build(model);
     if (st)
         return st;
-    if (timed_build && !model->build_ns) /* the profiler's build section */
-        model->build_ns = n4d__now_ns() - build_t0;
+    /* "auto": the best backend whose probe passes and that takes the model */
+    const n4d__backend *cand[16];
+    size_t n_cand = 0, next = 0;
     if (is_auto) {
-        char why[N4D_CUDA_ERR_CAP + 2200];
-        ops = &n4d__backend_cpu_omp;
-        if (model->n_neurons >= AUTO_CUDA_NEURONS && n4d__cuda_check(0, why, sizeof why) == N4D_OK) {
-            if (n4d__cuda_self_test(why, sizeof why) == N4D_OK)
-                ops = &n4d__backend_cuda;
-            else
-                n4d__log(model->ctx, N4D_LOG_WARN, "auto backend: %s; running on cpu-omp", why);
+        n_cand = auto_candidates(model->n_neurons, cand, 16);
+        for (; next < n_cand; next++) {
+            if (!cand[next]->probe || cand[next]->probe(0, 1, why, sizeof why) == N4D_OK)
+                break;
+            n4d__log(model->ctx, N4D_LOG_WARN, "auto backend: %s: %s", cand[next]->name, why);
         }
+        if (next == n_cand)
+            return MODEL_ERR(model, N4D_E_NO_DEVICE, "auto backend: no registered backend can run");
+        backend = cand[next];
     }
 
     n4d_context *ctx = model->ctx;
     n4d_sim *sim = n4d__calloc(ctx, N4D_MEM_OTHER, 1, sizeof *sim);
     if (!sim)
-        return n4d__error(&model->hdr, N4D_E_NOMEM, "out of memory creating a simulation");
+        return MODEL_ERR(model, N4D_E_NOMEM, "out of memory creating a simulation");
     sim->hdr.magic = N4D__MAGIC_SIM;
     sim->model = model;
     sim->ctx = ctx;
     atomic_fetch_add(&model->n_sims, 1);
+    sim->syn = (n4d__syn_view){model->syn.seg_ptr, model->syn.seg_off, model->syn.seg_key,
+                               model->syn.target,  model->syn.weight_q, model->syn.inv_scale};
     sim->seed = o.seed ? o.seed : model->seed;
     sim->dt = model->dt;
     sim->n = model->n_neurons;
     sim->record = o.record_spikes != 0;
     sim->checksum = FNV_OFFSET;
     sim->threads = o.num_threads ? o.num_threads : auto_threads(model);
-    if (ops == &n4d__backend_cpu_ref || ops == &n4d__backend_cuda)
+    if (!(backend->caps & N4D__CAP_THREADS))
         sim->threads = 1;
     sim->device = device;
     const uint64_t N = sim->n ? sim->n : 1;
@@ -520,8 +550,8 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
     sim->hist_steps = o.history_steps;
     sim->hist_words = (N + 63) / 64;
     if (sim->hist_steps && (double)sim->hist_steps * (double)sim->hist_words * 8.0 > 1e12) {
-        st = n4d__error(&model->hdr, N4D_E_LIMIT, "history of %u steps would need more than 1 TB",
-                        sim->hist_steps);
+        st = MODEL_ERR(model, N4D_E_LIMIT, "history of %u steps would need more than 1 TB",
+                       sim->hist_steps);
         goto fail;
     }
     sim->v = n4d__calloc(ctx, N4D_MEM_NEURONS, N, sizeof(float));
@@ -539,8 +569,8 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
                                 sizeof(uint64_t));
     if (!sim->v || !sim->x1 || !sim->x2 || !sim->iext || !sim->ref || !sim->ring || !sim->runs ||
         !sim->last_ids || (model->perm && !sim->sort_tmp) || (sim->hist_steps && !sim->hist)) {
-        st = n4d__error(&model->hdr, N4D_E_NOMEM, "out of memory for the state of %llu neurons",
-                        (unsigned long long)sim->n);
+        st = MODEL_ERR(model, N4D_E_NOMEM, "out of memory for the state of %llu neurons",
+                       (unsigned long long)sim->n);
         goto fail;
     }
     for (size_t i = 0; i < sim->n_runs; i++) {
@@ -553,23 +583,27 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
     if ((st = init_inputs(sim)) || (st = build_senses(sim)))
         goto fail_msg;
     init_state(sim);
-    sim->ops = ops;
-    if ((st = ops->init(sim))) {
-        if (!is_auto || ops != &n4d__backend_cuda)
+    for (;;) {
+        sim->backend = backend;
+        sim->ops = backend->ops;
+        if (!(backend->caps & N4D__CAP_THREADS))
+            sim->threads = 1;
+        if (!(st = sim->ops->init(sim)))
+            break;
+        /* auto: a backend that cannot take the model (device memory) -> the next */
+        if (!is_auto || ++next >= n_cand)
             goto fail_msg;
-        /* auto: a device that cannot take the model (memory) -> cpu-omp */
-        n4d__log(ctx, N4D_LOG_WARN, "auto backend: %s; running on cpu-omp", sim->hdr.error);
+        n4d__log(ctx, N4D_LOG_WARN, "auto backend: %s; trying %s", sim->hdr.error, cand[next]->name);
         n4d__clear_error(&sim->hdr);
-        sim->ops = ops = &n4d__backend_cpu_omp;
+        backend = cand[next];
         sim->threads = o.num_threads ? o.num_threads : auto_threads(model);
-        if ((st = ops->init(sim)))
-            goto fail_msg;
     }
     *out = sim;
     return N4D_OK;
 fail_msg:
-    n4d__error(&model->hdr, st, "%s", sim->hdr.error);
+    MODEL_ERR(model, st, "%s", sim->hdr.error);
 fail:
+    sim->ops = NULL; /* not initialised */
     sim_free(sim);
     return st;
 }
@@ -583,26 +617,46 @@ void n4d_sim_destroy(n4d_sim *sim)
 
 #define IS_SIM(s) n4d__is_handle((s), N4D__MAGIC_SIM)
 
-const char *n4d_sim_backend(const n4d_sim *sim) { return IS_SIM(sim) ? sim->ops->name : ""; }
+const char *n4d_sim_backend(const n4d_sim *sim) { return IS_SIM(sim) ? sim->backend->name : ""; }
 int32_t n4d_sim_num_threads(const n4d_sim *sim) { return IS_SIM(sim) ? sim->threads : 0; }
 uint64_t n4d_sim_current_step(const n4d_sim *sim) { return IS_SIM(sim) ? sim->step : 0; }
 double n4d_sim_dt(const n4d_sim *sim) { return IS_SIM(sim) ? sim->dt : 0.0; }
 uint64_t n4d_sim_total_spikes(const n4d_sim *sim) { return IS_SIM(sim) ? sim->total_spikes : 0; }
 uint64_t n4d_sim_checksum(const n4d_sim *sim) { return IS_SIM(sim) ? sim->checksum : 0; }
 
-/* Storage module hook: runs in pieces that end where sample_every divides
- * the step count and calls the sampler there. */
-static n4d_status run_sampled(n4d_sim *sim, uint64_t steps)
+/* The next step count (after sim->step) at which a hook wants a sync, or
+ * UINT64_MAX when none does. */
+static uint64_t next_sync(const n4d_sim *sim)
+{
+    uint64_t next = UINT64_MAX;
+    for (uint32_t k = 0; k < sim->n_hooks; k++) {
+        const uint64_t e = sim->hooks[k].sync_every;
+        if (e && sim->hooks[k].ops->at_sync) {
+            const uint64_t at = sim->step + (e - sim->step % e);
+            next = at < next ? at : next;
+        }
+    }
+    return next;
+}
+
+/* Runs in pieces that end where a hook's sync_every divides the step count
+ * (the state arrays then hold the state at the end of that step) and calls
+ * the at_sync hooks after every piece. */
+static n4d_status run_pieces(n4d_sim *sim, uint64_t steps)
 {
     while (steps > 0) {
-        uint64_t k = sim->sample_every, left = k - sim->step % k;
-        uint64_t n = steps < left ? steps : left;
+        const uint64_t at = next_sync(sim);
+        const uint64_t n = at - sim->step < steps ? at - sim->step : steps;
         n4d_status st = sim->ops->run(sim, n);
         if (st)
             return st;
         steps -= n;
-        if (sim->step % k == 0 && (st = sim->sampler(sim->observer_data, sim)))
-            return st;
+        for (uint32_t k = 0; k < sim->n_hooks; k++) {
+            const n4d__hook *h = &sim->hooks[k];
+            if (h->ops->at_sync && (!h->sync_every || sim->step % h->sync_every == 0) &&
+                (st = h->ops->at_sync(h->data, sim)))
+                return st;
+        }
     }
     return N4D_OK;
 }
@@ -616,13 +670,83 @@ n4d_status n4d_sim_run(n4d_sim *sim, uint64_t steps)
         return SIM_ERR(sim, N4D_E_RANGE, "step counter would overflow");
     if (steps == 0)
         return N4D_OK;
-    const uint64_t t0 = sim->prof_on ? n4d__now_ns() : 0;
-    n4d_status st = sim->sampler && sim->sample_every ? run_sampled(sim, steps)
-                                                       : sim->ops->run(sim, steps);
-    if (sim->prof_on)
-        n4d__prof_lap(sim, N4D_PROFILE_RUN, t0);
+    n4d__timing *const prof = sim->timing;
+    const uint64_t t0 = prof ? n4d__now_ns() : 0;
+    n4d_status st = sim->n_hooks ? run_pieces(sim, steps) : sim->ops->run(sim, steps);
+    if (prof)
+        n4d__prof_lap(prof, N4D_PROFILE_RUN, t0);
     return st;
 }
+
+/* ---- hooks, host state, timing ------------------------------------------------ */
+
+n4d_status n4d__sim_attach(n4d_sim *sim, const n4d__hook_ops *ops, void *data, uint64_t sync_every)
+{
+    if (n4d__sim_hook_data(sim, ops))
+        return SIM_ERR(sim, N4D_E_STATE, "%s is already attached to this simulation", ops->name);
+    if (sim->n_hooks == N4D__MAX_HOOKS)
+        return SIM_ERR(sim, N4D_E_LIMIT, "%s: at most %d modules attach to one simulation",
+                       ops->name, N4D__MAX_HOOKS);
+    sim->hooks[sim->n_hooks++] = (n4d__hook){ops, data, sync_every};
+    return N4D_OK;
+}
+
+void *n4d__sim_hook_data(const n4d_sim *sim, const n4d__hook_ops *ops)
+{
+    for (uint32_t k = 0; k < sim->n_hooks; k++)
+        if (sim->hooks[k].ops == ops)
+            return sim->hooks[k].data;
+    return NULL;
+}
+
+void n4d__sim_detach(n4d_sim *sim, const n4d__hook_ops *ops)
+{
+    for (uint32_t k = 0; k < sim->n_hooks; k++) {
+        if (sim->hooks[k].ops != ops)
+            continue;
+        n4d__hook h = sim->hooks[k];
+        memmove(&sim->hooks[k], &sim->hooks[k + 1], (sim->n_hooks - k - 1) * sizeof h);
+        sim->n_hooks--;
+        if (h.ops->on_detach)
+            h.ops->on_detach(h.data, sim);
+        return;
+    }
+}
+
+n4d_status n4d__sim_before_delivery(n4d_sim *sim)
+{
+    for (uint32_t k = 0; k < sim->n_hooks; k++)
+        if (sim->hooks[k].ops->before_delivery) {
+            n4d_status st = sim->hooks[k].ops->before_delivery(sim->hooks[k].data, sim);
+            if (st)
+                return st;
+        }
+    return N4D_OK;
+}
+
+n4d_status n4d__sim_to_host(n4d_sim *sim, int why, uint32_t flags)
+{
+    if (sim->ops->sync) {
+        n4d_status st = sim->ops->sync(sim, (int)(N4D__SYNC_TO_HOST | flags));
+        if (st)
+            return st;
+    }
+    for (uint32_t k = 0; k < sim->n_hooks; k++)
+        if (sim->hooks[k].ops->on_host) {
+            n4d_status st = sim->hooks[k].ops->on_host(sim->hooks[k].data, sim, why);
+            if (st)
+                return st;
+        }
+    return N4D_OK;
+}
+
+n4d_status n4d__sim_to_device(n4d_sim *sim, uint32_t flags)
+{
+    return sim->ops->sync ? sim->ops->sync(sim, (int)flags) : N4D_OK;
+}
+
+const n4d__backend *n4d__sim_backend_entry(const n4d_sim *sim) { return sim->backend; }
+
 
 n4d_status n4d_sim_step(n4d_sim *sim) { return n4d_sim_run(sim, 1); }
 
@@ -733,16 +857,9 @@ static n4d_status state_access(n4d_sim *sim, const char *var, float *out, const 
     if (count != sim->n)
         return SIM_ERR(sim, N4D_E_RANGE, "state array has %llu entries (expected %llu neurons)",
                        (unsigned long long)count, (unsigned long long)sim->n);
-    if (sim->ops->sync) {
-        n4d_status st = sim->ops->sync(sim, N4D__SYNC_TO_HOST | N4D__SYNC_STATE);
-        if (st)
-            return st;
-    }
-    if (in && sim->cmp) { /* a written state may leave its fixed point: restore every block */
-        n4d_status st = n4d__compress_restore_all(sim);
-        if (st)
-            return st;
-    }
+    n4d_status hst = n4d__sim_to_host(sim, in ? N4D__HOST_WRITE : N4D__HOST_READ, N4D__SYNC_STATE);
+    if (hst)
+        return hst;
     for (size_t ri = 0; ri < sim->n_runs; ri++) {
         const n4d__pop_rt *p = &sim->runs[ri];
         float *arr = var_array(sim, vi, p->model);
@@ -763,8 +880,8 @@ static n4d_status state_access(n4d_sim *sim, const char *var, float *out, const 
     }
     if (in && vi == VAR_IEXT)
         sim->iext_dirty = true;
-    if (in && sim->ops->sync)
-        return sim->ops->sync(sim, N4D__SYNC_STATE);
+    if (in)
+        return n4d__sim_to_device(sim, N4D__SYNC_STATE);
     return N4D_OK;
 }
 
@@ -775,10 +892,11 @@ n4d_status n4d_sim_get_state(n4d_sim *sim, const char *var, float *out, uint64_t
 
 n4d_status n4d_sim_set_state(n4d_sim *sim, const char *var, const float *values, uint64_t count)
 {
-    const uint64_t t0 = IS_SIM(sim) && sim->prof_on ? n4d__now_ns() : 0;
+    n4d__timing *const prof = IS_SIM(sim) ? sim->timing : NULL;
+    const uint64_t t0 = prof ? n4d__now_ns() : 0;
     n4d_status st = state_access(sim, var, NULL, values, count);
-    if (t0)
-        n4d__prof_lap(sim, N4D_PROFILE_INPUT, t0);
+    if (prof)
+        n4d__prof_lap(prof, N4D_PROFILE_INPUT, t0);
     return st;
 }
 
@@ -791,17 +909,16 @@ n4d_status n4d_sim_add_input(n4d_sim *sim, uint64_t id, float value)
                        (unsigned long long)id, (unsigned long long)sim->n);
     if (!isfinite(value))
         return SIM_ERR(sim, N4D_E_INVALID_ARG, "input value is not finite");
-    const uint64_t t0 = sim->prof_on ? n4d__now_ns() : 0;
-    if (sim->ops->sync) {
-        n4d_status st = sim->ops->sync(sim, N4D__SYNC_TO_HOST | N4D__SYNC_IEXT);
-        if (st)
-            return st;
-    }
+    n4d__timing *const prof = sim->timing;
+    const uint64_t t0 = prof ? n4d__now_ns() : 0;
+    n4d_status hst = n4d__sim_to_host(sim, N4D__HOST_INPUT, N4D__SYNC_IEXT);
+    if (hst)
+        return hst;
     sim->iext[n4d__to_internal(sim->model, id)] += value;
     sim->iext_dirty = true;
-    n4d_status st = sim->ops->sync ? sim->ops->sync(sim, N4D__SYNC_IEXT) : N4D_OK;
-    if (t0)
-        n4d__prof_lap(sim, N4D_PROFILE_INPUT, t0);
+    n4d_status st = n4d__sim_to_device(sim, N4D__SYNC_IEXT);
+    if (prof)
+        n4d__prof_lap(prof, N4D_PROFILE_INPUT, t0);
     return st;
 }
 
@@ -830,12 +947,11 @@ n4d_status n4d_sim_feed_sense(n4d_sim *sim, const char *sense, const float *matr
         n4d__log(sim->ctx, N4D_LOG_WARN,
                  "sense \"%s\": matrix %ux%u differs from the declared %ux%u; mapping the overlap",
                  sense, rows, cols, se->rows, se->cols);
-    const uint64_t t0 = sim->prof_on ? n4d__now_ns() : 0;
-    if (sim->ops->sync) {
-        n4d_status st = sim->ops->sync(sim, N4D__SYNC_TO_HOST | N4D__SYNC_IEXT);
-        if (st)
-            return st;
-    }
+    n4d__timing *const prof = sim->timing;
+    const uint64_t t0 = prof ? n4d__now_ns() : 0;
+    n4d_status hst = n4d__sim_to_host(sim, N4D__HOST_INPUT, N4D__SYNC_IEXT);
+    if (hst)
+        return hst;
     uint32_t nx = rows < ex ? rows : ex, ny = cols < ey ? cols : ey;
     const uint64_t *ptr = sim->sense_ptr[k];
     for (uint32_t ix = 0; ix < nx; ix++)
@@ -846,8 +962,8 @@ n4d_status n4d_sim_feed_sense(n4d_sim *sim, const char *sense, const float *matr
                 sim->iext[sim->sense_ids[k][j]] += val;
         }
     sim->iext_dirty = true;
-    n4d_status st = sim->ops->sync ? sim->ops->sync(sim, N4D__SYNC_IEXT) : N4D_OK;
-    if (t0)
-        n4d__prof_lap(sim, N4D_PROFILE_INPUT, t0);
+    n4d_status st = n4d__sim_to_device(sim, N4D__SYNC_IEXT);
+    if (prof)
+        n4d__prof_lap(prof, N4D_PROFILE_INPUT, t0);
     return st;
 }

@@ -1,28 +1,48 @@
-/* Inactive-neuron compression (include/n4d/compress.h, docs/modules.md).
- * Blocks of at most N4D__CBLOCK consecutive internal neurons of one run;
- * a quiet block (no spike for threshold steps, every neuron at a fixed point
- * of its update with zero input, no pending input) has its outgoing synapse
- * range compressed with zlib and, with the default allocator, the pages of
- * that range handed back (madvise MADV_DONTNEED); the backends skip it while
- * no input reaches it (cpu_common.h) and restore it when input does. */
+/* Inactive-neuron compression (include/n4d/compress.h, docs/modules.md), a
+ * module over the sim's own overlay: it never touches the model. Blocks of
+ * at most N4D__SKIP_BLOCK consecutive internal neurons of one run; a quiet
+ * block (no spike for threshold steps, every neuron at a fixed point of its
+ * update with zero input, no pending input) has its state (V and the two
+ * model variables) compressed with zlib and, with the default allocator,
+ * the pages of its state, refractory counters, external input and delay
+ * ring slices handed back (madvise MADV_DONTNEED: they read as zero again,
+ * which is what those arrays hold for a quiet block). It publishes the
+ * blocks in the sim's skip map: a backend with N4D__CAP_COMPRESSION leaves
+ * out a SKIP block while no input reaches it and wakes it (wake(), in the
+ * worker thread) when input does. Attached through the core's hooks
+ * (sim_state.h): on_step_internal marks active blocks and compresses
+ * candidates, before_delivery settles woken blocks, on_host restores every
+ * block before the host state is read or written, on_detach frees it. */
 #define _DEFAULT_SOURCE /* madvise, MADV_DONTNEED */
-#include "backend.h"
+#include "sim_state.h"
+#include "backend.h" /* capability flags */
 
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <zlib.h>
 
-typedef struct n4d__cblock {
+typedef struct cblock {
     uint64_t first;       /* internal index */
     uint32_t n;
     uint32_t run;
-    uint64_t syn_lo, syn_hi; /* outgoing synapse range */
-    uint64_t last_active;    /* step of the last spike (or enable / restore) */
-    unsigned char *buf;      /* compressed targets then weights (N4D_MEM_COMPRESSED) */
-    size_t buf_len, len_t;   /* total, targets part */
-    uint64_t released;       /* bytes of synapse pages handed back */
-} n4d__cblock;
+    uint64_t last_active; /* step of the last spike (or enable / restore) */
+    unsigned char *buf;   /* compressed v, x1, x2 (N4D_MEM_COMPRESSED) */
+    size_t buf_len;
+    uint64_t released;    /* bytes of pages handed back */
+} cblock;
+
+typedef struct compressor {
+    n4d__skip_map map; /* published as sim->skip */
+    cblock *blk;       /* per block */
+    uint32_t *block_of; /* internal index -> block */
+    uint32_t threshold, check_every;
+    int32_t level;
+    bool release;      /* hand pages back (default allocator) */
+    uint64_t compressed, neurons, bytes_before, bytes_after, released, restores, compressions;
+} compressor;
+
+static const n4d__hook_ops compress_hooks;
 
 #define IS_SIM(s) n4d__is_handle((s), N4D__MAGIC_SIM)
 
@@ -55,46 +75,94 @@ static uint64_t release_pages(void *p, size_t bytes)
     return (uint64_t)(b - a);
 }
 
+/* Bytes of the overlay a block covers: v, x1, x2, iext (float), ref, and
+ * its slices of the 2 * ring_slots ring rows. */
+static uint64_t block_bytes(const n4d_sim *sim, const cblock *b)
+{
+    return (uint64_t)b->n * (4 * sizeof(float) + sizeof(int32_t) +
+                             (uint64_t)sim->ring_slots * 2 * sizeof(int64_t));
+}
+
+/* Hands back the pages of the block's slices (all zero but v, x1, x2,
+ * which the compressed store holds). */
+static uint64_t release_block(n4d_sim *sim, const cblock *b)
+{
+    const size_t n = b->n, f = (size_t)b->first;
+    uint64_t r = release_pages(sim->v + f, n * sizeof(float)) +
+                 release_pages(sim->x1 + f, n * sizeof(float)) +
+                 release_pages(sim->x2 + f, n * sizeof(float)) +
+                 release_pages(sim->iext + f, n * sizeof(float)) +
+                 release_pages(sim->ref + f, n * sizeof(int32_t));
+    for (uint64_t row = 0; row < (uint64_t)sim->ring_slots * 2; row++)
+        r += release_pages(sim->ring + row * sim->n + f, n * sizeof(int64_t));
+    return r;
+}
+
 /* ---- restore / compress one block ----------------------------------------------- */
 
-static n4d_status restore_block(n4d_sim *sim, size_t k)
+/* Writes the block's stored state back (any thread, no allocation): the
+ * skip map's wake(), and the serial restores below. */
+static void unpack_block(compressor *c, n4d_sim *sim, size_t k)
 {
-    n4d__compress *c = sim->cmp;
-    n4d__cblock *b = &c->blk[k];
-    if (atomic_load_explicit(&c->mode[k], memory_order_relaxed) == N4D__CB_LIVE)
-        return N4D_OK;
-    n4d__synapses *s = &sim->model->syn;
-    const uint64_t ns = b->syn_hi - b->syn_lo;
-    if (b->released) { /* the range was handed back: decompress into it */
-        uLongf lt = (uLongf)(ns * sizeof(uint32_t)), lw = (uLongf)(ns * sizeof(int32_t));
-        n4d__account(sim->ctx, N4D_MEM_SYNAPSES, (int64_t)b->released);
-        if (uncompress((Bytef *)(s->target + b->syn_lo), &lt, b->buf, (uLong)b->len_t) != Z_OK ||
-            uncompress((Bytef *)(s->weight_q + b->syn_lo), &lw, b->buf + b->len_t,
-                       (uLong)(b->buf_len - b->len_t)) != Z_OK ||
-            lt != ns * sizeof(uint32_t) || lw != ns * sizeof(int32_t))
-            return n4d__error(&sim->hdr, N4D_E_INTERNAL,
-                              "compression: the store of block %zu does not decompress", k);
-        c->released -= b->released;
-        b->released = 0;
+    cblock *b = &c->blk[k];
+    if (!b->buf)
+        return;
+    const size_t n = b->n, f = (size_t)b->first;
+    uLongf len = (uLongf)(3 * n * sizeof(float));
+    float tmp[3 * N4D__SKIP_BLOCK];
+    /* the store was written by compress2 from this very buffer shape */
+    if (uncompress((Bytef *)tmp, &len, b->buf, (uLong)b->buf_len) == Z_OK &&
+        len == 3 * n * sizeof(float)) {
+        memcpy(sim->v + f, tmp, n * sizeof(float));
+        memcpy(sim->x1 + f, tmp + n, n * sizeof(float));
+        memcpy(sim->x2 + f, tmp + 2 * n, n * sizeof(float));
     }
-    if (b->buf)
-        n4d__free(sim->ctx, N4D_MEM_COMPRESSED, b->buf, b->buf_len);
-    c->bytes_before -= ns * (sizeof(uint32_t) + sizeof(int32_t));
+}
+
+static void wake_block(void *data, n4d_sim *sim, size_t k)
+{
+    unpack_block(data, sim, k);
+}
+
+/* Frees the store of a block whose state is back and marks it LIVE (serial). */
+static void settle_block(compressor *c, n4d_sim *sim, size_t k)
+{
+    cblock *b = &c->blk[k];
+    n4d__account(sim->ctx, N4D_MEM_NEURONS, (int64_t)b->released);
+    c->released -= b->released;
+    b->released = 0;
+    n4d__free(sim->ctx, N4D_MEM_COMPRESSED, b->buf, b->buf_len);
+    c->bytes_before -= block_bytes(sim, b);
     c->bytes_after -= b->buf_len;
     c->compressed--;
     c->neurons -= b->n;
     c->restores++;
-    sim->model->compressed_blocks--;
     b->buf = NULL;
-    b->buf_len = b->len_t = 0;
+    b->buf_len = 0;
     b->last_active = sim->step;
-    atomic_store_explicit(&c->mode[k], N4D__CB_LIVE, memory_order_relaxed);
-    return N4D_OK;
+    atomic_store_explicit(&c->map.mode[k], N4D__SKIP_LIVE, memory_order_relaxed);
+}
+
+/* Restores block k if it is compressed (serial code). */
+static void restore_block(compressor *c, n4d_sim *sim, size_t k)
+{
+    const uint8_t mode = atomic_load_explicit(&c->map.mode[k], memory_order_relaxed);
+    if (mode == N4D__SKIP_LIVE)
+        return;
+    if (mode == N4D__SKIP_SKIP)
+        unpack_block(c, sim, k);
+    settle_block(c, sim, k);
+}
+
+static void restore_all(compressor *c, n4d_sim *sim)
+{
+    for (size_t k = 0; k < c->map.n_blocks; k++)
+        restore_block(c, sim, k);
 }
 
 /* Whether every neuron of the block is quiet: refractory counter 0, its
  * zero-input update changes no bit and does not spike, no pending input. */
-static bool block_quiet(const n4d_sim *sim, const n4d__cblock *b)
+static bool block_quiet(const n4d_sim *sim, const cblock *b)
 {
     const n4d__pop_rt *p = &sim->runs[b->run];
     const uint64_t N = sim->n;
@@ -125,124 +193,101 @@ static bool block_quiet(const n4d_sim *sim, const n4d__cblock *b)
 }
 
 /* Compresses block k (quiet); a failed allocation leaves it live. */
-static void compress_block(n4d_sim *sim, size_t k, unsigned char **scratch, size_t *scratch_cap)
+static void compress_block(compressor *c, n4d_sim *sim, size_t k)
 {
-    n4d__compress *c = sim->cmp;
-    n4d__cblock *b = &c->blk[k];
-    n4d__synapses *s = &sim->model->syn;
-    const uint64_t ns = b->syn_hi - b->syn_lo;
-    const uLong bt = (uLong)(ns * sizeof(uint32_t)), bw = (uLong)(ns * sizeof(int32_t));
-    size_t len_t = 0, len = 0;
-    unsigned char *buf = NULL;
-    if (ns) {
-        const size_t need = (size_t)compressBound(bt) + (size_t)compressBound(bw);
-        if (!n4d__grow(sim->ctx, N4D_MEM_COMPRESSED, (void **)scratch, scratch_cap, need, 1))
-            return;
-        uLongf lt = compressBound(bt), lw = compressBound(bw);
-        if (compress2(*scratch, &lt, (const Bytef *)(s->target + b->syn_lo), bt, c->level) != Z_OK ||
-            compress2(*scratch + lt, &lw, (const Bytef *)(s->weight_q + b->syn_lo), bw, c->level) !=
-                Z_OK)
-            return;
-        len_t = (size_t)lt;
-        len = (size_t)lt + (size_t)lw;
-        if (!(buf = n4d__alloc(sim->ctx, N4D_MEM_COMPRESSED, len)))
-            return;
-        memcpy(buf, *scratch, len);
-    }
+    cblock *b = &c->blk[k];
+    const size_t n = b->n, f = (size_t)b->first;
+    float tmp[3 * N4D__SKIP_BLOCK];
+    memcpy(tmp, sim->v + f, n * sizeof(float));
+    memcpy(tmp + n, sim->x1 + f, n * sizeof(float));
+    memcpy(tmp + 2 * n, sim->x2 + f, n * sizeof(float));
+    const uLong raw = (uLong)(3 * n * sizeof(float));
+    unsigned char scratch[3 * N4D__SKIP_BLOCK * sizeof(float) + 1024];
+    uLongf len = (uLongf)sizeof scratch;
+    if (compressBound(raw) > len || compress2(scratch, &len, (const Bytef *)tmp, raw, c->level) != Z_OK)
+        return;
+    unsigned char *buf = n4d__alloc(sim->ctx, N4D_MEM_COMPRESSED, (size_t)len);
+    if (!buf)
+        return;
+    memcpy(buf, scratch, (size_t)len);
     b->buf = buf;
-    b->buf_len = len;
-    b->len_t = len_t;
-    b->released = 0;
-    if (ns && c->release) {
-        b->released = release_pages(s->target + b->syn_lo, (size_t)bt) +
-                      release_pages(s->weight_q + b->syn_lo, (size_t)bw);
-        n4d__account(sim->ctx, N4D_MEM_SYNAPSES, -(int64_t)b->released);
-        c->released += b->released;
-    }
-    c->bytes_before += (uint64_t)bt + (uint64_t)bw;
-    c->bytes_after += len;
+    b->buf_len = (size_t)len;
+    b->released = c->release ? release_block(sim, b) : 0;
+    n4d__account(sim->ctx, N4D_MEM_NEURONS, -(int64_t)b->released);
+    c->released += b->released;
+    c->bytes_before += block_bytes(sim, b);
+    c->bytes_after += b->buf_len;
     c->compressed++;
     c->neurons += b->n;
     c->compressions++;
-    sim->model->compressed_blocks++;
-    atomic_store_explicit(&c->mode[k], N4D__CB_SKIP, memory_order_relaxed);
+    atomic_store_explicit(&c->map.mode[k], N4D__SKIP_SKIP, memory_order_relaxed);
 }
 
-/* ---- hooks (backend.h) ---------------------------------------------------------- */
+/* ---- hooks ------------------------------------------------------------------------ */
 
-void n4d__compress_observe(n4d_sim *sim, uint64_t step, const uint32_t *ids, uint64_t count)
+static void on_step_internal(void *data, n4d_sim *sim, uint64_t step, const uint32_t *ids,
+                             uint64_t count)
 {
-    n4d__compress *c = sim->cmp;
+    compressor *c = data;
     for (uint64_t i = 0; i < count; i++)
         c->blk[c->block_of[ids[i]]].last_active = step;
-    if (step % c->check_every != 0 || atomic_load(&sim->model->n_sims) != 1)
+    if (step % c->check_every != 0)
         return;
-    unsigned char *scratch = NULL;
-    size_t cap = 0;
-    for (size_t k = 0; k < c->n_blocks; k++) {
-        n4d__cblock *b = &c->blk[k];
-        if (!c->run_ok[b->run] ||
-            atomic_load_explicit(&c->mode[k], memory_order_relaxed) != N4D__CB_LIVE ||
+    for (size_t k = 0; k < c->map.n_blocks; k++) {
+        cblock *b = &c->blk[k];
+        if (!c->map.run_ok[b->run] ||
+            atomic_load_explicit(&c->map.mode[k], memory_order_relaxed) != N4D__SKIP_LIVE ||
             step < b->last_active || step - b->last_active < c->threshold || !block_quiet(sim, b))
             continue;
-        compress_block(sim, k, &scratch, &cap);
+        compress_block(c, sim, k);
     }
-    if (scratch)
-        n4d__free(sim->ctx, N4D_MEM_COMPRESSED, scratch, cap);
 }
 
-n4d_status n4d__compress_restore_woken(n4d_sim *sim)
+/* The blocks woken during the update: their state is back, free the stores. */
+static n4d_status before_delivery(void *data, n4d_sim *sim)
 {
-    n4d__compress *c = sim->cmp;
-    for (size_t k = 0; k < c->n_blocks; k++)
-        if (atomic_load_explicit(&c->mode[k], memory_order_relaxed) == N4D__CB_WOKEN) {
-            n4d_status st = restore_block(sim, k);
-            if (st)
-                return st;
-        }
+    compressor *c = data;
+    for (size_t k = 0; k < c->map.n_blocks; k++)
+        if (atomic_load_explicit(&c->map.mode[k], memory_order_relaxed) == N4D__SKIP_WOKEN)
+            settle_block(c, sim, k);
     return N4D_OK;
 }
 
-n4d_status n4d__compress_restore_all(n4d_sim *sim)
+/* Before the host state is read or written (not for external input only,
+ * which a SKIP block wakes from by itself). */
+static n4d_status on_host(void *data, n4d_sim *sim, int why)
 {
-    n4d__compress *c = sim->cmp;
-    if (!c)
-        return N4D_OK;
-    n4d_status first = N4D_OK;
-    for (size_t k = 0; k < c->n_blocks; k++) {
-        n4d_status st = restore_block(sim, k);
-        if (st && !first)
-            first = st;
-    }
-    return first;
+    if (why & (N4D__HOST_READ | N4D__HOST_WRITE))
+        restore_all(data, sim);
+    return N4D_OK;
 }
 
-void n4d__compress_free(n4d_sim *sim)
+static void free_compressor(compressor *c, n4d_context *ctx, const n4d_sim *sim)
 {
-    n4d__compress *c = sim->cmp;
-    if (!c)
-        return;
-    if (c->mode && c->blk) /* NULL after a failed enable */
-        n4d__compress_restore_all(sim);
-    /* a block that failed to decompress (never expected) still frees its store */
-    for (size_t k = 0; c->mode && c->blk && k < c->n_blocks; k++) {
-        n4d__cblock *b = &c->blk[k];
-        if (atomic_load_explicit(&c->mode[k], memory_order_relaxed) != N4D__CB_LIVE) {
-            n4d__account(sim->ctx, N4D_MEM_SYNAPSES, (int64_t)b->released);
-            n4d__free(sim->ctx, N4D_MEM_COMPRESSED, b->buf, b->buf_len);
-            sim->model->compressed_blocks--;
-        }
-    }
-    n4d_context *ctx = sim->ctx;
-    const size_t nb = c->n_blocks ? c->n_blocks : 1;
-    n4d__free(ctx, N4D_MEM_COMPRESSED, c->run_block, (sim->n_runs + 1) * sizeof *c->run_block);
-    n4d__free(ctx, N4D_MEM_COMPRESSED, c->run_ok, (sim->n_runs ? sim->n_runs : 1) * sizeof *c->run_ok);
-    n4d__free(ctx, N4D_MEM_COMPRESSED, (void *)c->mode, nb * sizeof *c->mode);
+    const size_t nb = c->map.n_blocks ? c->map.n_blocks : 1;
+    n4d__free(ctx, N4D_MEM_COMPRESSED, c->map.run_block, (sim->n_runs + 1) * sizeof *c->map.run_block);
+    n4d__free(ctx, N4D_MEM_COMPRESSED, c->map.run_ok, (sim->n_runs ? sim->n_runs : 1) * sizeof *c->map.run_ok);
+    n4d__free(ctx, N4D_MEM_COMPRESSED, (void *)c->map.mode, nb * sizeof *c->map.mode);
     n4d__free(ctx, N4D_MEM_COMPRESSED, c->blk, nb * sizeof *c->blk);
     n4d__free(ctx, N4D_MEM_COMPRESSED, c->block_of, (sim->n ? sim->n : 1) * sizeof *c->block_of);
     n4d__free(ctx, N4D_MEM_COMPRESSED, c, sizeof *c);
-    sim->cmp = NULL;
 }
+
+static void on_detach(void *data, n4d_sim *sim)
+{
+    compressor *c = data;
+    restore_all(c, sim);
+    sim->skip = NULL;
+    free_compressor(c, sim->ctx, sim);
+}
+
+static const n4d__hook_ops compress_hooks = {
+    .name = "compression",
+    .on_step_internal = on_step_internal,
+    .before_delivery = before_delivery,
+    .on_host = on_host,
+    .on_detach = on_detach,
+};
 
 /* ---- public API ----------------------------------------------------------------- */
 
@@ -253,84 +298,75 @@ n4d_status n4d_sim_compression_enable(n4d_sim *sim, const n4d_compress_options *
     n4d__clear_error(&sim->hdr);
     n4d_compress_options o;
     n4d_compress_options_init(&o);
-    if (opt) {
-        if (opt->struct_size < sizeof(uint32_t))
-            return n4d__error(&sim->hdr, N4D_E_INVALID_ARG,
-                              "compression: options.struct_size is not set");
-        size_t n = opt->struct_size < sizeof o ? opt->struct_size : sizeof o;
-        memcpy(&o, opt, n);
-        o.struct_size = sizeof o;
-    }
+    if (!n4d__copy_options(&o, sizeof o, opt))
+        return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "compression: options.struct_size is not set");
     if (o.level < 1 || o.level > 9)
         return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "compression: level %d is not in 1..9",
                           (int)o.level);
     if (o.check_every == 0)
         return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "compression: check_every is 0");
-    if (sim->ops->sync) /* a device backend holds its own copy of the synapses */
+    const n4d__backend *be = n4d__sim_backend_entry(sim);
+    if (!(be->caps & N4D__CAP_COMPRESSION))
         return n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
-                          "compression: the %s backend does not support it (use cpu-ref or cpu-omp)",
-                          sim->ops->name);
-    n4d_model *m = sim->model;
-    if (atomic_load(&m->n_sims) != 1)
-        return n4d__error(&sim->hdr, N4D_E_STATE,
-                          "compression: the model is used by %d simulations (it needs exactly one: "
-                          "compression changes the model's synapse memory)",
-                          (int)atomic_load(&m->n_sims));
-    if (sim->cmp) {
-        n4d_status st = n4d__compress_restore_all(sim);
-        if (st)
-            return st;
-        sim->cmp->threshold = o.threshold_steps;
-        sim->cmp->check_every = o.check_every;
-        sim->cmp->level = o.level;
+                          "compression: the %s backend does not support it (use cpu-omp)", be->name);
+    compressor *c = n4d__sim_hook_data(sim, &compress_hooks);
+    if (c) {
+        restore_all(c, sim);
+        c->threshold = o.threshold_steps;
+        c->check_every = o.check_every;
+        c->level = o.level;
         return N4D_OK;
     }
     n4d_context *ctx = sim->ctx;
-    n4d__compress *c = n4d__calloc(ctx, N4D_MEM_COMPRESSED, 1, sizeof *c);
+    c = n4d__calloc(ctx, N4D_MEM_COMPRESSED, 1, sizeof *c);
     if (!c)
         return n4d__error(&sim->hdr, N4D_E_NOMEM, "compression: out of memory");
     size_t nb = 0;
     for (size_t r = 0; r < sim->n_runs; r++)
-        nb += (size_t)((sim->runs[r].n + N4D__CBLOCK - 1) / N4D__CBLOCK);
-    c->n_blocks = nb;
+        nb += (size_t)((sim->runs[r].n + N4D__SKIP_BLOCK - 1) / N4D__SKIP_BLOCK);
+    c->map.n_blocks = nb;
+    c->map.wake = wake_block;
+    c->map.data = c;
     c->threshold = o.threshold_steps;
     c->check_every = o.check_every;
     c->level = o.level;
-    c->release = n4d__default_allocator(ctx) && !m->syn.release;
-    c->run_block = n4d__calloc(ctx, N4D_MEM_COMPRESSED, sim->n_runs + 1, sizeof *c->run_block);
-    c->run_ok = n4d__calloc(ctx, N4D_MEM_COMPRESSED, sim->n_runs ? sim->n_runs : 1, sizeof *c->run_ok);
-    c->mode = n4d__calloc(ctx, N4D_MEM_COMPRESSED, nb ? nb : 1, sizeof *c->mode);
+    c->release = n4d__default_allocator(ctx);
+    c->map.run_block = n4d__calloc(ctx, N4D_MEM_COMPRESSED, sim->n_runs + 1, sizeof *c->map.run_block);
+    c->map.run_ok = n4d__calloc(ctx, N4D_MEM_COMPRESSED, sim->n_runs ? sim->n_runs : 1, sizeof *c->map.run_ok);
+    c->map.mode = n4d__calloc(ctx, N4D_MEM_COMPRESSED, nb ? nb : 1, sizeof *c->map.mode);
     c->blk = n4d__calloc(ctx, N4D_MEM_COMPRESSED, nb ? nb : 1, sizeof *c->blk);
     c->block_of = n4d__alloc(ctx, N4D_MEM_COMPRESSED, (sim->n ? sim->n : 1) * sizeof *c->block_of);
-    sim->cmp = c;
-    if (!c->run_block || !c->run_ok || !c->mode || !c->blk || !c->block_of) {
-        n4d__compress_free(sim);
+    if (!c->map.run_block || !c->map.run_ok || !c->map.mode || !c->blk || !c->block_of) {
+        free_compressor(c, ctx, sim);
         return n4d__error(&sim->hdr, N4D_E_NOMEM, "compression: out of memory for %zu blocks", nb);
     }
-    const n4d__synapses *s = &m->syn;
     size_t k = 0;
     for (size_t r = 0; r < sim->n_runs; r++) {
         const n4d__pop_rt *p = &sim->runs[r];
-        c->run_block[r] = k;
+        c->map.run_block[r] = k;
         bool ok = true;
         for (size_t d = 0; d < sim->n_dc; d++)
             ok = ok && sim->dc[d].target != p->pop;
         for (size_t q = 0; q < sim->n_poisson; q++)
             ok = ok && sim->poisson[q].pop != p->pop;
-        c->run_ok[r] = ok;
-        for (uint64_t f = p->first; f < p->first + p->n; f += N4D__CBLOCK, k++) {
-            n4d__cblock *b = &c->blk[k];
+        c->map.run_ok[r] = ok;
+        for (uint64_t f = p->first; f < p->first + p->n; f += N4D__SKIP_BLOCK, k++) {
+            cblock *b = &c->blk[k];
             b->first = f;
-            b->n = (uint32_t)(p->first + p->n - f < N4D__CBLOCK ? p->first + p->n - f : N4D__CBLOCK);
+            b->n = (uint32_t)(p->first + p->n - f < N4D__SKIP_BLOCK ? p->first + p->n - f : N4D__SKIP_BLOCK);
             b->run = (uint32_t)r;
-            b->syn_lo = s->seg_off[s->seg_ptr[f]];
-            b->syn_hi = s->seg_off[s->seg_ptr[f + b->n]];
             b->last_active = sim->step;
             for (uint64_t i = f; i < f + b->n; i++)
                 c->block_of[i] = (uint32_t)k;
         }
     }
-    c->run_block[sim->n_runs] = k;
+    c->map.run_block[sim->n_runs] = k;
+    n4d_status st = n4d__sim_attach(sim, &compress_hooks, c, 0);
+    if (st) {
+        free_compressor(c, ctx, sim);
+        return st;
+    }
+    sim->skip = &c->map;
     return N4D_OK;
 }
 
@@ -339,11 +375,8 @@ n4d_status n4d_sim_compression_disable(n4d_sim *sim)
     if (!IS_SIM(sim))
         return N4D_E_INVALID_ARG;
     n4d__clear_error(&sim->hdr);
-    if (!sim->cmp)
-        return N4D_OK;
-    n4d_status st = n4d__compress_restore_all(sim);
-    n4d__compress_free(sim);
-    return st;
+    n4d__sim_detach(sim, &compress_hooks); /* restores every block */
+    return N4D_OK;
 }
 
 n4d_status n4d_sim_compression_stats(const n4d_sim *sim, n4d_compress_stats *out)
@@ -352,9 +385,9 @@ n4d_status n4d_sim_compression_stats(const n4d_sim *sim, n4d_compress_stats *out
         return N4D_E_INVALID_ARG;
     n4d_compress_stats full;
     memset(&full, 0, sizeof full);
-    const n4d__compress *c = sim->cmp;
+    const compressor *c = n4d__sim_hook_data(sim, &compress_hooks);
     if (c) {
-        full.blocks = c->n_blocks;
+        full.blocks = c->map.n_blocks;
         full.blocks_compressed = c->compressed;
         full.neurons_compressed = c->neurons;
         full.bytes_before = c->bytes_before;
@@ -374,10 +407,12 @@ n4d_status n4d_sim_restore_neuron(n4d_sim *sim, uint64_t id)
     if (!IS_SIM(sim))
         return N4D_E_INVALID_ARG;
     n4d__clear_error(&sim->hdr);
-    if (!sim->cmp)
+    compressor *c = n4d__sim_hook_data(sim, &compress_hooks);
+    if (!c)
         return n4d__error(&sim->hdr, N4D_E_STATE, "n4d_sim_restore_neuron: compression is off");
     if (id >= sim->n)
         return n4d__error(&sim->hdr, N4D_E_RANGE, "neuron %llu does not exist (%llu neurons)",
                           (unsigned long long)id, (unsigned long long)sim->n);
-    return restore_block(sim, sim->cmp->block_of[n4d__to_internal(sim->model, id)]);
+    restore_block(c, sim, c->block_of[n4d__to_internal(sim->model, id)]);
+    return N4D_OK;
 }

@@ -13,7 +13,6 @@
 #include <omp.h>
 #endif
 
-#define N4D__MAGIC_GPU 0x6e344447 /* "n4dG" */
 #define GPU_ERR(g, st, ...) n4d__error(&(g)->hdr, (st), __VA_ARGS__)
 
 struct n4d_gpu {
@@ -33,11 +32,6 @@ static int is_gpu(const n4d_gpu *g)
 }
 
 /* For n4d_last_error (context.c): the handle is an n4d_gpu. */
-int n4d__gpu_is_handle(const void *handle)
-{
-    return n4d__is_handle(handle, N4D__MAGIC_GPU);
-}
-
 /* Copies the caller's struct over defaults: only the bytes it knows. */
 static void copy_in(void *dst, size_t dst_size, const void *src, uint32_t src_size)
 {
@@ -92,9 +86,22 @@ void n4d_gpu_benchmark_options_init(n4d_gpu_benchmark_options *opt)
 
 /* ---- devices ----------------------------------------------------------------------- */
 
+/* The device library of the registered device backend (backend.h), or NULL
+ * with the reason in *why. */
+static const n4d__cuda_api *device_library(const char **why)
+{
+    const n4d__backend *b = n4d__backend_with(N4D__CAP_DEVICE);
+    if (!b || !b->device_api) {
+        if (why)
+            *why = "no device backend is registered";
+        return NULL;
+    }
+    return b->device_api(why);
+}
+
 int32_t n4d_gpu_device_count(void)
 {
-    const n4d__cuda_api *api = n4d__cuda_api_get(NULL);
+    const n4d__cuda_api *api = device_library(NULL);
     if (!api)
         return 0;
     char err[N4D_CUDA_ERR_CAP];
@@ -107,7 +114,7 @@ int32_t n4d_gpu_device_count(void)
 static n4d_status gpu_bind(n4d_gpu *g, int32_t device, char *msg, size_t cap)
 {
     const char *why = "";
-    const n4d__cuda_api *api = n4d__cuda_api_get(&why);
+    const n4d__cuda_api *api = device_library(&why);
     if (!api) {
         snprintf(msg, cap, "no library: %s could not be loaded (%s)", N4D_CUDA_LIBRARY_NAME, why);
         return N4D_E_NOT_BUILT;

@@ -177,7 +177,7 @@ n4d_status n4d_optimize_memory(n4d_model *m, uint32_t flags, n4d_memory_optimiza
 {
     if (!IS_MODEL(m))
         return N4D_E_INVALID_ARG;
-    n4d__clear_error(&m->hdr);
+    n4d__model_clear_error(m);
     if (report && report->struct_size < sizeof(uint32_t))
         return n4d__error(&m->hdr, N4D_E_INVALID_ARG,
                           "n4d_optimize_memory: report.struct_size is not set");
@@ -281,7 +281,8 @@ n4d_status n4d_sim_optimize_memory(n4d_sim *sim, uint32_t flags, n4d_memory_opti
         }
     }
     if (flags & N4D_OPTIMIZE_COMPRESS) {
-        if (sim->cmp) {
+        n4d_compress_stats cs = {.struct_size = sizeof cs};
+        if (n4d_sim_compression_stats(sim, &cs) == N4D_OK && cs.blocks) {
             r->applied |= N4D_OPTIMIZE_COMPRESS;
             report_note(r, "compress: inactive-neuron compression was already on");
         } else if (n4d_sim_compression_enable(sim, NULL) == N4D_OK) {

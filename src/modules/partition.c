@@ -17,7 +17,7 @@ typedef struct part_result {
     uint32_t parts_alloc;
 } part_result;
 
-#define MODEL_ERR(m, st, ...) n4d__error((n4d__handle *)&(m)->hdr, (st), __VA_ARGS__)
+#define MODEL_ERR(m, st, ...) n4d__model_error((m), (st), __VA_ARGS__)
 
 void n4d_partition_options_init(n4d_partition_options *opt)
 {
@@ -150,7 +150,7 @@ n4d_status n4d_partition_compute(const n4d_model *model, uint32_t n, const n4d_p
     if (!n4d__is_handle(model, N4D__MAGIC_MODEL))
         return N4D_E_INVALID_ARG;
     n4d_model *m = (n4d_model *)model; /* errors are recorded on the model */
-    n4d__clear_error(&m->hdr);
+    n4d__model_clear_error(m);
     if (!out)
         return MODEL_ERR(m, N4D_E_INVALID_ARG, "n4d_partition_compute: out is NULL");
     n4d_partition_options o;
@@ -203,7 +203,7 @@ n4d_status n4d_partition_layout(const n4d_model *model, n4d_partition_result **o
     if (!n4d__is_handle(model, N4D__MAGIC_MODEL))
         return N4D_E_INVALID_ARG;
     n4d_model *m = (n4d_model *)model;
-    n4d__clear_error(&m->hdr);
+    n4d__model_clear_error(m);
     if (!out)
         return MODEL_ERR(m, N4D_E_INVALID_ARG, "n4d_partition_layout: out is NULL");
     if (!m->built)

@@ -1,7 +1,8 @@
-/* Performance profiler (include/n4d/profile.h): a per-sim table of built-in
- * sections, filled by sim.c and the backends while sim->prof_on is set, and
- * of the caller's named sections. */
-#include "backend.h"
+/* Performance profiler (include/n4d/profile.h), a module: the built-in
+ * sections are timed by the core and the backends into the sim's timing
+ * (sim_state.h) while the profiler has it on; the caller's named sections
+ * live in a table attached to the sim through the core's hooks. */
+#include "sim_state.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,59 +20,35 @@ typedef struct n4d__prof_user {
     bool running;
 } n4d__prof_user;
 
+/* The caller's sections (the hook's data). */
+typedef struct user_table {
+    n4d__prof_user user[MAX_USER];
+    size_t n_user;
+} user_table;
+
 static const char *const builtin_names[N4D_PROFILE_BUILTIN_COUNT] = {
     "build", "run", "neuron update", "delivery", "exchange", "recording", "input"};
 
-void n4d__profile_free(n4d_sim *sim)
+static void on_detach(void *data, n4d_sim *sim)
 {
-    n4d__profile *p = sim->prof;
-    if (!p)
-        return;
-    n4d__free(sim->ctx, N4D_MEM_OTHER, p->stamps, (size_t)p->stamp_threads * 8 * sizeof(uint64_t));
-    n4d__free(sim->ctx, N4D_MEM_OTHER, p->user, MAX_USER * sizeof *p->user);
-    n4d__free(sim->ctx, N4D_MEM_OTHER, p, sizeof *p);
-    sim->prof = NULL;
-    sim->prof_on = false;
+    n4d__free(sim->ctx, N4D_MEM_OTHER, data, sizeof(user_table));
 }
 
-uint64_t n4d__prof_threads(n4d_sim *sim, int threads, uint64_t t0)
-{
-    const uint64_t t = n4d__now_ns();
-    const uint64_t *ts = sim->prof->stamps;
-    uint64_t upd = 0, del = 0;
-    for (int k = 0; k < threads; k++) {
-        upd += ts[8 * k + 1] - ts[8 * k];
-        del += ts[8 * k + 3] - ts[8 * k + 2];
-    }
-    upd /= (uint64_t)threads;
-    del /= (uint64_t)threads;
-    const uint64_t wall = t - t0;
-    n4d__prof_add(&sim->prof->stat[N4D_PROFILE_UPDATE], upd);
-    n4d__prof_add(&sim->prof->stat[N4D_PROFILE_DELIVERY], del);
-    n4d__prof_add(&sim->prof->stat[N4D_PROFILE_EXCHANGE], wall > upd + del ? wall - upd - del : 0);
-    return t;
-}
+static const n4d__hook_ops profile_hooks = {.name = "profiler", .on_detach = on_detach};
 
-/* Creates the table if needed. */
+/* Creates the tables if needed: the core's timing figures and the caller's
+ * sections. */
 static n4d_status ensure_table(n4d_sim *sim)
 {
-    if (sim->prof)
-        return N4D_OK;
-    n4d__profile *p = n4d__calloc(sim->ctx, N4D_MEM_OTHER, 1, sizeof *p);
-    if (!p)
+    n4d_status st = n4d__sim_timing_enable(sim, sim->timing != NULL);
+    if (st || n4d__sim_hook_data(sim, &profile_hooks))
+        return st;
+    user_table *u = n4d__calloc(sim->ctx, N4D_MEM_OTHER, 1, sizeof *u);
+    if (!u)
         return SIM_ERR(sim, N4D_E_NOMEM, "out of memory for the profile table");
-    const int32_t T = sim->threads > 0 ? sim->threads : 1;
-    p->stamps = n4d__calloc(sim->ctx, N4D_MEM_OTHER, (size_t)T * 8, sizeof(uint64_t));
-    p->user = n4d__calloc(sim->ctx, N4D_MEM_OTHER, MAX_USER, sizeof *p->user);
-    if (!p->stamps || !p->user) {
-        n4d__free(sim->ctx, N4D_MEM_OTHER, p->stamps, (size_t)T * 8 * sizeof(uint64_t));
-        n4d__free(sim->ctx, N4D_MEM_OTHER, p->user, MAX_USER * sizeof *p->user);
-        n4d__free(sim->ctx, N4D_MEM_OTHER, p, sizeof *p);
-        return SIM_ERR(sim, N4D_E_NOMEM, "out of memory for the profile table");
-    }
-    p->stamp_threads = T;
-    sim->prof = p;
-    return N4D_OK;
+    if ((st = n4d__sim_attach(sim, &profile_hooks, u, 0)))
+        n4d__free(sim->ctx, N4D_MEM_OTHER, u, sizeof *u);
+    return st;
 }
 
 n4d_status n4d_sim_profile_enable(n4d_sim *sim, int on)
@@ -84,13 +61,12 @@ n4d_status n4d_sim_profile_enable(n4d_sim *sim, int on)
         if (st)
             return st;
     }
-    sim->prof_on = on != 0;
-    return N4D_OK;
+    return n4d__sim_timing_enable(sim, on != 0);
 }
 
 int n4d_sim_profile_enabled(const n4d_sim *sim)
 {
-    return IS_SIM(sim) && sim->prof_on;
+    return IS_SIM(sim) && sim->timing;
 }
 
 n4d_status n4d_sim_profile_reset(n4d_sim *sim)
@@ -98,11 +74,11 @@ n4d_status n4d_sim_profile_reset(n4d_sim *sim)
     if (!IS_SIM(sim))
         return N4D_E_INVALID_ARG;
     n4d__clear_error(&sim->hdr);
-    if (sim->prof) {
-        memset(sim->prof->stat, 0, sizeof sim->prof->stat);
-        memset(sim->prof->user, 0, MAX_USER * sizeof *sim->prof->user);
-        sim->prof->n_user = 0;
-    }
+    if (sim->timing_store)
+        memset(sim->timing_store->stat, 0, sizeof sim->timing_store->stat);
+    user_table *p = n4d__sim_hook_data(sim, &profile_hooks);
+    if (p)
+        memset(p, 0, sizeof *p);
     return N4D_OK;
 }
 
@@ -120,8 +96,8 @@ static n4d__prof_stat *find_section(n4d_sim *sim, const char *name, bool create,
     }
     for (int i = 0; i < N4D_PROFILE_BUILTIN_COUNT; i++)
         if (strcmp(name, builtin_names[i]) == 0)
-            return &sim->prof->stat[i];
-    n4d__profile *p = sim->prof;
+            return &sim->timing_store->stat[i];
+    user_table *p = n4d__sim_hook_data(sim, &profile_hooks);
     for (size_t i = 0; i < p->n_user; i++)
         if (strcmp(name, p->user[i].name) == 0) {
             *user = &p->user[i];
@@ -150,7 +126,7 @@ n4d_status n4d_sim_profile_start(n4d_sim *sim, const char *name)
     if (!IS_SIM(sim))
         return N4D_E_INVALID_ARG;
     n4d__clear_error(&sim->hdr);
-    if (!sim->prof_on)
+    if (!sim->timing)
         return N4D_OK;
     n4d__prof_user *u;
     n4d_status st;
@@ -172,7 +148,7 @@ n4d_status n4d_sim_profile_stop(n4d_sim *sim, const char *name)
     if (!IS_SIM(sim))
         return N4D_E_INVALID_ARG;
     n4d__clear_error(&sim->hdr);
-    if (!sim->prof_on)
+    if (!sim->timing)
         return N4D_OK;
     n4d__prof_user *u;
     n4d_status st;
@@ -218,8 +194,8 @@ static void entry_of(const char *name, const n4d__prof_stat *s, n4d_profile_entr
 static n4d__prof_stat build_stat(const n4d_sim *sim)
 {
     n4d__prof_stat s = {0, 0, 0, 0};
-    if (sim->prof)
-        s = sim->prof->stat[N4D_PROFILE_BUILD];
+    if (sim->timing_store)
+        s = sim->timing_store->stat[N4D_PROFILE_BUILD];
     if (s.calls == 0 && sim->model->build_ns)
         n4d__prof_add(&s, sim->model->build_ns);
     return s;
@@ -229,7 +205,8 @@ n4d_status n4d_sim_profile_get(const n4d_sim *sim, n4d_profile_entry *out, size_
 {
     if (!IS_SIM(sim) || (!out && cap) || !count)
         return N4D_E_INVALID_ARG;
-    const n4d__profile *p = sim->prof;
+    const user_table *p = n4d__sim_hook_data(sim, &profile_hooks);
+    const n4d__timing *tm = sim->timing_store;
     const size_t n = N4D_PROFILE_BUILTIN_COUNT + (p ? p->n_user : 0);
     *count = n;
     const n4d__prof_stat zero = {0, 0, 0, 0};
@@ -238,7 +215,7 @@ n4d_status n4d_sim_profile_get(const n4d_sim *sim, n4d_profile_entry *out, size_
             n4d__prof_stat b = build_stat(sim);
             entry_of(builtin_names[i], &b, &out[i]);
         } else if (i < N4D_PROFILE_BUILTIN_COUNT) {
-            entry_of(builtin_names[i], p ? &p->stat[i] : &zero, &out[i]);
+            entry_of(builtin_names[i], tm ? &tm->stat[i] : &zero, &out[i]);
         } else {
             const n4d__prof_user *u = &p->user[i - N4D_PROFILE_BUILTIN_COUNT];
             entry_of(u->name, &u->st, &out[i]);

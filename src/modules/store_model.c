@@ -749,19 +749,16 @@ n4d_status n4d_model_save(const n4d_model *model, const char *path, const n4d_sa
 {
     if (!n4d__is_handle(model, N4D__MAGIC_MODEL))
         return N4D_E_INVALID_ARG;
-    n4d_model *m = (n4d_model *)model;
-    n4d__clear_error(&m->hdr);
+    const n4d_model *m = model;
+    n4d__model_clear_error(m);
     if (!path)
-        return n4d__error(&m->hdr, N4D_E_INVALID_ARG, "n4d_model_save: path is NULL");
+        return n4d__model_error(m, N4D_E_INVALID_ARG, "n4d_model_save: path is NULL");
     if (!m->built)
-        return n4d__error(&m->hdr, N4D_E_STATE, "n4d_model_save: the model is not built");
-    if (m->compressed_blocks)
-        return n4d__error(&m->hdr, N4D_E_STATE,
-                          "n4d_model_save: %llu blocks of synapses are compressed by a simulation "
-                          "(n4d_sim_compression_disable first)",
-                          (unsigned long long)m->compressed_blocks);
+        return n4d__model_error(m, N4D_E_STATE, "n4d_model_save: the model is not built");
+    /* the messages go to a local slot, then to the model's error channel */
+    n4d__handle err = {0, ""};
     n4d__h5 h;
-    n4d__h5_begin(&h, m->ctx, &m->hdr, path);
+    n4d__h5_begin(&h, m->ctx, &err, path);
     n4d_save_options o;
     n4d__h5_out out;
     n4d_status st = n4d__h5_save_options(&h, opt, &o);
@@ -773,6 +770,8 @@ n4d_status n4d_model_save(const n4d_model *model, const char *path, const n4d_sa
             st = n4d__h5_out_commit(&h, &out);
     }
     n4d__h5_end(&h);
+    if (st)
+        n4d__model_error(m, st, "%s", err.error);
     return st;
 }
 

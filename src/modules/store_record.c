@@ -32,6 +32,9 @@ typedef struct rec_pop {
 typedef struct recorder {
     n4d_context *ctx;
     n4d_sim *sim;
+    /* n4d_sim_record_close: where the detach hook reports the finish */
+    n4d__handle *close_err;
+    n4d_status *close_out;
     char *path;
     size_t path_len;
     n4d__h5_out out;
@@ -229,12 +232,12 @@ static n4d_status on_sample(void *ud, n4d_sim *sim)
     recorder *r = ud;
     if (r->failed)
         return n4d__error(&sim->hdr, N4D_E_IO, "%s: the recording failed earlier", r->path);
-    if (sim->ops->sync) {
-        /* the state arrays only: the sampler never reads the delay ring */
-        n4d_status st = sim->ops->sync(sim, N4D__SYNC_TO_HOST | N4D__SYNC_STATE);
-        if (st)
-            return st;
-    }
+    if (!r->n_rep)
+        return N4D_OK;
+    /* the state arrays only: the sampler never reads the delay ring */
+    n4d_status hst = n4d__sim_to_host(sim, N4D__HOST_READ, N4D__SYNC_STATE);
+    if (hst)
+        return hst;
     const n4d_model *m = sim->model;
     float *row = r->rows + r->rows_buf * (uint64_t)r->n_vars * r->n_rep;
     size_t pi = 0;
@@ -397,20 +400,17 @@ static n4d_status rec_finish(recorder *r, n4d__handle *err)
     return st;
 }
 
-static void on_destroy(void *ud, n4d_sim *sim)
+static const n4d__hook_ops record_hooks;
+
+/* Detached (record_close, or the sim destroyed): finishes the file. */
+static void on_detach(void *ud, n4d_sim *sim)
 {
     (void)sim;
     recorder *r = ud;
-    rec_finish(r, NULL);
-}
-
-static void detach(n4d_sim *sim)
-{
-    sim->observer = NULL;
-    sim->observer_data = NULL;
-    sim->observer_fini = NULL;
-    sim->sampler = NULL;
-    sim->sample_every = 0;
+    n4d_status *out = r->close_out;
+    n4d_status st = rec_finish(r, r->close_err); /* frees r */
+    if (out)
+        *out = st;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -450,6 +450,13 @@ static n4d_status parse_vars(n4d_sim *sim, const char *list, recorder *r)
     return N4D_OK;
 }
 
+static const n4d__hook_ops record_hooks = {
+    .name = "recorder",
+    .on_step = on_spikes,
+    .at_sync = on_sample,
+    .on_detach = on_detach,
+};
+
 n4d_status n4d_sim_record_open(n4d_sim *sim, const char *path, const n4d_record_options *opt)
 {
     if (!n4d__is_handle(sim, N4D__MAGIC_SIM))
@@ -457,7 +464,7 @@ n4d_status n4d_sim_record_open(n4d_sim *sim, const char *path, const n4d_record_
     n4d__clear_error(&sim->hdr);
     if (!path)
         return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "n4d_sim_record_open: path is NULL");
-    if (sim->observer || sim->sampler)
+    if (n4d__sim_hook_data(sim, &record_hooks))
         return n4d__error(&sim->hdr, N4D_E_STATE,
                           "n4d_sim_record_open: the simulation already has a recorder");
     n4d_record_options o;
@@ -579,17 +586,13 @@ n4d_status n4d_sim_record_open(n4d_sim *sim, const char *path, const n4d_record_
         rec_free(r);
         return st;
     }
-    sim->observer = on_spikes;
-    sim->observer_data = r;
-    sim->observer_fini = on_destroy;
-    if (r->n_rep) {
-        sim->sampler = on_sample;
-        sim->sample_every = r->every;
-        if (sim->step % r->every == 0 && (st = on_sample(r, sim))) {
-            detach(sim);
-            rec_finish(r, NULL);
-            return st;
-        }
+    if ((st = n4d__sim_attach(sim, &record_hooks, r, r->n_rep ? r->every : 0))) {
+        rec_finish(r, NULL);
+        return st;
+    }
+    if (r->n_rep && sim->step % r->every == 0 && (st = on_sample(r, sim))) {
+        n4d__sim_detach(sim, &record_hooks);
+        return st;
     }
     return N4D_OK;
 }
@@ -599,11 +602,14 @@ n4d_status n4d_sim_record_close(n4d_sim *sim)
     if (!n4d__is_handle(sim, N4D__MAGIC_SIM))
         return N4D_E_INVALID_ARG;
     n4d__clear_error(&sim->hdr);
-    if (sim->observer != on_spikes)
+    recorder *r = n4d__sim_hook_data(sim, &record_hooks);
+    if (!r)
         return n4d__error(&sim->hdr, N4D_E_STATE, "n4d_sim_record_close: no recording is open");
-    recorder *r = sim->observer_data;
-    detach(sim);
-    return rec_finish(r, &sim->hdr);
+    n4d_status st = N4D_OK;
+    r->close_err = &sim->hdr; /* on_detach finishes the file and reports here */
+    r->close_out = &st;
+    n4d__sim_detach(sim, &record_hooks);
+    return st;
 }
 
 #else

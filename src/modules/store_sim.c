@@ -49,7 +49,7 @@ static n4d_status write_state(n4d__h5 *h, hid_t file, n4d_sim *sim, const n4d_sa
         (st = n4d__h5_attr_write(h, g, STATE, "history_steps", N4D__T_U32, 1, &sim->hist_steps)) ||
         (st = n4d__h5_attr_write(h, g, STATE, "record_spikes", N4D__T_I32, 1, &record)) ||
         (st = n4d__h5_attr_write(h, g, STATE, "ring_slots", N4D__T_U32, 1, &sim->ring_slots)) ||
-        (st = n4d__h5_attr_write_str(h, g, STATE, "backend", sim->ops->name)) ||
+        (st = n4d__h5_attr_write_str(h, g, STATE, "backend", n4d_sim_backend(sim))) ||
         (st = write_state_array(h, g, "v", N4D__T_F32, m, sim->v, sizeof(float), &L, scratch)) ||
         (st = write_state_array(h, g, "x1", N4D__T_F32, m, sim->x1, sizeof(float), &L, scratch)) ||
         (st = write_state_array(h, g, "x2", N4D__T_F32, m, sim->x2, sizeof(float), &L, scratch)) ||
@@ -95,16 +95,9 @@ n4d_status n4d_sim_checkpoint(n4d_sim *sim, const char *path, const n4d_save_opt
     n4d__clear_error(&sim->hdr);
     if (!path)
         return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "n4d_sim_checkpoint: path is NULL");
-    if (sim->cmp) { /* the checkpoint holds the model: its synapses intact */
-        n4d_status st = n4d__compress_restore_all(sim);
-        if (st)
-            return st;
-    }
-    if (sim->ops->sync) {
-        n4d_status st = sim->ops->sync(sim, 1);
-        if (st)
-            return st;
-    }
+    n4d_status hst = n4d__sim_to_host(sim, N4D__HOST_READ, 0); /* everything, the ring too */
+    if (hst)
+        return hst;
     n4d__h5 h;
     n4d__h5_begin(&h, sim->ctx, &sim->hdr, path);
     n4d_save_options o;
@@ -375,7 +368,7 @@ n4d_status n4d_sim_resume(n4d_context *ctx, const char *path, const n4d_resume_o
     }
     if ((st = read_state(&h, g, sim, scratch)))
         goto done;
-    if (sim->ops->sync && (st = sim->ops->sync(sim, 0))) {
+    if ((st = n4d__sim_to_device(sim, 0))) {
         st = n4d__h5_fail(&h, st, NULL, false, "%s", n4d_last_error(sim));
         goto done;
     }

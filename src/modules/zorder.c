@@ -8,7 +8,7 @@
 #include <omp.h>
 #endif
 
-#define MODEL_ERR(m, st, ...) n4d__error((n4d__handle *)&(m)->hdr, (st), __VA_ARGS__)
+#define MODEL_ERR(m, st, ...) n4d__model_error((m), (st), __VA_ARGS__)
 
 uint64_t n4d_morton_encode4(const uint32_t xyzw[4])
 {
@@ -108,7 +108,7 @@ n4d_status n4d_model_target_jumps(const n4d_model *model, int32_t space, n4d_acc
     if (!n4d__is_handle(model, N4D__MAGIC_MODEL))
         return N4D_E_INVALID_ARG;
     n4d_model *m = (n4d_model *)model;
-    n4d__clear_error(&m->hdr);
+    n4d__model_clear_error(m);
     if (!out || out->struct_size < sizeof(uint32_t))
         return MODEL_ERR(m, N4D_E_INVALID_ARG,
                          "n4d_model_target_jumps: out is NULL or its struct_size is not set");
@@ -118,10 +118,6 @@ n4d_status n4d_model_target_jumps(const n4d_model *model, int32_t space, n4d_acc
                          space);
     if (!m->built)
         return MODEL_ERR(m, N4D_E_STATE, "n4d_model_target_jumps: the model is not built");
-    if (m->compressed_blocks)
-        return MODEL_ERR(m, N4D_E_STATE,
-                         "n4d_model_target_jumps: synapses are compressed by a simulation "
-                         "(n4d_sim_compression_disable first)");
     const n4d__synapses *s = &m->syn;
     const uint64_t G = s->n_seg;
     /* user ids of a reordered model: each group is sorted again */
