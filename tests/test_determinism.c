@@ -51,7 +51,7 @@ static sim_result run_model(n4d_model *m, const run_cfg *c, uint64_t steps, uint
         fail_msg("sim_create(%s, %d) -> %d: %s", c->backend, (int)c->threads, (int)st,
                  n4d_last_error(m));
     assert_string_equal(n4d_sim_backend(sim), c->backend);
-    if (strcmp(c->backend, "cpu-omp") == 0 && n4d_has_feature(N4D_FEATURE_OPENMP))
+    if ((n4d_backend_caps(c->backend) & N4D_BACKEND_THREADS) && n4d_has_feature(N4D_FEATURE_OPENMP))
         assert_int_equal(n4d_sim_num_threads(sim), c->threads);
     if (prep)
         prep(sim);
@@ -153,17 +153,41 @@ static void same_result(const char *name, const char *what, const sim_result *a,
               "%s, %s: final state \"%s\" differs", name, what, VARS[i]);
 }
 
-static const run_cfg CONFIGS[] = {
-    {"cpu-ref", 1, 0}, /* the reference */
-    {"cpu-ref", 1, 7},
-    {"cpu-omp", 1, 0},
-    {"cpu-omp", 2, 0},
-    {"cpu-omp", 3, 0},
-    {"cpu-omp", 4, 0},
-    {"cpu-omp", 4, 7},
-    {"cpu-omp", 3, 7},
-    {"cpu-omp", 2, 1},
-};
+/* The runs compared with the reference: every registered backend (the
+ * registry, not a list of names), each in chunks of 7 steps, and those that
+ * use threads with 1 to 4 of them and single steps; a backend that cannot
+ * run here is reported as skipped, by name. */
+#define MAX_CONFIGS 64
+static size_t configs_of_registry(run_cfg *out, const char **reference)
+{
+    static const run_cfg threaded[] = {{NULL, 1, 0}, {NULL, 2, 0}, {NULL, 3, 0}, {NULL, 4, 0},
+                                       {NULL, 4, 7}, {NULL, 3, 7}, {NULL, 2, 1}};
+    size_t k = 0;
+    *reference = NULL;
+    for (uint32_t i = 0; i < n4d_backend_count(); i++) {
+        const char *name = n4d_backend_name(i);
+        const uint32_t caps = n4d_backend_caps(name);
+        char why[512];
+        if (n4d_backend_probe(name, why, sizeof why) != N4D_OK) {
+            print_message("[ SKIPPED  ] backend %s: %s\n", name, why);
+            continue;
+        }
+        if (caps & N4D_BACKEND_REFERENCE) {
+            *reference = name;
+            out[k++] = (run_cfg){name, 1, 7};
+        } else if (caps & N4D_BACKEND_THREADS) {
+            for (size_t t = 0; t < sizeof threaded / sizeof threaded[0] && k < MAX_CONFIGS; t++) {
+                out[k] = threaded[t];
+                out[k++].backend = name;
+            }
+        } else {
+            out[k++] = (run_cfg){name, 1, 0};
+            out[k++] = (run_cfg){name, 1, 7};
+        }
+    }
+    assert_non_null(*reference); /* the ground truth is always there */
+    return k;
+}
 
 static void check_model(const char *name, model_fn make, uint64_t steps, uint64_t min_spikes,
                         prepare_fn prep)
@@ -172,7 +196,11 @@ static void check_model(const char *name, model_fn make, uint64_t steps, uint64_
     OK(n4d_context_create(NULL, &ctx));
     n4d_model *m = make(ctx, 12345);
     const uint64_t N = n4d_model_num_neurons(m);
-    sim_result ref = run_model(m, &CONFIGS[0], steps, 0, prep);
+    run_cfg configs[MAX_CONFIGS];
+    const char *reference;
+    const size_t n_configs = configs_of_registry(configs, &reference);
+    const run_cfg ref_cfg = {reference, 1, 0};
+    sim_result ref = run_model(m, &ref_cfg, steps, 0, prep);
     check_train(name, &ref, N, steps, min_spikes);
     if (getenv("N4D_TEST_VERBOSE"))
         print_message("%s: %llu neurons, %llu synapses, %llu spikes in %llu steps\n", name,
@@ -193,11 +221,11 @@ static void check_model(const char *name, model_fn make, uint64_t steps, uint64_
         CHECK(k >= 20, "%s: population %s spiked only %llu times", name, pi.name,
               (unsigned long long)k);
     }
-    for (size_t c = 1; c < sizeof CONFIGS / sizeof CONFIGS[0]; c++) {
+    for (size_t c = 0; c < n_configs; c++) {
         char what[64];
-        snprintf(what, sizeof what, "%s x%d chunk %llu", CONFIGS[c].backend,
-                 (int)CONFIGS[c].threads, (unsigned long long)CONFIGS[c].chunk);
-        sim_result r = run_model(m, &CONFIGS[c], steps, 0, prep);
+        snprintf(what, sizeof what, "%s x%d chunk %llu", configs[c].backend,
+                 (int)configs[c].threads, (unsigned long long)configs[c].chunk);
+        sim_result r = run_model(m, &configs[c], steps, 0, prep);
         same_result(name, what, &ref, &r, N);
         result_free(&r);
     }
