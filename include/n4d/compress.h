@@ -1,29 +1,31 @@
 /* n4d — inactive-neuron compression.
  *
+ * Works on the sim's own memory (its overlay over the shared model, which
+ * it never touches): any number of sims of one model may use it at once.
  * Neurons are grouped into blocks (consecutive internal neurons of one
  * population run, at most 1024 per block). A block that has not spiked for
  * `threshold_steps` steps, whose every neuron sits at a fixed point of its
  * update with zero input (the update would change no bit of its state) and
- * has no pending input in the delay buffer, has its outgoing synapses
- * compressed with zlib into a side store (memory tag N4D_MEM_COMPRESSED) and
- * is skipped by the neuron update while no input reaches it. With the
- * default (libc) allocator and synapses in memory (not mapped from a file)
- * the pages of those synapses are handed back to the system; the allocator
- * accounting (n4d_context_memory, tag N4D_MEM_SYNAPSES) shows the saving.
- * A block is restored (synapses decompressed) automatically when input
- * reaches one of its neurons, on request (n4d_sim_restore_neuron), by a
- * state write (n4d_sim_set_state), a checkpoint, n4d_sim_compression_disable
- * and n4d_sim_destroy. Skipping a neuron at a fixed point with zero input is
- * exactly what its update does, so spike trains, checksums and states are
- * bitwise identical with compression on and off.
+ * has no pending input in the delay buffer, has its state (V and the model
+ * variables) compressed with zlib into a side store (memory tag
+ * N4D_MEM_COMPRESSED) and is skipped by the neuron update while no input
+ * reaches it. With the default (libc) allocator the whole pages of the
+ * block's state, refractory, input and delay-buffer slices are handed back
+ * to the system; the allocator accounting (n4d_context_memory, tag
+ * N4D_MEM_NEURONS) shows the saving (blocks of a few hundred neurons may
+ * cover no whole page). A block is restored automatically when input
+ * reaches one of its neurons, on request (n4d_sim_restore_neuron), before
+ * any read or write of the state (n4d_sim_get_state, n4d_sim_set_state, a
+ * checkpoint, a state sample of a recording), by
+ * n4d_sim_compression_disable and n4d_sim_destroy. Skipping a neuron at a
+ * fixed point with zero input is exactly what its update does, so spike
+ * trains, checksums and states are bitwise identical with compression on
+ * and off.
  *
- * Blocks of populations with DC or Poisson input are never compressed. The
- * cuda backend does not support compression (N4D_E_UNSUPPORTED).
- *
- * While any block of a model is compressed, n4d_model_get_synapses and
- * n4d_model_save answer N4D_E_STATE (disable compression first);
- * n4d_model_out_degree keeps working. Compression changes the model's
- * synapse memory, so it needs a model used by exactly one simulation.
+ * Blocks of populations with DC or Poisson input are never compressed.
+ * Only backends with the N4D_BACKEND_COMPRESSION capability support it
+ * (cpu-omp); cpu-ref (the plain ground truth) and cuda answer
+ * N4D_E_UNSUPPORTED.
  *
  * Thread safety: these functions follow the sim's rule (one thread at a
  * time per sim). See docs/modules.md. */
@@ -53,11 +55,12 @@ typedef struct n4d_compress_stats {
     uint64_t blocks;              /**< blocks of the sim (0 when compression is off) */
     uint64_t blocks_compressed;   /**< blocks compressed now */
     uint64_t neurons_compressed;  /**< neurons in compressed blocks now */
-    uint64_t bytes_before;        /**< synapse bytes (targets + weights) of the compressed blocks */
+    uint64_t bytes_before;        /**< bytes of the sim's state, input and delay buffer that the
+                                       compressed blocks cover */
     uint64_t bytes_after;         /**< bytes of their compressed store */
     uint64_t bytes_saved_real;    /**< bytes handed back to the system now (allocator
-                                       accounting of N4D_MEM_SYNAPSES); 0 with a custom
-                                       allocator or memory-mapped synapses */
+                                       accounting of N4D_MEM_NEURONS); 0 with a custom
+                                       allocator */
     uint64_t restores;            /**< blocks restored since enabling */
     uint64_t compressions;        /**< blocks compressed since enabling */
 } n4d_compress_stats;
@@ -66,8 +69,8 @@ typedef struct n4d_compress_stats {
  * restores every block and applies the new options. Allocates the block
  * tables (tag N4D_MEM_COMPRESSED), freed by disable or n4d_sim_destroy.
  * Errors: N4D_E_INVALID_ARG (bad options: level outside 1..9, check_every
- * 0), N4D_E_UNSUPPORTED (cuda backend), N4D_E_STATE (the model is used by
- * more than one sim), N4D_E_NOMEM. */
+ * 0), N4D_E_UNSUPPORTED (a backend without N4D_BACKEND_COMPRESSION),
+ * N4D_E_NOMEM. */
 N4D_API n4d_status n4d_sim_compression_enable(n4d_sim *sim, const n4d_compress_options *opt);
 
 /** Restores every block and disables compression (frees its tables). A

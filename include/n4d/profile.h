@@ -81,7 +81,7 @@ enum {
      * (include/n4d/compress.h) if it is off; silent blocks are compressed at
      * the following checks while the sim runs, so the bytes show later in
      * n4d_sim_compression_stats, not in this call's report. Skipped where
-     * compression is not available (cuda backend, a model shared by sims). */
+     * compression is not available (a backend without it: cpu-ref, cuda). */
     N4D_OPTIMIZE_COMPRESS = 1u << 3,
     N4D_OPTIMIZE_ALL = 0xfu
 };
