@@ -43,7 +43,6 @@ const char *n4d_status_string(n4d_status status)
 }
 
 int n4d__cuda_available(void);           /* backend/cuda_loader.c */
-int n4d__gpu_is_handle(const void *handle); /* modules/gpu.c: an n4d_gpu */
 
 int n4d_has_feature(int32_t feature)
 {
@@ -105,11 +104,9 @@ n4d_status n4d_context_create(const n4d_context_options *opt, n4d_context **out)
     n4d_context_options o;
     n4d_context_options_init(&o);
     if (opt) {
-        size_t n = opt->struct_size < sizeof o ? opt->struct_size : sizeof o;
-        if (n < sizeof(uint32_t))
+        if (opt->struct_size < sizeof(uint32_t))
             return N4D_E_INVALID_ARG;
-        memcpy(&o, opt, n);
-        o.struct_size = sizeof o;
+        N4D__COPY_IN(o, opt);
     }
     if ((o.allocator.alloc == NULL) != (o.allocator.free == NULL))
         return N4D_E_INVALID_ARG;
@@ -135,7 +132,7 @@ void n4d_context_destroy(n4d_context *ctx)
 {
     if (!ctx)
         return;
-    ctx->hdr.magic = 0;
+    ctx->hdr.magic = N4D__MAGIC_NONE;
     ctx->alloc.free(ctx->alloc.user_data, ctx, sizeof *ctx);
 }
 
@@ -152,10 +149,7 @@ n4d_status n4d_context_memory(const n4d_context *ctx, n4d_memory_stats *out)
     }
     full.total_current = atomic_load(&c->total_current);
     full.total_peak = atomic_load(&c->total_peak);
-    /* an older caller's smaller struct gets the fields it knows */
-    uint32_t size = out->struct_size < sizeof full ? out->struct_size : (uint32_t)sizeof full;
-    full.struct_size = size;
-    memcpy(out, &full, size);
+    N4D__COPY_OUT(out, full);
     return N4D_OK;
 }
 
@@ -283,15 +277,17 @@ bool n4d__is_handle(const void *p, uint32_t magic)
     return p && ((const n4d__handle *)p)->magic == magic;
 }
 
+bool n4d__is_any_handle(const void *p)
+{
+    return n4d__is_handle(p, N4D__MAGIC_CONTEXT) || n4d__is_handle(p, N4D__MAGIC_MODEL) ||
+           n4d__is_handle(p, N4D__MAGIC_SIM) || n4d__is_handle(p, N4D__MAGIC_GPU);
+}
+
 const char *n4d_last_error(const void *handle)
 {
-    if (!handle)
+    if (!n4d__is_any_handle(handle))
         return "";
-    const n4d__handle *h = handle;
-    if (h->magic != N4D__MAGIC_CONTEXT && h->magic != N4D__MAGIC_MODEL &&
-        h->magic != N4D__MAGIC_SIM && !n4d__gpu_is_handle(handle))
-        return "";
-    return h->error;
+    return ((const n4d__handle *)handle)->error;
 }
 
 void n4d__tb_printf(n4d__textbuf *t, const char *fmt, ...)

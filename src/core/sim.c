@@ -406,7 +406,7 @@ static void sim_free(n4d_sim *sim)
     n4d__free(ctx, N4D_MEM_RECORDING, sim->rec_ids, sim->rec_cap * sizeof(uint32_t));
     n4d__free(ctx, N4D_MEM_RECORDING, sim->hist, (size_t)sim->hist_steps * sim->hist_words * sizeof(uint64_t));
     atomic_fetch_sub(&sim->model->n_sims, 1);
-    sim->hdr.magic = 0;
+    sim->hdr.magic = N4D__MAGIC_NONE;
     n4d__free(ctx, N4D_MEM_OTHER, sim, sizeof *sim);
 }
 
@@ -435,7 +435,7 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
         if (opt->struct_size < sizeof(uint32_t))
             return n4d__error(&model->hdr, N4D_E_INVALID_ARG,
                               "n4d_sim_create: options.struct_size is not set");
-        memcpy(&o, opt, opt->struct_size < sizeof o ? opt->struct_size : sizeof o);
+        N4D__COPY_IN(o, opt);
     }
     const char *bname = o.backend ? o.backend : "auto";
     if (o.num_threads < 0)

@@ -703,7 +703,7 @@ n4d_status n4d_model_import_4dnc(n4d_context *ctx, const char *path, const n4d_i
         if (opt->struct_size < sizeof(uint32_t))
             return n4d__error(&ctx->hdr, N4D_E_INVALID_ARG,
                               "import options: struct_size is not set");
-        memcpy(&o, opt, opt->struct_size < sizeof o ? opt->struct_size : sizeof o);
+        N4D__COPY_IN(o, opt);
     }
     if (o.format < N4D_IMPORT_AUTO || o.format > N4D_IMPORT_HDF5)
         return n4d__error(&ctx->hdr, N4D_E_INVALID_ARG, "import options: unknown format %d",

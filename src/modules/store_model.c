@@ -1620,7 +1620,7 @@ n4d_status n4d_model_load(n4d_context *ctx, const char *path, const n4d_load_opt
         if (opt->struct_size < sizeof(uint32_t))
             return n4d__error(&ctx->hdr, N4D_E_INVALID_ARG,
                               "n4d_model_load: options.struct_size is not set");
-        memcpy(&o, opt, opt->struct_size < sizeof o ? opt->struct_size : sizeof o);
+        N4D__COPY_IN(o, opt);
     }
     n4d__h5 h;
     n4d__h5_begin(&h, ctx, &ctx->hdr, path);
