@@ -3,6 +3,7 @@
  * parameters, projections, inputs, senses), written on save and read back
  * into a new model on load (docs/storage.md). */
 #include "store_model.h"
+#include "json_check.h"
 
 #if N4D_HAVE_HDF5
 
@@ -119,59 +120,36 @@ char *n4d__store_describe(const n4d_model *m)
     return text;
 }
 
-/* Reader of the description with messages naming the key path. */
+/* Reader of the description: the shared JSON checks (json_check.h) with
+ * errors "/n4d/description: PATH: message" (N4D_E_FORMAT); the first error
+ * is kept in st. The jr_ forms return false on an error so that the reads
+ * below chain with &&. */
 typedef struct jr {
     n4d__h5 *h;
-    char where[200];
+    n4d__jcheck jc;
     n4d_status st;
 } jr;
 
-static bool jr_fail(jr *r, const char *key, const char *what)
+static n4d_status jr_report(void *user, const char *path, int line, int col, const char *msg)
 {
+    jr *r = user;
+    (void)line;
+    (void)col;
     if (r->st == N4D_OK)
-        r->st = n4d__h5_fail(r->h, N4D_E_FORMAT, N4D__STORE_DESC, false, "%s%s%s: %s", r->where,
-                             key && r->where[0] ? "." : "", key ? key : "", what);
-    return false;
-}
-
-static bool jr_numv(jr *r, json_t *v, const char *key, double *out)
-{
-    if (json_is_number(v)) {
-        *out = json_number_value(v);
-        return true;
-    }
-    if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        if (strcmp(s, "inf") == 0) {
-            *out = INFINITY;
-            return true;
-        }
-        if (strcmp(s, "-inf") == 0) {
-            *out = -INFINITY;
-            return true;
-        }
-        if (strcmp(s, "nan") == 0) {
-            *out = NAN;
-            return true;
-        }
-    }
-    return jr_fail(r, key, v ? "is not a number" : "is missing");
+        r->st = n4d__h5_fail(r->h, N4D_E_FORMAT, N4D__STORE_DESC, false, "%s: %s", path, msg);
+    return r->st;
 }
 
 static bool jr_num(jr *r, json_t *o, const char *key, double *out)
 {
-    return jr_numv(r, json_object_get(o, key), key, out);
+    return n4d__jc_req_real(&r->jc, o, key, out) == N4D_OK;
 }
 
 static bool jr_int(jr *r, json_t *o, const char *key, int64_t lo, int64_t hi, int64_t *out)
 {
-    json_t *v = json_object_get(o, key);
-    if (!json_is_integer(v))
-        return jr_fail(r, key, v ? "is not an integer" : "is missing");
-    *out = json_integer_value(v);
-    if (*out < lo || *out > hi)
-        return jr_fail(r, key, "is out of range");
-    return true;
+    char expect[64];
+    snprintf(expect, sizeof expect, "an integer in %lld..%lld", (long long)lo, (long long)hi);
+    return n4d__jc_req_int(&r->jc, o, key, lo, hi, expect, out) == N4D_OK;
 }
 
 static bool jr_i32(jr *r, json_t *o, const char *key, int32_t *out)
@@ -185,33 +163,45 @@ static bool jr_i32(jr *r, json_t *o, const char *key, int32_t *out)
 
 static bool jr_str(jr *r, json_t *o, const char *key, const char **out)
 {
-    json_t *v = json_object_get(o, key);
-    if (!json_is_string(v))
-        return jr_fail(r, key, v ? "is not a string" : "is missing");
-    *out = json_string_value(v);
-    return true;
+    return n4d__jc_req_str(&r->jc, o, key, out) == N4D_OK;
+}
+
+/* A member that must be an object or an array (type): pushed on the path
+ * when it is; the caller pops it. */
+static bool jr_enter(jr *r, json_t *o, const char *key, json_type type, const char *expect,
+                     json_t **out)
+{
+    *out = json_object_get(o, key);
+    if (!*out)
+        return n4d__jc_missing(&r->jc, key, expect) == N4D_OK;
+    n4d__jc_push_key(&r->jc, key);
+    return n4d__jc_want(&r->jc, *out, type, expect) == N4D_OK;
 }
 
 static bool jr_dist(jr *r, json_t *o, const char *key, n4d_dist *d)
 {
-    json_t *v = json_object_get(o, key);
-    if (!json_is_object(v))
-        return jr_fail(r, key, "is not an object");
-    size_t len = strlen(r->where);
-    snprintf(r->where + len, sizeof r->where - len, "%s%s", len ? "." : "", key);
+    json_t *v;
+    if (!jr_enter(r, o, key, JSON_OBJECT, "a distribution object", &v))
+        return false;
     bool ok = jr_i32(r, v, "kind", &d->kind) && jr_num(r, v, "value", &d->value) &&
               jr_num(r, v, "std", &d->std) && jr_num(r, v, "lo", &d->lo) &&
               jr_num(r, v, "hi", &d->hi);
-    r->where[len] = '\0';
+    n4d__jc_pop(&r->jc);
     return ok;
 }
 
-static bool jr_array(jr *r, json_t *root, const char *key, json_t **out)
+/* Sets the path to array[i] (an element of a top-level array). */
+static void jr_at(jr *r, const char *array, size_t i)
 {
-    *out = json_object_get(root, key);
-    if (!json_is_array(*out))
-        return jr_fail(r, key, "is not an array");
-    return true;
+    r->jc.depth = 0;
+    n4d__jc_push_key(&r->jc, array);
+    n4d__jc_push_idx(&r->jc, i);
+}
+
+/* Reports the model's error for the element at the current path. */
+static void jr_model_error(jr *r, n4d_model *m)
+{
+    n4d__jc_fail(&r->jc, N4D__JC_AT_VALUE, "%s", n4d_last_error(m));
 }
 
 /* Describes a new model from the description; pop_n receives the saved
@@ -220,7 +210,8 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
                                        uint64_t **pop_n_out)
 {
     json_error_t jerr;
-    jr r = {h, "", N4D_OK};
+    jr r = {h, {0}, N4D_OK};
+    n4d__jc_init(&r.jc, NULL, 0, jr_report, &r);
     *pop_n_out = NULL;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
@@ -238,24 +229,30 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
     if (!jr_str(&r, root, "format", &fmt) || !jr_int(&r, root, "version", 0, INT32_MAX, &ver))
         goto done;
     if (strcmp(fmt, "n4d-model-description") != 0 || ver != 1) {
-        jr_fail(&r, "format", "is not an n4d model description of version 1");
+        n4d__jc_push_key(&r.jc, "format");
+        n4d__jc_fail(&r.jc, N4D__JC_AT_VALUE,
+                     "\"%.64s\" version %lld (expected \"n4d-model-description\" version 1)",
+                     fmt, (long long)ver);
         goto done;
     }
-    if (!jr_array(&r, root, "areas", &areas) || !jr_array(&r, root, "populations", &pops) ||
-        !jr_array(&r, root, "projections", &projs) || !jr_array(&r, root, "inputs", &inputs) ||
-        !jr_array(&r, root, "senses", &senses))
+    /* each array is entered (pushed) and checked, then left again */
+#define ARRAY(key, out)                                                                            \
+    (jr_enter(&r, root, key, JSON_ARRAY, "an array", out) && (n4d__jc_pop(&r.jc), true))
+    if (!ARRAY("areas", &areas) || !ARRAY("populations", &pops) ||
+        !ARRAY("projections", &projs) || !ARRAY("inputs", &inputs) || !ARRAY("senses", &senses))
         goto done;
+#undef ARRAY
     size_t i;
     json_t *v;
     json_array_foreach(areas, i, v) {
-        snprintf(r.where, sizeof r.where, "areas[%zu]", i);
+        jr_at(&r, "areas", i);
         const char *name;
         int32_t lo[4], hi[4];
         json_t *jl = json_object_get(v, "lo"), *jh = json_object_get(v, "hi");
         if (!jr_str(&r, v, "name", &name))
             goto done;
         if (json_array_size(jl) != 4 || json_array_size(jh) != 4) {
-            jr_fail(&r, "lo", "lo and hi must hold 4 integers");
+            n4d__jc_fail(&r.jc, N4D__JC_AT_VALUE, "lo and hi must hold 4 integers");
             goto done;
         }
         for (int k = 0; k < 4; k++) {
@@ -263,14 +260,14 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
             if (!json_is_integer(a) || !json_is_integer(b) || json_integer_value(a) < INT32_MIN ||
                 json_integer_value(a) > INT32_MAX || json_integer_value(b) < INT32_MIN ||
                 json_integer_value(b) > INT32_MAX) {
-                jr_fail(&r, "lo", "lo and hi must hold 4 integers");
+                n4d__jc_fail(&r.jc, N4D__JC_AT_VALUE, "lo and hi must hold 4 integers");
                 goto done;
             }
             lo[k] = (int32_t)json_integer_value(a);
             hi[k] = (int32_t)json_integer_value(b);
         }
         if (n4d_model_add_area(m, name, lo, hi)) {
-            jr_fail(&r, NULL, n4d_last_error(m));
+            jr_model_error(&r, m);
             goto done;
         }
     }
@@ -281,22 +278,19 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
         goto done;
     }
     json_array_foreach(pops, i, v) {
-        snprintf(r.where, sizeof r.where, "populations[%zu]", i);
+        jr_at(&r, "populations", i);
         n4d_population_desc d;
         n4d_population_desc_init(&d);
         int64_t count, first, n;
-        json_t *pj = json_object_get(v, "params");
         if (!jr_str(&r, v, "name", &d.name) || !jr_str(&r, v, "area", &d.area) ||
             !jr_i32(&r, v, "model", &d.model) || !jr_i32(&r, v, "placement", &d.placement) ||
             !jr_num(&r, v, "density", &d.density) ||
             !jr_int(&r, v, "count", 0, INT64_MAX, &count) || !jr_dist(&r, v, "v_init", &d.v_init) ||
             !jr_int(&r, v, "first", 0, INT64_MAX, &first) || !jr_int(&r, v, "n", 0, INT64_MAX, &n))
             goto done;
-        if (!json_is_object(pj)) {
-            jr_fail(&r, "params", "is not an object");
+        json_t *pj;
+        if (!jr_enter(&r, v, "params", JSON_OBJECT, "an object", &pj))
             goto done;
-        }
-        snprintf(r.where, sizeof r.where, "populations[%zu].params", i);
         n4d_neuron_params *p = &d.params;
         if (!jr_num(&r, pj, "tau_m", &p->tau_m) || !jr_num(&r, pj, "v_rest", &p->v_rest) ||
             !jr_num(&r, pj, "v_reset", &p->v_reset) ||
@@ -308,17 +302,17 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
             !jr_num(&r, pj, "v_peak", &p->v_peak) || !jr_num(&r, pj, "e_ex", &p->e_ex) ||
             !jr_num(&r, pj, "e_in", &p->e_in))
             goto done;
-        snprintf(r.where, sizeof r.where, "populations[%zu]", i);
+        jr_at(&r, "populations", i);
         d.count = (uint64_t)count;
         if (n4d_model_add_population(m, &d, NULL)) {
-            jr_fail(&r, NULL, n4d_last_error(m));
+            jr_model_error(&r, m);
             goto done;
         }
         pop_n[i] = (uint64_t)n;
         m->pops[i].first = (uint64_t)first;
     }
     json_array_foreach(projs, i, v) {
-        snprintf(r.where, sizeof r.where, "projections[%zu]", i);
+        jr_at(&r, "projections", i);
         n4d_projection_desc d;
         n4d_projection_desc_init(&d);
         int64_t n;
@@ -333,12 +327,12 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
             goto done;
         d.n = (uint64_t)n;
         if (n4d_model_add_projection(m, &d, NULL)) {
-            jr_fail(&r, NULL, n4d_last_error(m));
+            jr_model_error(&r, m);
             goto done;
         }
     }
     json_array_foreach(inputs, i, v) {
-        snprintf(r.where, sizeof r.where, "inputs[%zu]", i);
+        jr_at(&r, "inputs", i);
         n4d_input_desc d;
         n4d_input_desc_init(&d);
         int64_t ns;
@@ -350,12 +344,12 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
             goto done;
         d.n_sources = (uint32_t)ns;
         if (n4d_model_add_input(m, &d)) {
-            jr_fail(&r, NULL, n4d_last_error(m));
+            jr_model_error(&r, m);
             goto done;
         }
     }
     json_array_foreach(senses, i, v) {
-        snprintf(r.where, sizeof r.where, "senses[%zu]", i);
+        jr_at(&r, "senses", i);
         const char *name, *area;
         int64_t rows, cols;
         if (!jr_str(&r, v, "name", &name) || !jr_str(&r, v, "area", &area) ||
@@ -363,7 +357,7 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
             !jr_int(&r, v, "cols", 0, UINT32_MAX, &cols))
             goto done;
         if (n4d_model_add_sense(m, name, area, (uint32_t)rows, (uint32_t)cols)) {
-            jr_fail(&r, NULL, n4d_last_error(m));
+            jr_model_error(&r, m);
             goto done;
         }
     }
