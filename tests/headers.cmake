@@ -1,5 +1,5 @@
-# The public headers compile warning-free as C11 and as C++11 (DESIGN.md
-# section 2): header_check.c and header_check.cpp include <n4d.h>, call
+# The public headers compile warning-free as C11 and as C++11 (docs/architecture.md,
+# "API conventions"): header_check.c and header_check.cpp include <n4d.h>, call
 # n4d_version_string() and exit 0. Registered as header_check_c and
 # header_check_cpp; without a C++ compiler header_check_cpp reports SKIPPED
 # (exit code 77, SKIP_RETURN_CODE).

@@ -6,15 +6,7 @@
 #include <string.h>
 
 #include "n4d.h"
-
-#define CHECK(call, handle)                                                                        \
-    do {                                                                                           \
-        n4d_status st_ = (call);                                                                   \
-        if (st_ != N4D_OK) {                                                                       \
-            fprintf(stderr, "%s: %s\n", #call, n4d_last_error(handle));                            \
-            return 1;                                                                              \
-        }                                                                                          \
-    } while (0)
+#include "test_util.h"
 
 int main(int argc, char **argv)
 {
@@ -34,12 +26,12 @@ int main(int argc, char **argv)
     char path[4096];
     n4d_context *ctx = NULL;
     n4d_model *m = NULL;
-    CHECK(n4d_context_create(NULL, &ctx), NULL);
-    CHECK(n4d_model_create(ctx, &m), ctx);
+    TRY_OK(n4d_context_create(NULL, &ctx), NULL);
+    TRY_OK(n4d_model_create(ctx, &m), ctx);
     const uint32_t shape[4] = {10, 10, 4, 1};
-    CHECK(n4d_model_set_lattice(m, shape), m);
+    TRY_OK(n4d_model_set_lattice(m, shape), m);
     const int32_t lo[4] = {0, 0, 0, 0}, hi[4] = {9, 9, 3, 0};
-    CHECK(n4d_model_add_area(m, "col", lo, hi), m);
+    TRY_OK(n4d_model_add_area(m, "col", lo, hi), m);
     n4d_population_desc p;
     n4d_population_desc_init(&p);
     p.name = "exc";
@@ -49,11 +41,11 @@ int main(int argc, char **argv)
     p.placement = N4D_PLACE_DENSITY;
     p.density = 0.8;
     p.v_init = n4d_dist_uniform(-60.0, -50.0);
-    CHECK(n4d_model_add_population(m, &p, NULL), m);
+    TRY_OK(n4d_model_add_population(m, &p, NULL), m);
     p.name = "inh";
     p.placement = N4D_PLACE_COUNT;
     p.count = 80;
-    CHECK(n4d_model_add_population(m, &p, NULL), m);
+    TRY_OK(n4d_model_add_population(m, &p, NULL), m);
     n4d_projection_desc j;
     n4d_projection_desc_init(&j);
     j.source = "exc";
@@ -61,31 +53,31 @@ int main(int argc, char **argv)
     j.p = 0.05;
     j.weight = n4d_dist_constant(0.6);
     j.delay = n4d_dist_uniform(0.1, 2.0);
-    CHECK(n4d_model_add_projection(m, &j, NULL), m);
+    TRY_OK(n4d_model_add_projection(m, &j, NULL), m);
     j.target = "inh";
-    CHECK(n4d_model_add_projection(m, &j, NULL), m);
+    TRY_OK(n4d_model_add_projection(m, &j, NULL), m);
     j.source = "inh";
     j.target = "exc";
     j.weight = n4d_dist_constant(3.0);
     j.syn_type = N4D_SYN_INHIBITORY;
-    CHECK(n4d_model_add_projection(m, &j, NULL), m);
+    TRY_OK(n4d_model_add_projection(m, &j, NULL), m);
     n4d_input_desc in;
     n4d_input_desc_init(&in);
     in.kind = N4D_INPUT_POISSON;
     in.target = "exc";
     in.rate = 800.0;
     in.weight = 1.0;
-    CHECK(n4d_model_add_input(m, &in), m);
+    TRY_OK(n4d_model_add_input(m, &in), m);
     in.target = "inh";
-    CHECK(n4d_model_add_input(m, &in), m);
-    CHECK(n4d_model_build(m), m);
+    TRY_OK(n4d_model_add_input(m, &in), m);
+    TRY_OK(n4d_model_build(m), m);
     n4d_save_options so;
     n4d_save_options_init(&so);
     so.compression = N4D_COMPRESSION_GZIP;
     snprintf(path, sizeof path, "%s/model.h5", argv[1]);
-    CHECK(n4d_model_save(m, path, &so), m);
+    TRY_OK(n4d_model_save(m, path, &so), m);
     n4d_sim *s = NULL;
-    CHECK(n4d_sim_create(m, NULL, &s), m);
+    TRY_OK(n4d_sim_create(m, NULL, &s), m);
     n4d_record_options ro;
     n4d_record_options_init(&ro);
     const uint64_t last = n4d_model_num_neurons(m) - 1; /* in inh */
@@ -95,19 +87,19 @@ int main(int argc, char **argv)
     ro.report_every = 5;
     ro.buffer_spikes = 100;
     snprintf(path, sizeof path, "%s/spikes.h5", argv[1]);
-    CHECK(n4d_sim_record_open(s, path, &ro), s);
-    CHECK(n4d_sim_run(s, 500), s);
-    CHECK(n4d_sim_record_close(s), s);
+    TRY_OK(n4d_sim_record_open(s, path, &ro), s);
+    TRY_OK(n4d_sim_run(s, 500), s);
+    TRY_OK(n4d_sim_record_close(s), s);
     snprintf(path, sizeof path, "%s/checkpoint.h5", argv[1]);
-    CHECK(n4d_sim_checkpoint(s, path, NULL), s);
+    TRY_OK(n4d_sim_checkpoint(s, path, NULL), s);
     /* expected numbers */
     n4d_population_info pi[2] = {{.struct_size = sizeof pi[0]}, {.struct_size = sizeof pi[1]}};
-    CHECK(n4d_model_population_info(m, 0, &pi[0]), m);
-    CHECK(n4d_model_population_info(m, 1, &pi[1]), m);
+    TRY_OK(n4d_model_population_info(m, 0, &pi[0]), m);
+    TRY_OK(n4d_model_population_info(m, 1, &pi[1]), m);
     const uint64_t *steps;
     const uint32_t *ids;
     uint64_t count, per[2] = {0, 0};
-    CHECK(n4d_sim_spikes(s, &steps, &ids, &count), s);
+    TRY_OK(n4d_sim_spikes(s, &steps, &ids, &count), s);
     for (uint64_t k = 0; k < count; k++)
         per[ids[k] >= pi[1].first]++;
     snprintf(path, sizeof path, "%s/expected.json", argv[1]);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "n4d.h"
+#include "test_util.h"
 
 /* ---- the counting, failing allocator ------------------------------------- */
 

@@ -17,25 +17,7 @@
 #include <string.h>
 
 #include "n4d.h"
-
-#define ASSERT_OK(call, handle)                                                                    \
-    do {                                                                                           \
-        n4d_status st_ = (call);                                                                   \
-        if (st_ != N4D_OK)                                                                         \
-            print_error("%s -> %s: %s\n", #call, n4d_status_string(st_), n4d_last_error(handle)); \
-        assert_int_equal(st_, N4D_OK);                                                             \
-    } while (0)
-
-#define ASSERT_ERR_MSG(call, status, handle, needle)                                               \
-    do {                                                                                           \
-        n4d_status st_ = (call);                                                                   \
-        const char *msg_ = n4d_last_error(handle);                                                 \
-        if (st_ != (status) || !strstr(msg_, (needle)))                                            \
-            print_error("%s -> %d \"%s\" (expected %d and \"%s\")\n", #call, (int)st_, msg_,      \
-                        (int)(status), (needle));                                                  \
-        assert_int_equal(st_, (status));                                                           \
-        assert_non_null(strstr(msg_, (needle)));                                                   \
-    } while (0)
+#include "test_util.h"
 
 /* ---- helpers -------------------------------------------------------------- */
 

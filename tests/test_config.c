@@ -15,6 +15,7 @@
 
 #include "internal.h" /* to check parameter mapping on the described model */
 #include "n4d.h"
+#include "test_util.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -23,7 +24,7 @@ static uint64_t bytes_in_use(n4d_context *ctx)
     n4d_memory_stats ms;
     memset(&ms, 0, sizeof ms);
     ms.struct_size = sizeof ms;
-    assert_int_equal(n4d_context_memory(ctx, &ms), N4D_OK);
+    OK(n4d_context_memory(ctx, &ms));
     return ms.total_current;
 }
 
@@ -33,7 +34,7 @@ static n4d_model *load_ok(n4d_context *ctx, const char *json)
     n4d_status st = n4d_model_from_json_string(ctx, json, strlen(json), "good.json", &m);
     if (st != N4D_OK)
         print_error("unexpected error: %s\n", n4d_last_error(ctx));
-    assert_int_equal(st, N4D_OK);
+    OK(st);
     assert_non_null(m);
     return m;
 }
@@ -366,7 +367,7 @@ static void test_malformed(void **state)
 {
     (void)state;
     n4d_context *ctx = NULL;
-    assert_int_equal(n4d_context_create(NULL, &ctx), N4D_OK);
+    OK(n4d_context_create(NULL, &ctx));
     int failures = 0;
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
         n4d_model *m = (n4d_model *)(uintptr_t)1;
@@ -436,11 +437,11 @@ static void test_full_config(void **state)
 {
     (void)state;
     n4d_context *ctx = NULL;
-    assert_int_equal(n4d_context_create(NULL, &ctx), N4D_OK);
+    OK(n4d_context_create(NULL, &ctx));
     n4d_model *m = load_ok(ctx, FULL);
 
     uint32_t shape[4];
-    assert_int_equal(n4d_model_lattice(m, shape), N4D_OK);
+    OK(n4d_model_lattice(m, shape));
     assert_int_equal(shape[0], 10);
     assert_int_equal(shape[1], 8);
     assert_int_equal(shape[2], 4);
@@ -455,7 +456,7 @@ static void test_full_config(void **state)
     n4d_population_info info;
     memset(&info, 0, sizeof info);
     info.struct_size = sizeof info;
-    assert_int_equal(n4d_model_population_info(m, 1, &info), N4D_OK);
+    OK(n4d_model_population_info(m, 1, &info));
     assert_string_equal(info.name, "inh");
     assert_string_equal(info.area, "L1");
     assert_int_equal(info.model, N4D_NEURON_LIF);
@@ -565,7 +566,7 @@ static void test_4dnc_config(void **state)
 {
     (void)state;
     n4d_context *ctx = NULL;
-    assert_int_equal(n4d_context_create(NULL, &ctx), N4D_OK);
+    OK(n4d_context_create(NULL, &ctx));
     n4d_model *m = NULL;
     assert_int_equal(n4d_model_from_json_string(ctx, NC_CONFIG, strlen(NC_CONFIG), "config.json", &m),
                      N4D_OK);
@@ -580,7 +581,7 @@ static void test_4dnc_config(void **state)
     n4d_population_info info;
     memset(&info, 0, sizeof info);
     info.struct_size = sizeof info;
-    assert_int_equal(n4d_model_population_info(m, 0, &info), N4D_OK);
+    OK(n4d_model_population_info(m, 0, &info));
     assert_string_equal(info.name, "V1_like");
     assert_string_equal(info.area, "V1_like");
     assert_int_equal(info.model, N4D_NEURON_LIF);
@@ -593,7 +594,7 @@ static void test_4dnc_config(void **state)
     assert_true(n4d_model_default_duration(m) == 0.0);
     assert_true(n4d_model_dt(m) == 1.0); /* 4DNC steps are 1 ms */
 
-    assert_int_equal(n4d_model_build(m), N4D_OK);
+    OK(n4d_model_build(m));
     assert_true(n4d_model_num_neurons(m) == 216);
     n4d_model_destroy(m);
     assert_true(bytes_in_use(ctx) == 0);
@@ -607,7 +608,7 @@ static void test_implicit_populations(void **state)
 {
     (void)state;
     n4d_context *ctx = NULL;
-    assert_int_equal(n4d_context_create(NULL, &ctx), N4D_OK);
+    OK(n4d_context_create(NULL, &ctx));
     n4d_model *m = load_ok(
         ctx, "{\"lattice_shape\": [4, 4, 1, 2], \"neuron_density\": 0.25,\n"
              " \"neuron_model\": {\"type\": \"izhikevich\", \"params_default\": {\"a\": 0.05}},\n"
@@ -652,7 +653,7 @@ static void test_escaped_keys(void **state)
 {
     (void)state;
     n4d_context *ctx = NULL;
-    assert_int_equal(n4d_context_create(NULL, &ctx), N4D_OK);
+    OK(n4d_context_create(NULL, &ctx));
     const char *json = "{\"lattice_shape\": [2, 2, 2, 2],\n"
                        " \"senses\": {\"s\\u00e9nse\\\"1\": {\"areal\": \"nowhere\"}}}";
     n4d_model *m = NULL;
@@ -667,7 +668,7 @@ static void test_files(void **state)
 {
     (void)state;
     n4d_context *ctx = NULL;
-    assert_int_equal(n4d_context_create(NULL, &ctx), N4D_OK);
+    OK(n4d_context_create(NULL, &ctx));
     n4d_model *m = (n4d_model *)(uintptr_t)1;
 
     const char *nofile = "/nonexistent-dir/n4d/missing.json";
@@ -687,7 +688,7 @@ static void test_files(void **state)
     assert_non_null(f);
     fputs(NC_CONFIG, f);
     fclose(f);
-    assert_int_equal(n4d_model_from_json_file(ctx, path, &m), N4D_OK);
+    OK(n4d_model_from_json_file(ctx, path, &m));
     assert_non_null(m);
     char expect[1024];
     snprintf(expect, sizeof expect, "%s: sections not implemented yet", path);
@@ -727,9 +728,9 @@ static void test_4dnc_aliases(void **state)
         "{\"lattice_shape\": [1, 1, 1, 1],\n"
         " \"neuron_model\": {\"type\": \"lif\", \"model_type\": \"lif\"}}";
     n4d_context *ctx = NULL;
-    assert_int_equal(n4d_context_create(NULL, &ctx), N4D_OK);
+    OK(n4d_context_create(NULL, &ctx));
     n4d_model *m = NULL;
-    assert_int_equal(n4d_model_from_json_string(ctx, cfg, strlen(cfg), "a.json", &m), N4D_OK);
+    OK(n4d_model_from_json_string(ctx, cfg, strlen(cfg), "a.json", &m));
     assert_true(n4d_model_dt(m) == 0.5);
     assert_int_equal(m->pops[0].model, N4D_NEURON_LIF);
     n4d_model_destroy(m);
@@ -745,7 +746,7 @@ static void test_truncated(void **state)
 {
     (void)state;
     n4d_context *ctx = NULL;
-    assert_int_equal(n4d_context_create(NULL, &ctx), N4D_OK);
+    OK(n4d_context_create(NULL, &ctx));
     size_t len = strlen(FULL);
     for (size_t n = 0; n < len - 2; n++) {
         n4d_model *m = NULL;
@@ -763,7 +764,7 @@ static void test_mutations(void **state)
 {
     (void)state;
     n4d_context *ctx = NULL;
-    assert_int_equal(n4d_context_create(NULL, &ctx), N4D_OK);
+    OK(n4d_context_create(NULL, &ctx));
     static const char alphabet[] = "{}[]\",:0123456789.-e \n\\axyzw";
     size_t len = strlen(FULL);
     char *buf = malloc(len + 1);
@@ -833,7 +834,7 @@ static void test_out_of_memory(void **state)
         opt.allocator.free = budget_free;
         opt.allocator.user_data = &b;
         n4d_context *ctx = NULL;
-        assert_int_equal(n4d_context_create(&opt, &ctx), N4D_OK);
+        OK(n4d_context_create(&opt, &ctx));
         b.left = n;
         n4d_model *m = NULL;
         n4d_status st = n4d_model_from_json_string(ctx, FULL, strlen(FULL), "oom.json", &m);

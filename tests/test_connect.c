@@ -18,26 +18,11 @@
 #include <string.h>
 
 #include "n4d.h"
+#include "test_util.h"
 
 #define NSIG 5.0
 
 /* ---- helpers ------------------------------------------------------------ */
-
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            print_error(__VA_ARGS__);                                                             \
-            print_error("\n");                                                                    \
-            fail_msg("check failed: %s", #cond);                                                  \
-        }                                                                                         \
-    } while (0)
-
-#define OK(call)                                                                                  \
-    do {                                                                                          \
-        n4d_status st_ = (call);                                                                  \
-        if (st_ != N4D_OK)                                                                        \
-            fail_msg("%s -> %d (%s)", #call, (int)st_, n4d_status_string(st_));                  \
-    } while (0)
 
 #define BUILD(m)                                                                                  \
     do {                                                                                          \

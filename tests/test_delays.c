@@ -20,14 +20,7 @@
 #include <string.h>
 
 #include "n4d.h"
-
-#define ASSERT_OK(call, handle)                                                                    \
-    do {                                                                                           \
-        n4d_status st_ = (call);                                                                   \
-        if (st_ != N4D_OK)                                                                         \
-            print_error("%s -> %s: %s\n", #call, n4d_status_string(st_), n4d_last_error(handle)); \
-        assert_int_equal(st_, N4D_OK);                                                             \
-    } while (0)
+#include "test_util.h"
 
 #define DT 0.1
 #define BIG_W 5000.0

@@ -1,4 +1,4 @@
-/* Determinism (DESIGN.md section 3): same model + same seed give bitwise
+/* Determinism (docs/architecture.md, "Determinism"): same model + same seed give bitwise
  * identical spike trains, checksums and final states on cpu-ref and cpu-omp
  * with 1 to 4 threads, whether run at once or in chunks; separate builds of
  * the same description reproduce; another sim seed changes the train; the
@@ -330,7 +330,7 @@ static void test_rebuild_and_seed(void **state)
     }
 }
 
-/* "Any partitioning" (DESIGN.md section 3): the storage layout (Morton
+/* "Any partitioning" (docs/architecture.md, "Determinism"): the storage layout (Morton
  * order, RCB partitions that become the cpu-omp blocks) changes nothing
  * that users see: spikes, checksums, final states by id. */
 static void test_layouts(void **state)

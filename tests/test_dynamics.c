@@ -19,28 +19,11 @@
 #include <string.h>
 
 #include "n4d.h"
+#include "test_util.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
-#define ASSERT_OK(call, handle)                                                                    \
-    do {                                                                                           \
-        n4d_status st_ = (call);                                                                   \
-        if (st_ != N4D_OK)                                                                         \
-            print_error("%s -> %s: %s\n", #call, n4d_status_string(st_), n4d_last_error(handle)); \
-        assert_int_equal(st_, N4D_OK);                                                             \
-    } while (0)
-
 /* Float bitwise equality with a readable message. */
-#define ASSERT_FLOAT_BITS(got, want, what, k)                                                      \
-    do {                                                                                           \
-        float g_ = (got), w_ = (want);                                                             \
-        if (memcmp(&g_, &w_, sizeof g_) != 0) {                                                    \
-            print_error("%s at step %ld: got %.9g, reference %.9g\n", (what), (long)(k),          \
-                        (double)g_, (double)w_);                                                   \
-            fail();                                                                                \
-        }                                                                                          \
-    } while (0)
-
 static n4d_context *new_ctx(void)
 {
     n4d_context *ctx = NULL;

@@ -7,21 +7,7 @@
 #ifndef N4D_TEST_MODELS_H
 #define N4D_TEST_MODELS_H
 
-#define OK(call)                                                                                  \
-    do {                                                                                          \
-        n4d_status st_ = (call);                                                                  \
-        if (st_ != N4D_OK)                                                                        \
-            fail_msg("%s -> %d (%s)", #call, (int)st_, n4d_status_string(st_));                  \
-    } while (0)
-
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            print_error(__VA_ARGS__);                                                             \
-            print_error("\n");                                                                    \
-            fail_msg("check failed: %s", #cond);                                                  \
-        }                                                                                         \
-    } while (0)
+#include "test_util.h"
 
 /* ---- model description helpers ------------------------------------------------ */
 

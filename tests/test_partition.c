@@ -20,13 +20,7 @@
 #include <string.h>
 
 #include "n4d.h"
-
-#define OK(call)                                                                                  \
-    do {                                                                                          \
-        n4d_status st_ = (call);                                                                  \
-        if (st_ != N4D_OK)                                                                        \
-            fail_msg("%s -> %d (%s)", #call, (int)st_, n4d_status_string(st_));                  \
-    } while (0)
+#include "test_util.h"
 
 /* ---- models ------------------------------------------------------------------ */
 

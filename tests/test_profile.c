@@ -20,13 +20,7 @@
 #include <string.h>
 
 #include "n4d.h"
-
-#define OK(call)                                                                                  \
-    do {                                                                                          \
-        n4d_status st_ = (call);                                                                  \
-        if (st_ != N4D_OK)                                                                        \
-            fail_msg("%s -> %d (%s)", #call, (int)st_, n4d_status_string(st_));                  \
-    } while (0)
+#include "test_util.h"
 
 /* A CUBA-like lif_exp network of 20 x 20 x 2 x 2 neurons with Poisson drive;
  * delay 0.5 ms = 5 steps (cpu-omp batches 5 steps). */

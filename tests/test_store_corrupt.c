@@ -20,17 +20,10 @@
 #include <unistd.h>
 
 #include "n4d.h"
+#include "test_util.h"
 
 #if N4D_TEST_HDF5 /* set by tests/store_h5py.cmake when the library has HDF5 */
 #include <hdf5.h>
-
-#define ASSERT_OK(call, handle)                                                                    \
-    do {                                                                                           \
-        n4d_status st_ = (call);                                                                   \
-        if (st_ != N4D_OK)                                                                         \
-            print_error("%s -> %s: %s\n", #call, n4d_status_string(st_), n4d_last_error(handle)); \
-        assert_int_equal(st_, N4D_OK);                                                             \
-    } while (0)
 
 static char g_dir[1024];
 static uint64_t g_n;      /* neurons of the base model */

@@ -17,13 +17,7 @@
 #include <string.h>
 
 #include "n4d.h"
-
-#define OK(call)                                                                                  \
-    do {                                                                                          \
-        n4d_status st_ = (call);                                                                  \
-        if (st_ != N4D_OK)                                                                        \
-            fail_msg("%s -> %d (%s)", #call, (int)st_, n4d_status_string(st_));                  \
-    } while (0)
+#include "test_util.h"
 
 static uint64_t enc(uint32_t x, uint32_t y, uint32_t z, uint32_t w)
 {

@@ -7,7 +7,7 @@
 #endif
 
 #include "internal.h"
-#include "json_pos.h"
+#include "json_check.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MAX_DEPTH 16
 #define TRY(expr)                                                                                  \
     do {                                                                                           \
         n4d_status try_st_ = (expr);                                                               \
@@ -31,12 +30,9 @@ typedef struct area_info {
 
 typedef struct cfg {
     n4d_context *ctx;
-    const char *src;  /* source name in messages */
-    const char *text; /* raw JSON text */
-    size_t len;
+    const char *src; /* source name in messages */
+    n4d__jcheck jc;  /* the raw text and the current key path */
     n4d_model *m;
-    n4d__json_seg path[MAX_DEPTH];
-    size_t depth;
 
     uint32_t shape[4];
     int32_t default_model;   /* neuron_model.type (lif if absent) */
@@ -49,7 +45,7 @@ typedef struct cfg {
     json_t *proj_idx;  /* explicit projection name -> index */
 } cfg;
 
-enum { AT_VALUE = 0, AT_KEY = 1 };
+enum { AT_VALUE = N4D__JC_AT_VALUE, AT_KEY = N4D__JC_AT_KEY };
 
 /* ---- key lists ----------------------------------------------------------- */
 
@@ -111,156 +107,46 @@ static const char *const INPUT_ALLOWED[2][4] = {{"amplitude", NULL},
                                                 {"rate", "weight", "n_sources", NULL}};
 static const char *const INPUT_SPECIFIC[] = {"amplitude", "rate", "weight", "n_sources", NULL};
 
-/* ---- small helpers ------------------------------------------------------- */
+/* ---- checked JSON (json_check.h) -------------------------------------------- */
 
-static bool in_list(const char *const *list, const char *s)
+/* The config's errors: "SRC:LINE:COL: PATH: message", N4D_E_CONFIG. */
+static n4d_status report(void *user, const char *path, int line, int col, const char *msg)
 {
-    for (; *list; list++)
-        if (strcmp(*list, s) == 0)
-            return true;
-    return false;
+    cfg *c = user;
+    return n4d__error(&c->ctx->hdr, N4D_E_CONFIG, "%s:%d:%d: %s: %s", c->src, line, col, path,
+                      msg);
 }
 
-static void append(char *buf, size_t cap, size_t *n, const char *s)
-{
-    while (*s && *n + 1 < cap)
-        buf[(*n)++] = *s++;
-    buf[*n] = '\0';
-}
-
-/* "a, b, c" of a NULL-terminated list. */
-static const char *join_list(const char *const *list, char *buf, size_t cap)
-{
-    size_t n = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; list[i]; i++) {
-        if (i)
-            append(buf, cap, &n, ", ");
-        append(buf, cap, &n, list[i]);
-    }
-    return buf;
-}
-
-/* "a, b, c" of the keys of a jansson object, at most ~400 characters. */
-static const char *join_keys(json_t *obj, char *buf, size_t cap)
-{
-    const char *key;
-    json_t *v;
-    size_t n = 0, i = 0;
-    buf[0] = '\0';
-    json_object_foreach(obj, key, v) {
-        (void)v;
-        if (n > 400 || n + strlen(key) + 2 >= cap) {
-            append(buf, cap, &n, ", ...");
-            break;
-        }
-        if (i++)
-            append(buf, cap, &n, ", ");
-        append(buf, cap, &n, key);
-    }
-    return buf;
-}
-
-static const char *type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    default: return "null";
-    }
-}
-
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), row[64];
-    if (la >= 64 || lb >= 64)
-        return SIZE_MAX;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t prev = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t cur = row[j];
-            size_t best = prev + (a[i - 1] != b[j - 1]);
-            if (row[j] + 1 < best)
-                best = row[j] + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            prev = cur;
-        }
-    }
-    return row[lb];
-}
-
-/* ---- path and errors ----------------------------------------------------- */
-
-static void push_key(cfg *c, const char *key)
-{
-    if (c->depth < MAX_DEPTH) {
-        c->path[c->depth].key = key;
-        c->path[c->depth].index = 0;
-    }
-    c->depth++;
-}
-
-static void push_idx(cfg *c, size_t index)
-{
-    if (c->depth < MAX_DEPTH) {
-        c->path[c->depth].key = NULL;
-        c->path[c->depth].index = index;
-    }
-    c->depth++;
-}
-
-static void pop(cfg *c)
-{
-    c->depth--;
-}
-
-static void format_path(const cfg *c, char *buf, size_t cap)
-{
-    size_t n = 0, d = c->depth < MAX_DEPTH ? c->depth : MAX_DEPTH;
-    buf[0] = '\0';
-    if (d == 0) {
-        append(buf, cap, &n, "(root)");
-        return;
-    }
-    for (size_t i = 0; i < d; i++) {
-        if (c->path[i].key) {
-            if (i)
-                append(buf, cap, &n, ".");
-            append(buf, cap, &n, c->path[i].key);
-        } else {
-            char idx[32];
-            snprintf(idx, sizeof idx, "[%zu]", c->path[i].index);
-            append(buf, cap, &n, idx);
-        }
-    }
-}
-
-/* Records "SRC:LINE:COL: PATH: message" for the element at the current path
- * (its key when `at` is AT_KEY) and returns N4D_E_CONFIG. */
-static n4d_status fail(cfg *c, int at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static n4d_status fail(cfg *c, int at, const char *fmt, ...)
-{
-    char path[256], msg[768];
-    int line, col;
-    size_t d = c->depth < MAX_DEPTH ? c->depth : MAX_DEPTH;
-    n4d__json_pos(c->text, c->len, c->path, d, at == AT_KEY, &line, &col);
-    format_path(c, path, sizeof path);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return n4d__error(&c->ctx->hdr, N4D_E_CONFIG, "%s:%d:%d: %s: %s", c->src, line, col, path, msg);
-}
+/* The short names used throughout this file, on the config's checker. */
+#define push_key(c, key) n4d__jc_push_key(&(c)->jc, (key))
+#define push_idx(c, index) n4d__jc_push_idx(&(c)->jc, (index))
+#define pop(c) n4d__jc_pop(&(c)->jc)
+#define fail(c, at, ...) n4d__jc_fail(&(c)->jc, (at), __VA_ARGS__)
+#define missing(c, key, expect) n4d__jc_missing(&(c)->jc, (key), (expect))
+#define want(c, v, type, expect) n4d__jc_want(&(c)->jc, (v), (type), (expect))
+#define get_num(c, v, r, out) n4d__jc_num(&(c)->jc, (v), (r), (out))
+#define get_int(c, v, lo, hi, expect, out) n4d__jc_int(&(c)->jc, (v), (lo), (hi), (expect), (out))
+#define get_name(c, v, out) n4d__jc_name(&(c)->jc, (v), (out))
+#define get_enum(c, v, what, names, vals, out)                                                     \
+    n4d__jc_enum(&(c)->jc, (v), (what), (names), (vals), (out))
+#define check_keys(c, obj, allowed) n4d__jc_keys(&(c)->jc, (obj), (allowed))
+#define opt_num(c, obj, key, r, out, present)                                                      \
+    n4d__jc_opt_num(&(c)->jc, (obj), (key), (r), (out), (present))
+#define opt_int(c, obj, key, lo, hi, expect, out, present)                                         \
+    n4d__jc_opt_int(&(c)->jc, (obj), (key), (lo), (hi), (expect), (out), (present))
+#define opt_bool(c, obj, key, out) n4d__jc_opt_bool(&(c)->jc, (obj), (key), (out))
+#define opt_string(c, obj, key) n4d__jc_opt_string(&(c)->jc, (obj), (key))
+#define req_name(c, obj, key, expect, out) n4d__jc_req_name(&(c)->jc, (obj), (key), (expect), (out))
+#define type_name n4d__json_type_name
+#define in_list n4d__json_in_list
+#define join_list n4d__json_join_list
+#define join_keys n4d__json_join_keys
+#define append n4d__json_append
+#define R_ANY N4D__JR_ANY
+#define R_POS N4D__JR_POS
+#define R_NONNEG N4D__JR_NONNEG
+#define R_UNIT N4D__JR_UNIT
+typedef n4d__jrange range;
 
 static n4d_status nomem(cfg *c)
 {
@@ -277,185 +163,6 @@ static n4d_status api(cfg *c, n4d_status st)
         return nomem(c);
     const char *e = n4d_last_error(c->m);
     return fail(c, AT_VALUE, "%s", *e ? e : n4d_status_string(st));
-}
-
-/* Error for a missing required key of the object at the current path. */
-static n4d_status missing(cfg *c, const char *key, const char *expect)
-{
-    push_key(c, key);
-    return fail(c, AT_VALUE, "missing key \"%s\" (expected %s)", key, expect);
-}
-
-/* ---- typed values (at the current path) ---------------------------------- */
-
-typedef struct range {
-    double lo, hi;
-    bool lo_open;
-    const char *expect;
-} range;
-
-static const range R_ANY = {-INFINITY, INFINITY, false, "a number"};
-static const range R_POS = {0.0, INFINITY, true, "a number > 0"};
-static const range R_NONNEG = {0.0, INFINITY, false, "a number >= 0"};
-static const range R_UNIT = {0.0, 1.0, false, "a number in [0, 1]"};
-
-static n4d_status want(cfg *c, json_t *v, json_type type, const char *expect)
-{
-    if (json_typeof(v) == type)
-        return N4D_OK;
-    return fail(c, AT_VALUE, "got %s (expected %s)", type_name(v), expect);
-}
-
-static n4d_status get_num(cfg *c, json_t *v, const range *r, double *out)
-{
-    if (!json_is_number(v))
-        return fail(c, AT_VALUE, "got %s (expected %s)", type_name(v), r->expect);
-    double x = json_number_value(v);
-    if (!(r->lo_open ? x > r->lo : x >= r->lo) || !(x <= r->hi))
-        return fail(c, AT_VALUE, "%g is out of range (expected %s)", x, r->expect);
-    *out = x;
-    return N4D_OK;
-}
-
-/* An integer (an integral real like 3.0 or 1e3 counts) in [lo, hi]. */
-static n4d_status get_int(cfg *c, json_t *v, int64_t lo, int64_t hi, const char *expect,
-                          int64_t *out)
-{
-    int64_t x;
-    if (json_is_integer(v)) {
-        x = (int64_t)json_integer_value(v);
-    } else if (json_is_real(v)) {
-        double r = json_real_value(v);
-        if (r != floor(r) || fabs(r) > 9007199254740992.0)
-            return fail(c, AT_VALUE, "%g is not an integer (expected %s)", r, expect);
-        x = (int64_t)r;
-    } else {
-        return fail(c, AT_VALUE, "got %s (expected %s)", type_name(v), expect);
-    }
-    if (x < lo || x > hi)
-        return fail(c, AT_VALUE, "%lld is out of range (expected %s)", (long long)x, expect);
-    *out = x;
-    return N4D_OK;
-}
-
-static n4d_status get_name(cfg *c, json_t *v, const char **out)
-{
-    TRY(want(c, v, JSON_STRING, "a non-empty string"));
-    if (json_string_length(v) == 0)
-        return fail(c, AT_VALUE, "empty name (expected a non-empty string)");
-    *out = json_string_value(v);
-    return N4D_OK;
-}
-
-static n4d_status get_enum(cfg *c, json_t *v, const char *what, const char *const *names,
-                           const int32_t *vals, int32_t *out)
-{
-    char list[512];
-    join_list(names, list, sizeof list);
-    if (!json_is_string(v))
-        return fail(c, AT_VALUE, "got %s (expected one of: %s)", type_name(v), list);
-    const char *s = json_string_value(v);
-    for (size_t i = 0; names[i]; i++) {
-        if (strcmp(names[i], s) == 0) {
-            *out = vals[i];
-            return N4D_OK;
-        }
-    }
-    return fail(c, AT_VALUE, "unknown %s \"%.64s\" (expected one of: %s)", what, s, list);
-}
-
-/* Every key of `obj` (an object) must be in `allowed`. */
-static n4d_status check_keys(cfg *c, json_t *obj, const char *const *allowed)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach(obj, key, v) {
-        (void)v;
-        if (in_list(allowed, key))
-            continue;
-        const char *best = NULL;
-        size_t bestd = SIZE_MAX;
-        for (size_t i = 0; allowed[i]; i++) {
-            size_t dd = edit_distance(key, allowed[i]);
-            if (dd < bestd) {
-                bestd = dd;
-                best = allowed[i];
-            }
-        }
-        char list[512], hint[96] = "";
-        if (best && bestd <= 2 && bestd < strlen(key))
-            snprintf(hint, sizeof hint, ", did you mean \"%s\"?", best);
-        push_key(c, key);
-        return fail(c, AT_KEY, "unknown key \"%.64s\"%s (expected one of: %s)", key, hint,
-                    join_list(allowed, list, sizeof list));
-    }
-    return N4D_OK;
-}
-
-/* Optional member helpers: push the key, validate, pop. *present (may be
- * NULL) tells whether the key was there; *out is untouched when absent. */
-static n4d_status opt_num(cfg *c, json_t *obj, const char *key, const range *r, double *out,
-                          bool *present)
-{
-    json_t *v = json_object_get(obj, key);
-    if (present)
-        *present = v != NULL;
-    if (!v)
-        return N4D_OK;
-    push_key(c, key);
-    TRY(get_num(c, v, r, out));
-    pop(c);
-    return N4D_OK;
-}
-
-static n4d_status opt_int(cfg *c, json_t *obj, const char *key, int64_t lo, int64_t hi,
-                          const char *expect, int64_t *out, bool *present)
-{
-    json_t *v = json_object_get(obj, key);
-    if (present)
-        *present = v != NULL;
-    if (!v)
-        return N4D_OK;
-    push_key(c, key);
-    TRY(get_int(c, v, lo, hi, expect, out));
-    pop(c);
-    return N4D_OK;
-}
-
-static n4d_status opt_bool(cfg *c, json_t *obj, const char *key, int32_t *out)
-{
-    json_t *v = json_object_get(obj, key);
-    if (!v)
-        return N4D_OK;
-    push_key(c, key);
-    TRY(want(c, v, json_is_true(v) ? JSON_TRUE : JSON_FALSE, "true or false"));
-    pop(c);
-    *out = json_is_true(v) ? 1 : 0;
-    return N4D_OK;
-}
-
-static n4d_status opt_string(cfg *c, json_t *obj, const char *key)
-{
-    json_t *v = json_object_get(obj, key);
-    if (!v)
-        return N4D_OK;
-    push_key(c, key);
-    TRY(want(c, v, JSON_STRING, "a string"));
-    pop(c);
-    return N4D_OK;
-}
-
-/* A required, non-empty name member. */
-static n4d_status req_name(cfg *c, json_t *obj, const char *key, const char *expect,
-                           const char **out)
-{
-    json_t *v = json_object_get(obj, key);
-    if (!v)
-        return missing(c, key, expect);
-    push_key(c, key);
-    TRY(get_name(c, v, out));
-    pop(c);
-    return N4D_OK;
 }
 
 /* The name (a string at the current path) must be a key of `idx`. */
@@ -884,7 +591,7 @@ static n4d_status load_senses(cfg *c, json_t *root)
                         "sense \"%.64s\" feeds area \"%.64s\" (expected a sense whose "
                         "\"areal\" is \"%.64s\")",
                         sname, fed, c->areas[i].name);
-        c->depth -= 3;
+        c->jc.depth -= 3;
     }
     return N4D_OK;
 }
@@ -916,7 +623,7 @@ static n4d_status implicit_populations(cfg *c, json_t *root)
         d.v_init = default_v_init(d.model, &d.params);
         TRY(api(c, n4d_model_add_population(c->m, &d, NULL)));
         TRY(add_pop_index(c, a->name, i));
-        c->depth -= 2;
+        c->jc.depth -= 2;
     }
     return N4D_OK;
 }
@@ -1308,8 +1015,7 @@ static n4d_status load_text(n4d_context *ctx, const char *text, size_t len, cons
     memset(&c, 0, sizeof c);
     c.ctx = ctx;
     c.src = src;
-    c.text = text;
-    c.len = len;
+    n4d__jc_init(&c.jc, text, len, report, &c);
     n4d_status st = N4D_OK;
     c.area_idx = json_object();
     c.sense_idx = json_object();

@@ -114,11 +114,9 @@ n4d_status n4d_context_create(const n4d_context_options *opt, n4d_context **out)
     n4d_context_options o;
     n4d_context_options_init(&o);
     if (opt) {
-        size_t n = opt->struct_size < sizeof o ? opt->struct_size : sizeof o;
-        if (n < sizeof(uint32_t))
+        if (opt->struct_size < sizeof(uint32_t))
             return N4D_E_INVALID_ARG;
-        memcpy(&o, opt, n);
-        o.struct_size = sizeof o;
+        N4D__COPY_IN(o, opt);
     }
     if ((o.allocator.alloc == NULL) != (o.allocator.free == NULL))
         return N4D_E_INVALID_ARG;
@@ -145,7 +143,7 @@ void n4d_context_destroy(n4d_context *ctx)
 {
     if (!ctx)
         return;
-    ctx->hdr.magic = 0;
+    ctx->hdr.magic = N4D__MAGIC_NONE;
     pthread_mutex_destroy(&ctx->error_lock);
     ctx->alloc.free(ctx->alloc.user_data, ctx, sizeof *ctx);
 }
@@ -163,10 +161,7 @@ n4d_status n4d_context_memory(const n4d_context *ctx, n4d_memory_stats *out)
     }
     full.total_current = atomic_load(&c->total_current);
     full.total_peak = atomic_load(&c->total_peak);
-    /* an older caller's smaller struct gets the fields it knows */
-    uint32_t size = out->struct_size < sizeof full ? out->struct_size : (uint32_t)sizeof full;
-    full.struct_size = size;
-    memcpy(out, &full, size);
+    N4D__COPY_OUT(out, full);
     return N4D_OK;
 }
 
@@ -315,14 +310,17 @@ bool n4d__is_handle(const void *p, uint32_t magic)
     return p && ((const n4d__handle *)p)->magic == magic;
 }
 
+bool n4d__is_any_handle(const void *p)
+{
+    return n4d__is_handle(p, N4D__MAGIC_CONTEXT) || n4d__is_handle(p, N4D__MAGIC_MODEL) ||
+           n4d__is_handle(p, N4D__MAGIC_SIM) || n4d__is_handle(p, N4D__MAGIC_GPU);
+}
+
 const char *n4d_last_error(const void *handle)
 {
-    if (!handle)
+    if (!n4d__is_any_handle(handle))
         return "";
     const n4d__handle *h = handle;
-    if (h->magic != N4D__MAGIC_CONTEXT && h->magic != N4D__MAGIC_MODEL &&
-        h->magic != N4D__MAGIC_SIM && h->magic != N4D__MAGIC_GPU)
-        return "";
     if (h->magic == N4D__MAGIC_MODEL && ((const n4d_model *)handle)->built)
         return ((const n4d_model *)handle)->ctx->hdr.error; /* n4d__model_error */
     return h->error;

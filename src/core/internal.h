@@ -19,9 +19,12 @@
 #define N4D__BUILD_CPU (-1)
 #define N4D__BUILD_AUTO (-2)
 
-/* Every handle starts with this header so n4d_last_error(void *) works; the
- * magic numbers of every handle kind are here. */
+/* Every handle starts with this header so n4d_last_error(void *) works.
+ * The one list of handle magics: every handle check is n4d__is_handle(p,
+ * N4D__MAGIC_x) or n4d__is_any_handle(p); destroy stores N4D__MAGIC_NONE
+ * so a stale pointer is refused. */
 enum {
+    N4D__MAGIC_NONE = 0,
     N4D__MAGIC_CONTEXT = 0x6e346443, /* "n4dC" */
     N4D__MAGIC_MODEL = 0x6e34644d,   /* "n4dM" */
     N4D__MAGIC_SIM = 0x6e346453,     /* "n4dS" */
@@ -83,23 +86,38 @@ void n4d__model_clear_error(const n4d_model *m);
 void n4d__log(const n4d_context *ctx, int32_t level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 bool n4d__is_handle(const void *p, uint32_t magic);
+/* Whether p is a live handle of any kind (n4d_last_error). */
+bool n4d__is_any_handle(const void *p);
 
-/* Copies a caller's option struct (uint32_t struct_size first) over the
- * defaults in dst (dst_size bytes): only the bytes both know, so older and
- * newer callers work (append-only structs). src NULL keeps the defaults.
- * Returns false when src->struct_size is not set. */
-static inline bool n4d__copy_options(void *dst, size_t dst_size, const void *src)
+/* ---- option and result structs ------------------------------------- */
+/* Public option and result structs carry uint32_t struct_size first
+ * (docs/architecture.md, "API conventions"): an older caller's struct is
+ * smaller, and the library reads and writes only the bytes it knows. */
+
+/* Copies the caller's struct src (src_size bytes, checked >= 4 by the
+ * caller) over dst, which holds the defaults, up to dst_size bytes, and
+ * sets dst's struct_size to dst_size. */
+static inline void n4d__copy_in(void *dst, size_t dst_size, const void *src, uint32_t src_size)
 {
-    if (!src)
-        return true;
-    uint32_t size;
-    memcpy(&size, src, sizeof size);
-    if (size < sizeof(uint32_t))
-        return false;
-    memcpy(dst, src, size < dst_size ? size : dst_size);
-    memcpy(dst, &(uint32_t){(uint32_t)dst_size}, sizeof(uint32_t));
-    return true;
+    memcpy(dst, src, src_size < dst_size ? src_size : dst_size);
+    const uint32_t size = (uint32_t)dst_size;
+    memcpy(dst, &size, sizeof size);
 }
+/* Copies a full result struct into the caller's out, as many bytes as out's
+ * struct_size says (at most full_size), and sets out's struct_size to the
+ * count written. */
+static inline void n4d__copy_out(void *out, const void *full, size_t full_size)
+{
+    uint32_t size;
+    memcpy(&size, out, sizeof size);
+    if (size > full_size)
+        size = (uint32_t)full_size;
+    memcpy(out, full, size);
+    memcpy(out, &size, sizeof size);
+}
+/* The usual forms: dst and full are structs, src and out pointers. */
+#define N4D__COPY_IN(dst, src) n4d__copy_in(&(dst), sizeof(dst), (src), (src)->struct_size)
+#define N4D__COPY_OUT(out, full) n4d__copy_out((out), &(full), sizeof(full))
 
 /* snprintf-style text into a caller's buffer: len counts every byte the
  * text needs, even past cap (reports). */

@@ -28,11 +28,10 @@ n4d_status n4d_model_set_layout(n4d_model *m, const n4d_layout_options *opt)
         return n4d__error(&m->hdr, N4D_E_INVALID_ARG, "layout options are NULL or have no struct_size");
     n4d_layout_options o;
     n4d_layout_options_init(&o);
-    memcpy(&o, opt, opt->struct_size < sizeof o ? opt->struct_size : sizeof o);
+    N4D__COPY_IN(o, opt);
     if (o.order != N4D_ORDER_LATTICE && o.order != N4D_ORDER_ZORDER)
         return n4d__error(&m->hdr, N4D_E_INVALID_ARG,
                           "unknown neuron order %d (expected lattice or zorder)", o.order);
-    o.struct_size = sizeof o;
     m->layout = o;
     return N4D_OK;
 }

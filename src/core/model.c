@@ -179,7 +179,7 @@ void n4d_model_destroy(n4d_model *m)
     n4d__free(ctx, N4D_MEM_OTHER, m->senses, m->cap_senses * sizeof *m->senses);
     if (m->warnings)
         n4d__free(ctx, N4D_MEM_OTHER, m->warnings, m->warnings_len + 1);
-    m->hdr.magic = 0;
+    m->hdr.magic = N4D__MAGIC_NONE;
     n4d__free(ctx, N4D_MEM_OTHER, m, sizeof *m);
 }
 
@@ -455,7 +455,7 @@ n4d_status n4d_model_add_population(n4d_model *m, const n4d_population_desc *d, 
         return MODEL_ERR(m, N4D_E_INVALID_ARG, "population descriptor is NULL or has no struct_size");
     n4d_population_desc pd;
     n4d_population_desc_init(&pd);
-    memcpy(&pd, d, d->struct_size < sizeof pd ? d->struct_size : sizeof pd);
+    N4D__COPY_IN(pd, d);
     if ((st = check_name(m, "population", pd.name)))
         return st;
     if (n4d_model_find_population(m, pd.name) >= 0)
@@ -535,7 +535,7 @@ n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d, 
         return MODEL_ERR(m, N4D_E_INVALID_ARG, "projection descriptor is NULL or has no struct_size");
     n4d_projection_desc pd;
     n4d_projection_desc_init(&pd);
-    memcpy(&pd, d, d->struct_size < sizeof pd ? d->struct_size : sizeof pd);
+    N4D__COPY_IN(pd, d);
     if (!pd.source || !pd.target)
         return MODEL_ERR(m, N4D_E_INVALID_ARG, "projection: source or target is NULL");
     int32_t src = n4d_model_find_population(m, pd.source);
@@ -623,7 +623,7 @@ n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d)
         return MODEL_ERR(m, N4D_E_INVALID_ARG, "input descriptor is NULL or has no struct_size");
     n4d_input_desc in;
     n4d_input_desc_init(&in);
-    memcpy(&in, d, d->struct_size < sizeof in ? d->struct_size : sizeof in);
+    N4D__COPY_IN(in, d);
     if (!in.target)
         return MODEL_ERR(m, N4D_E_INVALID_ARG, "input: target is NULL");
     int32_t tgt = n4d_model_find_population(m, in.target);
@@ -729,9 +729,7 @@ n4d_status n4d_model_population_info(const n4d_model *m, int32_t index, n4d_popu
         return N4D_E_RANGE;
     const n4d__population *p = &m->pops[index];
     n4d_population_info full = {sizeof full, p->name, m->areas[p->area].name, p->model, p->first, p->n};
-    uint32_t size = out->struct_size < sizeof full ? out->struct_size : (uint32_t)sizeof full;
-    full.struct_size = size;
-    memcpy(out, &full, size); /* an older caller's smaller struct gets the fields it knows */
+    N4D__COPY_OUT(out, full);
     return N4D_OK;
 }
 

@@ -1,7 +1,7 @@
 /* Philox4x32-10 counter-based generator (Salmon et al., SC'11) and the
  * derived draws used by every backend. Randomness is keyed by
  * (seed, purpose, entity, index): no stream is shared between parallel work,
- * so results do not depend on thread count or backend (DESIGN.md section 3).
+ * so results do not depend on thread count or backend (docs/architecture.md, "Determinism").
  * Header-only; usable from CUDA (N4D_HD). */
 #ifndef N4D_PHILOX_H
 #define N4D_PHILOX_H

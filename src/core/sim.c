@@ -434,7 +434,7 @@ static void sim_free(n4d_sim *sim)
     n4d__free(ctx, N4D_MEM_RECORDING, sim->rec_ids, sim->rec_cap * sizeof(uint32_t));
     n4d__free(ctx, N4D_MEM_RECORDING, sim->hist, (size_t)sim->hist_steps * sim->hist_words * sizeof(uint64_t));
     atomic_fetch_sub(&((n4d_model *)sim->model)->n_sims, 1); /* the model's use count, an atomic */
-    sim->hdr.magic = 0;
+    sim->hdr.magic = N4D__MAGIC_NONE;
     n4d__free(ctx, N4D_MEM_OTHER, sim, sizeof *sim);
 }
 
@@ -470,8 +470,11 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
         return MODEL_ERR(model, N4D_E_INVALID_ARG, "n4d_sim_create: out is NULL");
     n4d_sim_options o;
     n4d_sim_options_init(&o);
-    if (!n4d__copy_options(&o, sizeof o, opt))
-        return MODEL_ERR(model, N4D_E_INVALID_ARG, "n4d_sim_create: options.struct_size is not set");
+    if (opt) {
+        if (opt->struct_size < sizeof(uint32_t))
+            return MODEL_ERR(model, N4D_E_INVALID_ARG, "n4d_sim_create: options.struct_size is not set");
+        N4D__COPY_IN(o, opt);
+    }
     const char *bname = o.backend ? o.backend : "auto";
     if (o.num_threads < 0)
         return MODEL_ERR(model, N4D_E_INVALID_ARG, "num_threads %d is negative", o.num_threads);

@@ -298,8 +298,12 @@ n4d_status n4d_sim_compression_enable(n4d_sim *sim, const n4d_compress_options *
     n4d__clear_error(&sim->hdr);
     n4d_compress_options o;
     n4d_compress_options_init(&o);
-    if (!n4d__copy_options(&o, sizeof o, opt))
-        return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "compression: options.struct_size is not set");
+    if (opt) {
+        if (opt->struct_size < sizeof(uint32_t))
+            return n4d__error(&sim->hdr, N4D_E_INVALID_ARG,
+                              "compression: options.struct_size is not set");
+        N4D__COPY_IN(o, opt);
+    }
     if (o.level < 1 || o.level > 9)
         return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "compression: level %d is not in 1..9",
                           (int)o.level);
@@ -396,9 +400,7 @@ n4d_status n4d_sim_compression_stats(const n4d_sim *sim, n4d_compress_stats *out
         full.restores = c->restores;
         full.compressions = c->compressions;
     }
-    uint32_t size = out->struct_size < sizeof full ? out->struct_size : (uint32_t)sizeof full;
-    full.struct_size = size;
-    memcpy(out, &full, size);
+    N4D__COPY_OUT(out, full);
     return N4D_OK;
 }
 

@@ -31,14 +31,6 @@ static int is_gpu(const n4d_gpu *g)
     return n4d__is_handle(g, N4D__MAGIC_GPU);
 }
 
-/* For n4d_last_error (context.c): the handle is an n4d_gpu. */
-/* Copies the caller's struct over defaults: only the bytes it knows. */
-static void copy_in(void *dst, size_t dst_size, const void *src, uint32_t src_size)
-{
-    memcpy(dst, src, src_size < dst_size ? src_size : dst_size);
-    *(uint32_t *)dst = (uint32_t)dst_size;
-}
-
 /* ---- options and defaults ------------------------------------------------------ */
 
 void n4d_gpu_options_init(n4d_gpu_options *opt)
@@ -163,7 +155,7 @@ n4d_status n4d_gpu_create(n4d_context *ctx, const n4d_gpu_options *opt, n4d_gpu 
         if (opt->struct_size < sizeof(uint32_t))
             return n4d__error(&ctx->hdr, N4D_E_INVALID_ARG,
                               "n4d_gpu_create: options.struct_size is not set");
-        copy_in(&o, sizeof o, opt, opt->struct_size);
+        N4D__COPY_IN(o, opt);
     }
     n4d_gpu *g = n4d__calloc(ctx, N4D_MEM_OTHER, 1, sizeof *g);
     if (!g)
@@ -179,7 +171,7 @@ n4d_status n4d_gpu_create(n4d_context *ctx, const n4d_gpu_options *opt, n4d_gpu 
         n4d_status st = gpu_bind(g, o.device_id, msg, sizeof msg);
         if (st == N4D_E_RANGE || (st && o.require_gpu)) {
             n4d__error(&ctx->hdr, st, "n4d_gpu_create: %s", msg);
-            g->hdr.magic = 0;
+            g->hdr.magic = N4D__MAGIC_NONE;
             n4d__free(ctx, N4D_MEM_OTHER, g, sizeof *g);
             return st;
         }
@@ -196,7 +188,7 @@ void n4d_gpu_destroy(n4d_gpu *gpu)
         return;
     if (gpu->arr)
         gpu->api->arr_destroy(gpu->arr);
-    gpu->hdr.magic = 0;
+    gpu->hdr.magic = N4D__MAGIC_NONE;
     n4d__free(gpu->ctx, N4D_MEM_OTHER, gpu, sizeof *gpu);
 }
 
@@ -232,9 +224,7 @@ n4d_status n4d_gpu_get_info(const n4d_gpu *gpu, n4d_gpu_info *out)
         snprintf(r.name, sizeof r.name, "cpu");
         snprintf(r.reason, sizeof r.reason, "%s", gpu->reason);
     }
-    uint32_t size = out->struct_size < sizeof r ? out->struct_size : (uint32_t)sizeof r;
-    memcpy(out, &r, size);
-    out->struct_size = size;
+    N4D__COPY_OUT(out, r);
     return N4D_OK;
 }
 
@@ -269,9 +259,7 @@ n4d_status n4d_gpu_memory_usage(n4d_gpu *gpu, n4d_gpu_memory *out)
         r.percent = tb ? 100.0 * (double)(tb - fb) / (double)tb : 0.0;
         r.cached_bytes = gpu->api->arr_cached_bytes(gpu->arr);
     }
-    uint32_t size = out->struct_size < sizeof r ? out->struct_size : (uint32_t)sizeof r;
-    memcpy(out, &r, size);
-    out->struct_size = size;
+    N4D__COPY_OUT(out, r);
     return N4D_OK;
 }
 
@@ -298,7 +286,7 @@ static n4d_status lif_constants(n4d_gpu *gpu, const n4d_gpu_lif_params *params, 
     if (params) {
         if (params->struct_size < sizeof(uint32_t))
             return GPU_ERR(gpu, N4D_E_INVALID_ARG, "LIF parameters: struct_size is not set");
-        copy_in(&q, sizeof q, params, params->struct_size);
+        N4D__COPY_IN(q, params);
     }
     if (!(q.tau_m > 0.0) || !isfinite(q.tau_m) || !(q.dt > 0.0) || !isfinite(q.dt) ||
         !isfinite(q.v_rest) || !isfinite(q.v_reset) || !isfinite(q.v_threshold))
@@ -540,7 +528,7 @@ n4d_status n4d_gpu_benchmark(n4d_gpu *gpu, const n4d_gpu_benchmark_options *opt,
                        "benchmark: options or result NULL, or struct_size not set");
     n4d_gpu_benchmark_options o;
     n4d_gpu_benchmark_options_init(&o);
-    copy_in(&o, sizeof o, opt, opt->struct_size);
+    N4D__COPY_IN(o, opt);
     if (o.operation != N4D_GPU_BENCH_LIF_UPDATE)
         return GPU_ERR(gpu, N4D_E_UNSUPPORTED, "benchmark: unknown operation %d (expected %d, "
                        "N4D_GPU_BENCH_LIF_UPDATE)", (int)o.operation, N4D_GPU_BENCH_LIF_UPDATE);

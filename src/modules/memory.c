@@ -32,8 +32,7 @@ n4d_status n4d_memory_snapshot(const n4d_context *ctx, const char *label, n4d_me
         full.total += ms.current[t];
     }
     full.peak_total = ms.total_peak;
-    full.struct_size = out->struct_size < sizeof full ? out->struct_size : (uint32_t)sizeof full;
-    memcpy(out, &full, full.struct_size); /* an older caller's struct gets what it knows */
+    N4D__COPY_OUT(out, full);
     return N4D_OK;
 }
 
@@ -47,8 +46,7 @@ n4d_status n4d_memory_diff(const n4d_mem_snapshot *before, const n4d_mem_snapsho
     for (int t = 0; t < N4D_MEM_TAG_COUNT; t++)
         full.bytes[t] = (int64_t)(after->bytes[t] - before->bytes[t]);
     full.total = (int64_t)(after->total - before->total);
-    full.struct_size = out->struct_size < sizeof full ? out->struct_size : (uint32_t)sizeof full;
-    memcpy(out, &full, full.struct_size);
+    N4D__COPY_OUT(out, full);
     return N4D_OK;
 }
 
@@ -138,8 +136,7 @@ static void report_end(n4d_memory_optimization *r, const n4d_context *ctx,
     if (!r->description[0])
         report_note(r, "nothing requested");
     if (out) {
-        r->struct_size = out->struct_size < sizeof *r ? out->struct_size : (uint32_t)sizeof *r;
-        memcpy(out, r, r->struct_size);
+        n4d__copy_out(out, r, sizeof *r);
     }
 }
 

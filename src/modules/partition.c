@@ -159,7 +159,7 @@ n4d_status n4d_partition_compute(const n4d_model *model, uint32_t n, const n4d_p
         if (opt->struct_size < sizeof(uint32_t))
             return MODEL_ERR(m, N4D_E_INVALID_ARG,
                              "n4d_partition_compute: options.struct_size is not set");
-        memcpy(&o, opt, opt->struct_size < sizeof o ? opt->struct_size : sizeof o);
+        N4D__COPY_IN(o, opt);
     }
     if (!m->built)
         return MODEL_ERR(m, N4D_E_STATE, "n4d_partition_compute: the model is not built");

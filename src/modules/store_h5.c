@@ -879,8 +879,7 @@ n4d_status n4d__h5_save_options(n4d__h5 *h, const n4d_save_options *in, n4d_save
         if (in->struct_size < sizeof(uint32_t))
             return n4d__h5_fail(h, N4D_E_INVALID_ARG, NULL, false,
                                 "save options: struct_size is not set");
-        memcpy(out, in, in->struct_size < sizeof *out ? in->struct_size : sizeof *out);
-        out->struct_size = sizeof *out;
+        n4d__copy_in(out, sizeof *out, in, in->struct_size);
     }
     if (out->compression != N4D_COMPRESSION_NONE && out->compression != N4D_COMPRESSION_GZIP)
         return n4d__h5_fail(h, N4D_E_INVALID_ARG, NULL, false,

@@ -139,7 +139,7 @@ void n4d__h5_layout_from(const n4d_save_options *o, n4d__h5_layout *L);
 /* Reads caller's save options (NULL: defaults) and checks them. */
 n4d_status n4d__h5_save_options(n4d__h5 *h, const n4d_save_options *in, n4d_save_options *out);
 
-/* ---- model save / load shared with checkpoints (store_model.c) -------------- */
+/* ---- model save / load shared with checkpoints (store_model.c; its parts: store_model.h) */
 
 /* Writes the model (/nodes, /edges, /n4d) into an open file. */
 n4d_status n4d__store_write_model(n4d__h5 *h, hid_t file, const n4d_model *m,

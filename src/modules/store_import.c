@@ -3,6 +3,7 @@
  * The result is a built n4d model: dt 1 ms, lif populations per area (and
  * parameter set), the neurons at their positions, the synapses as saved. */
 #include "store_h5.h"
+#include "json_check.h"
 
 #if N4D_HAVE_HDF5
 
@@ -66,27 +67,65 @@ static n4d_status imp_alloc(imp *d, uint64_t n, uint64_t s, const char *obj)
     return N4D_OK;
 }
 
-/* ---- JSON helpers (messages name the key path) ---------------------------------- */
+/* ---- JSON (the shared checks of json_check.h) ------------------------------------ */
 
-static n4d_status jfail(n4d__h5 *h, const char *obj, const char *where, const char *what)
+/* A checker whose errors read "PATH: OBJ: PATH: message" (N4D_E_FORMAT):
+ * OBJ is "JSON" for a JSON save, "/meta_json" for the HDF5 one. */
+typedef struct ij {
+    n4d__h5 *h;
+    const char *obj;
+    n4d__jcheck jc;
+} ij;
+
+static n4d_status ij_report(void *user, const char *path, int line, int col, const char *msg)
 {
-    return n4d__h5_fail(h, N4D_E_FORMAT, obj, false, "%s: %s", where, what);
+    ij *r = user;
+    (void)line;
+    (void)col;
+    return n4d__h5_fail(r->h, N4D_E_FORMAT, r->obj, false, "%s: %s", path, msg);
 }
 
-/* A number that must be an integer in [lo, hi]. */
-static bool j_intval(json_t *v, double lo, double hi, int64_t *out)
+static void ij_init(ij *r, n4d__h5 *h, const char *obj)
 {
-    double x;
-    if (json_is_integer(v))
-        x = (double)json_integer_value(v);
-    else if (json_is_real(v))
-        x = json_real_value(v);
-    else
-        return false;
-    if (!(x >= lo && x <= hi) || x != floor(x))
-        return false;
-    *out = (int64_t)x;
-    return true;
+    r->h = h;
+    r->obj = obj;
+    n4d__jc_init(&r->jc, NULL, 0, ij_report, r);
+}
+
+#define TRY(expr)                                                                                  \
+    do {                                                                                           \
+        n4d_status try_st_ = (expr);                                                               \
+        if (try_st_ != N4D_OK)                                                                     \
+            return try_st_;                                                                        \
+    } while (0)
+
+/* A member that is an id (an integer in 0..2^32 - 1). */
+static n4d_status ij_id(ij *r, json_t *o, const char *key, uint64_t *out)
+{
+    int64_t x;
+    TRY(n4d__jc_req_int(&r->jc, o, key, 0, UINT32_MAX, "an id (integer >= 0)", &x));
+    *out = (uint64_t)x;
+    return N4D_OK;
+}
+
+/* Reports the model's error for the element at the current path. */
+static n4d_status ij_model_error(ij *r, n4d_model *m)
+{
+    return n4d__jc_fail(&r->jc, N4D__JC_AT_VALUE, "%s", n4d_last_error(m));
+}
+
+/* An optional member "params" of finite numbers over defaults. */
+static n4d_status ij_params(ij *r, json_t *o, const char *key, double *par)
+{
+    json_t *p = json_object_get(o, key);
+    if (!p)
+        return N4D_OK;
+    n4d__jc_push_key(&r->jc, key);
+    TRY(n4d__jc_want(&r->jc, p, JSON_OBJECT, "an object"));
+    for (int k = 0; k < NPAR; k++)
+        TRY(n4d__jc_opt_num(&r->jc, p, par_names[k], &N4D__JR_FINITE, &par[k], NULL));
+    n4d__jc_pop(&r->jc);
+    return N4D_OK;
 }
 
 /* ---- config ------------------------------------------------------------------------- */
@@ -97,90 +136,109 @@ typedef struct cfg {
 } cfg;
 
 /* Reads lattice, default parameters, areas and senses into the model. */
-static n4d_status read_config(n4d__h5 *h, const char *obj, json_t *c, n4d_model *m, cfg *out)
+static n4d_status read_config(ij *r, json_t *c, n4d_model *m, cfg *out)
 {
-    char where[300];
-    if (!json_is_object(c))
-        return jfail(h, obj, "config", "is missing or not an object");
+    n4d__jcheck *jc = &r->jc;
+    if (!c)
+        return n4d__jc_missing(jc, "config", "an object");
+    n4d__jc_push_key(jc, "config");
+    TRY(n4d__jc_want(jc, c, JSON_OBJECT, "an object"));
     json_t *ls = json_object_get(c, "lattice_shape");
+    n4d__jc_push_key(jc, "lattice_shape");
     if (json_array_size(ls) != 4)
-        return jfail(h, obj, "config.lattice_shape", "must be an array of 4 sizes");
-    for (int i = 0; i < 4; i++) {
+        return n4d__jc_fail(jc, N4D__JC_AT_VALUE, "must be an array of 4 sizes");
+    for (size_t i = 0; i < 4; i++) {
         int64_t x;
-        if (!j_intval(json_array_get(ls, (size_t)i), 1, 1 << 30, &x)) {
-            snprintf(where, sizeof where, "config.lattice_shape[%d]", i);
-            return jfail(h, obj, where, "is not a size in 1..2^30");
-        }
+        n4d__jc_push_idx(jc, i);
+        TRY(n4d__jc_int(jc, json_array_get(ls, i), 1, 1 << 30, "a size in 1..2^30", &x));
+        n4d__jc_pop(jc);
         out->shape[i] = (uint32_t)x;
     }
     if (n4d_model_set_lattice(m, out->shape))
-        return jfail(h, obj, "config.lattice_shape", n4d_last_error(m));
+        return ij_model_error(r, m);
+    n4d__jc_pop(jc);
     /* neuron model */
     static const double defaults[NPAR] = {20.0, -65.0, -70.0, -50.0, 5.0};
     memcpy(out->par, defaults, sizeof defaults);
     json_t *nm = json_object_get(c, "neuron_model");
     if (nm) {
+        n4d__jc_push_key(jc, "neuron_model");
         json_t *type = json_object_get(nm, "type");
-        if (type && !json_is_string(type))
-            return jfail(h, obj, "config.neuron_model.type", "is not a string");
-        if (type && strcmp(json_string_value(type), "LIF") != 0)
-            return n4d__h5_fail(h, N4D_E_UNSUPPORTED, obj, false,
-                                "config.neuron_model.type: only \"LIF\" can be imported");
-        json_t *pd = json_object_get(nm, "params_default");
-        for (int k = 0; pd && k < NPAR; k++) {
-            json_t *v = json_object_get(pd, par_names[k]);
-            if (!v)
-                continue;
-            if (!json_is_number(v) || !isfinite(json_number_value(v))) {
-                snprintf(where, sizeof where, "config.neuron_model.params_default.%s", par_names[k]);
-                return jfail(h, obj, where, "is not a finite number");
-            }
-            out->par[k] = json_number_value(v);
+        if (type) {
+            n4d__jc_push_key(jc, "type");
+            TRY(n4d__jc_want(jc, type, JSON_STRING, "a string"));
+            if (strcmp(json_string_value(type), "LIF") != 0)
+                return n4d__h5_fail(r->h, N4D_E_UNSUPPORTED, r->obj, false,
+                                    "config.neuron_model.type: only \"LIF\" can be imported");
+            n4d__jc_pop(jc);
         }
+        TRY(ij_params(r, nm, "params_default", out->par));
+        n4d__jc_pop(jc);
     }
     /* areas */
     json_t *areas = json_object_get(c, "areas"), *a;
     size_t i;
-    if (areas && !json_is_array(areas))
-        return jfail(h, obj, "config.areas", "is not an array");
-    json_array_foreach(areas, i, a) {
-        snprintf(where, sizeof where, "config.areas[%zu]", i);
-        json_t *name = json_object_get(a, "name"), *cr = json_object_get(a, "coord_ranges");
-        if (!json_is_string(name) || !json_is_object(cr))
-            return jfail(h, obj, where, "needs a name and coord_ranges");
-        int32_t lo[4], hi[4];
-        static const char *const axes[4] = {"x", "y", "z", "w"};
-        for (int k = 0; k < 4; k++) {
-            json_t *r = json_object_get(cr, axes[k]);
-            int64_t l, u;
-            if (json_array_size(r) != 2 || !j_intval(json_array_get(r, 0), 0, INT32_MAX, &l) ||
-                !j_intval(json_array_get(r, 1), 0, INT32_MAX, &u)) {
-                snprintf(where, sizeof where, "config.areas[%zu].coord_ranges.%s", i, axes[k]);
-                return jfail(h, obj, where, "must be [lo, hi] with integers >= 0");
+    if (areas) {
+        n4d__jc_push_key(jc, "areas");
+        TRY(n4d__jc_want(jc, areas, JSON_ARRAY, "an array"));
+        json_array_foreach(areas, i, a) {
+            n4d__jc_push_idx(jc, i);
+            const char *name;
+            TRY(n4d__jc_want(jc, a, JSON_OBJECT, "an object with name and coord_ranges"));
+            TRY(n4d__jc_req_str(jc, a, "name", &name));
+            json_t *cr = json_object_get(a, "coord_ranges");
+            if (!cr)
+                return n4d__jc_missing(jc, "coord_ranges", "an object");
+            n4d__jc_push_key(jc, "coord_ranges");
+            TRY(n4d__jc_want(jc, cr, JSON_OBJECT, "an object"));
+            int32_t lo[4], hi[4];
+            static const char *const axes[4] = {"x", "y", "z", "w"};
+            for (int k = 0; k < 4; k++) {
+                json_t *rg = json_object_get(cr, axes[k]);
+                int64_t l, u;
+                n4d__jc_push_key(jc, axes[k]);
+                if (json_array_size(rg) != 2)
+                    return n4d__jc_fail(jc, N4D__JC_AT_VALUE,
+                                        "must be [lo, hi] with integers >= 0");
+                TRY(n4d__jc_int(jc, json_array_get(rg, 0), 0, INT32_MAX, "an integer >= 0", &l));
+                TRY(n4d__jc_int(jc, json_array_get(rg, 1), 0, INT32_MAX, "an integer >= 0", &u));
+                n4d__jc_pop(jc);
+                lo[k] = (int32_t)l;
+                hi[k] = (int32_t)u;
             }
-            lo[k] = (int32_t)l;
-            hi[k] = (int32_t)u;
+            n4d__jc_pop(jc);
+            if (n4d_model_add_area(m, name, lo, hi))
+                return ij_model_error(r, m);
+            n4d__jc_pop(jc);
         }
-        if (n4d_model_add_area(m, json_string_value(name), lo, hi))
-            return jfail(h, obj, where, n4d_last_error(m));
+        n4d__jc_pop(jc);
     }
     /* senses: {name: {areal, w_index, input_size: [rows, cols]}} */
     json_t *senses = json_object_get(c, "senses"), *sv;
     const char *sname;
-    if (senses && !json_is_object(senses))
-        return jfail(h, obj, "config.senses", "is not an object");
-    json_object_foreach(senses, sname, sv) {
-        snprintf(where, sizeof where, "config.senses.%s", sname);
-        json_t *areal = json_object_get(sv, "areal"), *size = json_object_get(sv, "input_size");
-        int64_t rows, cols;
-        if (!json_is_string(areal) || json_array_size(size) != 2 ||
-            !j_intval(json_array_get(size, 0), 1, UINT32_MAX, &rows) ||
-            !j_intval(json_array_get(size, 1), 1, UINT32_MAX, &cols))
-            return jfail(h, obj, where, "needs areal and input_size [rows, cols]");
-        if (n4d_model_add_sense(m, sname, json_string_value(areal), (uint32_t)rows,
-                                (uint32_t)cols))
-            return jfail(h, obj, where, n4d_last_error(m));
+    if (senses) {
+        n4d__jc_push_key(jc, "senses");
+        TRY(n4d__jc_want(jc, senses, JSON_OBJECT, "an object"));
+        json_object_foreach(senses, sname, sv) {
+            n4d__jc_push_key(jc, sname);
+            const char *areal;
+            int64_t rows, cols;
+            TRY(n4d__jc_want(jc, sv, JSON_OBJECT, "an object with areal and input_size"));
+            TRY(n4d__jc_req_str(jc, sv, "areal", &areal));
+            json_t *size = json_object_get(sv, "input_size");
+            n4d__jc_push_key(jc, "input_size");
+            if (json_array_size(size) != 2)
+                return n4d__jc_fail(jc, N4D__JC_AT_VALUE, "must be [rows, cols]");
+            TRY(n4d__jc_int(jc, json_array_get(size, 0), 1, UINT32_MAX, "rows >= 1", &rows));
+            TRY(n4d__jc_int(jc, json_array_get(size, 1), 1, UINT32_MAX, "cols >= 1", &cols));
+            n4d__jc_pop(jc);
+            if (n4d_model_add_sense(m, sname, areal, (uint32_t)rows, (uint32_t)cols))
+                return ij_model_error(r, m);
+            n4d__jc_pop(jc);
+        }
+        n4d__jc_pop(jc);
     }
+    n4d__jc_pop(jc); /* config */
     static const char *const ignored[] = {"plasticity", "cell_lifecycle", "neuromodulation"};
     char list[200] = "";
     for (size_t k = 0; k < sizeof ignored / sizeof ignored[0]; k++)
@@ -189,33 +247,7 @@ static n4d_status read_config(n4d__h5 *h, const char *obj, json_t *c, n4d_model 
             snprintf(list + len, sizeof list - len, "%s%s", len ? ", " : "", ignored[k]);
         }
     if (list[0])
-        n4d__model_warn(m, "%s: imported without %s (not simulated by n4d)", h->path, list);
-    return N4D_OK;
-}
-
-/* Parameters of a neuron from its JSON "params" (missing keys: defaults). */
-static n4d_status neuron_params(n4d__h5 *h, const char *obj, json_t *p, const cfg *c, size_t i,
-                                double *out)
-{
-    memcpy(out, c->par, sizeof c->par);
-    if (!p)
-        return N4D_OK;
-    if (!json_is_object(p)) {
-        char where[100];
-        snprintf(where, sizeof where, "neurons[%zu].params", i);
-        return jfail(h, obj, where, "is not an object");
-    }
-    for (int k = 0; k < NPAR; k++) {
-        json_t *v = json_object_get(p, par_names[k]);
-        if (!v)
-            continue;
-        if (!json_is_number(v) || !isfinite(json_number_value(v))) {
-            char where[100];
-            snprintf(where, sizeof where, "neurons[%zu].params.%s", i, par_names[k]);
-            return jfail(h, obj, where, "is not a finite number");
-        }
-        out[k] = json_number_value(v);
-    }
+        n4d__model_warn(m, "%s: imported without %s (not simulated by n4d)", r->h->path, list);
     return N4D_OK;
 }
 
@@ -223,92 +255,74 @@ static n4d_status neuron_params(n4d__h5 *h, const char *obj, json_t *p, const cf
 
 static n4d_status read_json_model(n4d__h5 *h, json_t *root, n4d_model *m, imp *d, cfg *c)
 {
-    const char *obj = "JSON";
-    char where[100];
-    if (!json_is_object(root))
-        return jfail(h, obj, "(document)", "is not an object");
-    n4d_status st = read_config(h, obj, json_object_get(root, "config"), m, c);
-    if (st)
-        return st;
+    ij r;
+    ij_init(&r, h, "JSON");
+    n4d__jcheck *jc = &r.jc;
+    TRY(n4d__jc_want(jc, root, JSON_OBJECT, "an object"));
+    TRY(read_config(&r, json_object_get(root, "config"), m, c));
     json_t *neurons = json_object_get(root, "neurons"), *syns = json_object_get(root, "synapses");
-    if (!json_is_array(neurons))
-        return jfail(h, obj, "neurons", "is missing or not an array");
-    if (!json_is_array(syns))
-        return jfail(h, obj, "synapses", "is missing or not an array");
-    if ((st = imp_alloc(d, json_array_size(neurons), json_array_size(syns), obj)))
-        return st;
+    if (!neurons)
+        return n4d__jc_missing(jc, "neurons", "an array");
+    if (!syns)
+        return n4d__jc_missing(jc, "synapses", "an array");
+    n4d__jc_push_key(jc, "neurons");
+    TRY(n4d__jc_want(jc, neurons, JSON_ARRAY, "an array"));
+    n4d__jc_pop(jc);
+    n4d__jc_push_key(jc, "synapses");
+    TRY(n4d__jc_want(jc, syns, JSON_ARRAY, "an array"));
+    n4d__jc_pop(jc);
+    TRY(imp_alloc(d, json_array_size(neurons), json_array_size(syns), r.obj));
     size_t i;
     json_t *v;
     static const char *const axes[4] = {"x", "y", "z", "w"};
+    n4d__jc_push_key(jc, "neurons");
     json_array_foreach(neurons, i, v) {
-        int64_t x;
-        snprintf(where, sizeof where, "neurons[%zu]", i);
-        if (!json_is_object(v))
-            return jfail(h, obj, where, "is not an object");
-        if (!j_intval(json_object_get(v, "id"), 0, 4294967295.0, &x)) {
-            snprintf(where, sizeof where, "neurons[%zu].id", i);
-            return jfail(h, obj, where, "is missing or not an id (integer >= 0)");
-        }
-        d->id[i] = (uint64_t)x;
+        n4d__jc_push_idx(jc, i);
+        TRY(n4d__jc_want(jc, v, JSON_OBJECT, "an object"));
+        TRY(ij_id(&r, v, "id", &d->id[i]));
         for (int k = 0; k < 4; k++) {
-            if (!j_intval(json_object_get(v, axes[k]), 0, (double)c->shape[k] - 1, &x)) {
-                snprintf(where, sizeof where, "neurons[%zu].%s", i, axes[k]);
-                return jfail(h, obj, where, "is missing or outside the lattice");
-            }
+            char expect[64];
+            int64_t x;
+            snprintf(expect, sizeof expect, "a coordinate on the lattice (0..%u)",
+                     c->shape[k] - 1);
+            TRY(n4d__jc_req_int(jc, v, axes[k], 0, (int64_t)c->shape[k] - 1, expect, &x));
             d->pos[4 * i + (size_t)k] = (int32_t)x;
         }
-        json_t *vm = json_object_get(v, "v_membrane");
         d->v[i] = c->par[1];
-        if (vm) {
-            if (!json_is_number(vm) || !isfinite(json_number_value(vm))) {
-                snprintf(where, sizeof where, "neurons[%zu].v_membrane", i);
-                return jfail(h, obj, where, "is not a finite number");
-            }
-            d->v[i] = json_number_value(vm);
-        }
-        if ((st = neuron_params(h, obj, json_object_get(v, "params"), c, i, d->par + NPAR * i)))
-            return st;
+        TRY(n4d__jc_opt_num(jc, v, "v_membrane", &N4D__JR_FINITE, &d->v[i], NULL));
+        double *par = d->par + NPAR * i;
+        memcpy(par, c->par, sizeof c->par);
+        TRY(ij_params(&r, v, "params", par));
+        n4d__jc_pop(jc);
     }
+    n4d__jc_pop(jc);
+    n4d__jc_push_key(jc, "synapses");
     json_array_foreach(syns, i, v) {
-        int64_t x;
-        snprintf(where, sizeof where, "synapses[%zu]", i);
-        if (!json_is_object(v))
-            return jfail(h, obj, where, "is not an object");
-        json_t *w = json_object_get(v, "weight"), *dl = json_object_get(v, "delay"),
-               *ty = json_object_get(v, "synapse_type");
-        if (!j_intval(json_object_get(v, "pre_id"), 0, 4294967295.0, &x)) {
-            snprintf(where, sizeof where, "synapses[%zu].pre_id", i);
-            return jfail(h, obj, where, "is missing or not an id");
-        }
-        d->pre[i] = (uint64_t)x;
-        if (!j_intval(json_object_get(v, "post_id"), 0, 4294967295.0, &x)) {
-            snprintf(where, sizeof where, "synapses[%zu].post_id", i);
-            return jfail(h, obj, where, "is missing or not an id");
-        }
-        d->post[i] = (uint64_t)x;
-        if (!json_is_number(w) || !isfinite(json_number_value(w))) {
-            snprintf(where, sizeof where, "synapses[%zu].weight", i);
-            return jfail(h, obj, where, "is missing or not a finite number");
-        }
-        d->w[i] = (float)json_number_value(w);
-        d->delay[i] = 1;
-        if (dl) {
-            if (!j_intval(dl, 1, N4D__MAX_DELAY_STEPS, &x)) {
-                snprintf(where, sizeof where, "synapses[%zu].delay", i);
-                return jfail(h, obj, where, "is not a delay in steps (1..65535)");
-            }
-            d->delay[i] = (uint32_t)x;
-        }
+        n4d__jc_push_idx(jc, i);
+        TRY(n4d__jc_want(jc, v, JSON_OBJECT, "an object"));
+        double w;
+        TRY(ij_id(&r, v, "pre_id", &d->pre[i]));
+        TRY(ij_id(&r, v, "post_id", &d->post[i]));
+        TRY(n4d__jc_req_num(jc, v, "weight", &N4D__JR_FINITE, &w));
+        d->w[i] = (float)w;
+        int64_t dl = 1;
+        TRY(n4d__jc_opt_int(jc, v, "delay", 1, N4D__MAX_DELAY_STEPS,
+                            "a delay in steps (1..65535)", &dl, NULL));
+        d->delay[i] = (uint32_t)dl;
+        json_t *ty = json_object_get(v, "synapse_type");
         if (ty) {
             const char *t = json_is_string(ty) ? json_string_value(ty) : "";
             if (strcmp(t, "inhibitory") == 0) {
                 d->delay[i] |= 0x80000000u; /* marked: the sign is decided in make_model */
             } else if (strcmp(t, "excitatory") != 0) {
-                snprintf(where, sizeof where, "synapses[%zu].synapse_type", i);
-                return jfail(h, obj, where, "is neither \"excitatory\" nor \"inhibitory\"");
+                n4d__jc_push_key(jc, "synapse_type");
+                return n4d__jc_fail(jc, N4D__JC_AT_VALUE,
+                                    "is neither \"excitatory\" nor \"inhibitory\"");
             }
         }
+        n4d__jc_pop(jc);
     }
+    n4d__jc_pop(jc);
     return N4D_OK;
 }
 
@@ -331,7 +345,9 @@ static n4d_status read_h5_model(n4d__h5 *h, hid_t file, n4d_model *m, imp *d, cf
         json_decref(root);
         return n4d__h5_fail(h, N4D_E_FORMAT, "/meta_json", false, "is not a JSON object");
     }
-    st = read_config(h, "/meta_json", json_object_get(root, "config"), m, c);
+    ij ir;
+    ij_init(&ir, h, "/meta_json");
+    st = read_config(&ir, json_object_get(root, "config"), m, c);
     uint64_t dn[2] = {UINT64_MAX, 10}, ds[2] = {UINT64_MAX, 5};
     hid_t dsn = H5I_INVALID_HID, dss = H5I_INVALID_HID;
     double *buf = NULL;
@@ -383,15 +399,18 @@ static n4d_status read_h5_model(n4d__h5 *h, hid_t file, n4d_model *m, imp *d, cf
             goto done;
         }
         d->v[i] = r[9];
-        json_t *pj = NULL;
+        double *par = d->par + NPAR * i;
+        memcpy(par, c->par, sizeof c->par);
         if (json_array_size(jn) == dn[0]) {
             json_t *ne = json_array_get(jn, (size_t)i), *jid = json_object_get(ne, "id");
-            int64_t x;
-            if (j_intval(jid, 0, 4294967295.0, &x) && (uint64_t)x == d->id[i])
-                pj = json_object_get(ne, "params");
+            if (json_is_number(jid) && json_number_value(jid) == (double)d->id[i]) {
+                ir.jc.depth = 0;
+                n4d__jc_push_key(&ir.jc, "neurons");
+                n4d__jc_push_idx(&ir.jc, (size_t)i);
+                if ((st = ij_params(&ir, ne, "params", par)))
+                    goto done;
+            }
         }
-        if ((st = neuron_params(h, "/meta_json", pj, c, (size_t)i, d->par + NPAR * i)))
-            goto done;
     }
     if ((st = n4d__h5_read_rows(h, dss, "synapses", N4D__T_NUMBER, 0, ds[0], buf)))
         goto done;
@@ -703,7 +722,7 @@ n4d_status n4d_model_import_4dnc(n4d_context *ctx, const char *path, const n4d_i
         if (opt->struct_size < sizeof(uint32_t))
             return n4d__error(&ctx->hdr, N4D_E_INVALID_ARG,
                               "import options: struct_size is not set");
-        memcpy(&o, opt, opt->struct_size < sizeof o ? opt->struct_size : sizeof o);
+        N4D__COPY_IN(o, opt);
     }
     if (o.format < N4D_IMPORT_AUTO || o.format > N4D_IMPORT_HDF5)
         return n4d__error(&ctx->hdr, N4D_E_INVALID_ARG, "import options: unknown format %d",

@@ -473,7 +473,7 @@ n4d_status n4d_sim_record_open(n4d_sim *sim, const char *path, const n4d_record_
         if (opt->struct_size < sizeof(uint32_t))
             return n4d__error(&sim->hdr, N4D_E_INVALID_ARG,
                               "record options: struct_size is not set");
-        memcpy(&o, opt, opt->struct_size < sizeof o ? opt->struct_size : sizeof o);
+        N4D__COPY_IN(o, opt);
     }
     if (o.buffer_spikes < 1 || o.buffer_spikes > ((uint64_t)1 << 24))
         return n4d__error(&sim->hdr, N4D_E_INVALID_ARG,

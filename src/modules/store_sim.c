@@ -283,7 +283,7 @@ n4d_status n4d_sim_resume(n4d_context *ctx, const char *path, const n4d_resume_o
         if (opt->struct_size < sizeof(uint32_t))
             return n4d__error(&ctx->hdr, N4D_E_INVALID_ARG,
                               "n4d_sim_resume: options.struct_size is not set");
-        memcpy(&o, opt, opt->struct_size < sizeof o ? opt->struct_size : sizeof o);
+        N4D__COPY_IN(o, opt);
     }
     if (o.num_threads < 0)
         return n4d__error(&ctx->hdr, N4D_E_INVALID_ARG, "n4d_sim_resume: num_threads %d is negative",

@@ -48,8 +48,7 @@ static void stats_finish(n4d_access_stats *out, const acc_sums *a)
     full.accesses = a->accesses;
     full.lines_per_access = a->accesses ? (double)a->lines / (double)a->accesses : 0.0;
     full.pages_per_access = a->accesses ? (double)a->pages / (double)a->accesses : 0.0;
-    full.struct_size = out->struct_size < sizeof full ? out->struct_size : (uint32_t)sizeof full;
-    memcpy(out, &full, full.struct_size);
+    N4D__COPY_OUT(out, full);
 }
 
 static inline uint64_t absdiff(uint64_t a, uint64_t b)

@@ -1,0 +1,376 @@
+/* The model description: /n4d/description, the JSON text of everything
+ * the model was described with (lattice, areas, populations with their
+ * parameters, projections, inputs, senses), written on save and read back
+ * into a new model on load (docs/storage.md). */
+#include "store_model.h"
+#include "json_check.h"
+
+#if N4D_HAVE_HDF5
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *jnum(double v)
+{
+    if (isfinite(v))
+        return json_real(v);
+    return json_string(isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf"));
+}
+
+static json_t *jdist(const n4d_dist *d)
+{
+    return json_pack("{s:i,s:o,s:o,s:o,s:o}", "kind", (int)d->kind, "value", jnum(d->value),
+                     "std", jnum(d->std), "lo", jnum(d->lo), "hi", jnum(d->hi));
+}
+
+/* The description below lists every field of these structs: a new field
+ * must be added there (and read back) to keep loads bitwise identical. */
+_Static_assert(sizeof(n4d_neuron_params) == 15 * sizeof(double),
+               "n4d_neuron_params changed: update jparams() and "
+               "n4d__store_read_description()");
+_Static_assert(sizeof(n4d_projection_desc) == 176 && sizeof(n4d_population_desc) == 216 &&
+                   sizeof(n4d_input_desc) == 64 && sizeof(n4d_layout_options) == 16,
+               "a model descriptor changed: update n4d__store_describe() and "
+               "n4d__store_read_description()");
+
+static json_t *jparams(const n4d_neuron_params *p)
+{
+    return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "tau_m",
+                     jnum(p->tau_m), "v_rest", jnum(p->v_rest), "v_reset", jnum(p->v_reset),
+                     "v_threshold", jnum(p->v_threshold), "t_ref", jnum(p->t_ref), "tau_syn_ex",
+                     jnum(p->tau_syn_ex), "tau_syn_in", jnum(p->tau_syn_in), "i_e", jnum(p->i_e),
+                     "a", jnum(p->a), "b", jnum(p->b), "c", jnum(p->c), "d", jnum(p->d), "v_peak",
+                     jnum(p->v_peak), "e_ex", jnum(p->e_ex), "e_in", jnum(p->e_in));
+}
+
+/* The model description as JSON text (malloc'ed by jansson), or NULL. */
+char *n4d__store_describe(const n4d_model *m)
+{
+    json_t *root = json_object(), *areas = json_array(), *pops = json_array(),
+           *projs = json_array(), *inputs = json_array(), *senses = json_array();
+    bool ok = root && areas && pops && projs && inputs && senses;
+    if (ok) {
+        json_object_set_new(root, "format", json_string("n4d-model-description"));
+        json_object_set_new(root, "version", json_integer(1));
+    }
+    for (size_t i = 0; ok && i < m->n_areas; i++) {
+        const n4d__area *a = &m->areas[i];
+        ok = json_array_append_new(areas, json_pack("{s:s,s:[iiii],s:[iiii]}", "name", a->name,
+                                                    "lo", a->lo[0], a->lo[1], a->lo[2], a->lo[3],
+                                                    "hi", a->hi[0], a->hi[1], a->hi[2],
+                                                    a->hi[3])) == 0;
+    }
+    for (size_t i = 0; ok && i < m->n_pops; i++) {
+        const n4d__population *p = &m->pops[i];
+        ok = json_array_append_new(
+                 pops, json_pack("{s:s,s:s,s:i,s:o,s:i,s:o,s:I,s:o,s:I,s:I}", "name", p->name,
+                                 "area", m->areas[p->area].name, "model", (int)p->model, "params",
+                                 jparams(&p->params), "placement", (int)p->placement, "density",
+                                 jnum(p->density), "count", (json_int_t)p->count, "v_init",
+                                 jdist(&p->v_init), "first", (json_int_t)p->first, "n",
+                                 (json_int_t)p->n)) == 0;
+    }
+    for (size_t i = 0; ok && i < m->n_projs; i++) {
+        const n4d__projection *p = &m->projs[i];
+        const n4d_projection_desc *d = &p->d;
+        ok = json_array_append_new(
+                 projs,
+                 json_pack("{s:s,s:s,s:s,s:i,s:o,s:I,s:i,s:o,s:o,s:o,s:o,s:i,s:i,s:i}", "name",
+                           p->name, "source", m->pops[p->source].name, "target",
+                           m->pops[p->target].name, "rule", (int)d->rule, "p", jnum(d->p), "n",
+                           (json_int_t)d->n, "kernel", (int)d->kernel, "sigma", jnum(d->sigma),
+                           "cutoff", jnum(d->cutoff), "weight", jdist(&d->weight), "delay",
+                           jdist(&d->delay), "syn_type", (int)d->syn_type, "allow_autapses",
+                           (int)d->allow_autapses, "allow_multapses",
+                           (int)d->allow_multapses)) == 0;
+    }
+    for (size_t i = 0; ok && i < m->n_inputs; i++) {
+        const n4d__input *in = &m->inputs[i];
+        ok = json_array_append_new(
+                 inputs, json_pack("{s:i,s:s,s:o,s:o,s:o,s:I,s:o,s:o}", "kind", (int)in->kind,
+                                   "target", m->pops[in->target].name, "amplitude",
+                                   jnum(in->amplitude), "rate", jnum(in->rate), "weight",
+                                   jnum(in->weight), "n_sources", (json_int_t)in->n_sources,
+                                   "start", jnum(in->start), "stop", jnum(in->stop))) == 0;
+    }
+    for (size_t i = 0; ok && i < m->n_senses; i++) {
+        const n4d__sense *s = &m->senses[i];
+        ok = json_array_append_new(senses, json_pack("{s:s,s:s,s:I,s:I}", "name", s->name, "area",
+                                                     m->areas[s->area].name, "rows",
+                                                     (json_int_t)s->rows, "cols",
+                                                     (json_int_t)s->cols)) == 0;
+    }
+    char *text = NULL;
+    if (ok) {
+        json_object_set(root, "areas", areas);
+        json_object_set(root, "populations", pops);
+        json_object_set(root, "projections", projs);
+        json_object_set(root, "inputs", inputs);
+        json_object_set(root, "senses", senses);
+        text = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
+    }
+    json_decref(areas);
+    json_decref(pops);
+    json_decref(projs);
+    json_decref(inputs);
+    json_decref(senses);
+    json_decref(root);
+    return text;
+}
+
+/* Reader of the description: the shared JSON checks (json_check.h) with
+ * errors "/n4d/description: PATH: message" (N4D_E_FORMAT); the first error
+ * is kept in st. The jr_ forms return false on an error so that the reads
+ * below chain with &&. */
+typedef struct jr {
+    n4d__h5 *h;
+    n4d__jcheck jc;
+    n4d_status st;
+} jr;
+
+static n4d_status jr_report(void *user, const char *path, int line, int col, const char *msg)
+{
+    jr *r = user;
+    (void)line;
+    (void)col;
+    if (r->st == N4D_OK)
+        r->st = n4d__h5_fail(r->h, N4D_E_FORMAT, N4D__STORE_DESC, false, "%s: %s", path, msg);
+    return r->st;
+}
+
+static bool jr_num(jr *r, json_t *o, const char *key, double *out)
+{
+    return n4d__jc_req_real(&r->jc, o, key, out) == N4D_OK;
+}
+
+static bool jr_int(jr *r, json_t *o, const char *key, int64_t lo, int64_t hi, int64_t *out)
+{
+    char expect[64];
+    snprintf(expect, sizeof expect, "an integer in %lld..%lld", (long long)lo, (long long)hi);
+    return n4d__jc_req_int(&r->jc, o, key, lo, hi, expect, out) == N4D_OK;
+}
+
+static bool jr_i32(jr *r, json_t *o, const char *key, int32_t *out)
+{
+    int64_t v;
+    if (!jr_int(r, o, key, INT32_MIN, INT32_MAX, &v))
+        return false;
+    *out = (int32_t)v;
+    return true;
+}
+
+static bool jr_str(jr *r, json_t *o, const char *key, const char **out)
+{
+    return n4d__jc_req_str(&r->jc, o, key, out) == N4D_OK;
+}
+
+/* A member that must be an object or an array (type): pushed on the path
+ * when it is; the caller pops it. */
+static bool jr_enter(jr *r, json_t *o, const char *key, json_type type, const char *expect,
+                     json_t **out)
+{
+    *out = json_object_get(o, key);
+    if (!*out)
+        return n4d__jc_missing(&r->jc, key, expect) == N4D_OK;
+    n4d__jc_push_key(&r->jc, key);
+    return n4d__jc_want(&r->jc, *out, type, expect) == N4D_OK;
+}
+
+static bool jr_dist(jr *r, json_t *o, const char *key, n4d_dist *d)
+{
+    json_t *v;
+    if (!jr_enter(r, o, key, JSON_OBJECT, "a distribution object", &v))
+        return false;
+    bool ok = jr_i32(r, v, "kind", &d->kind) && jr_num(r, v, "value", &d->value) &&
+              jr_num(r, v, "std", &d->std) && jr_num(r, v, "lo", &d->lo) &&
+              jr_num(r, v, "hi", &d->hi);
+    n4d__jc_pop(&r->jc);
+    return ok;
+}
+
+/* Sets the path to array[i] (an element of a top-level array). */
+static void jr_at(jr *r, const char *array, size_t i)
+{
+    r->jc.depth = 0;
+    n4d__jc_push_key(&r->jc, array);
+    n4d__jc_push_idx(&r->jc, i);
+}
+
+/* Reports the model's error for the element at the current path. */
+static void jr_model_error(jr *r, n4d_model *m)
+{
+    n4d__jc_fail(&r->jc, N4D__JC_AT_VALUE, "%s", n4d_last_error(m));
+}
+
+/* Describes a new model from the description; pop_n receives the saved
+ * neuron count of each population (n_pops entries, allocated). */
+n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len, n4d_model *m,
+                                       uint64_t **pop_n_out)
+{
+    json_error_t jerr;
+    jr r = {h, {0}, N4D_OK};
+    n4d__jc_init(&r.jc, NULL, 0, jr_report, &r);
+    *pop_n_out = NULL;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return n4d__h5_fail(h, N4D_E_FORMAT, N4D__STORE_DESC, false, "invalid JSON at line %d: %s",
+                            jerr.line, jerr.text);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return n4d__h5_fail(h, N4D_E_FORMAT, N4D__STORE_DESC, false, "is not a JSON object");
+    }
+    json_t *areas, *pops, *projs, *inputs, *senses;
+    const char *fmt = NULL;
+    int64_t ver = 0;
+    uint64_t *pop_n = NULL;
+    size_t np = 0;
+    if (!jr_str(&r, root, "format", &fmt) || !jr_int(&r, root, "version", 0, INT32_MAX, &ver))
+        goto done;
+    if (strcmp(fmt, "n4d-model-description") != 0 || ver != 1) {
+        n4d__jc_push_key(&r.jc, "format");
+        n4d__jc_fail(&r.jc, N4D__JC_AT_VALUE,
+                     "\"%.64s\" version %lld (expected \"n4d-model-description\" version 1)",
+                     fmt, (long long)ver);
+        goto done;
+    }
+    /* each array is entered (pushed) and checked, then left again */
+#define ARRAY(key, out)                                                                            \
+    (jr_enter(&r, root, key, JSON_ARRAY, "an array", out) && (n4d__jc_pop(&r.jc), true))
+    if (!ARRAY("areas", &areas) || !ARRAY("populations", &pops) ||
+        !ARRAY("projections", &projs) || !ARRAY("inputs", &inputs) || !ARRAY("senses", &senses))
+        goto done;
+#undef ARRAY
+    size_t i;
+    json_t *v;
+    json_array_foreach(areas, i, v) {
+        jr_at(&r, "areas", i);
+        const char *name;
+        int32_t lo[4], hi[4];
+        json_t *jl = json_object_get(v, "lo"), *jh = json_object_get(v, "hi");
+        if (!jr_str(&r, v, "name", &name))
+            goto done;
+        if (json_array_size(jl) != 4 || json_array_size(jh) != 4) {
+            n4d__jc_fail(&r.jc, N4D__JC_AT_VALUE, "lo and hi must hold 4 integers");
+            goto done;
+        }
+        for (int k = 0; k < 4; k++) {
+            json_t *a = json_array_get(jl, (size_t)k), *b = json_array_get(jh, (size_t)k);
+            if (!json_is_integer(a) || !json_is_integer(b) || json_integer_value(a) < INT32_MIN ||
+                json_integer_value(a) > INT32_MAX || json_integer_value(b) < INT32_MIN ||
+                json_integer_value(b) > INT32_MAX) {
+                n4d__jc_fail(&r.jc, N4D__JC_AT_VALUE, "lo and hi must hold 4 integers");
+                goto done;
+            }
+            lo[k] = (int32_t)json_integer_value(a);
+            hi[k] = (int32_t)json_integer_value(b);
+        }
+        if (n4d_model_add_area(m, name, lo, hi)) {
+            jr_model_error(&r, m);
+            goto done;
+        }
+    }
+    np = json_array_size(pops);
+    pop_n = n4d__calloc(m->ctx, N4D_MEM_OTHER, np ? np : 1, sizeof *pop_n);
+    if (!pop_n) {
+        r.st = n4d__h5_fail(h, N4D_E_NOMEM, N4D__STORE_DESC, false, "out of memory");
+        goto done;
+    }
+    json_array_foreach(pops, i, v) {
+        jr_at(&r, "populations", i);
+        n4d_population_desc d;
+        n4d_population_desc_init(&d);
+        int64_t count, first, n;
+        if (!jr_str(&r, v, "name", &d.name) || !jr_str(&r, v, "area", &d.area) ||
+            !jr_i32(&r, v, "model", &d.model) || !jr_i32(&r, v, "placement", &d.placement) ||
+            !jr_num(&r, v, "density", &d.density) ||
+            !jr_int(&r, v, "count", 0, INT64_MAX, &count) || !jr_dist(&r, v, "v_init", &d.v_init) ||
+            !jr_int(&r, v, "first", 0, INT64_MAX, &first) || !jr_int(&r, v, "n", 0, INT64_MAX, &n))
+            goto done;
+        json_t *pj;
+        if (!jr_enter(&r, v, "params", JSON_OBJECT, "an object", &pj))
+            goto done;
+        n4d_neuron_params *p = &d.params;
+        if (!jr_num(&r, pj, "tau_m", &p->tau_m) || !jr_num(&r, pj, "v_rest", &p->v_rest) ||
+            !jr_num(&r, pj, "v_reset", &p->v_reset) ||
+            !jr_num(&r, pj, "v_threshold", &p->v_threshold) ||
+            !jr_num(&r, pj, "t_ref", &p->t_ref) || !jr_num(&r, pj, "tau_syn_ex", &p->tau_syn_ex) ||
+            !jr_num(&r, pj, "tau_syn_in", &p->tau_syn_in) || !jr_num(&r, pj, "i_e", &p->i_e) ||
+            !jr_num(&r, pj, "a", &p->a) || !jr_num(&r, pj, "b", &p->b) ||
+            !jr_num(&r, pj, "c", &p->c) || !jr_num(&r, pj, "d", &p->d) ||
+            !jr_num(&r, pj, "v_peak", &p->v_peak) || !jr_num(&r, pj, "e_ex", &p->e_ex) ||
+            !jr_num(&r, pj, "e_in", &p->e_in))
+            goto done;
+        jr_at(&r, "populations", i);
+        d.count = (uint64_t)count;
+        if (n4d_model_add_population(m, &d, NULL)) {
+            jr_model_error(&r, m);
+            goto done;
+        }
+        pop_n[i] = (uint64_t)n;
+        m->pops[i].first = (uint64_t)first;
+    }
+    json_array_foreach(projs, i, v) {
+        jr_at(&r, "projections", i);
+        n4d_projection_desc d;
+        n4d_projection_desc_init(&d);
+        int64_t n;
+        if (!jr_str(&r, v, "name", &d.name) || !jr_str(&r, v, "source", &d.source) ||
+            !jr_str(&r, v, "target", &d.target) || !jr_i32(&r, v, "rule", &d.rule) ||
+            !jr_num(&r, v, "p", &d.p) || !jr_int(&r, v, "n", 0, INT64_MAX, &n) ||
+            !jr_i32(&r, v, "kernel", &d.kernel) || !jr_num(&r, v, "sigma", &d.sigma) ||
+            !jr_num(&r, v, "cutoff", &d.cutoff) || !jr_dist(&r, v, "weight", &d.weight) ||
+            !jr_dist(&r, v, "delay", &d.delay) || !jr_i32(&r, v, "syn_type", &d.syn_type) ||
+            !jr_i32(&r, v, "allow_autapses", &d.allow_autapses) ||
+            !jr_i32(&r, v, "allow_multapses", &d.allow_multapses))
+            goto done;
+        d.n = (uint64_t)n;
+        if (n4d_model_add_projection(m, &d, NULL)) {
+            jr_model_error(&r, m);
+            goto done;
+        }
+    }
+    json_array_foreach(inputs, i, v) {
+        jr_at(&r, "inputs", i);
+        n4d_input_desc d;
+        n4d_input_desc_init(&d);
+        int64_t ns;
+        if (!jr_i32(&r, v, "kind", &d.kind) || !jr_str(&r, v, "target", &d.target) ||
+            !jr_num(&r, v, "amplitude", &d.amplitude) || !jr_num(&r, v, "rate", &d.rate) ||
+            !jr_num(&r, v, "weight", &d.weight) ||
+            !jr_int(&r, v, "n_sources", 0, UINT32_MAX, &ns) || !jr_num(&r, v, "start", &d.start) ||
+            !jr_num(&r, v, "stop", &d.stop))
+            goto done;
+        d.n_sources = (uint32_t)ns;
+        if (n4d_model_add_input(m, &d)) {
+            jr_model_error(&r, m);
+            goto done;
+        }
+    }
+    json_array_foreach(senses, i, v) {
+        jr_at(&r, "senses", i);
+        const char *name, *area;
+        int64_t rows, cols;
+        if (!jr_str(&r, v, "name", &name) || !jr_str(&r, v, "area", &area) ||
+            !jr_int(&r, v, "rows", 0, UINT32_MAX, &rows) ||
+            !jr_int(&r, v, "cols", 0, UINT32_MAX, &cols))
+            goto done;
+        if (n4d_model_add_sense(m, name, area, (uint32_t)rows, (uint32_t)cols)) {
+            jr_model_error(&r, m);
+            goto done;
+        }
+    }
+done:
+    json_decref(root);
+    if (r.st) {
+        n4d__free(m->ctx, N4D_MEM_OTHER, pop_n, (np ? np : 1) * sizeof *pop_n);
+        return r.st;
+    }
+    *pop_n_out = pop_n;
+    return N4D_OK;
+}
+
+#else
+typedef int n4d__store_desc_unused;
+#endif
