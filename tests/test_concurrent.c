@@ -14,16 +14,10 @@
 #include <string.h>
 
 #include "n4d.h"
+#include "test_util.h"
 
 #define THREADS 4
 #define STEPS 300
-
-#define OK_H(call, handle)                                                                         \
-    do {                                                                                           \
-        n4d_status st_ = (call);                                                                   \
-        if (st_ != N4D_OK)                                                                         \
-            fail_msg("%s -> %s: %s", #call, n4d_status_string(st_), n4d_last_error(handle));     \
-    } while (0)
 
 /* A small network with recurrent excitation and inhibition, DC drive,
  * Poisson input and a sense, so every code path of a run is taken. */
@@ -102,10 +96,11 @@ static void test_sims_share_a_model(void **state)
 {
     (void)state;
     n4d_context *ctx = NULL;
-    OK_H(n4d_context_create(NULL, &ctx), NULL);
+    ASSERT_OK(n4d_context_create(NULL, &ctx), NULL);
     n4d_model *m = NULL;
-    OK_H(n4d_model_from_json_string(ctx, MODEL_JSON, sizeof MODEL_JSON - 1, "concurrent", &m), ctx);
-    OK_H(n4d_model_build(m), m); /* shared from here on: never written again */
+    ASSERT_OK(n4d_model_from_json_string(ctx, MODEL_JSON, sizeof MODEL_JSON - 1, "concurrent", &m),
+              ctx);
+    ASSERT_OK(n4d_model_build(m), m); /* shared from here on: never written again */
 
     job jobs[THREADS * 2];
     const char *backends[] = {"cpu-ref", "cpu-omp"};
@@ -168,10 +163,11 @@ static void test_errors_from_threads(void **state)
 {
     (void)state;
     n4d_context *ctx = NULL;
-    OK_H(n4d_context_create(NULL, &ctx), NULL);
+    ASSERT_OK(n4d_context_create(NULL, &ctx), NULL);
     n4d_model *m = NULL;
-    OK_H(n4d_model_from_json_string(ctx, MODEL_JSON, sizeof MODEL_JSON - 1, "concurrent", &m), ctx);
-    OK_H(n4d_model_build(m), m);
+    ASSERT_OK(n4d_model_from_json_string(ctx, MODEL_JSON, sizeof MODEL_JSON - 1, "concurrent", &m),
+              ctx);
+    ASSERT_OK(n4d_model_build(m), m);
     pthread_t t[THREADS];
     for (int k = 0; k < THREADS; k++)
         assert_int_equal(pthread_create(&t[k], NULL, bad_create, m), 0);
