@@ -4,7 +4,7 @@
  * build threads. Construction is two passes over each rule (count, then
  * fill) with no O(N^2) pair loop; rows are then put in canonical order
  * (delay, sign, target, weight) so atomically filled rows are deterministic. */
-#include "backend.h" /* the CUDA library: device construction */
+#include "build_device.h"
 #include "internal.h"
 #include "philox.h"
 
@@ -598,147 +598,6 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
                 *maxw = thread_max[i];
 }
 
-/* Largest |weight| that must be representable: synapses and Poisson inputs. */
-static double fixed_point_scale(const n4d_model *m, double maxw)
-{
-    for (size_t i = 0; i < m->n_inputs; i++)
-        if (m->inputs[i].kind == N4D_INPUT_POISSON && fabs(m->inputs[i].weight) > maxw)
-            maxw = fabs(m->inputs[i].weight);
-    if (!(maxw > 0))
-        return 1.0;
-    int e;
-    frexp(maxw, &e); /* maxw < 2^e */
-    /* the largest |w| maps below 2^26: int32 weights keep 26 bits of
-     * precision and per-step sums stay below 2^51 (exact conversion to float,
-     * neuron.h) up to 2^25 largest-weight events per neuron per step */
-    return ldexp(1.0, 26 - e);
-}
-
-/* ---- construction on the device --------------------------------------------- */
-
-/* "auto" builds on a GPU from this many neurons (smaller models build in
- * less time than a device start-up takes). */
-#define AUTO_DEVICE_BUILD_NEURONS 10000
-
-typedef struct device_build {
-    const n4d__cuda_api *api;
-    void *h;          /* the library's build; NULL: the CPU builds */
-    int32_t device;
-    bool fallback_ok; /* "auto": a failure falls back to the CPU */
-    const char *name; /* the backend's name */
-} device_build;
-
-/* A device step failed: "auto" goes on on the CPU (counts cleared), an
- * explicit device fails the build. */
-static n4d_status device_failed(build_ctx *b, device_build *d, n4d_status st, const char *err)
-{
-    n4d_model *m = b->m;
-    if (d->h)
-        d->api->build_destroy(d->h);
-    d->h = NULL;
-    if (!d->fallback_ok)
-        return n4d__error(&m->hdr, st, "building on the GPU: %s", err[0] ? err : n4d_status_string(st));
-    n4d__log(m->ctx, N4D_LOG_WARN, "auto build backend: the GPU build failed (%s); building on the CPU",
-             err[0] ? err : n4d_status_string(st));
-    return N4D_OK;
-}
-
-/* Chooses where to build; on a GPU, uploads the projections and counts the
- * synapses of every source into b->count (user ids). */
-static n4d_status device_count(build_ctx *b, device_build *d)
-{
-    n4d_model *m = b->m;
-    int32_t device = m->build_device;
-    if (device == N4D__BUILD_CPU)
-        return N4D_OK;
-    d->fallback_ok = device == N4D__BUILD_AUTO;
-    const n4d__backend *be = m->build_entry;
-    if (d->fallback_ok) {
-        be = n4d__backend_with(N4D__CAP_BUILD);
-        if (m->n_neurons < AUTO_DEVICE_BUILD_NEURONS || !be)
-            return N4D_OK;
-        device = 0;
-    }
-    char why[N4D_CUDA_ERR_CAP + 2200];
-    n4d_status st = be->probe ? be->probe(device, d->fallback_ok, why, sizeof why) : N4D_OK;
-    if (st) {
-        if (d->fallback_ok) {
-            if (st != N4D_E_NOT_BUILT && st != N4D_E_NO_DEVICE)
-                n4d__log(m->ctx, N4D_LOG_WARN, "auto build backend: %s; building on the CPU", why);
-            return N4D_OK;
-        }
-        return n4d__error(&m->hdr, st, "build backend \"%s:%d\" is not available: %s", be->name,
-                          (int)device, why);
-    }
-    d->api = be->device_api(NULL);
-    if (!d->api)
-        return d->fallback_ok ? N4D_OK
-                              : n4d__error(&m->hdr, N4D_E_NOT_BUILT, "build backend \"%s\": no device library",
-                                           be->name);
-    d->device = device;
-    d->name = be->name;
-    n4d__cuda_build_desc desc = {sizeof desc, device, m->seed, m->n_neurons, m->pos,
-                                 b->sp, m->n_projs};
-    char err[N4D_CUDA_ERR_CAP] = "";
-    st = d->api->build_count(&desc, &d->h, b->count, err);
-    if (st) {
-        memset(b->count, 0, (m->n_neurons + 1) * sizeof *b->count);
-        return device_failed(b, d, st, err);
-    }
-    return N4D_OK;
-}
-
-/* Generates, orders and segments the synapses on the device and copies
- * them into the model (b->count: row starts in internal order; the target
- * and weight arrays are allocated). On success the model is complete and
- * d->h is released; on an "auto" failure d->h is NULL and the CPU goes on. */
-static n4d_status device_fill(build_ctx *b, device_build *d)
-{
-    n4d_model *m = b->m;
-    n4d__synapses *syn = &m->syn;
-    n4d__cuda_build_info info;
-    char err[N4D_CUDA_ERR_CAP] = "";
-    n4d_status st = d->api->build_fill(d->h, m->inv, b->count, &info, err);
-    if (st)
-        return device_failed(b, d, st, err);
-    const uint64_t nseg = info.n_seg;
-    syn->n_seg = nseg; /* the sizes n4d__model_free_built frees with */
-    syn->seg_off = n4d__alloc(m->ctx, N4D_MEM_SYNAPSES, (nseg + 1) * sizeof(uint64_t));
-    syn->seg_key = n4d__alloc(m->ctx, N4D_MEM_SYNAPSES, (nseg ? nseg : 1) * sizeof(uint32_t));
-    if (!syn->seg_off || !syn->seg_key) {
-        d->api->build_destroy(d->h);
-        d->h = NULL;
-        return n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for %llu synapse segments",
-                          (unsigned long long)nseg);
-    }
-    syn->scale = fixed_point_scale(m, info.max_abs_weight);
-    syn->inv_scale = 1.0 / syn->scale;
-    const uint64_t fetch_t0 = n4d__now_ns();
-    st = d->api->build_fetch(d->h, syn->scale, syn->seg_ptr, syn->seg_off, syn->seg_key,
-                             syn->target, syn->weight_q, err);
-    const double fetch_s = (double)(n4d__now_ns() - fetch_t0) * 1e-9;
-    if (st) {
-        n4d__free(m->ctx, N4D_MEM_SYNAPSES, syn->seg_off, (nseg + 1) * sizeof(uint64_t));
-        n4d__free(m->ctx, N4D_MEM_SYNAPSES, syn->seg_key, (nseg ? nseg : 1) * sizeof(uint32_t));
-        syn->seg_off = NULL;
-        syn->seg_key = NULL;
-        syn->n_seg = 0;
-        return device_failed(b, d, st, err);
-    }
-    syn->min_delay = syn->n_syn ? info.min_delay : 1;
-    syn->max_delay = syn->n_syn ? info.max_delay : 1;
-    n4d__log(m->ctx, N4D_LOG_INFO,
-             "built %llu synapses on the GPU: %.3f s counting, generating and sorting, %.3f s "
-             "converting and copying them to the host (%.2f GB)",
-             (unsigned long long)syn->n_syn, info.seconds, fetch_s,
-             (double)(syn->n_syn * 8 + (syn->n_seg + 1) * 12 + (m->n_neurons + 1) * 8) / 1e9);
-    d->api->build_destroy(d->h);
-    d->h = NULL;
-    snprintf(m->built_on, sizeof m->built_on, "%s:%d", d->name, (int)d->device);
-    m->built = true;
-    return N4D_OK;
-}
-
 n4d_status n4d_model_build(n4d_model *m)
 {
     if (!n4d__is_handle(m, N4D__MAGIC_MODEL))
@@ -886,7 +745,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     const size_t T = (size_t)threads;
     n4d__synapses *syn = &m->syn;
     build_ctx b = {.m = m};
-    device_build dev = {0};
+    n4d__device_build dev = {0};
     for (int k = 0; k < FP_MAX_K; k++)
         b.inv_k1[k] = 1.0 / (double)(k + 1);
     gen_syn **scratch = NULL;
@@ -935,7 +794,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
 
     /* pass 1: count per source (user ids), then the layout (which may use
      * the counts as weights), then row offsets in internal order */
-    if ((st = device_count(&b, &dev)))
+    if ((st = n4d__device_build_count(m, b.sp, b.count, &dev)))
         goto done;
     if (!dev.h)
         generate(&b, false, threads, scratch, seen, NULL);
@@ -976,7 +835,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
                         (unsigned long long)S);
         goto done;
     }
-    if (dev.h && ((st = device_fill(&b, &dev)) || m->built))
+    if (dev.h && ((st = n4d__device_build_fill(m, b.count, &dev)) || m->built))
         goto done;
 
     /* the CPU fills: scratch for a whole row and its sort buffer */
@@ -1061,7 +920,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
                         (unsigned long long)nseg);
         goto done;
     }
-    syn->scale = fixed_point_scale(m, maxw);
+    syn->scale = n4d__fixed_point_scale(m, maxw);
     syn->inv_scale = 1.0 / syn->scale;
     const double scale = syn->scale;
     uint32_t dmin = UINT32_MAX, dmax = 0;
@@ -1092,8 +951,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     m->built = true;
 
 done:
-    if (dev.h)
-        dev.api->build_destroy(dev.h);
+    n4d__device_build_release(&dev);
     if (b.maps) {
         for (size_t i = 0; i < m->n_pops; i++)
             n4d__free(ctx, N4D_MEM_BUILD, b.maps[i].slot, b.maps[i].sites * sizeof(uint32_t));
