@@ -101,9 +101,11 @@ typedef struct n4d_memory_optimization {
 
 /** Applies the model flags (N4D_OPTIMIZE_ZORDER, N4D_OPTIMIZE_SHRINK) to
  * `model`; sim-only flags are listed as skipped. `report` may be NULL; if
- * not, set its struct_size (a smaller, older struct gets what it has). N4D_E_INVALID_ARG for unknown flags. A flag that
- * cannot apply now (ZORDER after the build, SHRINK while sims exist) is
- * skipped, not an error. Not thread-safe with other calls on the model. */
+ * not, set its struct_size (a smaller, older struct gets what it has).
+ * N4D_E_INVALID_ARG for unknown flags. A flag that cannot apply now (ZORDER
+ * and SHRINK after the build: a built model is immutable) is skipped, not
+ * an error. Before the build, not thread-safe with other calls on the
+ * model. */
 N4D_API n4d_status n4d_optimize_memory(n4d_model *model, uint32_t flags,
                                        n4d_memory_optimization *report);
 

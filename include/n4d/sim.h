@@ -55,10 +55,9 @@ N4D_API n4d_status n4d_backend_probe(const char *name, char *why, size_t cap);
 /** Creates a simulation of `model` (built first if it is not). The built
  * model is never written: any number of sims may be created from it, from
  * any threads (build it first with n4d_model_build when several threads
- * share it). Errors of the build are recorded on the model; errors of a
- * call on a built model are recorded on its context, and
- * n4d_last_error(model) of a built model returns the context's text. The
- * model must outlive the sim. An unavailable backend gives N4D_E_NOT_BUILT
+ * share it). Errors are recorded on the model (n4d_last_error(model)); for
+ * a built model the text is kept per thread, so each thread reads the
+ * detail of its own last call. The model must outlive the sim. An unavailable backend gives N4D_E_NOT_BUILT
  * or N4D_E_NO_DEVICE. */
 N4D_API n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim **out);
 

@@ -130,7 +130,6 @@ n4d_status n4d_context_create(const n4d_context_options *opt, n4d_context **out)
         return N4D_E_NOMEM;
     memset(ctx, 0, sizeof *ctx);
     ctx->hdr.magic = N4D__MAGIC_CONTEXT;
-    pthread_mutex_init(&ctx->error_lock, NULL);
     ctx->alloc = o.allocator;
     ctx->log = o.log;
     ctx->log_user_data = o.log_user_data;
@@ -144,7 +143,6 @@ void n4d_context_destroy(n4d_context *ctx)
     if (!ctx)
         return;
     ctx->hdr.magic = N4D__MAGIC_NONE;
-    pthread_mutex_destroy(&ctx->error_lock);
     ctx->alloc.free(ctx->alloc.user_data, ctx, sizeof *ctx);
 }
 
@@ -284,6 +282,15 @@ void n4d__clear_error(n4d__handle *h)
         h->error[0] = '\0';
 }
 
+/* Errors of calls on a built model, one slot per thread: a built model is
+ * shared by any number of threads and never written, so its error text
+ * cannot live in it (docs/architecture.md, "Model and overlays"). The slot
+ * names the model it belongs to. */
+static _Thread_local struct {
+    const n4d_model *model;
+    char text[N4D__ERR_CAP];
+} built_model_error;
+
 n4d_status n4d__model_error(const n4d_model *m, n4d_status status, const char *fmt, ...)
 {
     va_list ap;
@@ -291,9 +298,8 @@ n4d_status n4d__model_error(const n4d_model *m, n4d_status status, const char *f
     if (!m->built) {
         n4d__verror((n4d__handle *)&m->hdr, status, fmt, ap); /* not shared before the build */
     } else {
-        pthread_mutex_lock(&m->ctx->error_lock);
-        n4d__verror(&m->ctx->hdr, status, fmt, ap);
-        pthread_mutex_unlock(&m->ctx->error_lock);
+        vsnprintf(built_model_error.text, sizeof built_model_error.text, fmt, ap);
+        built_model_error.model = m;
     }
     va_end(ap);
     return status;
@@ -303,6 +309,8 @@ void n4d__model_clear_error(const n4d_model *m)
 {
     if (!m->built)
         ((n4d_model *)m)->hdr.error[0] = '\0'; /* not shared before the build */
+    else if (built_model_error.model == m)
+        built_model_error.text[0] = '\0';
 }
 
 bool n4d__is_handle(const void *p, uint32_t magic)
@@ -322,7 +330,7 @@ const char *n4d_last_error(const void *handle)
         return "";
     const n4d__handle *h = handle;
     if (h->magic == N4D__MAGIC_MODEL && ((const n4d_model *)handle)->built)
-        return ((const n4d_model *)handle)->ctx->hdr.error; /* n4d__model_error */
+        return built_model_error.model == handle ? built_model_error.text : "";
     return h->error;
 }
 

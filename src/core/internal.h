@@ -46,9 +46,6 @@ struct n4d_context {
     _Atomic uint64_t peak[N4D_MEM_TAG_COUNT];
     _Atomic uint64_t total_current;
     _Atomic uint64_t total_peak;
-    /* guards hdr.error: errors of calls on built (shared, immutable) models
-     * are recorded here, possibly from several threads */
-    pthread_mutex_t error_lock;
 };
 
 /* ---- allocation (tagged, accounted) --------------------------------- */
@@ -75,13 +72,13 @@ n4d_status n4d__error(n4d__handle *h, n4d_status status, const char *fmt, ...)
 n4d_status n4d__verror(n4d__handle *h, n4d_status status, const char *fmt, va_list ap);
 void n4d__clear_error(n4d__handle *h);
 /* Records an error of a call on model m: on the model while it is being
- * described or built (one owner), on its context once it is built (a built
- * model is never written; the context's slot is written under its lock).
- * Returns status. */
+ * described or built (one owner); once it is built (shared, never written)
+ * in the calling thread's slot for built models, which n4d_last_error(m)
+ * reads in that thread. Returns status. */
 n4d_status n4d__model_error(const n4d_model *m, n4d_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Clears the model's error slot while it is not built (a built model is
- * never written). */
+/* Clears the model's error text: its own slot before the build, the
+ * calling thread's slot once built. */
 void n4d__model_clear_error(const n4d_model *m);
 void n4d__log(const n4d_context *ctx, int32_t level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -263,7 +260,7 @@ void n4d__morton4_decode(uint64_t code, int32_t xyzw[4]);
  * one per neuron), ties broken by id, and never leaves a box empty. The same
  * function places the layout's partitions (layout.c) and the partition
  * module's boxes, so equal arguments give equal boxes. */
-n4d_status n4d__rcb_assign(n4d_model *m, uint32_t parts, const uint64_t *weight, uint32_t *part_of);
+n4d_status n4d__rcb_assign(const n4d_model *m, uint32_t parts, const uint64_t *weight, uint32_t *part_of);
 /* Internal index of user id / user id of internal index. */
 static inline uint64_t n4d__to_internal(const n4d_model *m, uint64_t id)
 {

@@ -112,18 +112,18 @@ static void rcb(const n4d_model *m, uint32_t *ids, uint64_t *keys, uint64_t n, u
     rcb(m, ids + k, keys + k, n - k, parts - left_parts, base + left_parts, weight, part_of);
 }
 
-n4d_status n4d__rcb_assign(n4d_model *m, uint32_t parts, const uint64_t *weight, uint32_t *part_of)
+n4d_status n4d__rcb_assign(const n4d_model *m, uint32_t parts, const uint64_t *weight, uint32_t *part_of)
 {
     const uint64_t N = m->n_neurons;
     if (parts == 0 || (N > 0 && parts > N))
-        return n4d__error(&m->hdr, N4D_E_INTERNAL, "n4d__rcb_assign: %u parts for %llu neurons",
+        return n4d__model_error(m, N4D_E_INTERNAL, "n4d__rcb_assign: %u parts for %llu neurons",
                           parts, (unsigned long long)N);
     const uint64_t NN = N ? N : 1;
     uint32_t *ids = n4d__alloc(m->ctx, N4D_MEM_BUILD, NN * sizeof *ids);
     uint64_t *keys = n4d__alloc(m->ctx, N4D_MEM_BUILD, NN * sizeof *keys);
     n4d_status st = N4D_OK;
     if (!ids || !keys) {
-        st = n4d__error(&m->hdr, N4D_E_NOMEM,
+        st = n4d__model_error(m, N4D_E_NOMEM,
                         "out of memory for the bisection of %llu neurons into %u boxes",
                         (unsigned long long)N, parts);
     } else {

@@ -176,10 +176,11 @@ n4d_status n4d_optimize_memory(n4d_model *m, uint32_t flags, n4d_memory_optimiza
         return N4D_E_INVALID_ARG;
     n4d__model_clear_error(m);
     if (report && report->struct_size < sizeof(uint32_t))
-        return n4d__error(&m->hdr, N4D_E_INVALID_ARG,
-                          "n4d_optimize_memory: report.struct_size is not set");
-    if (!check_flags(flags, &m->hdr))
-        return N4D_E_INVALID_ARG;
+        return n4d__model_error(m, N4D_E_INVALID_ARG,
+                                "n4d_optimize_memory: report.struct_size is not set");
+    if (flags & ~(uint32_t)N4D_OPTIMIZE_ALL)
+        return n4d__model_error(m, N4D_E_INVALID_ARG, "unknown memory optimisation flags 0x%x",
+                                flags & ~(uint32_t)N4D_OPTIMIZE_ALL);
     n4d_memory_optimization full, *r = &full;
     report_begin(r, m->ctx);
     if (flags & N4D_OPTIMIZE_ZORDER) {
@@ -194,10 +195,10 @@ n4d_status n4d_optimize_memory(n4d_model *m, uint32_t flags, n4d_memory_optimiza
         }
     }
     if (flags & N4D_OPTIMIZE_SHRINK) {
-        if (atomic_load(&m->n_sims) > 0) {
+        if (m->built) { /* shared by sims from any thread: never written */
             r->skipped |= N4D_OPTIMIZE_SHRINK;
-            report_note(r, "shrink skipped: %d simulations of the model exist",
-                        (int)atomic_load(&m->n_sims));
+            report_note(r, "shrink skipped: the model is built and immutable (shrink it before "
+                           "the build)");
         } else {
             n4d_context *ctx = m->ctx;
             uint64_t saved = 0;

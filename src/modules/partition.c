@@ -149,7 +149,7 @@ n4d_status n4d_partition_compute(const n4d_model *model, uint32_t n, const n4d_p
         *out = NULL;
     if (!n4d__is_handle(model, N4D__MAGIC_MODEL))
         return N4D_E_INVALID_ARG;
-    n4d_model *m = (n4d_model *)model; /* errors are recorded on the model */
+    const n4d_model *m = model;
     n4d__model_clear_error(m);
     if (!out)
         return MODEL_ERR(m, N4D_E_INVALID_ARG, "n4d_partition_compute: out is NULL");
@@ -202,7 +202,7 @@ n4d_status n4d_partition_layout(const n4d_model *model, n4d_partition_result **o
         *out = NULL;
     if (!n4d__is_handle(model, N4D__MAGIC_MODEL))
         return N4D_E_INVALID_ARG;
-    n4d_model *m = (n4d_model *)model;
+    const n4d_model *m = model;
     n4d__model_clear_error(m);
     if (!out)
         return MODEL_ERR(m, N4D_E_INVALID_ARG, "n4d_partition_layout: out is NULL");

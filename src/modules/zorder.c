@@ -106,7 +106,7 @@ n4d_status n4d_model_target_jumps(const n4d_model *model, int32_t space, n4d_acc
 {
     if (!n4d__is_handle(model, N4D__MAGIC_MODEL))
         return N4D_E_INVALID_ARG;
-    n4d_model *m = (n4d_model *)model;
+    const n4d_model *m = model;
     n4d__model_clear_error(m);
     if (!out || out->struct_size < sizeof(uint32_t))
         return MODEL_ERR(m, N4D_E_INVALID_ARG,
