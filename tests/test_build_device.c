@@ -66,7 +66,6 @@ static n4d_model *model_12k(n4d_context *ctx, uint64_t seed)
     n4d_population_desc d;
     n4d_population_desc_init(&d);
     d.model = N4D_NEURON_LIF_EXP;
-    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF_EXP);
     d.name = "E";
     d.area = "exc";
     pop(m, &d); /* 9600 */

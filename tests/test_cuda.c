@@ -84,7 +84,6 @@ static n4d_model *model_big(n4d_context *ctx, uint64_t seed)
     n4d_population_desc d;
     n4d_population_desc_init(&d);
     d.model = N4D_NEURON_LIF;
-    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF);
     d.name = "P";
     d.area = "all";
     pop(m, &d);

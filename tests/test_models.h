@@ -105,7 +105,6 @@ static n4d_model *model_cuba(n4d_context *ctx, uint64_t seed)
     n4d_population_desc d;
     n4d_population_desc_init(&d);
     d.model = N4D_NEURON_LIF_EXP;
-    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF_EXP);
     d.v_init = n4d_dist_uniform(-60.0, -50.0);
     d.name = "E";
     d.area = "exc";
@@ -135,13 +134,11 @@ static n4d_model *model_brunel(n4d_context *ctx, uint64_t seed)
     n4d_population_desc d;
     n4d_population_desc_init(&d);
     d.model = N4D_NEURON_LIF_EXP;
-    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF_EXP);
-    d.params.v_rest = 0.0;
-    d.params.v_reset = 10.0;
-    d.params.v_threshold = 20.0;
-    d.params.t_ref = 2.0;
-    d.params.tau_syn_ex = 2.0;
-    d.params.tau_syn_in = 2.0;
+    static const n4d_param_value params[] = {{"v_rest", 0.0}, {"v_reset", 10.0},
+                                             {"v_threshold", 20.0}, {"t_ref", 2.0},
+                                             {"tau_syn_ex", 2.0}, {"tau_syn_in", 2.0}};
+    d.params = params;
+    d.n_params = 6;
     d.v_init = n4d_dist_normal(5.0, 5.0, -INFINITY, 19.0);
     d.name = "E";
     d.area = "exc";
@@ -179,12 +176,12 @@ static n4d_model *model_izhikevich(n4d_context *ctx, uint64_t seed)
     n4d_population_desc d;
     n4d_population_desc_init(&d);
     d.model = N4D_NEURON_IZHIKEVICH;
-    OK(n4d_neuron_params_init_izhikevich(&d.params, N4D_IZH_REGULAR_SPIKING));
+    d.preset = "regular_spiking";
     d.v_init = n4d_dist_uniform(-70.0, -60.0);
     d.name = "RS";
     d.area = "exc";
     pop(m, &d);
-    OK(n4d_neuron_params_init_izhikevich(&d.params, N4D_IZH_FAST_SPIKING));
+    d.preset = "fast_spiking";
     d.name = "FS";
     d.area = "inh";
     pop(m, &d);
@@ -222,7 +219,6 @@ static n4d_model *model_4d(n4d_context *ctx, uint64_t seed)
     n4d_population_desc d;
     n4d_population_desc_init(&d);
     d.model = N4D_NEURON_LIF;
-    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF);
     d.v_init = n4d_dist_normal(-60.0, 4.0, -70.0, -51.0);
     d.name = "v1";
     d.area = "V1";
@@ -297,9 +293,9 @@ static n4d_model *model_multi_poisson(n4d_context *ctx, uint64_t seed)
     n4d_population_desc d;
     n4d_population_desc_init(&d);
     d.model = N4D_NEURON_LIF_EXP;
-    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF_EXP);
-    d.params.v_rest = -65.0;
-    d.params.t_ref = 2.0;
+    static const n4d_param_value params[] = {{"v_rest", -65.0}, {"t_ref", 2.0}};
+    d.params = params;
+    d.n_params = 2;
     d.name = "in";
     d.area = "A";
     pop(m, &d); /* 900 */
@@ -352,7 +348,6 @@ static n4d_model *model_rules(n4d_context *ctx, uint64_t seed)
     n4d_population_desc d;
     n4d_population_desc_init(&d);
     d.model = N4D_NEURON_LIF_EXP;
-    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF_EXP);
     d.v_init = n4d_dist_uniform(-65.0, -55.0);
     d.name = "E";
     d.area = "A";
@@ -366,7 +361,6 @@ static n4d_model *model_rules(n4d_context *ctx, uint64_t seed)
     d.area = "D";
     pop(m, &d); /* 300: one_to_one with I */
     d.model = N4D_NEURON_LIF;
-    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF);
     d.name = "X";
     d.area = "C";
     d.placement = N4D_PLACE_DENSITY;
