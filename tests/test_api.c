@@ -937,7 +937,8 @@ static void test_state_roundtrip(void **state)
     /* v of one model does not leak into another's variables */
     ASSERT_OK(n4d_sim_get_state(sim, "ge", out, 12), sim);
     assert_true(out[4] == 104.25f);
-    ASSERT_ERR_MSG(n4d_sim_get_state(sim, "w", out, 12), N4D_E_INVALID_ARG, sim, "\"w\"");
+    ASSERT_ERR_MSG(n4d_sim_get_state(sim, "no_such_state", out, 12), N4D_E_INVALID_ARG, sim,
+                   "\"no_such_state\"");
     ASSERT_ERR_MSG(n4d_sim_set_state(sim, "V", in, 12), N4D_E_INVALID_ARG, sim, "\"V\"");
     assert_int_equal(n4d_sim_get_state(sim, "v", out, 11), N4D_E_RANGE);
     assert_int_equal(n4d_sim_set_state(sim, "v", in, 13), N4D_E_RANGE);

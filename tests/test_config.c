@@ -248,7 +248,7 @@ static const bad_case BAD[] = {
      "  \"neuron_model\": {\"type\": \"HH\"}\n"
      "}\n",
      "bad.json:3:28: neuron_model.type: unknown neuron model \"HH\" (expected one of: lif, "
-     "lif_exp, izhikevich, lif_cond_exp)"},
+     "lif_exp, izhikevich, lif_cond_exp"}, /* then any model added later */
     {"normal with a negative std",
      HEAD ",\n"
           "  \"projections\": [{\"source\": \"E\", \"target\": \"I\", \"rule\": \"all_to_all\",\n"
