@@ -207,6 +207,54 @@ static n4d_model *model_izhikevich(n4d_context *ctx, uint64_t seed)
     return m;
 }
 
+/* AdEx (NEST aeif_psc_exp defaults): 800 adapting excitatory neurons and
+ * 200 inhibitory ones without adaptation and with a refractory period,
+ * p = 0.1, random weights in pA, Poisson input and a little DC. */
+static n4d_model *model_adex(n4d_context *ctx, uint64_t seed)
+{
+    const uint32_t shape[4] = {10, 10, 10, 1};
+    n4d_model *m = new_model(ctx, shape, seed);
+    area(m, "exc", 0, 9, 0, 9, 0, 7, 0, 0);
+    area(m, "inh", 0, 9, 0, 9, 8, 9, 0, 0);
+    n4d_population_desc d;
+    n4d_population_desc_init(&d);
+    d.model_name = "adex";
+    d.v_init = n4d_dist_uniform(-70.0, -55.0);
+    d.name = "E";
+    d.area = "exc";
+    pop(m, &d);
+    static const n4d_param_value fast[] = {{"a", 0.0}, {"b", 0.0}, {"t_ref", 1.0},
+                                           {"tau_syn_ex", 0.5}};
+    d.params = fast;
+    d.n_params = 4;
+    d.name = "I";
+    d.area = "inh";
+    pop(m, &d);
+    const char *pops[2] = {"E", "I"};
+    for (int s = 0; s < 2; s++)
+        for (int t = 0; t < 2; t++) {
+            n4d_projection_desc p = proj(pops[s], pops[t], N4D_RULE_FIXED_PROBABILITY, 0.1, 0);
+            p.weight = s == 0 ? n4d_dist_uniform(0.0, 600.0) : n4d_dist_uniform(-900.0, 0.0);
+            p.delay = n4d_dist_uniform(0.5, 2.0);
+            projection(m, &p);
+        }
+    n4d_input_desc in = poisson("E", 400.0, 700.0, 4);
+    input(m, &in);
+    in = poisson("I", 400.0, 600.0, 4);
+    input(m, &in);
+    n4d_input_desc dc;
+    n4d_input_desc_init(&dc);
+    dc.kind = N4D_INPUT_DC;
+    dc.target = "E";
+    dc.amplitude = 700.0;
+    input(m, &dc);
+    dc.target = "I";
+    dc.amplitude = 650.0;
+    input(m, &dc);
+    build(m);
+    return m;
+}
+
 /* 4D lif (4D Neural Cognition): three areas in three w slices, distance
  * projections within and across areas, DC input into V1, a sense on V1. */
 static n4d_model *model_4d(n4d_context *ctx, uint64_t seed)
@@ -475,21 +523,23 @@ static void compare_builds(n4d_context *ctx, const char *name, model_fn make, co
 /* ---- capturing a run --------------------------------------------------------------------- */
 
 /* The state variables compared bitwise after a run. */
-static const char *const VARS[6] = {"v", "ge", "gi", "u", "refractory", "i_ext"};
+#define NVARS 9
+static const char *const VARS[NVARS] = {"v",    "ge", "gi",         "u",    "i_ex",
+                                        "i_in", "w",  "refractory", "i_ext"};
 
 /* Everything a run produced: recorded spikes, totals and final states. */
 typedef struct sim_result {
     uint64_t n, total, checksum;
     uint64_t *steps;
     uint32_t *ids;
-    float *state[6];
+    float *state[NVARS];
 } sim_result;
 
 static void result_free(sim_result *r)
 {
     free(r->steps);
     free(r->ids);
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < NVARS; i++)
         free(r->state[i]);
     memset(r, 0, sizeof *r);
 }
@@ -511,7 +561,7 @@ static sim_result capture_result(n4d_sim *sim, uint64_t neurons)
     }
     r.total = n4d_sim_total_spikes(sim);
     r.checksum = n4d_sim_checksum(sim);
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < NVARS; i++) {
         r.state[i] = malloc((neurons ? neurons : 1) * sizeof(float));
         assert_non_null(r.state[i]);
         OK(n4d_sim_get_state(sim, VARS[i], r.state[i], neurons));
