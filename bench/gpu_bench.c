@@ -196,14 +196,15 @@ static void add_area(n4d_model *m, const char *name, const int32_t lo[4], const 
 }
 
 static void add_pop(n4d_model *m, const char *name, const char *area, uint64_t count,
-                    const n4d_neuron_params *p, n4d_dist v_init)
+                    const n4d_param_value *p, uint32_t n_p, n4d_dist v_init)
 {
     n4d_population_desc d;
     n4d_population_desc_init(&d);
     d.name = name;
     d.area = area;
     d.model = N4D_NEURON_LIF_EXP;
-    d.params = *p;
+    d.params = p;
+    d.n_params = n_p;
     d.v_init = v_init;
     if (count) {
         d.placement = N4D_PLACE_COUNT;
@@ -256,10 +257,8 @@ static n4d_model *make_cuba(n4d_context *ctx, const opts *o)
     const uint64_t N = (uint64_t)llround(4000.0 * o->scale);
     const uint64_t NE = N * 4 / 5;
     n4d_model *m = exc_inh_model(ctx, N, o->seed);
-    n4d_neuron_params p;
-    n4d_neuron_params_init(&p, N4D_NEURON_LIF_EXP);
-    add_pop(m, "E", "exc", NE, &p, n4d_dist_uniform(-60.0, -50.0));
-    add_pop(m, "I", "inh", N - NE, &p, n4d_dist_uniform(-60.0, -50.0));
+    add_pop(m, "E", "exc", NE, NULL, 0, n4d_dist_uniform(-60.0, -50.0));
+    add_pop(m, "I", "inh", N - NE, NULL, 0, n4d_dist_uniform(-60.0, -50.0));
     const double prob = 80.0 / (double)N < 1.0 ? 80.0 / (double)N : 1.0;
     const char *pops[2] = {"E", "I"};
     for (int s = 0; s < 2; s++)
@@ -286,17 +285,11 @@ static n4d_model *make_brunel(n4d_context *ctx, const opts *o)
     const double tau_m = 20.0, tau_s = 0.5, theta = 20.0;
     const double w = o->j / psp_peak(tau_s, tau_m);
     n4d_model *m = exc_inh_model(ctx, N, o->seed);
-    n4d_neuron_params p;
-    n4d_neuron_params_init(&p, N4D_NEURON_LIF_EXP);
-    p.tau_m = tau_m;
-    p.v_rest = 0.0;
-    p.v_reset = 10.0;
-    p.v_threshold = theta;
-    p.t_ref = 2.0;
-    p.tau_syn_ex = tau_s;
-    p.tau_syn_in = tau_s;
-    add_pop(m, "E", "exc", NE, &p, n4d_dist_uniform(0.0, theta));
-    add_pop(m, "I", "inh", N - NE, &p, n4d_dist_uniform(0.0, theta));
+    const n4d_param_value p[] = {{"tau_m", tau_m},         {"v_rest", 0.0}, {"v_reset", 10.0},
+                                 {"v_threshold", theta},   {"t_ref", 2.0},  {"tau_syn_ex", tau_s},
+                                 {"tau_syn_in", tau_s}};
+    add_pop(m, "E", "exc", NE, p, 7, n4d_dist_uniform(0.0, theta));
+    add_pop(m, "I", "inh", N - NE, p, 7, n4d_dist_uniform(0.0, theta));
     const char *pops[2] = {"E", "I"};
     for (int s = 0; s < 2; s++)
         for (int t = 0; t < 2; t++) {
@@ -346,19 +339,13 @@ static n4d_model *make_microcircuit(n4d_context *ctx, const opts *o)
     const uint32_t shape[4] = {side, side, 1, 8};
     TRY(n4d_model_set_lattice(m, shape), m);
     TRY(n4d_model_set_seed(m, o->seed), m);
-    n4d_neuron_params p;
-    n4d_neuron_params_init(&p, N4D_NEURON_LIF_EXP);
-    p.tau_m = 10.0;
-    p.v_rest = -65.0;
-    p.v_reset = -65.0;
-    p.v_threshold = -50.0;
-    p.t_ref = 2.0;
-    p.tau_syn_ex = 0.5;
-    p.tau_syn_in = 0.5;
+    const n4d_param_value p[] = {{"tau_m", 10.0},        {"v_rest", -65.0}, {"v_reset", -65.0},
+                                 {"v_threshold", -50.0}, {"t_ref", 2.0},    {"tau_syn_ex", 0.5},
+                                 {"tau_syn_in", 0.5}};
     for (int i = 0; i < 8; i++) {
         const int32_t lo[4] = {0, 0, 0, i}, hi[4] = {(int32_t)side - 1, (int32_t)side - 1, 0, i};
         add_area(m, names[i], lo, hi);
-        add_pop(m, names[i], names[i], (uint64_t)llround(count[i] * o->scale), &p,
+        add_pop(m, names[i], names[i], (uint64_t)llround(count[i] * o->scale), p, 7,
                 n4d_dist_normal(-58.0, 10.0, -INFINITY, -50.5));
     }
     for (int t = 0; t < 8; t++)

@@ -72,7 +72,6 @@ static n4d_model *build_cuba(n4d_context *ctx, uint64_t n, int threads)
     n4d_population_desc_init(&p);
     p.area = "cortex";
     p.model = N4D_NEURON_LIF_EXP;
-    n4d_neuron_params_init(&p.params, N4D_NEURON_LIF_EXP);
     p.placement = N4D_PLACE_COUNT;
     p.v_init = n4d_dist_uniform(-60.0, -50.0);
     p.name = "E";

@@ -92,12 +92,12 @@ static n4d_model *make(n4d_context *ctx, const params *P, int order)
     pd.name = "cells";
     pd.area = "cortex";
     pd.model = N4D_NEURON_LIF_EXP;
-    n4d_neuron_params_init(&pd.params, N4D_NEURON_LIF_EXP);
-    pd.params.v_rest = -60.0; /* below threshold (-50): the drive makes it fire */
-    pd.params.v_reset = -60.0;
+    /* below threshold (-50): the drive makes it fire; with dc, i_e 12: V
+     * settles at -48 mV: regular firing, desynchronised by v_init */
+    static const n4d_param_value prm[] = {{"v_rest", -60.0}, {"v_reset", -60.0}, {"i_e", 12.0}};
+    pd.params = prm;
+    pd.n_params = P->dc ? 3 : 2;
     pd.v_init = n4d_dist_uniform(-60.0, -50.0);
-    if (P->dc)
-        pd.params.i_e = 12.0; /* V settles at -48 mV: regular firing, desynchronised by v_init */
     CHECK(n4d_model_add_population(m, &pd, NULL), "population", m);
     const double sigma = 1.5, cutoff = 3.0;
     n4d_projection_desc pj;

@@ -54,7 +54,7 @@ struct Dev {
     uint32_t n_dc, n_poisson;
     uint64_t seed;
     double dt, inv_scale;
-    float *v, *x1, *x2, *iext;
+    float *v, *x[N4D__NX], *iext; // x[nx..] alias v
     int32_t *ref;
     unsigned long long *ring;
     uint8_t *flag;
@@ -146,7 +146,7 @@ __global__ void __launch_bounds__(UPDATE_BS) k_update(Dev d)
     }
     const float ext = d.iext[i] + dc;
     d.iext[i] = 0.0f;
-    const int spike = n4d__update_neuron(&p, &d.v[i], &d.x1[i], &d.x2[i], &d.ref[i],
+    const int spike = n4d__update_neuron(&p, &d.v[i], &d.x[0][i], &d.x[1][i], &d.x[2][i], &d.ref[i],
                                          n4d__fixed_to_float(ae, d.inv_scale),
                                          n4d__fixed_to_float(ai, d.inv_scale), ext);
     d.flag[i] = (uint8_t)spike;
@@ -259,8 +259,8 @@ __global__ void __launch_bounds__(POST_BS) k_post(Dev d)
 // ---- the simulation object --------------------------------------------------
 
 enum : unsigned {
-    F_V = 1u, F_X1 = 2u, F_X2 = 4u, F_IEXT = 8u, F_REF = 16u, F_RING = 32u,
-    F_STATE = F_V | F_X1 | F_X2 | F_IEXT | F_REF, F_ALL = F_STATE | F_RING
+    F_V = 1u, F_X = 2u, F_IEXT = 8u, F_REF = 16u, F_RING = 32u, // F_X: every x[j]
+    F_STATE = F_V | F_X | F_IEXT | F_REF, F_ALL = F_STATE | F_RING
 };
 
 struct DSim {
@@ -270,7 +270,9 @@ struct DSim {
     uint64_t n;
     uint32_t n_blocks, post_grid;
     // host state (the core's arrays)
-    float *hv, *hx1, *hx2, *hiext;
+    float *hv, *hx[N4D__NX], *hiext; // the copies below list x[0..2]
+    static_assert(N4D__NX == 3, "list every x[j] in the copies of sim_create and sim_sync");
+    uint32_t nx; // auxiliary state arrays in use
     int32_t *href;
     int64_t *hring;
     unsigned host_fresh;  // F_* bits: host copy equals the device
@@ -484,8 +486,9 @@ n4d_status sim_create(const n4d__cuda_sim_desc *desc, void **out, char *err)
     s->device = desc->device;
     s->n = desc->n;
     s->hv = desc->v;
-    s->hx1 = desc->x1;
-    s->hx2 = desc->x2;
+    s->nx = desc->nx <= N4D__NX ? desc->nx : N4D__NX;
+    for (int j = 0; j < N4D__NX; j++)
+        s->hx[j] = desc->x[j];
     s->hiext = desc->iext;
     s->href = desc->ref;
     s->hring = desc->ring;
@@ -553,20 +556,23 @@ n4d_status sim_create(const n4d__cuda_sim_desc *desc, void **out, char *err)
         e = dalloc(s, &(ptr), (count));                                                           \
         what = (name);                                                                             \
     }
-    float *v, *x1, *x2, *iext;
-    int32_t *ref;
-    unsigned long long *ring;
-    uint8_t *flag;
-    uint32_t *spk, *rec, *counts, *dblk_run, *dblk_first, *perm = nullptr, *seg_key, *target;
-    n4d__pop_rt *runs;
-    n4d__cuda_dc *dc;
-    n4d__poisson_rt *poisson;
-    uint64_t *seg_ptr, *seg_off;
-    int32_t *wq;
-    Ctl *ctl;
+    // (null until allocated: the loop over x[] hides from the compiler that
+    // every pointer is set when e is still cudaSuccess)
+    float *v = nullptr, *x[N4D__NX] = {}, *iext = nullptr;
+    int32_t *ref = nullptr;
+    unsigned long long *ring = nullptr;
+    uint8_t *flag = nullptr;
+    uint32_t *spk = nullptr, *rec = nullptr, *counts = nullptr, *dblk_run = nullptr,
+             *dblk_first = nullptr, *perm = nullptr, *seg_key = nullptr, *target = nullptr;
+    n4d__pop_rt *runs = nullptr;
+    n4d__cuda_dc *dc = nullptr;
+    n4d__poisson_rt *poisson = nullptr;
+    uint64_t *seg_ptr = nullptr, *seg_off = nullptr;
+    int32_t *wq = nullptr;
+    Ctl *ctl = nullptr;
     ALLOC(v, N, "the membrane potentials");
-    ALLOC(x1, N, "the state arrays");
-    ALLOC(x2, N, "the state arrays");
+    for (uint32_t j = 0; j < s->nx; j++)
+        ALLOC(x[j], N, "the state arrays");
     ALLOC(iext, N, "the external input");
     ALLOC(ref, N, "the refractory counters");
     ALLOC(ring, ring_len, "the delay ring buffer");
@@ -598,8 +604,8 @@ n4d_status sim_create(const n4d__cuda_sim_desc *desc, void **out, char *err)
         return cuda_fail(err, e, msg);
     }
     d.v = v;
-    d.x1 = x1;
-    d.x2 = x2;
+    for (int j = 0; j < N4D__NX; j++)
+        d.x[j] = (uint32_t)j < s->nx ? x[j] : v; // unused arrays alias v (never read)
     d.iext = iext;
     d.ref = ref;
     d.ring = ring;
@@ -628,8 +634,9 @@ n4d_status sim_create(const n4d__cuda_sim_desc *desc, void **out, char *err)
         size_t bytes;
     } up[] = {
         {v, desc->v, N * sizeof(float)},
-        {x1, desc->x1, N * sizeof(float)},
-        {x2, desc->x2, N * sizeof(float)},
+        {x[0], desc->x[0], s->nx > 0 ? N * sizeof(float) : 0},
+        {x[1], desc->x[1], s->nx > 1 ? N * sizeof(float) : 0},
+        {x[2], desc->x[2], s->nx > 2 ? N * sizeof(float) : 0},
         {iext, desc->iext, N * sizeof(float)},
         {ref, desc->ref, N * sizeof(int32_t)},
         {flag, nullptr, N * sizeof(uint8_t)}, // zeros
@@ -723,8 +730,9 @@ n4d_status sim_sync(void *h, uint32_t flags, uint64_t step, char *err)
         size_t bytes;
     } arr[] = {
         {F_V, s->hv, d.v, N * sizeof(float)},
-        {F_X1, s->hx1, d.x1, N * sizeof(float)},
-        {F_X2, s->hx2, d.x2, N * sizeof(float)},
+        {F_X, s->hx[0], d.x[0], s->nx > 0 ? N * sizeof(float) : 0},
+        {F_X, s->hx[1], d.x[1], s->nx > 1 ? N * sizeof(float) : 0},
+        {F_X, s->hx[2], d.x[2], s->nx > 2 ? N * sizeof(float) : 0},
         {F_IEXT, s->hiext, d.iext, N * sizeof(float)},
         {F_REF, s->href, d.ref, N * sizeof(int32_t)},
         {F_RING, s->hring, d.ring, (size_t)d.R * 2 * N * sizeof(int64_t)},

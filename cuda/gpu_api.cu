@@ -225,7 +225,8 @@ __global__ void k_lif(n4d__pop_rt p, uint64_t n, const float *v, const float *is
     for (uint64_t i = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
         float vv = v[i];
         int32_t r = refr && refr[i] ? 1 : 0;
-        const int s = n4d__lif_step(&p, &vv, &r, isyn ? isyn[i] : 0.0f, 0.0f, iext ? iext[i] : 0.0f);
+        const int s = n4d__lif_step(&p.k.lif, &vv, nullptr, nullptr, nullptr, &r,
+                                    isyn ? isyn[i] : 0.0f, 0.0f, iext ? iext[i] : 0.0f);
         v_out[i] = vv;
         spk[i] = (uint8_t)s;
     }

@@ -48,11 +48,10 @@ int main(void)
     n4d_population_desc pop;
     n4d_population_desc_init(&pop);
     pop.model = N4D_NEURON_LIF_EXP;
-    n4d_neuron_params_init(&pop.params, N4D_NEURON_LIF_EXP);
-    pop.params.v_rest = -65.0;
-    pop.params.v_reset = -65.0;
-    pop.params.v_threshold = -50.0;
-    pop.params.t_ref = 2.0;
+    static const n4d_param_value params[] = {{"v_rest", -65.0}, {"v_reset", -65.0},
+                                             {"v_threshold", -50.0}, {"t_ref", 2.0}};
+    pop.params = params;
+    pop.n_params = 4;
     pop.v_init = n4d_dist_uniform(-65.0, -55.0);
     pop.placement = N4D_PLACE_ALL;
     pop.name = "E";

@@ -93,8 +93,8 @@ static void *dup_array(const void *p, size_t bytes)
 #define NO_HALT 0xffffffffu
 #define MAX_POISSON 16
 
-enum { F_V = 1u, F_X1 = 2u, F_X2 = 4u, F_IEXT = 8u, F_REF = 16u, F_RING = 32u,
-       F_STATE = F_V | F_X1 | F_X2 | F_IEXT | F_REF, F_ALL = F_STATE | F_RING };
+enum { F_V = 1u, F_X = 2u, F_IEXT = 8u, F_REF = 16u, F_RING = 32u, /* F_X: every x[j] */
+       F_STATE = F_V | F_X | F_IEXT | F_REF, F_ALL = F_STATE | F_RING };
 
 typedef struct mock_ctl {
     uint64_t t0;
@@ -116,7 +116,8 @@ typedef struct mock_sim {
     uint64_t n;
     uint32_t R;
     /* "device" copies */
-    float *v, *x1, *x2, *iext;
+    float *v, *x[N4D__NX], *iext; /* x[nx..] alias v, as on the device */
+    uint32_t nx;
     int32_t *ref;
     int64_t *ring;
     uint8_t *flag;
@@ -138,8 +139,8 @@ static void sim_destroy(void *h)
     if (!s)
         return;
     free(s->v);
-    free(s->x1);
-    free(s->x2);
+    for (uint32_t j = 0; j < s->nx; j++)
+        free(s->x[j]);
     free(s->iext);
     free(s->ref);
     free(s->ring);
@@ -183,8 +184,12 @@ static n4d_status sim_create(const n4d__cuda_sim_desc *d, void **out, char *err)
     s->rec_cap = cap;
     const size_t n1 = N ? N : 1;
     s->v = dup_array(d->v, N * sizeof(float));
-    s->x1 = dup_array(d->x1, N * sizeof(float));
-    s->x2 = dup_array(d->x2, N * sizeof(float));
+    s->nx = d->nx <= N4D__NX ? d->nx : N4D__NX;
+    int x_ok = 1;
+    for (uint32_t j = 0; j < s->nx; j++)
+        x_ok = x_ok && (s->x[j] = dup_array(d->x[j], N * sizeof(float))) != NULL;
+    for (uint32_t j = s->nx; j < N4D__NX; j++)
+        s->x[j] = s->v;
     s->iext = dup_array(d->iext, N * sizeof(float));
     s->ref = dup_array(d->ref, N * sizeof(int32_t));
     s->ring = dup_array(d->ring, ring_len * sizeof(int64_t));
@@ -204,7 +209,7 @@ static n4d_status sim_create(const n4d__cuda_sim_desc *d, void **out, char *err)
     s->seg_key = dup_array(d->seg_key, d->n_seg * sizeof *d->seg_key);
     s->target = dup_array(d->target, d->n_syn * sizeof *d->target);
     s->wq = dup_array(d->weight_q, d->n_syn * sizeof *d->weight_q);
-    if ((N && (!s->v || !s->x1 || !s->x2 || !s->iext || !s->ref || !s->ring)) || !s->flag ||
+    if ((N && (!s->v || !x_ok || !s->iext || !s->ref || !s->ring)) || !s->flag ||
         !s->spk || !s->rec || !s->counts || !s->h_rec || (d->perm && !s->perm) ||
         (d->runs && !s->runs) || (d->dc && !s->dc) || (d->poisson && !s->poisson) ||
         (d->seg_ptr && !s->seg_ptr) || (d->seg_off && !s->seg_off) ||
@@ -262,7 +267,7 @@ static void mock_update(mock_sim *s)
             }
             const float ext = s->iext[i] + dc;
             s->iext[i] = 0.0f;
-            s->flag[i] = (uint8_t)n4d__update_neuron(p, &s->v[i], &s->x1[i], &s->x2[i], &s->ref[i],
+            s->flag[i] = (uint8_t)n4d__update_neuron(p, &s->v[i], &s->x[0][i], &s->x[1][i], &s->x[2][i], &s->ref[i],
                                                      n4d__fixed_to_float(ae, s->d.inv_scale),
                                                      n4d__fixed_to_float(ai, s->d.inv_scale), ext);
         }
@@ -407,8 +412,9 @@ static n4d_status sim_sync(void *h, uint32_t flags, uint64_t step, char *err)
         size_t bytes;
     } arr[] = {
         {F_V, s->d.v, s->v, N * sizeof(float)},
-        {F_X1, s->d.x1, s->x1, N * sizeof(float)},
-        {F_X2, s->d.x2, s->x2, N * sizeof(float)},
+        {F_X, s->d.x[0], s->x[0], s->nx > 0 ? N * sizeof(float) : 0},
+        {F_X, s->d.x[1], s->x[1], s->nx > 1 ? N * sizeof(float) : 0},
+        {F_X, s->d.x[2], s->x[2], s->nx > 2 ? N * sizeof(float) : 0},
         {F_IEXT, s->d.iext, s->iext, N * sizeof(float)},
         {F_REF, s->d.ref, s->ref, N * sizeof(int32_t)},
         {F_RING, s->d.ring, s->ring, (size_t)s->R * 2 * N * sizeof(int64_t)},
@@ -470,8 +476,8 @@ static n4d_status lif_update(void *a, const n4d__pop_rt *p, uint64_t n, const fl
     for (uint64_t i = 0; i < n; i++) {
         float vv = v[i];
         int32_t r = refractory && refractory[i] ? 1 : 0;
-        spikes[i] = (uint8_t)n4d__lif_step(p, &vv, &r, i_syn ? i_syn[i] : 0.0f, 0.0f,
-                                           i_ext ? i_ext[i] : 0.0f);
+        spikes[i] = (uint8_t)n4d__lif_step(&p->k.lif, &vv, NULL, NULL, NULL, &r,
+                                           i_syn ? i_syn[i] : 0.0f, 0.0f, i_ext ? i_ext[i] : 0.0f);
         v_out[i] = vv;
     }
     if (n * 14 > x->cached) /* v, i_syn, i_ext, v_out (float), refractory, spikes */

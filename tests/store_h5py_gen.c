@@ -37,7 +37,6 @@ int main(int argc, char **argv)
     p.name = "exc";
     p.area = "col";
     p.model = N4D_NEURON_LIF_EXP;
-    n4d_neuron_params_init(&p.params, N4D_NEURON_LIF_EXP);
     p.placement = N4D_PLACE_DENSITY;
     p.density = 0.8;
     p.v_init = n4d_dist_uniform(-60.0, -50.0);

@@ -154,9 +154,7 @@ static n4d_population_desc pop_desc(const char *name, const char *area, int32_t 
     d.area = area;
     d.model = model;
     if (model == N4D_NEURON_IZHIKEVICH)
-        n4d_neuron_params_init_izhikevich(&d.params, N4D_IZH_FAST_SPIKING);
-    else
-        n4d_neuron_params_init(&d.params, model);
+        d.preset = "fast_spiking";
     d.placement = placement;
     d.count = count;
     d.density = 0.5;

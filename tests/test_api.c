@@ -84,7 +84,6 @@ static n4d_population_desc pop_desc(const char *name, const char *area, int32_t 
     d.name = name;
     d.area = area;
     d.model = model;
-    n4d_neuron_params_init(&d.params, model);
     return d;
 }
 
@@ -266,10 +265,18 @@ static void test_null_arguments(void **state)
     assert_int_equal(n4d_model_add_sense(m, NULL, "A", 2, 2), N4D_E_INVALID_ARG);
     assert_true(n4d_model_add_sense(m, "s", NULL, 2, 2) < 0);
     assert_int_equal(n4d_model_build(NULL), N4D_E_INVALID_ARG);
-    assert_int_equal(n4d_neuron_params_init_izhikevich(NULL, 0), N4D_E_INVALID_ARG);
-    n4d_neuron_params np;
-    assert_int_equal(n4d_neuron_params_init_izhikevich(&np, 7), N4D_E_INVALID_ARG);
-    n4d_neuron_params_init(NULL, 0);
+    assert_int_equal(n4d_neuron_model_info_get(0, NULL), N4D_E_INVALID_ARG);
+    assert_int_equal(n4d_neuron_model_param_info(0, 0, NULL), N4D_E_INVALID_ARG);
+    assert_int_equal(n4d_neuron_model_state_info(0, 0, NULL), N4D_E_INVALID_ARG);
+    assert_int_equal(n4d_synapse_model_info_get(0, NULL), N4D_E_INVALID_ARG);
+    assert_int_equal(n4d_neuron_model_find(NULL), N4D_E_RANGE);
+    assert_int_equal(n4d_synapse_model_find(NULL), N4D_E_RANGE);
+    assert_null(n4d_neuron_model_preset(-1, 0));
+    double x = 0.0;
+    assert_int_equal(n4d_model_set_population_param(NULL, "P", "tau_m", 1.0), N4D_E_INVALID_ARG);
+    assert_int_equal(n4d_model_get_population_param(NULL, "P", "tau_m", &x), N4D_E_INVALID_ARG);
+    assert_int_equal(n4d_model_set_population_param(m, NULL, "tau_m", 1.0), N4D_E_INVALID_ARG);
+    assert_int_equal(n4d_model_get_population_param(m, "P", NULL, &x), N4D_E_INVALID_ARG);
     n4d_population_desc_init(NULL);
     n4d_projection_desc_init(NULL);
     n4d_input_desc_init(NULL);
@@ -366,6 +373,169 @@ static void test_null_arguments(void **state)
 
 /* ---- error details ------------------------------------------------------------- */
 
+/* The model registry and parameters by name: queries, defaults, presets,
+ * set/get before the build, errors naming the population, the parameter
+ * and the model; synapse models. */
+static void test_params_by_name(void **state)
+{
+    (void)state;
+    /* registry queries: the built-in models keep their ids and names */
+    static const char *const builtin[4] = {"lif", "lif_exp", "izhikevich", "lif_cond_exp"};
+    assert_true(n4d_neuron_model_count() >= 4);
+    for (int32_t id = 0; id < 4; id++) {
+        const int32_t i = n4d_neuron_model_find(builtin[id]);
+        assert_true(i >= 0);
+        n4d_neuron_model_info mi;
+        memset(&mi, 0, sizeof mi);
+        mi.struct_size = sizeof mi;
+        ASSERT_OK(n4d_neuron_model_info_get(i, &mi), NULL);
+        assert_int_equal(mi.id, id);
+        assert_string_equal(mi.name, builtin[id]);
+        assert_true(mi.num_params > 0 && mi.num_states >= 1);
+        n4d_state_info si;
+        memset(&si, 0, sizeof si);
+        si.struct_size = sizeof si;
+        ASSERT_OK(n4d_neuron_model_state_info(i, 0, &si), NULL);
+        assert_string_equal(si.name, "v");
+        assert_int_equal(n4d_neuron_model_state_info(i, mi.num_states, &si), N4D_E_RANGE);
+        n4d_param_info pi;
+        memset(&pi, 0, sizeof pi);
+        pi.struct_size = sizeof pi;
+        assert_int_equal(n4d_neuron_model_param_info(i, mi.num_params, &pi), N4D_E_RANGE);
+        for (int32_t k = 0; k < mi.num_params; k++) {
+            ASSERT_OK(n4d_neuron_model_param_info(i, k, &pi), NULL);
+            assert_non_null(pi.name);
+            assert_non_null(pi.unit);
+            assert_true(isfinite(pi.default_value));
+        }
+    }
+    assert_int_equal(n4d_neuron_model_find("hodgkin_huxley"), N4D_E_RANGE);
+    n4d_neuron_model_info mi;
+    memset(&mi, 0, sizeof mi);
+    mi.struct_size = sizeof mi;
+    assert_int_equal(n4d_neuron_model_info_get(n4d_neuron_model_count(), &mi), N4D_E_RANGE);
+    /* an older caller's smaller struct gets what it knows */
+    n4d_param_info small;
+    memset(&small, 0xff, sizeof small);
+    small.struct_size = (uint32_t)offsetof(n4d_param_info, unit);
+    ASSERT_OK(n4d_neuron_model_param_info(n4d_neuron_model_find("lif"), 0, &small), NULL);
+    assert_string_equal(small.name, "tau_m");
+    assert_true(small.unit == (const char *)(uintptr_t)UINTPTR_MAX);
+    const int32_t izh = n4d_neuron_model_find("izhikevich");
+    assert_string_equal(n4d_neuron_model_preset(izh, 1), "fast_spiking");
+    assert_null(n4d_neuron_model_preset(izh, 4));
+    assert_int_equal(n4d_synapse_model_find("static"), 0);
+    n4d_synapse_model_info sm;
+    memset(&sm, 0, sizeof sm);
+    sm.struct_size = sizeof sm;
+    ASSERT_OK(n4d_synapse_model_info_get(0, &sm), NULL);
+    assert_string_equal(sm.name, "static");
+    assert_int_equal(sm.bytes_per_synapse, 8);
+    assert_int_equal(sm.num_vars, 0);
+
+    n4d_context *ctx = new_ctx();
+    n4d_model *m = new_model(ctx, 4, 1, 1, 1, 0.1);
+    add_area(m, "A", 0, 0, 0, 0, 3, 0, 0, 0);
+    /* by name, with parameters over the defaults */
+    n4d_population_desc d;
+    n4d_population_desc_init(&d);
+    d.name = "E";
+    d.area = "A";
+    d.model_name = "lif_exp";
+    const n4d_param_value pv[] = {{"tau_m", 10.0}, {"refractory_period", 1.5}};
+    d.params = pv;
+    d.n_params = 2;
+    ASSERT_OK(n4d_model_add_population(m, &d, NULL), m);
+    double x = 0.0;
+    ASSERT_OK(n4d_model_get_population_param(m, "E", "tau_m", &x), m);
+    assert_true(x == 10.0);
+    ASSERT_OK(n4d_model_get_population_param(m, "E", "t_ref", &x), m);
+    assert_true(x == 1.5);
+    ASSERT_OK(n4d_model_get_population_param(m, "E", "v_rest", &x), m);
+    assert_true(x == -49.0); /* lif_exp default */
+    n4d_population_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    ASSERT_OK(n4d_model_population_info(m, 0, &info), m);
+    assert_int_equal(info.model, N4D_NEURON_LIF_EXP);
+    assert_string_equal(info.model_name, "lif_exp");
+    /* set before the build; the default v_init follows v_rest */
+    ASSERT_OK(n4d_model_set_population_param(m, "E", "v_rest", -55.0), m);
+    ASSERT_OK(n4d_model_get_population_param(m, "E", "v_rest", &x), m);
+    assert_true(x == -55.0);
+    /* errors name the population, the parameter and the model */
+    ASSERT_ERR_MSG(n4d_model_set_population_param(m, "E", "a", 0.1), N4D_E_CONFIG, m,
+                   "population \"E\": unknown parameter \"a\" of model \"lif_exp\"");
+    ASSERT_ERR_MSG(n4d_model_set_population_param(m, "E", "tau_syn_ex", 0.0), N4D_E_RANGE, m,
+                   "population \"E\": parameter \"tau_syn_ex\" of model \"lif_exp\" is 0 "
+                   "(expected > 0)");
+    ASSERT_ERR_MSG(n4d_model_set_population_param(m, "E", "i_e", NAN), N4D_E_RANGE, m, "i_e");
+    ASSERT_ERR_MSG(n4d_model_set_population_param(m, "X", "i_e", 1.0), N4D_E_CONFIG, m,
+                   "unknown population \"X\"");
+    ASSERT_ERR_MSG(n4d_model_get_population_param(m, "E", "u", &x), N4D_E_CONFIG, m,
+                   "unknown parameter \"u\" of model \"lif_exp\"");
+    d.name = "Z";
+    d.n_params = 0;
+    d.model_name = "izhikevich";
+    d.preset = "bursting";
+    ASSERT_OK(n4d_model_add_population(m, &d, NULL), m);
+    ASSERT_OK(n4d_model_get_population_param(m, "Z", "c", &x), m);
+    assert_true(x == -50.0);
+    d.name = "Y";
+    d.preset = "tonic";
+    ASSERT_ERR_MSG(n4d_model_add_population(m, &d, NULL), N4D_E_CONFIG, m,
+                   "model \"izhikevich\" has no preset \"tonic\"");
+    d.preset = NULL;
+    d.params = pv;
+    d.n_params = 1;
+    ASSERT_ERR_MSG(n4d_model_add_population(m, &d, NULL), N4D_E_CONFIG, m,
+                   "population \"Y\": unknown parameter \"tau_m\" of model \"izhikevich\"");
+    d.model_name = "hh";
+    ASSERT_ERR_MSG(n4d_model_add_population(m, &d, NULL), N4D_E_CONFIG, m,
+                   "unknown neuron model \"hh\"");
+    d.model_name = NULL;
+    d.model = 99;
+    d.n_params = 0;
+    ASSERT_ERR_MSG(n4d_model_add_population(m, &d, NULL), N4D_E_INVALID_ARG, m,
+                   "unknown neuron model id 99");
+    d.model = N4D_NEURON_LIF;
+    d.params = NULL;
+    d.n_params = 1;
+    ASSERT_ERR_MSG(n4d_model_add_population(m, &d, NULL), N4D_E_INVALID_ARG, m, "params is NULL");
+    assert_int_equal(n4d_model_num_populations(m), 2);
+    /* synapse models by name */
+    n4d_projection_desc p;
+    n4d_projection_desc_init(&p);
+    p.source = "E";
+    p.target = "Z";
+    p.rule = N4D_RULE_ONE_TO_ONE;
+    p.synapse_model = "stdp";
+    ASSERT_ERR_MSG(n4d_model_add_projection(m, &p, NULL), N4D_E_CONFIG, m,
+                   "unknown synapse model \"stdp\"");
+    p.synapse_model = "static";
+    ASSERT_OK(n4d_model_add_projection(m, &p, NULL), m);
+    ASSERT_OK(n4d_model_build(m), m);
+    assert_int_equal(n4d_model_set_population_param(m, "E", "tau_m", 12.0), N4D_E_STATE);
+    ASSERT_OK(n4d_model_get_population_param(m, "E", "tau_m", &x), m);
+    assert_true(x == 10.0);
+    /* the default v_init followed v_rest */
+    n4d_sim *sim = NULL;
+    n4d_sim_options so;
+    n4d_sim_options_init(&so);
+    so.backend = "cpu-ref";
+    ASSERT_OK(n4d_sim_create(m, &so, &sim), m);
+    float v[8];
+    ASSERT_OK(n4d_sim_get_state(sim, "v", v, n4d_model_num_neurons(m)), sim);
+    assert_true(v[0] == -55.0f);
+    assert_true(v[4] == -50.0f); /* izhikevich: c of the preset */
+    float u[8];
+    ASSERT_OK(n4d_sim_get_state(sim, "u", u, n4d_model_num_neurons(m)), sim);
+    assert_true(isnan(u[0]) && u[4] == (float)(0.2 * -50.0));
+    ASSERT_ERR_MSG(n4d_sim_get_state(sim, "w_adapt", u, n4d_model_num_neurons(m)),
+                   N4D_E_INVALID_ARG, sim, "expected one of: v, ge, gi, u, ");
+    finish(ctx, m, sim);
+}
+
 static void test_last_error_details(void **state)
 {
     (void)state;
@@ -401,7 +571,9 @@ static void test_last_error_details(void **state)
     d.density = 1.5;
     ASSERT_ERR_MSG(n4d_model_add_population(m, &d, NULL), N4D_E_RANGE, m, "density");
     d = pop_desc("T", "A", N4D_NEURON_LIF);
-    d.params.tau_m = 0.0;
+    static const n4d_param_value params[] = {{"tau_m", 0.0}};
+    d.params = params;
+    d.n_params = 1;
     ASSERT_ERR_MSG(n4d_model_add_population(m, &d, NULL), N4D_E_RANGE, m, "tau_m");
 
     n4d_projection_desc p;
@@ -765,7 +937,8 @@ static void test_state_roundtrip(void **state)
     /* v of one model does not leak into another's variables */
     ASSERT_OK(n4d_sim_get_state(sim, "ge", out, 12), sim);
     assert_true(out[4] == 104.25f);
-    ASSERT_ERR_MSG(n4d_sim_get_state(sim, "w", out, 12), N4D_E_INVALID_ARG, sim, "\"w\"");
+    ASSERT_ERR_MSG(n4d_sim_get_state(sim, "no_such_state", out, 12), N4D_E_INVALID_ARG, sim,
+                   "\"no_such_state\"");
     ASSERT_ERR_MSG(n4d_sim_set_state(sim, "V", in, 12), N4D_E_INVALID_ARG, sim, "\"V\"");
     assert_int_equal(n4d_sim_get_state(sim, "v", out, 11), N4D_E_RANGE);
     assert_int_equal(n4d_sim_set_state(sim, "v", in, 13), N4D_E_RANGE);
@@ -1300,7 +1473,9 @@ static void test_run_error_then_resume(void **state)
         add_area(m, "A", 0, 0, 0, 0, 9, 1, 0, 0);
         n4d_population_desc d = pop_desc("P", "A", N4D_NEURON_LIF);
         d.v_init = n4d_dist_uniform(-70.0, -50.0);
-        d.params.t_ref = 1.0;
+        static const n4d_param_value params[] = {{"t_ref", 1.0}};
+        d.params = params;
+        d.n_params = 1;
         ASSERT_OK(n4d_model_add_population(m, &d, NULL), m);
         add_dc(m, "P", 30.0);
         n4d_projection_desc p;
@@ -1662,6 +1837,7 @@ int main(void)
         cmocka_unit_test(test_destroy_null_and_non_handles),
         cmocka_unit_test(test_null_arguments),
         cmocka_unit_test(test_last_error_details),
+        cmocka_unit_test(test_params_by_name),
         cmocka_unit_test(test_setters_after_build),
         cmocka_unit_test(test_spiked_at_window),
         cmocka_unit_test(test_last_spikes_stats_checksum),

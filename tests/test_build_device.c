@@ -66,7 +66,6 @@ static n4d_model *model_12k(n4d_context *ctx, uint64_t seed)
     n4d_population_desc d;
     n4d_population_desc_init(&d);
     d.model = N4D_NEURON_LIF_EXP;
-    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF_EXP);
     d.name = "E";
     d.area = "exc";
     pop(m, &d); /* 9600 */
@@ -97,6 +96,7 @@ static void test_identical_builds(void **state)
     compare("cuba", model_cuba, "cuda", NULL, "cuda:0");
     compare("brunel", model_brunel, "cuda", NULL, "cuda:0");
     compare("izhikevich", model_izhikevich, "cuda", NULL, "cuda:0");
+    compare("adex", model_adex, "cuda", NULL, "cuda:0");
     compare("4d", model_4d, "cuda", NULL, "cuda:0");
     compare("multi-poisson", model_multi_poisson, "cuda:0", NULL, "cuda:0");
     compare("rules", model_rules, "cuda", NULL, "cuda:0");
@@ -275,7 +275,7 @@ static void test_run_device_built(void **state)
           "cpu build: %llu spikes, checksum %016llx; device build: %llu, %016llx",
           (unsigned long long)r[0].n, (unsigned long long)r[0].checksum,
           (unsigned long long)r[1].n, (unsigned long long)r[1].checksum);
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < NVARS; i++)
         CHECK(memcmp(r[0].state[i], r[1].state[i], N * sizeof(float)) == 0,
               "state %s differs after 500 steps", VARS[i]);
     result_free(&r[0]);

@@ -69,10 +69,11 @@ static void add_pop(n4d_model *m, const char *name, const char *area)
     d.name = name;
     d.area = area;
     d.model = N4D_NEURON_LIF_EXP;
-    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF_EXP);
-    d.params.v_rest = -65.0; /* below threshold: at rest a fixed point (v_init = v_rest) */
-    d.params.v_reset = -65.0;
-    d.params.v_threshold = -50.0;
+    /* below threshold: at rest a fixed point (v_init = v_rest) */
+    static const n4d_param_value params[] = {{"v_rest", -65.0}, {"v_reset", -65.0},
+                                             {"v_threshold", -50.0}};
+    d.params = params;
+    d.n_params = 3;
     ASSERT_OK(n4d_model_add_population(m, &d, NULL), m);
 }
 

@@ -19,6 +19,14 @@
 
 /* ---- helpers ----------------------------------------------------------- */
 
+/* Parameter `name` of population `i`, through the public getter. */
+static double pparam(const n4d_model *m, int32_t i, const char *name)
+{
+    double x = NAN;
+    assert_int_equal(n4d_model_get_population_param(m, m->pops[i].name, name, &x), N4D_OK);
+    return x;
+}
+
 static uint64_t bytes_in_use(n4d_context *ctx)
 {
     n4d_memory_stats ms;
@@ -199,16 +207,34 @@ static const bad_case BAD[] = {
      "  \"lattice_shape\": [6, 6, 3, 2],\n"
      "  \"neuron_model\": {\"type\": \"LIF\", \"params_default\": {\"tau_m\": 20.0, \"tau_mem\": 10}}\n"
      "}\n",
-     "bad.json:3:69: neuron_model.params_default.tau_mem: unknown key \"tau_mem\", did you mean "
-     "\"tau_m\"? (expected one of: tau_m, v_rest, v_reset, v_threshold, refractory_period, t_ref, "
-     "tau_syn_ex, tau_syn_in, i_e, a, b, c, d, v_peak, e_ex, e_in)"},
+     "bad.json:3:69: neuron_model.params_default.tau_mem: unknown parameter \"tau_mem\" of model "
+     "\"lif\", did you mean \"tau_m\"? (expected one of: tau_m, v_rest, v_reset, v_threshold, "
+     "t_ref, i_e)"},
+    {"parameter of another model",
+     "{\n"
+     "  \"lattice_shape\": [6, 6, 3, 2],\n"
+     "  \"neuron_model\": {\"type\": \"izhikevich\", \"params_default\": {\"tau_m\": 20.0}}\n"
+     "}\n",
+     "bad.json:3:61: neuron_model.params_default.tau_m: unknown parameter \"tau_m\" of model "
+     "\"izhikevich\" (expected one of: a, b, c, d, v_peak, i_e)"},
+    {"unknown synapse model",
+     "{\n"
+     "  \"lattice_shape\": [6, 6, 3, 2],\n"
+     "  \"areas\": [" AREA_A "],\n"
+     "  \"populations\": [{\"name\": \"E\", \"area\": \"A\"}],\n"
+     "  \"projections\": [{\"source\": \"E\", \"target\": \"E\", \"rule\": \"fixed_probability\",\n"
+     "                   \"p\": 0.1,\n"
+     "                   \"synapse\": {\"model\": \"stdp\"}}]\n"
+     "}\n",
+     "bad.json:7:41: projections[0].synapse.model: unknown synapse model \"stdp\" (expected one "
+     "of: static)"},
     {"refractory_period and t_ref",
      "{\n"
      "  \"lattice_shape\": [6, 6, 3, 2],\n"
      "  \"neuron_model\": {\"params_default\": {\"refractory_period\": 2, \"t_ref\": 3}}\n"
      "}\n",
-     "bad.json:3:63: neuron_model.params_default.t_ref: \"t_ref\" is an alias of "
-     "\"refractory_period\", both are given (expected one of them)"},
+     "bad.json:3:39: neuron_model.params_default.refractory_period: \"refractory_period\" is an "
+     "alias of \"t_ref\", both are given (expected one of them)"},
     {"negative tau_m",
      "{\n"
      "  \"lattice_shape\": [6, 6, 3, 2],\n"
@@ -221,8 +247,8 @@ static const bad_case BAD[] = {
      "  \"lattice_shape\": [6, 6, 3, 2],\n"
      "  \"neuron_model\": {\"type\": \"HH\"}\n"
      "}\n",
-     "bad.json:3:28: neuron_model.type: unknown neuron model \"HH\" (expected one of: lif, LIF, "
-     "lif_exp, lif_cond_exp, izhikevich)"},
+     "bad.json:3:28: neuron_model.type: unknown neuron model \"HH\" (expected one of: lif, "
+     "lif_exp, izhikevich, lif_cond_exp"}, /* then any model added later */
     {"normal with a negative std",
      HEAD ",\n"
           "  \"projections\": [{\"source\": \"E\", \"target\": \"I\", \"rule\": \"all_to_all\",\n"
@@ -278,7 +304,8 @@ static const bad_case BAD[] = {
      "  \"areas\": [" AREA_A "],\n"
      "  \"populations\": [{\"name\": \"E\", \"area\": \"A\", \"preset\": \"fast_spiking\"}]\n"
      "}\n",
-     "bad.json:4:46: populations[0].preset: \"preset\" applies only to model \"izhikevich\""},
+     "bad.json:4:46: populations[0].preset: model \"lif\" has no presets (expected no \"preset\" "
+     "for this model)"},
     {"unknown Izhikevich preset",
      "{\n"
      "  \"lattice_shape\": [6, 6, 3, 2],\n"
@@ -465,30 +492,30 @@ static void test_full_config(void **state)
     /* parameter mapping, on the described model */
     const n4d__population *p = m->pops;
     assert_int_equal(p[0].model, N4D_NEURON_LIF_EXP);
-    assert_true(p[0].params.tau_m == 10.0);  /* params_default (same model) */
-    assert_true(p[0].params.t_ref == 2.0);   /* "t_ref" alias */
-    assert_true(p[0].params.v_rest == -60.0); /* own params */
-    assert_true(p[0].params.tau_syn_ex == 5.0);
+    assert_true(pparam(m, 0, "tau_m") == 10.0);  /* params_default (same model) */
+    assert_true(pparam(m, 0, "t_ref") == 2.0);   /* "t_ref" alias */
+    assert_true(pparam(m, 0, "v_rest") == -60.0); /* own params */
+    assert_true(pparam(m, 0, "tau_syn_ex") == 5.0);
     assert_int_equal(p[0].placement, N4D_PLACE_DENSITY);
     assert_true(p[0].density == 0.5);
     assert_int_equal(p[0].v_init.kind, N4D_DIST_UNIFORM);
     assert_true(p[0].v_init.lo == -70.0 && p[0].v_init.hi == -55.0);
 
-    assert_true(p[1].params.tau_m == 20.0); /* lif defaults: params_default is lif_exp */
-    assert_true(p[1].params.t_ref == 1.5);  /* "refractory_period" */
+    assert_true(pparam(m, 1, "tau_m") == 20.0); /* lif defaults: params_default is lif_exp */
+    assert_true(pparam(m, 1, "t_ref") == 1.5);  /* "refractory_period" */
     assert_int_equal(p[1].placement, N4D_PLACE_COUNT);
     assert_true(p[1].count == 20);
     assert_int_equal(p[1].v_init.kind, N4D_DIST_CONSTANT);
     assert_true(p[1].v_init.value == -65.0);
 
     assert_int_equal(p[2].model, N4D_NEURON_IZHIKEVICH);
-    assert_true(p[2].params.c == -50.0 && p[2].params.d == 2.0); /* bursting preset */
+    assert_true(pparam(m, 2, "c") == -50.0 && pparam(m, 2, "d") == 2.0); /* bursting preset */
     assert_int_equal(p[2].placement, N4D_PLACE_ALL);
     assert_true(p[2].v_init.value == -50.0); /* izhikevich: c */
 
     assert_int_equal(p[3].model, N4D_NEURON_LIF_COND_EXP);
-    assert_true(p[3].params.e_in == -75.0 && p[3].params.e_ex == 0.0);
-    assert_true(p[3].params.v_rest == -60.0);
+    assert_true(pparam(m, 3, "e_in") == -75.0 && pparam(m, 3, "e_ex") == 0.0);
+    assert_true(pparam(m, 3, "v_rest") == -60.0);
 
     const n4d__projection *pr = m->projs;
     assert_string_equal(pr[0].name, "ee");
@@ -588,8 +615,8 @@ static void test_4dnc_config(void **state)
     assert_int_equal(n4d_model_find_population(m, "A1_like"), 1);
     assert_int_equal(n4d_model_num_projections(m), 0);
     assert_int_equal(m->pops[0].placement, N4D_PLACE_ALL);
-    assert_true(m->pops[0].params.t_ref == 5.0);
-    assert_true(m->pops[0].params.v_reset == -70.0);
+    assert_true(pparam(m, 0, "t_ref") == 5.0);
+    assert_true(pparam(m, 0, "v_reset") == -70.0);
     assert_int_equal((int)m->n_senses, 2);
     assert_true(n4d_model_default_duration(m) == 0.0);
     assert_true(n4d_model_dt(m) == 1.0); /* 4DNC steps are 1 ms */
@@ -619,7 +646,7 @@ static void test_implicit_populations(void **state)
              "             \"coord_ranges\": {\"x\": [0, 3], \"y\": [0, 3], \"z\": [0, 0], \"w\": [1, 1]}}]}");
     assert_int_equal(n4d_model_num_populations(m), 2);
     assert_int_equal(m->pops[0].model, N4D_NEURON_IZHIKEVICH);
-    assert_true(m->pops[0].params.a == 0.05);
+    assert_true(pparam(m, 0, "a") == 0.05);
     assert_int_equal(m->pops[0].placement, N4D_PLACE_DENSITY);
     assert_true(m->pops[0].density == 0.5);
     assert_true(m->pops[1].density == 0.25);

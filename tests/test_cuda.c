@@ -84,7 +84,6 @@ static n4d_model *model_big(n4d_context *ctx, uint64_t seed)
     n4d_population_desc d;
     n4d_population_desc_init(&d);
     d.model = N4D_NEURON_LIF;
-    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF);
     d.name = "P";
     d.area = "all";
     pop(m, &d);
@@ -242,7 +241,7 @@ static void same_result(const char *name, const char *what, const sim_result *a,
               (unsigned long long)b->steps[j], b->ids[j]);
     CHECK(a->checksum == b->checksum, "%s, %s: checksums differ", name, what);
     CHECK(a->total == b->total, "%s, %s: totals differ", name, what);
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < NVARS; i++)
         CHECK(memcmp(a->state[i], b->state[i], N * sizeof(float)) == 0,
               "%s, %s: final state \"%s\" differs", name, what, VARS[i]);
 }
@@ -315,6 +314,12 @@ static void test_conf_4d(void **state)
 {
     (void)state;
     conform("4d", model_4d, 2000, 1000, feed_retina, ALL_DRIVES, 7);
+}
+
+static void test_conf_adex(void **state)
+{
+    (void)state;
+    conform("adex", model_adex, 1500, 1000, NULL, SOME_DRIVES, 3);
 }
 
 static void test_conf_izhikevich(void **state)
@@ -1084,6 +1089,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest conformance[] = {
         cmocka_unit_test(test_conf_cuba),         cmocka_unit_test(test_conf_brunel),
         cmocka_unit_test(test_conf_4d),           cmocka_unit_test(test_conf_izhikevich),
+        cmocka_unit_test(test_conf_adex),
         cmocka_unit_test(test_conf_multi_poisson), cmocka_unit_test(test_conf_layouts),
         cmocka_unit_test(test_build_models),      cmocka_unit_test(test_build_then_run),
         cmocka_unit_test(test_conf_checkpoint),

@@ -71,8 +71,9 @@ static void add_lif(n4d_model *m, const char *name, uint64_t count)
     n4d_population_desc_init(&d);
     d.name = name;
     d.model = N4D_NEURON_LIF;
-    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF);
-    d.params.t_ref = 0.0;
+    static const n4d_param_value params[] = {{"t_ref", 0.0}};
+    d.params = params;
+    d.n_params = 1;
     if (count == 0) {
         d.area = "one";
         d.placement = N4D_PLACE_ALL;
@@ -225,8 +226,9 @@ static void test_constant_delays_arrival(void **state)
     g.name = "G";
     g.area = "one";
     g.model = N4D_NEURON_LIF_EXP;
-    n4d_neuron_params_init(&g.params, N4D_NEURON_LIF_EXP);
-    g.params.v_threshold = 1000.0;
+    static const n4d_param_value params[] = {{"v_threshold", 1000.0}};
+    g.params = params;
+    g.n_params = 1;
     ASSERT_OK(n4d_model_add_population(m, &g, NULL), m);
     for (int i = 0; i < 4; i++)
         add_proj(m, "A", names[i], N4D_RULE_ONE_TO_ONE, n4d_dist_constant(delays[i] * DT), BIG_W);
@@ -532,7 +534,6 @@ static void test_batched_delays_backends(void **state)
     n4d_population_desc_init(&d);
     d.name = "A";
     d.area = "one";
-    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF);
     ASSERT_OK(n4d_model_add_population(m, &d, NULL), m); /* t_ref 5 ms */
     n4d_input_desc in;
     n4d_input_desc_init(&in);

@@ -148,7 +148,7 @@ static void same_result(const char *name, const char *what, const sim_result *a,
               (unsigned long long)b->steps[j], b->ids[j]);
     CHECK(a->checksum == b->checksum, "%s, %s: checksums differ", name, what);
     CHECK(a->total == b->total, "%s, %s: totals differ", name, what);
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < NVARS; i++)
         CHECK(memcmp(a->state[i], b->state[i], N * sizeof(float)) == 0,
               "%s, %s: final state \"%s\" differs", name, what, VARS[i]);
 }
@@ -268,6 +268,12 @@ static void test_izhikevich(void **state)
 {
     (void)state;
     check_model("izhikevich", model_izhikevich, 1500, 1000, NULL);
+}
+
+static void test_adex(void **state)
+{
+    (void)state;
+    check_model("adex", model_adex, 1500, 1000, NULL);
 }
 
 static void test_lattice_4d(void **state)
@@ -424,6 +430,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_cuba),
         cmocka_unit_test(test_brunel_delays),
         cmocka_unit_test(test_izhikevich),
+        cmocka_unit_test(test_adex),
         cmocka_unit_test(test_lattice_4d),
         cmocka_unit_test(test_multi_poisson), cmocka_unit_test(test_rules),
         cmocka_unit_test(test_rebuild_and_seed),

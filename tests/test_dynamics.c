@@ -55,14 +55,98 @@ static n4d_model *new_model(n4d_context *ctx, double dt)
     return m;
 }
 
-static void add_pop(n4d_model *m, const char *name, int32_t model, const n4d_neuron_params *p)
+/* The test's parameter record (fields named as the models' parameters):
+ * the reference integrations below read it; add_pop passes the model's
+ * parameters by name. */
+typedef struct tparams {
+    double tau_m, v_rest, v_reset, v_threshold, t_ref, tau_syn_ex, tau_syn_in, i_e;
+    double a, b, c, d, v_peak, e_ex, e_in;
+} tparams;
+
+static const char *const TNAMES[] = {"tau_m", "v_rest", "v_reset", "v_threshold", "t_ref",
+                                     "tau_syn_ex", "tau_syn_in", "i_e", "a", "b", "c", "d",
+                                     "v_peak", "e_ex", "e_in"};
+#define NTNAMES (sizeof TNAMES / sizeof TNAMES[0])
+
+/* Registry index of model id `model`. */
+static int32_t model_index(int32_t model)
+{
+    for (int32_t i = 0; i < n4d_neuron_model_count(); i++) {
+        n4d_neuron_model_info info;
+        memset(&info, 0, sizeof info);
+        info.struct_size = sizeof info;
+        assert_int_equal(n4d_neuron_model_info_get(i, &info), N4D_OK);
+        if (info.id == model)
+            return i;
+    }
+    fail_msg("model %d is not registered", (int)model);
+    return -1;
+}
+
+/* Parameter k of model `model` (registry order): its tparams field index
+ * (-1 when k is past the last) and its default. */
+static int param_field(int32_t model, int32_t k, double *def)
+{
+    n4d_param_info pi;
+    memset(&pi, 0, sizeof pi);
+    pi.struct_size = sizeof pi;
+    if (n4d_neuron_model_param_info(model_index(model), k, &pi) != N4D_OK)
+        return -1;
+    for (size_t j = 0; j < NTNAMES; j++)
+        if (strcmp(TNAMES[j], pi.name) == 0) {
+            *def = pi.default_value;
+            return (int)j;
+        }
+    fail_msg("parameter %s is not a field of tparams", pi.name);
+    return -1;
+}
+
+/* The registry's defaults of `model` (fields the model lacks keep 0). */
+static void tparams_init(tparams *p, int32_t model)
+{
+    memset(p, 0, sizeof *p);
+    double def = 0.0, *f = &p->tau_m;
+    for (int32_t k = 0, j; (j = param_field(model, k, &def)) >= 0; k++)
+        f[j] = def;
+}
+
+/* Izhikevich parameters of preset i (regular spiking, fast spiking,
+ * chattering, intrinsically bursting). */
+static void tparams_izh(tparams *p, int i)
+{
+    static const double table[4][4] = {
+        {0.02, 0.2, -65.0, 8.0}, {0.1, 0.2, -65.0, 2.0}, {0.02, 0.2, -50.0, 2.0},
+        {0.02, 0.2, -55.0, 4.0}};
+    tparams_init(p, N4D_NEURON_IZHIKEVICH);
+    p->a = table[i][0];
+    p->b = table[i][1];
+    p->c = table[i][2];
+    p->d = table[i][3];
+}
+
+/* The parameters of `model` from p as name/value pairs (pv: 16 entries). */
+static uint32_t tparams_pairs(const tparams *p, int32_t model, n4d_param_value *pv)
+{
+    double def = 0.0;
+    const double *f = &p->tau_m;
+    uint32_t n = 0;
+    for (int32_t k = 0, j; (j = param_field(model, k, &def)) >= 0; k++) {
+        pv[n].name = TNAMES[j];
+        pv[n++].value = f[j];
+    }
+    return n;
+}
+
+static void add_pop(n4d_model *m, const char *name, int32_t model, const tparams *p)
 {
     n4d_population_desc d;
     n4d_population_desc_init(&d);
     d.name = name;
     d.area = "a";
     d.model = model;
-    d.params = *p;
+    n4d_param_value pv[16];
+    d.params = pv;
+    d.n_params = tparams_pairs(p, model, pv);
     ASSERT_OK(n4d_model_add_population(m, &d, NULL), m);
 }
 
@@ -109,7 +193,7 @@ typedef struct lif_ref {
     int32_t ref, ref_steps;
 } lif_ref;
 
-static lif_ref lif_ref_init(const n4d_neuron_params *p, double dt)
+static lif_ref lif_ref_init(const tparams *p, double dt)
 {
     lif_ref r;
     r.v = (float)p->v_rest;
@@ -150,10 +234,10 @@ static void lif_dc_case(double dt, double I, long steps)
 {
     n4d_context *ctx = new_ctx();
     n4d_model *m = new_model(ctx, dt);
-    n4d_neuron_params p;
-    n4d_neuron_params_init(&p, N4D_NEURON_LIF);
+    tparams p;
+    tparams_init(&p, N4D_NEURON_LIF);
     add_pop(m, "dc", N4D_NEURON_LIF, &p);
-    n4d_neuron_params pie = p;
+    tparams pie = p;
     pie.i_e = I;
     add_pop(m, "ie", N4D_NEURON_LIF, &pie);
     add_dc(m, "dc", I);
@@ -209,8 +293,8 @@ static void lif_spike_case(double dt)
     const double I = 20.0;
     n4d_context *ctx = new_ctx();
     n4d_model *m = new_model(ctx, dt);
-    n4d_neuron_params p;
-    n4d_neuron_params_init(&p, N4D_NEURON_LIF); /* t_ref 5 ms */
+    tparams p;
+    tparams_init(&p, N4D_NEURON_LIF); /* t_ref 5 ms */
     add_pop(m, "p", N4D_NEURON_LIF, &p);
     add_dc(m, "p", I);
     n4d_sim *sim = new_sim(m, "cpu-ref");
@@ -306,8 +390,8 @@ static void test_lif_refractory_discards_input(void **state)
     ASSERT_OK(n4d_model_set_lattice(m, shape), m);
     const int32_t lo[4] = {0, 0, 0, 0}, hi[4] = {1, 0, 0, 0};
     ASSERT_OK(n4d_model_add_area(m, "a", lo, hi), m);
-    n4d_neuron_params p;
-    n4d_neuron_params_init(&p, N4D_NEURON_LIF); /* t_ref = 5 ms = 5 steps */
+    tparams p;
+    tparams_init(&p, N4D_NEURON_LIF); /* t_ref = 5 ms = 5 steps */
     add_pop(m, "p", N4D_NEURON_LIF, &p);
     add_dc(m, "p", 20.0);
     n4d_sim *sim = new_sim(m, "cpu-ref");
@@ -363,7 +447,7 @@ typedef struct lifx_ref {
     float v_rest, v_reset, v_th, i_e, pm, pe, pi, pem, pim, pdc;
 } lifx_ref;
 
-static lifx_ref lifx_ref_init(const n4d_neuron_params *q, double dt)
+static lifx_ref lifx_ref_init(const tparams *q, double dt)
 {
     lifx_ref r;
     memset(&r, 0, sizeof r);
@@ -414,13 +498,13 @@ static void test_lif_exp_dc_exact(void **state)
     const double dt = 0.1, I = 10.0;
     n4d_context *ctx = new_ctx();
     n4d_model *m = new_model(ctx, dt);
-    n4d_neuron_params p;
-    n4d_neuron_params_init(&p, N4D_NEURON_LIF_EXP);
+    tparams p;
+    tparams_init(&p, N4D_NEURON_LIF_EXP);
     p.v_rest = -65.0;
     p.v_reset = -70.0;
     p.v_threshold = 1000.0; /* never */
     add_pop(m, "dc", N4D_NEURON_LIF_EXP, &p);
-    n4d_neuron_params pie = p;
+    tparams pie = p;
     pie.i_e = I;
     add_pop(m, "ie", N4D_NEURON_LIF_EXP, &pie);
     add_dc(m, "dc", I);
@@ -464,11 +548,11 @@ static void lif_exp_psp_case(const char *backend, long steps)
     const double dt = 0.1, w = 2.0;
     n4d_context *ctx = new_ctx();
     n4d_model *m = new_model(ctx, dt);
-    n4d_neuron_params pd;
-    n4d_neuron_params_init(&pd, N4D_NEURON_LIF);
+    tparams pd;
+    tparams_init(&pd, N4D_NEURON_LIF);
     add_pop(m, "drv", N4D_NEURON_LIF, &pd);
-    n4d_neuron_params p;
-    n4d_neuron_params_init(&p, N4D_NEURON_LIF_EXP); /* tau_m 20, tau_ex 5, tau_in 10 */
+    tparams p;
+    tparams_init(&p, N4D_NEURON_LIF_EXP); /* tau_m 20, tau_ex 5, tau_in 10 */
     p.v_rest = -65.0;
     p.v_threshold = 1000.0;
     add_pop(m, "exc", N4D_NEURON_LIF_EXP, &p);
@@ -568,8 +652,8 @@ static void test_lif_exp_period(void **state)
         const double I = Is[c];
         n4d_context *ctx = new_ctx();
         n4d_model *m = new_model(ctx, dt);
-        n4d_neuron_params p;
-        n4d_neuron_params_init(&p, N4D_NEURON_LIF_EXP);
+        tparams p;
+        tparams_init(&p, N4D_NEURON_LIF_EXP);
         p.v_rest = -65.0;
         p.v_reset = -70.0;
         p.v_threshold = -50.0;
@@ -619,8 +703,8 @@ static void test_lif_exp_refractory_clamp(void **state)
     const double dt = 0.1, I = 20.0;
     n4d_context *ctx = new_ctx();
     n4d_model *m = new_model(ctx, dt);
-    n4d_neuron_params p;
-    n4d_neuron_params_init(&p, N4D_NEURON_LIF_EXP);
+    tparams p;
+    tparams_init(&p, N4D_NEURON_LIF_EXP);
     p.v_rest = -65.0;
     p.v_reset = -70.0;
     p.v_threshold = -50.0;
@@ -671,7 +755,7 @@ typedef struct izh_run {
 } izh_run;
 
 /* Float reference with the operation order of neuron.h. */
-static int izh_ref_step(const n4d_neuron_params *q, float dt, float *v, float *u, float I_ext)
+static int izh_ref_step(const tparams *q, float dt, float *v, float *u, float I_ext)
 {
     const float a = (float)q->a, b = (float)q->b, c = (float)q->c, d = (float)q->d;
     float vv = *v, uu = *u;
@@ -690,7 +774,7 @@ static int izh_ref_step(const n4d_neuron_params *q, float dt, float *v, float *u
 }
 
 /* Double-precision Euler of the same equations. */
-static void izh_double(const n4d_neuron_params *q, double dt, double I, long steps, izh_run *out)
+static void izh_double(const tparams *q, double dt, double I, long steps, izh_run *out)
 {
     double v = q->c, u = q->b * q->c;
     out->n = 0;
@@ -714,9 +798,9 @@ static void izh_simulate(double dt, double I, long steps, izh_run out[4], const 
     static const char *const names[4] = {"rs", "fs", "ch", "ib"};
     n4d_context *ctx = new_ctx();
     n4d_model *m = new_model(ctx, dt);
-    n4d_neuron_params q[4];
+    tparams q[4];
     for (int i = 0; i < 4; i++) {
-        ASSERT_OK(n4d_neuron_params_init_izhikevich(&q[i], i), m);
+        tparams_izh(&q[i], i);
         add_pop(m, names[i], N4D_NEURON_IZHIKEVICH, &q[i]);
         add_dc(m, names[i], I);
     }
@@ -765,8 +849,8 @@ static void test_izhikevich_reference(void **state)
     static izh_run got[4], dbl;
     izh_simulate(dt, I, steps, got, "cpu-ref");
     for (int i = 0; i < 4; i++) {
-        n4d_neuron_params q;
-        n4d_neuron_params_init_izhikevich(&q, i);
+        tparams q;
+        tparams_izh(&q, i);
         izh_double(&q, dt, I, steps, &dbl);
         assert_true(got[i].n > 5);
         if (abs(got[i].n - dbl.n) > 1) {
@@ -776,11 +860,11 @@ static void test_izhikevich_reference(void **state)
         int n = got[i].n < dbl.n ? got[i].n : dbl.n;
         for (int k = 0; k < n; k++) {
             long d = labs(got[i].spikes[k] - dbl.spikes[k]);
-            if (i == N4D_IZH_FAST_SPIKING)
+            if (i == 1 /* fast spiking */)
                 d = k == 0 ? d
                            : labs((got[i].spikes[k] - got[i].spikes[k - 1]) -
                                   (dbl.spikes[k] - dbl.spikes[k - 1]));
-            if (d > (i == N4D_IZH_FAST_SPIKING ? 2 : 1)) {
+            if (d > (i == 1 /* fast spiking */ ? 2 : 1)) {
                 print_error("preset %d spike %d: step %ld, double reference %ld\n", i, k,
                             got[i].spikes[k], dbl.spikes[k]);
                 fail();
@@ -862,7 +946,7 @@ static void test_populations_match_reference(void **state)
         ASSERT_OK(n4d_model_set_lattice(m, shape), m);
         const int32_t lo[4] = {0, 0, 0, 0}, hi[4] = {(int32_t)N - 1, 0, 0, 0};
         ASSERT_OK(n4d_model_add_area(m, "a", lo, hi), m);
-        n4d_neuron_params prm[6];
+        tparams prm[6];
         for (int k = 0; k < 6; k++) {
             const int32_t model = models[k / 2];
             char name[8];
@@ -872,20 +956,20 @@ static void test_populations_match_reference(void **state)
             d.name = name;
             d.area = "a";
             d.model = model;
+            n4d_param_value pv[16];
             if (model == N4D_NEURON_IZHIKEVICH) {
-                ASSERT_OK(n4d_neuron_params_init_izhikevich(&d.params, k % 2 ? N4D_IZH_BURSTING
-                                                                              : N4D_IZH_REGULAR_SPIKING),
-                          m);
+                tparams_izh(&prm[k], k % 2 ? 2 : 0); /* chattering, regular spiking */
                 d.v_init = n4d_dist_uniform(-70.0, -50.0);
             } else {
-                n4d_neuron_params_init(&d.params, model);
-                d.params.v_rest = -65.0;
-                d.params.v_reset = -70.0;
-                d.params.v_threshold = -50.0;
-                d.params.t_ref = 2.0;
+                tparams_init(&prm[k], model);
+                prm[k].v_rest = -65.0;
+                prm[k].v_reset = -70.0;
+                prm[k].v_threshold = -50.0;
+                prm[k].t_ref = 2.0;
                 d.v_init = n4d_dist_uniform(-70.0, -50.0);
             }
-            prm[k] = d.params;
+            d.params = pv;
+            d.n_params = tparams_pairs(&prm[k], model, pv);
             ASSERT_OK(n4d_model_add_population(m, &d, NULL), m);
             add_dc(m, name, dc[k / 2]);
             if (k % 2) {
@@ -922,7 +1006,7 @@ static void test_populations_match_reference(void **state)
         get(sim, "v", rv, T);
         get(sim, "u", x, T);
         for (uint64_t i = 0; i < T; i++) {
-            const n4d_neuron_params *q = &prm[i / N];
+            const tparams *q = &prm[i / N];
             assert_true(rv[i] >= -70.0f && rv[i] <= -50.0f);
             if (i >= 4 * (uint64_t)N) {
                 assert_true(fabsf(x[i] - (float)q->b * rv[i]) <= 1e-5f);
@@ -944,7 +1028,7 @@ static void test_populations_match_reference(void **state)
             get(sim, "v", v, T);
             for (uint64_t i = 0; i < T; i++) {
                 const int pk = (int)(i / N);
-                const n4d_neuron_params *q = &prm[pk];
+                const tparams *q = &prm[pk];
                 const float I = (float)dc[pk / 2];
                 int want;
                 if (pk < 2) {

@@ -105,7 +105,6 @@ static n4d_model *model_cuba(n4d_context *ctx, uint64_t seed)
     n4d_population_desc d;
     n4d_population_desc_init(&d);
     d.model = N4D_NEURON_LIF_EXP;
-    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF_EXP);
     d.v_init = n4d_dist_uniform(-60.0, -50.0);
     d.name = "E";
     d.area = "exc";
@@ -135,13 +134,11 @@ static n4d_model *model_brunel(n4d_context *ctx, uint64_t seed)
     n4d_population_desc d;
     n4d_population_desc_init(&d);
     d.model = N4D_NEURON_LIF_EXP;
-    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF_EXP);
-    d.params.v_rest = 0.0;
-    d.params.v_reset = 10.0;
-    d.params.v_threshold = 20.0;
-    d.params.t_ref = 2.0;
-    d.params.tau_syn_ex = 2.0;
-    d.params.tau_syn_in = 2.0;
+    static const n4d_param_value params[] = {{"v_rest", 0.0}, {"v_reset", 10.0},
+                                             {"v_threshold", 20.0}, {"t_ref", 2.0},
+                                             {"tau_syn_ex", 2.0}, {"tau_syn_in", 2.0}};
+    d.params = params;
+    d.n_params = 6;
     d.v_init = n4d_dist_normal(5.0, 5.0, -INFINITY, 19.0);
     d.name = "E";
     d.area = "exc";
@@ -179,12 +176,12 @@ static n4d_model *model_izhikevich(n4d_context *ctx, uint64_t seed)
     n4d_population_desc d;
     n4d_population_desc_init(&d);
     d.model = N4D_NEURON_IZHIKEVICH;
-    OK(n4d_neuron_params_init_izhikevich(&d.params, N4D_IZH_REGULAR_SPIKING));
+    d.preset = "regular_spiking";
     d.v_init = n4d_dist_uniform(-70.0, -60.0);
     d.name = "RS";
     d.area = "exc";
     pop(m, &d);
-    OK(n4d_neuron_params_init_izhikevich(&d.params, N4D_IZH_FAST_SPIKING));
+    d.preset = "fast_spiking";
     d.name = "FS";
     d.area = "inh";
     pop(m, &d);
@@ -210,6 +207,54 @@ static n4d_model *model_izhikevich(n4d_context *ctx, uint64_t seed)
     return m;
 }
 
+/* AdEx (NEST aeif_psc_exp defaults): 800 adapting excitatory neurons and
+ * 200 inhibitory ones without adaptation and with a refractory period,
+ * p = 0.1, random weights in pA, Poisson input and a little DC. */
+static n4d_model *model_adex(n4d_context *ctx, uint64_t seed)
+{
+    const uint32_t shape[4] = {10, 10, 10, 1};
+    n4d_model *m = new_model(ctx, shape, seed);
+    area(m, "exc", 0, 9, 0, 9, 0, 7, 0, 0);
+    area(m, "inh", 0, 9, 0, 9, 8, 9, 0, 0);
+    n4d_population_desc d;
+    n4d_population_desc_init(&d);
+    d.model_name = "adex";
+    d.v_init = n4d_dist_uniform(-70.0, -55.0);
+    d.name = "E";
+    d.area = "exc";
+    pop(m, &d);
+    static const n4d_param_value fast[] = {{"a", 0.0}, {"b", 0.0}, {"t_ref", 1.0},
+                                           {"tau_syn_ex", 0.5}};
+    d.params = fast;
+    d.n_params = 4;
+    d.name = "I";
+    d.area = "inh";
+    pop(m, &d);
+    const char *pops[2] = {"E", "I"};
+    for (int s = 0; s < 2; s++)
+        for (int t = 0; t < 2; t++) {
+            n4d_projection_desc p = proj(pops[s], pops[t], N4D_RULE_FIXED_PROBABILITY, 0.1, 0);
+            p.weight = s == 0 ? n4d_dist_uniform(0.0, 600.0) : n4d_dist_uniform(-900.0, 0.0);
+            p.delay = n4d_dist_uniform(0.5, 2.0);
+            projection(m, &p);
+        }
+    n4d_input_desc in = poisson("E", 400.0, 700.0, 4);
+    input(m, &in);
+    in = poisson("I", 400.0, 600.0, 4);
+    input(m, &in);
+    n4d_input_desc dc;
+    n4d_input_desc_init(&dc);
+    dc.kind = N4D_INPUT_DC;
+    dc.target = "E";
+    dc.amplitude = 700.0;
+    input(m, &dc);
+    dc.target = "I";
+    dc.amplitude = 650.0;
+    input(m, &dc);
+    build(m);
+    return m;
+}
+
 /* 4D lif (4D Neural Cognition): three areas in three w slices, distance
  * projections within and across areas, DC input into V1, a sense on V1. */
 static n4d_model *model_4d(n4d_context *ctx, uint64_t seed)
@@ -222,7 +267,6 @@ static n4d_model *model_4d(n4d_context *ctx, uint64_t seed)
     n4d_population_desc d;
     n4d_population_desc_init(&d);
     d.model = N4D_NEURON_LIF;
-    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF);
     d.v_init = n4d_dist_normal(-60.0, 4.0, -70.0, -51.0);
     d.name = "v1";
     d.area = "V1";
@@ -297,9 +341,9 @@ static n4d_model *model_multi_poisson(n4d_context *ctx, uint64_t seed)
     n4d_population_desc d;
     n4d_population_desc_init(&d);
     d.model = N4D_NEURON_LIF_EXP;
-    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF_EXP);
-    d.params.v_rest = -65.0;
-    d.params.t_ref = 2.0;
+    static const n4d_param_value params[] = {{"v_rest", -65.0}, {"t_ref", 2.0}};
+    d.params = params;
+    d.n_params = 2;
     d.name = "in";
     d.area = "A";
     pop(m, &d); /* 900 */
@@ -352,7 +396,6 @@ static n4d_model *model_rules(n4d_context *ctx, uint64_t seed)
     n4d_population_desc d;
     n4d_population_desc_init(&d);
     d.model = N4D_NEURON_LIF_EXP;
-    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF_EXP);
     d.v_init = n4d_dist_uniform(-65.0, -55.0);
     d.name = "E";
     d.area = "A";
@@ -366,7 +409,6 @@ static n4d_model *model_rules(n4d_context *ctx, uint64_t seed)
     d.area = "D";
     pop(m, &d); /* 300: one_to_one with I */
     d.model = N4D_NEURON_LIF;
-    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF);
     d.name = "X";
     d.area = "C";
     d.placement = N4D_PLACE_DENSITY;
@@ -481,21 +523,23 @@ static void compare_builds(n4d_context *ctx, const char *name, model_fn make, co
 /* ---- capturing a run --------------------------------------------------------------------- */
 
 /* The state variables compared bitwise after a run. */
-static const char *const VARS[6] = {"v", "ge", "gi", "u", "refractory", "i_ext"};
+#define NVARS 9
+static const char *const VARS[NVARS] = {"v",    "ge", "gi",         "u",    "i_ex",
+                                        "i_in", "w",  "refractory", "i_ext"};
 
 /* Everything a run produced: recorded spikes, totals and final states. */
 typedef struct sim_result {
     uint64_t n, total, checksum;
     uint64_t *steps;
     uint32_t *ids;
-    float *state[6];
+    float *state[NVARS];
 } sim_result;
 
 static void result_free(sim_result *r)
 {
     free(r->steps);
     free(r->ids);
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < NVARS; i++)
         free(r->state[i]);
     memset(r, 0, sizeof *r);
 }
@@ -517,7 +561,7 @@ static sim_result capture_result(n4d_sim *sim, uint64_t neurons)
     }
     r.total = n4d_sim_total_spikes(sim);
     r.checksum = n4d_sim_checksum(sim);
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < NVARS; i++) {
         r.state[i] = malloc((neurons ? neurons : 1) * sizeof(float));
         assert_non_null(r.state[i]);
         OK(n4d_sim_get_state(sim, VARS[i], r.state[i], neurons));

@@ -49,7 +49,6 @@ static n4d_model *make_model(n4d_context *ctx, model_kind kind, const uint32_t s
     pd.name = "a";
     pd.area = "all";
     pd.model = N4D_NEURON_LIF_EXP;
-    n4d_neuron_params_init(&pd.params, N4D_NEURON_LIF_EXP);
     if (kind == M_SPARSE) {
         pd.placement = N4D_PLACE_DENSITY;
         pd.density = 0.37;

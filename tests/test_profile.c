@@ -39,8 +39,9 @@ static n4d_model *net(n4d_context *ctx, int build)
     pd.name = "E";
     pd.area = "all";
     pd.model = N4D_NEURON_LIF_EXP;
-    n4d_neuron_params_init(&pd.params, N4D_NEURON_LIF_EXP);
-    pd.params.v_rest = -60;
+    static const n4d_param_value params[] = {{"v_rest", -60}};
+    pd.params = params;
+    pd.n_params = 1;
     pd.v_init = n4d_dist_uniform(-60, -50);
     OK(n4d_model_add_population(m, &pd, NULL));
     n4d_projection_desc pj;

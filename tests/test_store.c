@@ -101,7 +101,6 @@ static n4d_model *make_model(n4d_context *ctx, int layout)
     p.name = "E";
     p.area = "cortex";
     p.model = N4D_NEURON_LIF_EXP;
-    n4d_neuron_params_init(&p.params, N4D_NEURON_LIF_EXP);
     p.placement = N4D_PLACE_DENSITY;
     p.density = 0.8;
     p.v_init = n4d_dist_uniform(-60.0, -50.0);
@@ -114,7 +113,7 @@ static n4d_model *make_model(n4d_context *ctx, int layout)
     p.name = "Z/izh";
     p.area = "layer/2";
     p.model = N4D_NEURON_IZHIKEVICH;
-    ASSERT_OK(n4d_neuron_params_init_izhikevich(&p.params, N4D_IZH_REGULAR_SPIKING), m);
+    p.preset = "regular_spiking";
     p.v_init = n4d_dist_normal(-65.0, 3.0, -80.0, -50.0);
     ASSERT_OK(n4d_model_add_population(m, &p, NULL), m);
     n4d_projection_desc j;

@@ -766,8 +766,9 @@ static n4d_model *base_model(n4d_context *ctx)
     p.name = "E";
     p.area = "cortex";
     p.model = N4D_NEURON_LIF_EXP;
-    n4d_neuron_params_init(&p.params, N4D_NEURON_LIF_EXP);
-    p.params.tau_m = 20.0;
+    static const n4d_param_value params[] = {{"tau_m", 20.0}};
+    p.params = params;
+    p.n_params = 1;
     p.placement = N4D_PLACE_DENSITY;
     p.density = 0.5;
     ASSERT_OK(n4d_model_add_population(m, &p, NULL), m);

@@ -16,52 +16,89 @@ extern "C" {
 
 typedef struct n4d_model n4d_model;
 
-/** Neuron models. Parameters in ms and mV; see docs/models.md. */
+/** Ids of the built-in neuron models (stored in files: never renumbered).
+ * Every model, these and any added later, is also known by its name
+ * (n4d_population_desc.model_name, "model" in configs); the registry below
+ * lists them with their parameters. See docs/models.md. */
 typedef enum n4d_neuron_model {
-    N4D_NEURON_LIF = 0,        /**< 4D Neural Cognition LIF (Euler) */
-    N4D_NEURON_LIF_EXP = 1,    /**< LIF, exponential currents, exact integration (CUBA) */
-    N4D_NEURON_IZHIKEVICH = 2, /**< Izhikevich 2003 */
-    N4D_NEURON_LIF_COND_EXP = 3 /**< LIF, exponential conductances (COBA) */
+    N4D_NEURON_LIF = 0,        /**< "lif": 4D Neural Cognition LIF (Euler) */
+    N4D_NEURON_LIF_EXP = 1,    /**< "lif_exp": LIF, exponential currents, exact integration (CUBA) */
+    N4D_NEURON_IZHIKEVICH = 2, /**< "izhikevich": Izhikevich 2003 */
+    N4D_NEURON_LIF_COND_EXP = 3 /**< "lif_cond_exp": LIF, exponential conductances (COBA) */
 } n4d_neuron_model;
 
-/** Izhikevich presets for n4d_neuron_params_init_izhikevich(). */
-typedef enum n4d_izh_preset {
-    N4D_IZH_REGULAR_SPIKING = 0,
-    N4D_IZH_FAST_SPIKING = 1,
-    N4D_IZH_BURSTING = 2,       /**< chattering (c = -50, d = 2) */
-    N4D_IZH_INTRINSIC_BURSTING = 3
-} n4d_izh_preset;
+/** A model parameter by name (n4d_population_desc.params). */
+typedef struct n4d_param_value {
+    const char *name; /**< a parameter of the population's model (or its alias) */
+    double value;
+} n4d_param_value;
 
-/** Neuron parameters. Fields not used by a model are ignored.
- * lif:        tau_m, v_rest, v_reset, v_threshold, t_ref, i_e
- * lif_exp:    the above + tau_syn_ex, tau_syn_in
- * lif_cond_exp: the lif_exp fields + e_ex, e_in (conductances are relative
- *             to the leak, dimensionless; inhibitory weights are negative and
- *             their magnitude is added to the inhibitory conductance)
- * izhikevich: a, b, c, d, v_peak, i_e (v_reset/v_rest unused) */
-typedef struct n4d_neuron_params {
-    double tau_m;        /**< membrane time constant (ms) */
-    double v_rest;       /**< resting / leak reversal potential (mV) */
-    double v_reset;      /**< reset potential (mV) */
-    double v_threshold;  /**< spike threshold (mV); spike when V >= threshold */
-    double t_ref;        /**< refractory period (ms) */
-    double tau_syn_ex;   /**< excitatory synaptic time constant (ms) */
-    double tau_syn_in;   /**< inhibitory synaptic time constant (ms) */
-    double i_e;          /**< constant input (mV for lif/lif_exp, as I for izhikevich) */
-    double a, b, c, d;   /**< Izhikevich parameters */
-    double v_peak;       /**< Izhikevich spike cut-off (mV) */
-    double e_ex, e_in;   /**< lif_cond_exp reversal potentials (mV) */
-} n4d_neuron_params;
+/* ---- the model registry (static tables; thread-safe) ------------------ */
 
-/** Defaults of a model: lif = 4D Neural Cognition (tau_m 20, v_rest -65,
- * v_reset -70, threshold -50, t_ref 5); lif_exp = Brian2 CUBA (tau_m 20,
- * v_rest -49, v_reset -60, threshold -50, t_ref 5, tau_syn_ex 5, tau_syn_in 10);
- * lif_cond_exp = Vogels-Abbott COBA (tau_m 20, v_rest -60, v_reset -60,
- * threshold -50, t_ref 5, tau_syn_ex 5, tau_syn_in 10, e_ex 0, e_in -80);
- * izhikevich = regular spiking. */
-N4D_API void n4d_neuron_params_init(n4d_neuron_params *p, int32_t model);
-/** Izhikevich parameters of a preset (n4d_izh_preset). */
-N4D_API n4d_status n4d_neuron_params_init_izhikevich(n4d_neuron_params *p, int32_t preset);
+/** A registered neuron model. */
+typedef struct n4d_neuron_model_info {
+    uint32_t struct_size;
+    int32_t id;              /**< stable id (n4d_neuron_model for the built-in ones) */
+    const char *name;        /**< static string */
+    const char *description; /**< one line, static */
+    int32_t num_params;
+    int32_t num_states;      /**< state variables, "v" first */
+    int32_t num_presets;     /**< named parameter sets (n4d_neuron_model_preset) */
+    int32_t has_refractory;  /**< 1 when the model has the "refractory" counter */
+} n4d_neuron_model_info;
+
+/** A parameter of a neuron model. Valid values are finite and within
+ * [min, max] (bounds excluded where min_exclusive / max_exclusive). */
+typedef struct n4d_param_info {
+    uint32_t struct_size;
+    const char *name;
+    const char *alias;       /**< another accepted name, or NULL */
+    const char *unit;
+    const char *description;
+    double default_value;
+    double min, max;         /**< -INFINITY / INFINITY: unbounded */
+    int32_t min_exclusive, max_exclusive;
+} n4d_param_info;
+
+/** A state variable of a neuron model (n4d_sim_get_state names). */
+typedef struct n4d_state_info {
+    uint32_t struct_size;
+    const char *name;
+    const char *unit;
+    const char *initial;     /**< the initial value, in words */
+    const char *description;
+} n4d_state_info;
+
+/** Number of registered neuron models; indices 0 .. count-1. */
+N4D_API int32_t n4d_neuron_model_count(void);
+/** Index of the neuron model called `name`, or N4D_E_RANGE. */
+N4D_API int32_t n4d_neuron_model_find(const char *name);
+/** Model `index` (set out->struct_size first; strings are static). */
+N4D_API n4d_status n4d_neuron_model_info_get(int32_t index, n4d_neuron_model_info *out);
+/** Parameter `param` of model `index`, in the model's order. */
+N4D_API n4d_status n4d_neuron_model_param_info(int32_t index, int32_t param, n4d_param_info *out);
+/** State variable `state` of model `index` (0 is "v"). */
+N4D_API n4d_status n4d_neuron_model_state_info(int32_t index, int32_t state, n4d_state_info *out);
+/** Name of preset `preset` of model `index` (static), or NULL. */
+N4D_API const char *n4d_neuron_model_preset(int32_t index, int32_t preset);
+
+/** A registered synapse model (today only "static": 8 bytes per synapse). */
+typedef struct n4d_synapse_model_info {
+    uint32_t struct_size;
+    int32_t id;              /**< stable id */
+    const char *name;        /**< static string */
+    const char *description;
+    int32_t num_vars;        /**< per-synapse variables beyond target and weight */
+    int32_t num_params;
+    uint32_t bytes_per_synapse;
+} n4d_synapse_model_info;
+
+/** Number of registered synapse models. */
+N4D_API int32_t n4d_synapse_model_count(void);
+/** Index of the synapse model called `name`, or N4D_E_RANGE. */
+N4D_API int32_t n4d_synapse_model_find(const char *name);
+/** Synapse model `index` (set out->struct_size first). */
+N4D_API n4d_status n4d_synapse_model_info_get(int32_t index, n4d_synapse_model_info *out);
 
 /** A random or constant value: constant, uniform [lo, hi), or normal(mean,
  * std) clipped to [lo, hi] (use -INFINITY / INFINITY for no bound). */
@@ -95,17 +132,22 @@ typedef struct n4d_population_desc {
     uint32_t struct_size;
     const char *name;        /**< unique name (copied) */
     const char *area;        /**< name of an existing area (copied) */
-    int32_t model;           /**< n4d_neuron_model */
-    n4d_neuron_params params;
+    int32_t model;           /**< a model id (n4d_neuron_model); used when model_name is NULL */
     int32_t placement;       /**< n4d_placement */
     double density;          /**< for N4D_PLACE_DENSITY, in [0, 1] */
     uint64_t count;          /**< for N4D_PLACE_COUNT */
     n4d_dist v_init;         /**< initial membrane potential; n4d_population_desc_init sets
-                                  kind = -1, meaning the model's resting value (v_rest;
-                                  izhikevich: c) */
+                                  kind = -1, meaning the model's resting value (lif models:
+                                  v_rest; izhikevich: c; see n4d_state_info of "v") */
+    const char *model_name;  /**< the neuron model by name (n4d_neuron_model_find); NULL: `model` */
+    const char *preset;      /**< a named parameter set of the model applied first, or NULL */
+    const n4d_param_value *params; /**< n_params parameters over the model's defaults (and the
+                                        preset), read during n4d_model_add_population */
+    uint32_t n_params;
 } n4d_population_desc;
 
-/** Defaults: lif, placement all, v_init = params' resting value. */
+/** Defaults: lif, placement all, v_init = the model's resting value, the
+ * model's default parameters. */
 N4D_API void n4d_population_desc_init(n4d_population_desc *d);
 
 typedef enum n4d_rule {
@@ -140,11 +182,12 @@ typedef struct n4d_projection_desc {
     int32_t kernel;            /**< n4d_kernel for N4D_RULE_DISTANCE */
     double sigma;              /**< kernel width in lattice units */
     double cutoff;             /**< no connection beyond this distance (lattice units) */
-    n4d_dist weight;           /**< mV (lif, lif_exp) or current (izhikevich) */
+    n4d_dist weight;           /**< in the unit of the target model's input (docs/models.md) */
     n4d_dist delay;            /**< ms; rounded to steps, at least one step */
     int32_t syn_type;          /**< n4d_syn_type */
     int32_t allow_autapses;    /**< default 1 */
     int32_t allow_multapses;   /**< default 1 (fixed_indegree, fixed_total_number) */
+    const char *synapse_model; /**< a registered synapse model by name; NULL: "static" */
 } n4d_projection_desc;
 
 /** Defaults: fixed_probability p = 0, weight 1, delay = one step (0 = dt),
@@ -227,9 +270,21 @@ N4D_API n4d_status n4d_model_set_layout(n4d_model *m, const n4d_layout_options *
 /** Adds an area: an inclusive box lo..hi in lattice coordinates. */
 N4D_API n4d_status n4d_model_add_area(n4d_model *m, const char *name, const int32_t lo[4],
                                       const int32_t hi[4]);
-/** Adds a population; *index (may be NULL) receives its index. */
+/** Adds a population; *index (may be NULL) receives its index. An unknown
+ * model, preset or parameter, or a value out of its range, is an error
+ * naming the population, the parameter and the model. */
 N4D_API n4d_status n4d_model_add_population(n4d_model *m, const n4d_population_desc *d,
                                             int32_t *index);
+/** Sets parameter `param` of population `pop` (names) before the build
+ * (else N4D_E_STATE). Unknown names (N4D_E_CONFIG) and values out of the
+ * parameter's range (N4D_E_RANGE) are errors naming the population, the
+ * parameter and the model. The default initial v follows a change of the
+ * model's resting value unless v_init was given. */
+N4D_API n4d_status n4d_model_set_population_param(n4d_model *m, const char *pop,
+                                                  const char *param, double value);
+/** Reads parameter `param` of population `pop` into *value (any time). */
+N4D_API n4d_status n4d_model_get_population_param(const n4d_model *m, const char *pop,
+                                                  const char *param, double *value);
 N4D_API n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d,
                                             int32_t *index);
 N4D_API n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d);
@@ -269,9 +324,10 @@ typedef struct n4d_population_info {
     uint32_t struct_size;
     const char *name;
     const char *area;
-    int32_t model;
+    int32_t model;           /**< the model's id */
     uint64_t first;
     uint64_t count;
+    const char *model_name;  /**< the model's name (static) */
 } n4d_population_info;
 
 N4D_API n4d_status n4d_model_population_info(const n4d_model *m, int32_t index,

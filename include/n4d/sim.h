@@ -16,7 +16,8 @@ typedef struct n4d_sim n4d_sim;
 
 typedef struct n4d_sim_options {
     uint32_t struct_size;
-    const char *backend;      /**< "auto" (default), "cpu-ref", "cpu-omp", "cuda", "cuda:N" */
+    const char *backend;      /**< "auto" (default), "cpu-ref" (the scalar ground truth; no
+                                   compression), "cpu-omp", "cuda", "cuda:N" */
     int32_t num_threads;      /**< cpu-omp threads; 0 = chosen by model size */
     uint64_t seed;            /**< run-time randomness (initial V, Poisson); 0 = the model's seed */
     double dt;                /**< ms; 0 = the model's dt (must match the model's if built) */
@@ -111,11 +112,14 @@ typedef struct n4d_step_stats {
 
 N4D_API n4d_status n4d_sim_step_stats(const n4d_sim *sim, n4d_step_stats *out);
 
-/** State variables: "v" (all models), "ge"/"gi" (lif_exp synaptic currents,
- * lif_cond_exp conductances),
- * "u" (izhikevich), "i_ext" (external input of the next step),
- * "refractory" (steps left; NaN for izhikevich, which has none). Copies n4d_model_num_neurons() floats into `out`;
- * neurons whose model lacks the variable read NaN. */
+/** State variables by name: those of the registered neuron models
+ * (n4d_neuron_model_state_info; "v" for all, "ge"/"gi" for lif_exp's
+ * synaptic currents and lif_cond_exp's conductances, "u" for izhikevich,
+ * ...), "i_ext" (external input of the next step) and "refractory" (steps
+ * left; models without a refractory counter read NaN). Copies
+ * n4d_model_num_neurons() floats into `out`; neurons whose model lacks the
+ * variable read NaN. An unknown name is N4D_E_INVALID_ARG, the message
+ * listing the names. */
 N4D_API n4d_status n4d_sim_get_state(n4d_sim *sim, const char *var, float *out, uint64_t count);
 /** Sets a state variable for all neurons (values for neurons whose model
  * lacks it are ignored). */

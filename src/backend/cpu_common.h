@@ -1,5 +1,6 @@
-/* Neuron update over an id range and spike delivery, shared by cpu-ref and
- * cpu-omp so that both run the same arithmetic in the same order. */
+/* cpu-omp's neuron update over an id range (vectorised kernels, Poisson
+ * input, compressed blocks skipped) and spike delivery. cpu-ref has its own
+ * plain loops (cpu_ref.c): the two are compared bit for bit. */
 #ifndef N4D_CPU_COMMON_H
 #define N4D_CPU_COMMON_H
 
@@ -59,8 +60,10 @@ static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, const n4d__pop_rt *p, 
             acc[i] += (int64_t)ev * in->weight_q;
         }
     }
-    n4d__kernel_args args = {sim->v, sim->x1, sim->x2, use_iext ? sim->iext : NULL,
-                             sim->ref, re, ri, inv_scale, dc};
+    n4d__kernel_args args = {sim->v, {0}, use_iext ? sim->iext : NULL, sim->ref, re, ri,
+                             inv_scale, dc};
+    for (int j = 0; j < N4D__NX; j++)
+        args.x[j] = sim->x[j];
     return n4d__kernel_update(p, &args, a, b, spk);
 }
 

@@ -63,55 +63,32 @@ static inline uint64_t compact(const uint8_t *flag, uint64_t n, uint64_t base, u
     }                                                                                            \
     return ns
 
-N4D_CLONES
-static uint64_t kernel_lif(const n4d__pop_rt *p, uint64_t lo, uint64_t hi, float *restrict v,
-                           int32_t *restrict ref, float *restrict iext, int64_t *restrict re,
-                           int64_t *restrict ri, double inv, float dc, uint32_t *restrict spk)
-{
-    KERNEL_LOOP(n4d__lif_step(&pc, &v[i], &ref[i], fe, fi, ext));
-}
-
-N4D_CLONES
-static uint64_t kernel_lif_exp(const n4d__pop_rt *p, uint64_t lo, uint64_t hi, float *restrict v,
-                               float *restrict ge, float *restrict gi, int32_t *restrict ref,
-                               float *restrict iext, int64_t *restrict re, int64_t *restrict ri,
-                               double inv, float dc, uint32_t *restrict spk)
-{
-    KERNEL_LOOP(n4d__lif_exp_step(&pc, &v[i], &ge[i], &gi[i], &ref[i], fe, fi, ext));
-}
-
-N4D_CLONES
-static uint64_t kernel_lif_cond(const n4d__pop_rt *p, uint64_t lo, uint64_t hi, float *restrict v,
-                                float *restrict ge, float *restrict gi, int32_t *restrict ref,
-                                float *restrict iext, int64_t *restrict re, int64_t *restrict ri,
-                                double inv, float dc, uint32_t *restrict spk)
-{
-    KERNEL_LOOP(n4d__lif_cond_step(&pc, &v[i], &ge[i], &gi[i], &ref[i], fe, fi, ext));
-}
-
-N4D_CLONES
-static uint64_t kernel_izh(const n4d__pop_rt *p, uint64_t lo, uint64_t hi, float *restrict v,
-                           float *restrict u, float *restrict iext, int64_t *restrict re,
-                           int64_t *restrict ri, double inv, float dc, uint32_t *restrict spk)
-{
-    KERNEL_LOOP(n4d__izh_step(&pc, &v[i], &u[i], fe, fi, ext));
-}
+/* One kernel per registered model (neuron_models.def), each cloned. */
+#define N4D_NEURON_MODEL(id, name)                                                               \
+    N4D_CLONES                                                                                   \
+    static uint64_t kernel_##name(const n4d__pop_rt *p, uint64_t lo, uint64_t hi,                \
+                                  float *restrict v, float *restrict x0, float *restrict x1,     \
+                                  float *restrict x2, int32_t *restrict ref,                     \
+                                  float *restrict iext, int64_t *restrict re,                    \
+                                  int64_t *restrict ri, double inv, float dc,                    \
+                                  uint32_t *restrict spk)                                        \
+    {                                                                                            \
+        KERNEL_LOOP(n4d__##name##_step(&pc.k.name, &v[i], &x0[i], &x1[i], &x2[i], &ref[i], fe, fi, \
+                                       ext));                                                    \
+    }
+#include "neuron_models.def"
+#undef N4D_NEURON_MODEL
 
 uint64_t n4d__kernel_update(const n4d__pop_rt *p, const n4d__kernel_args *a, uint64_t lo,
                             uint64_t hi, uint32_t *spk)
 {
     switch (p->model) {
-    case 0:
-        return kernel_lif(p, lo, hi, a->v, a->ref, a->iext, a->in_e, a->in_i, a->inv_scale, a->dc,
-                          spk);
-    case 1:
-        return kernel_lif_exp(p, lo, hi, a->v, a->x1, a->x2, a->ref, a->iext, a->in_e, a->in_i,
-                              a->inv_scale, a->dc, spk);
-    case 3:
-        return kernel_lif_cond(p, lo, hi, a->v, a->x1, a->x2, a->ref, a->iext, a->in_e, a->in_i,
-                               a->inv_scale, a->dc, spk);
-    default:
-        return kernel_izh(p, lo, hi, a->v, a->x1, a->iext, a->in_e, a->in_i, a->inv_scale, a->dc,
-                          spk);
+#define N4D_NEURON_MODEL(id, name)                                                               \
+    case id:                                                                                     \
+        return kernel_##name(p, lo, hi, a->v, a->x[0], a->x[1], a->x[2], a->ref, a->iext, a->in_e, \
+                             a->in_i, a->inv_scale, a->dc, spk);
+#include "neuron_models.def"
+#undef N4D_NEURON_MODEL
     }
+    return 0; /* unknown models are refused when a population is added */
 }

@@ -9,7 +9,8 @@
 
 /* Arrays of one simulation, offset so that index i is neuron i. */
 typedef struct n4d__kernel_args {
-    float *v, *x1, *x2, *iext; /* iext NULL: no external input this step (read as 0) */
+    float *v, *x[N4D__NX];
+    float *iext; /* NULL: no external input this step (read as 0) */
     int32_t *ref;
     int64_t *in_e, *in_i; /* the ring slot of this step; consumed (zeroed) */
     double inv_scale;

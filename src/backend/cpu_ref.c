@@ -1,6 +1,9 @@
-/* cpu-ref: the serial reference backend, the simplest correct code and the
- * ground truth every other backend is compared with bitwise. */
-#include "cpu_common.h"
+/* cpu-ref: the serial reference backend, the ground truth every other
+ * backend is compared with bit for bit. Plain scalar loops, one neuron at a
+ * time, straight from the shared equations (the registry's step,
+ * n4d__update_neuron); its own delivery loop over the CSR; no SIMD kernels,
+ * no block skipping (it refuses compression). */
+#include "cpu_common.h" /* the registry entry's declaration; none of its loops */
 
 typedef struct cpu_ref_state {
     uint32_t *spk;     /* n entries */
@@ -42,6 +45,60 @@ static void ref_fini(n4d_sim *sim)
     sim->backend_state = NULL;
 }
 
+/* Updates every neuron for `step`, consuming the step's ring slot and the
+ * external input; writes the ids that spiked (ascending) to spk. */
+static uint64_t update(n4d_sim *sim, uint64_t step, uint32_t *spk)
+{
+    const uint64_t N = sim->n;
+    int64_t *re = sim->ring + (size_t)(step % sim->ring_slots) * 2 * N;
+    int64_t *ri = re + N;
+    const double inv_scale = sim->syn.inv_scale;
+    uint64_t ns = 0;
+    for (size_t r = 0; r < sim->n_runs; r++) {
+        const n4d__pop_rt *p = &sim->runs[r];
+        const float dc = n4d__sim_dc(sim, p->pop, step);
+        for (uint64_t i = p->first; i < p->first + p->n; i++) {
+            /* Poisson events join the synaptic sums (integers: any order) */
+            for (size_t k = 0; k < sim->n_poisson; k++) {
+                const n4d__poisson_rt *in = &sim->poisson[k];
+                if (in->pop != p->pop || step < in->step_start || step >= in->step_stop)
+                    continue;
+                const uint64_t ev =
+                    n4d__poisson_events(in, sim->seed, (uint32_t)n4d__to_user(sim->model, i), step);
+                if (in->weight_q >= 0)
+                    re[i] += (int64_t)ev * in->weight_q;
+                else
+                    ri[i] += (int64_t)ev * in->weight_q;
+            }
+            const float in_e = n4d__fixed_to_float(re[i], inv_scale);
+            const float in_i = n4d__fixed_to_float(ri[i], inv_scale);
+            const float ext = sim->iext[i] + dc; /* iext is 0 unless input was given */
+            re[i] = 0;
+            ri[i] = 0;
+            sim->iext[i] = 0.0f;
+            if (n4d__update_neuron(p, &sim->v[i], &sim->x[0][i], &sim->x[1][i], &sim->x[2][i],
+                                   &sim->ref[i], in_e, in_i, ext))
+                spk[ns++] = (uint32_t)i;
+        }
+    }
+    return ns;
+}
+
+/* Adds the weights of the synapses of `src` into the ring slots of their
+ * delays. */
+static void deliver(n4d_sim *sim, uint32_t src, uint64_t step)
+{
+    const n4d__syn_view *syn = &sim->syn;
+    const uint64_t N = sim->n;
+    for (uint64_t g = syn->seg_ptr[src]; g < syn->seg_ptr[src + 1]; g++) {
+        const uint32_t key = syn->seg_key[g];
+        const uint64_t slot = (step + N4D__SEG_DELAY(key)) % sim->ring_slots;
+        int64_t *acc = sim->ring + (slot * 2 + N4D__SEG_CH(key)) * N;
+        for (uint64_t j = syn->seg_off[g]; j < syn->seg_off[g + 1]; j++)
+            acc[syn->target[j]] += syn->weight_q[j];
+    }
+}
+
 static n4d_status ref_run(n4d_sim *sim, uint64_t steps)
 {
     cpu_ref_state *s = sim->backend_state;
@@ -55,12 +112,12 @@ static n4d_status ref_run(n4d_sim *sim, uint64_t steps)
     for (uint64_t k = 0; k < steps; k++) {
         uint64_t step = sim->step;
         uint64_t t = prof ? n4d__now_ns() : 0;
-        uint64_t ns = n4d__cpu_update_range(sim, step, 0, sim->n, s->spk, sim->iext_dirty);
+        uint64_t ns = update(sim, step, s->spk);
         sim->iext_dirty = false;
         if (prof)
             t = n4d__prof_lap(prof, N4D_PROFILE_UPDATE, t);
         for (uint64_t i = 0; i < ns; i++)
-            n4d__cpu_deliver(sim, s->spk[i], step, 0, 0, 1);
+            deliver(sim, s->spk[i], step);
         if (prof)
             t = n4d__prof_lap(prof, N4D_PROFILE_DELIVERY, t);
         n4d_status st = emit(sim, s, step, ns);

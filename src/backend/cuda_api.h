@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a structure or function below changes. */
-#define N4D_CUDA_ABI_VERSION 2u
+#define N4D_CUDA_ABI_VERSION 3u
 /* Name of the exported entry point. */
 #define N4D_CUDA_ENTRY "n4d_cuda_get_api"
 /* File name of the library. */
@@ -62,13 +62,14 @@ typedef struct n4d__cuda_sim_desc {
     uint64_t step;              /* next step to simulate */
     double dt;                  /* ms */
     double inv_scale;           /* fixed point -> float */
-    /* host state, structure of arrays (internal order) */
-    float *v, *x1, *x2, *iext;
+    /* host state, structure of arrays (internal order): v, the auxiliary
+     * state arrays x[0 .. nx-1] (x[nx..] alias v: no model reads them) */
+    float *v, *x[N4D__NX], *iext;
     int32_t *ref;
     int64_t *ring;              /* ring[(slot * 2 + ch) * n + i] */
     uint32_t ring_slots;        /* max_delay (slot = step % ring_slots) */
     uint32_t min_delay, max_delay;
-    uint32_t pad_;
+    uint32_t nx;                /* auxiliary state arrays in use */
     /* per-run constants, inputs */
     const n4d__pop_rt *runs;
     uint64_t n_runs;

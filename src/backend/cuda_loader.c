@@ -219,8 +219,9 @@ static n4d_status cuda_init(n4d_sim *sim)
     d.dt = sim->dt;
     d.inv_scale = m->syn.inv_scale;
     d.v = sim->v;
-    d.x1 = sim->x1;
-    d.x2 = sim->x2;
+    for (int j = 0; j < N4D__NX; j++)
+        d.x[j] = sim->x[j];
+    d.nx = sim->nx;
     d.iext = sim->iext;
     d.ref = sim->ref;
     d.ring = sim->ring;

@@ -44,7 +44,6 @@ static n4d_status selftest_model(n4d_context *ctx, const char *build_backend, n4
     n4d_population_desc d;
     n4d_population_desc_init(&d);
     d.model = N4D_NEURON_LIF_EXP;
-    n4d_neuron_params_init(&d.params, N4D_NEURON_LIF_EXP);
     d.v_init = n4d_dist_uniform(-65.0, -55.0);
     d.name = "E";
     d.area = "e";

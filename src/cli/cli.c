@@ -4,6 +4,7 @@
  *   n4d resume CHECKPOINT [options]   continue a checkpointed simulation
  *   n4d import FILE -o MODEL.h5       convert a 4D Neural Cognition save
  *   n4d info CONFIG [options]         build a model and describe it
+ *   n4d models [--markdown]           list the neuron and synapse models
  *   n4d --version | --help
  *
  * CONFIG is a JSON config or a model saved in HDF5 (n4d_model_save, or a
@@ -361,6 +362,9 @@ static void print_help(FILE *f)
                  commands[c].positional, commands[c].bit == CLI_IMPORT ? " -o MODEL.h5" : "");
         fprintf(f, "%s%-40s %s\n", c ? "       " : "usage: ", syn, commands[c].summary);
     }
+    fprintf(f, "       %-40s %s\n", "n4d models [--markdown]",
+            "list the neuron models (parameters, defaults, units,");
+    fprintf(f, "       %-40s %s\n", "", "state variables) and the synapse models");
     fprintf(f, "       %-40s %s\n", "n4d --version", "print the library version");
     fprintf(f, "       %-40s %s\n", "n4d --help", "print this help");
     /* each option once, under the first command that takes it; a section
@@ -420,7 +424,9 @@ int main(int argc, char **argv)
         return cmd_resume(argc - 2, argv + 2);
     if (strcmp(cmd, "import") == 0)
         return cmd_import(argc - 2, argv + 2);
-    return usage_error("unknown command '%s' (expected run, resume, import, info, --version or "
-                       "--help)",
+    if (strcmp(cmd, "models") == 0)
+        return cmd_models(argc - 2, argv + 2);
+    return usage_error("unknown command '%s' (expected run, resume, import, info, models, "
+                       "--version or --help)",
                        cmd);
 }

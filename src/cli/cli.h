@@ -78,7 +78,6 @@ bool parse_double(const char *s, double *out);
 /* Whether s ends with suffix (lower case), ignoring ASCII case. */
 bool has_suffix(const char *s, const char *suffix);
 double now_s(void);
-const char *model_name(int32_t model);
 /* "12.3 MiB" style, into buf. */
 const char *human_bytes(uint64_t bytes, char *buf, size_t cap);
 /* "1.2 s", "3 min 04 s" style, into buf. */
@@ -103,5 +102,7 @@ int cmd_run(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+/* n4d models [--markdown] (cli_models.c). */
+int cmd_models(int argc, char **argv);
 
 #endif

@@ -87,7 +87,7 @@ int cmd_info(int argc, char **argv)
         if (n4d_model_population_info(m, i, &pi) != N4D_OK)
             continue;
         int ln = pi.name ? (int)strlen(pi.name) : 0, la = pi.area ? (int)strlen(pi.area) : 0;
-        int lm = (int)strlen(model_name(pi.model));
+        int lm = (int)strlen(pi.model_name);
         wname = ln > wname ? ln : wname;
         warea = la > warea ? la : warea;
         wmodel = lm > wmodel ? lm : wmodel;
@@ -105,7 +105,7 @@ int cmd_info(int argc, char **argv)
             goto done;
         }
         printf("  %-*s  %-*s  %-*s  %10" PRIu64 "  %10" PRIu64 "\n", wname,
-               pi.name ? pi.name : "", wmodel, model_name(pi.model), warea,
+               pi.name ? pi.name : "", wmodel, pi.model_name, warea,
                pi.area ? pi.area : "", pi.count, pi.first);
     }
     printf("projections:  %" PRId32 "\n", n4d_model_num_projections(m));

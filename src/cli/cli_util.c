@@ -115,17 +115,6 @@ double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-const char *model_name(int32_t model)
-{
-    switch (model) {
-    case N4D_NEURON_LIF: return "lif";
-    case N4D_NEURON_LIF_EXP: return "lif_exp";
-    case N4D_NEURON_IZHIKEVICH: return "izhikevich";
-    case N4D_NEURON_LIF_COND_EXP: return "lif_cond_exp";
-    default: return "?";
-    }
-}
-
 /* "12.3 MiB" style, into buf. */
 const char *human_bytes(uint64_t bytes, char *buf, size_t cap)
 {

@@ -35,7 +35,7 @@ typedef struct cfg {
     n4d_model *m;
 
     uint32_t shape[4];
-    int32_t default_model;   /* neuron_model.type (lif if absent) */
+    const n4d__neuron_model *default_model; /* neuron_model.type (lif if absent) */
     json_t *params_default;  /* neuron_model.params_default or NULL */
     area_info *areas;
     size_t n_areas;
@@ -64,23 +64,12 @@ static const char *const POP_KEYS[] = {"name", "area", "model", "preset", "param
                                        "count", "density", "v_init", NULL};
 static const char *const PROJ_KEYS[] = {
     "name", "source", "target", "rule", "p", "indegree", "n", "kernel", "sigma", "cutoff",
-    "weight", "delay", "type", "allow_autapses", "allow_multapses", NULL};
+    "weight", "delay", "type", "allow_autapses", "allow_multapses", "synapse", NULL};
+static const char *const SYNAPSE_KEYS[] = {"model", NULL};
 static const char *const INPUT_KEYS[] = {"type", "target", "amplitude", "rate", "weight",
                                          "n_sources", "start", "stop", NULL};
 static const char *const DIST_KEYS[] = {"uniform", "normal", NULL};
 static const char *const NORMAL_KEYS[] = {"mean", "std", "min", "max", NULL};
-static const char *const PARAM_KEYS[] = {
-    "tau_m", "v_rest", "v_reset", "v_threshold", "refractory_period", "t_ref", "tau_syn_ex",
-    "tau_syn_in", "i_e", "a", "b", "c", "d", "v_peak", "e_ex", "e_in", NULL};
-
-static const char *const MODEL_NAMES[] = {"lif", "LIF", "lif_exp", "lif_cond_exp", "izhikevich",
-                                          NULL};
-static const int32_t MODEL_VALS[] = {N4D_NEURON_LIF, N4D_NEURON_LIF, N4D_NEURON_LIF_EXP,
-                                     N4D_NEURON_LIF_COND_EXP, N4D_NEURON_IZHIKEVICH};
-static const char *const PRESET_NAMES[] = {"regular_spiking", "fast_spiking", "bursting",
-                                           "intrinsic_bursting", NULL};
-static const int32_t PRESET_VALS[] = {N4D_IZH_REGULAR_SPIKING, N4D_IZH_FAST_SPIKING,
-                                      N4D_IZH_BURSTING, N4D_IZH_INTRINSIC_BURSTING};
 static const char *const RULE_NAMES[] = {"fixed_probability", "fixed_indegree",
                                          "fixed_total_number", "one_to_one", "all_to_all",
                                          "distance", NULL};
@@ -249,76 +238,117 @@ static n4d_status parse_dist(cfg *c, json_t *v, bool nonneg, n4d_dist *out)
     return N4D_OK;
 }
 
-/* ---- neuron parameters --------------------------------------------------- */
+/* ---- neuron models and parameters (the registry) ------------------------- */
 
-typedef struct param_def {
-    const char *key;
-    size_t offset;
-    const range *r;
-} param_def;
-
-static const param_def PARAMS[] = {
-    {"tau_m", offsetof(n4d_neuron_params, tau_m), &R_POS},
-    {"v_rest", offsetof(n4d_neuron_params, v_rest), &R_ANY},
-    {"v_reset", offsetof(n4d_neuron_params, v_reset), &R_ANY},
-    {"v_threshold", offsetof(n4d_neuron_params, v_threshold), &R_ANY},
-    {"refractory_period", offsetof(n4d_neuron_params, t_ref), &R_NONNEG},
-    {"t_ref", offsetof(n4d_neuron_params, t_ref), &R_NONNEG},
-    {"tau_syn_ex", offsetof(n4d_neuron_params, tau_syn_ex), &R_POS},
-    {"tau_syn_in", offsetof(n4d_neuron_params, tau_syn_in), &R_POS},
-    {"i_e", offsetof(n4d_neuron_params, i_e), &R_ANY},
-    {"a", offsetof(n4d_neuron_params, a), &R_ANY},
-    {"b", offsetof(n4d_neuron_params, b), &R_ANY},
-    {"c", offsetof(n4d_neuron_params, c), &R_ANY},
-    {"d", offsetof(n4d_neuron_params, d), &R_ANY},
-    {"v_peak", offsetof(n4d_neuron_params, v_peak), &R_ANY},
-    {"e_ex", offsetof(n4d_neuron_params, e_ex), &R_ANY},
-    {"e_in", offsetof(n4d_neuron_params, e_in), &R_ANY},
-};
-
-/* Applies a PARAMS object (at the current path) over *p. */
-static n4d_status apply_params(cfg *c, json_t *obj, n4d_neuron_params *p)
+/* A neuron model by name; "LIF" is 4D Neural Cognition's name of "lif". */
+static n4d_status get_model(cfg *c, json_t *v, const n4d__neuron_model **out)
 {
-    TRY(want(c, obj, JSON_OBJECT, "an object of neuron parameters"));
-    TRY(check_keys(c, obj, PARAM_KEYS));
-    if (json_object_get(obj, "refractory_period") && json_object_get(obj, "t_ref")) {
-        push_key(c, "t_ref");
-        return fail(c, AT_KEY,
-                    "\"t_ref\" is an alias of \"refractory_period\", both are given "
-                    "(expected one of them)");
-    }
-    for (size_t i = 0; i < sizeof PARAMS / sizeof PARAMS[0]; i++) {
-        double x = 0.0;
-        bool present = false;
-        TRY(opt_num(c, obj, PARAMS[i].key, PARAMS[i].r, &x, &present));
-        if (present)
-            *(double *)(void *)((char *)p + PARAMS[i].offset) = x;
-    }
+    char list[512];
+    size_t len = 0;
+    list[0] = '\0';
+    for (int32_t i = 0; i < n4d__neuron_model_count() && len < sizeof list; i++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
+                                n4d__neuron_model_at(i)->name);
+    if (!json_is_string(v))
+        return fail(c, AT_VALUE, "got %s (expected one of: %s)", type_name(v), list);
+    const char *s = json_string_value(v);
+    const n4d__neuron_model *nm = n4d__neuron_model_by_name(strcmp(s, "LIF") == 0 ? "lif" : s);
+    if (!nm)
+        return fail(c, AT_VALUE, "unknown neuron model \"%.64s\" (expected one of: %s)", s, list);
+    *out = nm;
     return N4D_OK;
 }
 
-/* Parameters of a population of `model`: defaults (or the Izhikevich preset),
- * then neuron_model.params_default when its type is `model`, then `own`
- * (at the current path's "params" key; may be NULL). */
-static n4d_status population_params(cfg *c, int32_t model, int32_t preset, bool has_preset,
-                                    json_t *own, n4d_neuron_params *p)
+/* Applies a params object (at the current path) of model nm over q. */
+static n4d_status apply_params(cfg *c, json_t *obj, const n4d__neuron_model *nm, double *q)
 {
-    n4d_neuron_params_init(p, model);
-    if (model == N4D_NEURON_IZHIKEVICH && has_preset)
-        TRY(api(c, n4d_neuron_params_init_izhikevich(p, preset)));
-    if (c->params_default && model == c->default_model)
-        TRY(apply_params(c, c->params_default, p)); /* validated with neuron_model: cannot fail */
-    if (own) {
-        push_key(c, "params");
-        TRY(apply_params(c, own, p));
+    TRY(want(c, obj, JSON_OBJECT, "an object of neuron parameters"));
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        const int32_t k = n4d__param_index(nm, key);
+        push_key(c, key);
+        if (k < 0) {
+            char names[512], hint[96] = "";
+            const char *best = NULL;
+            size_t bestd = SIZE_MAX;
+            for (int32_t j = 0; j < nm->h->n_params; j++) {
+                size_t dd = n4d__json_edit_distance(key, nm->h->params[j].name);
+                if (dd < bestd) {
+                    bestd = dd;
+                    best = nm->h->params[j].name;
+                }
+            }
+            if (best && bestd <= 2 && bestd < strlen(key))
+                snprintf(hint, sizeof hint, ", did you mean \"%s\"?", best);
+            return fail(c, AT_KEY,
+                        "unknown parameter \"%.64s\" of model \"%s\"%s (expected one of: %s)", key,
+                        nm->name, hint, n4d__param_names(nm, names, sizeof names));
+        }
+        const n4d__param_def *d = &nm->h->params[k];
+        if (d->alias && strcmp(key, d->alias) == 0 && json_object_get(obj, d->name))
+            return fail(c, AT_KEY, "\"%s\" is an alias of \"%s\", both are given (expected one of them)",
+                        key, d->name);
+        char expect[96], rtext[80];
+        n4d__param_range_text(nm, k, rtext, sizeof rtext);
+        if (strcmp(rtext, "any finite number") == 0)
+            snprintf(expect, sizeof expect, "a number");
+        else
+            snprintf(expect, sizeof expect, "a number %s", rtext);
+        const range r = {d->lo, d->hi, (d->flags & N4D__LO_OPEN) != 0, expect};
+        TRY(get_num(c, v, &r, &q[k]));
         pop(c);
     }
     return N4D_OK;
 }
 
-static n4d_dist default_v_init(int32_t model, const n4d_neuron_params *p)
+/* Parameters of a population of model nm into q: defaults, the preset
+ * (pv, may be NULL, at the current path's "preset" key), then
+ * neuron_model.params_default when its type is nm, then `own` (at the
+ * current path's "params" key; may be NULL). */
+static n4d_status population_params(cfg *c, const n4d__neuron_model *nm, json_t *pv, json_t *own,
+                                    double *q)
 {
-    return n4d_dist_constant(model == N4D_NEURON_IZHIKEVICH ? p->c : p->v_rest);
+    n4d__param_defaults(nm, q);
+    if (pv) {
+        push_key(c, "preset");
+        if (nm->h->n_presets == 0)
+            return fail(c, AT_KEY,
+                        "model \"%s\" has no presets (expected no \"preset\" for this model)",
+                        nm->name);
+        const char *names[16];
+        int32_t np = nm->h->n_presets < 15 ? nm->h->n_presets : 15, k = 0;
+        for (int32_t i = 0; i < np; i++)
+            names[i] = nm->h->presets[i].name;
+        names[np] = NULL;
+        static const int32_t idx[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+        TRY(get_enum(c, pv, "preset", names, idx, &k));
+        const n4d__preset_def *ps = &nm->h->presets[k];
+        for (int32_t j = 0; j < ps->n_values; j++)
+            q[n4d__param_index(nm, ps->values[j].name)] = ps->values[j].value;
+        pop(c);
+    }
+    if (c->params_default && nm == c->default_model)
+        TRY(apply_params(c, c->params_default, nm, q)); /* validated with neuron_model: cannot fail */
+    if (own) {
+        push_key(c, "params");
+        TRY(apply_params(c, own, nm, q));
+        pop(c);
+    }
+    return N4D_OK;
+}
+
+/* The parameters q of nm as name/value pairs for a population desc. */
+static void param_pairs(const n4d__neuron_model *nm, const double *q, n4d_param_value *pairs,
+                        n4d_population_desc *d)
+{
+    for (int32_t k = 0; k < nm->h->n_params; k++) {
+        pairs[k].name = nm->h->params[k].name;
+        pairs[k].value = q[k];
+    }
+    d->model_name = nm->name;
+    d->params = pairs;
+    d->n_params = (uint32_t)nm->h->n_params;
 }
 
 /* ---- sections ------------------------------------------------------------ */
@@ -388,7 +418,7 @@ static n4d_status load_lattice(cfg *c, json_t *root)
 
 static n4d_status load_neuron_model(cfg *c, json_t *root)
 {
-    c->default_model = N4D_NEURON_LIF;
+    c->default_model = n4d__neuron_model_by_id(N4D_NEURON_LIF);
     json_t *nm = json_object_get(root, "neuron_model");
     if (!nm)
         return N4D_OK;
@@ -403,15 +433,15 @@ static n4d_status load_neuron_model(cfg *c, json_t *root)
     }
     if (t) {
         push_key(c, type_key);
-        TRY(get_enum(c, t, "neuron model", MODEL_NAMES, MODEL_VALS, &c->default_model));
+        TRY(get_model(c, t, &c->default_model));
         pop(c);
     }
     json_t *pd = json_object_get(nm, "params_default");
     if (pd) {
-        n4d_neuron_params scratch;
-        n4d_neuron_params_init(&scratch, c->default_model);
+        double scratch[N4D__MAX_PARAMS];
+        n4d__param_defaults(c->default_model, scratch);
         push_key(c, "params_default");
-        TRY(apply_params(c, pd, &scratch));
+        TRY(apply_params(c, pd, c->default_model, scratch));
         pop(c);
         c->params_default = pd;
     }
@@ -612,15 +642,16 @@ static n4d_status implicit_populations(cfg *c, json_t *root)
         n4d_population_desc_init(&d);
         d.name = a->name;
         d.area = a->name;
-        d.model = c->default_model;
+        double q[N4D__MAX_PARAMS];
+        n4d_param_value pairs[N4D__MAX_PARAMS];
         push_key(c, "areas");
         push_idx(c, i);
-        TRY(population_params(c, d.model, 0, false, NULL, &d.params));
+        TRY(population_params(c, c->default_model, NULL, NULL, q));
+        param_pairs(c->default_model, q, pairs, &d);
         double dens = density;
         TRY(opt_num(c, a->obj, "density", &R_UNIT, &dens, NULL));
         d.placement = dens == 1.0 ? N4D_PLACE_ALL : N4D_PLACE_DENSITY;
         d.density = dens;
-        d.v_init = default_v_init(d.model, &d.params);
         TRY(api(c, n4d_model_add_population(c->m, &d, NULL)));
         TRY(add_pop_index(c, a->name, i));
         c->jc.depth -= 2;
@@ -658,26 +689,18 @@ static n4d_status load_populations(cfg *c, json_t *root)
         const area_info *a =
             &c->areas[json_integer_value(json_object_get(c->area_idx, d.area))];
 
-        d.model = c->default_model;
+        const n4d__neuron_model *nm = c->default_model;
         json_t *mv = json_object_get(obj, "model");
         if (mv) {
             push_key(c, "model");
-            TRY(get_enum(c, mv, "neuron model", MODEL_NAMES, MODEL_VALS, &d.model));
+            TRY(get_model(c, mv, &nm));
             pop(c);
         }
-        int32_t preset = N4D_IZH_REGULAR_SPIKING;
-        json_t *pv = json_object_get(obj, "preset");
-        if (pv) {
-            push_key(c, "preset");
-            if (d.model != N4D_NEURON_IZHIKEVICH)
-                return fail(c, AT_KEY,
-                            "\"preset\" applies only to model \"izhikevich\" (expected no "
-                            "preset for this model)");
-            TRY(get_enum(c, pv, "preset", PRESET_NAMES, PRESET_VALS, &preset));
-            pop(c);
-        }
-        TRY(population_params(c, d.model, preset, pv != NULL, json_object_get(obj, "params"),
-                              &d.params));
+        double q[N4D__MAX_PARAMS];
+        n4d_param_value pairs[N4D__MAX_PARAMS];
+        TRY(population_params(c, nm, json_object_get(obj, "preset"), json_object_get(obj, "params"),
+                              q));
+        param_pairs(nm, q, pairs, &d);
 
         int64_t count = 0;
         double density = 1.0;
@@ -707,7 +730,6 @@ static n4d_status load_populations(cfg *c, json_t *root)
         } else {
             d.placement = N4D_PLACE_ALL;
         }
-        d.v_init = default_v_init(d.model, &d.params);
         json_t *vi = json_object_get(obj, "v_init");
         if (vi) {
             push_key(c, "v_init");
@@ -861,6 +883,30 @@ static n4d_status load_projections(cfg *c, json_t *root)
         }
         TRY(opt_bool(c, obj, "allow_autapses", &d.allow_autapses));
         TRY(opt_bool(c, obj, "allow_multapses", &d.allow_multapses));
+        json_t *sv = json_object_get(obj, "synapse");
+        if (sv) { /* {"model": NAME}: a registered synapse model */
+            push_key(c, "synapse");
+            TRY(want(c, sv, JSON_OBJECT, "an object {\"model\": NAME}"));
+            TRY(check_keys(c, sv, SYNAPSE_KEYS));
+            json_t *smv = json_object_get(sv, "model");
+            if (smv) {
+                char slist[256];
+                size_t len = 0;
+                slist[0] = '\0';
+                for (int32_t j = 0; j < n4d__synapse_model_count() && len < sizeof slist; j++)
+                    len += (size_t)snprintf(slist + len, sizeof slist - len, "%s%s", j ? ", " : "",
+                                            n4d__synapse_model_at(j)->name);
+                push_key(c, "model");
+                if (!json_is_string(smv))
+                    return fail(c, AT_VALUE, "got %s (expected one of: %s)", type_name(smv), slist);
+                d.synapse_model = json_string_value(smv);
+                if (!n4d__synapse_model_by_name(d.synapse_model))
+                    return fail(c, AT_VALUE, "unknown synapse model \"%.64s\" (expected one of: %s)",
+                                d.synapse_model, slist);
+                pop(c);
+            }
+            pop(c);
+        }
         TRY(api(c, n4d_model_add_projection(c->m, &d, NULL)));
         pop(c);
     }

@@ -5,6 +5,7 @@
 
 #include "n4d.h"
 #include "synapse_gen.h" /* n4d__delay_steps, n4d__radix_sort_u32, N4D__MAX_DELAY_STEPS */
+#include "model_registry.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -134,8 +135,10 @@ typedef struct n4d__area {
 typedef struct n4d__population {
     char *name;
     int32_t area;
-    int32_t model;
-    n4d_neuron_params params;
+    int32_t model;                 /* the model's registry id */
+    const n4d__neuron_model *nm;   /* its registry entry */
+    double params[N4D__MAX_PARAMS]; /* nm's parameters, in its order */
+    bool v_init_default;           /* v_init follows the model's resting parameter */
     int32_t placement;
     double density;
     uint64_t count;
@@ -147,7 +150,8 @@ typedef struct n4d__population {
 typedef struct n4d__projection {
     char *name;
     int32_t source, target; /* population indices */
-    n4d_projection_desc d;  /* name/source/target pointers not owned: do not use */
+    const n4d__synapse_model *sm; /* its synapse model */
+    n4d_projection_desc d;  /* name/source/target/synapse_model pointers not owned: do not use */
 } n4d__projection;
 
 typedef struct n4d__input {

@@ -76,7 +76,7 @@ const char *n4d__json_type_name(const json_t *v)
     }
 }
 
-static size_t edit_distance(const char *a, const char *b)
+size_t n4d__json_edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b), row[64];
     if (la >= 64 || lb >= 64)
@@ -293,7 +293,7 @@ n4d_status n4d__jc_keys(n4d__jcheck *jc, json_t *obj, const char *const *allowed
         const char *best = NULL;
         size_t bestd = SIZE_MAX;
         for (size_t i = 0; allowed[i]; i++) {
-            size_t dd = edit_distance(key, allowed[i]);
+            size_t dd = n4d__json_edit_distance(key, allowed[i]);
             if (dd < bestd) {
                 bestd = dd;
                 best = allowed[i];

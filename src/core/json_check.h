@@ -110,6 +110,8 @@ const char *n4d__json_type_name(const json_t *v);
 bool n4d__json_in_list(const char *const *list, const char *s);
 /* Appends s to buf (cap bytes, *n used), truncating, NUL-terminated. */
 void n4d__json_append(char *buf, size_t cap, size_t *n, const char *s);
+/* Levenshtein distance of two short strings (did-you-mean hints). */
+size_t n4d__json_edit_distance(const char *a, const char *b);
 /* "a, b, c" of a NULL-terminated list, into buf. */
 const char *n4d__json_join_list(const char *const *list, char *buf, size_t cap);
 /* "a, b, c" of the keys of an object, at most ~400 characters, into buf. */

@@ -12,67 +12,6 @@
 
 /* ---- descriptor defaults ---------------------------------------------- */
 
-void n4d_neuron_params_init(n4d_neuron_params *p, int32_t model)
-{
-    if (!p)
-        return;
-    memset(p, 0, sizeof *p);
-    p->tau_m = 20.0;
-    p->t_ref = 5.0;
-    p->tau_syn_ex = 5.0;
-    p->tau_syn_in = 10.0;
-    p->v_peak = 30.0;
-    p->a = 0.02;
-    p->b = 0.2;
-    p->c = -65.0;
-    p->d = 8.0;
-    if (model == N4D_NEURON_LIF_EXP) {
-        /* Brian2 / Vogels-Abbott CUBA */
-        p->v_rest = -49.0;
-        p->v_reset = -60.0;
-        p->v_threshold = -50.0;
-    } else {
-        /* 4D Neural Cognition defaults */
-        p->v_rest = -65.0;
-        p->v_reset = -70.0;
-        p->v_threshold = -50.0;
-    }
-    p->e_ex = 0.0;
-    p->e_in = -80.0;
-    if (model == N4D_NEURON_LIF_COND_EXP) {
-        p->v_rest = -60.0;
-        p->v_reset = -60.0;
-        p->v_threshold = -50.0;
-    }
-    if (model == N4D_NEURON_IZHIKEVICH) {
-        p->v_rest = -65.0;
-        p->v_reset = -65.0;
-        p->v_threshold = 30.0;
-        p->t_ref = 0.0;
-    }
-}
-
-n4d_status n4d_neuron_params_init_izhikevich(n4d_neuron_params *p, int32_t preset)
-{
-    if (!p)
-        return N4D_E_INVALID_ARG;
-    static const double table[4][4] = {
-        {0.02, 0.2, -65.0, 8.0}, /* regular spiking */
-        {0.1, 0.2, -65.0, 2.0},  /* fast spiking */
-        {0.02, 0.2, -50.0, 2.0}, /* chattering (bursting) */
-        {0.02, 0.2, -55.0, 4.0}, /* intrinsically bursting */
-    };
-    if (preset < 0 || preset > 3)
-        return N4D_E_INVALID_ARG;
-    n4d_neuron_params_init(p, N4D_NEURON_IZHIKEVICH);
-    p->a = table[preset][0];
-    p->b = table[preset][1];
-    p->c = table[preset][2];
-    p->d = table[preset][3];
-    p->v_reset = p->c;
-    return N4D_OK;
-}
-
 n4d_dist n4d_dist_constant(double value)
 {
     n4d_dist d = {N4D_DIST_CONSTANT, value, 0.0, -INFINITY, INFINITY};
@@ -98,7 +37,6 @@ void n4d_population_desc_init(n4d_population_desc *d)
     memset(d, 0, sizeof *d);
     d->struct_size = sizeof *d;
     d->model = N4D_NEURON_LIF;
-    n4d_neuron_params_init(&d->params, N4D_NEURON_LIF);
     d->placement = N4D_PLACE_ALL;
     d->density = 1.0;
     d->v_init.kind = -1; /* unset: resting value of the model */
@@ -423,26 +361,40 @@ static double dist_max_abs(const n4d_dist *d)
  * largest: beyond 1e30 they would not be finite floats. */
 #define MAX_ABS_WEIGHT 1e30
 
-static n4d_status check_params(n4d_model *m, const char *pop, int32_t model,
-                               const n4d_neuron_params *p)
+/* Sets parameter `name` of population `pop` (model nm) in q, checked. */
+static n4d_status set_param(n4d_model *m, const char *pop, const n4d__neuron_model *nm, double *q,
+                            const char *name, double value)
 {
-    const double all[] = {p->tau_m, p->v_rest, p->v_reset, p->v_threshold, p->t_ref,
-                          p->tau_syn_ex, p->tau_syn_in, p->i_e, p->a, p->b, p->c, p->d, p->v_peak,
-                          p->e_ex, p->e_in};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (!isfinite(all[i]))
-            return MODEL_ERR(m, N4D_E_RANGE, "population \"%s\": a parameter is not finite", pop);
-    if (model != N4D_NEURON_IZHIKEVICH) {
-        if (!(p->tau_m > 0))
-            return MODEL_ERR(m, N4D_E_RANGE, "population \"%s\": tau_m %g must be > 0", pop, p->tau_m);
-        if (p->t_ref < 0)
-            return MODEL_ERR(m, N4D_E_RANGE, "population \"%s\": refractory period %g must be >= 0",
-                             pop, p->t_ref);
+    if (!name)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "population \"%s\": a parameter name is NULL", pop);
+    const int32_t k = n4d__param_index(nm, name);
+    if (k < 0) {
+        char names[512];
+        return MODEL_ERR(m, N4D_E_CONFIG,
+                         "population \"%s\": unknown parameter \"%s\" of model \"%s\" "
+                         "(expected one of: %s)",
+                         pop, name, nm->name, n4d__param_names(nm, names, sizeof names));
     }
-    if ((model == N4D_NEURON_LIF_EXP || model == N4D_NEURON_LIF_COND_EXP) &&
-        (!(p->tau_syn_ex > 0) || !(p->tau_syn_in > 0)))
-        return MODEL_ERR(m, N4D_E_RANGE, "population \"%s\": tau_syn_ex and tau_syn_in must be > 0",
-                         pop);
+    if (!n4d__param_valid(nm, k, value)) {
+        char range[96];
+        return MODEL_ERR(m, N4D_E_RANGE,
+                         "population \"%s\": parameter \"%s\" of model \"%s\" is %g (expected "
+                         "%s)",
+                         pop, nm->h->params[k].name, nm->name, value,
+                         n4d__param_range_text(nm, k, range, sizeof range));
+    }
+    q[k] = value;
+    return N4D_OK;
+}
+
+/* The model's checks across parameters. */
+static n4d_status check_model_params(n4d_model *m, const char *pop, const n4d__neuron_model *nm,
+                                     const double *q)
+{
+    const char *why = nm->h->check ? nm->h->check(q) : NULL;
+    if (why)
+        return MODEL_ERR(m, N4D_E_RANGE, "population \"%s\" (model \"%s\"): %s", pop, nm->name,
+                         why);
     return N4D_OK;
 }
 
@@ -465,10 +417,47 @@ n4d_status n4d_model_add_population(n4d_model *m, const n4d_population_desc *d, 
     int32_t area = find_area(m, pd.area);
     if (area < 0)
         return MODEL_ERR(m, N4D_E_CONFIG, "population \"%s\": unknown area \"%s\"", pd.name, pd.area);
-    if (pd.model < N4D_NEURON_LIF || pd.model > N4D_NEURON_LIF_COND_EXP)
-        return MODEL_ERR(m, N4D_E_INVALID_ARG, "population \"%s\": unknown neuron model %d", pd.name,
-                         pd.model);
-    if ((st = check_params(m, pd.name, pd.model, &pd.params)))
+    const n4d__neuron_model *nm = pd.model_name ? n4d__neuron_model_by_name(pd.model_name)
+                                                : n4d__neuron_model_by_id(pd.model);
+    if (!nm) {
+        char known[256];
+        size_t len = 0;
+        known[0] = '\0';
+        for (int32_t i = 0; i < n4d__neuron_model_count() && len < sizeof known; i++)
+            len += (size_t)snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "",
+                                    n4d__neuron_model_at(i)->name);
+        if (pd.model_name)
+            return MODEL_ERR(m, N4D_E_CONFIG,
+                             "population \"%s\": unknown neuron model \"%s\" (expected one of: %s)",
+                             pd.name, pd.model_name, known);
+        return MODEL_ERR(m, N4D_E_INVALID_ARG,
+                         "population \"%s\": unknown neuron model id %d (expected the id of one of: "
+                         "%s)",
+                         pd.name, pd.model, known);
+    }
+    double q[N4D__MAX_PARAMS];
+    n4d__param_defaults(nm, q);
+    if (pd.preset) {
+        int32_t k = 0;
+        while (k < nm->h->n_presets && strcmp(nm->h->presets[k].name, pd.preset) != 0)
+            k++;
+        if (k == nm->h->n_presets)
+            return MODEL_ERR(m, N4D_E_CONFIG,
+                             "population \"%s\": model \"%s\" has no preset \"%s\"%s", pd.name,
+                             nm->name, pd.preset,
+                             nm->h->n_presets ? "" : " (it has no presets)");
+        for (int32_t j = 0; j < nm->h->presets[k].n_values; j++)
+            if ((st = set_param(m, pd.name, nm, q, nm->h->presets[k].values[j].name,
+                                nm->h->presets[k].values[j].value)))
+                return st;
+    }
+    if (pd.n_params && !pd.params)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "population \"%s\": params is NULL, n_params %u",
+                         pd.name, pd.n_params);
+    for (uint32_t j = 0; j < pd.n_params; j++)
+        if ((st = set_param(m, pd.name, nm, q, pd.params[j].name, pd.params[j].value)))
+            return st;
+    if ((st = check_model_params(m, pd.name, nm, q)))
         return st;
     const n4d__area *ar = &m->areas[area];
     uint64_t sites = 1;
@@ -493,9 +482,9 @@ n4d_status n4d_model_add_population(n4d_model *m, const n4d_population_desc *d, 
         return MODEL_ERR(m, N4D_E_INVALID_ARG, "population \"%s\": unknown placement %d", pd.name,
                          pd.placement);
     }
-    if (pd.v_init.kind < 0)
-        pd.v_init = n4d_dist_constant(pd.model == N4D_NEURON_IZHIKEVICH ? pd.params.c
-                                                                        : pd.params.v_rest);
+    const bool v_init_default = pd.v_init.kind < 0;
+    if (v_init_default)
+        pd.v_init = n4d_dist_constant(q[nm->h->v_init_param]);
     char what[300];
     snprintf(what, sizeof what, "population \"%s\": v_init", pd.name);
     if ((st = check_dist(m, what, &pd.v_init)))
@@ -507,8 +496,10 @@ n4d_status n4d_model_add_population(n4d_model *m, const n4d_population_desc *d, 
     if (!(p->name = n4d__strdup(m->ctx, pd.name)))
         return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding population \"%s\"", pd.name);
     p->area = area;
-    p->model = pd.model;
-    p->params = pd.params;
+    p->model = nm->id;
+    p->nm = nm;
+    memcpy(p->params, q, sizeof q);
+    p->v_init_default = v_init_default;
     p->placement = pd.placement;
     p->density = pd.density;
     p->count = pd.count;
@@ -597,6 +588,19 @@ n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d, 
     if (pd.syn_type < N4D_SYN_AUTO || pd.syn_type > N4D_SYN_INHIBITORY)
         return MODEL_ERR(m, N4D_E_INVALID_ARG, "projection \"%s\": unknown synapse type %d", name,
                          pd.syn_type);
+    const n4d__synapse_model *sm =
+        n4d__synapse_model_by_name(pd.synapse_model ? pd.synapse_model : "static");
+    if (!sm) {
+        char known[256];
+        size_t len = 0;
+        known[0] = '\0';
+        for (int32_t i = 0; i < n4d__synapse_model_count() && len < sizeof known; i++)
+            len += (size_t)snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "",
+                                    n4d__synapse_model_at(i)->name);
+        return MODEL_ERR(m, N4D_E_CONFIG,
+                         "projection \"%s\": unknown synapse model \"%s\" (expected one of: %s)",
+                         name, pd.synapse_model, known);
+    }
     if (!GROW(m, projs, n_projs, cap_projs))
         return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding projection \"%s\"", name);
     n4d__projection *p = &m->projs[m->n_projs];
@@ -605,8 +609,9 @@ n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d, 
         return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding projection \"%s\"", name);
     p->source = src;
     p->target = tgt;
+    p->sm = sm;
     p->d = pd;
-    p->d.name = p->d.source = p->d.target = NULL;
+    p->d.name = p->d.source = p->d.target = p->d.synapse_model = NULL;
     (void)rule_name;
     if (index)
         *index = (int32_t)m->n_projs;
@@ -728,8 +733,55 @@ n4d_status n4d_model_population_info(const n4d_model *m, int32_t index, n4d_popu
     if (index < 0 || (size_t)index >= m->n_pops)
         return N4D_E_RANGE;
     const n4d__population *p = &m->pops[index];
-    n4d_population_info full = {sizeof full, p->name, m->areas[p->area].name, p->model, p->first, p->n};
+    n4d_population_info full = {sizeof full, p->name, m->areas[p->area].name, p->model,
+                                p->first,    p->n,    p->nm->name};
     N4D__COPY_OUT(out, full);
+    return N4D_OK;
+}
+
+n4d_status n4d_model_set_population_param(n4d_model *m, const char *pop, const char *param,
+                                          double value)
+{
+    n4d_status st = check_mutable(m, "n4d_model_set_population_param");
+    if (st)
+        return st;
+    if (!pop || !param)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "n4d_model_set_population_param: NULL name");
+    const int32_t pi = n4d_model_find_population(m, pop);
+    if (pi < 0)
+        return MODEL_ERR(m, N4D_E_CONFIG, "unknown population \"%s\"", pop);
+    n4d__population *p = &m->pops[pi];
+    double q[N4D__MAX_PARAMS];
+    memcpy(q, p->params, sizeof q);
+    if ((st = set_param(m, pop, p->nm, q, param, value)) ||
+        (st = check_model_params(m, pop, p->nm, q)))
+        return st;
+    memcpy(p->params, q, sizeof q);
+    if (p->v_init_default)
+        p->v_init = n4d_dist_constant(q[p->nm->h->v_init_param]);
+    return N4D_OK;
+}
+
+n4d_status n4d_model_get_population_param(const n4d_model *m, const char *pop, const char *param,
+                                          double *value)
+{
+    if (!IS_MODEL(m))
+        return N4D_E_INVALID_ARG;
+    if (!pop || !param || !value)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "n4d_model_get_population_param: NULL argument");
+    const int32_t pi = n4d_model_find_population(m, pop);
+    if (pi < 0)
+        return MODEL_ERR(m, N4D_E_CONFIG, "unknown population \"%s\"", pop);
+    const n4d__population *p = &m->pops[pi];
+    const int32_t k = n4d__param_index(p->nm, param);
+    if (k < 0) {
+        char names[512];
+        return MODEL_ERR(m, N4D_E_CONFIG,
+                         "population \"%s\": unknown parameter \"%s\" of model \"%s\" "
+                         "(expected one of: %s)",
+                         pop, param, p->nm->name, n4d__param_names(p->nm, names, sizeof names));
+    }
+    *value = p->params[k];
     return N4D_OK;
 }
 

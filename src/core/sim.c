@@ -198,51 +198,11 @@ float n4d__sim_dc(const n4d_sim *sim, int32_t pop, uint64_t step)
 
 static void pop_constants(const n4d__population *p, double dt, n4d__pop_rt *r)
 {
-    const n4d_neuron_params *q = &p->params;
     memset(r, 0, sizeof *r);
     r->first = p->first;
     r->n = p->n;
     r->model = p->model;
-    r->ref_steps = (int32_t)floor(q->t_ref / dt + 0.5);
-    r->ref_after_spike = r->ref_steps > 0 ? r->ref_steps - 1 : 0;
-    r->v_rest = (float)q->v_rest;
-    r->v_reset = (float)q->v_reset;
-    r->v_th = (float)q->v_threshold;
-    r->i_e = (float)q->i_e;
-    r->tau_m = (float)q->tau_m;
-    r->dt = (float)dt;
-    r->e_ex = (float)q->e_ex;
-    r->e_in = (float)q->e_in;
-    if (p->model == N4D_NEURON_LIF_COND_EXP) {
-        r->pe = (float)exp(-dt / q->tau_syn_ex);
-        r->pi = (float)exp(-dt / q->tau_syn_in);
-    }
-    if (p->model == N4D_NEURON_LIF_EXP) {
-        double pm = exp(-dt / q->tau_m);
-        r->pm = (float)pm;
-        r->pe = (float)exp(-dt / q->tau_syn_ex);
-        r->pi = (float)exp(-dt / q->tau_syn_in);
-        r->pdc = (float)-expm1(-dt / q->tau_m);
-        /* response of V to a unit exponential current: tau_s / (tau_s - tau_m) *
-         * (e^{-h/tau_s} - e^{-h/tau_m}), with the limit h/tau e^{-h/tau} */
-        const double ts[2] = {q->tau_syn_ex, q->tau_syn_in};
-        for (int c = 0; c < 2; c++) {
-            double v;
-            if (fabs(ts[c] - q->tau_m) < 1e-9 * q->tau_m)
-                v = dt / q->tau_m * pm;
-            else
-                v = ts[c] / (ts[c] - q->tau_m) * (exp(-dt / ts[c]) - pm);
-            if (c == 0)
-                r->pem = (float)v;
-            else
-                r->pim = (float)v;
-        }
-    }
-    r->a = (float)q->a;
-    r->b = (float)q->b;
-    r->c = (float)q->c;
-    r->d = (float)q->d;
-    r->v_peak = (float)q->v_peak;
+    p->nm->h->constants(p->params, dt, &r->k);
 }
 
 static uint64_t time_to_step(double t_ms, double dt)
@@ -387,8 +347,12 @@ static void init_state(n4d_sim *sim)
             }
             const uint64_t k = n4d__to_internal(m, i);
             sim->v[k] = (float)v;
-            sim->x1[k] = p->model == N4D_NEURON_IZHIKEVICH ? (float)(p->params.b * (double)sim->v[k])
-                                                           : 0.0f;
+            if (p->nm->h->init) {
+                float x[N4D__NX] = {0};
+                p->nm->h->init(p->params, sim->v[k], x);
+                for (int32_t j = 0; j < p->nm->h->n_states - 1; j++)
+                    sim->x[j][k] = x[j];
+            }
         }
     }
 }
@@ -418,8 +382,8 @@ static void sim_free(n4d_sim *sim)
     if (sim->ops && sim->backend_state)
         sim->ops->fini(sim);
     n4d__free(ctx, N4D_MEM_NEURONS, sim->v, N * sizeof(float));
-    n4d__free(ctx, N4D_MEM_NEURONS, sim->x1, N * sizeof(float));
-    n4d__free(ctx, N4D_MEM_NEURONS, sim->x2, N * sizeof(float));
+    for (uint32_t j = 0; j < sim->nx; j++)
+        n4d__free(ctx, N4D_MEM_NEURONS, sim->x[j], N * sizeof(float));
     n4d__free(ctx, N4D_MEM_NEURONS, sim->iext, N * sizeof(float));
     n4d__free(ctx, N4D_MEM_NEURONS, sim->ref, N * sizeof(int32_t));
     n4d__free(ctx, N4D_MEM_BUFFERS, sim->ring, (size_t)sim->ring_slots * 2 * N * sizeof(int64_t));
@@ -558,8 +522,12 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
         goto fail;
     }
     sim->v = n4d__calloc(ctx, N4D_MEM_NEURONS, N, sizeof(float));
-    sim->x1 = n4d__calloc(ctx, N4D_MEM_NEURONS, N, sizeof(float));
-    sim->x2 = n4d__calloc(ctx, N4D_MEM_NEURONS, N, sizeof(float));
+    bool x_ok = true;
+    for (size_t pi = 0; pi < model->n_pops; pi++)
+        if ((uint32_t)(model->pops[pi].nm->h->n_states - 1) > sim->nx)
+            sim->nx = (uint32_t)(model->pops[pi].nm->h->n_states - 1);
+    for (uint32_t j = 0; j < sim->nx; j++)
+        x_ok = x_ok && (sim->x[j] = n4d__calloc(ctx, N4D_MEM_NEURONS, N, sizeof(float)));
     sim->iext = n4d__calloc(ctx, N4D_MEM_NEURONS, N, sizeof(float));
     sim->ref = n4d__calloc(ctx, N4D_MEM_NEURONS, N, sizeof(int32_t));
     sim->ring = n4d__calloc(ctx, N4D_MEM_BUFFERS, (size_t)sim->ring_slots * 2 * N, sizeof(int64_t));
@@ -570,7 +538,9 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
     if (sim->hist_steps)
         sim->hist = n4d__calloc(ctx, N4D_MEM_RECORDING, (size_t)sim->hist_steps * sim->hist_words,
                                 sizeof(uint64_t));
-    if (!sim->v || !sim->x1 || !sim->x2 || !sim->iext || !sim->ref || !sim->ring || !sim->runs ||
+    for (uint32_t j = sim->nx; j < N4D__NX; j++)
+        sim->x[j] = sim->v; /* no model of this sim has state j + 1 */
+    if (!sim->v || !x_ok || !sim->iext || !sim->ref || !sim->ring || !sim->runs ||
         !sim->last_ids || (model->perm && !sim->sort_tmp) || (sim->hist_steps && !sim->hist)) {
         st = MODEL_ERR(model, N4D_E_NOMEM, "out of memory for the state of %llu neurons",
                        (unsigned long long)sim->n);
@@ -818,31 +788,6 @@ n4d_status n4d_sim_step_stats(const n4d_sim *sim, n4d_step_stats *out)
 
 /* ---- state access ------------------------------------------------------------ */
 
-enum { VAR_V, VAR_GE, VAR_GI, VAR_U, VAR_IEXT, VAR_REF };
-
-static int var_index(const char *var)
-{
-    static const char *const names[] = {"v", "ge", "gi", "u", "i_ext", "refractory"};
-    for (int i = 0; i < 6; i++)
-        if (strcmp(var, names[i]) == 0)
-            return i;
-    return -1;
-}
-
-/* Array holding `var` for population model `model`, or NULL if the model
- * lacks it. */
-static float *var_array(n4d_sim *sim, int var, int32_t model)
-{
-    switch (var) {
-    case VAR_V: return sim->v;
-    case VAR_GE: return model == N4D_NEURON_LIF_EXP || model == N4D_NEURON_LIF_COND_EXP ? sim->x1 : NULL;
-    case VAR_GI: return model == N4D_NEURON_LIF_EXP || model == N4D_NEURON_LIF_COND_EXP ? sim->x2 : NULL;
-    case VAR_U: return model == N4D_NEURON_IZHIKEVICH ? sim->x1 : NULL;
-    case VAR_IEXT: return sim->iext;
-    default: return NULL;
-    }
-}
-
 static n4d_status state_access(n4d_sim *sim, const char *var, float *out, const float *in,
                                uint64_t count)
 {
@@ -851,12 +796,12 @@ static n4d_status state_access(n4d_sim *sim, const char *var, float *out, const 
     n4d__clear_error(&sim->hdr);
     if (!var || (!out && !in))
         return SIM_ERR(sim, N4D_E_INVALID_ARG, "state access: NULL argument");
-    int vi = var_index(var);
-    if (vi < 0)
-        return SIM_ERR(sim, N4D_E_INVALID_ARG,
-                       "unknown state variable \"%s\" (expected one of: v, ge, gi, u, i_ext, "
-                       "refractory)",
-                       var);
+    const int32_t vi = n4d__state_find(var);
+    if (vi < 0) {
+        char names[512];
+        return SIM_ERR(sim, N4D_E_INVALID_ARG, "unknown state variable \"%s\" (expected one of: %s)",
+                       var, n4d__state_names(names, sizeof names));
+    }
     if (count != sim->n)
         return SIM_ERR(sim, N4D_E_RANGE, "state array has %llu entries (expected %llu neurons)",
                        (unsigned long long)count, (unsigned long long)sim->n);
@@ -865,14 +810,17 @@ static n4d_status state_access(n4d_sim *sim, const char *var, float *out, const 
         return hst;
     for (size_t ri = 0; ri < sim->n_runs; ri++) {
         const n4d__pop_rt *p = &sim->runs[ri];
-        float *arr = var_array(sim, vi, p->model);
+        const int32_t slot = n4d__state_slot(sim->model->pops[p->pop].nm, vi);
+        float *arr = slot == N4D__SLOT_V      ? sim->v
+                     : slot == N4D__SLOT_IEXT ? sim->iext
+                     : slot >= N4D__SLOT_X && slot < N4D__SLOT_X + N4D__NX ? sim->x[slot - N4D__SLOT_X]
+                                                                         : NULL;
         for (uint64_t i = p->first; i < p->first + p->n; i++) {
             const uint64_t id = n4d__to_user(sim->model, i);
-            if (vi == VAR_REF) { /* izhikevich has no refractory state */
-                const bool has = p->model != N4D_NEURON_IZHIKEVICH;
+            if (slot == N4D__SLOT_REF) {
                 if (out)
-                    out[id] = has ? (float)sim->ref[i] : NAN;
-                else if (has)
+                    out[id] = (float)sim->ref[i];
+                else
                     sim->ref[i] = in[id] > 0 ? (int32_t)in[id] : 0;
             } else if (out) {
                 out[id] = arr ? arr[i] : NAN;
@@ -881,7 +829,7 @@ static n4d_status state_access(n4d_sim *sim, const char *var, float *out, const 
             }
         }
     }
-    if (in && vi == VAR_IEXT)
+    if (in && strcmp(var, "i_ext") == 0)
         sim->iext_dirty = true;
     if (in)
         return n4d__sim_to_device(sim, N4D__SYNC_STATE);

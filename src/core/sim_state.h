@@ -181,8 +181,12 @@ struct n4d_sim {
     uint64_t step; /* next step to simulate */
     uint64_t n;    /* neurons */
 
-    /* neuron state, structure of arrays */
-    float *v, *x1, *x2, *iext;
+    /* neuron state, structure of arrays: v, then the auxiliary state
+     * variables of the models (x[j] holds state j + 1 of a population's
+     * model, registry order); nx arrays are allocated (the most any of the
+     * model's populations declares), x[nx..] alias v and are never read */
+    float *v, *x[N4D__NX], *iext;
+    uint32_t nx;
     int32_t *ref;
     bool iext_dirty; /* iext may be non-zero: the next step must read it */
 

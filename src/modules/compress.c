@@ -27,7 +27,7 @@ typedef struct cblock {
     uint32_t n;
     uint32_t run;
     uint64_t last_active; /* step of the last spike (or enable / restore) */
-    unsigned char *buf;   /* compressed v, x1, x2 (N4D_MEM_COMPRESSED) */
+    unsigned char *buf;   /* compressed v, x[0 .. nx-1] (N4D_MEM_COMPRESSED) */
     size_t buf_len;
     uint64_t released;    /* bytes of pages handed back */
 } cblock;
@@ -75,24 +75,24 @@ static uint64_t release_pages(void *p, size_t bytes)
     return (uint64_t)(b - a);
 }
 
-/* Bytes of the overlay a block covers: v, x1, x2, iext (float), ref, and
- * its slices of the 2 * ring_slots ring rows. */
+/* Bytes of the overlay a block covers: v, the nx auxiliary state arrays,
+ * iext (float), ref, and its slices of the 2 * ring_slots ring rows. */
 static uint64_t block_bytes(const n4d_sim *sim, const cblock *b)
 {
-    return (uint64_t)b->n * (4 * sizeof(float) + sizeof(int32_t) +
+    return (uint64_t)b->n * ((2 + sim->nx) * sizeof(float) + sizeof(int32_t) +
                              (uint64_t)sim->ring_slots * 2 * sizeof(int64_t));
 }
 
-/* Hands back the pages of the block's slices (all zero but v, x1, x2,
- * which the compressed store holds). */
+/* Hands back the pages of the block's slices (all zero but v and the
+ * auxiliary state, which the compressed store holds). */
 static uint64_t release_block(n4d_sim *sim, const cblock *b)
 {
     const size_t n = b->n, f = (size_t)b->first;
     uint64_t r = release_pages(sim->v + f, n * sizeof(float)) +
-                 release_pages(sim->x1 + f, n * sizeof(float)) +
-                 release_pages(sim->x2 + f, n * sizeof(float)) +
                  release_pages(sim->iext + f, n * sizeof(float)) +
                  release_pages(sim->ref + f, n * sizeof(int32_t));
+    for (uint32_t j = 0; j < sim->nx; j++) /* x[nx..] alias v: not again */
+        r += release_pages(sim->x[j] + f, n * sizeof(float));
     for (uint64_t row = 0; row < (uint64_t)sim->ring_slots * 2; row++)
         r += release_pages(sim->ring + row * sim->n + f, n * sizeof(int64_t));
     return r;
@@ -107,15 +107,15 @@ static void unpack_block(compressor *c, n4d_sim *sim, size_t k)
     cblock *b = &c->blk[k];
     if (!b->buf)
         return;
-    const size_t n = b->n, f = (size_t)b->first;
-    uLongf len = (uLongf)(3 * n * sizeof(float));
-    float tmp[3 * N4D__SKIP_BLOCK];
+    const size_t n = b->n, f = (size_t)b->first, arrays = 1 + sim->nx;
+    uLongf len = (uLongf)(arrays * n * sizeof(float));
+    float tmp[(1 + N4D__NX) * N4D__SKIP_BLOCK];
     /* the store was written by compress2 from this very buffer shape */
     if (uncompress((Bytef *)tmp, &len, b->buf, (uLong)b->buf_len) == Z_OK &&
-        len == 3 * n * sizeof(float)) {
+        len == arrays * n * sizeof(float)) {
         memcpy(sim->v + f, tmp, n * sizeof(float));
-        memcpy(sim->x1 + f, tmp + n, n * sizeof(float));
-        memcpy(sim->x2 + f, tmp + 2 * n, n * sizeof(float));
+        for (uint32_t j = 0; j < sim->nx; j++)
+            memcpy(sim->x[j] + f, tmp + (j + 1) * n, n * sizeof(float));
     }
 }
 
@@ -169,13 +169,17 @@ static bool block_quiet(const n4d_sim *sim, const cblock *b)
     for (uint64_t i = b->first; i < b->first + b->n; i++) {
         if (sim->ref[i] != 0)
             return false;
-        float v = sim->v[i], x1 = sim->x1[i], x2 = sim->x2[i];
+        float v = sim->v[i], x[N4D__NX];
+        for (int j = 0; j < N4D__NX; j++)
+            x[j] = sim->x[j][i];
         int32_t r = sim->ref[i];
-        if (n4d__update_neuron(p, &v, &x1, &x2, &r, 0.0f, 0.0f, 0.0f))
+        if (n4d__update_neuron(p, &v, &x[0], &x[1], &x[2], &r, 0.0f, 0.0f, 0.0f))
             return false;
-        if (memcmp(&v, &sim->v[i], sizeof v) || memcmp(&x1, &sim->x1[i], sizeof x1) ||
-            memcmp(&x2, &sim->x2[i], sizeof x2) || r != sim->ref[i])
+        if (memcmp(&v, &sim->v[i], sizeof v) || r != sim->ref[i])
             return false;
+        for (int j = 0; j < N4D__NX; j++)
+            if (memcmp(&x[j], &sim->x[j][i], sizeof x[j]))
+                return false;
         uint32_t bits;
         memcpy(&bits, &sim->iext[i], sizeof bits);
         if (bits)
@@ -197,12 +201,12 @@ static void compress_block(compressor *c, n4d_sim *sim, size_t k)
 {
     cblock *b = &c->blk[k];
     const size_t n = b->n, f = (size_t)b->first;
-    float tmp[3 * N4D__SKIP_BLOCK];
+    float tmp[(1 + N4D__NX) * N4D__SKIP_BLOCK];
     memcpy(tmp, sim->v + f, n * sizeof(float));
-    memcpy(tmp + n, sim->x1 + f, n * sizeof(float));
-    memcpy(tmp + 2 * n, sim->x2 + f, n * sizeof(float));
-    const uLong raw = (uLong)(3 * n * sizeof(float));
-    unsigned char scratch[3 * N4D__SKIP_BLOCK * sizeof(float) + 1024];
+    for (uint32_t j = 0; j < sim->nx; j++)
+        memcpy(tmp + (j + 1) * n, sim->x[j] + f, n * sizeof(float));
+    const uLong raw = (uLong)((1 + sim->nx) * n * sizeof(float));
+    unsigned char scratch[(1 + N4D__NX) * N4D__SKIP_BLOCK * sizeof(float) + 1024];
     uLongf len = (uLongf)sizeof scratch;
     if (compressBound(raw) > len || compress2(scratch, &len, (const Bytef *)tmp, raw, c->level) != Z_OK)
         return;

@@ -295,12 +295,12 @@ static n4d_status lif_constants(n4d_gpu *gpu, const n4d_gpu_lif_params *params, 
                        "potentials finite",
                        q.tau_m, q.dt);
     memset(p, 0, sizeof *p);
-    p->model = 0; /* N4D_NEURON_LIF: n4d__lif_step */
-    p->v_rest = (float)q.v_rest;
-    p->v_reset = (float)q.v_reset;
-    p->v_th = (float)q.v_threshold;
-    p->tau_m = (float)q.tau_m;
-    p->dt = (float)q.dt;
+    p->model = N4D_NEURON_LIF; /* n4d__lif_step */
+    p->k.lif.v_rest = (float)q.v_rest;
+    p->k.lif.v_reset = (float)q.v_reset;
+    p->k.lif.v_th = (float)q.v_threshold;
+    p->k.lif.tau_m = (float)q.tau_m;
+    p->k.lif.dt = (float)q.dt;
     return N4D_OK;
 }
 
@@ -319,8 +319,8 @@ static uint64_t lif_cpu(const n4d__pop_rt *p, uint64_t n, const float *v, const 
     for (int64_t i = 0; i < (int64_t)n; i++) {
         float vv = v[i];
         int32_t r = refr && refr[i] ? 1 : 0;
-        const int s = n4d__lif_step(&pc, &vv, &r, isyn ? isyn[i] : 0.0f, 0.0f,
-                                    iext ? iext[i] : 0.0f);
+        const int s = n4d__lif_step(&pc.k.lif, &vv, NULL, NULL, NULL, &r,
+                                    isyn ? isyn[i] : 0.0f, 0.0f, iext ? iext[i] : 0.0f);
         v_out[i] = vv;
         spk[i] = (uint8_t)s;
         ns += (uint64_t)s;

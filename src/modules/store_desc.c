@@ -27,22 +27,26 @@ static json_t *jdist(const n4d_dist *d)
 
 /* The description below lists every field of these structs: a new field
  * must be added there (and read back) to keep loads bitwise identical. */
-_Static_assert(sizeof(n4d_neuron_params) == 15 * sizeof(double),
-               "n4d_neuron_params changed: update jparams() and "
-               "n4d__store_read_description()");
-_Static_assert(sizeof(n4d_projection_desc) == 176 && sizeof(n4d_population_desc) == 216 &&
+_Static_assert(sizeof(n4d_projection_desc) == 184 && sizeof(n4d_population_desc) == 120 &&
                    sizeof(n4d_input_desc) == 64 && sizeof(n4d_layout_options) == 16,
                "a model descriptor changed: update n4d__store_describe() and "
                "n4d__store_read_description()");
 
-static json_t *jparams(const n4d_neuron_params *p)
+/* Description versions: 1 stored every field of the former fixed parameter
+ * struct (15 values, whatever the model); 2 stores the model by name and
+ * exactly its parameters, and the synapse model of each projection. */
+#define DESC_VERSION 2
+
+/* The parameters of a population, by name, in its model's order. */
+static json_t *jparams(const n4d__population *p)
 {
-    return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "tau_m",
-                     jnum(p->tau_m), "v_rest", jnum(p->v_rest), "v_reset", jnum(p->v_reset),
-                     "v_threshold", jnum(p->v_threshold), "t_ref", jnum(p->t_ref), "tau_syn_ex",
-                     jnum(p->tau_syn_ex), "tau_syn_in", jnum(p->tau_syn_in), "i_e", jnum(p->i_e),
-                     "a", jnum(p->a), "b", jnum(p->b), "c", jnum(p->c), "d", jnum(p->d), "v_peak",
-                     jnum(p->v_peak), "e_ex", jnum(p->e_ex), "e_in", jnum(p->e_in));
+    json_t *o = json_object();
+    for (int32_t k = 0; o && k < p->nm->h->n_params; k++)
+        if (json_object_set_new(o, p->nm->h->params[k].name, jnum(p->params[k]))) {
+            json_decref(o);
+            return NULL;
+        }
+    return o;
 }
 
 /* The model description as JSON text (malloc'ed by jansson), or NULL. */
@@ -53,7 +57,7 @@ char *n4d__store_describe(const n4d_model *m)
     bool ok = root && areas && pops && projs && inputs && senses;
     if (ok) {
         json_object_set_new(root, "format", json_string("n4d-model-description"));
-        json_object_set_new(root, "version", json_integer(1));
+        json_object_set_new(root, "version", json_integer(DESC_VERSION));
     }
     for (size_t i = 0; ok && i < m->n_areas; i++) {
         const n4d__area *a = &m->areas[i];
@@ -65,9 +69,10 @@ char *n4d__store_describe(const n4d_model *m)
     for (size_t i = 0; ok && i < m->n_pops; i++) {
         const n4d__population *p = &m->pops[i];
         ok = json_array_append_new(
-                 pops, json_pack("{s:s,s:s,s:i,s:o,s:i,s:o,s:I,s:o,s:I,s:I}", "name", p->name,
-                                 "area", m->areas[p->area].name, "model", (int)p->model, "params",
-                                 jparams(&p->params), "placement", (int)p->placement, "density",
+                 pops, json_pack("{s:s,s:s,s:i,s:s,s:o,s:i,s:o,s:I,s:o,s:I,s:I}", "name", p->name,
+                                 "area", m->areas[p->area].name, "model", (int)p->model,
+                                 "model_name", p->nm->name, "params", jparams(p), "placement",
+                                 (int)p->placement, "density",
                                  jnum(p->density), "count", (json_int_t)p->count, "v_init",
                                  jdist(&p->v_init), "first", (json_int_t)p->first, "n",
                                  (json_int_t)p->n)) == 0;
@@ -77,14 +82,14 @@ char *n4d__store_describe(const n4d_model *m)
         const n4d_projection_desc *d = &p->d;
         ok = json_array_append_new(
                  projs,
-                 json_pack("{s:s,s:s,s:s,s:i,s:o,s:I,s:i,s:o,s:o,s:o,s:o,s:i,s:i,s:i}", "name",
+                 json_pack("{s:s,s:s,s:s,s:i,s:o,s:I,s:i,s:o,s:o,s:o,s:o,s:i,s:i,s:i,s:s}", "name",
                            p->name, "source", m->pops[p->source].name, "target",
                            m->pops[p->target].name, "rule", (int)d->rule, "p", jnum(d->p), "n",
                            (json_int_t)d->n, "kernel", (int)d->kernel, "sigma", jnum(d->sigma),
                            "cutoff", jnum(d->cutoff), "weight", jdist(&d->weight), "delay",
                            jdist(&d->delay), "syn_type", (int)d->syn_type, "allow_autapses",
                            (int)d->allow_autapses, "allow_multapses",
-                           (int)d->allow_multapses)) == 0;
+                           (int)d->allow_multapses, "synapse_model", p->sm->name)) == 0;
     }
     for (size_t i = 0; ok && i < m->n_inputs; i++) {
         const n4d__input *in = &m->inputs[i];
@@ -228,10 +233,11 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
     size_t np = 0;
     if (!jr_str(&r, root, "format", &fmt) || !jr_int(&r, root, "version", 0, INT32_MAX, &ver))
         goto done;
-    if (strcmp(fmt, "n4d-model-description") != 0 || ver != 1) {
+    if (strcmp(fmt, "n4d-model-description") != 0 || ver < 1 || ver > DESC_VERSION) {
         n4d__jc_push_key(&r.jc, "format");
         n4d__jc_fail(&r.jc, N4D__JC_AT_VALUE,
-                     "\"%.64s\" version %lld (expected \"n4d-model-description\" version 1)",
+                     "\"%.64s\" version %lld (expected \"n4d-model-description\" version 1 or "
+                     "2)",
                      fmt, (long long)ver);
         goto done;
     }
@@ -288,20 +294,43 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
             !jr_int(&r, v, "count", 0, INT64_MAX, &count) || !jr_dist(&r, v, "v_init", &d.v_init) ||
             !jr_int(&r, v, "first", 0, INT64_MAX, &first) || !jr_int(&r, v, "n", 0, INT64_MAX, &n))
             goto done;
+        /* the model: by name (version 2), by id (version 1) */
+        const n4d__neuron_model *nm = NULL;
+        if (ver >= 2) {
+            const char *mname = NULL;
+            if (!jr_str(&r, v, "model_name", &mname))
+                goto done;
+            if (!(nm = n4d__neuron_model_by_name(mname))) {
+                n4d__jc_push_key(&r.jc, "model_name");
+                n4d__jc_fail(&r.jc, N4D__JC_AT_VALUE,
+                             "\"%.64s\" is not a neuron model of this library", mname);
+                goto done;
+            }
+        } else if (!(nm = n4d__neuron_model_by_id(d.model))) {
+            n4d__jc_push_key(&r.jc, "model");
+            n4d__jc_fail(&r.jc, N4D__JC_AT_VALUE, "%d is not a neuron model of this library",
+                         (int)d.model);
+            goto done;
+        }
+        d.model_name = nm->name;
         json_t *pj;
         if (!jr_enter(&r, v, "params", JSON_OBJECT, "an object", &pj))
             goto done;
-        n4d_neuron_params *p = &d.params;
-        if (!jr_num(&r, pj, "tau_m", &p->tau_m) || !jr_num(&r, pj, "v_rest", &p->v_rest) ||
-            !jr_num(&r, pj, "v_reset", &p->v_reset) ||
-            !jr_num(&r, pj, "v_threshold", &p->v_threshold) ||
-            !jr_num(&r, pj, "t_ref", &p->t_ref) || !jr_num(&r, pj, "tau_syn_ex", &p->tau_syn_ex) ||
-            !jr_num(&r, pj, "tau_syn_in", &p->tau_syn_in) || !jr_num(&r, pj, "i_e", &p->i_e) ||
-            !jr_num(&r, pj, "a", &p->a) || !jr_num(&r, pj, "b", &p->b) ||
-            !jr_num(&r, pj, "c", &p->c) || !jr_num(&r, pj, "d", &p->d) ||
-            !jr_num(&r, pj, "v_peak", &p->v_peak) || !jr_num(&r, pj, "e_ex", &p->e_ex) ||
-            !jr_num(&r, pj, "e_in", &p->e_in))
+        /* the model's parameters by name (version 1 also holds those of other
+         * models: ignored); version 2 holds exactly them */
+        n4d_param_value pv[N4D__MAX_PARAMS];
+        for (int32_t k = 0; k < nm->h->n_params; k++) {
+            pv[k].name = nm->h->params[k].name;
+            if (!jr_num(&r, pj, pv[k].name, &pv[k].value))
+                goto done;
+        }
+        if (ver >= 2 && json_object_size(pj) != (size_t)nm->h->n_params) {
+            n4d__jc_fail(&r.jc, N4D__JC_AT_VALUE, "holds parameters that model \"%s\" does not have",
+                         nm->name);
             goto done;
+        }
+        d.params = pv;
+        d.n_params = (uint32_t)nm->h->n_params;
         jr_at(&r, "populations", i);
         d.count = (uint64_t)count;
         if (n4d_model_add_population(m, &d, NULL)) {
@@ -323,7 +352,8 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
             !jr_num(&r, v, "cutoff", &d.cutoff) || !jr_dist(&r, v, "weight", &d.weight) ||
             !jr_dist(&r, v, "delay", &d.delay) || !jr_i32(&r, v, "syn_type", &d.syn_type) ||
             !jr_i32(&r, v, "allow_autapses", &d.allow_autapses) ||
-            !jr_i32(&r, v, "allow_multapses", &d.allow_multapses))
+            !jr_i32(&r, v, "allow_multapses", &d.allow_multapses) ||
+            (ver >= 2 && !jr_str(&r, v, "synapse_model", &d.synapse_model)))
             goto done;
         d.n = (uint64_t)n;
         if (n4d_model_add_projection(m, &d, NULL)) {

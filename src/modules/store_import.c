@@ -568,13 +568,12 @@ static n4d_status make_model(n4d__h5 *h, const char *obj, const char *obj_s, imp
         n4d_population_desc_init(&pd);
         pd.name = name;
         pd.area = ar->name;
-        pd.model = N4D_NEURON_LIF;
+        pd.model_name = "lif";
         const double *p = d->par + NPAR * i0;
-        pd.params.tau_m = p[0];
-        pd.params.v_rest = p[1];
-        pd.params.v_reset = p[2];
-        pd.params.v_threshold = p[3];
-        pd.params.t_ref = p[4];
+        const n4d_param_value pv[] = {{"tau_m", p[0]},       {"v_rest", p[1]}, {"v_reset", p[2]},
+                                      {"v_threshold", p[3]}, {"t_ref", p[4]}};
+        pd.params = pv;
+        pd.n_params = 5;
         uint64_t sites = 1;
         for (int a = 0; a < 4; a++)
             sites *= (uint64_t)(ar->hi[a] - ar->lo[a] + 1);

@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_VARS 6
-
-enum { VAR_V, VAR_GE, VAR_GI, VAR_U, VAR_IEXT, VAR_REF };
-static const char *const var_names[MAX_VARS] = {"v", "ge", "gi", "u", "i_ext", "refractory"};
-static const char *const var_units[MAX_VARS] = {"mV", "mV", "mV", "mV", "mV", "steps"};
+/* State variables: the registry's one table of state names
+ * (n4d__state_name), by index. */
+#define MAX_VARS N4D__STATE_NAMES_MAX
+#define var_names(k) n4d__state_name(k)
+#define var_units(k) n4d__state_unit(k)
 
 typedef struct rec_pop {
     uint64_t first, n;   /* user ids */
@@ -245,19 +245,19 @@ static n4d_status on_sample(void *ud, n4d_sim *sim)
         uint64_t id = r->rep_ids[k];
         while (m->pops[pi].first + m->pops[pi].n <= id)
             pi++;
-        int32_t model = m->pops[pi].model;
+        const n4d__neuron_model *nm = m->pops[pi].nm;
         uint64_t i = n4d__to_internal(m, id);
-        bool syn = model == N4D_NEURON_LIF_EXP || model == N4D_NEURON_LIF_COND_EXP;
         for (int v = 0; v < r->n_vars; v++) {
-            float x;
-            switch (r->vars[v]) {
-            case VAR_V: x = sim->v[i]; break;
-            case VAR_GE: x = syn ? sim->x1[i] : NAN; break;
-            case VAR_GI: x = syn ? sim->x2[i] : NAN; break;
-            case VAR_U: x = model == N4D_NEURON_IZHIKEVICH ? sim->x1[i] : NAN; break;
-            case VAR_IEXT: x = sim->iext[i]; break;
-            default: x = (float)sim->ref[i]; break;
-            }
+            const int32_t slot = n4d__state_slot(nm, r->vars[v]);
+            float x = NAN; /* the model lacks the variable */
+            if (slot == N4D__SLOT_V)
+                x = sim->v[i];
+            else if (slot >= N4D__SLOT_X && slot < N4D__SLOT_X + N4D__NX)
+                x = sim->x[slot - N4D__SLOT_X][i];
+            else if (slot == N4D__SLOT_IEXT)
+                x = sim->iext[i];
+            else if (slot == N4D__SLOT_REF)
+                x = (float)sim->ref[i];
             row[(uint64_t)v * r->n_rep + k] = x;
         }
     }
@@ -293,13 +293,13 @@ static n4d_status open_report(n4d__h5 *h, recorder *r)
             if (v == 0)
                 snprintf(path, sizeof path, "data");
             else
-                snprintf(path, sizeof path, "%s/data", var_names[r->vars[v]]);
+                snprintf(path, sizeof path, "%s/data", var_names(r->vars[v]));
             p->data[v] = n4d__h5_create_dset(h, g, path, N4D__T_F32, 0, p->rep_n, &L, &st);
             if (!st)
                 st = n4d__h5_attr_write_str(h, p->data[v], path, "variable_name",
-                                            var_names[r->vars[v]]);
+                                            var_names(r->vars[v]));
             if (!st)
-                st = n4d__h5_attr_write_str(h, p->data[v], path, "units", var_units[r->vars[v]]);
+                st = n4d__h5_attr_write_str(h, p->data[v], path, "units", var_units(r->vars[v]));
         }
         /* mapping: node ids local to the population, one element per node */
         uint64_t *buf = n4d__alloc(r->ctx, N4D_MEM_RECORDING, (p->rep_n + 1) * sizeof(uint64_t));
@@ -427,19 +427,21 @@ static n4d_status parse_vars(n4d_sim *sim, const char *list, recorder *r)
     while (*p) {
         size_t len = strcspn(p, ",");
         int found = -1;
-        for (int v = 0; v < MAX_VARS; v++)
-            if (strlen(var_names[v]) == len && strncmp(p, var_names[v], len) == 0)
+        for (int v = 0; v < n4d__state_name_count(); v++)
+            if (strlen(var_names(v)) == len && strncmp(p, var_names(v), len) == 0)
                 found = v;
-        if (found < 0)
+        if (found < 0) {
+            char names[512];
             return n4d__error(&sim->hdr, N4D_E_INVALID_ARG,
                               "record options: unknown state variable \"%.*s\" in \"%s\" (expected "
-                              "v, ge, gi, u, i_ext or refractory)",
-                              (int)len, p, list);
+                              "one of: %s)",
+                              (int)len, p, list, n4d__state_names(names, sizeof names));
+        }
         for (int v = 0; v < r->n_vars; v++)
             if (r->vars[v] == found)
                 return n4d__error(&sim->hdr, N4D_E_INVALID_ARG,
                                   "record options: variable \"%s\" is listed twice",
-                                  var_names[found]);
+                                  var_names(found));
         r->vars[r->n_vars++] = found;
         p += len;
         if (*p == ',')

@@ -5,6 +5,7 @@
 
 #if N4D_HAVE_HDF5
 
+#include <stdio.h>
 #include <string.h>
 
 #define STATE "/n4d/state"
@@ -20,6 +21,20 @@ static n4d_status write_state_array(n4d__h5 *h, hid_t g, const char *name, n4d__
     for (uint64_t u = 0; u < N; u++)
         memcpy((char *)scratch + u * elem, (const char *)arr + m->inv[u] * elem, elem);
     return n4d__h5_write_dset(h, g, name, t, N, 0, L, scratch);
+}
+
+/* The auxiliary state arrays in use, "x1" .. "xNX" (sim->x[0 ..]). */
+static n4d_status write_x_arrays(n4d__h5 *h, hid_t g, const n4d_sim *sim, const n4d__h5_layout *L,
+                                 void *scratch)
+{
+    n4d_status st = N4D_OK;
+    for (uint32_t j = 0; j < sim->nx && !st; j++) {
+        char name[16];
+        snprintf(name, sizeof name, "x%u", j + 1);
+        st = write_state_array(h, g, name, N4D__T_F32, sim->model, sim->x[j], sizeof(float), L,
+                               scratch);
+    }
+    return st;
 }
 
 static n4d_status write_state(n4d__h5 *h, hid_t file, n4d_sim *sim, const n4d_save_options *opt)
@@ -51,8 +66,7 @@ static n4d_status write_state(n4d__h5 *h, hid_t file, n4d_sim *sim, const n4d_sa
         (st = n4d__h5_attr_write(h, g, STATE, "ring_slots", N4D__T_U32, 1, &sim->ring_slots)) ||
         (st = n4d__h5_attr_write_str(h, g, STATE, "backend", n4d_sim_backend(sim))) ||
         (st = write_state_array(h, g, "v", N4D__T_F32, m, sim->v, sizeof(float), &L, scratch)) ||
-        (st = write_state_array(h, g, "x1", N4D__T_F32, m, sim->x1, sizeof(float), &L, scratch)) ||
-        (st = write_state_array(h, g, "x2", N4D__T_F32, m, sim->x2, sizeof(float), &L, scratch)) ||
+        (st = write_x_arrays(h, g, sim, &L, scratch)) ||
         (st = write_state_array(h, g, "iext", N4D__T_F32, m, sim->iext, sizeof(float), &L,
                                 scratch)) ||
         (st = write_state_array(h, g, "refractory", N4D__T_I32, m, sim->ref, sizeof(int32_t), &L,
@@ -153,6 +167,21 @@ static n4d_status check_ids(n4d__h5 *h, const char *name, const uint32_t *ids, u
     return N4D_OK;
 }
 
+/* The auxiliary state arrays the sim uses (every checkpoint has them:
+ * older ones always wrote x1 and x2, and no model then had more); arrays the
+ * sim does not use are not read. */
+static n4d_status read_x_arrays(n4d__h5 *h, hid_t g, n4d_sim *sim, void *scratch)
+{
+    n4d_status st = N4D_OK;
+    for (uint32_t j = 0; j < sim->nx && !st; j++) {
+        char name[16];
+        snprintf(name, sizeof name, "x%u", j + 1);
+        st = read_state_array(h, g, name, N4D__T_F32, sim->model, sim->x[j], sizeof(float),
+                              scratch);
+    }
+    return st;
+}
+
 static n4d_status read_state(n4d__h5 *h, hid_t g, n4d_sim *sim, void *scratch)
 {
     const n4d_model *m = sim->model;
@@ -163,8 +192,7 @@ static n4d_status read_state(n4d__h5 *h, hid_t g, n4d_sim *sim, void *scratch)
         (st = n4d__h5_attr_read(h, g, STATE, "checksum", N4D__T_U64, 1, &checksum)) ||
         (st = n4d__h5_attr_read(h, g, STATE, "total_spikes", N4D__T_U64, 1, &total)) ||
         (st = read_state_array(h, g, "v", N4D__T_F32, m, sim->v, sizeof(float), scratch)) ||
-        (st = read_state_array(h, g, "x1", N4D__T_F32, m, sim->x1, sizeof(float), scratch)) ||
-        (st = read_state_array(h, g, "x2", N4D__T_F32, m, sim->x2, sizeof(float), scratch)) ||
+        (st = read_x_arrays(h, g, sim, scratch)) ||
         (st = read_state_array(h, g, "iext", N4D__T_F32, m, sim->iext, sizeof(float), scratch)) ||
         (st = read_state_array(h, g, "refractory", N4D__T_I32, m, sim->ref, sizeof(int32_t),
                                scratch)))

@@ -8,12 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *model_name(int32_t model)
-{
-    static const char *const names[] = {"lif", "lif_exp", "izhikevich", "lif_cond_exp"};
-    return model >= 0 && model <= 3 ? names[model] : "?";
-}
-
 /* /nodes/<pop>: SONATA node population with positions and parameters. */
 n4d_status n4d__store_write_nodes(n4d__h5 *h, hid_t file, const n4d_model *m,
                                   const n4d__h5_layout *L, void *scratch)
@@ -28,19 +22,15 @@ n4d_status n4d__store_write_nodes(n4d__h5 *h, hid_t file, const n4d_model *m,
         if (g < 0)
             break;
         const uint64_t first = p->first, index = pi;
-        const n4d_neuron_params *q = &p->params;
-        const char *pn[] = {"tau_m", "v_rest", "v_reset", "v_threshold", "t_ref", "tau_syn_ex",
-                            "tau_syn_in", "i_e", "a", "b", "c", "d", "v_peak", "e_ex", "e_in"};
-        const double pv[] = {q->tau_m, q->v_rest, q->v_reset, q->v_threshold, q->t_ref,
-                             q->tau_syn_ex, q->tau_syn_in, q->i_e, q->a, q->b, q->c, q->d,
-                             q->v_peak, q->e_ex, q->e_in};
         st = n4d__h5_attr_write(h, g, gname, "n4d_first_id", N4D__T_U64, 1, &first);
         if (!st)
             st = n4d__h5_attr_write(h, g, gname, "n4d_population_index", N4D__T_U64, 1, &index);
         if (!st)
-            st = n4d__h5_attr_write_str(h, g, gname, "model", model_name(p->model));
-        for (size_t k = 0; k < sizeof pv / sizeof pv[0] && !st; k++)
-            st = n4d__h5_attr_write(h, g, gname, pn[k], N4D__T_F64, 1, &pv[k]);
+            st = n4d__h5_attr_write_str(h, g, gname, "model", p->nm->name);
+        /* the model's parameters, by name */
+        for (int32_t k = 0; k < p->nm->h->n_params && !st; k++)
+            st = n4d__h5_attr_write(h, g, gname, p->nm->h->params[k].name, N4D__T_F64, 1,
+                                    &p->params[k]);
         /* columns written block by block from scratch */
         static const char *const cols[] = {"node_id", "node_type_id", "node_group_id",
                                            "node_group_index", "0/x", "0/y", "0/z", "0/w"};
