@@ -20,17 +20,21 @@
 #define STEPS 300
 
 /* A small network with recurrent excitation and inhibition, DC drive,
- * Poisson input and a sense, so every code path of a run is taken. */
+ * Poisson input and a sense, so every code path of a run is taken, and a
+ * quiet population Q (lif at rest, no input) that compression takes. */
 static const char MODEL_JSON[] =
-    "{\"dt\": 0.1, \"seed\": 7, \"lattice_shape\": [16, 16, 4, 2],"
+    "{\"dt\": 0.1, \"seed\": 7, \"lattice_shape\": [16, 16, 12, 2],"
     " \"areas\": [{\"name\": \"ctx\", \"coord_ranges\": {\"x\": [0, 15], \"y\": [0, 15],"
     "   \"z\": [0, 3], \"w\": [0, 0]}},"
     "  {\"name\": \"v1\", \"coord_ranges\": {\"x\": [0, 15], \"y\": [0, 15], \"z\": [0, 3],"
-    "   \"w\": [1, 1]}}],"
+    "   \"w\": [1, 1]}},"
+    "  {\"name\": \"quiet\", \"coord_ranges\": {\"x\": [0, 15], \"y\": [0, 15], \"z\": [4, 11],"
+    "   \"w\": [0, 0]}}],"
     " \"neuron_model\": {\"type\": \"lif_exp\", \"params_default\": {\"v_rest\": -60.0}},"
     " \"populations\": [{\"name\": \"E\", \"area\": \"ctx\", \"count\": 800},"
     "  {\"name\": \"I\", \"area\": \"ctx\", \"count\": 200},"
-    "  {\"name\": \"V\", \"area\": \"v1\"}],"
+    "  {\"name\": \"V\", \"area\": \"v1\"},"
+    "  {\"name\": \"Q\", \"area\": \"quiet\", \"model\": \"lif\"}],"
     " \"senses\": {\"eye\": {\"areal\": \"v1\", \"input_size\": [16, 16]}},"
     " \"projections\": ["
     "  {\"source\": \"E\", \"target\": \"E\", \"rule\": \"fixed_probability\", \"p\": 0.05,"
@@ -49,7 +53,7 @@ typedef struct job {
     const char *backend;
     uint64_t seed;
     int compress;
-    uint64_t checksum, spikes;
+    uint64_t checksum, spikes, compressions;
     n4d_status status;
     char error[256];
 } job;
@@ -61,7 +65,7 @@ static void *run_job(void *arg)
     n4d_sim_options o;
     n4d_sim_options_init(&o);
     o.backend = j->backend;
-    o.num_threads = 1;
+    o.num_threads = 2; /* cpu-omp: a block may be shared by two threads */
     o.seed = j->seed;
     n4d_sim *sim = NULL;
     j->status = n4d_sim_create(j->model, &o, &sim);
@@ -86,6 +90,11 @@ static void *run_job(void *arg)
     }
     if (j->status)
         snprintf(j->error, sizeof j->error, "run: %s", n4d_last_error(sim));
+    if (j->compress) {
+        n4d_compress_stats cs = {.struct_size = sizeof cs};
+        n4d_sim_compression_stats(sim, &cs);
+        j->compressions = cs.compressions;
+    }
     j->checksum = n4d_sim_checksum(sim);
     j->spikes = n4d_sim_total_spikes(sim);
     n4d_sim_destroy(sim);
@@ -119,6 +128,8 @@ static void test_sims_share_a_model(void **state)
         if (alone[k].status)
             fail_msg("alone %d (%s): %s", k, alone[k].backend, alone[k].error);
         assert_true(alone[k].spikes > 100);
+        if (alone[k].compress)
+            assert_true(alone[k].compressions > 0);
     }
     /* together: THREADS threads at a time, all on the one model */
     for (int wave = 0; wave < 2; wave++) {

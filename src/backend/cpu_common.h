@@ -39,19 +39,13 @@ static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, const n4d__pop_rt *p, 
                                             int64_t *re, int64_t *ri, float dc)
 {
     const double inv_scale = sim->syn.inv_scale;
-    /* the Poisson inputs of this population active at this step */
-    const n4d__poisson_rt *pin[16];
-    size_t npin = 0;
-    for (size_t k = 0; k < sim->n_poisson && npin < 16; k++) {
+    /* Poisson events of the population's inputs active at this step go into
+     * this step's accumulators (integer sums: the same totals as adding them
+     * inside the update), then every neuron takes the vectorised kernel */
+    for (size_t k = 0; k < sim->n_poisson; k++) {
         const n4d__poisson_rt *in = &sim->poisson[k];
-        if (in->pop == p->pop && step >= in->step_start && step < in->step_stop)
-            pin[npin++] = in;
-    }
-    /* Poisson events go into this step's accumulators (integer sums: the
-     * same totals as adding them inside the update), then every neuron takes
-     * the vectorised kernel */
-    for (size_t k = 0; k < npin; k++) {
-        const n4d__poisson_rt *in = pin[k];
+        if (in->pop != p->pop || step < in->step_start || step >= in->step_stop)
+            continue;
         int64_t *acc = in->weight_q >= 0 ? re : ri;
         for (uint64_t i = a; i < b; i++) {
             /* keyed by user id: the same draws in any layout */

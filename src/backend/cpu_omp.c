@@ -146,7 +146,6 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
         const uint64_t step0 = sim->step;
         const bool ext = sim->iext_dirty;
         const bool hooks = sim->n_hooks != 0;
-        n4d_status cst = N4D_OK;
         uint64_t t0 = ts ? n4d__now_ns() : 0;
 #pragma omp parallel num_threads(os_threads)
         {
@@ -168,7 +167,7 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
 #pragma omp barrier
             if (hooks) { /* modules' before-delivery hooks (compression) */
 #pragma omp single
-                cst = n4d__sim_before_delivery(sim);
+                n4d__sim_before_delivery(sim);
             }
             for (int k = tid; k < T; k += nth) {
                 const uint64_t lo = s->bounds[k], hi = s->bounds[k + 1];
@@ -187,8 +186,6 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
             }
         }
         sim->iext_dirty = false;
-        if (cst)
-            return cst;
         if (ts)
             t0 = n4d__prof_threads(prof, T, t0);
         n4d_status st = emit_batch(sim, s, step0, 0, b);

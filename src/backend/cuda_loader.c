@@ -217,7 +217,7 @@ static n4d_status cuda_init(n4d_sim *sim)
     d.seed = sim->seed;
     d.step = sim->step;
     d.dt = sim->dt;
-    d.inv_scale = m->syn.inv_scale;
+    d.inv_scale = sim->syn.inv_scale;
     d.v = sim->v;
     for (int j = 0; j < N4D__NX; j++)
         d.x[j] = sim->x[j];
@@ -236,12 +236,12 @@ static n4d_status cuda_init(n4d_sim *sim)
     d.n_poisson = sim->n_poisson;
     d.perm = m->perm;
     d.n_syn = m->syn.n_syn;
-    d.n_seg = m->syn.n_seg;
-    d.seg_ptr = m->syn.seg_ptr;
-    d.seg_off = m->syn.seg_off;
-    d.seg_key = m->syn.seg_key;
-    d.target = m->syn.target;
-    d.weight_q = m->syn.weight_q;
+    d.n_seg = m->syn.n_seg; /* the CSR shape is the model's; the arrays are the sim's view */
+    d.seg_ptr = sim->syn.seg_ptr;
+    d.seg_off = sim->syn.seg_off;
+    d.seg_key = sim->syn.seg_key;
+    d.target = sim->syn.target;
+    d.weight_q = sim->syn.weight_q;
     char err[N4D_CUDA_ERR_CAP] = "";
     s->api = api;
     st = api->sim_create(&d, &s->dev, err);

@@ -423,6 +423,25 @@ static size_t auto_candidates(uint64_t n, const n4d__backend **out, size_t cap)
 
 #define MODEL_ERR(m, st, ...) n4d__model_error((m), (st), __VA_ARGS__)
 
+/* "auto": from candidate *next on, the first whose probe passes (NULL when
+ * none). A backend that is not built or has no device here is passed over
+ * quietly (an INFO line); one that is there but fails its checks (the
+ * device self-test) is worth a warning. */
+static const n4d__backend *next_auto(const n4d_context *ctx, const n4d__backend *const *cand,
+                                     size_t n_cand, size_t *next)
+{
+    char why[N4D_CUDA_ERR_CAP + 2200];
+    for (; *next < n_cand; ++*next) {
+        const n4d__backend *b = cand[*next];
+        const n4d_status st = b->probe ? b->probe(0, 1, why, sizeof why) : N4D_OK;
+        if (st == N4D_OK)
+            return b;
+        n4d__log(ctx, st == N4D_E_NOT_BUILT || st == N4D_E_NO_DEVICE ? N4D_LOG_INFO : N4D_LOG_WARN,
+                 "auto backend: %s: %s", b->name, why);
+    }
+    return NULL;
+}
+
 n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim **out)
 {
     if (out)
@@ -479,14 +498,8 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
     size_t n_cand = 0, next = 0;
     if (is_auto) {
         n_cand = auto_candidates(model->n_neurons, cand, 16);
-        for (; next < n_cand; next++) {
-            if (!cand[next]->probe || cand[next]->probe(0, 1, why, sizeof why) == N4D_OK)
-                break;
-            n4d__log(model->ctx, N4D_LOG_WARN, "auto backend: %s: %s", cand[next]->name, why);
-        }
-        if (next == n_cand)
+        if (!(backend = next_auto(model->ctx, cand, n_cand, &next)))
             return MODEL_ERR(model, N4D_E_NO_DEVICE, "auto backend: no registered backend can run");
-        backend = cand[next];
     }
 
     n4d_context *ctx = model->ctx;
@@ -521,16 +534,20 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
                        sim->hist_steps);
         goto fail;
     }
-    sim->v = n4d__calloc(ctx, N4D_MEM_NEURONS, N, sizeof(float));
+    /* page-aligned: a block of 1024 neurons then covers whole pages of each
+     * state array, which compression can hand back */
+    sim->v = n4d__calloc_aligned(ctx, N4D_MEM_NEURONS, N, sizeof(float), N4D__PAGE);
     bool x_ok = true;
     for (size_t pi = 0; pi < model->n_pops; pi++)
         if ((uint32_t)(model->pops[pi].nm->h->n_states - 1) > sim->nx)
             sim->nx = (uint32_t)(model->pops[pi].nm->h->n_states - 1);
     for (uint32_t j = 0; j < sim->nx; j++)
-        x_ok = x_ok && (sim->x[j] = n4d__calloc(ctx, N4D_MEM_NEURONS, N, sizeof(float)));
-    sim->iext = n4d__calloc(ctx, N4D_MEM_NEURONS, N, sizeof(float));
-    sim->ref = n4d__calloc(ctx, N4D_MEM_NEURONS, N, sizeof(int32_t));
-    sim->ring = n4d__calloc(ctx, N4D_MEM_BUFFERS, (size_t)sim->ring_slots * 2 * N, sizeof(int64_t));
+        x_ok = x_ok && (sim->x[j] = n4d__calloc_aligned(ctx, N4D_MEM_NEURONS, N, sizeof(float),
+                                                        N4D__PAGE));
+    sim->iext = n4d__calloc_aligned(ctx, N4D_MEM_NEURONS, N, sizeof(float), N4D__PAGE);
+    sim->ref = n4d__calloc_aligned(ctx, N4D_MEM_NEURONS, N, sizeof(int32_t), N4D__PAGE);
+    sim->ring = n4d__calloc_aligned(ctx, N4D_MEM_BUFFERS, (size_t)sim->ring_slots * 2 * N,
+                                    sizeof(int64_t), N4D__PAGE);
     sim->runs = n4d__calloc(ctx, N4D_MEM_OTHER, sim->n_runs ? sim->n_runs : 1, sizeof *sim->runs);
     sim->last_ids = n4d__alloc(ctx, N4D_MEM_RECORDING, N * sizeof(uint32_t));
     if (model->perm) /* spike ids are mapped to user ids and sorted every step */
@@ -564,11 +581,13 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
         if (!(st = sim->ops->init(sim)))
             break;
         /* auto: a backend that cannot take the model (device memory) -> the next */
-        if (!is_auto || ++next >= n_cand)
+        const n4d__backend *failed = backend;
+        ++next;
+        if (!is_auto || !(backend = next_auto(ctx, cand, n_cand, &next)))
             goto fail_msg;
-        n4d__log(ctx, N4D_LOG_WARN, "auto backend: %s; trying %s", sim->hdr.error, cand[next]->name);
+        n4d__log(ctx, N4D_LOG_WARN, "auto backend: %s: %s; running on %s", failed->name,
+                 sim->hdr.error, backend->name);
         n4d__clear_error(&sim->hdr);
-        backend = cand[next];
         sim->threads = o.num_threads ? o.num_threads : auto_threads(model);
     }
     *out = sim;
@@ -614,7 +633,7 @@ static uint64_t next_sync(const n4d_sim *sim)
 
 /* Runs in pieces that end where a hook's sync_every divides the step count
  * (the state arrays then hold the state at the end of that step) and calls
- * the at_sync hooks after every piece. */
+ * those hooks' at_sync there. */
 static n4d_status run_pieces(n4d_sim *sim, uint64_t steps)
 {
     while (steps > 0) {
@@ -626,7 +645,7 @@ static n4d_status run_pieces(n4d_sim *sim, uint64_t steps)
         steps -= n;
         for (uint32_t k = 0; k < sim->n_hooks; k++) {
             const n4d__hook *h = &sim->hooks[k];
-            if (h->ops->at_sync && (!h->sync_every || sim->step % h->sync_every == 0) &&
+            if (h->ops->at_sync && h->sync_every && sim->step % h->sync_every == 0 &&
                 (st = h->ops->at_sync(h->data, sim)))
                 return st;
         }
@@ -686,15 +705,11 @@ void n4d__sim_detach(n4d_sim *sim, const n4d__hook_ops *ops)
     }
 }
 
-n4d_status n4d__sim_before_delivery(n4d_sim *sim)
+void n4d__sim_before_delivery(n4d_sim *sim)
 {
     for (uint32_t k = 0; k < sim->n_hooks; k++)
-        if (sim->hooks[k].ops->before_delivery) {
-            n4d_status st = sim->hooks[k].ops->before_delivery(sim->hooks[k].data, sim);
-            if (st)
-                return st;
-        }
-    return N4D_OK;
+        if (sim->hooks[k].ops->before_delivery)
+            sim->hooks[k].ops->before_delivery(sim->hooks[k].data, sim);
 }
 
 n4d_status n4d__sim_to_host(n4d_sim *sim, int why, uint32_t flags)

@@ -113,13 +113,14 @@ typedef struct n4d__hook_ops {
      * recorded. */
     n4d_status (*on_step)(void *data, n4d_sim *sim, uint64_t step, const uint32_t *ids,
                           uint64_t count);
-    /* Between the update and the delivery of a batch (serial code; cpu
-     * backends only). */
-    n4d_status (*before_delivery)(void *data, n4d_sim *sim);
+    /* Between the update and the delivery of a batch (serial code; called
+     * by the backends that honour the skip map, N4D__CAP_COMPRESSION). */
+    void (*before_delivery)(void *data, n4d_sim *sim);
     /* The host state is complete and about to be used (N4D__HOST_*). */
     n4d_status (*on_host)(void *data, n4d_sim *sim, int why);
-    /* At the end of every piece of n4d_sim_run; pieces end at multiples of
-     * the attachment's sync_every when that is non-zero (state samples). */
+    /* When the step count reaches a multiple of the attachment's sync_every
+     * (non-zero; runs are split there, so the host state is that of the
+     * end of that step): state samples. */
     n4d_status (*at_sync)(void *data, n4d_sim *sim);
     /* When the hook is detached or the sim destroyed: frees `data`. */
     void (*on_detach)(void *data, n4d_sim *sim);
@@ -140,8 +141,10 @@ n4d_status n4d__sim_attach(n4d_sim *sim, const n4d__hook_ops *ops, void *data, u
 void *n4d__sim_hook_data(const n4d_sim *sim, const n4d__hook_ops *ops);
 /* Detaches (calling on_detach); a no-op when not attached. */
 void n4d__sim_detach(n4d_sim *sim, const n4d__hook_ops *ops);
-/* Calls every before_delivery hook (backends, serial code). */
-n4d_status n4d__sim_before_delivery(n4d_sim *sim);
+/* Calls every before_delivery hook (backends that honour the skip map, in
+ * serial code between the update and the delivery of a batch; it cannot
+ * fail, so a batch is never left half done). */
+void n4d__sim_before_delivery(n4d_sim *sim);
 
 /* The host state complete and current for `why` (N4D__HOST_*): the
  * backend's device state copied back (flags: N4D__SYNC_* of cuda_api.h

@@ -29,7 +29,9 @@ typedef struct cblock {
     uint64_t last_active; /* step of the last spike (or enable / restore) */
     unsigned char *buf;   /* compressed v, x[0 .. nx-1] (N4D_MEM_COMPRESSED) */
     size_t buf_len;
-    uint64_t released;    /* bytes of pages handed back */
+    uint64_t released_state; /* bytes of state pages handed back (N4D_MEM_NEURONS) */
+    uint64_t released_ring;  /* bytes of delay-ring pages handed back (N4D_MEM_BUFFERS) */
+    bool unpacked;        /* SKIP with its state written back for a reader (pages resident) */
 } cblock;
 
 typedef struct compressor {
@@ -39,7 +41,8 @@ typedef struct compressor {
     uint32_t threshold, check_every;
     int32_t level;
     bool release;      /* hand pages back (default allocator) */
-    uint64_t compressed, neurons, bytes_before, bytes_after, released, restores, compressions;
+    uint64_t compressed, neurons, bytes_before, bytes_after, restores, compressions;
+    uint64_t released_state, released_ring; /* bytes handed back now, by memory tag */
 } compressor;
 
 static const n4d__hook_ops compress_hooks;
@@ -83,9 +86,10 @@ static uint64_t block_bytes(const n4d_sim *sim, const cblock *b)
                              (uint64_t)sim->ring_slots * 2 * sizeof(int64_t));
 }
 
-/* Hands back the pages of the block's slices (all zero but v and the
- * auxiliary state, which the compressed store holds). */
-static uint64_t release_block(n4d_sim *sim, const cblock *b)
+/* Hands back the pages of the block's state slices (v and the auxiliary
+ * state are in the compressed store; iext and ref are zero) and accounts
+ * them under N4D_MEM_NEURONS. */
+static void release_state(compressor *c, n4d_sim *sim, cblock *b)
 {
     const size_t n = b->n, f = (size_t)b->first;
     uint64_t r = release_pages(sim->v + f, n * sizeof(float)) +
@@ -93,9 +97,30 @@ static uint64_t release_block(n4d_sim *sim, const cblock *b)
                  release_pages(sim->ref + f, n * sizeof(int32_t));
     for (uint32_t j = 0; j < sim->nx; j++) /* x[nx..] alias v: not again */
         r += release_pages(sim->x[j] + f, n * sizeof(float));
+    b->released_state = r;
+    c->released_state += r;
+    n4d__account(sim->ctx, N4D_MEM_NEURONS, -(int64_t)r);
+}
+
+/* Hands back the pages of the block's delay-ring slices (all zero) and
+ * accounts them under N4D_MEM_BUFFERS. */
+static void release_ring(compressor *c, n4d_sim *sim, cblock *b)
+{
+    const size_t n = b->n, f = (size_t)b->first;
+    uint64_t r = 0;
     for (uint64_t row = 0; row < (uint64_t)sim->ring_slots * 2; row++)
         r += release_pages(sim->ring + row * sim->n + f, n * sizeof(int64_t));
-    return r;
+    b->released_ring = r;
+    c->released_ring += r;
+    n4d__account(sim->ctx, N4D_MEM_BUFFERS, -(int64_t)r);
+}
+
+/* The block's state pages are in use again (written back). */
+static void reclaim_state(compressor *c, n4d_sim *sim, cblock *b)
+{
+    n4d__account(sim->ctx, N4D_MEM_NEURONS, (int64_t)b->released_state);
+    c->released_state -= b->released_state;
+    b->released_state = 0;
 }
 
 /* ---- restore / compress one block ----------------------------------------------- */
@@ -128,9 +153,11 @@ static void wake_block(void *data, n4d_sim *sim, size_t k)
 static void settle_block(compressor *c, n4d_sim *sim, size_t k)
 {
     cblock *b = &c->blk[k];
-    n4d__account(sim->ctx, N4D_MEM_NEURONS, (int64_t)b->released);
-    c->released -= b->released;
-    b->released = 0;
+    reclaim_state(c, sim, b);
+    n4d__account(sim->ctx, N4D_MEM_BUFFERS, (int64_t)b->released_ring); /* touched by delivery */
+    c->released_ring -= b->released_ring;
+    b->released_ring = 0;
+    b->unpacked = false;
     n4d__free(sim->ctx, N4D_MEM_COMPRESSED, b->buf, b->buf_len);
     c->bytes_before -= block_bytes(sim, b);
     c->bytes_after -= b->buf_len;
@@ -149,7 +176,7 @@ static void restore_block(compressor *c, n4d_sim *sim, size_t k)
     const uint8_t mode = atomic_load_explicit(&c->map.mode[k], memory_order_relaxed);
     if (mode == N4D__SKIP_LIVE)
         return;
-    if (mode == N4D__SKIP_SKIP)
+    if (mode == N4D__SKIP_SKIP && !c->blk[k].unpacked)
         unpack_block(c, sim, k);
     settle_block(c, sim, k);
 }
@@ -216,9 +243,11 @@ static void compress_block(compressor *c, n4d_sim *sim, size_t k)
     memcpy(buf, scratch, (size_t)len);
     b->buf = buf;
     b->buf_len = (size_t)len;
-    b->released = c->release ? release_block(sim, b) : 0;
-    n4d__account(sim->ctx, N4D_MEM_NEURONS, -(int64_t)b->released);
-    c->released += b->released;
+    b->unpacked = false;
+    if (c->release) {
+        release_state(c, sim, b);
+        release_ring(c, sim, b);
+    }
     c->bytes_before += block_bytes(sim, b);
     c->bytes_after += b->buf_len;
     c->compressed++;
@@ -239,6 +268,12 @@ static void on_step_internal(void *data, n4d_sim *sim, uint64_t step, const uint
         return;
     for (size_t k = 0; k < c->map.n_blocks; k++) {
         cblock *b = &c->blk[k];
+        if (b->unpacked) { /* written back for a reader: hand the pages back again */
+            b->unpacked = false;
+            if (c->release)
+                release_state(c, sim, b);
+            continue;
+        }
         if (!c->map.run_ok[b->run] ||
             atomic_load_explicit(&c->map.mode[k], memory_order_relaxed) != N4D__SKIP_LIVE ||
             step < b->last_active || step - b->last_active < c->threshold || !block_quiet(sim, b))
@@ -248,21 +283,36 @@ static void on_step_internal(void *data, n4d_sim *sim, uint64_t step, const uint
 }
 
 /* The blocks woken during the update: their state is back, free the stores. */
-static n4d_status before_delivery(void *data, n4d_sim *sim)
+static void before_delivery(void *data, n4d_sim *sim)
 {
     compressor *c = data;
     for (size_t k = 0; k < c->map.n_blocks; k++)
         if (atomic_load_explicit(&c->map.mode[k], memory_order_relaxed) == N4D__SKIP_WOKEN)
             settle_block(c, sim, k);
-    return N4D_OK;
 }
 
 /* Before the host state is read or written (not for external input only,
- * which a SKIP block wakes from by itself). */
+ * which a SKIP block wakes from by itself). A write may move a neuron off
+ * its fixed point: every block is restored. A read only needs the values:
+ * the compressed blocks' state is written back and they stay compressed
+ * (their pages are handed back again at the next check), so a recording
+ * that samples the state does not undo the compression. */
 static n4d_status on_host(void *data, n4d_sim *sim, int why)
 {
-    if (why & (N4D__HOST_READ | N4D__HOST_WRITE))
-        restore_all(data, sim);
+    compressor *c = data;
+    if (why & N4D__HOST_WRITE) {
+        restore_all(c, sim);
+    } else if (why & N4D__HOST_READ) {
+        for (size_t k = 0; k < c->map.n_blocks; k++) {
+            cblock *b = &c->blk[k];
+            if (atomic_load_explicit(&c->map.mode[k], memory_order_relaxed) != N4D__SKIP_SKIP ||
+                b->unpacked)
+                continue;
+            unpack_block(c, sim, k);
+            reclaim_state(c, sim, b);
+            b->unpacked = true;
+        }
+    }
     return N4D_OK;
 }
 
@@ -400,7 +450,7 @@ n4d_status n4d_sim_compression_stats(const n4d_sim *sim, n4d_compress_stats *out
         full.neurons_compressed = c->neurons;
         full.bytes_before = c->bytes_before;
         full.bytes_after = c->bytes_after;
-        full.bytes_saved_real = c->released;
+        full.bytes_saved_real = c->released_state + c->released_ring;
         full.restores = c->restores;
         full.compressions = c->compressions;
     }
