@@ -136,7 +136,7 @@ int main(int argc, char **argv)
             cs.struct_size = sizeof cs;
             n4d_sim_compression_stats(sim, &cs);
             printf("  blocks %" PRIu64 "/%" PRIu64 " compressed (%" PRIu64
-                   " neurons), synapses %.1f MB -> %.1f MB, handed back %.1f MB, restores %" PRIu64
+                   " neurons), state %.1f MB -> %.1f MB, handed back %.1f MB, restores %" PRIu64
                    "\n",
                    cs.blocks_compressed, cs.blocks, cs.neurons_compressed, cs.bytes_before / 1e6,
                    cs.bytes_after / 1e6, cs.bytes_saved_real / 1e6, cs.restores);

@@ -11,13 +11,16 @@
  * N4D_MEM_COMPRESSED) and is skipped by the neuron update while no input
  * reaches it. With the default (libc) allocator the whole pages of the
  * block's state, refractory, input and delay-buffer slices are handed back
- * to the system; the allocator accounting (n4d_context_memory, tag
- * N4D_MEM_NEURONS) shows the saving (blocks of a few hundred neurons may
- * cover no whole page). A block is restored automatically when input
+ * to the system; the allocator accounting (n4d_context_memory, tags
+ * N4D_MEM_NEURONS for the state and N4D_MEM_BUFFERS for the delay buffer)
+ * shows the saving (blocks of a few hundred neurons may cover no whole
+ * page). A block is restored automatically when input
  * reaches one of its neurons, on request (n4d_sim_restore_neuron), before
- * any read or write of the state (n4d_sim_get_state, n4d_sim_set_state, a
- * checkpoint, a state sample of a recording), by
- * n4d_sim_compression_disable and n4d_sim_destroy. Skipping a neuron at a
+ * a write of the state (n4d_sim_set_state), by
+ * n4d_sim_compression_disable and n4d_sim_destroy. A read of the state
+ * (n4d_sim_get_state, a checkpoint, a recording's state sample) writes the
+ * compressed state back and leaves the blocks compressed (their pages are
+ * handed back again at the next check). Skipping a neuron at a
  * fixed point with zero input is exactly what its update does, so spike
  * trains, checksums and states are bitwise identical with compression on
  * and off.
@@ -59,8 +62,8 @@ typedef struct n4d_compress_stats {
                                        compressed blocks cover */
     uint64_t bytes_after;         /**< bytes of their compressed store */
     uint64_t bytes_saved_real;    /**< bytes handed back to the system now (allocator
-                                       accounting of N4D_MEM_NEURONS); 0 with a custom
-                                       allocator */
+                                       accounting of N4D_MEM_NEURONS and
+                                       N4D_MEM_BUFFERS); 0 with a custom allocator */
     uint64_t restores;            /**< blocks restored since enabling */
     uint64_t compressions;        /**< blocks compressed since enabling */
 } n4d_compress_stats;

@@ -309,7 +309,7 @@ static int run_or_resume(int argc, char **argv, bool resume)
         if (n4d_sim_compression_stats(sim, &cs) == N4D_OK)
             printf("\ncompression:      %" PRIu64 " of %" PRIu64 " blocks compressed (%" PRIu64
                    " neurons)\n"
-                   "  synapse bytes:  %" PRIu64 " -> %" PRIu64 " compressed, %" PRIu64
+                   "  state bytes:    %" PRIu64 " -> %" PRIu64 " compressed, %" PRIu64
                    " handed back\n"
                    "  compressions:   %" PRIu64 ", restores %" PRIu64 "\n",
                    cs.blocks_compressed, cs.blocks, cs.neurons_compressed, cs.bytes_before,
