@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 #define N4D_VERSION_MAJOR 0
-#define N4D_VERSION_MINOR 1
+#define N4D_VERSION_MINOR 2
 #define N4D_VERSION_PATCH 0
 
 /** Status code: N4D_OK (0) or a negative error. Values never change. */
