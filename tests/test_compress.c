@@ -415,14 +415,15 @@ static void test_pages_released(void **state)
             const n4d_memory_stats m1 = mem(ctx);
             assert_saved(&m0, &m1, cs.bytes_saved_real);
             /* a state read: the values are written back, the blocks stay
-             * compressed, their state pages are handed back at the next check */
+             * compressed (no restore), and what was handed back is handed back
+             * again at the next check */
             float *v = malloc(n * sizeof *v);
             ASSERT_OK(n4d_sim_get_state(sim, "v", v, n), sim);
             for (uint64_t i = 0; i < n; i++)
                 assert_true(v[i] == -65.0f); /* lif at rest */
             free(v);
             assert_int_equal(stats(sim).blocks_compressed, cs.blocks);
-            assert_true(stats(sim).bytes_saved_real < cs.bytes_saved_real);
+            assert_true(stats(sim).bytes_saved_real <= cs.bytes_saved_real);
             ASSERT_OK(n4d_sim_run(sim, 10), sim);
             assert_int_equal(stats(sim).bytes_saved_real, cs.bytes_saved_real);
             assert_int_equal(stats(sim).restores, 0);

@@ -101,15 +101,22 @@ static void *run_job(void *arg)
     return NULL;
 }
 
+/* The model, built: shared from here on, never written again. */
+static n4d_model *shared_model(n4d_context **ctx)
+{
+    ASSERT_OK(n4d_context_create(NULL, ctx), NULL);
+    n4d_model *m = NULL;
+    ASSERT_OK(n4d_model_from_json_string(*ctx, MODEL_JSON, sizeof MODEL_JSON - 1, "concurrent", &m),
+              *ctx);
+    ASSERT_OK(n4d_model_build(m), m);
+    return m;
+}
+
 static void test_sims_share_a_model(void **state)
 {
     (void)state;
     n4d_context *ctx = NULL;
-    ASSERT_OK(n4d_context_create(NULL, &ctx), NULL);
-    n4d_model *m = NULL;
-    ASSERT_OK(n4d_model_from_json_string(ctx, MODEL_JSON, sizeof MODEL_JSON - 1, "concurrent", &m),
-              ctx);
-    ASSERT_OK(n4d_model_build(m), m); /* shared from here on: never written again */
+    n4d_model *m = shared_model(&ctx);
 
     job jobs[THREADS * 2];
     const char *backends[] = {"cpu-ref", "cpu-omp"};
@@ -182,11 +189,7 @@ static void test_errors_from_threads(void **state)
 {
     (void)state;
     n4d_context *ctx = NULL;
-    ASSERT_OK(n4d_context_create(NULL, &ctx), NULL);
-    n4d_model *m = NULL;
-    ASSERT_OK(n4d_model_from_json_string(ctx, MODEL_JSON, sizeof MODEL_JSON - 1, "concurrent", &m),
-              ctx);
-    ASSERT_OK(n4d_model_build(m), m);
+    n4d_model *m = shared_model(&ctx);
     pthread_t t[THREADS];
     for (int k = 0; k < THREADS; k++)
         assert_int_equal(pthread_create(&t[k], NULL, bad_create, m), 0);

@@ -6,46 +6,13 @@
 #define _POSIX_C_SOURCE 200809L /* strerror_r */
 #endif
 
-#include "internal.h"
-#include "json_check.h"
+#include "config.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-#define TRY(expr)                                                                                  \
-    do {                                                                                           \
-        n4d_status try_st_ = (expr);                                                               \
-        if (try_st_ != N4D_OK)                                                                     \
-            return try_st_;                                                                        \
-    } while (0)
-
-typedef struct area_info {
-    const char *name;
-    json_t *obj;
-    int32_t lo[4], hi[4];
-} area_info;
-
-typedef struct cfg {
-    n4d_context *ctx;
-    const char *src; /* source name in messages */
-    n4d__jcheck jc;  /* the raw text and the current key path */
-    n4d_model *m;
-
-    uint32_t shape[4];
-    const n4d__neuron_model *default_model; /* neuron_model.type (lif if absent) */
-    json_t *params_default;  /* neuron_model.params_default or NULL */
-    area_info *areas;
-    size_t n_areas;
-    json_t *area_idx;  /* area name -> index */
-    json_t *sense_idx; /* sense name -> its object */
-    json_t *pop_idx;   /* population name -> index */
-    json_t *proj_idx;  /* explicit projection name -> index */
-} cfg;
-
-enum { AT_VALUE = N4D__JC_AT_VALUE, AT_KEY = N4D__JC_AT_KEY };
 
 /* ---- key lists ----------------------------------------------------------- */
 
@@ -62,39 +29,6 @@ static const char *const SENSE_KEYS[] = {"areal", "w_index", "input_size", "inpu
                                          "enabled", NULL};
 static const char *const POP_KEYS[] = {"name", "area", "model", "preset", "params",
                                        "count", "density", "v_init", NULL};
-static const char *const PROJ_KEYS[] = {
-    "name", "source", "target", "rule", "p", "indegree", "n", "kernel", "sigma", "cutoff",
-    "weight", "delay", "type", "allow_autapses", "allow_multapses", "synapse", NULL};
-static const char *const SYNAPSE_KEYS[] = {"model", NULL};
-static const char *const INPUT_KEYS[] = {"type", "target", "amplitude", "rate", "weight",
-                                         "n_sources", "start", "stop", NULL};
-static const char *const DIST_KEYS[] = {"uniform", "normal", NULL};
-static const char *const NORMAL_KEYS[] = {"mean", "std", "min", "max", NULL};
-static const char *const RULE_NAMES[] = {"fixed_probability", "fixed_indegree",
-                                         "fixed_total_number", "one_to_one", "all_to_all",
-                                         "distance", NULL};
-static const int32_t RULE_VALS[] = {N4D_RULE_FIXED_PROBABILITY, N4D_RULE_FIXED_INDEGREE,
-                                    N4D_RULE_FIXED_TOTAL_NUMBER, N4D_RULE_ONE_TO_ONE,
-                                    N4D_RULE_ALL_TO_ALL, N4D_RULE_DISTANCE};
-/* Keys that only some rules take: allowed and required ones, by rule. */
-static const char *const RULE_SPECIFIC[] = {"p", "indegree", "n", "kernel", "sigma", "cutoff",
-                                            "allow_multapses", NULL};
-static const char *const RULE_ALLOWED[6][5] = {
-    {"p", NULL},
-    {"indegree", "allow_multapses", NULL},
-    {"n", "allow_multapses", NULL},
-    {NULL},
-    {NULL},
-    {"p", "kernel", "sigma", "cutoff", NULL}};
-static const char *const KERNEL_NAMES[] = {"gaussian", "exponential", NULL};
-static const int32_t KERNEL_VALS[] = {N4D_KERNEL_GAUSSIAN, N4D_KERNEL_EXPONENTIAL};
-static const char *const SYN_NAMES[] = {"excitatory", "inhibitory", NULL};
-static const int32_t SYN_VALS[] = {N4D_SYN_EXCITATORY, N4D_SYN_INHIBITORY};
-static const char *const INPUT_NAMES[] = {"dc", "poisson", NULL};
-static const int32_t INPUT_VALS[] = {N4D_INPUT_DC, N4D_INPUT_POISSON};
-static const char *const INPUT_ALLOWED[2][4] = {{"amplitude", NULL},
-                                                {"rate", "weight", "n_sources", NULL}};
-static const char *const INPUT_SPECIFIC[] = {"amplitude", "rate", "weight", "n_sources", NULL};
 
 /* ---- checked JSON (json_check.h) -------------------------------------------- */
 
@@ -104,138 +38,6 @@ static n4d_status report(void *user, const char *path, int line, int col, const 
     cfg *c = user;
     return n4d__error(&c->ctx->hdr, N4D_E_CONFIG, "%s:%d:%d: %s: %s", c->src, line, col, path,
                       msg);
-}
-
-/* The short names used throughout this file, on the config's checker. */
-#define push_key(c, key) n4d__jc_push_key(&(c)->jc, (key))
-#define push_idx(c, index) n4d__jc_push_idx(&(c)->jc, (index))
-#define pop(c) n4d__jc_pop(&(c)->jc)
-#define fail(c, at, ...) n4d__jc_fail(&(c)->jc, (at), __VA_ARGS__)
-#define missing(c, key, expect) n4d__jc_missing(&(c)->jc, (key), (expect))
-#define want(c, v, type, expect) n4d__jc_want(&(c)->jc, (v), (type), (expect))
-#define get_num(c, v, r, out) n4d__jc_num(&(c)->jc, (v), (r), (out))
-#define get_int(c, v, lo, hi, expect, out) n4d__jc_int(&(c)->jc, (v), (lo), (hi), (expect), (out))
-#define get_name(c, v, out) n4d__jc_name(&(c)->jc, (v), (out))
-#define get_enum(c, v, what, names, vals, out)                                                     \
-    n4d__jc_enum(&(c)->jc, (v), (what), (names), (vals), (out))
-#define check_keys(c, obj, allowed) n4d__jc_keys(&(c)->jc, (obj), (allowed))
-#define opt_num(c, obj, key, r, out, present)                                                      \
-    n4d__jc_opt_num(&(c)->jc, (obj), (key), (r), (out), (present))
-#define opt_int(c, obj, key, lo, hi, expect, out, present)                                         \
-    n4d__jc_opt_int(&(c)->jc, (obj), (key), (lo), (hi), (expect), (out), (present))
-#define opt_bool(c, obj, key, out) n4d__jc_opt_bool(&(c)->jc, (obj), (key), (out))
-#define opt_string(c, obj, key) n4d__jc_opt_string(&(c)->jc, (obj), (key))
-#define req_name(c, obj, key, expect, out) n4d__jc_req_name(&(c)->jc, (obj), (key), (expect), (out))
-#define type_name n4d__json_type_name
-#define in_list n4d__json_in_list
-#define join_list n4d__json_join_list
-#define join_keys n4d__json_join_keys
-#define append n4d__json_append
-#define R_ANY N4D__JR_ANY
-#define R_POS N4D__JR_POS
-#define R_NONNEG N4D__JR_NONNEG
-#define R_UNIT N4D__JR_UNIT
-typedef n4d__jrange range;
-
-static n4d_status nomem(cfg *c)
-{
-    return n4d__error(&c->ctx->hdr, N4D_E_NOMEM, "%s: out of memory while loading the config",
-                      c->src);
-}
-
-/* Turns a failed model-API call into an error at the current path. */
-static n4d_status api(cfg *c, n4d_status st)
-{
-    if (st == N4D_OK)
-        return N4D_OK;
-    if (st == N4D_E_NOMEM)
-        return nomem(c);
-    const char *e = n4d_last_error(c->m);
-    return fail(c, AT_VALUE, "%s", *e ? e : n4d_status_string(st));
-}
-
-/* The name (a string at the current path) must be a key of `idx`. */
-static n4d_status check_ref(cfg *c, json_t *idx, const char *what, const char *name,
-                            const char *none)
-{
-    if (json_object_get(idx, name))
-        return N4D_OK;
-    char list[512];
-    if (json_object_size(idx) == 0)
-        return fail(c, AT_VALUE, "unknown %s \"%.64s\" (%s)", what, name, none);
-    return fail(c, AT_VALUE, "unknown %s \"%.64s\" (expected one of: %s)", what, name,
-                join_keys(idx, list, sizeof list));
-}
-
-static n4d_status index_add(cfg *c, json_t *idx, const char *name, json_t *value)
-{
-    if (!value || json_object_set_new(idx, name, value) != 0)
-        return nomem(c);
-    return N4D_OK;
-}
-
-/* ---- DIST ---------------------------------------------------------------- */
-
-#define DIST_EXPECT                                                                                \
-    "a number, {\"uniform\": [lo, hi]} or {\"normal\": {\"mean\": m, \"std\": s, \"min\": lo, "   \
-    "\"max\": hi}}"
-
-/* A distribution at the current path; `nonneg`: no negative values (delays). */
-static n4d_status parse_dist(cfg *c, json_t *v, bool nonneg, n4d_dist *out)
-{
-    const range *r = nonneg ? &R_NONNEG : &R_ANY;
-    if (json_is_number(v)) {
-        double x = 0.0;
-        TRY(get_num(c, v, r, &x));
-        *out = n4d_dist_constant(x);
-        return N4D_OK;
-    }
-    if (!json_is_object(v))
-        return fail(c, AT_VALUE, "got %s (expected %s)", type_name(v), DIST_EXPECT);
-    TRY(check_keys(c, v, DIST_KEYS));
-    if (json_object_size(v) == 0)
-        return fail(c, AT_VALUE, "empty distribution (expected %s)", DIST_EXPECT);
-    if (json_object_size(v) > 1) {
-        push_key(c, "normal");
-        return fail(c, AT_KEY, "\"uniform\" and \"normal\" are exclusive (expected one of them)");
-    }
-    json_t *u = json_object_get(v, "uniform");
-    if (u) {
-        double b[2] = {0.0, 0.0};
-        push_key(c, "uniform");
-        if (!json_is_array(u) || json_array_size(u) != 2)
-            return fail(c, AT_VALUE, "got %s%s (expected [lo, hi], two numbers)", type_name(u),
-                        json_is_array(u) ? " of another size" : "");
-        for (size_t i = 0; i < 2; i++) {
-            push_idx(c, i);
-            TRY(get_num(c, json_array_get(u, i), r, &b[i]));
-            pop(c);
-        }
-        if (b[0] > b[1])
-            return fail(c, AT_VALUE, "lo %g > hi %g (expected lo <= hi)", b[0], b[1]);
-        pop(c);
-        *out = n4d_dist_uniform(b[0], b[1]);
-        return N4D_OK;
-    }
-    json_t *nv = json_object_get(v, "normal");
-    push_key(c, "normal");
-    TRY(want(c, nv, JSON_OBJECT, "{\"mean\": m, \"std\": s, \"min\": lo, \"max\": hi}"));
-    TRY(check_keys(c, nv, NORMAL_KEYS));
-    double mean = 0, sd = 0, lo = -INFINITY, hi = INFINITY;
-    bool has_mean = false, has_sd = false;
-    TRY(opt_num(c, nv, "mean", &R_ANY, &mean, &has_mean));
-    if (!has_mean)
-        return missing(c, "mean", "a number");
-    TRY(opt_num(c, nv, "std", &R_NONNEG, &sd, &has_sd));
-    if (!has_sd)
-        return missing(c, "std", "a number >= 0");
-    TRY(opt_num(c, nv, "min", r, &lo, NULL));
-    TRY(opt_num(c, nv, "max", &R_ANY, &hi, NULL));
-    if (lo > hi)
-        return fail(c, AT_VALUE, "min %g > max %g (expected min <= max)", lo, hi);
-    pop(c);
-    *out = n4d_dist_normal(mean, sd, lo, hi);
-    return N4D_OK;
 }
 
 /* ---- neuron models and parameters (the registry) ------------------------- */
@@ -262,7 +64,7 @@ static n4d_status get_model(cfg *c, json_t *v, const n4d__neuron_model **out)
 /* Applies a params object (at the current path) of model nm over q. */
 static n4d_status apply_params(cfg *c, json_t *obj, const n4d__neuron_model *nm, double *q)
 {
-    TRY(want(c, obj, JSON_OBJECT, "an object of neuron parameters"));
+    N4D__TRY(want(c, obj, JSON_OBJECT, "an object of neuron parameters"));
     const char *key;
     json_t *v;
     json_object_foreach(obj, key, v) {
@@ -296,7 +98,7 @@ static n4d_status apply_params(cfg *c, json_t *obj, const n4d__neuron_model *nm,
         else
             snprintf(expect, sizeof expect, "a number %s", rtext);
         const range r = {d->lo, d->hi, (d->flags & N4D__LO_OPEN) != 0, expect};
-        TRY(get_num(c, v, &r, &q[k]));
+        N4D__TRY(get_num(c, v, &r, &q[k]));
         pop(c);
     }
     return N4D_OK;
@@ -322,17 +124,17 @@ static n4d_status population_params(cfg *c, const n4d__neuron_model *nm, json_t 
             names[i] = nm->h->presets[i].name;
         names[np] = NULL;
         static const int32_t idx[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-        TRY(get_enum(c, pv, "preset", names, idx, &k));
+        N4D__TRY(get_enum(c, pv, "preset", names, idx, &k));
         const n4d__preset_def *ps = &nm->h->presets[k];
         for (int32_t j = 0; j < ps->n_values; j++)
             q[n4d__param_index(nm, ps->values[j].name)] = ps->values[j].value;
         pop(c);
     }
     if (c->params_default && nm == c->default_model)
-        TRY(apply_params(c, c->params_default, nm, q)); /* validated with neuron_model: cannot fail */
+        N4D__TRY(apply_params(c, c->params_default, nm, q)); /* validated with neuron_model: cannot fail */
     if (own) {
         push_key(c, "params");
-        TRY(apply_params(c, own, nm, q));
+        N4D__TRY(apply_params(c, own, nm, q));
         pop(c);
     }
     return N4D_OK;
@@ -359,7 +161,7 @@ static n4d_status load_lattice(cfg *c, json_t *root)
     if (v) {
         int64_t dims = 0;
         push_key(c, "dimensions");
-        TRY(get_int(c, v, INT64_MIN, INT64_MAX, "4", &dims));
+        N4D__TRY(get_int(c, v, INT64_MIN, INT64_MAX, "4", &dims));
         if (dims != 4)
             return fail(c, AT_VALUE, "%lld dimensions are not supported (expected 4)",
                         (long long)dims);
@@ -368,49 +170,49 @@ static n4d_status load_lattice(cfg *c, json_t *root)
     v = json_object_get(root, "model_version");
     if (v) {
         push_key(c, "model_version");
-        TRY(want(c, v, json_is_integer(v) ? JSON_INTEGER : JSON_REAL, "a number"));
+        N4D__TRY(want(c, v, json_is_integer(v) ? JSON_INTEGER : JSON_REAL, "a number"));
         pop(c);
     }
-    TRY(opt_string(c, root, "name"));
+    N4D__TRY(opt_string(c, root, "name"));
 
     v = json_object_get(root, "lattice_shape");
     if (!v)
         return missing(c, "lattice_shape", "[X, Y, Z, W], four positive integers");
     push_key(c, "lattice_shape");
-    TRY(want(c, v, JSON_ARRAY, "[X, Y, Z, W], four positive integers"));
+    N4D__TRY(want(c, v, JSON_ARRAY, "[X, Y, Z, W], four positive integers"));
     if (json_array_size(v) != 4)
         return fail(c, AT_VALUE, "%zu elements (expected [X, Y, Z, W], four positive integers)",
                     json_array_size(v));
     for (size_t d = 0; d < 4; d++) {
         int64_t x = 0;
         push_idx(c, d);
-        TRY(get_int(c, json_array_get(v, d), 1, INT32_MAX, "a positive integer", &x));
+        N4D__TRY(get_int(c, json_array_get(v, d), 1, INT32_MAX, "a positive integer", &x));
         c->shape[d] = (uint32_t)x;
         pop(c);
     }
-    TRY(api(c, n4d_model_set_lattice(c->m, c->shape)));
+    N4D__TRY(api(c, n4d_model_set_lattice(c->m, c->shape)));
     pop(c);
 
     double dt = 0.0;
     bool present = false;
-    TRY(opt_num(c, root, "dt", &R_POS, &dt, &present));
+    N4D__TRY(opt_num(c, root, "dt", &R_POS, &dt, &present));
     if (present) {
         push_key(c, "dt");
-        TRY(api(c, n4d_model_set_dt(c->m, dt)));
+        N4D__TRY(api(c, n4d_model_set_dt(c->m, dt)));
         pop(c);
     } else if (json_object_get(root, "model_version")) {
         /* a 4D Neural Cognition config: its step is 1 ms */
-        TRY(api(c, n4d_model_set_dt(c->m, 1.0)));
+        N4D__TRY(api(c, n4d_model_set_dt(c->m, 1.0)));
     }
     int64_t seed = 0;
-    TRY(opt_int(c, root, "seed", 0, INT64_MAX, "an integer >= 0", &seed, &present));
+    N4D__TRY(opt_int(c, root, "seed", 0, INT64_MAX, "an integer >= 0", &seed, &present));
     if (present) {
         push_key(c, "seed");
-        TRY(api(c, n4d_model_set_seed(c->m, (uint64_t)seed)));
+        N4D__TRY(api(c, n4d_model_set_seed(c->m, (uint64_t)seed)));
         pop(c);
     }
     double duration = 0.0;
-    TRY(opt_num(c, root, "duration", &R_POS, &duration, &present));
+    N4D__TRY(opt_num(c, root, "duration", &R_POS, &duration, &present));
     if (present)
         c->m->default_duration = duration;
     return N4D_OK;
@@ -423,8 +225,8 @@ static n4d_status load_neuron_model(cfg *c, json_t *root)
     if (!nm)
         return N4D_OK;
     push_key(c, "neuron_model");
-    TRY(want(c, nm, JSON_OBJECT, "an object with \"type\" and \"params_default\""));
-    TRY(check_keys(c, nm, NEURON_MODEL_KEYS));
+    N4D__TRY(want(c, nm, JSON_OBJECT, "an object with \"type\" and \"params_default\""));
+    N4D__TRY(check_keys(c, nm, NEURON_MODEL_KEYS));
     const char *type_key = json_object_get(nm, "type") ? "type" : "model_type";
     json_t *t = json_object_get(nm, type_key);
     if (t && json_object_get(nm, "type") && json_object_get(nm, "model_type")) {
@@ -433,7 +235,7 @@ static n4d_status load_neuron_model(cfg *c, json_t *root)
     }
     if (t) {
         push_key(c, type_key);
-        TRY(get_model(c, t, &c->default_model));
+        N4D__TRY(get_model(c, t, &c->default_model));
         pop(c);
     }
     json_t *pd = json_object_get(nm, "params_default");
@@ -441,7 +243,7 @@ static n4d_status load_neuron_model(cfg *c, json_t *root)
         double scratch[N4D__MAX_PARAMS];
         n4d__param_defaults(c->default_model, scratch);
         push_key(c, "params_default");
-        TRY(apply_params(c, pd, c->default_model, scratch));
+        N4D__TRY(apply_params(c, pd, c->default_model, scratch));
         pop(c);
         c->params_default = pd;
     }
@@ -467,7 +269,7 @@ static n4d_status load_areas(cfg *c, json_t *root)
     if (!areas)
         return N4D_OK;
     push_key(c, "areas");
-    TRY(want(c, areas, JSON_ARRAY, "an array of areas"));
+    N4D__TRY(want(c, areas, JSON_ARRAY, "an array of areas"));
     size_t n = json_array_size(areas);
     if (n == 0) {
         pop(c);
@@ -481,10 +283,10 @@ static n4d_status load_areas(cfg *c, json_t *root)
         area_info *a = &c->areas[i];
         json_t *obj = json_array_get(areas, i);
         push_idx(c, i);
-        TRY(want(c, obj, JSON_OBJECT, "an area object"));
-        TRY(check_keys(c, obj, AREA_KEYS));
+        N4D__TRY(want(c, obj, JSON_OBJECT, "an area object"));
+        N4D__TRY(check_keys(c, obj, AREA_KEYS));
         a->obj = obj;
-        TRY(req_name(c, obj, "name", "a non-empty string", &a->name));
+        N4D__TRY(req_name(c, obj, "name", "a non-empty string", &a->name));
         json_t *prev = json_object_get(c->area_idx, a->name);
         if (prev) {
             push_key(c, "name");
@@ -498,9 +300,9 @@ static n4d_status load_areas(cfg *c, json_t *root)
             return missing(c, "coord_ranges",
                            "{\"x\": [lo, hi], \"y\": [lo, hi], \"z\": [lo, hi], \"w\": [lo, hi]}");
         push_key(c, "coord_ranges");
-        TRY(want(c, cr, JSON_OBJECT,
+        N4D__TRY(want(c, cr, JSON_OBJECT,
                  "{\"x\": [lo, hi], \"y\": [lo, hi], \"z\": [lo, hi], \"w\": [lo, hi]}"));
-        TRY(check_keys(c, cr, AXES));
+        N4D__TRY(check_keys(c, cr, AXES));
         for (int d = 0; d < 4; d++) {
             json_t *rv = json_object_get(cr, AXES[d]);
             if (!rv)
@@ -519,7 +321,7 @@ static n4d_status load_areas(cfg *c, json_t *root)
                          c->shape[d]);
                 push_idx(c, k);
                 json_t *bv = json_array_get(rv, k);
-                TRY(get_int(c, bv, INT64_MIN, INT64_MAX, expect, &b[k]));
+                N4D__TRY(get_int(c, bv, INT64_MIN, INT64_MAX, expect, &b[k]));
                 if (b[k] < 0 || b[k] >= (int64_t)c->shape[d])
                     return fail(c, AT_VALUE, "%lld is outside the lattice (expected %s)",
                                 (long long)b[k], expect);
@@ -533,10 +335,10 @@ static n4d_status load_areas(cfg *c, json_t *root)
             pop(c);
         }
         pop(c);
-        TRY(opt_num(c, obj, "density", &R_UNIT, &(double){0}, NULL));
-        TRY(opt_string(c, obj, "sense"));
-        TRY(api(c, n4d_model_add_area(c->m, a->name, a->lo, a->hi)));
-        TRY(index_add(c, c->area_idx, a->name, json_integer((json_int_t)i)));
+        N4D__TRY(opt_num(c, obj, "density", &R_UNIT, &(double){0}, NULL));
+        N4D__TRY(opt_string(c, obj, "sense"));
+        N4D__TRY(api(c, n4d_model_add_area(c->m, a->name, a->lo, a->hi)));
+        N4D__TRY(index_add(c, c->area_idx, a->name, json_integer((json_int_t)i)));
         pop(c);
     }
     pop(c);
@@ -550,23 +352,23 @@ static n4d_status load_senses(cfg *c, json_t *root)
         const char *name;
         json_t *s;
         push_key(c, "senses");
-        TRY(want(c, senses, JSON_OBJECT, "an object of senses by name"));
+        N4D__TRY(want(c, senses, JSON_OBJECT, "an object of senses by name"));
         json_object_foreach(senses, name, s) {
             push_key(c, name);
             if (name[0] == '\0')
                 return fail(c, AT_KEY, "empty sense name (expected a non-empty name)");
-            TRY(want(c, s, JSON_OBJECT, "a sense object"));
-            TRY(check_keys(c, s, SENSE_KEYS));
+            N4D__TRY(want(c, s, JSON_OBJECT, "a sense object"));
+            N4D__TRY(check_keys(c, s, SENSE_KEYS));
             const char *areal;
-            TRY(req_name(c, s, "areal", "the name of an area", &areal));
+            N4D__TRY(req_name(c, s, "areal", "the name of an area", &areal));
             push_key(c, "areal");
-            TRY(check_ref(c, c->area_idx, "area", areal, "no areas are defined"));
+            N4D__TRY(check_ref(c, c->area_idx, "area", areal, "no areas are defined"));
             pop(c);
             const area_info *a =
                 &c->areas[json_integer_value(json_object_get(c->area_idx, areal))];
             int64_t w = 0;
             bool has_w = false;
-            TRY(opt_int(c, s, "w_index", 0, (int64_t)c->shape[3] - 1,
+            N4D__TRY(opt_int(c, s, "w_index", 0, (int64_t)c->shape[3] - 1,
                         "an integer in the lattice's w range", &w, &has_w));
             if (has_w && (w < a->lo[3] || w > a->hi[3])) {
                 push_key(c, "w_index");
@@ -585,22 +387,22 @@ static n4d_status load_senses(cfg *c, json_t *root)
                 for (size_t k = 0; k < 2; k++) {
                     int64_t x = 0;
                     push_idx(c, k);
-                    TRY(get_int(c, json_array_get(sz, k), 1, UINT32_MAX, "a positive integer",
+                    N4D__TRY(get_int(c, json_array_get(sz, k), 1, UINT32_MAX, "a positive integer",
                                 &x));
                     rc[k] = (uint32_t)x;
                     pop(c);
                 }
                 pop(c);
             }
-            TRY(opt_string(c, s, "input_description"));
+            N4D__TRY(opt_string(c, s, "input_description"));
             json_t *en = json_object_get(s, "enabled");
             if (en) {
                 push_key(c, "enabled");
-                TRY(want(c, en, json_is_true(en) ? JSON_TRUE : JSON_FALSE, "true or false"));
+                N4D__TRY(want(c, en, json_is_true(en) ? JSON_TRUE : JSON_FALSE, "true or false"));
                 pop(c);
             }
-            TRY(api(c, n4d_model_add_sense(c->m, name, areal, rc[0], rc[1])));
-            TRY(index_add(c, c->sense_idx, name, json_string(areal)));
+            N4D__TRY(api(c, n4d_model_add_sense(c->m, name, areal, rc[0], rc[1])));
+            N4D__TRY(index_add(c, c->sense_idx, name, json_string(areal)));
             pop(c);
         }
         pop(c);
@@ -614,7 +416,7 @@ static n4d_status load_senses(cfg *c, json_t *root)
         push_key(c, "areas");
         push_idx(c, i);
         push_key(c, "sense");
-        TRY(check_ref(c, c->sense_idx, "sense", sname, "there is no \"senses\" section"));
+        N4D__TRY(check_ref(c, c->sense_idx, "sense", sname, "there is no \"senses\" section"));
         const char *fed = json_string_value(json_object_get(c->sense_idx, sname));
         if (strcmp(fed, c->areas[i].name) != 0)
             return fail(c, AT_VALUE,
@@ -635,7 +437,7 @@ static n4d_status add_pop_index(cfg *c, const char *name, size_t i)
 static n4d_status implicit_populations(cfg *c, json_t *root)
 {
     double density = 1.0;
-    TRY(opt_num(c, root, "neuron_density", &R_UNIT, &density, NULL));
+    N4D__TRY(opt_num(c, root, "neuron_density", &R_UNIT, &density, NULL));
     for (size_t i = 0; i < c->n_areas; i++) {
         const area_info *a = &c->areas[i];
         n4d_population_desc d;
@@ -646,14 +448,14 @@ static n4d_status implicit_populations(cfg *c, json_t *root)
         n4d_param_value pairs[N4D__MAX_PARAMS];
         push_key(c, "areas");
         push_idx(c, i);
-        TRY(population_params(c, c->default_model, NULL, NULL, q));
+        N4D__TRY(population_params(c, c->default_model, NULL, NULL, q));
         param_pairs(c->default_model, q, pairs, &d);
         double dens = density;
-        TRY(opt_num(c, a->obj, "density", &R_UNIT, &dens, NULL));
+        N4D__TRY(opt_num(c, a->obj, "density", &R_UNIT, &dens, NULL));
         d.placement = dens == 1.0 ? N4D_PLACE_ALL : N4D_PLACE_DENSITY;
         d.density = dens;
-        TRY(api(c, n4d_model_add_population(c->m, &d, NULL)));
-        TRY(add_pop_index(c, a->name, i));
+        N4D__TRY(api(c, n4d_model_add_population(c->m, &d, NULL)));
+        N4D__TRY(add_pop_index(c, a->name, i));
         c->jc.depth -= 2;
     }
     return N4D_OK;
@@ -665,15 +467,15 @@ static n4d_status load_populations(cfg *c, json_t *root)
     if (!pops)
         return implicit_populations(c, root);
     push_key(c, "populations");
-    TRY(want(c, pops, JSON_ARRAY, "an array of populations"));
+    N4D__TRY(want(c, pops, JSON_ARRAY, "an array of populations"));
     for (size_t i = 0; i < json_array_size(pops); i++) {
         json_t *obj = json_array_get(pops, i);
         n4d_population_desc d;
         n4d_population_desc_init(&d);
         push_idx(c, i);
-        TRY(want(c, obj, JSON_OBJECT, "a population object"));
-        TRY(check_keys(c, obj, POP_KEYS));
-        TRY(req_name(c, obj, "name", "a non-empty string", &d.name));
+        N4D__TRY(want(c, obj, JSON_OBJECT, "a population object"));
+        N4D__TRY(check_keys(c, obj, POP_KEYS));
+        N4D__TRY(req_name(c, obj, "name", "a non-empty string", &d.name));
         json_t *prev = json_object_get(c->pop_idx, d.name);
         if (prev) {
             push_key(c, "name");
@@ -682,9 +484,9 @@ static n4d_status load_populations(cfg *c, json_t *root)
                         "used at populations[%lld])",
                         d.name, (long long)json_integer_value(prev));
         }
-        TRY(req_name(c, obj, "area", "the name of an area", &d.area));
+        N4D__TRY(req_name(c, obj, "area", "the name of an area", &d.area));
         push_key(c, "area");
-        TRY(check_ref(c, c->area_idx, "area", d.area, "no areas are defined"));
+        N4D__TRY(check_ref(c, c->area_idx, "area", d.area, "no areas are defined"));
         pop(c);
         const area_info *a =
             &c->areas[json_integer_value(json_object_get(c->area_idx, d.area))];
@@ -693,12 +495,12 @@ static n4d_status load_populations(cfg *c, json_t *root)
         json_t *mv = json_object_get(obj, "model");
         if (mv) {
             push_key(c, "model");
-            TRY(get_model(c, mv, &nm));
+            N4D__TRY(get_model(c, mv, &nm));
             pop(c);
         }
         double q[N4D__MAX_PARAMS];
         n4d_param_value pairs[N4D__MAX_PARAMS];
-        TRY(population_params(c, nm, json_object_get(obj, "preset"), json_object_get(obj, "params"),
+        N4D__TRY(population_params(c, nm, json_object_get(obj, "preset"), json_object_get(obj, "params"),
                               q));
         param_pairs(nm, q, pairs, &d);
 
@@ -709,13 +511,13 @@ static n4d_status load_populations(cfg *c, json_t *root)
         char expect[96];
         snprintf(expect, sizeof expect, "an integer in [0, %llu], the sites of area \"%.32s\"",
                  (unsigned long long)sites, a->name);
-        TRY(opt_int(c, obj, "count", 0, INT64_MAX, expect, &count, &has_count));
+        N4D__TRY(opt_int(c, obj, "count", 0, INT64_MAX, expect, &count, &has_count));
         if (has_count && (uint64_t)count > sites) {
             push_key(c, "count");
             return fail(c, AT_VALUE, "%lld is more than the area has sites (expected %s)",
                         (long long)count, expect);
         }
-        TRY(opt_num(c, obj, "density", &R_UNIT, &density, &has_density));
+        N4D__TRY(opt_num(c, obj, "density", &R_UNIT, &density, &has_density));
         if (has_count && has_density) {
             push_key(c, "density");
             return fail(c, AT_KEY,
@@ -733,235 +535,11 @@ static n4d_status load_populations(cfg *c, json_t *root)
         json_t *vi = json_object_get(obj, "v_init");
         if (vi) {
             push_key(c, "v_init");
-            TRY(parse_dist(c, vi, false, &d.v_init));
+            N4D__TRY(parse_dist(c, vi, false, &d.v_init));
             pop(c);
         }
-        TRY(api(c, n4d_model_add_population(c->m, &d, NULL)));
-        TRY(add_pop_index(c, d.name, i));
-        pop(c);
-    }
-    pop(c);
-    return N4D_OK;
-}
-
-/* Keys in `specific` present in obj must be in `allowed`. */
-static n4d_status check_specific(cfg *c, json_t *obj, const char *const *specific,
-                                 const char *const *allowed, const char *what, const char *kind)
-{
-    for (size_t i = 0; specific[i]; i++) {
-        if (!json_object_get(obj, specific[i]) || in_list(allowed, specific[i]))
-            continue;
-        char list[256];
-        push_key(c, specific[i]);
-        if (!allowed[0])
-            return fail(c, AT_KEY, "\"%s\" does not apply to %s \"%s\" (expected no %s parameters)",
-                        specific[i], what, kind, what);
-        return fail(c, AT_KEY, "\"%s\" does not apply to %s \"%s\" (expected for it: %s)",
-                    specific[i], what, kind, join_list(allowed, list, sizeof list));
-    }
-    return N4D_OK;
-}
-
-static n4d_status pop_ref(cfg *c, json_t *obj, const char *key, const char **out)
-{
-    TRY(req_name(c, obj, key, "the name of a population", out));
-    push_key(c, key);
-    TRY(check_ref(c, c->pop_idx, "population", *out, "no populations are defined"));
-    pop(c);
-    return N4D_OK;
-}
-
-static n4d_status load_projections(cfg *c, json_t *root)
-{
-    json_t *projs = json_object_get(root, "projections");
-    if (!projs)
-        return N4D_OK;
-    push_key(c, "projections");
-    TRY(want(c, projs, JSON_ARRAY, "an array of projections"));
-    for (size_t i = 0; i < json_array_size(projs); i++) {
-        json_t *obj = json_array_get(projs, i);
-        n4d_projection_desc d;
-        n4d_projection_desc_init(&d);
-        push_idx(c, i);
-        TRY(want(c, obj, JSON_OBJECT, "a projection object"));
-        TRY(check_keys(c, obj, PROJ_KEYS));
-        if (json_object_get(obj, "name"))
-            TRY(req_name(c, obj, "name", "a non-empty string", &d.name));
-        TRY(pop_ref(c, obj, "source", &d.source));
-        TRY(pop_ref(c, obj, "target", &d.target));
-        /* names (default "SOURCE->TARGET") are unique */
-        char defname[600];
-        const char *eff = d.name;
-        if (!eff) {
-            snprintf(defname, sizeof defname, "%s->%s", d.source, d.target);
-            eff = defname;
-        }
-        json_t *prev = json_object_get(c->proj_idx, eff);
-        if (prev && d.name) {
-            push_key(c, "name");
-            return fail(c, AT_VALUE,
-                        "duplicate projection name \"%.64s\" (expected a unique name; first "
-                        "used at projections[%lld])",
-                        d.name, (long long)json_integer_value(prev));
-        }
-        if (prev)
-            return fail(c, AT_VALUE,
-                        "duplicate projection name \"%.64s\", the default name of an unnamed "
-                        "projection (expected a unique \"name\"; first used at "
-                        "projections[%lld])",
-                        eff, (long long)json_integer_value(prev));
-        TRY(index_add(c, c->proj_idx, eff, json_integer((json_int_t)i)));
-
-        json_t *rv = json_object_get(obj, "rule");
-        char list[256];
-        if (!rv)
-            return missing(c, "rule", join_list(RULE_NAMES, list, sizeof list));
-        push_key(c, "rule");
-        TRY(get_enum(c, rv, "rule", RULE_NAMES, RULE_VALS, &d.rule));
-        pop(c);
-        const char *rule_name = json_string_value(rv);
-        TRY(check_specific(c, obj, RULE_SPECIFIC, RULE_ALLOWED[d.rule], "rule", rule_name));
-
-        bool present = false;
-        int64_t k = 0;
-        switch (d.rule) {
-        case N4D_RULE_FIXED_PROBABILITY:
-            TRY(opt_num(c, obj, "p", &R_UNIT, &d.p, &present));
-            if (!present)
-                return missing(c, "p", "a probability in [0, 1]");
-            break;
-        case N4D_RULE_FIXED_INDEGREE:
-            TRY(opt_int(c, obj, "indegree", 0, INT64_MAX, "an integer >= 0", &k, &present));
-            if (!present)
-                return missing(c, "indegree", "an integer >= 0, the sources per target");
-            d.n = (uint64_t)k;
-            break;
-        case N4D_RULE_FIXED_TOTAL_NUMBER:
-            TRY(opt_int(c, obj, "n", 0, INT64_MAX, "an integer >= 0", &k, &present));
-            if (!present)
-                return missing(c, "n", "an integer >= 0, the number of connections");
-            d.n = (uint64_t)k;
-            break;
-        case N4D_RULE_DISTANCE: {
-            d.p = 1.0;
-            TRY(opt_num(c, obj, "p", &R_UNIT, &d.p, NULL));
-            d.kernel = N4D_KERNEL_GAUSSIAN;
-            json_t *kv = json_object_get(obj, "kernel");
-            if (kv) {
-                push_key(c, "kernel");
-                TRY(get_enum(c, kv, "kernel", KERNEL_NAMES, KERNEL_VALS, &d.kernel));
-                pop(c);
-            }
-            TRY(opt_num(c, obj, "sigma", &R_POS, &d.sigma, &present));
-            if (!present)
-                return missing(c, "sigma", "a kernel width > 0 in lattice units");
-            d.cutoff = INFINITY;
-            TRY(opt_num(c, obj, "cutoff", &R_POS, &d.cutoff, NULL));
-            break;
-        }
-        default:
-            break;
-        }
-        json_t *wv = json_object_get(obj, "weight");
-        if (wv) {
-            push_key(c, "weight");
-            TRY(parse_dist(c, wv, false, &d.weight));
-            pop(c);
-        }
-        json_t *dv = json_object_get(obj, "delay");
-        if (dv) {
-            push_key(c, "delay");
-            TRY(parse_dist(c, dv, true, &d.delay));
-            pop(c);
-        }
-        d.syn_type = N4D_SYN_AUTO;
-        json_t *tv = json_object_get(obj, "type");
-        if (tv) {
-            push_key(c, "type");
-            TRY(get_enum(c, tv, "synapse type", SYN_NAMES, SYN_VALS, &d.syn_type));
-            pop(c);
-        }
-        TRY(opt_bool(c, obj, "allow_autapses", &d.allow_autapses));
-        TRY(opt_bool(c, obj, "allow_multapses", &d.allow_multapses));
-        json_t *sv = json_object_get(obj, "synapse");
-        if (sv) { /* {"model": NAME}: a registered synapse model */
-            push_key(c, "synapse");
-            TRY(want(c, sv, JSON_OBJECT, "an object {\"model\": NAME}"));
-            TRY(check_keys(c, sv, SYNAPSE_KEYS));
-            json_t *smv = json_object_get(sv, "model");
-            if (smv) {
-                char slist[256];
-                size_t len = 0;
-                slist[0] = '\0';
-                for (int32_t j = 0; j < n4d__synapse_model_count() && len < sizeof slist; j++)
-                    len += (size_t)snprintf(slist + len, sizeof slist - len, "%s%s", j ? ", " : "",
-                                            n4d__synapse_model_at(j)->name);
-                push_key(c, "model");
-                if (!json_is_string(smv))
-                    return fail(c, AT_VALUE, "got %s (expected one of: %s)", type_name(smv), slist);
-                d.synapse_model = json_string_value(smv);
-                if (!n4d__synapse_model_by_name(d.synapse_model))
-                    return fail(c, AT_VALUE, "unknown synapse model \"%.64s\" (expected one of: %s)",
-                                d.synapse_model, slist);
-                pop(c);
-            }
-            pop(c);
-        }
-        TRY(api(c, n4d_model_add_projection(c->m, &d, NULL)));
-        pop(c);
-    }
-    pop(c);
-    return N4D_OK;
-}
-
-static n4d_status load_inputs(cfg *c, json_t *root)
-{
-    json_t *inputs = json_object_get(root, "inputs");
-    if (!inputs)
-        return N4D_OK;
-    push_key(c, "inputs");
-    TRY(want(c, inputs, JSON_ARRAY, "an array of inputs"));
-    for (size_t i = 0; i < json_array_size(inputs); i++) {
-        json_t *obj = json_array_get(inputs, i);
-        n4d_input_desc d;
-        n4d_input_desc_init(&d);
-        push_idx(c, i);
-        TRY(want(c, obj, JSON_OBJECT, "an input object"));
-        TRY(check_keys(c, obj, INPUT_KEYS));
-        json_t *tv = json_object_get(obj, "type");
-        if (!tv)
-            return missing(c, "type", "\"dc\" or \"poisson\"");
-        push_key(c, "type");
-        TRY(get_enum(c, tv, "input type", INPUT_NAMES, INPUT_VALS, &d.kind));
-        pop(c);
-        TRY(check_specific(c, obj, INPUT_SPECIFIC, INPUT_ALLOWED[d.kind], "input type",
-                           json_string_value(tv)));
-        TRY(pop_ref(c, obj, "target", &d.target));
-        bool present = false;
-        if (d.kind == N4D_INPUT_DC) {
-            TRY(opt_num(c, obj, "amplitude", &R_ANY, &d.amplitude, &present));
-            if (!present)
-                return missing(c, "amplitude", "a number (same unit as i_e)");
-        } else {
-            TRY(opt_num(c, obj, "rate", &R_NONNEG, &d.rate, &present));
-            if (!present)
-                return missing(c, "rate", "a rate >= 0 in Hz");
-            d.weight = 1.0;
-            TRY(opt_num(c, obj, "weight", &R_ANY, &d.weight, NULL));
-            int64_t ns = 1;
-            TRY(opt_int(c, obj, "n_sources", 1, UINT32_MAX, "an integer >= 1", &ns, NULL));
-            d.n_sources = (uint32_t)ns;
-        }
-        d.start = 0.0;
-        d.stop = INFINITY;
-        TRY(opt_num(c, obj, "start", &R_NONNEG, &d.start, NULL));
-        TRY(opt_num(c, obj, "stop", &R_NONNEG, &d.stop, &present));
-        if (present && d.stop < d.start) {
-            push_key(c, "stop");
-            return fail(c, AT_VALUE, "%g is before start %g (expected stop >= start)", d.stop,
-                        d.start);
-        }
-        TRY(api(c, n4d_model_add_input(c->m, &d)));
+        N4D__TRY(api(c, n4d_model_add_population(c->m, &d, NULL)));
+        N4D__TRY(add_pop_index(c, d.name, i));
         pop(c);
     }
     pop(c);
@@ -1013,22 +591,22 @@ static n4d_status load_root(cfg *c, json_t *root)
                     "this is a saved 4D Neural Cognition model, not a config (expected a "
                     "config: the value of its \"config\" key)");
     }
-    TRY(check_keys(c, root, TOP_KEYS));
+    N4D__TRY(check_keys(c, root, TOP_KEYS));
     for (size_t i = 0; NC_SECTIONS[i]; i++) {
         json_t *v = json_object_get(root, NC_SECTIONS[i]);
         if (!v)
             continue;
         push_key(c, NC_SECTIONS[i]);
-        TRY(want(c, v, JSON_OBJECT, "an object"));
+        N4D__TRY(want(c, v, JSON_OBJECT, "an object"));
         pop(c);
     }
-    TRY(load_lattice(c, root));
-    TRY(load_neuron_model(c, root));
-    TRY(load_areas(c, root));
-    TRY(load_senses(c, root));
-    TRY(load_populations(c, root));
-    TRY(load_projections(c, root));
-    TRY(load_inputs(c, root));
+    N4D__TRY(load_lattice(c, root));
+    N4D__TRY(load_neuron_model(c, root));
+    N4D__TRY(load_areas(c, root));
+    N4D__TRY(load_senses(c, root));
+    N4D__TRY(load_populations(c, root));
+    N4D__TRY(n4d__cfg_load_projections(c, root));
+    N4D__TRY(n4d__cfg_load_inputs(c, root));
     warn_ignored(c, root);
     return N4D_OK;
 }

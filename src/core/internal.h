@@ -52,12 +52,6 @@ struct n4d_context {
 /* ---- allocation (tagged, accounted) --------------------------------- */
 void *n4d__alloc(n4d_context *ctx, n4d_mem_tag tag, size_t size);          /* 64-byte aligned */
 void *n4d__calloc(n4d_context *ctx, n4d_mem_tag tag, size_t count, size_t size);
-/* As n4d__alloc / n4d__calloc with the given alignment (a power of two;
- * N4D__PAGE for arrays whose pages may be handed back, compress.c). */
-void *n4d__alloc_aligned(n4d_context *ctx, n4d_mem_tag tag, size_t size, size_t align);
-void *n4d__calloc_aligned(n4d_context *ctx, n4d_mem_tag tag, size_t count, size_t size,
-                          size_t align);
-#define N4D__PAGE 4096u
 void n4d__free(n4d_context *ctx, n4d_mem_tag tag, void *ptr, size_t size);
 /* Grows *ptr (holding *cap elements of elem bytes) to at least `need`
  * elements; returns false (buffer untouched) on failure. */
@@ -122,6 +116,14 @@ static inline void n4d__copy_out(void *out, const void *full, size_t full_size)
 /* The usual forms: dst and full are structs, src and out pointers. */
 #define N4D__COPY_IN(dst, src) n4d__copy_in(&(dst), sizeof(dst), (src), (src)->struct_size)
 #define N4D__COPY_OUT(out, full) n4d__copy_out((out), &(full), sizeof(full))
+
+/* Returns from the calling function when expr is not N4D_OK. */
+#define N4D__TRY(expr)                                                                             \
+    do {                                                                                           \
+        n4d_status try_st_ = (expr);                                                               \
+        if (try_st_ != N4D_OK)                                                                     \
+            return try_st_;                                                                        \
+    } while (0)
 
 /* snprintf-style text into a caller's buffer: len counts every byte the
  * text needs, even past cap (reports). */

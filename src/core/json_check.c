@@ -179,13 +179,6 @@ n4d_status n4d__jc_missing(n4d__jcheck *jc, const char *key, const char *expect)
 
 /* ---- typed values --------------------------------------------------------- */
 
-#define TRY(expr)                                                                                  \
-    do {                                                                                           \
-        n4d_status try_st_ = (expr);                                                               \
-        if (try_st_ != N4D_OK)                                                                     \
-            return try_st_;                                                                        \
-    } while (0)
-
 n4d_status n4d__jc_want(n4d__jcheck *jc, json_t *v, json_type type, const char *expect)
 {
     if (json_typeof(v) == type)
@@ -249,14 +242,14 @@ n4d_status n4d__jc_int(n4d__jcheck *jc, json_t *v, int64_t lo, int64_t hi, const
 
 n4d_status n4d__jc_str(n4d__jcheck *jc, json_t *v, const char *expect, const char **out)
 {
-    TRY(n4d__jc_want(jc, v, JSON_STRING, expect));
+    N4D__TRY(n4d__jc_want(jc, v, JSON_STRING, expect));
     *out = json_string_value(v);
     return N4D_OK;
 }
 
 n4d_status n4d__jc_name(n4d__jcheck *jc, json_t *v, const char **out)
 {
-    TRY(n4d__jc_want(jc, v, JSON_STRING, "a non-empty string"));
+    N4D__TRY(n4d__jc_want(jc, v, JSON_STRING, "a non-empty string"));
     if (json_string_length(v) == 0)
         return n4d__jc_fail(jc, N4D__JC_AT_VALUE, "empty name (expected a non-empty string)");
     *out = json_string_value(v);
@@ -320,7 +313,7 @@ n4d_status n4d__jc_opt_num(n4d__jcheck *jc, json_t *obj, const char *key, const 
     if (!v)
         return N4D_OK;
     n4d__jc_push_key(jc, key);
-    TRY(n4d__jc_num(jc, v, r, out));
+    N4D__TRY(n4d__jc_num(jc, v, r, out));
     n4d__jc_pop(jc);
     return N4D_OK;
 }
@@ -334,7 +327,7 @@ n4d_status n4d__jc_opt_int(n4d__jcheck *jc, json_t *obj, const char *key, int64_
     if (!v)
         return N4D_OK;
     n4d__jc_push_key(jc, key);
-    TRY(n4d__jc_int(jc, v, lo, hi, expect, out));
+    N4D__TRY(n4d__jc_int(jc, v, lo, hi, expect, out));
     n4d__jc_pop(jc);
     return N4D_OK;
 }
@@ -345,7 +338,7 @@ n4d_status n4d__jc_opt_bool(n4d__jcheck *jc, json_t *obj, const char *key, int32
     if (!v)
         return N4D_OK;
     n4d__jc_push_key(jc, key);
-    TRY(n4d__jc_want(jc, v, json_is_true(v) ? JSON_TRUE : JSON_FALSE, "true or false"));
+    N4D__TRY(n4d__jc_want(jc, v, json_is_true(v) ? JSON_TRUE : JSON_FALSE, "true or false"));
     n4d__jc_pop(jc);
     *out = json_is_true(v) ? 1 : 0;
     return N4D_OK;
@@ -357,7 +350,7 @@ n4d_status n4d__jc_opt_string(n4d__jcheck *jc, json_t *obj, const char *key)
     if (!v)
         return N4D_OK;
     n4d__jc_push_key(jc, key);
-    TRY(n4d__jc_want(jc, v, JSON_STRING, "a string"));
+    N4D__TRY(n4d__jc_want(jc, v, JSON_STRING, "a string"));
     n4d__jc_pop(jc);
     return N4D_OK;
 }
@@ -369,7 +362,7 @@ n4d_status n4d__jc_req_name(n4d__jcheck *jc, json_t *obj, const char *key, const
     if (!v)
         return n4d__jc_missing(jc, key, expect);
     n4d__jc_push_key(jc, key);
-    TRY(n4d__jc_name(jc, v, out));
+    N4D__TRY(n4d__jc_name(jc, v, out));
     n4d__jc_pop(jc);
     return N4D_OK;
 }
@@ -381,7 +374,7 @@ n4d_status n4d__jc_req_num(n4d__jcheck *jc, json_t *obj, const char *key, const 
     if (!v)
         return n4d__jc_missing(jc, key, r->expect);
     n4d__jc_push_key(jc, key);
-    TRY(n4d__jc_num(jc, v, r, out));
+    N4D__TRY(n4d__jc_num(jc, v, r, out));
     n4d__jc_pop(jc);
     return N4D_OK;
 }
@@ -392,7 +385,7 @@ n4d_status n4d__jc_req_real(n4d__jcheck *jc, json_t *obj, const char *key, doubl
     if (!v)
         return n4d__jc_missing(jc, key, "a number");
     n4d__jc_push_key(jc, key);
-    TRY(n4d__jc_real(jc, v, out));
+    N4D__TRY(n4d__jc_real(jc, v, out));
     n4d__jc_pop(jc);
     return N4D_OK;
 }
@@ -404,7 +397,7 @@ n4d_status n4d__jc_req_int(n4d__jcheck *jc, json_t *obj, const char *key, int64_
     if (!v)
         return n4d__jc_missing(jc, key, expect);
     n4d__jc_push_key(jc, key);
-    TRY(n4d__jc_int(jc, v, lo, hi, expect, out));
+    N4D__TRY(n4d__jc_int(jc, v, lo, hi, expect, out));
     n4d__jc_pop(jc);
     return N4D_OK;
 }
@@ -415,7 +408,7 @@ n4d_status n4d__jc_req_str(n4d__jcheck *jc, json_t *obj, const char *key, const 
     if (!v)
         return n4d__jc_missing(jc, key, "a string");
     n4d__jc_push_key(jc, key);
-    TRY(n4d__jc_str(jc, v, "a string", out));
+    N4D__TRY(n4d__jc_str(jc, v, "a string", out));
     n4d__jc_pop(jc);
     return N4D_OK;
 }

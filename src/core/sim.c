@@ -464,8 +464,8 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
     const n4d__backend *backend = NULL;
     const int is_auto = strcmp(bname, "auto") == 0; /* decided by size after the build */
     int32_t device = 0;
-    char why[N4D_CUDA_ERR_CAP + 2200];
     if (!is_auto) {
+        char why[N4D_CUDA_ERR_CAP + 2200];
         int bad_index = 0;
         backend = n4d__backend_lookup(bname, &device, &bad_index);
         if (!backend) {
@@ -534,20 +534,16 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
                        sim->hist_steps);
         goto fail;
     }
-    /* page-aligned: a block of 1024 neurons then covers whole pages of each
-     * state array, which compression can hand back */
-    sim->v = n4d__calloc_aligned(ctx, N4D_MEM_NEURONS, N, sizeof(float), N4D__PAGE);
+    sim->v = n4d__calloc(ctx, N4D_MEM_NEURONS, N, sizeof(float));
     bool x_ok = true;
     for (size_t pi = 0; pi < model->n_pops; pi++)
         if ((uint32_t)(model->pops[pi].nm->h->n_states - 1) > sim->nx)
             sim->nx = (uint32_t)(model->pops[pi].nm->h->n_states - 1);
     for (uint32_t j = 0; j < sim->nx; j++)
-        x_ok = x_ok && (sim->x[j] = n4d__calloc_aligned(ctx, N4D_MEM_NEURONS, N, sizeof(float),
-                                                        N4D__PAGE));
-    sim->iext = n4d__calloc_aligned(ctx, N4D_MEM_NEURONS, N, sizeof(float), N4D__PAGE);
-    sim->ref = n4d__calloc_aligned(ctx, N4D_MEM_NEURONS, N, sizeof(int32_t), N4D__PAGE);
-    sim->ring = n4d__calloc_aligned(ctx, N4D_MEM_BUFFERS, (size_t)sim->ring_slots * 2 * N,
-                                    sizeof(int64_t), N4D__PAGE);
+        x_ok = x_ok && (sim->x[j] = n4d__calloc(ctx, N4D_MEM_NEURONS, N, sizeof(float)));
+    sim->iext = n4d__calloc(ctx, N4D_MEM_NEURONS, N, sizeof(float));
+    sim->ref = n4d__calloc(ctx, N4D_MEM_NEURONS, N, sizeof(int32_t));
+    sim->ring = n4d__calloc(ctx, N4D_MEM_BUFFERS, (size_t)sim->ring_slots * 2 * N, sizeof(int64_t));
     sim->runs = n4d__calloc(ctx, N4D_MEM_OTHER, sim->n_runs ? sim->n_runs : 1, sizeof *sim->runs);
     sim->last_ids = n4d__alloc(ctx, N4D_MEM_RECORDING, N * sizeof(uint32_t));
     if (model->perm) /* spike ids are mapped to user ids and sorted every step */

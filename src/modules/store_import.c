@@ -92,18 +92,11 @@ static void ij_init(ij *r, n4d__h5 *h, const char *obj)
     n4d__jc_init(&r->jc, NULL, 0, ij_report, r);
 }
 
-#define TRY(expr)                                                                                  \
-    do {                                                                                           \
-        n4d_status try_st_ = (expr);                                                               \
-        if (try_st_ != N4D_OK)                                                                     \
-            return try_st_;                                                                        \
-    } while (0)
-
 /* A member that is an id (an integer in 0..2^32 - 1). */
 static n4d_status ij_id(ij *r, json_t *o, const char *key, uint64_t *out)
 {
     int64_t x;
-    TRY(n4d__jc_req_int(&r->jc, o, key, 0, UINT32_MAX, "an id (integer >= 0)", &x));
+    N4D__TRY(n4d__jc_req_int(&r->jc, o, key, 0, UINT32_MAX, "an id (integer >= 0)", &x));
     *out = (uint64_t)x;
     return N4D_OK;
 }
@@ -121,9 +114,9 @@ static n4d_status ij_params(ij *r, json_t *o, const char *key, double *par)
     if (!p)
         return N4D_OK;
     n4d__jc_push_key(&r->jc, key);
-    TRY(n4d__jc_want(&r->jc, p, JSON_OBJECT, "an object"));
+    N4D__TRY(n4d__jc_want(&r->jc, p, JSON_OBJECT, "an object"));
     for (int k = 0; k < NPAR; k++)
-        TRY(n4d__jc_opt_num(&r->jc, p, par_names[k], &N4D__JR_FINITE, &par[k], NULL));
+        N4D__TRY(n4d__jc_opt_num(&r->jc, p, par_names[k], &N4D__JR_FINITE, &par[k], NULL));
     n4d__jc_pop(&r->jc);
     return N4D_OK;
 }
@@ -142,7 +135,7 @@ static n4d_status read_config(ij *r, json_t *c, n4d_model *m, cfg *out)
     if (!c)
         return n4d__jc_missing(jc, "config", "an object");
     n4d__jc_push_key(jc, "config");
-    TRY(n4d__jc_want(jc, c, JSON_OBJECT, "an object"));
+    N4D__TRY(n4d__jc_want(jc, c, JSON_OBJECT, "an object"));
     json_t *ls = json_object_get(c, "lattice_shape");
     n4d__jc_push_key(jc, "lattice_shape");
     if (json_array_size(ls) != 4)
@@ -150,7 +143,7 @@ static n4d_status read_config(ij *r, json_t *c, n4d_model *m, cfg *out)
     for (size_t i = 0; i < 4; i++) {
         int64_t x;
         n4d__jc_push_idx(jc, i);
-        TRY(n4d__jc_int(jc, json_array_get(ls, i), 1, 1 << 30, "a size in 1..2^30", &x));
+        N4D__TRY(n4d__jc_int(jc, json_array_get(ls, i), 1, 1 << 30, "a size in 1..2^30", &x));
         n4d__jc_pop(jc);
         out->shape[i] = (uint32_t)x;
     }
@@ -166,13 +159,13 @@ static n4d_status read_config(ij *r, json_t *c, n4d_model *m, cfg *out)
         json_t *type = json_object_get(nm, "type");
         if (type) {
             n4d__jc_push_key(jc, "type");
-            TRY(n4d__jc_want(jc, type, JSON_STRING, "a string"));
+            N4D__TRY(n4d__jc_want(jc, type, JSON_STRING, "a string"));
             if (strcmp(json_string_value(type), "LIF") != 0)
                 return n4d__h5_fail(r->h, N4D_E_UNSUPPORTED, r->obj, false,
                                     "config.neuron_model.type: only \"LIF\" can be imported");
             n4d__jc_pop(jc);
         }
-        TRY(ij_params(r, nm, "params_default", out->par));
+        N4D__TRY(ij_params(r, nm, "params_default", out->par));
         n4d__jc_pop(jc);
     }
     /* areas */
@@ -180,17 +173,17 @@ static n4d_status read_config(ij *r, json_t *c, n4d_model *m, cfg *out)
     size_t i;
     if (areas) {
         n4d__jc_push_key(jc, "areas");
-        TRY(n4d__jc_want(jc, areas, JSON_ARRAY, "an array"));
+        N4D__TRY(n4d__jc_want(jc, areas, JSON_ARRAY, "an array"));
         json_array_foreach(areas, i, a) {
             n4d__jc_push_idx(jc, i);
             const char *name;
-            TRY(n4d__jc_want(jc, a, JSON_OBJECT, "an object with name and coord_ranges"));
-            TRY(n4d__jc_req_str(jc, a, "name", &name));
+            N4D__TRY(n4d__jc_want(jc, a, JSON_OBJECT, "an object with name and coord_ranges"));
+            N4D__TRY(n4d__jc_req_str(jc, a, "name", &name));
             json_t *cr = json_object_get(a, "coord_ranges");
             if (!cr)
                 return n4d__jc_missing(jc, "coord_ranges", "an object");
             n4d__jc_push_key(jc, "coord_ranges");
-            TRY(n4d__jc_want(jc, cr, JSON_OBJECT, "an object"));
+            N4D__TRY(n4d__jc_want(jc, cr, JSON_OBJECT, "an object"));
             int32_t lo[4], hi[4];
             static const char *const axes[4] = {"x", "y", "z", "w"};
             for (int k = 0; k < 4; k++) {
@@ -200,8 +193,8 @@ static n4d_status read_config(ij *r, json_t *c, n4d_model *m, cfg *out)
                 if (json_array_size(rg) != 2)
                     return n4d__jc_fail(jc, N4D__JC_AT_VALUE,
                                         "must be [lo, hi] with integers >= 0");
-                TRY(n4d__jc_int(jc, json_array_get(rg, 0), 0, INT32_MAX, "an integer >= 0", &l));
-                TRY(n4d__jc_int(jc, json_array_get(rg, 1), 0, INT32_MAX, "an integer >= 0", &u));
+                N4D__TRY(n4d__jc_int(jc, json_array_get(rg, 0), 0, INT32_MAX, "an integer >= 0", &l));
+                N4D__TRY(n4d__jc_int(jc, json_array_get(rg, 1), 0, INT32_MAX, "an integer >= 0", &u));
                 n4d__jc_pop(jc);
                 lo[k] = (int32_t)l;
                 hi[k] = (int32_t)u;
@@ -218,19 +211,19 @@ static n4d_status read_config(ij *r, json_t *c, n4d_model *m, cfg *out)
     const char *sname;
     if (senses) {
         n4d__jc_push_key(jc, "senses");
-        TRY(n4d__jc_want(jc, senses, JSON_OBJECT, "an object"));
+        N4D__TRY(n4d__jc_want(jc, senses, JSON_OBJECT, "an object"));
         json_object_foreach(senses, sname, sv) {
             n4d__jc_push_key(jc, sname);
             const char *areal;
             int64_t rows, cols;
-            TRY(n4d__jc_want(jc, sv, JSON_OBJECT, "an object with areal and input_size"));
-            TRY(n4d__jc_req_str(jc, sv, "areal", &areal));
+            N4D__TRY(n4d__jc_want(jc, sv, JSON_OBJECT, "an object with areal and input_size"));
+            N4D__TRY(n4d__jc_req_str(jc, sv, "areal", &areal));
             json_t *size = json_object_get(sv, "input_size");
             n4d__jc_push_key(jc, "input_size");
             if (json_array_size(size) != 2)
                 return n4d__jc_fail(jc, N4D__JC_AT_VALUE, "must be [rows, cols]");
-            TRY(n4d__jc_int(jc, json_array_get(size, 0), 1, UINT32_MAX, "rows >= 1", &rows));
-            TRY(n4d__jc_int(jc, json_array_get(size, 1), 1, UINT32_MAX, "cols >= 1", &cols));
+            N4D__TRY(n4d__jc_int(jc, json_array_get(size, 0), 1, UINT32_MAX, "rows >= 1", &rows));
+            N4D__TRY(n4d__jc_int(jc, json_array_get(size, 1), 1, UINT32_MAX, "cols >= 1", &cols));
             n4d__jc_pop(jc);
             if (n4d_model_add_sense(m, sname, areal, (uint32_t)rows, (uint32_t)cols))
                 return ij_model_error(r, m);
@@ -258,55 +251,55 @@ static n4d_status read_json_model(n4d__h5 *h, json_t *root, n4d_model *m, imp *d
     ij r;
     ij_init(&r, h, "JSON");
     n4d__jcheck *jc = &r.jc;
-    TRY(n4d__jc_want(jc, root, JSON_OBJECT, "an object"));
-    TRY(read_config(&r, json_object_get(root, "config"), m, c));
+    N4D__TRY(n4d__jc_want(jc, root, JSON_OBJECT, "an object"));
+    N4D__TRY(read_config(&r, json_object_get(root, "config"), m, c));
     json_t *neurons = json_object_get(root, "neurons"), *syns = json_object_get(root, "synapses");
     if (!neurons)
         return n4d__jc_missing(jc, "neurons", "an array");
     if (!syns)
         return n4d__jc_missing(jc, "synapses", "an array");
     n4d__jc_push_key(jc, "neurons");
-    TRY(n4d__jc_want(jc, neurons, JSON_ARRAY, "an array"));
+    N4D__TRY(n4d__jc_want(jc, neurons, JSON_ARRAY, "an array"));
     n4d__jc_pop(jc);
     n4d__jc_push_key(jc, "synapses");
-    TRY(n4d__jc_want(jc, syns, JSON_ARRAY, "an array"));
+    N4D__TRY(n4d__jc_want(jc, syns, JSON_ARRAY, "an array"));
     n4d__jc_pop(jc);
-    TRY(imp_alloc(d, json_array_size(neurons), json_array_size(syns), r.obj));
+    N4D__TRY(imp_alloc(d, json_array_size(neurons), json_array_size(syns), r.obj));
     size_t i;
     json_t *v;
     static const char *const axes[4] = {"x", "y", "z", "w"};
     n4d__jc_push_key(jc, "neurons");
     json_array_foreach(neurons, i, v) {
         n4d__jc_push_idx(jc, i);
-        TRY(n4d__jc_want(jc, v, JSON_OBJECT, "an object"));
-        TRY(ij_id(&r, v, "id", &d->id[i]));
+        N4D__TRY(n4d__jc_want(jc, v, JSON_OBJECT, "an object"));
+        N4D__TRY(ij_id(&r, v, "id", &d->id[i]));
         for (int k = 0; k < 4; k++) {
             char expect[64];
             int64_t x;
             snprintf(expect, sizeof expect, "a coordinate on the lattice (0..%u)",
                      c->shape[k] - 1);
-            TRY(n4d__jc_req_int(jc, v, axes[k], 0, (int64_t)c->shape[k] - 1, expect, &x));
+            N4D__TRY(n4d__jc_req_int(jc, v, axes[k], 0, (int64_t)c->shape[k] - 1, expect, &x));
             d->pos[4 * i + (size_t)k] = (int32_t)x;
         }
         d->v[i] = c->par[1];
-        TRY(n4d__jc_opt_num(jc, v, "v_membrane", &N4D__JR_FINITE, &d->v[i], NULL));
+        N4D__TRY(n4d__jc_opt_num(jc, v, "v_membrane", &N4D__JR_FINITE, &d->v[i], NULL));
         double *par = d->par + NPAR * i;
         memcpy(par, c->par, sizeof c->par);
-        TRY(ij_params(&r, v, "params", par));
+        N4D__TRY(ij_params(&r, v, "params", par));
         n4d__jc_pop(jc);
     }
     n4d__jc_pop(jc);
     n4d__jc_push_key(jc, "synapses");
     json_array_foreach(syns, i, v) {
         n4d__jc_push_idx(jc, i);
-        TRY(n4d__jc_want(jc, v, JSON_OBJECT, "an object"));
+        N4D__TRY(n4d__jc_want(jc, v, JSON_OBJECT, "an object"));
         double w;
-        TRY(ij_id(&r, v, "pre_id", &d->pre[i]));
-        TRY(ij_id(&r, v, "post_id", &d->post[i]));
-        TRY(n4d__jc_req_num(jc, v, "weight", &N4D__JR_FINITE, &w));
+        N4D__TRY(ij_id(&r, v, "pre_id", &d->pre[i]));
+        N4D__TRY(ij_id(&r, v, "post_id", &d->post[i]));
+        N4D__TRY(n4d__jc_req_num(jc, v, "weight", &N4D__JR_FINITE, &w));
         d->w[i] = (float)w;
         int64_t dl = 1;
-        TRY(n4d__jc_opt_int(jc, v, "delay", 1, N4D__MAX_DELAY_STEPS,
+        N4D__TRY(n4d__jc_opt_int(jc, v, "delay", 1, N4D__MAX_DELAY_STEPS,
                             "a delay in steps (1..65535)", &dl, NULL));
         d->delay[i] = (uint32_t)dl;
         json_t *ty = json_object_get(v, "synapse_type");
