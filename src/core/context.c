@@ -174,9 +174,14 @@ static void raise_peak(_Atomic uint64_t *peak, uint64_t value)
 
 void *n4d__alloc(n4d_context *ctx, n4d_mem_tag tag, size_t size)
 {
+    return n4d__alloc_aligned(ctx, tag, size, 64);
+}
+
+void *n4d__alloc_aligned(n4d_context *ctx, n4d_mem_tag tag, size_t size, size_t align)
+{
     if (size == 0)
         size = 1;
-    void *p = ctx->alloc.alloc(ctx->alloc.user_data, size, 64);
+    void *p = ctx->alloc.alloc(ctx->alloc.user_data, size, align);
     if (!p)
         return NULL;
     uint64_t cur = atomic_fetch_add(&ctx->current[tag], size) + size;
@@ -201,10 +206,16 @@ void n4d__account(n4d_context *ctx, n4d_mem_tag tag, int64_t delta)
 
 void *n4d__calloc(n4d_context *ctx, n4d_mem_tag tag, size_t count, size_t size)
 {
+    return n4d__calloc_aligned(ctx, tag, count, size, 64);
+}
+
+void *n4d__calloc_aligned(n4d_context *ctx, n4d_mem_tag tag, size_t count, size_t size,
+                          size_t align)
+{
     if (size && count > SIZE_MAX / size)
         return NULL;
     size_t bytes = count * size;
-    void *p = n4d__alloc(ctx, tag, bytes);
+    void *p = n4d__alloc_aligned(ctx, tag, bytes, align);
     if (p && bytes)
         memset(p, 0, bytes);
     return p;

@@ -52,6 +52,10 @@ struct n4d_context {
 /* ---- allocation (tagged, accounted) --------------------------------- */
 void *n4d__alloc(n4d_context *ctx, n4d_mem_tag tag, size_t size);          /* 64-byte aligned */
 void *n4d__calloc(n4d_context *ctx, n4d_mem_tag tag, size_t count, size_t size);
+/* As n4d__alloc / n4d__calloc with the given alignment (a power of two). */
+void *n4d__alloc_aligned(n4d_context *ctx, n4d_mem_tag tag, size_t size, size_t align);
+void *n4d__calloc_aligned(n4d_context *ctx, n4d_mem_tag tag, size_t count, size_t size,
+                          size_t align);
 void n4d__free(n4d_context *ctx, n4d_mem_tag tag, void *ptr, size_t size);
 /* Grows *ptr (holding *cap elements of elem bytes) to at least `need`
  * elements; returns false (buffer untouched) on failure. */
