@@ -241,7 +241,7 @@ static const bad_case BAD[] = {
      "  \"areas\": [" AREA_A "],\n"
      "  \"populations\": [{\"name\": \"E\", \"area\": \"A\", \"params\": {\"tau_m\": -1}}]\n"
      "}\n",
-     "bad.json:4:66: populations[0].params.tau_m: -1 is out of range (expected a number > 0)"},
+     "bad.json:4:66: populations[0].params.tau_m: -1 is out of range (expected a number > 0, parameter of model \"lif\")"},
     {"unknown neuron model",
      "{\n"
      "  \"lattice_shape\": [6, 6, 3, 2],\n"

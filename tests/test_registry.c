@@ -1,6 +1,6 @@
 /* The backend registry through the public API (include/n4d/sim.h): the
  * entries, their capability flags, probing by name, and what n4d_sim_create
- * answers for names the registry does not know. */
+ * answers for names the registry does not know or a model it cannot run. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -106,12 +106,35 @@ static void test_sim_create_names(void **state)
     n4d_context_destroy(ctx);
 }
 
+/* A refractory period beyond int32 steps is refused by name, not turned
+ * into undefined behaviour (it used to silently disable refractoriness). */
+static void test_long_refractory(void **state)
+{
+    (void)state;
+    n4d_context *ctx = NULL;
+    OK(n4d_context_create(NULL, &ctx));
+    static const char json[] =
+        "{\"dt\": 0.1, \"lattice_shape\": [2, 2, 1, 1], \"areas\": [{\"name\": \"a\","
+        " \"coord_ranges\": {\"x\": [0, 1], \"y\": [0, 1], \"z\": [0, 0], \"w\": [0, 0]}}],"
+        " \"populations\": [{\"name\": \"P\", \"area\": \"a\", \"model\": \"adex\","
+        " \"params\": {\"t_ref\": 1e12}}]}";
+    n4d_model *m = NULL;
+    ASSERT_OK(n4d_model_from_json_string(ctx, json, sizeof json - 1, "long", &m), ctx);
+    n4d_sim *sim = NULL;
+    assert_int_equal(n4d_sim_create(m, NULL, &sim), N4D_E_RANGE);
+    assert_null(sim);
+    assert_non_null(strstr(n4d_last_error(m), "population \"P\" (model adex): t_ref 1e+12 ms"));
+    n4d_model_destroy(m);
+    n4d_context_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_entries),
         cmocka_unit_test(test_bad_names),
         cmocka_unit_test(test_sim_create_names),
+        cmocka_unit_test(test_long_refractory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,8 +16,9 @@ extern "C" {
 
 typedef struct n4d_model n4d_model;
 
-/** Ids of the built-in neuron models (stored in files: never renumbered).
- * Every model, these and any added later, is also known by its name
+/** Ids of the first built-in neuron models (stored in files: never
+ * renumbered). Models added later (adex, id 4, and on) have no constant
+ * here: every model, these included, is known by its name
  * (n4d_population_desc.model_name, "model" in configs); the registry below
  * lists them with their parameters. See docs/models.md. */
 typedef enum n4d_neuron_model {

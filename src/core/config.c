@@ -91,12 +91,13 @@ static n4d_status apply_params(cfg *c, json_t *obj, const n4d__neuron_model *nm,
         if (d->alias && strcmp(key, d->alias) == 0 && json_object_get(obj, d->name))
             return fail(c, AT_KEY, "\"%s\" is an alias of \"%s\", both are given (expected one of them)",
                         key, d->name);
-        char expect[96], rtext[80];
+        char expect[160], rtext[80];
         n4d__param_range_text(nm, k, rtext, sizeof rtext);
         if (strcmp(rtext, "any finite number") == 0)
-            snprintf(expect, sizeof expect, "a number");
+            snprintf(expect, sizeof expect, "a number, parameter of model \"%s\"", nm->name);
         else
-            snprintf(expect, sizeof expect, "a number %s", rtext);
+            snprintf(expect, sizeof expect, "a number %s, parameter of model \"%s\"", rtext,
+                     nm->name);
         const range r = {d->lo, d->hi, (d->flags & N4D__LO_OPEN) != 0, expect};
         N4D__TRY(get_num(c, v, &r, &q[k]));
         pop(c);

@@ -75,10 +75,15 @@ typedef struct n4d__neuron_model {
     const n4d__model_host *h;
 } n4d__neuron_model;
 
+/* Refractory periods of at most this many steps (n4d_sim_create refuses
+ * longer ones with a message; n4d__ref_steps saturates there). */
+#define N4D__MAX_REF_STEPS 1000000000.0
+
 /* Refractory period in steps: t_ref / dt rounded to nearest. */
 static inline int32_t n4d__ref_steps(double t_ref, double dt)
 {
-    return (int32_t)floor(t_ref / dt + 0.5);
+    const double steps = floor(t_ref / dt + 0.5);
+    return steps < N4D__MAX_REF_STEPS ? (int32_t)steps : (int32_t)N4D__MAX_REF_STEPS;
 }
 
 /* Registered neuron models, in registry order. */

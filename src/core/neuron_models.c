@@ -8,10 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Every model's state fits the step signature: v + x0..x2. */
+/* Every model's state fits the step signature (v + x0..x2) and its
+ * parameters fit the populations' table (N4D__MAX_PARAMS). */
 #define N4D_NEURON_MODEL(id, name)                                                               \
     _Static_assert(n4d__##name##_nstate >= 1 && n4d__##name##_nstate <= 1 + N4D__NX,            \
-                   #name ": too many state variables for the step signature (N4D__NX)");
+                   #name ": too many state variables for the step signature (N4D__NX)");        \
+    _Static_assert(N4D__COUNT(n4d__##name##_params) <= N4D__MAX_PARAMS,                         \
+                   #name ": more parameters than N4D__MAX_PARAMS");
 #include "neuron_models.def"
 #undef N4D_NEURON_MODEL
 

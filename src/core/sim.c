@@ -563,6 +563,17 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
                        (unsigned long long)sim->n);
         goto fail;
     }
+    for (size_t p = 0; p < model->n_pops; p++) { /* refractory periods in int32 steps */
+        const n4d__population *pp = &model->pops[p];
+        const int32_t k = n4d__param_index(pp->nm, "t_ref");
+        if (k >= 0 && !(pp->params[k] / sim->dt < N4D__MAX_REF_STEPS)) {
+            st = MODEL_ERR(model, N4D_E_RANGE,
+                           "population \"%s\" (model %s): t_ref %g ms is %.3g steps of dt %g ms "
+                           "(at most 1e9 steps)",
+                           pp->name, pp->nm->name, pp->params[k], pp->params[k] / sim->dt, sim->dt);
+            goto fail;
+        }
+    }
     for (size_t i = 0; i < sim->n_runs; i++) {
         const n4d__run *run = &model->runs[i];
         pop_constants(&model->pops[run->pop], sim->dt, &sim->runs[i]);
