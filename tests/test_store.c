@@ -82,8 +82,9 @@ static uint64_t mem_current(const n4d_context *ctx)
     return ms.total_current;
 }
 
-/* A model with three neuron models, four rules, Poisson and DC input, random
- * delays, inhibition and a sense. layout: 0 lattice order, 1 Morton order in
+/* A model with three neuron models (one of them AdEx with parameters of its
+ * own), four rules, Poisson and DC input, random delays, inhibition and a
+ * sense. layout: 0 lattice order, 1 Morton order in
  * 4 balanced partitions. About 1,000 neurons. */
 static n4d_model *make_model(n4d_context *ctx, int layout)
 {
@@ -115,6 +116,18 @@ static n4d_model *make_model(n4d_context *ctx, int layout)
     p.model = N4D_NEURON_IZHIKEVICH;
     p.preset = "regular_spiking";
     p.v_init = n4d_dist_normal(-65.0, 3.0, -80.0, -50.0);
+    ASSERT_OK(n4d_model_add_population(m, &p, NULL), m);
+    /* AdEx (four state variables) with parameters of its own, by name */
+    const int32_t lo_a[4] = {0, 0, 2, 1}, hi_a[4] = {11, 9, 2, 1};
+    ASSERT_OK(n4d_model_add_area(m, "adex area", lo_a, hi_a), m);
+    static const n4d_param_value adex_params[] = {{"a", 2.0}, {"b", 60.0}, {"I_e", 450.0},
+                                                  {"tau_w", 100.0}};
+    n4d_population_desc_init(&p);
+    p.name = "A";
+    p.area = "adex area";
+    p.model_name = "adex";
+    p.params = adex_params;
+    p.n_params = 4;
     ASSERT_OK(n4d_model_add_population(m, &p, NULL), m);
     n4d_projection_desc j;
     n4d_projection_desc_init(&j);
@@ -828,7 +841,10 @@ static void test_record(void **state)
     n4d_record_options ro;
     n4d_record_options_init(&ro);
     ro.buffer_spikes = 64; /* many flushes */
-    const uint64_t rep[] = {N - 1, 0, 3, 200, 3}; /* 0, 3, 200 in E; N - 1 in Z/izh */
+    n4d_population_info pzi = {.struct_size = sizeof pzi};
+    ASSERT_OK(n4d_model_population_info(m, 2, &pzi), m);
+    const uint64_t z_last = pzi.first + pzi.count - 1; /* the last neuron of Z/izh */
+    const uint64_t rep[] = {z_last, 0, 3, 200, 3};      /* 0, 3, 200 in E; z_last in Z/izh */
     ro.report_ids = rep;
     ro.n_report_ids = 5;
     ro.report_vars = "v,ge,u";
@@ -852,9 +868,9 @@ static void test_record(void **state)
     ASSERT_OK(n4d_sim_spikes(s, &st, &id, &cnt), s);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     assert_true(f >= 0);
-    static const char *const pops[3] = {"E", "I", "Z%2Fizh"};
+    static const char *const pops[4] = {"E", "I", "Z%2Fizh", "A"};
     uint64_t in_file = 0;
-    for (int p = 0; p < 3; p++) {
+    for (int p = 0; p < 4; p++) {
         n4d_population_info pi = {.struct_size = sizeof pi};
         ASSERT_OK(n4d_model_population_info(m, p, &pi), m);
         char name[100];
@@ -922,7 +938,7 @@ static void test_record(void **state)
     assert_int_equal(read_u64s(f, "/report/Z%2Fizh/mapping/node_ids", &map), 1);
     n4d_population_info pz = {.struct_size = sizeof pz};
     ASSERT_OK(n4d_model_population_info(m, 2, &pz), m);
-    assert_int_equal(map[0], N - 1 - pz.first);
+    assert_int_equal(map[0], z_last - pz.first);
     free(map);
     assert_true(H5Lexists(f, "/report/Z%2Fizh/u", H5P_DEFAULT) > 0);
     H5Fclose(f);
