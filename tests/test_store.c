@@ -120,7 +120,7 @@ static n4d_model *make_model(n4d_context *ctx, int layout)
     /* AdEx (four state variables) with parameters of its own, by name */
     const int32_t lo_a[4] = {0, 0, 2, 1}, hi_a[4] = {11, 9, 2, 1};
     ASSERT_OK(n4d_model_add_area(m, "adex area", lo_a, hi_a), m);
-    static const n4d_param_value adex_params[] = {{"a", 2.0}, {"b", 60.0}, {"I_e", 450.0},
+    static const n4d_param_value adex_params[] = {{"a", 2.0}, {"b", 60.0}, {"I_e", 800.0},
                                                   {"tau_w", 100.0}};
     n4d_population_desc_init(&p);
     p.name = "A";
