@@ -116,6 +116,9 @@ const char *n4d__state_names(char *buf, size_t cap);
 enum { N4D__SLOT_NONE = -1, N4D__SLOT_V = 0, N4D__SLOT_X = 1, N4D__SLOT_IEXT = 100,
        N4D__SLOT_REF = 101 };
 int32_t n4d__state_slot(const n4d__neuron_model *nm, int32_t k);
+/* The unit of state name k in model nm (its own state variables' units,
+ * i_ext in the unit of the model's constant input), NULL when it lacks it. */
+const char *n4d__state_unit_of(const n4d__neuron_model *nm, int32_t k);
 
 /* ---- synapse models ------------------------------------------------------- */
 

@@ -212,6 +212,22 @@ int32_t n4d__state_slot(const n4d__neuron_model *nm, int32_t k)
     return N4D__SLOT_NONE;
 }
 
+const char *n4d__state_unit_of(const n4d__neuron_model *nm, int32_t k)
+{
+    const int32_t slot = n4d__state_slot(nm, k);
+    if (slot == N4D__SLOT_NONE)
+        return NULL;
+    if (slot == N4D__SLOT_REF)
+        return "steps";
+    if (slot == N4D__SLOT_IEXT) { /* external input: the unit of the model's constant input */
+        int32_t p = n4d__param_index(nm, "i_e");
+        if (p < 0)
+            p = n4d__param_index(nm, "I_e");
+        return p >= 0 ? nm->h->params[p].unit : n4d__state_unit(k);
+    }
+    return nm->h->states[slot == N4D__SLOT_V ? 0 : slot - N4D__SLOT_X + 1].unit;
+}
+
 /* ---- synapse models ------------------------------------------------------- */
 
 static const n4d__synapse_model SYNAPSES[] = {

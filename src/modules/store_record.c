@@ -16,7 +16,13 @@
  * (n4d__state_name), by index. */
 #define MAX_VARS N4D__STATE_NAMES_MAX
 #define var_names(k) n4d__state_name(k)
-#define var_units(k) n4d__state_unit(k)
+/* The unit of state k as population model nm keeps it (a variable the
+ * model lacks is recorded as NaN: the registry's unit of the name). */
+static const char *unit_of(const n4d__neuron_model *nm, int32_t k)
+{
+    const char *u = n4d__state_unit_of(nm, k);
+    return u ? u : n4d__state_unit(k);
+}
 
 typedef struct rec_pop {
     uint64_t first, n;   /* user ids */
@@ -299,7 +305,8 @@ static n4d_status open_report(n4d__h5 *h, recorder *r)
                 st = n4d__h5_attr_write_str(h, p->data[v], path, "variable_name",
                                             var_names(r->vars[v]));
             if (!st)
-                st = n4d__h5_attr_write_str(h, p->data[v], path, "units", var_units(r->vars[v]));
+                st = n4d__h5_attr_write_str(h, p->data[v], path, "units",
+                                            unit_of(m->pops[pi].nm, r->vars[v]));
         }
         /* mapping: node ids local to the population, one element per node */
         uint64_t *buf = n4d__alloc(r->ctx, N4D_MEM_RECORDING, (p->rep_n + 1) * sizeof(uint64_t));
