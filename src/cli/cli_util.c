@@ -29,13 +29,18 @@ void log_cb(void *user_data, int32_t level, const char *message)
     fprintf(stderr, "n4d: %s: %s\n", kind, message);
 }
 
+static void verrorf(const char *fmt, va_list ap)
+{
+    fputs("n4d: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void errorf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("n4d: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    verrorf(fmt, ap);
     va_end(ap);
 }
 
@@ -43,9 +48,7 @@ int usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("n4d: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    verrorf(fmt, ap);
     va_end(ap);
     fputs("Try 'n4d --help' for more information.\n", stderr);
     return EXIT_USAGE;

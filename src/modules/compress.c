@@ -123,6 +123,14 @@ static void reclaim_state(compressor *c, n4d_sim *sim, cblock *b)
     b->released_state = 0;
 }
 
+/* The block's ring pages are in use again (delivery touches them). */
+static void reclaim_ring(compressor *c, n4d_sim *sim, cblock *b)
+{
+    n4d__account(sim->ctx, N4D_MEM_BUFFERS, (int64_t)b->released_ring);
+    c->released_ring -= b->released_ring;
+    b->released_ring = 0;
+}
+
 /* ---- restore / compress one block ----------------------------------------------- */
 
 /* Writes the block's stored state back (any thread, no allocation): the
@@ -154,9 +162,7 @@ static void settle_block(compressor *c, n4d_sim *sim, size_t k)
 {
     cblock *b = &c->blk[k];
     reclaim_state(c, sim, b);
-    n4d__account(sim->ctx, N4D_MEM_BUFFERS, (int64_t)b->released_ring); /* touched by delivery */
-    c->released_ring -= b->released_ring;
-    b->released_ring = 0;
+    reclaim_ring(c, sim, b);
     b->unpacked = false;
     n4d__free(sim->ctx, N4D_MEM_COMPRESSED, b->buf, b->buf_len);
     c->bytes_before -= block_bytes(sim, b);
