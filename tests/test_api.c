@@ -509,9 +509,9 @@ static void test_params_by_name(void **state)
     p.source = "E";
     p.target = "Z";
     p.rule = N4D_RULE_ONE_TO_ONE;
-    p.synapse_model = "stdp";
+    p.synapse_model = "stdp_triplet";
     ASSERT_ERR_MSG(n4d_model_add_projection(m, &p, NULL), N4D_E_CONFIG, m,
-                   "unknown synapse model \"stdp\"");
+                   "unknown synapse model \"stdp_triplet\"");
     p.synapse_model = "static";
     ASSERT_OK(n4d_model_add_projection(m, &p, NULL), m);
     ASSERT_OK(n4d_model_build(m), m);

@@ -224,10 +224,10 @@ static const bad_case BAD[] = {
      "  \"populations\": [{\"name\": \"E\", \"area\": \"A\"}],\n"
      "  \"projections\": [{\"source\": \"E\", \"target\": \"E\", \"rule\": \"fixed_probability\",\n"
      "                   \"p\": 0.1,\n"
-     "                   \"synapse\": {\"model\": \"stdp\"}}]\n"
+     "                   \"synapse\": {\"model\": \"stdp_triplet\"}}]\n"
      "}\n",
-     "bad.json:7:41: projections[0].synapse.model: unknown synapse model \"stdp\" (expected one "
-     "of: static)"},
+     "bad.json:7:41: projections[0].synapse.model: unknown synapse model \"stdp_triplet\" (expected one "
+     "of: static, hebb_4dnc, stdp, tsodyks)"},
     {"refractory_period and t_ref",
      "{\n"
      "  \"lattice_shape\": [6, 6, 3, 2],\n"
@@ -599,9 +599,11 @@ static void test_4dnc_config(void **state)
                      N4D_OK);
     assert_non_null(m);
     const char *w = n4d_model_warnings(m);
-    assert_int_equal(count_lines(w), 1);
-    assert_non_null(strstr(w, "config.json: sections not implemented yet, ignored: plasticity, "
+    assert_int_equal(count_lines(w), 2);
+    assert_non_null(strstr(w, "config.json: sections not implemented yet, ignored: "
                               "cell_lifecycle, neuromodulation"));
+    /* the plasticity section is hebb_4dnc (its homeostatic part is not simulated) */
+    assert_non_null(strstr(w, "config.json: plasticity.homeostatic is not simulated by n4d"));
 
     /* one population per area, named as the area, every site */
     assert_int_equal(n4d_model_num_populations(m), 2);
@@ -650,8 +652,7 @@ static void test_implicit_populations(void **state)
     assert_int_equal(m->pops[0].placement, N4D_PLACE_DENSITY);
     assert_true(m->pops[0].density == 0.5);
     assert_true(m->pops[1].density == 0.25);
-    assert_string_equal(n4d_model_warnings(m),
-                        "good.json: sections not implemented yet, ignored: plasticity");
+    assert_string_equal(n4d_model_warnings(m), ""); /* an empty plasticity section: hebb_4dnc */
     n4d_model_destroy(m);
 
     m = load_ok(ctx, "{\"lattice_shape\": [4, 4, 1, 1], \"neuron_density\": 0.25,\n"

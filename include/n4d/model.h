@@ -83,7 +83,8 @@ N4D_API n4d_status n4d_neuron_model_state_info(int32_t index, int32_t state, n4d
 /** Name of preset `preset` of model `index` (static), or NULL. */
 N4D_API const char *n4d_neuron_model_preset(int32_t index, int32_t preset);
 
-/** A registered synapse model (today only "static": 8 bytes per synapse). */
+/** A registered synapse model: "static" (8 bytes per synapse) and the
+ * plastic ones, "hebb_4dnc", "stdp", "tsodyks" (docs/plasticity.md). */
 typedef struct n4d_synapse_model_info {
     uint32_t struct_size;
     int32_t id;              /**< stable id */
@@ -100,6 +101,8 @@ N4D_API int32_t n4d_synapse_model_count(void);
 N4D_API int32_t n4d_synapse_model_find(const char *name);
 /** Synapse model `index` (set out->struct_size first). */
 N4D_API n4d_status n4d_synapse_model_info_get(int32_t index, n4d_synapse_model_info *out);
+/** Parameter `param` (0 .. num_params-1) of synapse model `index`. */
+N4D_API n4d_status n4d_synapse_model_param_info(int32_t index, int32_t param, n4d_param_info *out);
 
 /** A random or constant value: constant, uniform [lo, hi), or normal(mean,
  * std) clipped to [lo, hi] (use -INFINITY / INFINITY for no bound). */
@@ -189,6 +192,11 @@ typedef struct n4d_projection_desc {
     int32_t allow_autapses;    /**< default 1 */
     int32_t allow_multapses;   /**< default 1 (fixed_indegree, fixed_total_number) */
     const char *synapse_model; /**< a registered synapse model by name; NULL: "static" */
+    /** The synapse model's parameters by name over its defaults
+     * (n4d_synapse_model_param_info). Every projection between one pair of
+     * populations must use the same synapse model and parameters. */
+    const n4d_param_value *synapse_params;
+    uint32_t n_synapse_params;
 } n4d_projection_desc;
 
 /** Defaults: fixed_probability p = 0, weight 1, delay = one step (0 = dt),

@@ -136,6 +136,22 @@ N4D_API n4d_status n4d_sim_add_input(n4d_sim *sim, uint64_t id, float value);
 N4D_API n4d_status n4d_sim_feed_sense(n4d_sim *sim, const char *sense, const float *matrix,
                                       uint32_t rows, uint32_t cols, uint32_t z_layer);
 
+/* ---- plastic synapses (docs/plasticity.md) --------------------------- */
+
+/** The current weights of the synapses of `projection` (a projection's
+ * name: every synapse between its source and target populations; the name
+ * of a plastic synapse class, such as "4dnc" for an imported 4D Neural
+ * Cognition model; or NULL: every synapse of the model). Plastic weights
+ * are the sim's own (hebb_4dnc with its decay up to the current step;
+ * stdp without the facilitation of postsynaptic spikes since the last
+ * presynaptic one, as NEST reports them); static and tsodyks weights are
+ * the model's. Order: by source id, then as n4d_model_get_synapses within a
+ * source. Up to `cap` entries are written to any non-NULL output; *count
+ * (required) receives the number of synapses selected. */
+N4D_API n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uint64_t cap,
+                                       uint32_t *sources, uint32_t *targets, float *weights,
+                                       uint64_t *count);
+
 #ifdef __cplusplus
 }
 #endif

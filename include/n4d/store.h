@@ -180,6 +180,10 @@ typedef struct n4d_import_options {
     int32_t reference_inhibition;/**< 1: add inhibitory weights as they are, as 4D
                                       Neural Cognition does; 0 (default): inhibitory
                                       synapses get weight -|w| */
+    int32_t static_weights;      /**< 1: the weights as static synapses; 0 (default):
+                                      hebb_4dnc on every synapse with the file's
+                                      "plasticity" settings (or the reference's
+                                      defaults), as the reference simulates them */
 } n4d_import_options;
 
 /** Fills `opt` with the defaults above. */

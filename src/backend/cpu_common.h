@@ -6,6 +6,7 @@
 
 #include "backend.h"
 #include "cpu_kernels.h"
+#include "plastic.h"
 
 #include <string.h>
 
@@ -124,19 +125,6 @@ static inline uint64_t n4d__cpu_update_range(n4d_sim *sim, uint64_t step, uint64
     return ns;
 }
 
-/* First index in [lo, hi) of sorted `t` whose value is >= x. */
-static inline uint64_t n4d__lower_bound(const uint32_t *t, uint64_t lo, uint64_t hi, uint32_t x)
-{
-    while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        if (t[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /* Delivers the spike of `src` at `step` to its targets in [tlo, thi) (all
  * targets when full is true) into the ring slots step + delay. */
 static inline void n4d__cpu_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint32_t tlo,
@@ -152,6 +140,10 @@ static inline void n4d__cpu_deliver(n4d_sim *sim, uint32_t src, uint64_t step, u
         if (!full) {
             j0 = n4d__lower_bound(syn->target, j0, j1, tlo);
             j1 = n4d__lower_bound(syn->target, j0, j1, thi);
+        }
+        if (N4D__SEG_CLASS(key)) { /* a plastic class: its rule, its weights */
+            n4d__plastic_deliver(sim, src, step, g, j0, j1, acc);
+            continue;
         }
         const uint32_t *tg = syn->target;
         const int32_t *wq = syn->weight_q;

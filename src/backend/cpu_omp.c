@@ -146,6 +146,7 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
         const uint64_t step0 = sim->step;
         const bool ext = sim->iext_dirty;
         const bool hooks = sim->n_hooks != 0;
+        n4d_status pst = N4D_OK;
         uint64_t t0 = ts ? n4d__now_ns() : 0;
 #pragma omp parallel num_threads(os_threads)
         {
@@ -169,10 +170,23 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
 #pragma omp single
                 n4d__sim_before_delivery(sim);
             }
-            for (int k = tid; k < T; k += nth) {
+            if (sim->plastic) { /* the batch's spikes into the histories, in step order */
+#pragma omp single
+                {
+                    n4d__plastic_batch_begin(sim, step0, b);
+                    for (uint32_t j = 0; j < b && !pst; j++)
+                        for (int kk = 0; kk < T && !pst; kk++)
+                            pst = n4d__plastic_append(sim, step0 + j,
+                                                      s->spk + (size_t)j * N + s->bounds[kk],
+                                                      s->cnt[(size_t)kk * s->batch + j]);
+                }
+            }
+            for (int k = tid; k < T && !pst; k += nth) {
                 const uint64_t lo = s->bounds[k], hi = s->bounds[k + 1];
                 if (ts)
                     ts[8 * k + 2] = n4d__now_ns();
+                if (sim->plastic)
+                    n4d__plastic_flush(sim, (uint32_t)lo, (uint32_t)hi, T == 1);
                 for (uint32_t j = 0; j < b; j++)
                     for (int kk = 0; kk < T; kk++) {
                         const uint32_t *ids = s->spk + (size_t)j * N + s->bounds[kk];
@@ -186,6 +200,13 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
             }
         }
         sim->iext_dirty = false;
+        if (pst)
+            return pst; /* the histories could not grow: the batch is not reported */
+        if (sim->plastic)
+            for (uint32_t j = 0; j < b; j++)
+                for (int kk = 0; kk < T; kk++)
+                    n4d__plastic_after(sim, step0 + j, s->spk + (size_t)j * N + s->bounds[kk],
+                                       s->cnt[(size_t)kk * s->batch + j]);
         if (ts)
             t0 = n4d__prof_threads(prof, T, t0);
         n4d_status st = emit_batch(sim, s, step0, 0, b);
@@ -204,7 +225,7 @@ static const n4d__backend_ops omp_ops = {"cpu-omp", omp_init, omp_fini, omp_run,
 const n4d__backend n4d__backend_cpu_omp = {
     .name = "cpu-omp",
     .abi = N4D__BACKEND_ABI,
-    .caps = N4D__CAP_THREADS | N4D__CAP_COMPRESSION | N4D__CAP_PARTITIONS,
+    .caps = N4D__CAP_THREADS | N4D__CAP_COMPRESSION | N4D__CAP_PARTITIONS | N4D__CAP_PLASTICITY,
     .auto_priority = 10,
     .ops = &omp_ops,
 };

@@ -4,6 +4,7 @@
  * n4d__update_neuron); its own delivery loop over the CSR; no SIMD kernels,
  * no block skipping (it refuses compression). */
 #include "cpu_common.h" /* the registry entry's declaration; none of its loops */
+#include "plastic.h"
 
 typedef struct cpu_ref_state {
     uint32_t *spk;     /* n entries */
@@ -94,6 +95,10 @@ static void deliver(n4d_sim *sim, uint32_t src, uint64_t step)
         const uint32_t key = syn->seg_key[g];
         const uint64_t slot = (step + N4D__SEG_DELAY(key)) % sim->ring_slots;
         int64_t *acc = sim->ring + (slot * 2 + N4D__SEG_CH(key)) * N;
+        if (N4D__SEG_CLASS(key)) { /* a plastic class: its rule, its weights */
+            n4d__plastic_deliver(sim, src, step, g, syn->seg_off[g], syn->seg_off[g + 1], acc);
+            continue;
+        }
         for (uint64_t j = syn->seg_off[g]; j < syn->seg_off[g + 1]; j++)
             acc[syn->target[j]] += syn->weight_q[j];
     }
@@ -116,8 +121,17 @@ static n4d_status ref_run(n4d_sim *sim, uint64_t steps)
         sim->iext_dirty = false;
         if (prof)
             t = n4d__prof_lap(prof, N4D_PROFILE_UPDATE, t);
+        if (sim->plastic) {
+            n4d__plastic_batch_begin(sim, step, 1);
+            n4d_status pst = n4d__plastic_append(sim, step, s->spk, ns);
+            if (pst)
+                return pst;
+            n4d__plastic_flush(sim, 0, 0, 1);
+        }
         for (uint64_t i = 0; i < ns; i++)
             deliver(sim, s->spk[i], step);
+        if (sim->plastic)
+            n4d__plastic_after(sim, step, s->spk, ns);
         if (prof)
             t = n4d__prof_lap(prof, N4D_PROFILE_DELIVERY, t);
         n4d_status st = emit(sim, s, step, ns);
@@ -135,6 +149,6 @@ static const n4d__backend_ops ref_ops = {"cpu-ref", ref_init, ref_fini, ref_run,
 const n4d__backend n4d__backend_cpu_ref = {
     .name = "cpu-ref",
     .abi = N4D__BACKEND_ABI,
-    .caps = N4D__CAP_REFERENCE,
+    .caps = N4D__CAP_REFERENCE | N4D__CAP_PLASTICITY,
     .ops = &ref_ops,
 };

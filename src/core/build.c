@@ -188,6 +188,7 @@ typedef struct build_ctx {
      * delay_tmp. The sign comes from the weight. */
     uint16_t *delay_tmp;     /* per synapse, or NULL */
     uint32_t *pair_delay;    /* n_pops * n_pops */
+    uint32_t *pair_class;    /* n_pops * n_pops: the plastic class of the pair (0: static) */
     uint64_t *item_start;    /* n_projs + 1: first (projection, source) item of each projection */
     double inv_k1[FP_MAX_K]; /* 1 / (k + 1) */
     int32_t *pop_of;         /* internal index -> population */
@@ -199,10 +200,9 @@ static inline uint32_t synapse_key(const build_ctx *b, int32_t src_pop, uint64_t
     const n4d__synapses *syn = &b->m->syn;
     float w;
     memcpy(&w, &syn->weight_q[j], sizeof w);
-    uint32_t d = b->delay_tmp ? b->delay_tmp[j]
-                              : b->pair_delay[(size_t)src_pop * b->m->n_pops +
-                                              (size_t)b->pop_of[syn->target[j]]];
-    return N4D__SEG_KEY(d, w < 0.0f);
+    const size_t pair = (size_t)src_pop * b->m->n_pops + (size_t)b->pop_of[syn->target[j]];
+    uint32_t d = b->delay_tmp ? b->delay_tmp[j] : b->pair_delay[pair];
+    return N4D__SEG_KEY3(d, w < 0.0f, b->pair_class[pair]);
 }
 
 static double kernel_cutoff(const n4d_projection_desc *d)
@@ -736,7 +736,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     n4d_context *ctx = m->ctx;
     /* the rules are validated against the population sizes: place first */
     n4d_status st = place_neurons(m);
-    if (st || (st = validate(m)))
+    if (st || (st = validate(m)) || (st = n4d__model_make_classes(m)))
         return st;
     const uint64_t N = m->n_neurons;
     int threads = build_threads(m);
@@ -768,6 +768,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     b.maps = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_pops ? m->n_pops : 1, sizeof *b.maps);
     b.sp = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_projs ? m->n_projs : 1, sizeof *b.sp);
     b.pair_delay = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_pops * m->n_pops + 1, sizeof *b.pair_delay);
+    b.pair_class = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_pops * m->n_pops + 1, sizeof *b.pair_class);
     b.item_start = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_projs + 1, sizeof *b.item_start);
     b.pop_of = n4d__alloc(ctx, N4D_MEM_BUILD, (N ? N : 1) * sizeof *b.pop_of);
     b.count = n4d__calloc(ctx, N4D_MEM_BUILD, N + 1, sizeof(uint64_t));
@@ -777,7 +778,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     seen = n4d__calloc(ctx, N4D_MEM_BUILD, T, sizeof *seen);
     seen_bytes = (seen_bits + 63) / 64 * sizeof(uint64_t);
     scratch_bytes = kmax * sizeof(uint64_t);
-    if (!b.maps || !b.sp || !b.pair_delay || !b.item_start || !b.pop_of || !b.count || !b.cursor || !syn->seg_ptr || !scratch || !seen ||
+    if (!b.maps || !b.sp || !b.pair_delay || !b.pair_class || !b.item_start || !b.pop_of || !b.count || !b.cursor || !syn->seg_ptr || !scratch || !seen ||
         !alloc_scratch(ctx, (void **)seen, T, seen_bytes) ||
         !alloc_scratch(ctx, (void **)scratch, T, scratch_bytes)) {
         st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for build bookkeeping (%llu neurons)",
@@ -788,6 +789,9 @@ n4d_status n4d__model_build_impl(n4d_model *m)
         memset(seen[i], 0, seen_bytes);
     if ((st = build_site_maps(&b)))
         goto done;
+    for (size_t a = 0; a < m->n_pops; a++)
+        for (size_t c = 0; c < m->n_pops; c++)
+            b.pair_class[a * m->n_pops + c] = n4d__model_pair_class(m, (int32_t)a, (int32_t)c);
     bool need_delay_tmp = false;
     if ((st = prepare_projections(&b, &need_delay_tmp)))
         goto done;
@@ -963,6 +967,7 @@ done:
     n4d__free(ctx, N4D_MEM_BUILD, b.cursor, (N + 1) * sizeof(uint64_t));
     n4d__free(ctx, N4D_MEM_BUILD, b.delay_tmp, (S ? S : 1) * sizeof(uint16_t));
     n4d__free(ctx, N4D_MEM_BUILD, b.pair_delay, (m->n_pops * m->n_pops + 1) * sizeof *b.pair_delay);
+    n4d__free(ctx, N4D_MEM_BUILD, b.pair_class, (m->n_pops * m->n_pops + 1) * sizeof *b.pair_class);
     n4d__free(ctx, N4D_MEM_BUILD, b.pop_of, (N ? N : 1) * sizeof *b.pop_of);
     if (scratch)
         free_scratch(ctx, (void **)scratch, T, scratch_bytes);

@@ -35,6 +35,14 @@ n4d_status n4d__device_build_count(n4d_model *m, const n4d__sg_proj *sp, uint64_
     if (device == N4D__BUILD_CPU)
         return N4D_OK;
     d->fallback_ok = device == N4D__BUILD_AUTO;
+    if (m->n_cls) { /* the device library knows no synapse classes yet */
+        if (d->fallback_ok)
+            return N4D_OK;
+        return n4d__error(&m->hdr, N4D_E_UNSUPPORTED,
+                          "build backend \"%s\": models with plastic synapses (projection \"%s\") "
+                          "are built on the CPU (set the build backend to \"cpu\" or \"auto\")",
+                          m->build_request, m->cls[0].name);
+    }
     const n4d__backend *be = m->build_entry;
     if (d->fallback_ok) {
         be = n4d__backend_with(N4D__CAP_BUILD);

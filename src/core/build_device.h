@@ -4,6 +4,7 @@
 
 #include "backend.h" /* the registry: the backend that builds on a device */
 #include "internal.h"
+#include "plastic_rules.h"
 
 #include <math.h>
 
@@ -24,6 +25,16 @@ static inline double n4d__fixed_point_scale(const n4d_model *m, double maxw)
     for (size_t i = 0; i < m->n_inputs; i++)
         if (m->inputs[i].kind == N4D_INPUT_POISSON && fabs(m->inputs[i].weight) > maxw)
             maxw = fabs(m->inputs[i].weight);
+    /* plastic weights may grow up to their class's bound */
+    for (uint32_t k = 0; k < m->n_cls; k++) {
+        const n4d__syn_class *c = &m->cls[k];
+        double b = 0.0;
+        if (c->sm->id == N4D__SYN_HEBB_4DNC)
+            b = fmax(fabs(c->params[1]), fabs(c->params[2]));
+        else if (c->sm->id == N4D__SYN_STDP)
+            b = c->params[6];
+        maxw = b > maxw ? b : maxw;
+    }
     if (!(maxw > 0))
         return 1.0;
     int e;

@@ -21,7 +21,10 @@ static const char *const TOP_KEYS[] = {
     "neuron_model", "neuron_density", "areas", "senses", "populations", "projections", "inputs",
     "plasticity", "cell_lifecycle", "neuromodulation", NULL};
 /* 4D Neural Cognition sections that n4d does not implement yet. */
-static const char *const NC_SECTIONS[] = {"plasticity", "cell_lifecycle", "neuromodulation", NULL};
+static const char *const NC_SECTIONS[] = {"cell_lifecycle", "neuromodulation", NULL};
+static const char *const PLASTICITY_KEYS[] = {"rule", "learning_rate", "weight_min", "weight_max",
+                                              "weight_decay", "homeostatic", "metaplasticity",
+                                              "short_term", NULL};
 static const char *const NEURON_MODEL_KEYS[] = {"type", "model_type", "params_default", NULL};
 static const char *const AREA_KEYS[] = {"name", "coord_ranges", "sense", "density", NULL};
 static const char *const AXES[] = {"x", "y", "z", "w", NULL};
@@ -581,6 +584,54 @@ static void warn_ignored(cfg *c, json_t *root)
         n4d__model_warn(c->m, "%s: sections not implemented yet, ignored: %s", c->src, list);
 }
 
+/* A 4DNC "plasticity" section: every projection without a "synapse" of its
+ * own gets hebb_4dnc with the section's rate, bounds and decay. */
+static n4d_status load_plasticity(cfg *c, json_t *root)
+{
+    json_t *pv = json_object_get(root, "plasticity");
+    if (!pv)
+        return N4D_OK;
+    push_key(c, "plasticity");
+    N4D__TRY(want(c, pv, JSON_OBJECT, "an object"));
+    N4D__TRY(check_keys(c, pv, PLASTICITY_KEYS));
+    json_t *rule = json_object_get(pv, "rule");
+    if (rule) {
+        push_key(c, "rule");
+        if (!json_is_string(rule) || strcmp(json_string_value(rule), "hebb_like") != 0)
+            return fail(c, AT_VALUE, "got %s (expected \"hebb_like\", the rule of 4D Neural "
+                        "Cognition; other rules are chosen per projection with \"synapse\")",
+                        json_is_string(rule) ? json_string_value(rule) : type_name(rule));
+        pop(c);
+    }
+    static const char *const keys[] = {"learning_rate", "weight_min", "weight_max", "weight_decay"};
+    const n4d__synapse_model *sm = n4d__synapse_model_by_name("hebb_4dnc");
+    uint32_t n = 0;
+    for (int k = 0; k < 4; k++) {
+        double x;
+        bool present = false;
+        N4D__TRY(opt_num(c, pv, keys[k], &R_ANY, &x, &present));
+        if (!present)
+            continue;
+        const int32_t pi = n4d__pdef_index(sm->params, sm->n_params, keys[k]);
+        if (!n4d__pdef_valid(&sm->params[pi], x)) {
+            char rtext[96];
+            push_key(c, keys[k]);
+            return fail(c, AT_VALUE, "%g is out of range (expected %s)", x,
+                        n4d__pdef_range_text(&sm->params[pi], rtext, sizeof rtext));
+        }
+        c->default_synapse_params[n++] = (n4d_param_value){sm->params[pi].name, x};
+    }
+    c->default_synapse = sm->name;
+    c->n_default_synapse_params = n;
+    for (const char *const *k = PLASTICITY_KEYS + 5; *k; k++) {
+        json_t *f = json_object_get(pv, *k);
+        if (f && !json_is_false(f) && !(json_is_object(f) && json_object_size(f) == 0))
+            n4d__model_warn(c->m, "%s: plasticity.%s is not simulated by n4d (ignored)", c->src, *k);
+    }
+    pop(c);
+    return N4D_OK;
+}
+
 static n4d_status load_root(cfg *c, json_t *root)
 {
     if (!json_is_object(root))
@@ -606,6 +657,7 @@ static n4d_status load_root(cfg *c, json_t *root)
     N4D__TRY(load_areas(c, root));
     N4D__TRY(load_senses(c, root));
     N4D__TRY(load_populations(c, root));
+    N4D__TRY(load_plasticity(c, root));
     N4D__TRY(n4d__cfg_load_projections(c, root));
     N4D__TRY(n4d__cfg_load_inputs(c, root));
     warn_ignored(c, root);

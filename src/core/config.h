@@ -31,6 +31,11 @@ typedef struct cfg {
     json_t *sense_idx; /* sense name -> its object */
     json_t *pop_idx;   /* population name -> index */
     json_t *proj_idx;  /* explicit projection name -> index */
+    /* the synapse of projections without "synapse" (a 4DNC "plasticity"
+     * section: hebb_4dnc), or NULL */
+    const char *default_synapse;
+    n4d_param_value default_synapse_params[N4D__MAX_SYN_PARAMS];
+    uint32_t n_default_synapse_params;
 } cfg;
 
 enum { AT_VALUE = N4D__JC_AT_VALUE, AT_KEY = N4D__JC_AT_KEY };

@@ -12,7 +12,6 @@
 static const char *const PROJ_KEYS[] = {
     "name", "source", "target", "rule", "p", "indegree", "n", "kernel", "sigma", "cutoff",
     "weight", "delay", "type", "allow_autapses", "allow_multapses", "synapse", NULL};
-static const char *const SYNAPSE_KEYS[] = {"model", NULL};
 static const char *const INPUT_KEYS[] = {"type", "target", "amplitude", "rate", "weight",
                                          "n_sources", "start", "stop", NULL};
 static const char *const RULE_NAMES[] = {"fixed_probability", "fixed_indegree",
@@ -56,6 +55,72 @@ static n4d_status check_specific(cfg *c, json_t *obj, const char *const *specifi
         return fail(c, AT_KEY, "\"%s\" does not apply to %s \"%s\" (expected for it: %s)",
                     specific[i], what, kind, join_list(allowed, list, sizeof list));
     }
+    return N4D_OK;
+}
+
+/* "synapse": {"model": NAME, PARAM: VALUE...} into d (parameters into pv);
+ * stdp also takes "pairing": "all_to_all" | "nearest". */
+static n4d_status parse_synapse(cfg *c, json_t *sv, n4d_projection_desc *d, n4d_param_value *pv)
+{
+    push_key(c, "synapse");
+    N4D__TRY(want(c, sv, JSON_OBJECT, "an object {\"model\": NAME, PARAMETER: VALUE...}"));
+    char slist[256];
+    size_t len = 0;
+    slist[0] = '\0';
+    for (int32_t j = 0; j < n4d__synapse_model_count() && len < sizeof slist; j++)
+        len += (size_t)snprintf(slist + len, sizeof slist - len, "%s%s", j ? ", " : "",
+                                n4d__synapse_model_at(j)->name);
+    json_t *smv = json_object_get(sv, "model");
+    if (!smv)
+        return missing(c, "model", slist);
+    push_key(c, "model");
+    if (!json_is_string(smv))
+        return fail(c, AT_VALUE, "got %s (expected one of: %s)", type_name(smv), slist);
+    d->synapse_model = json_string_value(smv);
+    const n4d__synapse_model *sm = n4d__synapse_model_by_name(d->synapse_model);
+    if (!sm)
+        return fail(c, AT_VALUE, "unknown synapse model \"%.64s\" (expected one of: %s)",
+                    d->synapse_model, slist);
+    pop(c);
+    const char *key;
+    json_t *v;
+    uint32_t n = 0;
+    json_object_foreach(sv, key, v) {
+        if (strcmp(key, "model") == 0)
+            continue;
+        push_key(c, key);
+        if (sm->id == N4D__SYN_STDP && strcmp(key, "pairing") == 0) {
+            static const char *const names[] = {"all_to_all", "nearest", NULL};
+            static const int32_t vals[] = {0, 1};
+            int32_t nearest = 0;
+            N4D__TRY(get_enum(c, v, "pairing", names, vals, &nearest));
+            pv[n++] = (n4d_param_value){"nearest", (double)nearest};
+            pop(c);
+            continue;
+        }
+        const int32_t k = n4d__pdef_index(sm->params, sm->n_params, key);
+        if (k < 0) {
+            char names[400];
+            return fail(c, AT_KEY, "unknown parameter of synapse model \"%s\" (expected %s)",
+                        sm->name,
+                        sm->n_params ? n4d__pdef_names(sm->params, sm->n_params, names, sizeof names)
+                                     : "only \"model\": it has no parameters");
+        }
+        double x;
+        N4D__TRY(get_num(c, v, &R_ANY, &x));
+        if (!n4d__pdef_valid(&sm->params[k], x)) {
+            char rtext[96];
+            return fail(c, AT_VALUE, "%g is out of range (expected %s)", x,
+                        n4d__pdef_range_text(&sm->params[k], rtext, sizeof rtext));
+        }
+        pv[n++] = (n4d_param_value){sm->params[k].name, x};
+        pop(c);
+        if (n == N4D__MAX_SYN_PARAMS)
+            break;
+    }
+    d->synapse_params = pv;
+    d->n_synapse_params = n;
+    pop(c);
     return N4D_OK;
 }
 
@@ -181,28 +246,13 @@ n4d_status n4d__cfg_load_projections(cfg *c, json_t *root)
         N4D__TRY(opt_bool(c, obj, "allow_autapses", &d.allow_autapses));
         N4D__TRY(opt_bool(c, obj, "allow_multapses", &d.allow_multapses));
         json_t *sv = json_object_get(obj, "synapse");
-        if (sv) { /* {"model": NAME}: a registered synapse model */
-            push_key(c, "synapse");
-            N4D__TRY(want(c, sv, JSON_OBJECT, "an object {\"model\": NAME}"));
-            N4D__TRY(check_keys(c, sv, SYNAPSE_KEYS));
-            json_t *smv = json_object_get(sv, "model");
-            if (smv) {
-                char slist[256];
-                size_t len = 0;
-                slist[0] = '\0';
-                for (int32_t j = 0; j < n4d__synapse_model_count() && len < sizeof slist; j++)
-                    len += (size_t)snprintf(slist + len, sizeof slist - len, "%s%s", j ? ", " : "",
-                                            n4d__synapse_model_at(j)->name);
-                push_key(c, "model");
-                if (!json_is_string(smv))
-                    return fail(c, AT_VALUE, "got %s (expected one of: %s)", type_name(smv), slist);
-                d.synapse_model = json_string_value(smv);
-                if (!n4d__synapse_model_by_name(d.synapse_model))
-                    return fail(c, AT_VALUE, "unknown synapse model \"%.64s\" (expected one of: %s)",
-                                d.synapse_model, slist);
-                pop(c);
-            }
-            pop(c);
+        n4d_param_value spv[N4D__MAX_SYN_PARAMS];
+        if (sv) /* {"model": NAME, PARAM: VALUE...}: a registered synapse model */
+            N4D__TRY(parse_synapse(c, sv, &d, spv));
+        else if (c->default_synapse) { /* a 4DNC config's plasticity section */
+            d.synapse_model = c->default_synapse;
+            d.synapse_params = c->default_synapse_params;
+            d.n_synapse_params = c->n_default_synapse_params;
         }
         N4D__TRY(api(c, n4d_model_add_projection(c->m, &d, NULL)));
         pop(c);

@@ -6,6 +6,7 @@
 #include "n4d.h"
 #include "synapse_gen.h" /* n4d__delay_steps, n4d__radix_sort_u32, N4D__MAX_DELAY_STEPS */
 #include "model_registry.h"
+#include "plastic_rules.h" /* the synapse model ids */
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -163,8 +164,23 @@ typedef struct n4d__projection {
     char *name;
     int32_t source, target; /* population indices */
     const n4d__synapse_model *sm; /* its synapse model */
-    n4d_projection_desc d;  /* name/source/target/synapse_model pointers not owned: do not use */
+    double syn_params[N4D__MAX_SYN_PARAMS]; /* sm's parameters, in its order */
+    n4d_projection_desc d;  /* name/source/target/synapse_model/synapse_params pointers not
+                               owned: do not use */
 } n4d__projection;
+
+/* A plastic synapse class (docs/plasticity.md): the synapses of one
+ * (source, target) population pair with one non-static synapse model and
+ * its parameters. Class k (1-based) is cls[k - 1]; it is in the segment keys
+ * (N4D__SEG_CLASS), so the synapses of a class form their own segments.
+ * Made at the build from the projections (n4d__model_make_classes), by an
+ * import, or read from a file. */
+typedef struct n4d__syn_class {
+    const n4d__synapse_model *sm;
+    double params[N4D__MAX_SYN_PARAMS];
+    int32_t source, target; /* populations; -1, -1: every pair (an imported 4DNC model) */
+    char *name;             /* the first projection's name, or "4dnc" */
+} n4d__syn_class;
 
 typedef struct n4d__input {
     int32_t kind;
@@ -248,6 +264,9 @@ struct n4d_model {
     uint32_t n_parts;      /* partitions (1 if none) */
     uint64_t *part_bounds; /* n_parts + 1 internal bounds */
     n4d__synapses syn;
+    n4d__syn_class *cls; /* plastic synapse classes (1-based in the keys) */
+    uint32_t n_cls;
+    size_t cap_cls;
     /* live simulations: the one counter sims change (atomically), so that
      * n4d_model_destroy can refuse a model still in use */
     _Atomic int32_t n_sims;
@@ -256,6 +275,23 @@ struct n4d_model {
 
 /* Appends a line to the model's warnings and logs it. */
 void n4d__model_warn(n4d_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The plastic classes from the projections (before the synapses are
+ * generated): one per population pair with a non-static synapse model;
+ * N4D_E_CONFIG when two projections of a pair disagree. */
+n4d_status n4d__model_make_classes(n4d_model *m);
+/* The class of the synapses from population src to tgt (0: static). */
+uint32_t n4d__model_pair_class(const n4d_model *m, int32_t src, int32_t tgt);
+/* A projection's synapse parameters: sm's defaults, then `n` named values
+ * (checked; errors name projection `who`). */
+n4d_status n4d__syn_params_resolve(n4d_model *m, const char *who, const n4d__synapse_model *sm,
+                                   const n4d_param_value *pv, uint32_t n, double *q);
+/* Appends a class (loads, imports): parameters by name over sm's
+ * defaults; source = target = -1 for every pair. */
+n4d_status n4d__model_add_class(n4d_model *m, const char *name, const n4d__synapse_model *sm,
+                                const n4d_param_value *pv, uint32_t n, int32_t source,
+                                int32_t target);
+/* Frees the classes. */
+void n4d__model_free_classes(n4d_model *m);
 /* Population index of neuron id (binary search). */
 int32_t n4d__pop_of(const n4d_model *m, uint64_t id);
 /* Builds positions and synapses (build.c). */

@@ -108,6 +108,7 @@ void n4d_model_destroy(n4d_model *m)
         n4d__strfree(ctx, m->pops[i].name);
     for (size_t i = 0; i < m->n_projs; i++)
         n4d__strfree(ctx, m->projs[i].name);
+    n4d__model_free_classes(m);
     for (size_t i = 0; i < m->n_senses; i++)
         n4d__strfree(ctx, m->senses[i].name);
     n4d__free(ctx, N4D_MEM_OTHER, m->areas, m->cap_areas * sizeof *m->areas);
@@ -601,10 +602,14 @@ n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d, 
                          "projection \"%s\": unknown synapse model \"%s\" (expected one of: %s)",
                          name, pd.synapse_model, known);
     }
+    double sq[N4D__MAX_SYN_PARAMS] = {0};
+    if ((st = n4d__syn_params_resolve(m, name, sm, pd.synapse_params, pd.n_synapse_params, sq)))
+        return st;
     if (!GROW(m, projs, n_projs, cap_projs))
         return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding projection \"%s\"", name);
     n4d__projection *p = &m->projs[m->n_projs];
     memset(p, 0, sizeof *p);
+    memcpy(p->syn_params, sq, sizeof sq);
     if (!(p->name = n4d__strdup(m->ctx, name)))
         return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding projection \"%s\"", name);
     p->source = src;
@@ -612,6 +617,8 @@ n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d, 
     p->sm = sm;
     p->d = pd;
     p->d.name = p->d.source = p->d.target = p->d.synapse_model = NULL;
+    p->d.synapse_params = NULL;
+    p->d.n_synapse_params = 0;
     (void)rule_name;
     if (index)
         *index = (int32_t)m->n_projs;

@@ -14,6 +14,8 @@
 #define N4D__COUNT(a) ((int32_t)(sizeof(a) / sizeof((a)[0])))
 /* Most parameters of a neuron model (n4d__population stores this many). */
 #define N4D__MAX_PARAMS 24
+/* Most parameters of a synapse model. */
+#define N4D__MAX_SYN_PARAMS 12
 
 /* Range flags of a parameter: the bound itself is excluded. */
 #define N4D__LO_OPEN 1
@@ -93,6 +95,12 @@ const n4d__neuron_model *n4d__neuron_model_at(int32_t index);
 const n4d__neuron_model *n4d__neuron_model_by_id(int32_t id);
 const n4d__neuron_model *n4d__neuron_model_by_name(const char *name);
 /* Index of parameter `name` (or its alias) of model `nm`, or -1. */
+/* Parameter tables (neuron and synapse models): index by name or alias
+ * (-1 if none), range check, the range and the names in words. */
+int32_t n4d__pdef_index(const n4d__param_def *defs, int32_t n, const char *name);
+bool n4d__pdef_valid(const n4d__param_def *d, double x);
+const char *n4d__pdef_range_text(const n4d__param_def *d, char *buf, size_t cap);
+const char *n4d__pdef_names(const n4d__param_def *defs, int32_t n, char *buf, size_t cap);
 int32_t n4d__param_index(const n4d__neuron_model *nm, const char *name);
 /* Whether x is a valid value of parameter k of nm. */
 bool n4d__param_valid(const n4d__neuron_model *nm, int32_t k, double x);

@@ -4,6 +4,7 @@
 #define N4D__MODEL_HOST 1
 #include "internal.h"
 #include "neuron.h"
+#include "plastic_rules.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -63,21 +64,20 @@ const n4d__neuron_model *n4d__neuron_model_by_name(const char *name)
     return NULL;
 }
 
-int32_t n4d__param_index(const n4d__neuron_model *nm, const char *name)
+int32_t n4d__pdef_index(const n4d__param_def *defs, int32_t n, const char *name)
 {
-    if (!nm || !name)
+    if (!defs || !name)
         return -1;
-    for (int32_t k = 0; k < nm->h->n_params; k++) {
-        const n4d__param_def *d = &nm->h->params[k];
+    for (int32_t k = 0; k < n; k++) {
+        const n4d__param_def *d = &defs[k];
         if (strcmp(d->name, name) == 0 || (d->alias && strcmp(d->alias, name) == 0))
             return k;
     }
     return -1;
 }
 
-bool n4d__param_valid(const n4d__neuron_model *nm, int32_t k, double x)
+bool n4d__pdef_valid(const n4d__param_def *d, double x)
 {
-    const n4d__param_def *d = &nm->h->params[k];
     if (!isfinite(x))
         return false;
     if ((d->flags & N4D__LO_OPEN) ? !(x > d->lo) : !(x >= d->lo))
@@ -85,9 +85,8 @@ bool n4d__param_valid(const n4d__neuron_model *nm, int32_t k, double x)
     return (d->flags & N4D__HI_OPEN) ? x < d->hi : x <= d->hi;
 }
 
-const char *n4d__param_range_text(const n4d__neuron_model *nm, int32_t k, char *buf, size_t cap)
+const char *n4d__pdef_range_text(const n4d__param_def *d, char *buf, size_t cap)
 {
-    const n4d__param_def *d = &nm->h->params[k];
     const bool lo = isfinite(d->lo), hi = isfinite(d->hi);
     const char *lo_op = (d->flags & N4D__LO_OPEN) ? ">" : ">=";
     const char *hi_op = (d->flags & N4D__HI_OPEN) ? "<" : "<=";
@@ -102,6 +101,34 @@ const char *n4d__param_range_text(const n4d__neuron_model *nm, int32_t k, char *
     return buf;
 }
 
+const char *n4d__pdef_names(const n4d__param_def *defs, int32_t n, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int32_t k = 0; k < n && len < cap; k++) {
+        int w = snprintf(buf + len, cap - len, "%s%s", k ? ", " : "", defs[k].name);
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+    return buf;
+}
+
+int32_t n4d__param_index(const n4d__neuron_model *nm, const char *name)
+{
+    return nm ? n4d__pdef_index(nm->h->params, nm->h->n_params, name) : -1;
+}
+
+bool n4d__param_valid(const n4d__neuron_model *nm, int32_t k, double x)
+{
+    return n4d__pdef_valid(&nm->h->params[k], x);
+}
+
+const char *n4d__param_range_text(const n4d__neuron_model *nm, int32_t k, char *buf, size_t cap)
+{
+    return n4d__pdef_range_text(&nm->h->params[k], buf, cap);
+}
+
 void n4d__param_defaults(const n4d__neuron_model *nm, double *q)
 {
     for (int32_t k = 0; k < nm->h->n_params; k++)
@@ -110,15 +137,7 @@ void n4d__param_defaults(const n4d__neuron_model *nm, double *q)
 
 const char *n4d__param_names(const n4d__neuron_model *nm, char *buf, size_t cap)
 {
-    size_t len = 0;
-    buf[0] = '\0';
-    for (int32_t k = 0; k < nm->h->n_params && len < cap; k++) {
-        int w = snprintf(buf + len, cap - len, "%s%s", k ? ", " : "", nm->h->params[k].name);
-        if (w < 0)
-            break;
-        len += (size_t)w;
-    }
-    return buf;
+    return n4d__pdef_names(nm->h->params, nm->h->n_params, buf, cap);
 }
 
 /* ---- state names ---------------------------------------------------------- */
@@ -230,9 +249,59 @@ const char *n4d__state_unit_of(const n4d__neuron_model *nm, int32_t k)
 
 /* ---- synapse models ------------------------------------------------------- */
 
+static const n4d__param_def HEBB_PARAMS[] = {
+    {"learning_rate", "eta", "1", 0.001, 0.0, INFINITY, 0,
+     "+eta when pre and post spike in a step, -eta/2 when only pre does"},
+    {"weight_min", NULL, "input unit", -1.0, -INFINITY, INFINITY, 0, "lower clip bound"},
+    {"weight_max", NULL, "input unit", 1.0, -INFINITY, INFINITY, 0, "upper clip bound"},
+    {"weight_decay", NULL, "input unit", 1e-5, 0.0, INFINITY, 0,
+     "moves the weight toward 0 each step, without crossing it"},
+    {"dopamine_gain", NULL, "1", 0.0, 0.0, INFINITY, 0,
+     "0: changes unmodulated; g > 0: changes times dopamine level * g (4DNC: 2.0)"},
+};
+static const n4d__param_def STDP_PARAMS[] = {
+    {"tau_plus", NULL, "ms", 20.0, 0.0, INFINITY, N4D__LO_OPEN, "presynaptic trace time constant"},
+    {"tau_minus", NULL, "ms", 20.0, 0.0, INFINITY, N4D__LO_OPEN,
+     "postsynaptic trace time constant (NEST: of the post neuron; one per target population)"},
+    {"lambda", NULL, "1", 0.01, 0.0, INFINITY, 0, "step size"},
+    {"alpha", NULL, "1", 1.0, 0.0, INFINITY, 0, "depression / facilitation asymmetry"},
+    {"mu_plus", NULL, "1", 1.0, 0.0, INFINITY, 0, "facilitation exponent (0 additive, 1 multiplicative)"},
+    {"mu_minus", NULL, "1", 1.0, 0.0, INFINITY, 0, "depression exponent (0 additive, 1 multiplicative)"},
+    {"Wmax", "w_max", "input unit", 100.0, 0.0, INFINITY, N4D__LO_OPEN, "largest weight"},
+    {"nearest", NULL, "0/1", 0.0, 0.0, 1.0, 0,
+     "1: nearest-spike pairing (NEST stdp_nn_symm_synapse); config: \"pairing\": \"nearest\""},
+};
+static const n4d__param_def TSODYKS_PARAMS[] = {
+    {"U", NULL, "1", 0.5, 0.0, 1.0, 0, "increment of u at a spike"},
+    {"u", NULL, "1", 0.5, 0.0, 1.0, 0, "initial release probability"},
+    {"x", NULL, "1", 1.0, 0.0, 1.0, 0, "initial fraction of available resources"},
+    {"tau_rec", NULL, "ms", 800.0, 0.0, INFINITY, N4D__LO_OPEN, "recovery time constant"},
+    {"tau_fac", NULL, "ms", 0.0, 0.0, INFINITY, 0, "facilitation time constant (0: none)"},
+};
+static const n4d__state_def HEBB_VARS[] = {
+    {"weight", "input unit", "the projection's weight", "the weight (double precision)"},
+};
+static const n4d__state_def STDP_VARS[] = {
+    {"weight", "input unit", "the projection's weight", "the weight (single precision)"},
+};
+
 static const n4d__synapse_model SYNAPSES[] = {
-    {0, "static", "a fixed weight (32-bit fixed point) and target, 8 bytes; the delay is per "
-                  "group", NULL, 0, NULL, 0, 0, 8},
+    {N4D__SYN_STATIC, "static",
+     "a fixed weight (32-bit fixed point) and target, 8 bytes; the delay is per group", NULL, 0,
+     NULL, 0, 0, 8},
+    {N4D__SYN_HEBB_4DNC, "hebb_4dnc",
+     "4D Neural Cognition's Hebbian rule with clipping and decay, exact and lazy", HEBB_VARS,
+     N4D__COUNT(HEBB_VARS), HEBB_PARAMS, N4D__COUNT(HEBB_PARAMS),
+     N4D__SYN_EV_PRE | N4D__SYN_EV_STEP, 16},
+    {N4D__SYN_STDP, "stdp",
+     "pair-based STDP with traces, NEST stdp_synapse (additive to multiplicative; all-to-all or "
+     "nearest-spike)",
+     STDP_VARS, N4D__COUNT(STDP_VARS), STDP_PARAMS, N4D__COUNT(STDP_PARAMS),
+     N4D__SYN_EV_PRE | N4D__SYN_EV_POST, 12},
+    {N4D__SYN_TSODYKS, "tsodyks",
+     "short-term depression and facilitation, NEST tsodyks2_synapse (state per presynaptic "
+     "neuron)",
+     NULL, 0, TSODYKS_PARAMS, N4D__COUNT(TSODYKS_PARAMS), N4D__SYN_EV_PRE, 8},
 };
 
 int32_t n4d__synapse_model_count(void) { return N4D__COUNT(SYNAPSES); }
@@ -335,6 +404,19 @@ int32_t n4d_synapse_model_find(const char *name)
         if (strcmp(SYNAPSES[i].name, name) == 0)
             return i;
     return N4D_E_RANGE;
+}
+
+n4d_status n4d_synapse_model_param_info(int32_t index, int32_t param, n4d_param_info *out)
+{
+    const n4d__synapse_model *sm = n4d__synapse_model_at(index);
+    if (!out)
+        return N4D_E_INVALID_ARG;
+    if (!sm || param < 0 || param >= sm->n_params)
+        return N4D_E_RANGE;
+    const n4d__param_def *d = &sm->params[param];
+    n4d_param_info full = {sizeof full, d->name, d->alias, d->unit, d->doc, d->def, d->lo, d->hi,
+                           (d->flags & N4D__LO_OPEN) != 0, (d->flags & N4D__HI_OPEN) != 0};
+    return copy_out(out, &full, sizeof full);
 }
 
 n4d_status n4d_synapse_model_info_get(int32_t index, n4d_synapse_model_info *out)

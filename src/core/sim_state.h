@@ -168,6 +168,20 @@ typedef struct n4d__syn_view {
     double inv_scale;
 } n4d__syn_view;
 
+/* First index in [lo, hi) of sorted `t` whose value is >= x (a row's
+ * targets in a thread's range). */
+static inline uint64_t n4d__lower_bound(const uint32_t *t, uint64_t lo, uint64_t hi, uint32_t x)
+{
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (t[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* ---- the sim ----------------------------------------------------------------- */
 
 struct n4d_sim {
@@ -199,6 +213,7 @@ struct n4d_sim {
     uint32_t ring_slots;
 
     n4d__syn_view syn;
+    struct n4d__plastic *plastic; /* plastic synapses (plastic.h), NULL without */
 
     /* per run (model->runs) constants, DC inputs and Poisson inputs */
     n4d__pop_rt *runs;

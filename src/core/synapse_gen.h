@@ -27,12 +27,18 @@
 #define N4D__FP_DENSE_P 0.1
 #define N4D__FP_MAX_K 1024
 
-/* Segment key: delay in steps (bits 1..16) and channel (bit 0: 1 = the
- * weight is negative, delivered to the inhibitory accumulator), so keys sort
- * by (delay, sign). Always use these macros (constant expressions). */
+/* Segment key: synapse class (bits 17..30: 0 = static, k = the model's
+ * plastic class k, see n4d__syn_class), delay in steps (bits 1..16) and
+ * channel (bit 0: 1 = the initial weight is negative, delivered to the
+ * inhibitory accumulator), so keys sort by (class, delay, sign) and the
+ * static segments of a row come first. Always use these macros (constant
+ * expressions). */
 #define N4D__SEG_DELAY(key) (((uint32_t)(key) >> 1) & 0xffffu)
 #define N4D__SEG_CH(key) ((uint32_t)(key) & 1u)
+#define N4D__SEG_CLASS(key) (((uint32_t)(key) >> 17) & 0x3fffu)
 #define N4D__SEG_KEY(delay, ch) (((uint32_t)(delay) << 1) | ((uint32_t)(ch) & 1u))
+#define N4D__SEG_KEY3(delay, ch, cls) (N4D__SEG_KEY(delay, ch) | ((uint32_t)(cls) << 17))
+#define N4D__MAX_SYN_CLASSES 0x3fffu
 
 N4D_HD uint32_t n4d__seg_key(uint32_t delay, uint32_t ch)
 {

@@ -185,6 +185,11 @@ n4d_status n4d__store_install(n4d__h5 *h, n4d_model *m, uint64_t N, int32_t *pos
                             n4d_last_error(m));
     uint64_t *w = NULL;
     const n4d__synapses *s = &m->syn;
+    for (uint64_t g = 0; g < s->n_seg; g++)
+        if (N4D__SEG_CLASS(s->seg_key[g]) > m->n_cls)
+            return n4d__h5_fail(h, N4D_E_FORMAT, N4D__STORE_SYN("seg_key"), false,
+                                "entry %llu names synapse class %u; the description has %u",
+                                (unsigned long long)g, N4D__SEG_CLASS(s->seg_key[g]), m->n_cls);
     if (lo.partitions > 1 && lo.balance_synapses) {
         w = n4d__alloc(ctx, N4D_MEM_BUILD, (N ? N : 1) * sizeof(uint64_t));
         if (!w)
@@ -246,11 +251,11 @@ n4d_status n4d__store_read_all_syn(n4d__h5 *h, const n4d__syn_files *f, n4d_cont
         return st;
     for (uint64_t g = 0; g < G; g++) {
         uint32_t fk = s->seg_key[g];
-        if ((fk >> 17) != 0 || (fk >> 1) == 0)
+        if (!N4D__FILE_KEY_OK(fk))
             return n4d__h5_fail(h, N4D_E_FORMAT, N4D__STORE_SYN("seg_key"), false,
                                 "entry %llu (0x%x) is not a valid delay/sign key",
                                 (unsigned long long)g, fk);
-        s->seg_key[g] = N4D__SEG_KEY(fk >> 1, fk & 1u);
+        s->seg_key[g] = N4D__KEY_FROM_FILE(fk);
     }
     if (!s->release &&
         ((st = n4d__h5_read_rows(h, f->target, NULL, N4D__T_U32, 0, S, s->target)) ||

@@ -27,15 +27,17 @@ static json_t *jdist(const n4d_dist *d)
 
 /* The description below lists every field of these structs: a new field
  * must be added there (and read back) to keep loads bitwise identical. */
-_Static_assert(sizeof(n4d_projection_desc) == 184 && sizeof(n4d_population_desc) == 120 &&
+_Static_assert(sizeof(n4d_projection_desc) == 200 && sizeof(n4d_population_desc) == 120 &&
                    sizeof(n4d_input_desc) == 64 && sizeof(n4d_layout_options) == 16,
                "a model descriptor changed: update n4d__store_describe() and "
                "n4d__store_read_description()");
 
 /* Description versions: 1 stored every field of the former fixed parameter
  * struct (15 values, whatever the model); 2 stores the model by name and
- * exactly its parameters, and the synapse model of each projection. */
-#define DESC_VERSION 2
+ * exactly its parameters, and the synapse model of each projection;
+ * 3 adds each projection's synapse parameters and the plastic synapse
+ * classes (an imported 4DNC model has a class but no projection). */
+#define DESC_VERSION 3
 
 /* The parameters of a population, by name, in its model's order. */
 static json_t *jparams(const n4d__population *p)
@@ -43,6 +45,18 @@ static json_t *jparams(const n4d__population *p)
     json_t *o = json_object();
     for (int32_t k = 0; o && k < p->nm->h->n_params; k++)
         if (json_object_set_new(o, p->nm->h->params[k].name, jnum(p->params[k]))) {
+            json_decref(o);
+            return NULL;
+        }
+    return o;
+}
+
+/* Synapse parameters by name. */
+static json_t *jsynparams(const n4d__synapse_model *sm, const double *q)
+{
+    json_t *o = json_object();
+    for (int32_t k = 0; o && k < sm->n_params; k++)
+        if (json_object_set_new(o, sm->params[k].name, jnum(q[k]))) {
             json_decref(o);
             return NULL;
         }
@@ -90,6 +104,17 @@ char *n4d__store_describe(const n4d_model *m)
                            jdist(&d->delay), "syn_type", (int)d->syn_type, "allow_autapses",
                            (int)d->allow_autapses, "allow_multapses",
                            (int)d->allow_multapses, "synapse_model", p->sm->name)) == 0;
+        ok = ok && json_object_set_new(json_array_get(projs, i), "synapse_params",
+                                       jsynparams(p->sm, p->syn_params)) == 0;
+    }
+    json_t *cls = json_array();
+    ok = ok && cls && json_object_set_new(root, "synapse_classes", cls) == 0;
+    for (uint32_t k = 0; ok && k < m->n_cls; k++) {
+        const n4d__syn_class *c = &m->cls[k];
+        ok = json_array_append_new(
+                 cls, json_pack("{s:s,s:s,s:o,s:i,s:i}", "name", c->name, "model", c->sm->name,
+                                "params", jsynparams(c->sm, c->params), "source", (int)c->source,
+                                "target", (int)c->target)) == 0;
     }
     for (size_t i = 0; ok && i < m->n_inputs; i++) {
         const n4d__input *in = &m->inputs[i];
@@ -356,7 +381,51 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
             (ver >= 2 && !jr_str(&r, v, "synapse_model", &d.synapse_model)))
             goto done;
         d.n = (uint64_t)n;
+        n4d_param_value spv[N4D__MAX_SYN_PARAMS];
+        json_t *sp = ver >= 3 ? json_object_get(v, "synapse_params") : NULL;
+        if (sp) {
+            const n4d__synapse_model *sm = n4d__synapse_model_by_name(d.synapse_model);
+            for (int32_t k = 0; sm && k < sm->n_params; k++) {
+                spv[k].name = sm->params[k].name;
+                if (!jr_num(&r, sp, spv[k].name, &spv[k].value))
+                    goto done;
+            }
+            d.synapse_params = spv;
+            d.n_synapse_params = sm ? (uint32_t)sm->n_params : 0;
+        }
         if (n4d_model_add_projection(m, &d, NULL)) {
+            jr_model_error(&r, m);
+            goto done;
+        }
+    }
+    /* the plastic classes, as the build or the import made them */
+    json_t *cls = ver >= 3 ? json_object_get(root, "synapse_classes") : NULL;
+    json_array_foreach(cls, i, v) {
+        jr_at(&r, "synapse_classes", i);
+        const char *cname, *mname;
+        int32_t src, tgt;
+        if (!jr_str(&r, v, "name", &cname) || !jr_str(&r, v, "model", &mname) ||
+            !jr_i32(&r, v, "source", &src) || !jr_i32(&r, v, "target", &tgt))
+            goto done;
+        const n4d__synapse_model *sm = n4d__synapse_model_by_name(mname);
+        if (!sm || sm->id == N4D__SYN_STATIC || src < -1 || tgt < -1 ||
+            src >= (int32_t)m->n_pops || tgt >= (int32_t)m->n_pops || (src < 0) != (tgt < 0)) {
+            n4d__jc_fail(&r.jc, N4D__JC_AT_VALUE,
+                         "is not a plastic synapse class of this model (model \"%.64s\", "
+                         "populations %d -> %d)",
+                         mname, (int)src, (int)tgt);
+            goto done;
+        }
+        json_t *pj;
+        if (!jr_enter(&r, v, "params", JSON_OBJECT, "an object", &pj))
+            goto done;
+        n4d_param_value spv[N4D__MAX_SYN_PARAMS];
+        for (int32_t k = 0; k < sm->n_params; k++) {
+            spv[k].name = sm->params[k].name;
+            if (!jr_num(&r, pj, spv[k].name, &spv[k].value))
+                goto done;
+        }
+        if (n4d__model_add_class(m, cname, sm, spv, (uint32_t)sm->n_params, src, tgt)) {
             jr_model_error(&r, m);
             goto done;
         }

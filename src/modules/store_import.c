@@ -126,7 +126,12 @@ static n4d_status ij_params(ij *r, json_t *o, const char *key, double *par)
 typedef struct cfg {
     uint32_t shape[4];
     double par[NPAR];
+    /* hebb_4dnc: learning_rate, weight_min, weight_max, weight_decay */
+    double hebb[4];
 } cfg;
+
+static const char *const HEBB_KEYS[4] = {"learning_rate", "weight_min", "weight_max",
+                                         "weight_decay"};
 
 /* Reads lattice, default parameters, areas and senses into the model. */
 static n4d_status read_config(ij *r, json_t *c, n4d_model *m, cfg *out)
@@ -232,7 +237,25 @@ static n4d_status read_config(ij *r, json_t *c, n4d_model *m, cfg *out)
         n4d__jc_pop(jc);
     }
     n4d__jc_pop(jc); /* config */
-    static const char *const ignored[] = {"plasticity", "cell_lifecycle", "neuromodulation"};
+    /* plasticity: the rule's settings (the reference's defaults without) */
+    static const double hebb_defaults[4] = {0.001, -1.0, 1.0, 1e-5};
+    memcpy(out->hebb, hebb_defaults, sizeof hebb_defaults);
+    json_t *pl = json_object_get(c, "plasticity");
+    if (pl) {
+        n4d__jc_push_key(jc, "config");
+        n4d__jc_push_key(jc, "plasticity");
+        N4D__TRY(n4d__jc_want(jc, pl, JSON_OBJECT, "an object"));
+        for (int k = 0; k < 4; k++)
+            N4D__TRY(n4d__jc_opt_num(jc, pl, HEBB_KEYS[k], k == 0 || k == 3 ? &N4D__JR_NONNEG
+                                                                              : &N4D__JR_FINITE,
+                                     &out->hebb[k], NULL));
+        if (!(out->hebb[1] <= out->hebb[2]))
+            return n4d__jc_fail(jc, N4D__JC_AT_VALUE, "weight_min %g is above weight_max %g",
+                                out->hebb[1], out->hebb[2]);
+        n4d__jc_pop(jc);
+        n4d__jc_pop(jc);
+    }
+    static const char *const ignored[] = {"cell_lifecycle", "neuromodulation"};
     char list[200] = "";
     for (size_t k = 0; k < sizeof ignored / sizeof ignored[0]; k++)
         if (json_object_get(c, ignored[k])) {
@@ -473,8 +496,18 @@ static bool in_area(const n4d__area *a, const int32_t *p)
 
 /* Populations, ids, positions and CSR synapses from the imported lists. */
 static n4d_status make_model(n4d__h5 *h, const char *obj, const char *obj_s, imp *d, n4d_model *m,
-                             const cfg *c, bool reference_inhibition)
+                             const cfg *c, bool reference_inhibition, bool plastic)
 {
+    /* hebb_4dnc on every synapse: class 1, for every population pair */
+    const uint32_t cls = plastic ? 1u : 0u;
+    if (plastic) {
+        n4d_param_value pv[4];
+        for (int k = 0; k < 4; k++)
+            pv[k] = (n4d_param_value){HEBB_KEYS[k], c->hebb[k]};
+        if (n4d__model_add_class(m, "4dnc", n4d__synapse_model_by_name("hebb_4dnc"), pv, 4, -1,
+                                 -1))
+            return n4d__h5_fail(h, N4D_E_CONFIG, obj, false, "%s", n4d_last_error(m));
+    }
     n4d_context *ctx = m->ctx;
     const uint64_t N = d->n, S = d->s, NN = N ? N : 1;
     n4d_status st = N4D_OK;
@@ -635,7 +668,7 @@ static n4d_status make_model(n4d__h5 *h, const char *obj, const char *obj_s, imp
         cnt[i + 1] += cnt[i];
     for (uint64_t j = 0; j < S; j++) {
         uint64_t at = cnt[d->pre[j]]++;
-        rows[at] = (rsyn){N4D__SEG_KEY(d->delay[j], d->w[j] < 0.0f), (uint32_t)d->post[j],
+        rows[at] = (rsyn){N4D__SEG_KEY3(d->delay[j], d->w[j] < 0.0f, cls), (uint32_t)d->post[j],
                           d->w[j]};
     }
     for (uint64_t i = N; i > 0; i--) /* cnt[i] is now the end of row i: shift back */
@@ -649,6 +682,8 @@ static n4d_status make_model(n4d__h5 *h, const char *obj, const char *obj_s, imp
     }
     syn.n_syn = S;
     syn.n_seg = G;
+    if (plastic) /* the weights may grow to the clip bounds */
+        maxw = fmaxf(maxw, (float)fmax(fabs(c->hebb[1]), fabs(c->hebb[2])));
     syn.scale = n4d__store_scale_for(maxw);
     syn.inv_scale = 1.0 / syn.scale;
     syn.seg_ptr = n4d__alloc(ctx, N4D_MEM_SYNAPSES, (N + 1) * sizeof(uint64_t));
@@ -781,7 +816,7 @@ n4d_status n4d_model_import_4dnc(n4d_context *ctx, const char *path, const n4d_i
     if (!st)
         st = make_model(&h, fmt == N4D_IMPORT_JSON ? "JSON" : "/neurons",
                         fmt == N4D_IMPORT_JSON ? "JSON" : "/synapses", &d, m, &c,
-                        o.reference_inhibition != 0);
+                        o.reference_inhibition != 0, o.static_weights == 0);
 done:
     imp_free(&d);
     n4d__h5_end(&h);

@@ -20,9 +20,13 @@
 #define N4D__STORE_DESC "/n4d/description"
 #define N4D__STORE_SYN(name) "/n4d/synapses/" name
 
-/* File encoding of a segment key: delay in steps << 1 | channel (1 = the
- * weights are negative), independent of the internal encoding. */
-#define N4D__FILE_KEY(key) ((N4D__SEG_DELAY(key) << 1) | N4D__SEG_CH(key))
+/* File encoding of a segment key: synapse class << 17 | delay in steps << 1
+ * | channel (1 = the weights are negative); files before plastic classes
+ * have class 0 everywhere. Written and read through these macros. */
+#define N4D__FILE_KEY(key) \
+    ((N4D__SEG_CLASS(key) << 17) | (N4D__SEG_DELAY(key) << 1) | N4D__SEG_CH(key))
+#define N4D__FILE_KEY_OK(fk) (((fk) >> 31) == 0 && (((fk) >> 1) & 0xffffu) != 0)
+#define N4D__KEY_FROM_FILE(fk) N4D__SEG_KEY3(((fk) >> 1) & 0xffffu, (fk) & 1u, ((fk) >> 17) & 0x3fffu)
 
 /* Open datasets of /n4d/synapses. */
 typedef struct n4d__syn_files {

@@ -265,7 +265,7 @@ n4d_status n4d__store_read_partial_syn(n4d__h5 *h, const n4d__syn_files *f, n4d_
         uint64_t j0 = off_buf[0], nj = off_buf[ng] - j0;
         for (uint64_t g = 0; g < ng; g++)
             if (off_buf[g + 1] < off_buf[g] || off_buf[g + 1] > S0 ||
-                (key_buf[g] >> 17) != 0 || (key_buf[g] >> 1) == 0) {
+                !N4D__FILE_KEY_OK(key_buf[g])) {
                 st = n4d__h5_fail(h, N4D_E_FORMAT,
                                   off_buf[g + 1] < off_buf[g] || off_buf[g + 1] > S0
                                       ? N4D__STORE_SYN("seg_off")
@@ -312,7 +312,7 @@ n4d_status n4d__store_read_partial_syn(n4d__h5 *h, const n4d__syn_files *f, n4d_
                     break;
                 if (kept) {
                     seg_off[G] = S;
-                    seg_key[G] = N4D__SEG_KEY(key >> 1, key & 1u);
+                    seg_key[G] = N4D__KEY_FROM_FILE(key);
                     G++;
                     S += kept;
                 }

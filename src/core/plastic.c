@@ -1,0 +1,598 @@
+/* Plastic synapses of a simulation: see plastic.h and docs/plasticity.md. */
+#include "plastic.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Facilitation windows close this many steps (at most) late: the check for
+ * closed windows runs when the step count crosses a multiple of it. */
+#define FLUSH_EVERY 64
+/* Pairs further apart than this many time constants are ignored
+ * (e^-40 = 4e-18: below the precision of a double weight change). */
+#define WINDOW_TAUS 40.0
+#define MAX_BATCH 64 /* the longest batch of any backend (cpu-omp) */
+
+/* ---- spike histories ------------------------------------------------------------ */
+
+static inline const n4d__spk *hist_at(const n4d__plastic *pl, uint64_t i, uint32_t k)
+{
+    return &pl->ring[i][(pl->head[i] + k) & (pl->cap[i] - 1)];
+}
+
+/* Index (from the oldest) of the newest spike of neuron i before step t, or
+ * -1. */
+static inline int64_t hist_before(const n4d__plastic *pl, uint64_t i, int64_t t)
+{
+    int64_t k = (int64_t)pl->len[i] - 1;
+    while (k >= 0 && hist_at(pl, i, (uint32_t)k)->step >= t)
+        k--;
+    return k;
+}
+
+/* Whether neuron i spiked at step t. */
+static inline int hist_spiked(const n4d__plastic *pl, uint64_t i, int64_t t)
+{
+    const int64_t k = hist_before(pl, i, t + 1);
+    return k >= 0 && hist_at(pl, i, (uint32_t)k)->step == t;
+}
+
+static n4d_status hist_grow(n4d_sim *sim, n4d__plastic *pl, uint64_t i)
+{
+    const uint32_t cap = pl->cap[i] ? 2 * pl->cap[i] : 4;
+    n4d__spk *r = n4d__alloc(sim->ctx, N4D_MEM_BUFFERS, cap * sizeof *r);
+    if (!r)
+        return n4d__error(&sim->hdr, N4D_E_NOMEM,
+                          "plasticity: out of memory for the spike history of neuron %llu",
+                          (unsigned long long)n4d__to_user(sim->model, i));
+    for (uint32_t k = 0; k < pl->len[i]; k++)
+        r[k] = *hist_at(pl, i, k);
+    n4d__free(sim->ctx, N4D_MEM_BUFFERS, pl->ring[i], pl->cap[i] * sizeof *r);
+    pl->bytes_history += (cap - pl->cap[i]) * sizeof *r;
+    pl->ring[i] = r;
+    pl->head[i] = 0;
+    pl->cap[i] = cap;
+    return N4D_OK;
+}
+
+/* ---- creation ------------------------------------------------------------------- */
+
+static void compile_class(n4d__plastic_class *c, const n4d__syn_class *def, double dt)
+{
+    const double *q = def->params;
+    c->rule = def->sm->id;
+    c->def = def;
+    switch (c->rule) {
+    case N4D__SYN_HEBB_4DNC:
+        c->k.hebb = (n4d__hebb_k){q[0], q[1], q[2], q[3]};
+        break;
+    case N4D__SYN_STDP:
+        c->k.stdp = (n4d__stdp_k){q[2], q[3], q[4], q[5], q[6], dt / q[0], dt / q[1], q[7] != 0.0};
+        break;
+    case N4D__SYN_TSODYKS:
+        c->k.tso = (n4d__tsodyks_k){q[0], q[1], q[2], dt / q[3], q[4] > 0 ? dt / q[4] : 0.0,
+                                    !(q[4] > 0)};
+        break;
+    default:
+        break;
+    }
+}
+
+/* Sets the trace constant of population p (as a source when plus), or
+ * reports the conflict. */
+static n4d_status set_trace(n4d_sim *sim, n4d__plastic *pl, int32_t p, bool plus, double inv_tau,
+                            uint8_t nearest, const char *proj)
+{
+    double *slot = plus ? &pl->inv_tau_plus[p] : &pl->inv_tau_minus[p];
+    uint8_t *nslot = plus ? &pl->nearest_plus[p] : &pl->nearest_minus[p];
+    if (*slot != 0.0 && (*slot != inv_tau || *nslot != nearest))
+        return n4d__error(&sim->hdr, N4D_E_CONFIG,
+                          "stdp projection \"%s\": population \"%s\" already has another %s "
+                          "(traces are kept per neuron, as NEST does: every stdp projection %s "
+                          "a population must use the same %s and pairing)",
+                          proj, sim->model->pops[p].name, plus ? "tau_plus" : "tau_minus",
+                          plus ? "from" : "into", plus ? "tau_plus" : "tau_minus");
+    *slot = inv_tau;
+    *nslot = nearest;
+    return N4D_OK;
+}
+
+n4d_status n4d__plastic_create(n4d_sim *sim)
+{
+    const n4d_model *m = sim->model;
+    if (!m->n_cls)
+        return N4D_OK;
+    n4d_context *ctx = sim->ctx;
+    const uint64_t N = sim->n ? sim->n : 1, G = m->syn.n_seg;
+    const size_t P = m->n_pops ? m->n_pops : 1;
+    n4d__plastic *pl = n4d__calloc(ctx, N4D_MEM_OTHER, 1, sizeof *pl);
+    if (!pl)
+        return n4d__error(&sim->hdr, N4D_E_NOMEM, "plasticity: out of memory");
+    sim->plastic = pl;
+    pl->n_cls = m->n_cls;
+    pl->cls = n4d__calloc(ctx, N4D_MEM_OTHER, m->n_cls, sizeof *pl->cls);
+    pl->seg_base = n4d__calloc(ctx, N4D_MEM_SYNAPSES, G ? G : 1, sizeof(uint64_t));
+    pl->ring = n4d__calloc(ctx, N4D_MEM_BUFFERS, N, sizeof *pl->ring);
+    pl->head = n4d__calloc(ctx, N4D_MEM_BUFFERS, N, sizeof(uint32_t));
+    pl->len = n4d__calloc(ctx, N4D_MEM_BUFFERS, N, sizeof(uint32_t));
+    pl->cap = n4d__calloc(ctx, N4D_MEM_BUFFERS, N, sizeof(uint32_t));
+    pl->flushed = n4d__alloc(ctx, N4D_MEM_BUFFERS, N * sizeof(int64_t));
+    pl->pop_of = n4d__alloc(ctx, N4D_MEM_BUFFERS, N * sizeof(int32_t));
+    pl->pop_tracked = n4d__calloc(ctx, N4D_MEM_OTHER, P, 1);
+    pl->inv_tau_plus = n4d__calloc(ctx, N4D_MEM_OTHER, P, sizeof(double));
+    pl->inv_tau_minus = n4d__calloc(ctx, N4D_MEM_OTHER, P, sizeof(double));
+    pl->nearest_plus = n4d__calloc(ctx, N4D_MEM_OTHER, P, 1);
+    pl->nearest_minus = n4d__calloc(ctx, N4D_MEM_OTHER, P, 1);
+    if (!pl->cls || !pl->seg_base || !pl->ring || !pl->head || !pl->len || !pl->cap ||
+        !pl->flushed || !pl->pop_of || !pl->pop_tracked || !pl->inv_tau_plus ||
+        !pl->inv_tau_minus || !pl->nearest_plus || !pl->nearest_minus)
+        return n4d__error(&sim->hdr, N4D_E_NOMEM, "plasticity: out of memory");
+    for (uint64_t i = 0; i < sim->n; i++)
+        pl->flushed[i] = -1;
+    for (size_t r = 0; r < m->n_runs; r++)
+        for (uint64_t i = m->runs[r].first; i < m->runs[r].first + m->runs[r].n; i++)
+            pl->pop_of[i] = m->runs[r].pop;
+    pl->dopamine = 0.0;
+
+    /* the classes, their traces and the window */
+    double tau_max = 0.0;
+    for (uint32_t k = 0; k < m->n_cls; k++) {
+        const n4d__syn_class *def = &m->cls[k];
+        n4d__plastic_class *c = &pl->cls[k];
+        compile_class(c, def, sim->dt);
+        for (size_t p = 0; p < m->n_pops; p++)
+            if ((def->source < 0 || def->source == (int32_t)p) ||
+                (def->target < 0 || def->target == (int32_t)p))
+                pl->pop_tracked[p] = 1;
+        if (c->rule == N4D__SYN_STDP) {
+            n4d_status st;
+            if ((st = set_trace(sim, pl, def->source, true, c->k.stdp.inv_tau_plus,
+                                (uint8_t)c->k.stdp.nearest, def->name)) ||
+                (st = set_trace(sim, pl, def->target, false, c->k.stdp.inv_tau_minus,
+                                (uint8_t)c->k.stdp.nearest, def->name)))
+                return st;
+            tau_max = fmax(tau_max, fmax(def->params[0], def->params[1]));
+        }
+    }
+    pl->window = (int64_t)ceil(WINDOW_TAUS * tau_max / sim->dt) + (int64_t)m->syn.max_delay;
+    pl->keep = pl->window + (int64_t)m->syn.max_delay + 2 * MAX_BATCH + FLUSH_EVERY + 1;
+    pl->last_flush_check = -1;
+
+    /* class-local indices of the segments, and the weights */
+    for (uint64_t g = 0; g < G; g++) {
+        const uint32_t cl = N4D__SEG_CLASS(m->syn.seg_key[g]);
+        if (!cl)
+            continue;
+        if (cl > m->n_cls)
+            return n4d__error(&sim->hdr, N4D_E_INTERNAL, "synapse segment %llu has class %u of %u",
+                              (unsigned long long)g, cl, m->n_cls);
+        n4d__plastic_class *c = &pl->cls[cl - 1];
+        pl->seg_base[g] = c->n;
+        c->n += m->syn.seg_off[g + 1] - m->syn.seg_off[g];
+    }
+    for (uint32_t k = 0; k < pl->n_cls; k++) {
+        n4d__plastic_class *c = &pl->cls[k];
+        const uint64_t n = c->n ? c->n : 1;
+        if (c->rule == N4D__SYN_HEBB_4DNC) {
+            c->wd = n4d__alloc(ctx, N4D_MEM_SYNAPSES, n * sizeof(double));
+            pl->bytes_weights += n * sizeof(double);
+            if (!c->wd)
+                return n4d__error(&sim->hdr, N4D_E_NOMEM,
+                                  "plasticity: out of memory for %llu weights of \"%s\"",
+                                  (unsigned long long)c->n, c->def->name);
+        } else if (c->rule == N4D__SYN_STDP) {
+            c->wf = n4d__alloc(ctx, N4D_MEM_SYNAPSES, n * sizeof(float));
+            pl->bytes_weights += n * sizeof(float);
+            if (!c->wf)
+                return n4d__error(&sim->hdr, N4D_E_NOMEM,
+                                  "plasticity: out of memory for %llu weights of \"%s\"",
+                                  (unsigned long long)c->n, c->def->name);
+        } else if (c->rule == N4D__SYN_TSODYKS) {
+            c->tu = n4d__alloc(ctx, N4D_MEM_NEURONS, N * sizeof(double));
+            c->tx = n4d__alloc(ctx, N4D_MEM_NEURONS, N * sizeof(double));
+            c->tlast = n4d__alloc(ctx, N4D_MEM_NEURONS, N * sizeof(int64_t));
+            if (!c->tu || !c->tx || !c->tlast)
+                return n4d__error(&sim->hdr, N4D_E_NOMEM, "plasticity: out of memory");
+            for (uint64_t i = 0; i < sim->n; i++) {
+                c->tu[i] = c->k.tso.u0;
+                c->tx[i] = c->k.tso.x0;
+                c->tlast[i] = -1; /* NEST: the first spike is h = its time after 0 */
+            }
+        }
+    }
+    const double inv = m->syn.inv_scale;
+    for (uint64_t g = 0; g < G; g++) {
+        const uint32_t cl = N4D__SEG_CLASS(m->syn.seg_key[g]);
+        if (!cl)
+            continue;
+        n4d__plastic_class *c = &pl->cls[cl - 1];
+        const uint64_t j0 = m->syn.seg_off[g], j1 = m->syn.seg_off[g + 1];
+        for (uint64_t j = j0; j < j1; j++) {
+            const double w = (double)m->syn.weight_q[j] * inv;
+            if (c->wd)
+                c->wd[pl->seg_base[g] + (j - j0)] = w;
+            else if (c->wf)
+                c->wf[pl->seg_base[g] + (j - j0)] = (float)w;
+        }
+    }
+    return N4D_OK;
+}
+
+void n4d__plastic_destroy(n4d_sim *sim)
+{
+    n4d__plastic *pl = sim->plastic;
+    if (!pl)
+        return;
+    n4d_context *ctx = sim->ctx;
+    const uint64_t N = sim->n ? sim->n : 1, G = sim->model->syn.n_seg;
+    const size_t P = sim->model->n_pops ? sim->model->n_pops : 1;
+    if (pl->cls)
+        for (uint32_t k = 0; k < pl->n_cls; k++) {
+            n4d__plastic_class *c = &pl->cls[k];
+            const uint64_t n = c->n ? c->n : 1;
+            n4d__free(ctx, N4D_MEM_SYNAPSES, c->wd, n * sizeof(double));
+            n4d__free(ctx, N4D_MEM_SYNAPSES, c->wf, n * sizeof(float));
+            n4d__free(ctx, N4D_MEM_NEURONS, c->tu, N * sizeof(double));
+            n4d__free(ctx, N4D_MEM_NEURONS, c->tx, N * sizeof(double));
+            n4d__free(ctx, N4D_MEM_NEURONS, c->tlast, N * sizeof(int64_t));
+        }
+    if (pl->ring && pl->cap)
+        for (uint64_t i = 0; i < sim->n; i++)
+            n4d__free(ctx, N4D_MEM_BUFFERS, pl->ring[i], pl->cap[i] * sizeof(n4d__spk));
+    n4d__free(ctx, N4D_MEM_OTHER, pl->cls, pl->n_cls * sizeof *pl->cls);
+    n4d__free(ctx, N4D_MEM_SYNAPSES, pl->seg_base, (G ? G : 1) * sizeof(uint64_t));
+    n4d__free(ctx, N4D_MEM_BUFFERS, pl->ring, N * sizeof *pl->ring);
+    n4d__free(ctx, N4D_MEM_BUFFERS, pl->head, N * sizeof(uint32_t));
+    n4d__free(ctx, N4D_MEM_BUFFERS, pl->len, N * sizeof(uint32_t));
+    n4d__free(ctx, N4D_MEM_BUFFERS, pl->cap, N * sizeof(uint32_t));
+    n4d__free(ctx, N4D_MEM_BUFFERS, pl->flushed, N * sizeof(int64_t));
+    n4d__free(ctx, N4D_MEM_BUFFERS, pl->pop_of, N * sizeof(int32_t));
+    n4d__free(ctx, N4D_MEM_OTHER, pl->pop_tracked, P);
+    n4d__free(ctx, N4D_MEM_OTHER, pl->inv_tau_plus, P * sizeof(double));
+    n4d__free(ctx, N4D_MEM_OTHER, pl->inv_tau_minus, P * sizeof(double));
+    n4d__free(ctx, N4D_MEM_OTHER, pl->nearest_plus, P);
+    n4d__free(ctx, N4D_MEM_OTHER, pl->nearest_minus, P);
+    n4d__free(ctx, N4D_MEM_BUFFERS, pl->flush_ids, pl->cap_flush * sizeof(uint32_t));
+    n4d__free(ctx, N4D_MEM_OTHER, pl, sizeof *pl);
+    sim->plastic = NULL;
+}
+
+/* ---- a batch ---------------------------------------------------------------------- */
+
+void n4d__plastic_batch_begin(n4d_sim *sim, uint64_t step0, uint32_t steps)
+{
+    n4d__plastic *pl = sim->plastic;
+    (void)steps;
+    pl->batch0 = (int64_t)step0;
+    pl->n_flush = 0;
+    /* stdp: presynaptic neurons whose facilitation window closed */
+    const int64_t check = (int64_t)(step0 / FLUSH_EVERY);
+    if (pl->window <= (int64_t)sim->model->syn.max_delay || check == pl->last_flush_check)
+        return;
+    pl->last_flush_check = check;
+    for (uint64_t i = 0; i < sim->n; i++) {
+        if (!pl->len[i] || pl->inv_tau_plus[pl->pop_of[i]] == 0.0)
+            continue;
+        const int64_t t = hist_at(pl, i, pl->len[i] - 1)->step;
+        if (pl->flushed[i] == t || t + pl->window > (int64_t)step0)
+            continue;
+        if (pl->n_flush == pl->cap_flush) {
+            size_t cap = pl->cap_flush;
+            if (!n4d__grow(sim->ctx, N4D_MEM_BUFFERS, (void **)&pl->flush_ids, &cap,
+                           pl->n_flush + 1, sizeof(uint32_t)))
+                return; /* flushed later: the result is the same, the history longer */
+            pl->cap_flush = cap;
+        }
+        pl->flush_ids[pl->n_flush++] = (uint32_t)i;
+        pl->flushed[i] = t;
+    }
+}
+
+n4d_status n4d__plastic_append(n4d_sim *sim, uint64_t step, const uint32_t *ids, uint64_t count)
+{
+    n4d__plastic *pl = sim->plastic;
+    const int64_t s = (int64_t)step;
+    for (uint64_t q = 0; q < count; q++) {
+        const uint32_t i = ids[q];
+        const int32_t p = pl->pop_of[i];
+        if (!pl->pop_tracked[p])
+            continue;
+        /* forget what no rule reads any more, but never the newest spike
+         * before the batch (the previous spike of the batch's first) */
+        while (pl->len[i] >= 2 && hist_at(pl, i, 0)->step < s - pl->keep &&
+               hist_at(pl, i, 1)->step < pl->batch0) {
+            pl->head[i] = (pl->head[i] + 1) & (pl->cap[i] - 1);
+            pl->len[i]--;
+        }
+        if (pl->len[i] == pl->cap[i]) {
+            n4d_status st = hist_grow(sim, pl, i);
+            if (st)
+                return st;
+        }
+        n4d__spk e = {s, 1.0f, 1.0f};
+        if (pl->len[i]) {
+            const n4d__spk *prev = hist_at(pl, i, pl->len[i] - 1);
+            const int64_t h = s - prev->step;
+            if (h < pl->window) {
+                if (!pl->nearest_plus[p] && pl->inv_tau_plus[p] != 0.0)
+                    e.kplus = (float)((double)prev->kplus * exp(-(double)h * pl->inv_tau_plus[p]) + 1.0);
+                if (!pl->nearest_minus[p] && pl->inv_tau_minus[p] != 0.0)
+                    e.kminus =
+                        (float)((double)prev->kminus * exp(-(double)h * pl->inv_tau_minus[p]) + 1.0);
+            }
+        }
+        pl->ring[i][(pl->head[i] + pl->len[i]) & (pl->cap[i] - 1)] = e;
+        pl->len[i]++;
+    }
+    return N4D_OK;
+}
+
+void n4d__plastic_after(n4d_sim *sim, uint64_t step, const uint32_t *ids, uint64_t count)
+{
+    n4d__plastic *pl = sim->plastic;
+    for (uint32_t k = 0; k < pl->n_cls; k++) {
+        n4d__plastic_class *c = &pl->cls[k];
+        if (c->rule != N4D__SYN_TSODYKS)
+            continue;
+        const int32_t src = c->def->source;
+        for (uint64_t q = 0; q < count; q++) {
+            const uint32_t i = ids[q];
+            if (src >= 0 && pl->pop_of[i] != src)
+                continue;
+            n4d__tsodyks_spike(&c->k.tso, (double)((int64_t)step - c->tlast[i]), &c->tu[i],
+                               &c->tx[i]);
+            c->tlast[i] = (int64_t)step;
+        }
+    }
+}
+
+/* ---- the rules at a synapse ---------------------------------------------------------- */
+
+static inline int64_t fixed(double w, double scale)
+{
+    return (int64_t)llrint(w * scale);
+}
+
+/* stdp facilitation of weight w by the postsynaptic spikes of neuron post in
+ * (t_prev - d, min(t_end, t_prev + window) - d - ...]: see docs/plasticity.md. */
+static inline double stdp_facilitate(const n4d__plastic *pl, const n4d__stdp_k *k, double w,
+                                     uint32_t post, int64_t t_prev, double kplus_prev, int64_t d,
+                                     int64_t t_end)
+{
+    /* post spikes t with t_prev - d < t <= t_end - d and t + d - t_prev < window */
+    int64_t hi = t_end - d, lim = t_prev + pl->window - d - 1;
+    hi = hi < lim ? hi : lim;
+    int64_t k0 = hist_before(pl, post, hi + 1); /* newest with t <= hi */
+    int64_t k1 = k0;
+    while (k1 >= 0 && hist_at(pl, post, (uint32_t)k1)->step > t_prev - d)
+        k1--;
+    for (int64_t e = k1 + 1; e <= k0; e++) {
+        const int64_t t = hist_at(pl, post, (uint32_t)e)->step;
+        w = n4d__stdp_facilitate(k, w, kplus_prev * exp(-(double)(t + d - t_prev) * k->inv_tau_plus));
+    }
+    return w;
+}
+
+void n4d__plastic_flush(n4d_sim *sim, uint32_t tlo, uint32_t thi, int full)
+{
+    n4d__plastic *pl = sim->plastic;
+    const n4d__syn_view *syn = &sim->syn;
+    for (uint64_t f = 0; f < pl->n_flush; f++) {
+        const uint32_t src = pl->flush_ids[f];
+        const n4d__spk *last = hist_at(pl, src, pl->len[src] - 1);
+        for (uint64_t g = syn->seg_ptr[src]; g < syn->seg_ptr[src + 1]; g++) {
+            const uint32_t key = syn->seg_key[g];
+            const uint32_t cl = N4D__SEG_CLASS(key);
+            if (!cl || pl->cls[cl - 1].rule != N4D__SYN_STDP)
+                continue;
+            const n4d__plastic_class *c = &pl->cls[cl - 1];
+            uint64_t j0 = syn->seg_off[g], j1 = syn->seg_off[g + 1];
+            const uint64_t base = pl->seg_base[g] - j0;
+            if (!full) {
+                j0 = n4d__lower_bound(syn->target, j0, j1, tlo);
+                j1 = n4d__lower_bound(syn->target, j0, j1, thi);
+            }
+            const int64_t d = N4D__SEG_DELAY(key);
+            for (uint64_t j = j0; j < j1; j++) {
+                const double w =
+                    stdp_facilitate(pl, &c->k.stdp, (double)c->wf[base + j], syn->target[j],
+                                    last->step, (double)last->kplus, d, INT64_MAX / 4);
+                c->wf[base + j] = (float)w;
+            }
+        }
+    }
+}
+
+void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g, uint64_t j0,
+                          uint64_t j1, int64_t *acc)
+{
+    n4d__plastic *pl = sim->plastic;
+    const n4d__syn_view *syn = &sim->syn;
+    const uint32_t key = syn->seg_key[g];
+    n4d__plastic_class *c = &pl->cls[N4D__SEG_CLASS(key) - 1];
+    const uint32_t *tg = syn->target;
+    const uint64_t base = pl->seg_base[g] - syn->seg_off[g];
+    const double scale = sim->model->syn.scale;
+    const int64_t s = (int64_t)step;
+    /* this spike and the one before it in the presynaptic history */
+    const int64_t kp = hist_before(pl, src, s);
+    const n4d__spk *prev = kp >= 0 ? hist_at(pl, src, (uint32_t)kp) : NULL;
+    switch (c->rule) {
+    case N4D__SYN_HEBB_4DNC: {
+        const n4d__hebb_k *k = &c->k.hebb;
+        const uint64_t idle = (uint64_t)(s - (prev ? prev->step : -1) - 1);
+        const double gain = c->def->params[4] > 0.0 ? pl->dopamine * c->def->params[4] : 1.0;
+        for (uint64_t j = j0; j < j1; j++) {
+            double w = n4d__hebb_idle(k, c->wd[base + j], idle);
+            w = n4d__hebb_event(k, w, hist_spiked(pl, tg[j], s), gain);
+            c->wd[base + j] = w;
+            acc[tg[j]] += fixed(w, scale);
+        }
+        break;
+    }
+    case N4D__SYN_STDP: {
+        const n4d__stdp_k *k = &c->k.stdp;
+        const int64_t d = N4D__SEG_DELAY(key);
+        const bool facil = prev && pl->flushed[src] != prev->step;
+        for (uint64_t j = j0; j < j1; j++) {
+            const uint32_t post = tg[j];
+            double w = (double)c->wf[base + j];
+            if (facil)
+                w = stdp_facilitate(pl, k, w, post, prev->step, (double)prev->kplus, d, s);
+            /* depression by K- of the postsynaptic neuron at s - d (its spikes before) */
+            const int64_t kq = hist_before(pl, post, s - d);
+            if (kq >= 0) {
+                const n4d__spk *e = hist_at(pl, post, (uint32_t)kq);
+                if (s - d - e->step < pl->window)
+                    w = n4d__stdp_depress(k, w,
+                                          (double)e->kminus *
+                                              exp(-(double)(s - d - e->step) * k->inv_tau_minus));
+            }
+            c->wf[base + j] = (float)w;
+            acc[post] += fixed((double)c->wf[base + j], scale);
+        }
+        break;
+    }
+    case N4D__SYN_TSODYKS: {
+        /* the state at this spike: the state before the batch, then every
+         * spike of the batch up to this one */
+        double u = c->tu[src], x = c->tx[src];
+        int64_t tl = c->tlast[src];
+        for (int64_t e = hist_before(pl, src, pl->batch0) + 1; e < (int64_t)pl->len[src]; e++) {
+            const int64_t t = hist_at(pl, src, (uint32_t)e)->step;
+            if (t > s)
+                break;
+            n4d__tsodyks_spike(&c->k.tso, (double)(t - tl), &u, &x);
+            tl = t;
+        }
+        const double ux = u * x;
+        const int32_t *wq = syn->weight_q;
+        for (uint64_t j = j0; j < j1; j++)
+            acc[tg[j]] += (int64_t)llrint(ux * (double)wq[j]);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+double n4d__plastic_weight(const n4d_sim *sim, uint64_t g, uint64_t j)
+{
+    const n4d__plastic *pl = sim->plastic;
+    const n4d__synapses *s = &sim->model->syn;
+    const uint32_t cl = pl ? N4D__SEG_CLASS(s->seg_key[g]) : 0;
+    if (!cl)
+        return (double)s->weight_q[j] * s->inv_scale;
+    const n4d__plastic_class *c = &pl->cls[cl - 1];
+    const uint64_t at = pl->seg_base[g] + (j - s->seg_off[g]);
+    if (c->rule == N4D__SYN_STDP)
+        return (double)c->wf[at];
+    if (c->rule == N4D__SYN_HEBB_4DNC) {
+        /* the source's last spike before the current step is the synapse's
+         * last update; the steps since only clip and decay */
+        uint64_t src = 0, lo = 0, hi = sim->n;
+        while (lo < hi) { /* the row holding segment g */
+            const uint64_t mid = lo + (hi - lo) / 2;
+            if (s->seg_ptr[mid + 1] <= g)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        src = lo;
+        const int64_t last = pl->len[src] ? hist_at(pl, src, pl->len[src] - 1)->step : -1;
+        const int64_t now = (int64_t)sim->step - 1;
+        return n4d__hebb_idle(&c->k.hebb, c->wd[at], (uint64_t)(now - last));
+    }
+    return (double)s->weight_q[j] * s->inv_scale; /* tsodyks: the weight before u * x */
+}
+
+/* ---- the public reading of weights ---------------------------------------------------- */
+
+typedef struct wsel {
+    uint32_t target;
+    double w;
+} wsel;
+
+static int cmp_wsel(const void *a, const void *b)
+{
+    const wsel *x = a, *y = b;
+    if (x->target != y->target)
+        return x->target < y->target ? -1 : 1;
+    return (x->w > y->w) - (x->w < y->w);
+}
+
+n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uint64_t cap,
+                               uint32_t *sources, uint32_t *targets, float *weights,
+                               uint64_t *count)
+{
+    if (!n4d__is_handle(sim, N4D__MAGIC_SIM))
+        return N4D_E_INVALID_ARG;
+    n4d__clear_error(&sim->hdr);
+    if (!count)
+        return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "n4d_sim_get_weights: count is NULL");
+    const n4d_model *m = sim->model;
+    int32_t src_pop = -1, tgt_pop = -1;
+    if (projection) {
+        bool found = false;
+        for (size_t i = 0; i < m->n_projs && !found; i++)
+            if (strcmp(m->projs[i].name, projection) == 0) {
+                src_pop = m->projs[i].source;
+                tgt_pop = m->projs[i].target;
+                found = true;
+            }
+        for (uint32_t k = 0; k < m->n_cls && !found; k++)
+            if (strcmp(m->cls[k].name, projection) == 0) {
+                src_pop = m->cls[k].source;
+                tgt_pop = m->cls[k].target;
+                found = true;
+            }
+        if (!found)
+            return n4d__error(&sim->hdr, N4D_E_CONFIG,
+                              "n4d_sim_get_weights: no projection or synapse class \"%s\"",
+                              projection);
+    }
+    const n4d__synapses *s = &m->syn;
+    uint64_t k = 0, rowcap = 0;
+    wsel *tmp = NULL;
+    n4d_status st = N4D_OK;
+    for (uint64_t u = 0; u < sim->n && !st; u++) { /* sources by user id */
+        const uint64_t row = n4d__to_internal(m, u);
+        if (src_pop >= 0 && n4d__pop_of(m, u) != src_pop)
+            continue;
+        for (uint64_t g = s->seg_ptr[row]; g < s->seg_ptr[row + 1]; g++) {
+            const uint64_t lo = s->seg_off[g], n = s->seg_off[g + 1] - lo;
+            if (n > rowcap) {
+                n4d__free(sim->ctx, N4D_MEM_OTHER, tmp, rowcap * sizeof *tmp);
+                rowcap = n;
+                if (!(tmp = n4d__alloc(sim->ctx, N4D_MEM_OTHER, rowcap * sizeof *tmp))) {
+                    rowcap = 0;
+                    st = n4d__error(&sim->hdr, N4D_E_NOMEM, "out of memory reading weights");
+                    break;
+                }
+            }
+            uint64_t kept = 0;
+            for (uint64_t j = lo; j < lo + n; j++) {
+                const uint64_t t = n4d__to_user(m, s->target[j]);
+                if (tgt_pop >= 0 && n4d__pop_of(m, t) != tgt_pop)
+                    continue;
+                tmp[kept++] = (wsel){(uint32_t)t, n4d__plastic_weight(sim, g, j)};
+            }
+            if (m->perm) /* in user ids, a segment is ordered by (target, weight) */
+                qsort(tmp, kept, sizeof *tmp, cmp_wsel);
+            for (uint64_t q = 0; q < kept; q++, k++) {
+                if (k >= cap)
+                    continue;
+                if (sources)
+                    sources[k] = (uint32_t)u;
+                if (targets)
+                    targets[k] = tmp[q].target;
+                if (weights)
+                    weights[k] = (float)tmp[q].w;
+            }
+        }
+    }
+    n4d__free(sim->ctx, N4D_MEM_OTHER, tmp, rowcap * sizeof *tmp);
+    *count = k;
+    return st;
+}

@@ -1,0 +1,96 @@
+/* Plastic synapses of a simulation (docs/plasticity.md; docs/architecture.md,
+ * "Model and overlays"): the sim's own copy of the weights of its plastic
+ * classes, the short spike histories the rules read, and the event
+ * processing the backends call around their delivery. The rules' arithmetic
+ * is in plastic_rules.h.
+ *
+ * A backend with N4D__CAP_PLASTICITY runs each batch of steps as
+ *   update the neurons of every step of the batch
+ *   n4d__plastic_batch_begin (serial), then n4d__plastic_append for each
+ *     step's spikes in order (serial)
+ *   n4d__plastic_flush for its target range, then its deliveries, calling
+ *     n4d__plastic_deliver for the segments with a class (N4D__SEG_CLASS)
+ *   n4d__plastic_batch_end (serial), then n4d__plastic_after for each
+ *     step's spikes in order (serial).
+ * Each synapse is touched by the one thread that owns its target, in step
+ * order, so results do not depend on the thread count or the batch size. */
+#ifndef N4D_PLASTIC_H
+#define N4D_PLASTIC_H
+
+#include "plastic_rules.h"
+#include "sim_state.h"
+
+/* One spike in a neuron's history, with the traces just after it. */
+typedef struct n4d__spk {
+    int64_t step;
+    float kplus, kminus; /* K+ (tau_plus of the neuron's population as a source), K- */
+} n4d__spk;
+
+typedef struct n4d__plastic_class {
+    int32_t rule; /* N4D__SYN_* */
+    union {
+        n4d__hebb_k hebb;
+        n4d__stdp_k stdp;
+        n4d__tsodyks_k tso;
+    } k;
+    const n4d__syn_class *def;
+    uint64_t n;  /* synapses */
+    double *wd;  /* hebb_4dnc: n weights */
+    float *wf;   /* stdp: n weights */
+    /* tsodyks: per neuron (internal index; only the source population's are
+     * used), the state after its last spike before the current batch */
+    double *tu, *tx;
+    int64_t *tlast;
+} n4d__plastic_class;
+
+typedef struct n4d__plastic {
+    n4d__plastic_class *cls; /* class k is cls[k - 1] */
+    uint32_t n_cls;
+    uint64_t *seg_base; /* per segment: the class-local index of its first synapse */
+    /* spike histories (every neuron of a population that a class joins):
+     * ring of cap (a power of two) entries from head, len used */
+    n4d__spk **ring;
+    uint32_t *head, *len, *cap;
+    int32_t *pop_of;      /* per neuron (internal index) */
+    uint8_t *pop_tracked; /* per population */
+    double *inv_tau_plus, *inv_tau_minus; /* per population (0: no trace) */
+    uint8_t *nearest_plus, *nearest_minus;
+    int64_t *flushed; /* per neuron: the spike whose facilitation window is done (-1) */
+    int64_t window;   /* stdp: pairs further apart than this many steps are ignored */
+    int64_t keep;     /* history entries older than this many steps may go */
+    uint32_t *flush_ids;
+    uint64_t n_flush, cap_flush;
+    int64_t batch0;   /* first step of the current batch */
+    int64_t last_flush_check;
+    uint64_t bytes_weights, bytes_history;
+    double dopamine; /* level of the sim's dopamine (hebb_4dnc dopamine_gain) */
+} n4d__plastic;
+
+/* Creates the sim's plastic state (sim->plastic) for a model with classes;
+ * a no-op without. Errors (N4D_E_NOMEM, N4D_E_CONFIG for conflicting
+ * trace parameters) are set on the sim. */
+n4d_status n4d__plastic_create(n4d_sim *sim);
+void n4d__plastic_destroy(n4d_sim *sim);
+
+/* Serial, before the deliveries of the batch of `steps` steps from step0. */
+void n4d__plastic_batch_begin(n4d_sim *sim, uint64_t step0, uint32_t steps);
+/* Serial: the spikes (internal indices, ascending) of `step` of the batch;
+ * call for every step in order (any number of chunks per step, in order).
+ * N4D_E_NOMEM (detail on the sim) when a history cannot grow. */
+n4d_status n4d__plastic_append(n4d_sim *sim, uint64_t step, const uint32_t *ids, uint64_t count);
+/* The facilitation windows closed since the last batch, for the synapses
+ * with targets in [tlo, thi) (every target when full). */
+void n4d__plastic_flush(n4d_sim *sim, uint32_t tlo, uint32_t thi, int full);
+/* Delivers synapses [j0, j1) of segment g (row src, a class) for the spike
+ * of `step` into acc (the ring slice of the segment's delay and channel),
+ * applying the class's rule. */
+void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g, uint64_t j0,
+                          uint64_t j1, int64_t *acc);
+/* Serial, after the deliveries: the spikes of `step` again (for the
+ * per-neuron states of tsodyks), every step in order. */
+void n4d__plastic_after(n4d_sim *sim, uint64_t step, const uint32_t *ids, uint64_t count);
+
+/* The current weight of synapse j (CSR index, segment g) as a double. */
+double n4d__plastic_weight(const n4d_sim *sim, uint64_t g, uint64_t j);
+
+#endif
