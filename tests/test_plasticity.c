@@ -564,6 +564,134 @@ static void test_stdp_sequence(void **state)
     n4d_context_destroy(ctx);
 }
 
+/* ---- tsodyks: NEST tsodyks2_synapse -------------------------------------------------- */
+
+static void test_tsodyks(void **state)
+{
+    (void)state;
+    n4d_context *ctx = new_ctx();
+    n4d_model *m = NULL;
+    OK(n4d_model_create(ctx, &m));
+    const double dt = 0.1, U = 0.3, tau_rec = 100.0, tau_fac = 50.0, w0 = 2.0;
+    ASSERT_OK(n4d_model_set_dt(m, dt), m);
+    const uint32_t shape[4] = {2, 1, 1, 1};
+    ASSERT_OK(n4d_model_set_lattice(m, shape), m);
+    const int32_t lo0[4] = {0, 0, 0, 0}, lo1[4] = {1, 0, 0, 0};
+    ASSERT_OK(n4d_model_add_area(m, "a0", lo0, lo0), m);
+    ASSERT_OK(n4d_model_add_area(m, "a1", lo1, lo1), m);
+    const n4d_param_value np[] = {{"t_ref", 0.0}};
+    const n4d_param_value npost[] = {{"tau_syn_ex", 2.0}, {"v_threshold", 1000.0}};
+    n4d_population_desc d;
+    n4d_population_desc_init(&d);
+    d.name = "pre";
+    d.area = "a0";
+    d.model = N4D_NEURON_LIF;
+    d.params = np;
+    d.n_params = 1;
+    ASSERT_OK(n4d_model_add_population(m, &d, NULL), m);
+    d.name = "post";
+    d.area = "a1";
+    d.model = N4D_NEURON_LIF_EXP;
+    d.params = npost;
+    d.n_params = 2;
+    ASSERT_OK(n4d_model_add_population(m, &d, NULL), m);
+    const n4d_param_value sp[] = {{"U", U}, {"u", U}, {"x", 1.0}, {"tau_rec", tau_rec},
+                                  {"tau_fac", tau_fac}};
+    n4d_projection_desc p;
+    n4d_projection_desc_init(&p);
+    p.source = "pre";
+    p.target = "post";
+    p.rule = N4D_RULE_ALL_TO_ALL;
+    p.weight = n4d_dist_constant(w0);
+    p.synapse_model = "tsodyks";
+    p.synapse_params = sp;
+    p.n_synapse_params = 5;
+    ASSERT_OK(n4d_model_add_projection(m, &p, NULL), m);
+    for (int b = 0; b < 2; b++) {
+        n4d_sim_options o;
+        n4d_sim_options_init(&o);
+        o.backend = b ? "cpu-omp" : "cpu-ref";
+        n4d_sim *s = NULL;
+        ASSERT_OK(n4d_sim_create(m, &o, &s), m);
+        const int64_t spikes[] = {100, 150, 160, 170, 2000};
+        double u = U, x = 1.0, tl = -1.0;
+        const float pe = (float)exp(-dt / 2.0);
+        for (int k = 0; k < 5; k++) {
+            ASSERT_OK(n4d_sim_run(s, (uint64_t)spikes[k] - n4d_sim_current_step(s)), s);
+            ASSERT_OK(n4d_sim_add_input(s, 0, 5000.0f), s);
+            ASSERT_OK(n4d_sim_run(s, 1), s); /* the spike */
+            float ge0, ge1, g2[2];
+            ASSERT_OK(n4d_sim_get_state(s, "ge", g2, 2), s);
+            ge0 = g2[1];
+            ASSERT_OK(n4d_sim_run(s, 1), s); /* its arrival (delay one step) */
+            ASSERT_OK(n4d_sim_get_state(s, "ge", g2, 2), s);
+            ge1 = g2[1];
+            const double got = (double)(ge1 / pe) - (double)ge0;
+            /* NEST: x = 1 + (x - x u - 1) e^{-h/tau_rec}; u = U + u (1 - U) e^{-h/tau_fac} */
+            const double h = (double)spikes[k] - tl;
+            x = 1.0 + (x - x * u - 1.0) * exp(-h * dt / tau_rec);
+            u = U + u * (1.0 - U) * exp(-h * dt / tau_fac);
+            tl = (double)spikes[k];
+            CHECK(fabs(got - u * x * w0) < 2e-5, "spike %d: efficacy %.7g, NEST %.7g", k, got,
+                  u * x * w0);
+        }
+        n4d_sim_destroy(s);
+    }
+    n4d_model_destroy(m);
+    n4d_context_destroy(ctx);
+}
+
+/* ---- configuration errors ------------------------------------------------------------- */
+
+static void test_config_errors(void **state)
+{
+    (void)state;
+    n4d_context *ctx = new_ctx();
+    static const struct {
+        const char *synapse, *expect;
+    } cases[] = {
+        {"{\"model\": \"stdp\", \"tau_plus\": -1}", "synapse.tau_plus: -1 is out of range (expected > 0)"},
+        {"{\"model\": \"stdp\", \"taup\": 1}",
+         "synapse.taup: unknown parameter of synapse model \"stdp\" (expected tau_plus, tau_minus"},
+        {"{\"model\": \"stdp\", \"pairing\": \"triplet\"}", "synapse.pairing"},
+        {"{\"model\": \"hebb_4dnc\", \"weight_min\": 2, \"weight_max\": 1}",
+         "hebb_4dnc weight_min 2 is above weight_max 1"},
+        {"{\"tau_plus\": 3}", "synapse.model: missing key \"model\""},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char json[1024];
+        snprintf(json, sizeof json,
+                 "{\"dt\": 0.1, \"lattice_shape\": [4, 1, 1, 1],"
+                 " \"areas\": [{\"name\": \"a\", \"coord_ranges\": {\"x\": [0, 3], \"y\": [0, 0],"
+                 " \"z\": [0, 0], \"w\": [0, 0]}}],"
+                 " \"populations\": [{\"name\": \"E\", \"area\": \"a\"}],"
+                 " \"projections\": [{\"source\": \"E\", \"target\": \"E\", \"rule\": \"all_to_all\","
+                 " \"synapse\": %s}]}",
+                 cases[k].synapse);
+        n4d_model *m = NULL;
+        n4d_status st = n4d_model_from_json_string(ctx, json, strlen(json), "bad.json", &m);
+        CHECK(st != N4D_OK && strstr(n4d_last_error(ctx), cases[k].expect),
+              "case %zu: status %d, error \"%s\" (expected \"%s\")", k, (int)st,
+              n4d_last_error(ctx), cases[k].expect);
+    }
+    /* two projections of one pair with different synapse models */
+    const char *two =
+        "{\"dt\": 0.1, \"lattice_shape\": [4, 1, 1, 1],"
+        " \"areas\": [{\"name\": \"a\", \"coord_ranges\": {\"x\": [0, 3], \"y\": [0, 0],"
+        " \"z\": [0, 0], \"w\": [0, 0]}}],"
+        " \"populations\": [{\"name\": \"E\", \"area\": \"a\"}],"
+        " \"projections\": [{\"name\": \"p1\", \"source\": \"E\", \"target\": \"E\", \"rule\": \"all_to_all\","
+        " \"synapse\": {\"model\": \"stdp\"}}, {\"name\": \"p2\", \"source\": \"E\", \"target\": \"E\","
+        " \"rule\": \"all_to_all\"}]}";
+    n4d_model *m = NULL;
+    ASSERT_OK(n4d_model_from_json_string(ctx, two, strlen(two), "two.json", &m), ctx);
+    ASSERT_ERR_MSG(n4d_model_build(m), N4D_E_CONFIG, m,
+                   "projections \"p1\" and \"p2\" join the same populations");
+    n4d_model_destroy(m);
+    assert_int_equal(mem_current(ctx), 0);
+    n4d_context_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -571,6 +699,8 @@ int main(void)
         cmocka_unit_test(test_hebb_4dnc_sample),
         cmocka_unit_test(test_stdp_pairs),
         cmocka_unit_test(test_stdp_sequence),
+        cmocka_unit_test(test_tsodyks),
+        cmocka_unit_test(test_config_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
