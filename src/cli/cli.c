@@ -155,6 +155,13 @@ static int set_reference_inhibition(run_opts *o, const char *val)
     return EXIT_OK;
 }
 
+static int set_static_weights(run_opts *o, const char *val)
+{
+    (void)val;
+    o->static_weights = 1;
+    return EXIT_OK;
+}
+
 /* ---- the option table -------------------------------------------------------- */
 
 typedef struct cli_option {
@@ -214,6 +221,10 @@ static const cli_option options[] = {
     {"--reference-inhibition", NULL, NULL, NULL, false, CLI_IMPORT, set_reference_inhibition,
      "inhibitory synapses keep their stored weight, as 4D\n"
      "Neural Cognition adds it (default: weight -|w|)"},
+    {"--static-weights", NULL, NULL, NULL, false, CLI_IMPORT, set_static_weights,
+     "freeze the weights (default: hebb_4dnc on every\n"
+     "synapse with the file's plasticity settings, as the\n"
+     "reference simulates them)"},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 

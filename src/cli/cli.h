@@ -46,6 +46,7 @@ typedef struct run_opts {
     /* import */
     const char *output;
     int32_t reference_inhibition;
+    int32_t static_weights;
 } run_opts;
 
 /* Parses the arguments after the command `cmd` (one CLI_ bit) with the

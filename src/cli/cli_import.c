@@ -17,6 +17,7 @@ int cmd_import(int argc, char **argv)
     n4d_import_options io;
     n4d_import_options_init(&io);
     io.reference_inhibition = o.reference_inhibition;
+    io.static_weights = o.static_weights;
     cli_log lg = {false};
     n4d_context *ctx = NULL;
     n4d_model *m = NULL;

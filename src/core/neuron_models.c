@@ -256,8 +256,6 @@ static const n4d__param_def HEBB_PARAMS[] = {
     {"weight_max", NULL, "input unit", 1.0, -INFINITY, INFINITY, 0, "upper clip bound"},
     {"weight_decay", NULL, "input unit", 1e-5, 0.0, INFINITY, 0,
      "moves the weight toward 0 each step, without crossing it"},
-    {"dopamine_gain", NULL, "1", 0.0, 0.0, INFINITY, 0,
-     "0: changes unmodulated; g > 0: changes times dopamine level * g (4DNC: 2.0)"},
 };
 static const n4d__param_def STDP_PARAMS[] = {
     {"tau_plus", NULL, "ms", 20.0, 0.0, INFINITY, N4D__LO_OPEN, "presynaptic trace time constant"},

@@ -49,7 +49,6 @@ static n4d_status hist_grow(n4d_sim *sim, n4d__plastic *pl, uint64_t i)
     for (uint32_t k = 0; k < pl->len[i]; k++)
         r[k] = *hist_at(pl, i, k);
     n4d__free(sim->ctx, N4D_MEM_BUFFERS, pl->ring[i], pl->cap[i] * sizeof *r);
-    pl->bytes_history += (cap - pl->cap[i]) * sizeof *r;
     pl->ring[i] = r;
     pl->head[i] = 0;
     pl->cap[i] = cap;
@@ -133,7 +132,6 @@ n4d_status n4d__plastic_create(n4d_sim *sim)
     for (size_t r = 0; r < m->n_runs; r++)
         for (uint64_t i = m->runs[r].first; i < m->runs[r].first + m->runs[r].n; i++)
             pl->pop_of[i] = m->runs[r].pop;
-    pl->dopamine = 0.0;
 
     /* the classes, their traces and the window */
     double tau_max = 0.0;
@@ -176,14 +174,12 @@ n4d_status n4d__plastic_create(n4d_sim *sim)
         const uint64_t n = c->n ? c->n : 1;
         if (c->rule == N4D__SYN_HEBB_4DNC) {
             c->wd = n4d__alloc(ctx, N4D_MEM_SYNAPSES, n * sizeof(double));
-            pl->bytes_weights += n * sizeof(double);
             if (!c->wd)
                 return n4d__error(&sim->hdr, N4D_E_NOMEM,
                                   "plasticity: out of memory for %llu weights of \"%s\"",
                                   (unsigned long long)c->n, c->def->name);
         } else if (c->rule == N4D__SYN_STDP) {
             c->wf = n4d__alloc(ctx, N4D_MEM_SYNAPSES, n * sizeof(float));
-            pl->bytes_weights += n * sizeof(float);
             if (!c->wf)
                 return n4d__error(&sim->hdr, N4D_E_NOMEM,
                                   "plasticity: out of memory for %llu weights of \"%s\"",
@@ -422,10 +418,9 @@ void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g,
     case N4D__SYN_HEBB_4DNC: {
         const n4d__hebb_k *k = &c->k.hebb;
         const uint64_t idle = (uint64_t)(s - (prev ? prev->step : -1) - 1);
-        const double gain = c->def->params[4] > 0.0 ? pl->dopamine * c->def->params[4] : 1.0;
         for (uint64_t j = j0; j < j1; j++) {
             double w = n4d__hebb_idle(k, c->wd[base + j], idle);
-            w = n4d__hebb_event(k, w, hist_spiked(pl, tg[j], s), gain);
+            w = n4d__hebb_event(k, w, hist_spiked(pl, tg[j], s));
             c->wd[base + j] = w;
             acc[tg[j]] += fixed(w, scale);
         }

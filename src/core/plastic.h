@@ -10,8 +10,7 @@
  *     step's spikes in order (serial)
  *   n4d__plastic_flush for its target range, then its deliveries, calling
  *     n4d__plastic_deliver for the segments with a class (N4D__SEG_CLASS)
- *   n4d__plastic_batch_end (serial), then n4d__plastic_after for each
- *     step's spikes in order (serial).
+ *   n4d__plastic_after for each step's spikes in order (serial).
  * Each synapse is touched by the one thread that owns its target, in step
  * order, so results do not depend on the thread count or the batch size. */
 #ifndef N4D_PLASTIC_H
@@ -62,8 +61,6 @@ typedef struct n4d__plastic {
     uint64_t n_flush, cap_flush;
     int64_t batch0;   /* first step of the current batch */
     int64_t last_flush_check;
-    uint64_t bytes_weights, bytes_history;
-    double dopamine; /* level of the sim's dopamine (hebb_4dnc dopamine_gain) */
 } n4d__plastic;
 
 /* Creates the sim's plastic state (sim->plastic) for a model with classes;

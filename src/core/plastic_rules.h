@@ -63,9 +63,9 @@ N4D_HD double n4d__hebb_idle(const n4d__hebb_k *k, double w, uint64_t steps)
 }
 
 /* The step of a presynaptic spike: the change, then clip and decay. */
-N4D_HD double n4d__hebb_event(const n4d__hebb_k *k, double w, int post_spiked, double gain)
+N4D_HD double n4d__hebb_event(const n4d__hebb_k *k, double w, int post_spiked)
 {
-    w += post_spiked ? k->eta * gain : -0.5 * k->eta * gain;
+    w += post_spiked ? k->eta : -0.5 * k->eta;
     return n4d__hebb_decay(k, n4d__hebb_clip(k, w));
 }
 
