@@ -1,4 +1,5 @@
-"""Shared code of the Brian2 peer scripts (cuba.py, coba.py, brunel.py).
+"""Shared code of the Brian2 peer scripts (cuba.py, coba.py, brunel.py, song.py,
+cuba_stdp.py).
 
 Each script builds the model of an n4d JSON config (bench/configs/) in Brian2
 C++ standalone mode and reports, as one JSON line on stdout:
@@ -15,6 +16,10 @@ C++ standalone mode and reports, as one JSON line on stdout:
                   (/usr/bin/time -f %M, as for n4d; the compiler is not
                   counted)
     spikes, rate_hz, neurons, synapses
+
+Scripts may report more (song.py, cuba_stdp.py: the final weights): their
+network names arrays to read back after the run and a `summarize` function
+turns them into further keys of the JSON line.
 
 Modes: `--mode build` generates and compiles the project into --dir;
 `--mode run` runs the compiled binary once (no Brian2 import: fast, so the
@@ -79,10 +84,20 @@ def pop_params(cfg, name):
 
 
 def pop_size(cfg, name):
+    """Neurons of population `name`: its count, or every site of its area
+    (neither count nor density, or density 1)."""
     p = population(cfg, name)
-    if "count" not in p:
-        raise ValueError(f"population {name!r}: the peer scripts need count placement")
-    return int(p["count"])
+    if "count" in p:
+        return int(p["count"])
+    if float(p.get("density", 1.0)) != 1.0:
+        raise ValueError(f"population {name!r}: the peer scripts need count placement or every site")
+    area = [a for a in cfg["areas"] if a["name"] == p["area"]]
+    if len(area) != 1:
+        raise KeyError(f"population {name!r}: area {p['area']!r} not in config")
+    n = 1
+    for lo, hi in area[0]["coord_ranges"].values():
+        n *= int(hi) - int(lo) + 1
+    return n
 
 
 def projection(cfg, source, target):
@@ -126,7 +141,10 @@ def build(args, make_network):
     """Generates and compiles the project. make_network(cfg, b2) creates the
     network in the current scope (b2: the brian2 module) and returns a dict
     with 'neurons' (int), 'monitor' (a SpikeMonitor with record=False),
-    'synapses' (list of Synapses) and 'objects' (everything to simulate)."""
+    'synapses' (list of Synapses) and 'objects' (everything to simulate);
+    optionally 'arrays' ({key: a variable, e.g. S.variables["w"]}: read
+    back after each run for `summarize`, see main) and 'extra' (a dict of
+    JSON values kept in the project's metadata for `summarize`)."""
     t_start = time.time()
     import brian2 as b2
     b2.prefs.logging.console_log_level = "WARNING"
@@ -169,6 +187,9 @@ def build(args, make_network):
         "spike_count_dtype": _dtype_name(net["monitor"].variables["N"]),
         "synapse_count_files": [dev.get_array_filename(s.variables["N"]) for s in net["synapses"]],
         "synapse_count_dtypes": [_dtype_name(s.variables["N"]) for s in net["synapses"]],
+        "arrays": {k: [dev.get_array_filename(v), _dtype_name(v)]
+                   for k, v in net.get("arrays", {}).items()},
+        "extra": net.get("extra", {}),
         "python_s": t_py - t_start,
         "compile_s": t_end - t_start,
         "brian2_version": b2.__version__,
@@ -195,8 +216,20 @@ def _read_scalar(path, dtype):
     return a[0]
 
 
-def run_binary(directory):
-    """Runs the compiled project once; returns the measured figures."""
+def _read_array(path, dtype):
+    import array
+    code = {"int32": "i", "int64": "q", "uint32": "I", "uint64": "Q",
+            "float64": "d", "float32": "f"}[dtype]
+    a = array.array(code)
+    with open(path, "rb") as f:
+        a.frombytes(f.read())
+    return a
+
+
+def run_binary(directory, summarize=None):
+    """Runs the compiled project once; returns the measured figures (and
+    what summarize(arrays, extra, figures) adds: arrays as named by the
+    network's 'arrays', extra its 'extra', figures the dict returned)."""
     with open(os.path.join(directory, META_FILE)) as f:
         meta = json.load(f)
     main = os.path.join(directory, "main")
@@ -231,7 +264,7 @@ def run_binary(directory):
                    for p, d in zip(meta["synapse_count_files"], meta["synapse_count_dtypes"]))
     n = meta["neurons"]
     dur_s = meta["duration_ms"] / 1000.0
-    return {
+    out = {
         "simulator": "brian2",
         "config": meta["config"],
         "threads": meta["threads"],
@@ -247,9 +280,14 @@ def run_binary(directory):
         "compile_s": meta["compile_s"],
         "duration_ms": meta["duration_ms"],
     }
+    if summarize is not None:
+        arrays = {k: _read_array(os.path.join(directory, path), dtype)
+                  for k, (path, dtype) in meta.get("arrays", {}).items()}
+        out.update(summarize(arrays, meta.get("extra", {}), out))
+    return out
 
 
-def main(model, make_network):
+def main(model, make_network, summarize=None):
     args = parse_args(model)
     out = {}
     if args.mode in ("all", "build"):
@@ -257,7 +295,7 @@ def main(model, make_network):
         out = {"simulator": "brian2", "model": model, "config": meta["config"], "threads": args.threads,
                "dir": args.dir, "compile_s": meta["compile_s"], "python_s": meta["python_s"]}
     if args.mode in ("all", "run"):
-        out = run_binary(args.dir)
+        out = run_binary(args.dir, summarize)
         out["model"] = model
     print(json.dumps(out), flush=True)
     return 0

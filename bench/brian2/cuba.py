@@ -14,7 +14,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
 
-def make_network(cfg, b2):
+def make_group(cfg, b2):
+    """The E and I neurons (one NeuronGroup, E first); returns it with the
+    sizes ne, ni."""
     ms, mV = b2.ms, b2.mV
     model, p = common.pop_params(cfg, "E")
     model_i, p_i = common.pop_params(cfg, "I")
@@ -39,6 +41,12 @@ def make_network(cfg, b2):
     P.v = "vlo + rand() * (vhi - vlo)"
     P.ge = 0 * mV
     P.gi = 0 * mV
+    return P, ne, ni
+
+
+def make_network(cfg, b2):
+    mV, ms = b2.mV, b2.ms
+    P, ne, ni = make_group(cfg, b2)
     syns = []
     for src, sl, var in (("E", slice(0, ne), "ge"), ("I", slice(ne, ne + ni), "gi")):
         prs = [common.projection(cfg, src, tgt) for tgt in ("E", "I")]

@@ -23,6 +23,10 @@ microcircuit  Potjans & Diesmann (2014): 77,169 neurons, the published
     normal 1.5 ms (E) / 0.75 ms (I) with 50 % std, K_ext Poisson at 8 Hz.
 nc_1k         a 1,000-neuron 4D Neural Cognition style model (lif, dt 1 ms,
     fixed_probability p = 0.01) driven by a constant sense-like input.
+cuba_40k_stdp cuba_40k with additive all-to-all STDP on E->E (NEST
+    stdp_synapse, mu_plus = mu_minus = 0): Wmax = 2 we = 3.24 mV, lambda
+    0.005, alpha 1.05, tau_plus = tau_minus = 20 ms; weights start at we.
+    Its Brian2 peer is bench/brian2/cuba_stdp.py.
 """
 import json
 import math
@@ -80,6 +84,18 @@ def cuba(n, shape, z_split):
         ],
         "projections": proj,
     }
+
+
+def cuba_stdp():
+    """cuba_40k with the E->E projection plastic (additive STDP)."""
+    cfg = cuba(40000, [40, 40, 25, 1], 20)
+    cfg["name"] = "cuba_40k_stdp"
+    for pr in cfg["projections"]:
+        if pr["name"] == "E->E":
+            pr["synapse"] = {"model": "stdp", "tau_plus": 20.0, "tau_minus": 20.0,
+                             "lambda": 0.005, "alpha": 1.05, "mu_plus": 0.0, "mu_minus": 0.0,
+                             "Wmax": round(2 * WE_CUBA, 6), "pairing": "all_to_all"}
+    return cfg
 
 
 # ---- Vogels-Abbott COBA --------------------------------------------------------
@@ -235,6 +251,7 @@ def nc_1k():
 if __name__ == "__main__":
     write("cuba_4k", cuba(4000, [20, 20, 10, 1], 8))
     write("cuba_40k", cuba(40000, [40, 40, 25, 1], 20))
+    write("cuba_40k_stdp", cuba_stdp())
     write("cuba_400k", cuba(400000, [100, 100, 40, 1], 32))
     write("coba_4k", coba())
     write("brunel", brunel())
