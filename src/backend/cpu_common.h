@@ -48,6 +48,21 @@ static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, const n4d__pop_rt *p, 
         if (in->pop != p->pop || step < in->step_start || step >= in->step_stop)
             continue;
         int64_t *acc = in->weight_q >= 0 ? re : ri;
+        if (!sim->model->perm && in->parts == 1) {
+            /* user id = internal index: the draws in vectorised blocks, then
+             * the (rare) events; the same numbers as n4d__poisson_events */
+            double u[256];
+            for (uint64_t i0 = a; i0 < b; i0 += 256) {
+                const uint64_t n = b - i0 < 256 ? b - i0 : 256;
+                n4d__kernel_poisson_u01(sim->seed, in->purpose, step, (uint32_t)i0, n, u);
+                for (uint64_t j = 0; j < n; j++)
+                    if (u[j] > in->exp_neg_part)
+                        acc[i0 + j] += (int64_t)n4d__poisson_inv(u[j], in->lambda_part,
+                                                                 in->exp_neg_part) *
+                                       in->weight_q;
+            }
+            continue;
+        }
         for (uint64_t i = a; i < b; i++) {
             /* keyed by user id: the same draws in any layout */
             const uint64_t ev =

@@ -22,4 +22,9 @@ typedef struct n4d__kernel_args {
 uint64_t n4d__kernel_update(const n4d__pop_rt *p, const n4d__kernel_args *a, uint64_t lo,
                             uint64_t hi, uint32_t *spk);
 
+/* u[j] = the uniform draw of neuron id0 + j for counter `ctr` of a Poisson
+ * input (the draws of n4d__poisson_events, vectorised). */
+void n4d__kernel_poisson_u01(uint64_t seed, uint32_t purpose, uint64_t ctr, uint32_t id0,
+                             uint64_t n, double *u);
+
 #endif
