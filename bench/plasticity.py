@@ -8,9 +8,10 @@ alternating repetitions in one run (see bench/README.md, "Plasticity").
 
 (a) Song, Miller & Abbott (2000), Brian2's STDP example: 1000 Poisson
     inputs at 15 Hz onto one neuron through additive STDP synapses,
-    examples/configs/stdp_song.json. n4d runs `song_bench CONFIG` (a C
-    program of bench/, one JSON line: sim_s, frac_low, frac_high,
-    post_rate_hz, synapses, bytes_per_plastic_synapse), Brian2 runs
+    examples/configs/stdp_song.json. n4d runs `song_bench CONFIG --threads T
+    --wmax WMAX [--duration MS]` (bench/song_bench.c, one JSON line: sim_s,
+    frac_low, frac_high, post_rate_hz, synapses, bytes_per_plastic_synapse;
+    WMAX the config's, the bound Brian2's fractions use too), Brian2 runs
     bench/brian2/song.py. Reported: simulation time, Brian2 / n4d, the
     post-synaptic rate and the final weights (fractions below 0.1 Wmax and
     above 0.9 Wmax). Target: n4d at least 5x faster.
@@ -82,22 +83,6 @@ def first_error_line(text):
     return lines[-1] if lines else "(no message)"
 
 
-def with_duration(config, duration_ms):
-    """The config itself, or a copy under bench/out/plasticity/ whose
-    duration is duration_ms (for programs without a duration option)."""
-    if duration_ms is None:
-        return config
-    with open(config) as f:
-        cfg = json.load(f)
-    cfg["duration"] = duration_ms
-    os.makedirs(WORK, exist_ok=True)
-    name = os.path.splitext(os.path.basename(config))[0]
-    path = os.path.join(WORK, f"{name}_{duration_ms:g}ms.json")
-    with open(path, "w") as f:
-        json.dump(cfg, f, indent=1)
-    return path
-
-
 def config_duration_ms(config):
     with open(config) as f:
         return float(json.load(f).get("duration", 1000.0))
@@ -105,8 +90,19 @@ def config_duration_ms(config):
 
 # ---- running the variants -------------------------------------------------------
 
+def song_wmax(config):
+    """Wmax of the plastic projection in->post of the Song config, or None."""
+    with open(config) as f:
+        cfg = json.load(f)
+    for pr in cfg.get("projections", []):
+        if pr.get("source") == "in" and pr.get("target") == "post" and "Wmax" in pr.get("synapse", {}):
+            return float(pr["synapse"]["Wmax"])
+    return None
+
+
 def run_song_bench(prog, config, extra_args):
-    """One `song_bench CONFIG`: its JSON line plus peak RSS and wall time."""
+    """One `song_bench CONFIG ARGS`: its JSON line plus peak RSS and wall
+    time."""
     if not os.path.exists(prog):
         raise Unavailable(f"{rel(prog)} is not built (cmake --build build-bench --target song_bench)")
     rss_path = os.path.join(WORK, "song_bench.rss")
@@ -230,7 +226,7 @@ def render(args, mach, commit, started, finished, song, cuba, durations):
              f"{mach.get('memory', '?')}; load average at the start "
              f"{' '.join(mach.get('loadavg', ['?']))}")
     L.append(f"- {args.reps} repetition{'s' if args.reps != 1 else ''} per variant, alternating, "
-             f"medians (min - max); `n4d run --threads {args.threads}` (CUBA), Brian2 "
+             f"medians (min - max); n4d `--threads {args.threads}` (`song_bench`, `n4d run`), Brian2 "
              f"{'serial (no OpenMP)' if args.brian2_threads == 0 else f'{args.brian2_threads} OpenMP threads'}")
     targets = []
     if song:
@@ -365,9 +361,14 @@ def main():
     if not args.no_song:
         cfg = os.path.abspath(args.song_config)
         durations["song"] = args.song_duration or config_duration_ms(cfg)
-        n4d_cfg = with_duration(cfg, args.song_duration)
-        sargs = shlex.split(args.song_bench_args)
-        n4d_v = Variant("song n4d", "n4d", lambda: run_song_bench(prog, n4d_cfg, sargs))
+        sargs = ["--threads", str(args.threads)]
+        wmax = song_wmax(cfg)
+        if wmax is not None:
+            sargs += ["--wmax", f"{wmax:g}"]
+        if args.song_duration:
+            sargs += ["--duration", f"{args.song_duration:g}"]
+        sargs += shlex.split(args.song_bench_args)
+        n4d_v = Variant("song n4d", "n4d", lambda: run_song_bench(prog, cfg, sargs))
         if args.no_brian2:
             b2_v = Variant("song brian2", "Brian2", None)
             b2_v.unavailable = "--no-brian2"
