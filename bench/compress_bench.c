@@ -12,22 +12,7 @@
 #include <time.h>
 
 #include "n4d.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-#define CHECK(call, h)                                                                             \
-    do {                                                                                           \
-        n4d_status st_ = (call);                                                                   \
-        if (st_) {                                                                                 \
-            fprintf(stderr, "%s: %s: %s\n", #call, n4d_status_string(st_), n4d_last_error(h));     \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "bench_util.h"
 
 static void add_pop(n4d_model *m, const char *name, const char *area)
 {
@@ -40,7 +25,7 @@ static void add_pop(n4d_model *m, const char *name, const char *area)
                                              {"v_threshold", -50.0}};
     d.params = params;
     d.n_params = 3;
-    CHECK(n4d_model_add_population(m, &d, NULL), m);
+    CHECK_OK(n4d_model_add_population(m, &d, NULL), m);
 }
 
 static void add_proj(n4d_model *m, const char *src, const char *tgt, uint64_t indeg, double w)
@@ -53,7 +38,7 @@ static void add_proj(n4d_model *m, const char *src, const char *tgt, uint64_t in
     pr.n = indeg;
     pr.weight.value = w;
     pr.delay.value = 1.0;
-    CHECK(n4d_model_add_projection(m, &pr, NULL), m);
+    CHECK_OK(n4d_model_add_projection(m, &pr, NULL), m);
 }
 
 static void print_mem(const char *what, const n4d_context *ctx)
@@ -81,17 +66,17 @@ int main(int argc, char **argv)
     double per1000[2] = {0, 0};
     for (int on = 0; on < 2; on++) {
         n4d_context *ctx = NULL;
-        CHECK(n4d_context_create(NULL, &ctx), ctx);
+        CHECK_OK(n4d_context_create(NULL, &ctx), ctx);
         n4d_model *m = NULL;
-        CHECK(n4d_model_create(ctx, &m), ctx);
+        CHECK_OK(n4d_model_create(ctx, &m), ctx);
         const uint32_t shape[4] = {(uint32_t)X, 32, 16, 16};
-        CHECK(n4d_model_set_lattice(m, shape), m);
+        CHECK_OK(n4d_model_set_lattice(m, shape), m);
         const int32_t c0[4] = {0, 0, 0, 0}, c1[4] = {X / 6 - 1, 31, 15, 15};
         const int32_t e0[4] = {X / 6, 0, 0, 0}, e1[4] = {X / 3 - 1, 31, 15, 15};
         const int32_t a0[4] = {X / 3, 0, 0, 0}, a1[4] = {X - 1, 31, 15, 15};
-        CHECK(n4d_model_add_area(m, "cortex", c0, c1), m);
-        CHECK(n4d_model_add_area(m, "eye", e0, e1), m);
-        CHECK(n4d_model_add_area(m, "ear", a0, a1), m);
+        CHECK_OK(n4d_model_add_area(m, "cortex", c0, c1), m);
+        CHECK_OK(n4d_model_add_area(m, "eye", e0, e1), m);
+        CHECK_OK(n4d_model_add_area(m, "ear", a0, a1), m);
         add_pop(m, "ctx", "cortex");
         add_pop(m, "eye", "eye");
         add_pop(m, "ear", "ear");
@@ -107,15 +92,15 @@ int main(int argc, char **argv)
         in.rate = 2000.0;
         in.weight = 4.0;
         in.n_sources = 4;
-        CHECK(n4d_model_add_input(m, &in), m);
-        CHECK(n4d_model_build(m), m);
+        CHECK_OK(n4d_model_add_input(m, &in), m);
+        CHECK_OK(n4d_model_build(m), m);
         n4d_sim_options o;
         n4d_sim_options_init(&o);
         o.backend = "cpu-omp";
         o.num_threads = threads;
         o.record_spikes = 0;
         n4d_sim *sim = NULL;
-        CHECK(n4d_sim_create(m, &o, &sim), m);
+        CHECK_OK(n4d_sim_create(m, &o, &sim), m);
         printf("%s: %" PRIu64 " neurons, %d threads\n", on ? "compression on" : "compression off",
                n4d_model_num_neurons(m), n4d_sim_num_threads(sim));
         print_mem("before:", ctx);
@@ -124,11 +109,11 @@ int main(int argc, char **argv)
             n4d_compress_options_init(&co);
             co.threshold_steps = 200;
             co.check_every = 50;
-            CHECK(n4d_sim_compression_enable(sim, &co), sim);
+            CHECK_OK(n4d_sim_compression_enable(sim, &co), sim);
         }
-        CHECK(n4d_sim_run(sim, 1000), sim); /* warm-up: blocks get compressed */
+        CHECK_OK(n4d_sim_run(sim, 1000), sim); /* warm-up: blocks get compressed */
         double t0 = now_s();
-        CHECK(n4d_sim_run(sim, steps), sim);
+        CHECK_OK(n4d_sim_run(sim, steps), sim);
         per1000[on] = (now_s() - t0) / (double)steps * 1000.0;
         print_mem("after:", ctx);
         if (on) {

@@ -10,13 +10,7 @@
 #include <time.h>
 
 #include "synapse_gen.h"
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "bench_util.h"
 
 static int cmp_double(const void *a, const void *b)
 {

@@ -25,14 +25,8 @@
 #include <unistd.h>
 
 #include "n4d.h"
+#include "bench_util.h"
 #include "n4d/gpu.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 #define TRY(call, handle)                                                                         \
     do {                                                                                          \

@@ -13,22 +13,7 @@
 #include <time.h>
 
 #include "n4d.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-#define CHECK(call, h)                                                                             \
-    do {                                                                                           \
-        n4d_status st_ = (call);                                                                   \
-        if (st_) {                                                                                 \
-            fprintf(stderr, "%s: %s: %s\n", #call, n4d_status_string(st_), n4d_last_error(h));     \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "bench_util.h"
 
 static uint64_t synapse_bytes(const n4d_context *ctx)
 {
@@ -64,11 +49,11 @@ int main(int argc, char **argv)
         }
     }
     n4d_context *ctx = NULL;
-    CHECK(n4d_context_create(NULL, &ctx), NULL);
+    CHECK_OK(n4d_context_create(NULL, &ctx), NULL);
     n4d_model *m = NULL;
-    CHECK(n4d_model_from_json_file(ctx, config, &m), ctx);
+    CHECK_OK(n4d_model_from_json_file(ctx, config, &m), ctx);
     double t0 = now_s();
-    CHECK(n4d_model_build(m), m);
+    CHECK_OK(n4d_model_build(m), m);
     const double build_s = now_s() - t0;
     const uint64_t model_bytes = synapse_bytes(ctx);
     n4d_sim_options o;
@@ -77,20 +62,20 @@ int main(int argc, char **argv)
     o.num_threads = threads;
     o.record_spikes = 1;
     n4d_sim *s = NULL;
-    CHECK(n4d_sim_create(m, &o, &s), m);
+    CHECK_OK(n4d_sim_create(m, &o, &s), m);
     const uint64_t sim_bytes = synapse_bytes(ctx);
     if (duration < 0)
         duration = n4d_model_default_duration(m);
     const uint64_t steps = (uint64_t)(duration / n4d_sim_dt(s) + 0.5);
     t0 = now_s();
-    CHECK(n4d_sim_run(s, steps), s);
+    CHECK_OK(n4d_sim_run(s, steps), s);
     const double sim_s = now_s() - t0;
 
     /* the weights, and the spikes of the postsynaptic neuron (the last id) */
     uint64_t n = 0;
-    CHECK(n4d_sim_get_weights(s, proj, 0, NULL, NULL, NULL, &n), s);
+    CHECK_OK(n4d_sim_get_weights(s, proj, 0, NULL, NULL, NULL, &n), s);
     float *w = malloc((n ? n : 1) * sizeof *w);
-    CHECK(n4d_sim_get_weights(s, proj, n, NULL, NULL, w, &n), s);
+    CHECK_OK(n4d_sim_get_weights(s, proj, n, NULL, NULL, w, &n), s);
     double wmax = 0.0;
     for (uint64_t i = 0; i < n; i++)
         wmax = w[i] > wmax ? w[i] : wmax;
@@ -105,7 +90,7 @@ int main(int argc, char **argv)
     const uint64_t *steps_rec;
     const uint32_t *ids;
     uint64_t cnt = 0, post = 0;
-    CHECK(n4d_sim_spikes(s, &steps_rec, &ids, &cnt), s);
+    CHECK_OK(n4d_sim_spikes(s, &steps_rec, &ids, &cnt), s);
     const uint32_t post_id = (uint32_t)(n4d_model_num_neurons(m) - 1);
     for (uint64_t i = 0; i < cnt; i++)
         post += ids[i] == post_id;

@@ -12,6 +12,7 @@
  * the first loads also by a short simulation checksum). Memory figures come
  * from /proc/self/status (VmRSS) of a child process per measurement. */
 #include "n4d.h"
+#include "bench_util.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -22,13 +23,6 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void die(const char *what, const void *handle)
 {

@@ -73,15 +73,6 @@ static n4d_context *new_ctx(void)
     return ctx;
 }
 
-static uint64_t mem_current(const n4d_context *ctx)
-{
-    n4d_memory_stats ms;
-    memset(&ms, 0, sizeof ms);
-    ms.struct_size = sizeof ms;
-    assert_int_equal(n4d_context_memory(ctx, &ms), N4D_OK);
-    return ms.total_current;
-}
-
 /* A model with three neuron models (one of them AdEx with parameters of its
  * own), four rules, Poisson and DC input, random delays, inhibition and a
  * sense. layout: 0 lattice order, 1 Morton order in

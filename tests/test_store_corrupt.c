@@ -863,15 +863,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static uint64_t mem_current(const n4d_context *ctx)
-{
-    n4d_memory_stats ms;
-    memset(&ms, 0, sizeof ms);
-    ms.struct_size = sizeof ms;
-    assert_int_equal(n4d_context_memory(ctx, &ms), N4D_OK);
-    return ms.total_current;
-}
-
 /* Runs the api on the damaged file and checks the rejection. */
 static void expect_rejected(const char *name, const char *file, int api, const char *expect)
 {

@@ -70,5 +70,15 @@
         }                                                                                          \
     } while (0)
 
+/* The bytes a context has allocated now (0 once everything is freed). */
+static inline uint64_t mem_current(const n4d_context *ctx)
+{
+    n4d_memory_stats ms;
+    memset(&ms, 0, sizeof ms);
+    ms.struct_size = sizeof ms;
+    assert_int_equal(n4d_context_memory(ctx, &ms), N4D_OK);
+    return ms.total_current;
+}
+
 #endif /* CMOCKA_H_ */
 #endif

@@ -94,10 +94,9 @@ uint64_t n4d__kernel_update(const n4d__pop_rt *p, const n4d__kernel_args *a, uin
 }
 
 /* The uniform draw of every neuron of ids [id0, id0 + n) for one part of a
- * Poisson input: n4d__philox (philox.h) written out with its rounds
- * unrolled so that the compiler vectorises the loop over neurons (the same
- * words, hence the same numbers as n4d__poisson_events), then the
- * conversion to double. */
+ * Poisson input (the numbers of n4d__poisson_events): the Philox words in a
+ * loop the compiler vectorises, then their conversion to double (which
+ * AVX2 has no vector form for). */
 N4D_CLONES
 void n4d__kernel_poisson_u01(uint64_t seed, uint32_t purpose, uint64_t ctr, uint32_t id0,
                              uint64_t n, double *restrict u)
@@ -106,24 +105,9 @@ void n4d__kernel_poisson_u01(uint64_t seed, uint32_t purpose, uint64_t ctr, uint
     for (uint64_t b = 0; b < n; b += 256) {
         const uint64_t m = n - b < 256 ? n - b : 256;
         for (uint64_t j = 0; j < m; j++) {
-            uint32_t c0 = (uint32_t)ctr, c1 = (uint32_t)(ctr >> 32), c2 = id0 + (uint32_t)(b + j),
-                     c3 = purpose;
-            uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-#pragma GCC unroll 10
-            for (int r = 0; r < 10; r++) {
-                const uint64_t p0 = (uint64_t)0xD2511F53u * c0;
-                const uint64_t p1 = (uint64_t)0xCD9E8D57u * c2;
-                const uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0;
-                const uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
-                c1 = (uint32_t)p1;
-                c3 = (uint32_t)p0;
-                c0 = n0;
-                c2 = n2;
-                k0 += 0x9E3779B9u;
-                k1 += 0xBB67AE85u;
-            }
-            w0[j] = c0;
-            w1[j] = c1;
+            const n4d__r4 r = n4d__philox(seed, purpose, id0 + (uint32_t)(b + j), ctr);
+            w0[j] = r.v[0];
+            w1[j] = r.v[1];
         }
         for (uint64_t j = 0; j < m; j++)
             u[b + j] = n4d__u01(w0[j], w1[j]);

@@ -603,23 +603,18 @@ static n4d_status load_plasticity(cfg *c, json_t *root)
                         json_is_string(rule) ? json_string_value(rule) : type_name(rule));
         pop(c);
     }
-    static const char *const keys[] = {"learning_rate", "weight_min", "weight_max", "weight_decay"};
+    /* the section's keys are hebb_4dnc's parameters */
     const n4d__synapse_model *sm = n4d__synapse_model_by_name("hebb_4dnc");
     uint32_t n = 0;
-    for (int k = 0; k < 4; k++) {
-        double x;
-        bool present = false;
-        N4D__TRY(opt_num(c, pv, keys[k], &R_ANY, &x, &present));
-        if (!present)
+    for (int32_t k = 0; k < sm->n_params; k++) {
+        json_t *v = json_object_get(pv, sm->params[k].name);
+        if (!v)
             continue;
-        const int32_t pi = n4d__pdef_index(sm->params, sm->n_params, keys[k]);
-        if (!n4d__pdef_valid(&sm->params[pi], x)) {
-            char rtext[96];
-            push_key(c, keys[k]);
-            return fail(c, AT_VALUE, "%g is out of range (expected %s)", x,
-                        n4d__pdef_range_text(&sm->params[pi], rtext, sizeof rtext));
-        }
-        c->default_synapse_params[n++] = (n4d_param_value){sm->params[pi].name, x};
+        double x;
+        push_key(c, sm->params[k].name);
+        N4D__TRY(n4d__cfg_syn_param(c, v, &sm->params[k], &x));
+        pop(c);
+        c->default_synapse_params[n++] = (n4d_param_value){sm->params[k].name, x};
     }
     c->default_synapse = sm->name;
     c->n_default_synapse_params = n;

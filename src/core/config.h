@@ -82,6 +82,8 @@ n4d_status n4d__cfg_check_ref(cfg *c, json_t *idx, const char *what, const char 
 n4d_status n4d__cfg_index_add(cfg *c, json_t *idx, const char *name, json_t *value);
 /* A distribution at the current path; `nonneg`: no negative values (delays). */
 n4d_status n4d__cfg_parse_dist(cfg *c, json_t *v, bool nonneg, n4d_dist *out);
+/* A synapse model's parameter d at the current path: a number in d's range. */
+n4d_status n4d__cfg_syn_param(cfg *c, json_t *v, const n4d__param_def *d, double *out);
 /* The "projections" and "inputs" sections (config_connect.c). */
 n4d_status n4d__cfg_load_projections(cfg *c, json_t *root);
 n4d_status n4d__cfg_load_inputs(cfg *c, json_t *root);

@@ -107,12 +107,7 @@ static n4d_status parse_synapse(cfg *c, json_t *sv, n4d_projection_desc *d, n4d_
                                      : "only \"model\": it has no parameters");
         }
         double x;
-        N4D__TRY(get_num(c, v, &R_ANY, &x));
-        if (!n4d__pdef_valid(&sm->params[k], x)) {
-            char rtext[96];
-            return fail(c, AT_VALUE, "%g is out of range (expected %s)", x,
-                        n4d__pdef_range_text(&sm->params[k], rtext, sizeof rtext));
-        }
+        N4D__TRY(n4d__cfg_syn_param(c, v, &sm->params[k], &x));
         pv[n++] = (n4d_param_value){sm->params[k].name, x};
         pop(c);
         if (n == N4D__MAX_SYN_PARAMS)

@@ -24,6 +24,17 @@ n4d_status n4d__cfg_api(cfg *c, n4d_status st)
     return fail(c, AT_VALUE, "%s", *e ? e : n4d_status_string(st));
 }
 
+n4d_status n4d__cfg_syn_param(cfg *c, json_t *v, const n4d__param_def *d, double *out)
+{
+    N4D__TRY(get_num(c, v, &R_ANY, out));
+    if (!n4d__pdef_valid(d, *out)) {
+        char rtext[96];
+        return fail(c, AT_VALUE, "%g is out of range (expected %s)", *out,
+                    n4d__pdef_range_text(d, rtext, sizeof rtext));
+    }
+    return N4D_OK;
+}
+
 n4d_status n4d__cfg_check_ref(cfg *c, json_t *idx, const char *what, const char *name,
                               const char *none)
 {

@@ -472,7 +472,7 @@ void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g,
     }
 }
 
-double n4d__plastic_weight(const n4d_sim *sim, uint64_t g, uint64_t j)
+double n4d__plastic_weight(const n4d_sim *sim, uint64_t src, uint64_t g, uint64_t j)
 {
     const n4d__plastic *pl = sim->plastic;
     const n4d__synapses *s = &sim->model->syn;
@@ -486,15 +486,6 @@ double n4d__plastic_weight(const n4d_sim *sim, uint64_t g, uint64_t j)
     if (c->rule == N4D__SYN_HEBB_4DNC) {
         /* the source's last spike before the current step is the synapse's
          * last update; the steps since only clip and decay */
-        uint64_t src = 0, lo = 0, hi = sim->n;
-        while (lo < hi) { /* the row holding segment g */
-            const uint64_t mid = lo + (hi - lo) / 2;
-            if (s->seg_ptr[mid + 1] <= g)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        src = lo;
         const int64_t last = pl->len[src] ? hist_at(pl, src, pl->len[src] - 1)->step : -1;
         const int64_t now = (int64_t)sim->step - 1;
         return n4d__hebb_idle(&c->k.hebb, c->wd[at], (uint64_t)(now - last));
@@ -571,7 +562,7 @@ n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uint64_t ca
                 const uint64_t t = n4d__to_user(m, s->target[j]);
                 if (tgt_pop >= 0 && n4d__pop_of(m, t) != tgt_pop)
                     continue;
-                tmp[kept++] = (wsel){(uint32_t)t, n4d__plastic_weight(sim, g, j)};
+                tmp[kept++] = (wsel){(uint32_t)t, n4d__plastic_weight(sim, row, g, j)};
             }
             if (m->perm) /* in user ids, a segment is ordered by (target, weight) */
                 qsort(tmp, kept, sizeof *tmp, cmp_wsel);

@@ -87,7 +87,8 @@ void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g,
  * per-neuron states of tsodyks), every step in order. */
 void n4d__plastic_after(n4d_sim *sim, uint64_t step, const uint32_t *ids, uint64_t count);
 
-/* The current weight of synapse j (CSR index, segment g) as a double. */
-double n4d__plastic_weight(const n4d_sim *sim, uint64_t g, uint64_t j);
+/* The current weight of synapse j (CSR index, segment g of row src) as a
+ * double; the model's weight when the sim has no plastic synapses. */
+double n4d__plastic_weight(const n4d_sim *sim, uint64_t src, uint64_t g, uint64_t j);
 
 #endif

@@ -39,24 +39,12 @@ _Static_assert(sizeof(n4d_projection_desc) == 200 && sizeof(n4d_population_desc)
  * classes (an imported 4DNC model has a class but no projection). */
 #define DESC_VERSION 3
 
-/* The parameters of a population, by name, in its model's order. */
-static json_t *jparams(const n4d__population *p)
+/* Parameters by name (a neuron or synapse model's table), in its order. */
+static json_t *jparams(const n4d__param_def *defs, int32_t n, const double *q)
 {
     json_t *o = json_object();
-    for (int32_t k = 0; o && k < p->nm->h->n_params; k++)
-        if (json_object_set_new(o, p->nm->h->params[k].name, jnum(p->params[k]))) {
-            json_decref(o);
-            return NULL;
-        }
-    return o;
-}
-
-/* Synapse parameters by name. */
-static json_t *jsynparams(const n4d__synapse_model *sm, const double *q)
-{
-    json_t *o = json_object();
-    for (int32_t k = 0; o && k < sm->n_params; k++)
-        if (json_object_set_new(o, sm->params[k].name, jnum(q[k]))) {
+    for (int32_t k = 0; o && k < n; k++)
+        if (json_object_set_new(o, defs[k].name, jnum(q[k]))) {
             json_decref(o);
             return NULL;
         }
@@ -85,7 +73,8 @@ char *n4d__store_describe(const n4d_model *m)
         ok = json_array_append_new(
                  pops, json_pack("{s:s,s:s,s:i,s:s,s:o,s:i,s:o,s:I,s:o,s:I,s:I}", "name", p->name,
                                  "area", m->areas[p->area].name, "model", (int)p->model,
-                                 "model_name", p->nm->name, "params", jparams(p), "placement",
+                                 "model_name", p->nm->name, "params",
+                                 jparams(p->nm->h->params, p->nm->h->n_params, p->params), "placement",
                                  (int)p->placement, "density",
                                  jnum(p->density), "count", (json_int_t)p->count, "v_init",
                                  jdist(&p->v_init), "first", (json_int_t)p->first, "n",
@@ -105,7 +94,7 @@ char *n4d__store_describe(const n4d_model *m)
                            (int)d->allow_autapses, "allow_multapses",
                            (int)d->allow_multapses, "synapse_model", p->sm->name)) == 0;
         ok = ok && json_object_set_new(json_array_get(projs, i), "synapse_params",
-                                       jsynparams(p->sm, p->syn_params)) == 0;
+                                       jparams(p->sm->params, p->sm->n_params, p->syn_params)) == 0;
     }
     json_t *cls = json_array();
     ok = ok && cls && json_object_set_new(root, "synapse_classes", cls) == 0;
@@ -113,7 +102,7 @@ char *n4d__store_describe(const n4d_model *m)
         const n4d__syn_class *c = &m->cls[k];
         ok = json_array_append_new(
                  cls, json_pack("{s:s,s:s,s:o,s:i,s:i}", "name", c->name, "model", c->sm->name,
-                                "params", jsynparams(c->sm, c->params), "source", (int)c->source,
+                                "params", jparams(c->sm->params, c->sm->n_params, c->params), "source", (int)c->source,
                                 "target", (int)c->target)) == 0;
     }
     for (size_t i = 0; ok && i < m->n_inputs; i++) {
@@ -173,6 +162,18 @@ static n4d_status jr_report(void *user, const char *path, int line, int col, con
 static bool jr_num(jr *r, json_t *o, const char *key, double *out)
 {
     return n4d__jc_req_real(&r->jc, o, key, out) == N4D_OK;
+}
+
+/* The n parameters of a table (defs) by name from object o into pv. */
+static bool jr_params(jr *r, json_t *o, const n4d__param_def *defs, int32_t n,
+                      n4d_param_value *pv)
+{
+    for (int32_t k = 0; k < n; k++) {
+        pv[k].name = defs[k].name;
+        if (!jr_num(r, o, pv[k].name, &pv[k].value))
+            return false;
+    }
+    return true;
 }
 
 static bool jr_int(jr *r, json_t *o, const char *key, int64_t lo, int64_t hi, int64_t *out)
@@ -344,11 +345,8 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
         /* the model's parameters by name (version 1 also holds those of other
          * models: ignored); version 2 holds exactly them */
         n4d_param_value pv[N4D__MAX_PARAMS];
-        for (int32_t k = 0; k < nm->h->n_params; k++) {
-            pv[k].name = nm->h->params[k].name;
-            if (!jr_num(&r, pj, pv[k].name, &pv[k].value))
-                goto done;
-        }
+        if (!jr_params(&r, pj, nm->h->params, nm->h->n_params, pv))
+            goto done;
         if (ver >= 2 && json_object_size(pj) != (size_t)nm->h->n_params) {
             n4d__jc_fail(&r.jc, N4D__JC_AT_VALUE, "holds parameters that model \"%s\" does not have",
                          nm->name);
@@ -385,11 +383,8 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
         json_t *sp = ver >= 3 ? json_object_get(v, "synapse_params") : NULL;
         if (sp) {
             const n4d__synapse_model *sm = n4d__synapse_model_by_name(d.synapse_model);
-            for (int32_t k = 0; sm && k < sm->n_params; k++) {
-                spv[k].name = sm->params[k].name;
-                if (!jr_num(&r, sp, spv[k].name, &spv[k].value))
-                    goto done;
-            }
+            if (sm && !jr_params(&r, sp, sm->params, sm->n_params, spv))
+                goto done;
             d.synapse_params = spv;
             d.n_synapse_params = sm ? (uint32_t)sm->n_params : 0;
         }
@@ -420,11 +415,8 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
         if (!jr_enter(&r, v, "params", JSON_OBJECT, "an object", &pj))
             goto done;
         n4d_param_value spv[N4D__MAX_SYN_PARAMS];
-        for (int32_t k = 0; k < sm->n_params; k++) {
-            spv[k].name = sm->params[k].name;
-            if (!jr_num(&r, pj, spv[k].name, &spv[k].value))
-                goto done;
-        }
+        if (!jr_params(&r, pj, sm->params, sm->n_params, spv))
+            goto done;
         if (n4d__model_add_class(m, cname, sm, spv, (uint32_t)sm->n_params, src, tgt)) {
             jr_model_error(&r, m);
             goto done;

@@ -126,12 +126,10 @@ static n4d_status ij_params(ij *r, json_t *o, const char *key, double *par)
 typedef struct cfg {
     uint32_t shape[4];
     double par[NPAR];
-    /* hebb_4dnc: learning_rate, weight_min, weight_max, weight_decay */
-    double hebb[4];
+    /* hebb_4dnc's parameters (learning_rate, weight_min, weight_max,
+     * weight_decay: the keys of the file's "plasticity" section) */
+    double hebb[N4D__MAX_SYN_PARAMS];
 } cfg;
-
-static const char *const HEBB_KEYS[4] = {"learning_rate", "weight_min", "weight_max",
-                                         "weight_decay"};
 
 /* Reads lattice, default parameters, areas and senses into the model. */
 static n4d_status read_config(ij *r, json_t *c, n4d_model *m, cfg *out)
@@ -237,18 +235,26 @@ static n4d_status read_config(ij *r, json_t *c, n4d_model *m, cfg *out)
         n4d__jc_pop(jc);
     }
     n4d__jc_pop(jc); /* config */
-    /* plasticity: the rule's settings (the reference's defaults without) */
-    static const double hebb_defaults[4] = {0.001, -1.0, 1.0, 1e-5};
-    memcpy(out->hebb, hebb_defaults, sizeof hebb_defaults);
+    /* plasticity: the rule's settings (its defaults, the reference's, without) */
+    const n4d__synapse_model *sm = n4d__synapse_model_by_name("hebb_4dnc");
+    for (int32_t k = 0; k < sm->n_params; k++)
+        out->hebb[k] = sm->params[k].def;
     json_t *pl = json_object_get(c, "plasticity");
     if (pl) {
         n4d__jc_push_key(jc, "config");
         n4d__jc_push_key(jc, "plasticity");
         N4D__TRY(n4d__jc_want(jc, pl, JSON_OBJECT, "an object"));
-        for (int k = 0; k < 4; k++)
-            N4D__TRY(n4d__jc_opt_num(jc, pl, HEBB_KEYS[k], k == 0 || k == 3 ? &N4D__JR_NONNEG
-                                                                              : &N4D__JR_FINITE,
-                                     &out->hebb[k], NULL));
+        for (int32_t k = 0; k < sm->n_params; k++) {
+            const n4d__param_def *pd = &sm->params[k];
+            bool present = false;
+            N4D__TRY(n4d__jc_opt_num(jc, pl, pd->name, &N4D__JR_FINITE, &out->hebb[k], &present));
+            if (present && !n4d__pdef_valid(pd, out->hebb[k])) {
+                char rtext[96];
+                n4d__jc_push_key(jc, pd->name);
+                return n4d__jc_fail(jc, N4D__JC_AT_VALUE, "%g is out of range (expected %s)",
+                                    out->hebb[k], n4d__pdef_range_text(pd, rtext, sizeof rtext));
+            }
+        }
         if (!(out->hebb[1] <= out->hebb[2]))
             return n4d__jc_fail(jc, N4D__JC_AT_VALUE, "weight_min %g is above weight_max %g",
                                 out->hebb[1], out->hebb[2]);
@@ -501,11 +507,11 @@ static n4d_status make_model(n4d__h5 *h, const char *obj, const char *obj_s, imp
     /* hebb_4dnc on every synapse: class 1, for every population pair */
     const uint32_t cls = plastic ? 1u : 0u;
     if (plastic) {
-        n4d_param_value pv[4];
-        for (int k = 0; k < 4; k++)
-            pv[k] = (n4d_param_value){HEBB_KEYS[k], c->hebb[k]};
-        if (n4d__model_add_class(m, "4dnc", n4d__synapse_model_by_name("hebb_4dnc"), pv, 4, -1,
-                                 -1))
+        const n4d__synapse_model *sm = n4d__synapse_model_by_name("hebb_4dnc");
+        n4d_param_value pv[N4D__MAX_SYN_PARAMS];
+        for (int32_t k = 0; k < sm->n_params; k++)
+            pv[k] = (n4d_param_value){sm->params[k].name, c->hebb[k]};
+        if (n4d__model_add_class(m, "4dnc", sm, pv, (uint32_t)sm->n_params, -1, -1))
             return n4d__h5_fail(h, N4D_E_CONFIG, obj, false, "%s", n4d_last_error(m));
     }
     n4d_context *ctx = m->ctx;
