@@ -683,6 +683,176 @@ static void test_config_errors(void **state)
     n4d_context_destroy(ctx);
 }
 
+/* ---- API, import, checkpoint and weight-reading errors ---------------------------------- */
+
+/* An unbuilt model: populations A, B, C of one neuron each. */
+static n4d_model *three_pops(n4d_context *ctx)
+{
+    n4d_model *m = NULL;
+    OK(n4d_model_create(ctx, &m));
+    const uint32_t shape[4] = {3, 1, 1, 1};
+    ASSERT_OK(n4d_model_set_lattice(m, shape), m);
+    const int32_t lo[4] = {0, 0, 0, 0}, hi[4] = {2, 0, 0, 0};
+    ASSERT_OK(n4d_model_add_area(m, "a", lo, hi), m);
+    static const char *const names[3] = {"A", "B", "C"};
+    for (int i = 0; i < 3; i++) {
+        n4d_population_desc d;
+        n4d_population_desc_init(&d);
+        d.name = names[i];
+        d.area = "a";
+        d.count = 1;
+        ASSERT_OK(n4d_model_add_population(m, &d, NULL), m);
+    }
+    return m;
+}
+
+static void test_api_errors(void **state)
+{
+    (void)state;
+    n4d_context *ctx = new_ctx();
+    /* synapse parameters through n4d_model_add_projection */
+    static const struct {
+        const char *model;
+        n4d_param_value pv;
+        n4d_status st;
+        const char *expect;
+    } bad[] = {
+        {"stdp", {"taup", 1.0}, N4D_E_CONFIG, "unknown parameter \"taup\" of synapse model \"stdp\""},
+        {"stdp", {NULL, 1.0}, N4D_E_INVALID_ARG, "synapse parameter 0 has no name"},
+        {"stdp", {"lambda", -1.0}, N4D_E_RANGE, "parameter \"lambda\" of synapse model \"stdp\" is -1"},
+        {"stdp", {"nearest", 0.5}, N4D_E_RANGE, "stdp nearest must be 0 or 1"},
+        {"hebb_4dnc", {"weight_min", 5.0}, N4D_E_RANGE, "weight_min 5 is above weight_max 1"},
+        {"static", {"w", 1.0}, N4D_E_CONFIG, "none: it has no parameters"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        n4d_model *m = three_pops(ctx);
+        n4d_projection_desc p;
+        n4d_projection_desc_init(&p);
+        p.source = "A";
+        p.target = "B";
+        p.synapse_model = bad[k].model;
+        p.synapse_params = &bad[k].pv;
+        p.n_synapse_params = 1;
+        ASSERT_ERR_MSG(n4d_model_add_projection(m, &p, NULL), bad[k].st, m, bad[k].expect);
+        n4d_model_destroy(m);
+    }
+    /* stdp traces are per neuron: two tau_minus into one population conflict */
+    {
+        n4d_model *m = three_pops(ctx);
+        static const char *const names[2] = {"A", "B"};
+        const n4d_param_value t1 = {"tau_minus", 10.0}, t2 = {"tau_minus", 30.0};
+        for (int i = 0; i < 2; i++) {
+            n4d_projection_desc p;
+            n4d_projection_desc_init(&p);
+            p.name = i ? "B->C" : "A->C";
+            p.source = names[i];
+            p.target = "C";
+            p.rule = N4D_RULE_ALL_TO_ALL;
+            p.synapse_model = "stdp";
+            p.synapse_params = i ? &t2 : &t1;
+            p.n_synapse_params = 1;
+            ASSERT_OK(n4d_model_add_projection(m, &p, NULL), m);
+        }
+        n4d_sim *s = NULL;
+        ASSERT_ERR_MSG(n4d_sim_create(m, NULL, &s), N4D_E_CONFIG, m,
+                       "stdp projection \"B->C\": population \"C\" already has another tau_minus");
+        assert_null(s);
+        n4d_model_destroy(m);
+    }
+    /* plastic models are built on the CPU: "cuda" refuses, "auto" builds */
+    for (int k = 0; k < 2; k++) {
+        n4d_model *m = three_pops(ctx);
+        n4d_projection_desc p;
+        n4d_projection_desc_init(&p);
+        p.name = "A->B";
+        p.source = "A";
+        p.target = "B";
+        p.rule = N4D_RULE_ALL_TO_ALL;
+        p.synapse_model = "stdp";
+        ASSERT_OK(n4d_model_add_projection(m, &p, NULL), m);
+        ASSERT_OK(n4d_model_set_build_backend(m, k ? "auto" : "cuda"), m);
+        if (k)
+            ASSERT_OK(n4d_model_build(m), m);
+        else
+            ASSERT_ERR_MSG(n4d_model_build(m), N4D_E_UNSUPPORTED, m,
+                           "models with plastic synapses (projection \"A->B\") are built on the CPU");
+        n4d_model_destroy(m);
+    }
+    /* reading weights; checkpoints refuse plastic sims */
+    {
+        const n4d_param_value sp[] = {{"Wmax", 1.0}};
+        n4d_model *m = pair_model(ctx, sp, 1, 0.5);
+        n4d_sim *s = NULL;
+        ASSERT_OK(n4d_sim_create(m, NULL, &s), m);
+        uint64_t n = 0;
+        ASSERT_ERR_MSG(n4d_sim_get_weights(s, "nope", 0, NULL, NULL, NULL, &n), N4D_E_CONFIG, s,
+                       "no projection or synapse class \"nope\"");
+        ASSERT_ERR_MSG(n4d_sim_get_weights(s, NULL, 0, NULL, NULL, NULL, NULL), N4D_E_INVALID_ARG,
+                       s, "count is NULL");
+        ASSERT_OK(n4d_sim_get_weights(s, NULL, 0, NULL, NULL, NULL, &n), s);
+        assert_int_equal(n, NPAIR);
+        ASSERT_ERR_MSG(n4d_sim_checkpoint(s, tmp_path("ckpt.h5"), NULL), N4D_E_UNSUPPORTED, s,
+                       "the model has plastic synapses (\"pair\")");
+        n4d_sim_destroy(s);
+        n4d_model_destroy(m);
+    }
+    assert_int_equal(mem_current(ctx), 0);
+    n4d_context_destroy(ctx);
+}
+
+/* A 4DNC config's plasticity section and an imported file's. */
+static void test_4dnc_plasticity_errors(void **state)
+{
+    (void)state;
+    n4d_context *ctx = new_ctx();
+    static const struct {
+        const char *section, *expect;
+    } cfgs[] = {
+        {"{\"rule\": \"stdp\"}", "plasticity.rule: got stdp (expected \"hebb_like\""},
+        {"{\"learning_rate\": -0.1}", "plasticity.learning_rate: -0.1 is out of range (expected >= 0)"},
+        {"{\"weight_decay\": \"fast\"}", "plasticity.weight_decay"},
+        {"{\"learnign_rate\": 0.1}", "plasticity"},
+    };
+    for (size_t k = 0; k < sizeof cfgs / sizeof cfgs[0]; k++) {
+        char json[1024];
+        snprintf(json, sizeof json,
+                 "{\"lattice_shape\": [2, 2, 1, 1], \"areas\": [{\"name\": \"A\", \"coord_ranges\":"
+                 " {\"x\": [0, 1], \"y\": [0, 1], \"z\": [0, 0], \"w\": [0, 0]}}],"
+                 " \"plasticity\": %s}",
+                 cfgs[k].section);
+        n4d_model *m = NULL;
+        n4d_status st = n4d_model_from_json_string(ctx, json, strlen(json), "nc.json", &m);
+        CHECK(st != N4D_OK && strstr(n4d_last_error(ctx), cfgs[k].expect),
+              "case %zu: status %d, error \"%s\" (expected \"%s\")", k, (int)st,
+              n4d_last_error(ctx), cfgs[k].expect);
+    }
+    /* an imported save whose plasticity settings are wrong */
+    static const struct {
+        const char *key;
+        double value;
+        const char *expect;
+    } imps[] = {
+        {"weight_min", 3.0, "weight_min 3 is above weight_max 1"},
+        {"learning_rate", -1.0, "config.plasticity.learning_rate: -1 is out of range (expected >= 0)"},
+    };
+    for (size_t k = 0; k < sizeof imps / sizeof imps[0]; k++) {
+        json_error_t err;
+        json_t *root = json_load_file(N4D_SOURCE_DIR "/tests/data/4dnc_small_model.json", 0, &err);
+        assert_non_null(root);
+        json_object_set_new(json_object_get(json_object_get(root, "config"), "plasticity"),
+                            imps[k].key, json_real(imps[k].value));
+        const char *path = tmp_path("bad_import.json");
+        assert_int_equal(json_dump_file(root, path, JSON_COMPACT), 0);
+        json_decref(root);
+        n4d_model *m = NULL;
+        ASSERT_ERR_MSG(n4d_model_import_4dnc(ctx, path, NULL, &m), N4D_E_FORMAT, ctx,
+                       imps[k].expect);
+        assert_null(m);
+    }
+    assert_int_equal(mem_current(ctx), 0);
+    n4d_context_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -692,6 +862,8 @@ int main(void)
         cmocka_unit_test(test_stdp_sequence),
         cmocka_unit_test(test_tsodyks),
         cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_api_errors),
+        cmocka_unit_test(test_4dnc_plasticity_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

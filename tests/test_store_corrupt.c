@@ -409,7 +409,35 @@ static void key_set(hid_t f, long idx, uint32_t v)
     free(b);
 }
 static void m_key_delay0(hid_t f) { key_set(f, 3, 1); /* delay 0, channel 1 */ }
-static void m_key_bit17(hid_t f) { key_set(f, 3, (1u << 17) | 2u); }
+/* A class the description lacks, on the last segment of a row (keys stay ordered). */
+static void m_key_bit17(hid_t f)
+{
+    hsize_t dims[2];
+    int rank;
+    uint64_t *ptr = get_dset(f, SYN "seg_ptr", H5T_NATIVE_UINT64, 8, dims, &rank);
+    uint32_t *k = get_dset(f, SYN "seg_key", H5T_NATIVE_UINT32, 4, dims, &rank);
+    for (uint64_t i = 0;; i++)
+        if (ptr[i + 1] > ptr[i]) {
+            k[ptr[i + 1] - 1] |= 1u << 17;
+            break;
+        }
+    set_dset(f, SYN "seg_key", H5T_NATIVE_UINT32, k);
+    free(ptr);
+    free(k);
+}
+static void m_key_bit31(hid_t f) { key_set(f, 3, (1u << 31) | 2u); }
+static void m_desc_class(hid_t f)
+{
+    edit_str(f, "/n4d/description", "\"synapse_classes\":[]",
+             "\"synapse_classes\":[{\"name\":\"x\",\"model\":\"static\",\"params\":{},"
+             "\"source\":0,\"target\":0}]");
+}
+static void m_desc_class_pops(hid_t f)
+{
+    edit_str(f, "/n4d/description", "\"synapse_classes\":[]",
+             "\"synapse_classes\":[{\"name\":\"x\",\"model\":\"stdp\",\"params\":{},"
+             "\"source\":7,\"target\":0}]");
+}
 static void m_key_order(hid_t f)
 {
     hsize_t dims[2];
@@ -633,7 +661,10 @@ static const damage cases[] = {
     {"seg_ptr_last", B_MODEL, LOAD, m_seg_ptr_last, SYN "seg_ptr"},
     {"seg_off_last", B_MODEL, LOAD, m_seg_off_last, SYN "seg_off"},
     {"key_delay0", B_MODEL, LOAD, m_key_delay0, SYN "seg_key"},
-    {"key_bit17", B_MODEL, LOAD, m_key_bit17, SYN "seg_key"},
+    {"key_bit17", B_MODEL, LOAD, m_key_bit17, "names synapse class 1; the description has 0"},
+    {"key_bit31", B_MODEL, LOAD, m_key_bit31, "is not a valid delay/sign key"},
+    {"desc_class_static", B_MODEL, LOAD, m_desc_class, "is not a plastic synapse class"},
+    {"desc_class_pops", B_MODEL, LOAD, m_desc_class_pops, "populations 7 -> 0"},
     {"key_order", B_MODEL, LOAD, m_key_order, SYN "seg_key"},
     {"weight_sign", B_MODEL, LOAD, m_weight_sign, SYN "weight_q"},
     {"scale_nan", B_MODEL, LOAD, m_scale_nan, "scale"},
