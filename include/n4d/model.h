@@ -193,8 +193,10 @@ typedef struct n4d_projection_desc {
     int32_t allow_multapses;   /**< default 1 (fixed_indegree, fixed_total_number) */
     const char *synapse_model; /**< a registered synapse model by name; NULL: "static" */
     /** The synapse model's parameters by name over its defaults
-     * (n4d_synapse_model_param_info). Every projection between one pair of
-     * populations must use the same synapse model and parameters. */
+     * (n4d_synapse_model_param_info); read during n4d_model_add_projection
+     * and copied (the caller keeps ownership). Every projection between one
+     * pair of populations must use the same synapse model and parameters
+     * (else n4d_model_build fails with N4D_E_CONFIG). */
     const n4d_param_value *synapse_params;
     uint32_t n_synapse_params;
 } n4d_projection_desc;

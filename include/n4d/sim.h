@@ -147,7 +147,9 @@ N4D_API n4d_status n4d_sim_feed_sense(n4d_sim *sim, const char *sense, const flo
  * presynaptic one, as NEST reports them); static and tsodyks weights are
  * the model's. Order: by source id, then as n4d_model_get_synapses within a
  * source. Up to `cap` entries are written to any non-NULL output; *count
- * (required) receives the number of synapses selected. */
+ * (required) receives the number of synapses selected. Reads the sim: not
+ * concurrently with calls that run or change it (as every sim call).
+ * N4D_E_CONFIG for an unknown name, N4D_E_NOMEM. */
 N4D_API n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uint64_t cap,
                                        uint32_t *sources, uint32_t *targets, float *weights,
                                        uint64_t *count);
