@@ -2,6 +2,7 @@
  * run entry points, spike reporting (recording, O(1) history, checksum) and
  * state access. */
 #include "backend.h" /* the registry: backends are found by name or capability */
+#include "modulators.h"
 #include "plastic.h"
 
 #include <math.h>
@@ -383,6 +384,7 @@ static void sim_free(n4d_sim *sim)
     if (sim->ops && sim->backend_state)
         sim->ops->fini(sim);
     n4d__plastic_destroy(sim);
+    n4d__mods_destroy(sim);
     n4d__free(ctx, N4D_MEM_NEURONS, sim->v, N * sizeof(float));
     for (uint32_t j = 0; j < sim->nx; j++)
         n4d__free(ctx, N4D_MEM_NEURONS, sim->x[j], N * sizeof(float));
@@ -583,7 +585,8 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
         sim->runs[i].n = run->n;
         sim->runs[i].pop = run->pop;
     }
-    if ((st = init_inputs(sim)) || (st = build_senses(sim)) || (st = n4d__plastic_create(sim)))
+    if ((st = init_inputs(sim)) || (st = build_senses(sim)) || (st = n4d__mods_create(sim)) ||
+        (st = n4d__plastic_create(sim)))
         goto fail_msg;
     init_state(sim);
     for (;;) {
@@ -592,6 +595,12 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
                             "backend \"%s\" does not run plastic synapses (projection \"%s\", "
                             "synapse model %s); cpu-ref and cpu-omp do",
                             backend->name, model->cls[0].name, model->cls[0].sm->name);
+            sim->ops = NULL;
+        } else if (sim->mods && !(backend->caps & N4D__CAP_PLASTICITY)) {
+            st = n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
+                            "backend \"%s\" does not run neuromodulators (modulator \"%s\"); "
+                            "cpu-ref and cpu-omp do",
+                            backend->name, model->mods[0].name);
             sim->ops = NULL;
         } else {
             sim->backend = backend;

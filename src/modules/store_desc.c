@@ -164,12 +164,21 @@ static bool jr_num(jr *r, json_t *o, const char *key, double *out)
     return n4d__jc_req_real(&r->jc, o, key, out) == N4D_OK;
 }
 
+/* Parameters added to a table after description version 3: a file
+ * without them takes their default. */
+static const char *const LATER_PARAMS[] = {"dopamine_modulation", NULL};
+
 /* The n parameters of a table (defs) by name from object o into pv. */
 static bool jr_params(jr *r, json_t *o, const n4d__param_def *defs, int32_t n,
                       n4d_param_value *pv)
 {
     for (int32_t k = 0; k < n; k++) {
         pv[k].name = defs[k].name;
+        if (json_is_object(o) && !json_object_get(o, pv[k].name) &&
+            n4d__json_in_list(LATER_PARAMS, pv[k].name)) {
+            pv[k].value = defs[k].def;
+            continue;
+        }
         if (!jr_num(r, o, pv[k].name, &pv[k].value))
             return false;
     }
