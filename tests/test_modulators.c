@@ -752,6 +752,38 @@ static void test_stdp_dopamine_bitwise(void **state)
     n4d_context_destroy(ctx);
 }
 
+/* A saved model keeps its modulators and bindings: the loaded one runs the
+ * same bits. */
+static void test_save_load(void **state)
+{
+    (void)state;
+    if (!n4d_has_feature(N4D_FEATURE_HDF5)) {
+        print_message("HDF5 not built: skipped\n");
+        return;
+    }
+    n4d_context *ctx = new_ctx();
+    static run_out a, b;
+    for (int driven = 0; driven < 2; driven++) {
+        n4d_model *m = net_model(ctx, driven, 2.0);
+        char path[512];
+        snprintf(path, sizeof path, "%s/modulators_%d.h5", N4D_BINARY_DIR, driven);
+        ASSERT_OK(n4d_model_save(m, path, NULL), m);
+        n4d_model *l = NULL;
+        ASSERT_OK(n4d_model_load(ctx, path, NULL, &l), ctx);
+        assert_int_equal(n4d_model_num_modulators(l), 2);
+        net_run(m, "cpu-omp", 2, driven, &a);
+        net_run(l, "cpu-omp", 2, driven, &b);
+        CHECK(a.checksum == b.checksum && a.nw == b.nw &&
+                  memcmp(a.w, b.w, a.nw * sizeof(float)) == 0,
+              "driven %d: the loaded model runs differently", driven);
+        n4d_model_destroy(l);
+        n4d_model_destroy(m);
+        remove(path);
+    }
+    assert_int_equal(mem_current(ctx), 0);
+    n4d_context_destroy(ctx);
+}
+
 /* ---- configuration -------------------------------------------------------------------------- */
 
 static const char *CFG_HEAD =
@@ -868,6 +900,7 @@ int main(void)
         cmocka_unit_test(test_stdp_dopamine_spikes),
         cmocka_unit_test(test_stdp_dopamine_level),
         cmocka_unit_test(test_stdp_dopamine_bitwise),
+        cmocka_unit_test(test_save_load),
         cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
