@@ -218,6 +218,13 @@ static void test_levels_api(void **state)
         ASSERT_ERR_MSG(n4d_sim_set_modulator(s, NULL, 0.5), N4D_E_INVALID_ARG, s, "name is NULL");
         ASSERT_ERR_MSG(n4d_sim_get_modulator(s, "dopamine", NULL), N4D_E_INVALID_ARG, s,
                        "level is NULL");
+        if (n4d_has_feature(N4D_FEATURE_HDF5)) {
+            char path[512];
+            snprintf(path, sizeof path, "%s/modulators_ckpt.h5", N4D_BINARY_DIR);
+            ASSERT_ERR_MSG(n4d_sim_checkpoint(s, path, NULL), N4D_E_UNSUPPORTED, s,
+                           "the model has neuromodulators (\"dopamine\"), whose levels "
+                           "checkpoints do not hold yet");
+        }
         ASSERT_ERR_MSG(n4d_sim_reward(s, INFINITY, 0), N4D_E_RANGE, s, "must be finite");
         ASSERT_ERR_MSG(n4d_sim_novelty(s, 0, NAN), N4D_E_RANGE, s, "must be finite");
         assert_int_equal(n4d_sim_set_modulator(NULL, "dopamine", 0.5), N4D_E_INVALID_ARG);
