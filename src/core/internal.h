@@ -297,7 +297,7 @@ n4d_status n4d__model_add_class(n4d_model *m, const char *name, const n4d__synap
                                 int32_t target);
 /* Frees the classes. */
 void n4d__model_free_classes(n4d_model *m);
-/* Frees the modulator declarations and bindings (modulators.c). */
+/* Frees the modulator declarations and bindings (model.c). */
 void n4d__model_free_modulators(n4d_model *m);
 /* Population index of neuron id (binary search). */
 int32_t n4d__pop_of(const n4d_model *m, uint64_t id);

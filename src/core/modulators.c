@@ -159,17 +159,6 @@ const char *n4d_model_modulator_name(const n4d_model *m, int32_t index)
     return m->mods[index].name;
 }
 
-void n4d__model_free_modulators(n4d_model *m)
-{
-    for (size_t k = 0; k < m->n_mods; k++)
-        n4d__strfree(m->ctx, m->mods[k].name);
-    n4d__free(m->ctx, N4D_MEM_OTHER, m->mods, m->cap_mods * sizeof *m->mods);
-    n4d__free(m->ctx, N4D_MEM_OTHER, m->mod_binds, m->cap_mod_binds * sizeof *m->mod_binds);
-    m->mods = NULL;
-    m->mod_binds = NULL;
-    m->n_mods = m->cap_mods = m->n_mod_binds = m->cap_mod_binds = 0;
-}
-
 /* ---- a sim's levels ------------------------------------------------------------ */
 
 uint32_t n4d__mods_max_batch(const n4d_model *m)
