@@ -227,7 +227,7 @@ static const bad_case BAD[] = {
      "                   \"synapse\": {\"model\": \"stdp_triplet\"}}]\n"
      "}\n",
      "bad.json:7:41: projections[0].synapse.model: unknown synapse model \"stdp_triplet\" (expected one "
-     "of: static, hebb_4dnc, stdp, tsodyks)"},
+     "of: static, hebb_4dnc, stdp, tsodyks, stdp_dopamine)"},
     {"refractory_period and t_ref",
      "{\n"
      "  \"lattice_shape\": [6, 6, 3, 2],\n"
@@ -601,7 +601,11 @@ static void test_4dnc_config(void **state)
     const char *w = n4d_model_warnings(m);
     assert_int_equal(count_lines(w), 2);
     assert_non_null(strstr(w, "config.json: sections not implemented yet, ignored: "
-                              "cell_lifecycle, neuromodulation"));
+                              "cell_lifecycle"));
+    assert_null(strstr(w, "neuromodulation"));
+    /* the neuromodulation section declares its modulators (binding nothing) */
+    assert_int_equal(n4d_model_num_modulators(m), 1);
+    assert_string_equal(n4d_model_modulator_name(m, 0), "dopamine");
     /* the plasticity section is hebb_4dnc (its homeostatic part is not simulated) */
     assert_non_null(strstr(w, "config.json: plasticity.homeostatic is not simulated by n4d"));
 

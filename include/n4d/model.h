@@ -340,6 +340,49 @@ N4D_API n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_d
                                             int32_t *index);
 N4D_API n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d);
 
+/** A neuromodulator (docs/plasticity.md, "Neuromodulation"): a named level
+ * in [0, 1] per sim, with a baseline it decays toward each step (by
+ * decay_rate, without crossing it), set through the API (n4d_sim_set_modulator
+ * and the reward / punishment / novelty helpers) or driven by the spikes of
+ * a population. Filled by n4d_modulator_desc_init. */
+typedef struct n4d_modulator_desc {
+    uint32_t struct_size;
+    const char *name;       /**< e.g. "dopamine" (stdp_dopamine and hebb_4dnc read it) */
+    double baseline;        /**< in [0, 1]; 0.5 */
+    double decay_rate;      /**< per step, toward the baseline, >= 0; 0.1 */
+    double level;           /**< the initial level, in [0, 1]; NaN (the default): baseline */
+    const char *driven_by;  /**< a population whose spikes drive it, or NULL (the API sets it) */
+    double per_spike;       /**< driven: level change per spike of driven_by (clipped to [0, 1]); 0.1 */
+    double delay;           /**< driven: ms from a spike to its effect, >= dt; NaN (default): dt */
+} n4d_modulator_desc;
+
+N4D_API void n4d_modulator_desc_init(n4d_modulator_desc *d);
+/** Declares a modulator (before the build). Errors (N4D_E_CONFIG,
+ * N4D_E_RANGE) name the modulator and the field: a duplicate name, a level
+ * or baseline outside [0, 1] or NaN, an unknown driving population. */
+N4D_API n4d_status n4d_model_add_modulator(n4d_model *m, const n4d_modulator_desc *d);
+
+/** What a modulator may act on in a population (n4d_model_bind_modulator). */
+typedef enum n4d_modulator_target {
+    /** threshold x (1 + level x strength) (4D Neural Cognition's serotonin,
+     * inhibition_strength 0.5); the model's "v_threshold" or "V_th" */
+    N4D_MOD_THRESHOLD = 0,
+    /** external input (DC inputs, n4d_sim_add_input and senses; not Poisson
+     * inputs nor the model's constant i_e) x (1 + level x strength)
+     * (4D Neural Cognition's norepinephrine, gain_modulation 2.0) */
+    N4D_MOD_GAIN = 1,
+} n4d_modulator_target;
+
+/** Binds `what` (n4d_modulator_target) of population `population` to the
+ * level of modulator `modulator` (declared before) with factor `strength`
+ * (finite). One binding per population and target; before the build. */
+N4D_API n4d_status n4d_model_bind_modulator(n4d_model *m, const char *population, int32_t what,
+                                            const char *modulator, double strength);
+/** Number of modulators of the model, and the name of modulator `index`
+ * (valid while the model lives; NULL when out of range). */
+N4D_API int32_t n4d_model_num_modulators(const n4d_model *m);
+N4D_API const char *n4d_model_modulator_name(const n4d_model *m, int32_t index);
+
 /** Declares a sense: a 2D input matrix of rows x cols whose entry [ix][iy]
  * is fed to the neuron at (x_lo + ix, y_lo + iy, z_lo + z_layer, w_lo) of the
  * area (n4d_sim_feed_sense). */

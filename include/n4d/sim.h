@@ -143,6 +143,22 @@ N4D_API n4d_status n4d_sim_feed_sense(n4d_sim *sim, const char *sense, const flo
 
 /* ---- plastic synapses (docs/plasticity.md) --------------------------- */
 
+/** Sets the level of modulator `name` (declared in the model) for the next
+ * step on (it then decays toward its baseline). N4D_E_CONFIG for an unknown
+ * name, N4D_E_RANGE for a level outside [0, 1] or NaN, N4D_E_STATE for a
+ * modulator driven by a population's spikes. */
+N4D_API n4d_status n4d_sim_set_modulator(n4d_sim *sim, const char *name, double level);
+/** The level of modulator `name` for the next step. */
+N4D_API n4d_status n4d_sim_get_modulator(const n4d_sim *sim, const char *name, double *level);
+/** 4D Neural Cognition's helpers (its formulas; each sets one modulator as
+ * n4d_sim_set_modulator, with its errors; arguments must be finite):
+ * reward: dopamine = clip(baseline + reward - expected, 0, 1);
+ * punishment: serotonin = clip(baseline - (punishment + stress) / 2, 0, 1);
+ * novelty: norepinephrine = clip(baseline + (uncertainty + novelty) / 2, 0, 1). */
+N4D_API n4d_status n4d_sim_reward(n4d_sim *sim, double reward, double expected);
+N4D_API n4d_status n4d_sim_punishment(n4d_sim *sim, double punishment, double stress);
+N4D_API n4d_status n4d_sim_novelty(n4d_sim *sim, double uncertainty, double novelty);
+
 /** The current weights of the synapses of `projection` (a projection's
  * name: every synapse between its source and target populations; the name
  * of a plastic synapse class, such as "4dnc" for an imported 4D Neural

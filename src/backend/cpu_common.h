@@ -6,6 +6,7 @@
 
 #include "backend.h"
 #include "cpu_kernels.h"
+#include "modulators.h"
 #include "plastic.h"
 #include "homeo.h"
 #include "poisson.h"
@@ -39,7 +40,7 @@ static inline bool n4d__cpu_quiet(const n4d_sim *sim, uint64_t lo, uint64_t hi, 
 /* Updates neurons [a, b) of run p (see n4d__cpu_update_range). */
 static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, const n4d__pop_rt *p, uint64_t step,
                                             uint64_t a, uint64_t b, uint32_t *spk, bool use_iext,
-                                            int64_t *re, int64_t *ri, float dc)
+                                            int64_t *re, int64_t *ri, float dc, float gain)
 {
     const double inv_scale = sim->syn.inv_scale;
     /* Poisson events of the population's inputs active at this step go into
@@ -82,7 +83,7 @@ static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, const n4d__pop_rt *p, 
         for (uint64_t i = a; i < b; i++)
             re[i] = n4d__homeo_scaled(sim, i, re[i]);
     n4d__kernel_args args = {sim->v, {0}, use_iext ? sim->iext : NULL, sim->ref, re, ri,
-                             inv_scale, dc};
+                             inv_scale, dc, gain};
     for (int j = 0; j < N4D__NX; j++)
         args.x[j] = sim->x[j];
     const uint64_t ns = n4d__kernel_update(p, &args, a, b, spk);
@@ -129,7 +130,9 @@ static inline uint64_t n4d__cpu_update_range(n4d_sim *sim, uint64_t step, uint64
     int64_t *ri = re + N;
     uint64_t ns = 0;
     for (size_t ri_ = 0; ri_ < sim->n_runs; ri_++) {
-        const n4d__pop_rt *p = &sim->runs[ri_];
+        n4d__pop_rt pm;
+        float gain;
+        const n4d__pop_rt *p = n4d__mods_run(sim, &sim->runs[ri_], step, &pm, &gain);
         uint64_t a = p->first > lo ? p->first : lo;
         uint64_t b = p->first + p->n < hi ? p->first + p->n : hi;
         if (a >= b)
@@ -137,7 +140,7 @@ static inline uint64_t n4d__cpu_update_range(n4d_sim *sim, uint64_t step, uint64
         const float dc = n4d__sim_dc(sim, p->pop, step);
         const n4d__skip_map *sk = sim->skip;
         if (!sk || !sk->run_ok[ri_]) {
-            ns += n4d__cpu_update_part(sim, p, step, a, b, spk + ns, use_iext, re, ri, dc);
+            ns += n4d__cpu_update_part(sim, p, step, a, b, spk + ns, use_iext, re, ri, dc, gain);
             continue;
         }
         /* skip map: leave out the quiet blocks no input reaches */
@@ -148,7 +151,7 @@ static inline uint64_t n4d__cpu_update_range(n4d_sim *sim, uint64_t step, uint64
             const uint64_t lo_ = x > a ? x : a, hi_ = x + N4D__SKIP_BLOCK < b ? x + N4D__SKIP_BLOCK : b;
             if (!n4d__cpu_block_live(sim, sk, k, lo_, hi_, re, ri, use_iext))
                 continue;
-            ns += n4d__cpu_update_part(sim, p, step, lo_, hi_, spk + ns, use_iext, re, ri, dc);
+            ns += n4d__cpu_update_part(sim, p, step, lo_, hi_, spk + ns, use_iext, re, ri, dc, gain);
         }
     }
     return ns;

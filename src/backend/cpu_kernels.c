@@ -51,15 +51,16 @@ static inline uint64_t compact(const uint8_t *flag, uint64_t n, uint64_t base, u
         ns += compact(flag, n, b, spk + ns);                                                     \
     }
 /* Without external input the kernel neither reads nor clears iext (8 bytes
- * less per neuron and step); ext = 0 + dc = dc bitwise, as dc is never -0. */
+ * less per neuron and step); ext = 0 + dc = dc bitwise, as dc is never -0.
+ * The gain (modulators.h) is 1 unless bound: x * 1 = x. */
 #define KERNEL_LOOP(STEP)                                                                        \
     const n4d__pop_rt pc = *p;                                                                   \
     uint8_t flag[BLOCK];                                                                         \
     uint64_t ns = 0;                                                                             \
     if (iext) {                                                                                  \
-        KERNEL_BLOCKS(STEP, iext[i] + dc, iext[i] = 0.0f)                                       \
+        KERNEL_BLOCKS(STEP, (iext[i] + dc) * gain, iext[i] = 0.0f)                                       \
     } else {                                                                                     \
-        KERNEL_BLOCKS(STEP, dc, (void)0)                                                         \
+        KERNEL_BLOCKS(STEP, dc * gain, (void)0)                                                         \
     }                                                                                            \
     return ns
 
@@ -70,7 +71,7 @@ static inline uint64_t compact(const uint8_t *flag, uint64_t n, uint64_t base, u
                                   float *restrict v, float *restrict x0, float *restrict x1,     \
                                   float *restrict x2, int32_t *restrict ref,                     \
                                   float *restrict iext, int64_t *restrict re,                    \
-                                  int64_t *restrict ri, double inv, float dc,                    \
+                                  int64_t *restrict ri, double inv, float dc, float gain,        \
                                   uint32_t *restrict spk)                                        \
     {                                                                                            \
         KERNEL_LOOP(n4d__##name##_step(&pc.k.name, &v[i], &x0[i], &x1[i], &x2[i], &ref[i], fe, fi, \
@@ -86,7 +87,7 @@ uint64_t n4d__kernel_update(const n4d__pop_rt *p, const n4d__kernel_args *a, uin
 #define N4D_NEURON_MODEL(id, name)                                                               \
     case id:                                                                                     \
         return kernel_##name(p, lo, hi, a->v, a->x[0], a->x[1], a->x[2], a->ref, a->iext, a->in_e, \
-                             a->in_i, a->inv_scale, a->dc, spk);
+                             a->in_i, a->inv_scale, a->dc, a->gain, spk);
 #include "neuron_models.def"
 #undef N4D_NEURON_MODEL
     }

@@ -15,6 +15,7 @@ typedef struct n4d__kernel_args {
     int64_t *in_e, *in_i; /* the ring slot of this step; consumed (zeroed) */
     double inv_scale;
     float dc;
+    float gain; /* external input x gain (1 unless bound to a modulator: modulators.h) */
 } n4d__kernel_args;
 
 /* Updates neurons [lo, hi) of population p and writes the ids that spiked,

@@ -85,6 +85,9 @@ static n4d_status omp_init(n4d_sim *sim)
     s->threads = T;
     uint32_t b = sim->model->syn.min_delay;
     s->batch = b < N4D_OMP_MAX_BATCH ? b : N4D_OMP_MAX_BATCH;
+    const uint32_t mb = n4d__mods_max_batch(m); /* a driven modulator's levels are known ahead */
+    if (mb < s->batch)
+        s->batch = mb;
     s->bounds = n4d__alloc(sim->ctx, N4D_MEM_BACKEND, ((size_t)T + 1) * sizeof(uint64_t));
     s->spk = n4d__alloc(sim->ctx, N4D_MEM_BACKEND, ((size_t)s->batch * sim->n + 1) * sizeof(uint32_t));
     s->cnt = n4d__calloc(sim->ctx, N4D_MEM_BACKEND, (size_t)T * s->batch, sizeof(uint64_t));
@@ -150,6 +153,8 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
         if (pst)
             return pst;
         uint64_t t0 = ts ? n4d__now_ns() : 0;
+        if (sim->mods)
+            n4d__mods_batch_begin(sim, step0, b);
 #pragma omp parallel num_threads(os_threads)
         {
             int tid = 0, nth = 1;
@@ -172,10 +177,17 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
 #pragma omp single
                 n4d__sim_before_delivery(sim);
             }
+            if (sim->mods) { /* the batch's spikes into the driven modulators, in step order */
+#pragma omp single
+                for (uint32_t j = 0; j < b; j++)
+                    for (int kk = 0; kk < T; kk++)
+                        n4d__mods_spikes(sim, step0 + j, s->spk + (size_t)j * N + s->bounds[kk],
+                                         s->cnt[(size_t)kk * s->batch + j]);
+            }
             if (sim->plastic) { /* the batch's spikes into the histories, in step order */
 #pragma omp single
                 {
-                    n4d__plastic_batch_begin(sim, step0, b);
+                    pst = n4d__plastic_batch_begin(sim, step0, b);
                     for (uint32_t j = 0; j < b && !pst; j++)
                         for (int kk = 0; kk < T && !pst; kk++)
                             pst = n4d__plastic_append(sim, step0 + j,
@@ -209,6 +221,8 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
                 for (int kk = 0; kk < T; kk++)
                     n4d__plastic_after(sim, step0 + j, s->spk + (size_t)j * N + s->bounds[kk],
                                        s->cnt[(size_t)kk * s->batch + j]);
+        if (sim->mods)
+            n4d__mods_batch_end(sim);
         if (ts)
             t0 = n4d__prof_threads(prof, T, t0);
         n4d_status st = emit_batch(sim, s, step0, 0, b);

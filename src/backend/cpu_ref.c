@@ -5,6 +5,7 @@
  * no block skipping (it refuses compression). */
 #include "cpu_common.h" /* the registry entry's declaration; none of its loops */
 #include "homeo.h"
+#include "modulators.h"
 #include "plastic.h"
 
 typedef struct cpu_ref_state {
@@ -57,7 +58,9 @@ static uint64_t update(n4d_sim *sim, uint64_t step, uint32_t *spk)
     const double inv_scale = sim->syn.inv_scale;
     uint64_t ns = 0;
     for (size_t r = 0; r < sim->n_runs; r++) {
-        const n4d__pop_rt *p = &sim->runs[r];
+        n4d__pop_rt pm;
+        float gain;
+        const n4d__pop_rt *p = n4d__mods_run(sim, &sim->runs[r], step, &pm, &gain);
         const float dc = n4d__sim_dc(sim, p->pop, step);
         for (size_t k = 0; k < sim->n_poisson; k++) /* sparse inputs: the step's events */
             if (sim->poisson[k].sparse && sim->poisson[k].pop == p->pop)
@@ -83,7 +86,8 @@ static uint64_t update(n4d_sim *sim, uint64_t step, uint32_t *spk)
                 re[i] = n4d__homeo_scaled(sim, i, re[i]);
             const float in_e = n4d__fixed_to_float(re[i], inv_scale);
             const float in_i = n4d__fixed_to_float(ri[i], inv_scale);
-            const float ext = sim->iext[i] + dc; /* iext is 0 unless input was given */
+            /* iext is 0 unless input was given; gain 1 unless bound to a modulator */
+            const float ext = (sim->iext[i] + dc) * gain;
             re[i] = 0;
             ri[i] = 0;
             sim->iext[i] = 0.0f;
@@ -129,16 +133,21 @@ static n4d_status ref_run(n4d_sim *sim, uint64_t steps)
     for (uint64_t k = 0; k < steps; k++) {
         uint64_t step = sim->step;
         uint64_t t = prof ? n4d__now_ns() : 0;
+        if (sim->mods)
+            n4d__mods_batch_begin(sim, step, 1);
         n4d_status pst = n4d__poisson_prepare(sim, step, 1);
         if (pst)
             return pst;
         uint64_t ns = update(sim, step, s->spk);
         sim->iext_dirty = false;
+        if (sim->mods)
+            n4d__mods_spikes(sim, step, s->spk, ns);
         if (prof)
             t = n4d__prof_lap(prof, N4D_PROFILE_UPDATE, t);
         if (sim->plastic) {
-            n4d__plastic_batch_begin(sim, step, 1);
-            pst = n4d__plastic_append(sim, step, s->spk, ns);
+            pst = n4d__plastic_batch_begin(sim, step, 1);
+            if (!pst)
+                pst = n4d__plastic_append(sim, step, s->spk, ns);
             if (pst)
                 return pst;
             n4d__plastic_flush(sim, 0, 0, 1);
@@ -147,6 +156,8 @@ static n4d_status ref_run(n4d_sim *sim, uint64_t steps)
             deliver(sim, s->spk[i], step);
         if (sim->plastic)
             n4d__plastic_after(sim, step, s->spk, ns);
+        if (sim->mods)
+            n4d__mods_batch_end(sim);
         if (prof)
             t = n4d__prof_lap(prof, N4D_PROFILE_DELIVERY, t);
         n4d_status st = emit(sim, s, step, ns);

@@ -21,7 +21,7 @@ static const char *const TOP_KEYS[] = {
     "neuron_model", "neuron_density", "areas", "senses", "populations", "projections", "inputs",
     "plasticity", "cell_lifecycle", "neuromodulation", NULL};
 /* 4D Neural Cognition sections that n4d does not implement yet. */
-static const char *const NC_SECTIONS[] = {"cell_lifecycle", "neuromodulation", NULL};
+static const char *const NC_SECTIONS[] = {"cell_lifecycle", NULL};
 static const char *const PLASTICITY_KEYS[] = {"rule", "learning_rate", "weight_min", "weight_max",
                                               "weight_decay", "homeostatic", "metaplasticity",
                                               "short_term", NULL};
@@ -680,6 +680,7 @@ static n4d_status load_root(cfg *c, json_t *root)
     N4D__TRY(load_senses(c, root));
     N4D__TRY(load_populations(c, root));
     N4D__TRY(load_plasticity(c, root));
+    N4D__TRY(n4d__cfg_load_neuromodulation(c, root));
     N4D__TRY(n4d__cfg_load_projections(c, root));
     N4D__TRY(n4d__cfg_load_inputs(c, root));
     warn_ignored(c, root);

@@ -87,6 +87,8 @@ n4d_status n4d__cfg_syn_param(cfg *c, json_t *v, const n4d__param_def *d, double
 /* The "projections" and "inputs" sections (config_connect.c). */
 n4d_status n4d__cfg_load_projections(cfg *c, json_t *root);
 n4d_status n4d__cfg_load_inputs(cfg *c, json_t *root);
+/* The "neuromodulation" section (config_mod.c). */
+n4d_status n4d__cfg_load_neuromodulation(cfg *c, json_t *root);
 
 #define nomem n4d__cfg_nomem
 #define api n4d__cfg_api

@@ -270,6 +270,11 @@ struct n4d_model {
     n4d__syn_class *cls; /* plastic synapse classes (1-based in the keys) */
     uint32_t n_cls;
     size_t cap_cls;
+    /* neuromodulators and what they act on (modulators.h) */
+    struct n4d__mod_def *mods;
+    size_t n_mods, cap_mods;
+    struct n4d__mod_bind *mod_binds;
+    size_t n_mod_binds, cap_mod_binds;
     /* live simulations: the one counter sims change (atomically), so that
      * n4d_model_destroy can refuse a model still in use */
     _Atomic int32_t n_sims;
@@ -295,6 +300,8 @@ n4d_status n4d__model_add_class(n4d_model *m, const char *name, const n4d__synap
                                 int32_t target);
 /* Frees the classes. */
 void n4d__model_free_classes(n4d_model *m);
+/* Frees the modulator declarations and bindings (model.c). */
+void n4d__model_free_modulators(n4d_model *m);
 /* Population index of neuron id (binary search). */
 int32_t n4d__pop_of(const n4d_model *m, uint64_t id);
 /* Builds positions and synapses (build.c). */

@@ -1,6 +1,7 @@
 /* Model description API (areas, populations, projections, inputs, senses)
  * and queries on a built model. The build itself is in build.c. */
 #include "internal.h"
+#include "modulators.h"
 #include "backend.h" /* the registry: build backends by name */
 
 #include <math.h>
@@ -96,6 +97,19 @@ n4d_status n4d_model_create(n4d_context *ctx, n4d_model **out)
     return N4D_OK;
 }
 
+/* Frees the modulator declarations and bindings (modulators.c makes them;
+ * freed here so that the two files do not call each other). */
+void n4d__model_free_modulators(n4d_model *m)
+{
+    for (size_t k = 0; k < m->n_mods; k++)
+        n4d__strfree(m->ctx, m->mods[k].name);
+    n4d__free(m->ctx, N4D_MEM_OTHER, m->mods, m->cap_mods * sizeof *m->mods);
+    n4d__free(m->ctx, N4D_MEM_OTHER, m->mod_binds, m->cap_mod_binds * sizeof *m->mod_binds);
+    m->mods = NULL;
+    m->mod_binds = NULL;
+    m->n_mods = m->cap_mods = m->n_mod_binds = m->cap_mod_binds = 0;
+}
+
 void n4d_model_destroy(n4d_model *m)
 {
     if (!m)
@@ -109,6 +123,7 @@ void n4d_model_destroy(n4d_model *m)
     for (size_t i = 0; i < m->n_projs; i++)
         n4d__strfree(ctx, m->projs[i].name);
     n4d__model_free_classes(m);
+    n4d__model_free_modulators(m);
     for (size_t i = 0; i < m->n_senses; i++)
         n4d__strfree(ctx, m->senses[i].name);
     n4d__free(ctx, N4D_MEM_OTHER, m->areas, m->cap_areas * sizeof *m->areas);

@@ -256,6 +256,8 @@ static const n4d__param_def HEBB_PARAMS[] = {
     {"weight_max", NULL, "input unit", 1.0, -INFINITY, INFINITY, 0, "upper clip bound"},
     {"weight_decay", NULL, "input unit", 1e-5, 0.0, INFINITY, 0,
      "moves the weight toward 0 each step, without crossing it"},
+    {"dopamine_modulation", NULL, "1", 0.0, 0.0, INFINITY, 0,
+     "0: off; else each change x the dopamine level x this (4DNC learning_rate_modulation, 2)"},
 };
 static const n4d__param_def STDP_PARAMS[] = {
     {"tau_plus", NULL, "ms", 20.0, 0.0, INFINITY, N4D__LO_OPEN, "presynaptic trace time constant"},
@@ -275,6 +277,23 @@ static const n4d__param_def TSODYKS_PARAMS[] = {
     {"x", NULL, "1", 1.0, 0.0, 1.0, 0, "initial fraction of available resources"},
     {"tau_rec", NULL, "ms", 800.0, 0.0, INFINITY, N4D__LO_OPEN, "recovery time constant"},
     {"tau_fac", NULL, "ms", 0.0, 0.0, INFINITY, 0, "facilitation time constant (0: none)"},
+};
+static const n4d__param_def STDP_DOPAMINE_PARAMS[] = {
+    {"tau_plus", NULL, "ms", 20.0, 0.0, INFINITY, N4D__LO_OPEN, "presynaptic trace time constant"},
+    {"tau_minus", NULL, "ms", 20.0, 0.0, INFINITY, N4D__LO_OPEN,
+     "postsynaptic trace time constant (NEST: of the post neuron; one per target population)"},
+    {"tau_c", NULL, "ms", 1000.0, 0.0, INFINITY, N4D__LO_OPEN, "eligibility trace time constant"},
+    {"tau_n", NULL, "ms", 200.0, 0.0, INFINITY, N4D__LO_OPEN,
+     "dopamine trace time constant (dopamine driven by spikes)"},
+    {"b", NULL, "1/ms", 0.0, -INFINITY, INFINITY, 0, "dopamine baseline subtracted from n"},
+    {"A_plus", NULL, "1", 1.0, -INFINITY, INFINITY, 0, "eligibility increase per pairing (x K+)"},
+    {"A_minus", NULL, "1", 1.5, -INFINITY, INFINITY, 0, "eligibility decrease per pairing (x K-)"},
+    {"Wmin", "w_min", "input unit", 0.0, -INFINITY, INFINITY, 0, "smallest weight"},
+    {"Wmax", "w_max", "input unit", 200.0, -INFINITY, INFINITY, 0, "largest weight"},
+};
+static const n4d__state_def STDP_DOPAMINE_VARS[] = {
+    {"weight", "input unit", "the projection's weight", "the weight (double precision)"},
+    {"c", "1", "0", "eligibility trace (double precision)"},
 };
 static const n4d__state_def HEBB_VARS[] = {
     {"weight", "input unit", "the projection's weight", "the weight (double precision)"},
@@ -300,6 +319,11 @@ static const n4d__synapse_model SYNAPSES[] = {
      "short-term depression and facilitation, NEST tsodyks2_synapse (state per presynaptic "
      "neuron)",
      NULL, 0, TSODYKS_PARAMS, N4D__COUNT(TSODYKS_PARAMS), N4D__SYN_EV_PRE, 8},
+    {N4D__SYN_STDP_DOPAMINE, "stdp_dopamine",
+     "reward-modulated STDP with an eligibility trace, NEST stdp_dopamine_synapse, driven by the "
+     "sim's dopamine modulator",
+     STDP_DOPAMINE_VARS, N4D__COUNT(STDP_DOPAMINE_VARS), STDP_DOPAMINE_PARAMS,
+     N4D__COUNT(STDP_DOPAMINE_PARAMS), N4D__SYN_EV_PRE | N4D__SYN_EV_POST | N4D__SYN_EV_MODULATOR, 24},
 };
 
 int32_t n4d__synapse_model_count(void) { return N4D__COUNT(SYNAPSES); }

@@ -1,5 +1,6 @@
 /* Plastic synapses of a simulation: see plastic.h and docs/plasticity.md. */
 #include "plastic.h"
+#include "modulators.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +14,10 @@
  * (e^-40 = 4e-18: below the precision of a double weight change). */
 #define WINDOW_TAUS 40.0
 #define MAX_BATCH 64 /* the longest batch of any backend (cpu-omp) */
+/* stdp_dopamine: silent presynaptic neurons are brought up to date at the
+ * multiples of this many steps (or of the stdp window when longer) */
+#define DA_PERIOD 1024
+#define DA_CAP0 64 /* first capacity of the dopamine event ring */
 #define PREFETCH_AHEAD 8 /* synapses */
 
 /* ---- spike histories ------------------------------------------------------------ */
@@ -58,6 +63,92 @@ static n4d_status hist_grow(n4d_sim *sim, n4d__plastic *pl, uint64_t i)
     return N4D_OK;
 }
 
+/* ---- dopamine events (stdp_dopamine) --------------------------------------------- */
+
+static inline uint32_t da_at(const n4d__plastic *pl, uint32_t k)
+{
+    return (pl->da_head + k) & (pl->da_cap - 1);
+}
+
+/* Index (from the oldest) of the newest dopamine event at a step < t, or -1. */
+static inline int64_t da_before(const n4d__plastic *pl, int64_t t)
+{
+    int64_t lo = 0, hi = pl->da_len; /* first index with step >= t */
+    while (lo < hi) {
+        const int64_t mid = lo + (hi - lo) / 2;
+        if (pl->da_step[da_at(pl, (uint32_t)mid)] < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo - 1;
+}
+
+static bool da_grow(n4d_sim *sim, n4d__plastic *pl)
+{
+    const uint32_t cap = 2 * pl->da_cap;
+    int64_t *st = n4d__alloc(sim->ctx, N4D_MEM_BUFFERS, cap * sizeof *st);
+    double *va = n4d__alloc(sim->ctx, N4D_MEM_BUFFERS, cap * sizeof *va);
+    bool ok = st && va;
+    for (uint32_t k = 0; ok && k < pl->n_cls; k++) {
+        n4d__plastic_class *c = &pl->cls[k];
+        if (!c->dn)
+            continue;
+        double *dn = n4d__alloc(sim->ctx, N4D_MEM_BUFFERS, cap * sizeof *dn);
+        if (!dn) {
+            ok = false;
+            break;
+        }
+        for (uint32_t q = 0; q < pl->da_len; q++)
+            dn[q] = c->dn[da_at(pl, q)];
+        n4d__free(sim->ctx, N4D_MEM_BUFFERS, c->dn, pl->da_cap * sizeof *dn);
+        c->dn = dn;
+    }
+    if (!ok) { /* classes already moved keep their new ring: grow the rest later */
+        n4d__free(sim->ctx, N4D_MEM_BUFFERS, st, cap * sizeof *st);
+        n4d__free(sim->ctx, N4D_MEM_BUFFERS, va, cap * sizeof *va);
+        return false;
+    }
+    for (uint32_t q = 0; q < pl->da_len; q++) {
+        st[q] = pl->da_step[da_at(pl, q)];
+        va[q] = pl->da_val[da_at(pl, q)];
+    }
+    n4d__free(sim->ctx, N4D_MEM_BUFFERS, pl->da_step, pl->da_cap * sizeof *st);
+    n4d__free(sim->ctx, N4D_MEM_BUFFERS, pl->da_val, pl->da_cap * sizeof *va);
+    pl->da_step = st;
+    pl->da_val = va;
+    pl->da_head = 0;
+    pl->da_cap = cap;
+    return true;
+}
+
+/* Appends the dopamine event of `step` (a spike count, or a new level
+ * minus the baseline) and each stdp_dopamine class's n just after it. */
+static n4d_status da_append(n4d_sim *sim, n4d__plastic *pl, int64_t step, double val)
+{
+    if (pl->da_len == pl->da_cap && !da_grow(sim, pl))
+        return n4d__error(&sim->hdr, N4D_E_NOMEM, "plasticity: out of memory for dopamine events");
+    const uint32_t at = da_at(pl, pl->da_len);
+    const int64_t prev = pl->da_len ? (int64_t)da_at(pl, pl->da_len - 1) : -1;
+    for (uint32_t k = 0; k < pl->n_cls; k++) {
+        n4d__plastic_class *c = &pl->cls[k];
+        if (!c->dn)
+            continue;
+        const n4d__stdpda_k *dk = &c->k.da;
+        if (!pl->da_spikes)
+            c->dn[at] = val;
+        else /* NEST: n <- n exp(-(t - t_last) / tau_n) + multiplicity / tau_n */
+            c->dn[at] = (prev >= 0 ? c->dn[prev] * exp(-(double)(step - pl->da_step[prev]) * dk->dt /
+                                                          dk->tau_n)
+                                   : 0.0) +
+                        val / dk->tau_n;
+    }
+    pl->da_step[at] = step;
+    pl->da_val[at] = val;
+    pl->da_len++;
+    return N4D_OK;
+}
+
 /* ---- creation ------------------------------------------------------------------- */
 
 static void compile_class(n4d__plastic_class *c, const n4d__syn_class *def, double dt)
@@ -67,7 +158,11 @@ static void compile_class(n4d__plastic_class *c, const n4d__syn_class *def, doub
     c->def = def;
     switch (c->rule) {
     case N4D__SYN_HEBB_4DNC:
-        c->k.hebb = (n4d__hebb_k){q[0], q[1], q[2], q[3]};
+        c->k.hebb = (n4d__hebb_k){q[0], q[1], q[2], q[3], q[4]};
+        break;
+    case N4D__SYN_STDP_DOPAMINE: /* spikes and taus are set by n4d__plastic_create */
+        c->k.da = (n4d__stdpda_k){q[5], q[6], q[2], q[3], q[4], q[7], q[8], 1.0 / q[2],
+                                  dt / q[0], dt / q[1], dt, 0};
         break;
     case N4D__SYN_STDP:
         c->k.stdp = (n4d__stdp_k){q[2], q[3], q[4], q[5], q[6], dt / q[0], dt / q[1], q[7] != 0.0};
@@ -112,6 +207,7 @@ n4d_status n4d__plastic_create(n4d_sim *sim)
     if (!pl)
         return n4d__error(&sim->hdr, N4D_E_NOMEM, "plasticity: out of memory");
     sim->plastic = pl;
+    pl->da_mod = -1;
     pl->n_cls = m->n_cls;
     pl->cls = n4d__calloc(ctx, N4D_MEM_OTHER, m->n_cls, sizeof *pl->cls);
     pl->seg_base = n4d__calloc(ctx, N4D_MEM_SYNAPSES, G ? G : 1, sizeof(uint64_t));
@@ -149,6 +245,34 @@ n4d_status n4d__plastic_create(n4d_sim *sim)
             if ((def->source < 0 || def->source == (int32_t)p) ||
                 (def->target < 0 || def->target == (int32_t)p))
                 pl->pop_tracked[p] = 1;
+        if (c->rule == N4D__SYN_STDP_DOPAMINE || (c->rule == N4D__SYN_HEBB_4DNC && c->k.hebb.dmod > 0)) {
+            /* they read the dopamine modulator */
+            pl->da_mod = n4d__mod_find(m, "dopamine");
+            if (pl->da_mod < 0)
+                return n4d__error(&sim->hdr, N4D_E_CONFIG,
+                                  "synapse class \"%s\" (%s%s) reads the modulator \"dopamine\", "
+                                  "which the model does not declare (a \"neuromodulation\" "
+                                  "section of the config, or n4d_model_add_modulator)",
+                                  def->name, def->sm->name,
+                                  c->rule == N4D__SYN_HEBB_4DNC ? " with dopamine_modulation" : "");
+            pl->da_spikes = m->mods[pl->da_mod].driver >= 0;
+        }
+        if (c->rule == N4D__SYN_STDP_DOPAMINE) {
+            n4d__stdpda_k *dk = &c->k.da;
+            if (!(dk->wmin <= dk->wmax))
+                return n4d__error(&sim->hdr, N4D_E_CONFIG,
+                                  "stdp_dopamine projection \"%s\": Wmin %g is above Wmax %g",
+                                  def->name, dk->wmin, dk->wmax);
+            dk->spikes = pl->da_spikes;
+            /* NEST: taus = (tau_c + tau_n) / (tau_c tau_n) */
+            dk->taus = dk->spikes ? (dk->tau_c + dk->tau_n) / (dk->tau_c * dk->tau_n) : 1.0 / dk->tau_c;
+            pl->has_da = true;
+            n4d_status st;
+            if ((st = set_trace(sim, pl, def->source, true, dk->inv_tau_plus, 0, def->name)) ||
+                (st = set_trace(sim, pl, def->target, false, dk->inv_tau_minus, 0, def->name)))
+                return st;
+            tau_max = fmax(tau_max, fmax(def->params[0], def->params[1]));
+        }
         if (c->rule == N4D__SYN_STDP) {
             n4d_status st;
             if ((st = set_trace(sim, pl, def->source, true, c->k.stdp.inv_tau_plus,
@@ -162,6 +286,24 @@ n4d_status n4d__plastic_create(n4d_sim *sim)
     pl->window = (int64_t)ceil(WINDOW_TAUS * tau_max / sim->dt) + (int64_t)m->syn.max_delay;
     pl->keep = pl->window + (int64_t)m->syn.max_delay + 2 * MAX_BATCH + FLUSH_EVERY + 1;
     pl->last_flush_check = -1;
+    if (pl->has_da) {
+        /* stdp_dopamine: a presynaptic neuron's last update is at most
+         * 2 da_period old; what it reads is kept that long */
+        pl->da_period = pl->window > DA_PERIOD ? pl->window : DA_PERIOD;
+        pl->da_next = pl->da_period;
+        pl->da_keep = 2 * pl->da_period + 2 * MAX_BATCH + (int64_t)m->syn.max_delay + 2;
+        const int64_t keep = pl->da_keep + pl->window + FLUSH_EVERY;
+        if (keep > pl->keep)
+            pl->keep = keep;
+        pl->da_upd = n4d__alloc(ctx, N4D_MEM_BUFFERS, N * sizeof(int64_t));
+        pl->da_step = n4d__alloc(ctx, N4D_MEM_BUFFERS, DA_CAP0 * sizeof(int64_t));
+        pl->da_val = n4d__alloc(ctx, N4D_MEM_BUFFERS, DA_CAP0 * sizeof(double));
+        pl->da_cap = DA_CAP0;
+        if (!pl->da_upd || !pl->da_step || !pl->da_val)
+            return n4d__error(&sim->hdr, N4D_E_NOMEM, "plasticity: out of memory");
+        for (uint64_t i = 0; i < N; i++)
+            pl->da_upd[i] = -1;
+    }
 
     /* class-local indices of the segments, and the weights */
     for (uint64_t g = 0; g < G; g++) {
@@ -178,8 +320,16 @@ n4d_status n4d__plastic_create(n4d_sim *sim)
     for (uint32_t k = 0; k < pl->n_cls; k++) {
         n4d__plastic_class *c = &pl->cls[k];
         const uint64_t n = c->n ? c->n : 1;
-        if (c->rule == N4D__SYN_HEBB_4DNC) {
+        if (c->rule == N4D__SYN_HEBB_4DNC || c->rule == N4D__SYN_STDP_DOPAMINE) {
             c->wd = n4d__alloc(ctx, N4D_MEM_SYNAPSES, n * sizeof(double));
+            if (c->rule == N4D__SYN_STDP_DOPAMINE) {
+                c->dc = n4d__calloc(ctx, N4D_MEM_SYNAPSES, n, sizeof(double));
+                c->dn = n4d__alloc(ctx, N4D_MEM_BUFFERS, DA_CAP0 * sizeof(double));
+                if (!c->dc || !c->dn)
+                    return n4d__error(&sim->hdr, N4D_E_NOMEM,
+                                      "plasticity: out of memory for %llu synapses of \"%s\"",
+                                      (unsigned long long)c->n, c->def->name);
+            }
             if (!c->wd)
                 return n4d__error(&sim->hdr, N4D_E_NOMEM,
                                   "plasticity: out of memory for %llu weights of \"%s\"",
@@ -235,6 +385,8 @@ void n4d__plastic_destroy(n4d_sim *sim)
             const uint64_t n = c->n ? c->n : 1;
             n4d__free(ctx, N4D_MEM_SYNAPSES, c->wd, n * sizeof(double));
             n4d__free(ctx, N4D_MEM_SYNAPSES, c->wf, n * sizeof(float));
+            n4d__free(ctx, N4D_MEM_SYNAPSES, c->dc, n * sizeof(double));
+            n4d__free(ctx, N4D_MEM_BUFFERS, c->dn, (c->dn ? pl->da_cap : 0) * sizeof(double));
             n4d__free(ctx, N4D_MEM_NEURONS, c->tu, N * sizeof(double));
             n4d__free(ctx, N4D_MEM_NEURONS, c->tx, N * sizeof(double));
             n4d__free(ctx, N4D_MEM_NEURONS, c->tlast, N * sizeof(int64_t));
@@ -257,22 +409,51 @@ void n4d__plastic_destroy(n4d_sim *sim)
     n4d__free(ctx, N4D_MEM_OTHER, pl->nearest_plus, P);
     n4d__free(ctx, N4D_MEM_OTHER, pl->nearest_minus, P);
     n4d__free(ctx, N4D_MEM_BUFFERS, pl->flush_ids, pl->cap_flush * sizeof(uint32_t));
+    n4d__free(ctx, N4D_MEM_BUFFERS, pl->da_step, pl->da_cap * sizeof(int64_t));
+    n4d__free(ctx, N4D_MEM_BUFFERS, pl->da_val, pl->da_cap * sizeof(double));
+    n4d__free(ctx, N4D_MEM_BUFFERS, pl->da_upd, (pl->da_upd ? N : 0) * sizeof(int64_t));
+    n4d__free(ctx, N4D_MEM_BUFFERS, pl->da_list, pl->cap_da * sizeof *pl->da_list);
     n4d__free(ctx, N4D_MEM_OTHER, pl, sizeof *pl);
     sim->plastic = NULL;
 }
 
 /* ---- a batch ---------------------------------------------------------------------- */
 
-void n4d__plastic_batch_begin(n4d_sim *sim, uint64_t step0, uint32_t steps)
+n4d_status n4d__plastic_batch_begin(n4d_sim *sim, uint64_t step0, uint32_t steps)
 {
     n4d__plastic *pl = sim->plastic;
-    (void)steps;
     pl->batch0 = (int64_t)step0;
     pl->n_flush = 0;
+    pl->n_da = 0;
+    if (pl->has_da) {
+        /* the dopamine events of the batch's steps (modulators.h: known
+         * before the batch), after dropping those no synapse reads */
+        while (pl->da_len >= 2 &&
+               pl->da_step[da_at(pl, 1)] < (int64_t)step0 - pl->da_keep) {
+            pl->da_head = (pl->da_head + 1) & (pl->da_cap - 1);
+            pl->da_len--;
+        }
+        const n4d__mod_rt *r = &sim->mods->m[pl->da_mod];
+        const double base = sim->model->mods[pl->da_mod].baseline;
+        for (uint32_t j = 0; j < steps; j++) {
+            const int64_t t = (int64_t)step0 + j;
+            n4d_status st = N4D_OK;
+            if (pl->da_spikes) {
+                if (r->arrive[j])
+                    st = da_append(sim, pl, t, (double)r->arrive[j]);
+            } else {
+                const double n = r->lv[j] - base;
+                if (!pl->da_len || pl->da_val[da_at(pl, pl->da_len - 1)] != n)
+                    st = da_append(sim, pl, t, n);
+            }
+            if (st)
+                return st;
+        }
+    }
     /* stdp: presynaptic neurons whose facilitation window closed */
     const int64_t check = (int64_t)(step0 / FLUSH_EVERY);
     if (pl->window <= (int64_t)sim->model->syn.max_delay || check == pl->last_flush_check)
-        return;
+        return N4D_OK;
     pl->last_flush_check = check;
     for (uint64_t i = 0; i < sim->n; i++) {
         const int64_t t = pl->recent[i].step[0];
@@ -283,18 +464,53 @@ void n4d__plastic_batch_begin(n4d_sim *sim, uint64_t step0, uint32_t steps)
             size_t cap = pl->cap_flush;
             if (!n4d__grow(sim->ctx, N4D_MEM_BUFFERS, (void **)&pl->flush_ids, &cap,
                            pl->n_flush + 1, sizeof(uint32_t)))
-                return; /* flushed later: the result is the same, the history longer */
+                return N4D_OK; /* flushed later: the result is the same, the history longer */
             pl->cap_flush = cap;
         }
         pl->flush_ids[pl->n_flush++] = (uint32_t)i;
         pl->flushed[i] = t;
     }
+    return N4D_OK;
+}
+
+/* stdp_dopamine: the presynaptic neurons whose last update is da_period or
+ * more before step T (a multiple of da_period) are brought up to date at T
+ * by n4d__plastic_flush. Decided from the spikes before T only, before any
+ * delivery at T or later, so it does not depend on the batching. */
+static n4d_status da_select(n4d_sim *sim, n4d__plastic *pl, int64_t T)
+{
+    pl->da_trig = T;
+    for (uint64_t i = 0; i < sim->n; i++) {
+        if (!pl->len[i] || pl->inv_tau_plus[pl->pop_of[i]] == 0.0)
+            continue;
+        const int64_t kp = hist_before(pl, i, T);
+        if (kp < 0) /* never spiked before T: every c is 0, nothing to integrate */
+            continue;
+        const int64_t tp = hist_at(pl, i, (uint32_t)kp)->step;
+        const int64_t from = tp > pl->da_upd[i] ? tp : pl->da_upd[i];
+        if (T - from < pl->da_period)
+            continue;
+        if (!n4d__grow(sim->ctx, N4D_MEM_BUFFERS, (void **)&pl->da_list, &pl->cap_da, pl->n_da + 1,
+                       sizeof *pl->da_list))
+            return n4d__error(&sim->hdr, N4D_E_NOMEM,
+                              "plasticity: out of memory for the stdp_dopamine updates");
+        pl->da_list[pl->n_da].id = (uint32_t)i;
+        pl->da_list[pl->n_da++].from = from;
+        pl->da_upd[i] = T;
+    }
+    return N4D_OK;
 }
 
 n4d_status n4d__plastic_append(n4d_sim *sim, uint64_t step, const uint32_t *ids, uint64_t count)
 {
     n4d__plastic *pl = sim->plastic;
     const int64_t s = (int64_t)step;
+    while (pl->has_da && s >= pl->da_next) { /* the spikes before da_next are all in */
+        n4d_status st = da_select(sim, pl, pl->da_next);
+        if (st)
+            return st;
+        pl->da_next += pl->da_period;
+    }
     for (uint64_t q = 0; q < count; q++) {
         const uint32_t i = ids[q];
         const int32_t p = pl->pop_of[i];
@@ -396,10 +612,97 @@ static inline double stdp_facilitate(const n4d__plastic *pl, const n4d__stdp_k *
     return w;
 }
 
+/* stdp_dopamine, NEST's process_dopa_spikes_: the weight w and the
+ * eligibility c of a synapse from step t0 to t1 >= t0, through the
+ * dopamine events in (t0, t1]. */
+static inline void da_integrate(const n4d__plastic *pl, const n4d__plastic_class *cl, double *w,
+                                double *c, int64_t t0, int64_t t1)
+{
+    const n4d__stdpda_k *k = &cl->k.da;
+    const double c0 = *c;
+    if (c0 == 0.0 || t1 == t0) { /* what the full form gives: w - 0, clipped; c unchanged */
+        *w = *w < k->wmin ? k->wmin : (*w > k->wmax ? k->wmax : *w);
+        return;
+    }
+    int64_t e = da_before(pl, t0 + 1); /* the newest event at or before t0 */
+    double n = 0.0;
+    if (e >= 0) {
+        const uint32_t at = da_at(pl, (uint32_t)e);
+        n = cl->dn[at];
+        if (k->spikes)
+            n *= exp((double)(pl->da_step[at] - t0) * k->dt / k->tau_n);
+    }
+    double ww = *w;
+    int64_t tc = t0; /* w and n are at tc, c at t0 */
+    for (e++; e < (int64_t)pl->da_len; e++) {
+        const uint32_t at = da_at(pl, (uint32_t)e);
+        const int64_t td = pl->da_step[at];
+        if (td > t1)
+            break;
+        const double cd = c0 * exp((double)(t0 - tc) * k->dt / k->tau_c);
+        ww = n4d__stdpda_weight(k, ww, cd, n, (double)(tc - td) * k->dt);
+        n = cl->dn[at];
+        tc = td;
+    }
+    const double cd = c0 * exp((double)(t0 - tc) * k->dt / k->tau_c);
+    *w = n4d__stdpda_weight(k, ww, cd, n, (double)(tc - t1) * k->dt);
+    *c = c0 * exp((double)(t0 - t1) * k->dt / k->tau_c);
+}
+
+/* stdp_dopamine, NEST's send() up to the depression (and its
+ * trigger_update_weight): from the last update t_lu to t1, with the
+ * facilitation of c by the postsynaptic spikes t in (t_lu - d, t1 - d]
+ * (those within the window of the presynaptic spike t_prev, with K+ after
+ * it: kplus). */
+static inline void da_advance(const n4d__plastic *pl, const n4d__plastic_class *cl, double *w,
+                              double *c, uint32_t post, int64_t t_lu, int64_t t_prev, double kplus,
+                              int64_t d, int64_t t1)
+{
+    const n4d__stdpda_k *k = &cl->k.da;
+    int64_t t0 = t_lu;
+    if (t_prev >= 0) {
+        int64_t hi = t1 - d, lim = t_prev + pl->window - d - 1;
+        hi = hi < lim ? hi : lim;
+        const int64_t k0 = hist_before(pl, post, hi + 1); /* newest with t <= hi */
+        int64_t k1 = k0;
+        while (k1 >= 0 && hist_at(pl, post, (uint32_t)k1)->step > t_lu - d)
+            k1--;
+        for (int64_t e = k1 + 1; e <= k0; e++) {
+            const int64_t tp = hist_at(pl, post, (uint32_t)e)->step + d;
+            da_integrate(pl, cl, w, c, t0, tp);
+            t0 = tp;
+            *c += k->a_plus * (kplus * exp(-(double)(tp - t_prev) * k->inv_tau_plus));
+        }
+    }
+    da_integrate(pl, cl, w, c, t0, t1);
+}
+
 void n4d__plastic_flush(n4d_sim *sim, uint32_t tlo, uint32_t thi, int full)
 {
     n4d__plastic *pl = sim->plastic;
     const n4d__syn_view *syn = &sim->syn;
+    for (uint64_t f = 0; f < pl->n_da; f++) { /* stdp_dopamine: up to date at da_trig */
+        const uint32_t src = pl->da_list[f].id;
+        const int64_t kp = hist_before(pl, src, pl->da_trig);
+        const n4d__spk *prev = hist_at(pl, src, (uint32_t)kp);
+        for (uint64_t g = syn->seg_ptr[src]; g < syn->seg_ptr[src + 1]; g++) {
+            const uint32_t key = syn->seg_key[g];
+            const uint32_t cl = N4D__SEG_CLASS(key);
+            if (!cl || pl->cls[cl - 1].rule != N4D__SYN_STDP_DOPAMINE)
+                continue;
+            const n4d__plastic_class *c = &pl->cls[cl - 1];
+            uint64_t j0 = syn->seg_off[g], j1 = syn->seg_off[g + 1];
+            const uint64_t base = pl->seg_base[g] - j0;
+            if (!full) {
+                j0 = n4d__lower_bound(syn->target, j0, j1, tlo);
+                j1 = n4d__lower_bound(syn->target, j0, j1, thi);
+            }
+            for (uint64_t j = j0; j < j1; j++)
+                da_advance(pl, c, &c->wd[base + j], &c->dc[base + j], syn->target[j],
+                           pl->da_list[f].from, prev->step, (double)prev->kplus,
+                           N4D__SEG_DELAY(key), pl->da_trig);
+        }
+    }
     for (uint64_t f = 0; f < pl->n_flush; f++) {
         const uint32_t src = pl->flush_ids[f];
         const n4d__spk *last = hist_at(pl, src, pl->len[src] - 1);
@@ -444,9 +747,10 @@ void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g,
     case N4D__SYN_HEBB_4DNC: {
         const n4d__hebb_k *k = &c->k.hebb;
         const uint64_t idle = (uint64_t)(s - (prev ? prev->step : -1) - 1);
+        const double da = k->dmod > 0 ? n4d__mods_level(sim, pl->da_mod, step) * k->dmod : 1.0;
         for (uint64_t j = j0; j < j1; j++) {
             double w = n4d__hebb_idle(k, c->wd[base + j], idle);
-            w = n4d__hebb_event(k, w, hist_spiked(pl, tg[j], s));
+            w = n4d__hebb_event(k, w, hist_spiked(pl, tg[j], s), da);
             c->wd[base + j] = w;
             acc[tg[j]] += fixed(w, scale);
         }
@@ -477,6 +781,32 @@ void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g,
                 w = n4d__stdp_depress(k, w, (double)km * exp(-(double)(s - d - te) * k->inv_tau_minus));
             c->wf[base + j] = (float)w;
             acc[post] += fixed((double)c->wf[base + j], scale);
+        }
+        break;
+    }
+    case N4D__SYN_STDP_DOPAMINE: {
+        const n4d__stdpda_k *k = &c->k.da;
+        const int64_t d = N4D__SEG_DELAY(key);
+        const int64_t t_prev = prev ? prev->step : -1;
+        /* NEST: t_last_update starts at 0 */
+        int64_t t_lu = t_prev > 0 ? t_prev : 0;
+        t_lu = pl->da_upd[src] > t_lu ? pl->da_upd[src] : t_lu;
+        const double kplus = prev ? (double)prev->kplus : 0.0;
+        for (uint64_t j = j0; j < j1; j++) {
+            const uint32_t post = tg[j];
+            double w = c->wd[base + j], cc = c->dc[base + j];
+            da_advance(pl, c, &w, &cc, post, t_lu, t_prev, kplus, d, s);
+            /* depression of c by K- of the postsynaptic neuron at s - d */
+            const int64_t kq = hist_before(pl, post, s - d);
+            if (kq >= 0) {
+                const n4d__spk *e = hist_at(pl, post, (uint32_t)kq);
+                if (s - d - e->step < pl->window)
+                    cc -= k->a_minus * ((double)e->kminus *
+                                        exp(-(double)(s - d - e->step) * k->inv_tau_minus));
+            }
+            c->wd[base + j] = w;
+            c->dc[base + j] = cc;
+            acc[post] += fixed(w, scale);
         }
         break;
     }
@@ -514,6 +844,8 @@ double n4d__plastic_weight(const n4d_sim *sim, uint64_t src, uint64_t g, uint64_
     const uint64_t at = pl->seg_base[g] + (j - s->seg_off[g]);
     if (c->rule == N4D__SYN_STDP)
         return (double)c->wf[at];
+    if (c->rule == N4D__SYN_STDP_DOPAMINE) /* as of its last update, as NEST reports it */
+        return c->wd[at];
     if (c->rule == N4D__SYN_HEBB_4DNC) {
         /* the source's last spike before the current step is the synapse's
          * last update; the steps since only clip and decay */

@@ -38,10 +38,13 @@ typedef struct n4d__plastic_class {
         n4d__hebb_k hebb;
         n4d__stdp_k stdp;
         n4d__tsodyks_k tso;
+        n4d__stdpda_k da;
     } k;
     const n4d__syn_class *def;
     uint64_t n;  /* synapses */
-    double *wd;  /* hebb_4dnc: n weights */
+    double *wd;  /* hebb_4dnc, stdp_dopamine: n weights */
+    double *dc;  /* stdp_dopamine: n eligibility traces c */
+    double *dn;  /* stdp_dopamine: n just after each dopamine event (the ring of da_step) */
     float *wf;   /* stdp: n weights */
     /* tsodyks: per neuron (internal index; only the source population's are
      * used), the state after its last spike before the current batch */
@@ -73,6 +76,27 @@ typedef struct n4d__plastic {
     uint64_t n_flush, cap_flush;
     int64_t batch0;   /* first step of the current batch */
     int64_t last_flush_check;
+    /* dopamine (modulators.h): the modulator stdp_dopamine and hebb_4dnc
+     * read (-1: none), and whether its spikes drive it */
+    int32_t da_mod;
+    bool da_spikes, has_da; /* has_da: a stdp_dopamine class */
+    /* stdp_dopamine: the dopamine events (a spike count arriving, or a new
+     * level) by step, a ring of da_cap from da_head; per class dn */
+    int64_t *da_step;
+    double *da_val;
+    uint32_t da_head, da_len, da_cap;
+    int64_t da_keep;
+    /* stdp_dopamine: presynaptic neurons silent for da_period steps are
+     * brought up to date at the multiples of da_period (as NEST's volume
+     * transmitter does), so that the events can be dropped */
+    int64_t *da_upd;  /* per neuron: the last such update (-1) */
+    int64_t da_period, da_next, da_trig;
+    struct n4d__da_flush {
+        uint32_t id;
+        int64_t from; /* its last update before this one */
+    } *da_list;
+    uint64_t n_da;
+    size_t cap_da;
 } n4d__plastic;
 
 /* Creates the sim's plastic state (sim->plastic) for a model with classes;
@@ -81,10 +105,12 @@ typedef struct n4d__plastic {
 n4d_status n4d__plastic_create(n4d_sim *sim);
 void n4d__plastic_destroy(n4d_sim *sim);
 
-/* Serial, before the deliveries of the batch of `steps` steps from step0. */
-void n4d__plastic_batch_begin(n4d_sim *sim, uint64_t step0, uint32_t steps);
+/* Serial, before the deliveries of the batch of `steps` steps from step0
+ * (after n4d__mods_batch_begin). N4D_E_NOMEM (detail on the sim). */
+n4d_status n4d__plastic_batch_begin(n4d_sim *sim, uint64_t step0, uint32_t steps);
 /* Serial: the spikes (internal indices, ascending) of `step` of the batch;
- * call for every step in order (any number of chunks per step, in order).
+ * call for every step in order, at least once per step even without
+ * spikes (any number of chunks per step, in order).
  * N4D_E_NOMEM (detail on the sim) when a history cannot grow. */
 n4d_status n4d__plastic_append(n4d_sim *sim, uint64_t step, const uint32_t *ids, uint64_t count);
 /* The facilitation windows closed since the last batch, for the synapses

@@ -4,7 +4,7 @@
  * reach which synapse, spike histories, traces -- is in plastic.h.
  *
  * Synapse model ids (stored in files: never renumbered): 0 static,
- * 1 hebb_4dnc, 2 stdp, 3 tsodyks. */
+ * 1 hebb_4dnc, 2 stdp, 3 tsodyks, 4 stdp_dopamine. */
 #ifndef N4D_PLASTIC_RULES_H
 #define N4D_PLASTIC_RULES_H
 
@@ -13,16 +13,23 @@
 
 #include "philox.h" /* N4D_HD */
 
-enum { N4D__SYN_STATIC = 0, N4D__SYN_HEBB_4DNC = 1, N4D__SYN_STDP = 2, N4D__SYN_TSODYKS = 3 };
+enum {
+    N4D__SYN_STATIC = 0,
+    N4D__SYN_HEBB_4DNC = 1,
+    N4D__SYN_STDP = 2,
+    N4D__SYN_TSODYKS = 3,
+    N4D__SYN_STDP_DOPAMINE = 4
+};
 
 /* ---- hebb_4dnc: the rule of 4D Neural Cognition -------------------------------
  * Every step, for every synapse: +eta when pre and post spiked in the step,
  * -eta/2 when only pre did; then clip to [lo, hi] (NaN/inf -> midpoint);
  * then decay toward 0 by `decay` without crossing it. Steps without a
  * presynaptic spike only clip and decay: n4d applies them in closed form at
- * the synapse's next event (n4d__hebb_idle). */
+ * the synapse's next event (n4d__hebb_idle). With dopamine_modulation
+ * (dmod > 0) the change is multiplied by the dopamine level x dmod. */
 typedef struct n4d__hebb_k {
-    double eta, lo, hi, decay;
+    double eta, lo, hi, decay, dmod;
 } n4d__hebb_k;
 
 N4D_HD double n4d__hebb_clip(const n4d__hebb_k *k, double w)
@@ -62,10 +69,11 @@ N4D_HD double n4d__hebb_idle(const n4d__hebb_k *k, double w, uint64_t steps)
     return w + kd < ceil_w ? w + kd : ceil_w;
 }
 
-/* The step of a presynaptic spike: the change, then clip and decay. */
-N4D_HD double n4d__hebb_event(const n4d__hebb_k *k, double w, int post_spiked)
+/* The step of a presynaptic spike: the change (times `scale`: 1, or the
+ * dopamine level x dmod), then clip and decay. */
+N4D_HD double n4d__hebb_event(const n4d__hebb_k *k, double w, int post_spiked, double scale)
 {
-    w += post_spiked ? k->eta : -0.5 * k->eta;
+    w += scale * (post_spiked ? k->eta : -0.5 * k->eta);
     return n4d__hebb_decay(k, n4d__hebb_clip(k, w));
 }
 
@@ -94,6 +102,32 @@ N4D_HD double n4d__stdp_depress(const n4d__stdp_k *k, double w, double kminus)
     const double f = k->mu_minus == 0.0 ? 1.0 : pow(nw, k->mu_minus);
     const double r = nw - k->alpha * k->lambda * f * kminus;
     return (r > 0.0 ? r : 0.0) * k->wmax;
+}
+
+/* ---- stdp_dopamine: NEST stdp_dopamine_synapse ------------------------------------
+ * An eligibility trace c (facilitated by A_plus K+ at postsynaptic spikes,
+ * depressed by A_minus K- at presynaptic ones, decaying with tau_c) and a
+ * dopamine trace n; between events dw/dt = c (n - b), integrated exactly.
+ * n is NEST's (a jump of 1/tau_n at each dopamine spike, decay tau_n) when
+ * the dopamine modulator is driven by a population's spikes, else the
+ * dopamine level minus its baseline, constant between level changes
+ * (tau_n unused: taus = 1 / tau_c). docs/plasticity.md. */
+typedef struct n4d__stdpda_k {
+    double a_plus, a_minus, tau_c, tau_n, b, wmin, wmax;
+    double taus;                        /* 1/tau_c + 1/tau_n (spikes), 1/tau_c (level) */
+    double inv_tau_plus, inv_tau_minus; /* 1 / tau in steps */
+    double dt;                          /* ms per step */
+    int32_t spikes;                     /* n from dopamine spikes (else from the level) */
+} n4d__stdpda_k;
+
+/* NEST's update_weight_: the weight after minus_dt (<= 0, ms) from a time
+ * where c is c0 and n is n0, clipped to [Wmin, Wmax]. */
+N4D_HD double n4d__stdpda_weight(const n4d__stdpda_k *k, double w, double c0, double n0,
+                                 double minus_dt)
+{
+    w = w - c0 * (n0 / k->taus * expm1(k->taus * minus_dt) -
+                  k->b * k->tau_c * expm1(minus_dt / k->tau_c));
+    return w < k->wmin ? k->wmin : (w > k->wmax ? k->wmax : w);
 }
 
 /* ---- tsodyks: NEST tsodyks2_synapse ---------------------------------------------

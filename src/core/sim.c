@@ -3,6 +3,7 @@
  * state access. */
 #include "backend.h" /* the registry: backends are found by name or capability */
 #include "homeo.h"
+#include "modulators.h"
 #include "plastic.h"
 #include "poisson.h"
 
@@ -393,6 +394,7 @@ static void sim_free(n4d_sim *sim)
         sim->ops->fini(sim);
     n4d__plastic_destroy(sim);
     n4d__homeo_destroy(sim);
+    n4d__mods_destroy(sim);
     n4d__free(ctx, N4D_MEM_NEURONS, sim->v, N * sizeof(float));
     for (uint32_t j = 0; j < sim->nx; j++)
         n4d__free(ctx, N4D_MEM_NEURONS, sim->x[j], N * sizeof(float));
@@ -594,8 +596,8 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
         sim->runs[i].n = run->n;
         sim->runs[i].pop = run->pop;
     }
-    if ((st = init_inputs(sim)) || (st = build_senses(sim)) || (st = n4d__plastic_create(sim)) ||
-        (st = n4d__homeo_create(sim)))
+    if ((st = init_inputs(sim)) || (st = build_senses(sim)) || (st = n4d__mods_create(sim)) ||
+        (st = n4d__plastic_create(sim)) || (st = n4d__homeo_create(sim)))
         goto fail_msg;
     init_state(sim);
     for (;;) {
@@ -610,6 +612,12 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
                             "backend \"%s\" does not run homeostatic scaling; cpu-ref and "
                             "cpu-omp do",
                             backend->name);
+            sim->ops = NULL;
+        } else if (sim->mods && !(backend->caps & N4D__CAP_PLASTICITY)) {
+            st = n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
+                            "backend \"%s\" does not run neuromodulators (modulator \"%s\"); "
+                            "cpu-ref and cpu-omp do",
+                            backend->name, model->mods[0].name);
             sim->ops = NULL;
         } else if (sim->n_sparse_poisson && !(backend->caps & N4D__CAP_SPARSE_POISSON)) {
             st = n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,

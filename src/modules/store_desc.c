@@ -4,6 +4,7 @@
  * into a new model on load (docs/storage.md). */
 #include "store_model.h"
 #include "json_check.h"
+#include "modulators.h"
 
 #if N4D_HAVE_HDF5
 
@@ -138,6 +139,26 @@ char *n4d__store_describe(const n4d_model *m)
                                                      (json_int_t)s->rows, "cols",
                                                      (json_int_t)s->cols)) == 0;
     }
+    /* the modulators and their bindings (optional keys of version 3) */
+    json_t *mods = json_array(), *binds = json_array();
+    ok = ok && mods && binds && json_object_set_new(root, "modulators", mods) == 0;
+    ok = ok && json_object_set_new(root, "modulator_bindings", binds) == 0;
+    for (size_t k = 0; ok && k < m->n_mods; k++) {
+        const n4d__mod_def *d = &m->mods[k];
+        ok = json_array_append_new(
+                 mods, json_pack("{s:s,s:o,s:o,s:o,s:s,s:o,s:o}", "name", d->name, "baseline",
+                                 jnum(d->baseline), "decay_rate", jnum(d->decay), "level",
+                                 jnum(d->level0), "driven_by",
+                                 d->driver >= 0 ? m->pops[d->driver].name : "", "per_spike",
+                                 jnum(d->per_spike), "delay", jnum(d->delay * m->dt))) == 0;
+    }
+    for (size_t k = 0; ok && k < m->n_mod_binds; k++) {
+        const n4d__mod_bind *b = &m->mod_binds[k];
+        ok = json_array_append_new(binds, json_pack("{s:s,s:i,s:s,s:o}", "population",
+                                                    m->pops[b->pop].name, "target", (int)b->what,
+                                                    "modulator", m->mods[b->mod].name, "strength",
+                                                    jnum(b->strength))) == 0;
+    }
     char *text = NULL;
     if (ok) {
         json_object_set(root, "areas", areas);
@@ -181,12 +202,21 @@ static bool jr_num(jr *r, json_t *o, const char *key, double *out)
     return n4d__jc_req_real(&r->jc, o, key, out) == N4D_OK;
 }
 
+/* Parameters added to a table after description version 3: a file
+ * without them takes their default. */
+static const char *const LATER_PARAMS[] = {"dopamine_modulation", NULL};
+
 /* The n parameters of a table (defs) by name from object o into pv. */
 static bool jr_params(jr *r, json_t *o, const n4d__param_def *defs, int32_t n,
                       n4d_param_value *pv)
 {
     for (int32_t k = 0; k < n; k++) {
         pv[k].name = defs[k].name;
+        if (json_is_object(o) && !json_object_get(o, pv[k].name) &&
+            n4d__json_in_list(LATER_PARAMS, pv[k].name)) {
+            pv[k].value = defs[k].def;
+            continue;
+        }
         if (!jr_num(r, o, pv[k].name, &pv[k].value))
             return false;
     }
@@ -485,6 +515,35 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
             !jr_int(&r, v, "cols", 0, UINT32_MAX, &cols))
             goto done;
         if (n4d_model_add_sense(m, name, area, (uint32_t)rows, (uint32_t)cols)) {
+            jr_model_error(&r, m);
+            goto done;
+        }
+    }
+    json_array_foreach(json_object_get(root, "modulators"), i, v) {
+        jr_at(&r, "modulators", i);
+        n4d_modulator_desc d;
+        n4d_modulator_desc_init(&d);
+        if (!jr_str(&r, v, "name", &d.name) || !jr_num(&r, v, "baseline", &d.baseline) ||
+            !jr_num(&r, v, "decay_rate", &d.decay_rate) || !jr_num(&r, v, "level", &d.level) ||
+            !jr_str(&r, v, "driven_by", &d.driven_by) || !jr_num(&r, v, "per_spike", &d.per_spike) ||
+            !jr_num(&r, v, "delay", &d.delay))
+            goto done;
+        if (!d.driven_by[0])
+            d.driven_by = NULL;
+        if (n4d_model_add_modulator(m, &d)) {
+            jr_model_error(&r, m);
+            goto done;
+        }
+    }
+    json_array_foreach(json_object_get(root, "modulator_bindings"), i, v) {
+        jr_at(&r, "modulator_bindings", i);
+        const char *pop, *mod;
+        int32_t what;
+        double strength;
+        if (!jr_str(&r, v, "population", &pop) || !jr_i32(&r, v, "target", &what) ||
+            !jr_str(&r, v, "modulator", &mod) || !jr_num(&r, v, "strength", &strength))
+            goto done;
+        if (n4d_model_bind_modulator(m, pop, what, mod, strength)) {
             jr_model_error(&r, m);
             goto done;
         }

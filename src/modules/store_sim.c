@@ -118,6 +118,11 @@ n4d_status n4d_sim_checkpoint(n4d_sim *sim, const char *path, const n4d_save_opt
         return n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
                           "n4d_sim_checkpoint: the model has homeostatic scaling, whose state "
                           "checkpoints do not hold yet");
+    if (sim->mods) /* the levels and pending driven spikes are not stored yet */
+        return n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
+                          "n4d_sim_checkpoint: the model has neuromodulators (\"%s\"), whose "
+                          "levels checkpoints do not hold yet",
+                          n4d_model_modulator_name(sim->model, 0));
     n4d_status hst = n4d__sim_to_host(sim, N4D__HOST_READ, 0); /* everything, the ring too */
     if (hst)
         return hst;
