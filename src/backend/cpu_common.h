@@ -6,6 +6,7 @@
 
 #include "backend.h"
 #include "cpu_kernels.h"
+#include "lifecycle.h"
 #include "plastic.h"
 
 #include <string.h>
@@ -156,10 +157,14 @@ static inline void n4d__cpu_deliver(n4d_sim *sim, uint32_t src, uint64_t step, u
             j0 = n4d__lower_bound(syn->target, j0, j1, tlo);
             j1 = n4d__lower_bound(syn->target, j0, j1, thi);
         }
+        /* the sender dies before the spike arrives (lifecycle.h) */
+        const bool lost = n4d__life_drops(sim, src, step, N4D__SEG_DELAY(key));
         if (N4D__SEG_CLASS(key)) { /* a plastic class: its rule, its weights */
-            n4d__plastic_deliver(sim, src, step, g, j0, j1, acc);
+            n4d__plastic_deliver(sim, src, step, g, j0, j1, lost ? NULL : acc);
             continue;
         }
+        if (lost)
+            continue;
         const uint32_t *tg = syn->target;
         const int32_t *wq = syn->weight_q;
         for (uint64_t j = j0; j < j1; j++)

@@ -79,9 +79,39 @@ static inline uint64_t compact(const uint8_t *flag, uint64_t n, uint64_t base, u
 #include "neuron_models.def"
 #undef N4D_NEURON_MODEL
 
+/* The kernels of populations with a cell lifecycle (lifecycle.h): each
+ * neuron's own constants, and no spike from a removed neuron. A separate
+ * family, so that the other populations keep their run constants. */
+#define N4D_NEURON_MODEL(id, name)                                                               \
+    N4D_CLONES                                                                                   \
+    static uint64_t kernel_life_##name(const n4d__pop_rt *p, uint64_t lo, uint64_t hi,           \
+                                       float *restrict v, float *restrict x0, float *restrict x1, \
+                                       float *restrict x2, int32_t *restrict ref,                \
+                                       float *restrict iext, int64_t *restrict re,               \
+                                       int64_t *restrict ri, double inv, float dc,               \
+                                       uint32_t *restrict spk)                                   \
+    {                                                                                            \
+        const n4d__neuron_k *restrict kn = p->kn;                                                \
+        const uint8_t *restrict alive = p->alive;                                                \
+        KERNEL_LOOP(((void)pc, n4d__##name##_step(&kn[i].name, &v[i], &x0[i], &x1[i], &x2[i],   \
+                                                  &ref[i], fe, fi, ext) &                        \
+                               alive[i]));                                                                   \
+    }
+#include "neuron_models.def"
+#undef N4D_NEURON_MODEL
+
 uint64_t n4d__kernel_update(const n4d__pop_rt *p, const n4d__kernel_args *a, uint64_t lo,
                             uint64_t hi, uint32_t *spk)
 {
+    if (p->kn)
+        switch (p->model) {
+#define N4D_NEURON_MODEL(id, name)                                                               \
+        case id:                                                                                 \
+            return kernel_life_##name(p, lo, hi, a->v, a->x[0], a->x[1], a->x[2], a->ref, a->iext, \
+                                      a->in_e, a->in_i, a->inv_scale, a->dc, spk);
+#include "neuron_models.def"
+#undef N4D_NEURON_MODEL
+        }
     switch (p->model) {
 #define N4D_NEURON_MODEL(id, name)                                                               \
     case id:                                                                                     \

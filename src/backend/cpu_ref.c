@@ -4,6 +4,7 @@
  * n4d__update_neuron); its own delivery loop over the CSR; no SIMD kernels,
  * no block skipping (it refuses compression). */
 #include "cpu_common.h" /* the registry entry's declaration; none of its loops */
+#include "lifecycle.h"
 #include "plastic.h"
 
 typedef struct cpu_ref_state {
@@ -77,8 +78,16 @@ static uint64_t update(n4d_sim *sim, uint64_t step, uint32_t *spk)
             re[i] = 0;
             ri[i] = 0;
             sim->iext[i] = 0.0f;
-            if (n4d__update_neuron(p, &sim->v[i], &sim->x[0][i], &sim->x[1][i], &sim->x[2][i],
-                                   &sim->ref[i], in_e, in_i, ext))
+            int spike;
+            if (p->kn) /* a cell lifecycle: the neuron's own constants; removed: silent */
+                spike = n4d__update_neuron_k(p->model, &p->kn[i], &sim->v[i], &sim->x[0][i],
+                                             &sim->x[1][i], &sim->x[2][i], &sim->ref[i], in_e,
+                                             in_i, ext) &
+                        p->alive[i];
+            else
+                spike = n4d__update_neuron(p, &sim->v[i], &sim->x[0][i], &sim->x[1][i],
+                                           &sim->x[2][i], &sim->ref[i], in_e, in_i, ext);
+            if (spike)
                 spk[ns++] = (uint32_t)i;
         }
     }
@@ -95,10 +104,16 @@ static void deliver(n4d_sim *sim, uint32_t src, uint64_t step)
         const uint32_t key = syn->seg_key[g];
         const uint64_t slot = (step + N4D__SEG_DELAY(key)) % sim->ring_slots;
         int64_t *acc = sim->ring + (slot * 2 + N4D__SEG_CH(key)) * N;
+        /* the sender dies before the spike arrives: its rule still sees the
+         * spike (the reference's plasticity runs before the lifecycle) */
+        const bool lost = n4d__life_drops(sim, src, step, N4D__SEG_DELAY(key));
         if (N4D__SEG_CLASS(key)) { /* a plastic class: its rule, its weights */
-            n4d__plastic_deliver(sim, src, step, g, syn->seg_off[g], syn->seg_off[g + 1], acc);
+            n4d__plastic_deliver(sim, src, step, g, syn->seg_off[g], syn->seg_off[g + 1],
+                                 lost ? NULL : acc);
             continue;
         }
+        if (lost)
+            continue;
         for (uint64_t j = syn->seg_off[g]; j < syn->seg_off[g + 1]; j++)
             acc[syn->target[j]] += syn->weight_q[j];
     }

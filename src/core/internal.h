@@ -156,6 +156,7 @@ typedef struct n4d__population {
     double density;
     uint64_t count;
     n4d_dist v_init;
+    n4d_lifecycle life;            /* cell lifecycle (lifecycle.h); enable_death 0: none */
     /* after build */
     uint64_t first, n;
 } n4d__population;
@@ -267,6 +268,9 @@ struct n4d_model {
     n4d__syn_class *cls; /* plastic synapse classes (1-based in the keys) */
     uint32_t n_cls;
     size_t cap_cls;
+    /* the initial lineage of an imported 4DNC model (by user id), NULL
+     * otherwise: ids, generations, parents, health and age; the next id */
+    struct n4d__life_init *life0;
     /* live simulations: the one counter sims change (atomically), so that
      * n4d_model_destroy can refuse a model still in use */
     _Atomic int32_t n_sims;
@@ -290,6 +294,23 @@ n4d_status n4d__syn_params_resolve(n4d_model *m, const char *who, const n4d__syn
 n4d_status n4d__model_add_class(n4d_model *m, const char *name, const n4d__synapse_model *sm,
                                 const n4d_param_value *pv, uint32_t n, int32_t source,
                                 int32_t target);
+/* Whether population p has a running cell lifecycle (enable_death), and
+ * whether its synapses need the sim's own weights (reproduction with
+ * mutation_std_weights > 0). */
+static inline bool n4d__pop_lifecycle(const n4d_model *m, int32_t p)
+{
+    return p >= 0 && m->pops[p].life.enable_death != 0;
+}
+bool n4d__pop_mutates_weights(const n4d_model *m, int32_t p);
+/* The initial lineage of an imported model (lifecycle.c). */
+typedef struct n4d__life_init {
+    uint64_t *id;
+    uint32_t *generation;
+    int64_t *parent;
+    double *health, *age;
+    uint64_t next_id;
+} n4d__life_init;
+void n4d__life_init_free(n4d_model *m);
 /* Frees the classes. */
 void n4d__model_free_classes(n4d_model *m);
 /* Population index of neuron id (binary search). */
