@@ -301,7 +301,13 @@ static inline bool n4d__pop_lifecycle(const n4d_model *m, int32_t p)
 {
     return p >= 0 && m->pops[p].life.enable_death != 0;
 }
-bool n4d__pop_mutates_weights(const n4d_model *m, int32_t p);
+static inline bool n4d__pop_mutates_weights(const n4d_model *m, int32_t p)
+{
+    if (p < 0)
+        return false;
+    const n4d_lifecycle *l = &m->pops[p].life;
+    return l->enable_death && l->enable_reproduction && l->mutation_std_weights > 0.0;
+}
 /* The initial lineage of an imported model (lifecycle.c). */
 typedef struct n4d__life_init {
     uint64_t *id;

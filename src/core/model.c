@@ -876,11 +876,6 @@ void n4d__life_init_free(n4d_model *m)
     m->life0 = NULL;
 }
 
-bool n4d__pop_mutates_weights(const n4d_model *m, int32_t p)
-{
-    const n4d_lifecycle *l = &m->pops[p].life;
-    return l->enable_death && l->enable_reproduction && l->mutation_std_weights > 0.0;
-}
 
 int32_t n4d__pop_of(const n4d_model *m, uint64_t id)
 {
