@@ -101,6 +101,7 @@ void n4d_model_destroy(n4d_model *m)
     if (!m)
         return;
     n4d_context *ctx = m->ctx;
+    n4d__life_init_free(m); /* sized by n_neurons, which the next call clears */
     n4d__model_free_built(m);
     for (size_t i = 0; i < m->n_areas; i++)
         n4d__strfree(ctx, m->areas[i].name);
@@ -109,7 +110,6 @@ void n4d_model_destroy(n4d_model *m)
     for (size_t i = 0; i < m->n_projs; i++)
         n4d__strfree(ctx, m->projs[i].name);
     n4d__model_free_classes(m);
-    n4d__life_init_free(m);
     for (size_t i = 0; i < m->n_senses; i++)
         n4d__strfree(ctx, m->senses[i].name);
     n4d__free(ctx, N4D_MEM_OTHER, m->areas, m->cap_areas * sizeof *m->areas);
