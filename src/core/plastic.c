@@ -141,7 +141,7 @@ n4d_status n4d__plastic_create(n4d_sim *sim)
         const n4d__syn_class *def = &m->cls[k];
         n4d__plastic_class *c = &pl->cls[k];
         compile_class(c, def, sim->dt);
-        for (size_t p = 0; p < m->n_pops; p++)
+        for (size_t p = 0; p < m->n_pops && c->rule != N4D__SYN_STATIC; p++) /* static: no rule */
             if ((def->source < 0 || def->source == (int32_t)p) ||
                 (def->target < 0 || def->target == (int32_t)p))
                 pl->pop_tracked[p] = 1;
@@ -414,6 +414,12 @@ void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g,
     const uint64_t base = pl->seg_base[g] - syn->seg_off[g];
     const double scale = sim->model->syn.scale;
     const int64_t s = (int64_t)step;
+    if (c->rule == N4D__SYN_STATIC) { /* the sim's own weights of a static pair */
+        if (acc)
+            for (uint64_t j = j0; j < j1; j++)
+                acc[tg[j]] += fixed(c->wd[base + j], scale);
+        return;
+    }
     /* this spike and the one before it in the presynaptic history */
     const int64_t kp = hist_before(pl, src, s);
     const n4d__spk *prev = kp >= 0 ? hist_at(pl, src, (uint32_t)kp) : NULL;
@@ -436,11 +442,6 @@ void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g,
         }
         break;
     }
-    case N4D__SYN_STATIC: /* the sim's own weights of a static pair */
-        if (acc)
-            for (uint64_t j = j0; j < j1; j++)
-                acc[tg[j]] += fixed(c->wd[base + j], scale);
-        break;
     case N4D__SYN_STDP: {
         const n4d__stdp_k *k = &c->k.stdp;
         const int64_t d = N4D__SEG_DELAY(key);
