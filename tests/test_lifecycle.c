@@ -746,6 +746,32 @@ static void test_config_backends(void **state)
         CHECK(sum == ref_sum && deaths == ref_deaths, "%s x%d differs from cpu-ref", runs[k].b,
               runs[k].t);
         n4d_sim_destroy(s);
+        if (k == 0 && n4d_has_feature(N4D_FEATURE_HDF5)) {
+            /* a saved model keeps its lifecycle (and its owned static pairs) */
+            const char *path = tmp_path("saved.h5");
+            ASSERT_OK(n4d_model_save(m, path, NULL), m);
+            n4d_model *m2 = NULL;
+            ASSERT_OK(n4d_model_load(ctx, path, NULL, &m2), ctx);
+            n4d_lifecycle lc;
+            ASSERT_OK(n4d_model_get_population_lifecycle(m2, "ctx", &lc), m2);
+            assert_true(lc.enable_death && lc.enable_reproduction && lc.max_age == 90 &&
+                        lc.health_decay_per_step == 0.004 && lc.mutation_std_weights == 0.3);
+            n4d_sim_options_init(&o);
+            o.backend = "cpu-ref";
+            ASSERT_OK(n4d_sim_create(m2, &o, &s), m2);
+            ASSERT_OK(n4d_sim_run(s, 1000), s);
+            uint64_t d2 = 0;
+            ASSERT_OK(n4d_sim_lifecycle_counts(s, &d2, NULL), s);
+            assert_int_equal(d2, deaths);
+            ASSERT_OK(n4d_sim_get_lineage(s, 0, 256, ids, NULL, NULL, NULL, NULL, NULL), s);
+            uint64_t sum2 = n4d_sim_checksum(s);
+            for (int i = 0; i < 256; i++)
+                sum2 = sum2 * 31 + ids[i];
+            assert_true(sum2 == ref_sum);
+            n4d_sim_destroy(s);
+            n4d_model_destroy(m2);
+            remove(path);
+        }
         n4d_model_destroy(m);
     }
     assert_int_equal(mem_current(ctx), 0);
