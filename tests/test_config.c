@@ -601,7 +601,11 @@ static void test_4dnc_config(void **state)
     const char *w = n4d_model_warnings(m);
     assert_int_equal(count_lines(w), 2);
     assert_non_null(strstr(w, "config.json: sections not implemented yet, ignored: "
-                              "cell_lifecycle, neuromodulation"));
+                              "neuromodulation"));
+    /* cell_lifecycle is read (docs/lifecycle.md): off here */
+    n4d_lifecycle lc;
+    assert_int_equal(n4d_model_get_population_lifecycle(m, "V1_like", &lc), N4D_OK);
+    assert_true(lc.enable_death == 0 && lc.max_age == 100000 && lc.mutation_std_weights == 0.02);
     /* the plasticity section is hebb_4dnc (its homeostatic part is not simulated) */
     assert_non_null(strstr(w, "config.json: plasticity.homeostatic is not simulated by n4d"));
 
