@@ -79,12 +79,14 @@ static uint64_t update(n4d_sim *sim, uint64_t step, uint32_t *spk)
             ri[i] = 0;
             sim->iext[i] = 0.0f;
             int spike;
-            if (p->kn) /* a cell lifecycle: the neuron's own constants; removed: silent */
-                spike = n4d__update_neuron_k(p->model, &p->kn[i], &sim->v[i], &sim->x[0][i],
+            if (p->kn) { /* a cell lifecycle: the neuron's own constants; removed: silent */
+                n4d__neuron_k k;
+                n4d__kn_get(p->kn, p->kn_stride, i, &k);
+                spike = n4d__update_neuron_k(p->model, &k, &sim->v[i], &sim->x[0][i],
                                              &sim->x[1][i], &sim->x[2][i], &sim->ref[i], in_e,
                                              in_i, ext) &
                         p->alive[i];
-            else
+            } else
                 spike = n4d__update_neuron(p, &sim->v[i], &sim->x[0][i], &sim->x[1][i],
                                            &sim->x[2][i], &sim->ref[i], in_e, in_i, ext);
             if (spike)

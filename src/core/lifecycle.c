@@ -139,7 +139,7 @@ n4d_status n4d__life_create(n4d_sim *sim)
     if (!L)
         return LIFE_ERR(sim, N4D_E_NOMEM, "cell lifecycle: out of memory");
     sim->life = L;
-    L->k = n4d__calloc(ctx, N4D_MEM_NEURONS, N, sizeof *L->k);
+    L->k = n4d__calloc(ctx, N4D_MEM_NEURONS, N * N4D__KWORDS, sizeof(uint32_t));
     L->params = n4d__calloc(ctx, N4D_MEM_NEURONS, N * N4D__MAX_PARAMS, sizeof(double));
     L->alive = n4d__alloc(ctx, N4D_MEM_NEURONS, N);
     L->born = n4d__alloc(ctx, N4D_MEM_NEURONS, N * sizeof(int64_t));
@@ -179,7 +179,10 @@ n4d_status n4d__life_create(n4d_sim *sim)
         if (!n4d__pop_lifecycle(m, p))
             continue;
         memcpy(&L->params[i * N4D__MAX_PARAMS], pp->params, sizeof pp->params);
-        pp->nm->h->constants(pp->params, sim->dt, &L->k[i]);
+        n4d__neuron_k k;
+        memset(&k, 0, sizeof k);
+        pp->nm->h->constants(pp->params, sim->dt, &k);
+        n4d__kn_put(L->k, N, i, &k);
         L->die[i] = death_step(&pp->life, -1, L->h0[i], L->a0[i]);
         st = heap_push(sim, L, (n4d__life_ev){L->die[i], L->id[i], (uint32_t)i});
     }
@@ -223,6 +226,7 @@ n4d_status n4d__life_create(n4d_sim *sim)
     for (size_t r = 0; r < sim->n_runs; r++)
         if (n4d__pop_lifecycle(m, sim->runs[r].pop)) {
             sim->runs[r].kn = L->k;
+            sim->runs[r].kn_stride = N;
             sim->runs[r].alive = L->alive;
         }
     return N4D_OK;
@@ -235,7 +239,7 @@ void n4d__life_destroy(n4d_sim *sim)
         return;
     n4d_context *ctx = sim->ctx;
     const uint64_t N = sim->n ? sim->n : 1, n_in = L->n_in ? L->n_in : 1;
-    n4d__free(ctx, N4D_MEM_NEURONS, L->k, N * sizeof *L->k);
+    n4d__free(ctx, N4D_MEM_NEURONS, L->k, N * N4D__KWORDS * sizeof(uint32_t));
     n4d__free(ctx, N4D_MEM_NEURONS, L->params, N * N4D__MAX_PARAMS * sizeof(double));
     n4d__free(ctx, N4D_MEM_NEURONS, L->alive, N);
     n4d__free(ctx, N4D_MEM_NEURONS, L->born, N * sizeof(int64_t));
@@ -304,7 +308,10 @@ static void give_birth(n4d_sim *sim, n4d__life *L, uint64_t i, const n4d__popula
         q[k] *= 1.0 + lc->mutation_std_params *
                           n4d__life_normal(sim->seed, N4D_RNG_LIFE_PARAM, u,
                                            (uint64_t)gen * N4D__MAX_PARAMS + (uint64_t)k);
-    h->constants(q, sim->dt, &L->k[i]);
+    n4d__neuron_k k;
+    memset(&k, 0, sizeof k);
+    h->constants(q, sim->dt, &k);
+    n4d__kn_put(L->k, sim->n ? sim->n : 1, i, &k);
     /* the model's initial state */
     const n4d_dist *d = &pp->v_init;
     double v = d->value;

@@ -33,7 +33,8 @@ typedef struct n4d__life_ev {
 
 typedef struct n4d__life {
     /* per internal index */
-    n4d__neuron_k *k;   /* kernel constants (lifecycle populations only) */
+    uint32_t *k;        /* kernel constants, N4D__KWORDS words per neuron, word-major
+                           (n4d__kn_get; lifecycle populations only) */
     double *params;     /* N4D__MAX_PARAMS per neuron (lifecycle populations only) */
     uint8_t *alive;
     int64_t *born;      /* step whose lifecycle made the occupant (-1: the first) */

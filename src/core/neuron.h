@@ -42,11 +42,33 @@ typedef struct n4d__pop_rt {
     int32_t model;     /* the model's registry id */
     n4d__neuron_k k;   /* the model's constants */
     /* a population with a cell lifecycle (lifecycle.h): per-neuron
-     * constants and alive flags by internal index, used instead of k;
-     * NULL otherwise */
-    const n4d__neuron_k *kn;
+     * constants, used instead of k, and alive flags, by internal index;
+     * NULL otherwise. The constants are stored by 32-bit words (word f of
+     * neuron i at kn[f * kn_stride + i], n4d__kn_get), so that the kernels
+     * load them as vectors. */
+    const uint32_t *kn;
+    uint64_t kn_stride;
     const uint8_t *alive;
 } n4d__pop_rt;
+
+/* 32-bit words of the constants of any model (per-neuron constants). */
+#define N4D__KWORDS ((sizeof(n4d__neuron_k) + 3) / 4)
+
+/* The constants of neuron i from word-major storage, and back. */
+N4D_HD void n4d__kn_get(const uint32_t *kn, uint64_t stride, uint64_t i, n4d__neuron_k *k)
+{
+    uint32_t w[N4D__KWORDS];
+    for (unsigned f = 0; f < N4D__KWORDS; f++)
+        w[f] = kn[f * stride + i];
+    memcpy(k, w, sizeof *k);
+}
+N4D_HD void n4d__kn_put(uint32_t *kn, uint64_t stride, uint64_t i, const n4d__neuron_k *k)
+{
+    uint32_t w[N4D__KWORDS] = {0};
+    memcpy(w, k, sizeof *k);
+    for (unsigned f = 0; f < N4D__KWORDS; f++)
+        kn[f * stride + i] = w[f];
+}
 
 /* Converts a fixed-point synaptic sum to float. The int64 -> double step
  * uses the 2^52 + 2^51 bias trick (exact for |acc| < 2^51, which the
