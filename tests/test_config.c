@@ -599,13 +599,16 @@ static void test_4dnc_config(void **state)
                      N4D_OK);
     assert_non_null(m);
     const char *w = n4d_model_warnings(m);
-    assert_int_equal(count_lines(w), 2);
-    assert_non_null(strstr(w, "config.json: sections not implemented yet, ignored: "
-                              "cell_lifecycle"));
-    assert_null(strstr(w, "neuromodulation"));
+    assert_int_equal(count_lines(w), 1);
+    /* every 4DNC section is read now */
+    assert_null(strstr(w, "sections not implemented yet"));
     /* the neuromodulation section declares its modulators (binding nothing) */
     assert_int_equal(n4d_model_num_modulators(m), 1);
     assert_string_equal(n4d_model_modulator_name(m, 0), "dopamine");
+    /* cell_lifecycle is read (docs/lifecycle.md): off here */
+    n4d_lifecycle lc;
+    assert_int_equal(n4d_model_get_population_lifecycle(m, "V1_like", &lc), N4D_OK);
+    assert_true(lc.enable_death == 0 && lc.max_age == 100000 && lc.mutation_std_weights == 0.02);
     /* the plasticity section is hebb_4dnc (its homeostatic part is not simulated) */
     assert_non_null(strstr(w, "config.json: plasticity.homeostatic is not simulated by n4d"));
 
@@ -723,7 +726,7 @@ static void test_files(void **state)
     OK(n4d_model_from_json_file(ctx, path, &m));
     assert_non_null(m);
     char expect[1024];
-    snprintf(expect, sizeof expect, "%s: sections not implemented yet", path);
+    snprintf(expect, sizeof expect, "%s: plasticity.", path); /* warnings name the file */
     assert_non_null(strstr(n4d_model_warnings(m), expect));
     n4d_model_destroy(m);
 

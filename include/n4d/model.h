@@ -303,6 +303,36 @@ N4D_API n4d_status n4d_model_add_population(n4d_model *m, const n4d_population_d
  * model's resting value unless v_init was given. */
 N4D_API n4d_status n4d_model_set_population_param(n4d_model *m, const char *pop,
                                                   const char *param, double value);
+/** The cell lifecycle of a population (docs/lifecycle.md; 4D Neural
+ * Cognition's `cell_lifecycle`). With enable_death, after each step every
+ * neuron of the population ages by one step and loses
+ * health_decay_per_step of its health (floor 0); it dies when its health is
+ * below 0.1 or its age above max_age. Without enable_reproduction it is
+ * removed with its synapses; with it a child takes its slot (a new id,
+ * generation + 1, health 1, age 0, the model's initial state, each
+ * parameter times 1 + N(0, mutation_std_params), each synapse weight plus
+ * N(0, mutation_std_weights)). */
+typedef struct n4d_lifecycle {
+    uint32_t struct_size;
+    int32_t enable_death;          /**< non-zero: the lifecycle runs (else nothing changes) */
+    int32_t enable_reproduction;   /**< non-zero: a dead neuron is replaced by a child */
+    double max_age;                /**< steps, >= 0 (INFINITY: no age limit) */
+    double health_decay_per_step;  /**< >= 0 */
+    double mutation_std_params;    /**< >= 0 */
+    double mutation_std_weights;   /**< >= 0 */
+} n4d_lifecycle;
+
+/** 4D Neural Cognition's defaults: death and reproduction off, max_age
+ * 100000, decay 0.0001, mutation 0.05 (parameters) and 0.02 (weights). */
+N4D_API void n4d_lifecycle_init(n4d_lifecycle *l);
+/** Sets the cell lifecycle of population `pop` before the build (else
+ * N4D_E_STATE); NULL turns it off. N4D_E_RANGE for a negative or NaN
+ * value (named), N4D_E_CONFIG for an unknown population. */
+N4D_API n4d_status n4d_model_set_population_lifecycle(n4d_model *m, const char *pop,
+                                                      const n4d_lifecycle *l);
+/** Reads the cell lifecycle of population `pop` (any time). */
+N4D_API n4d_status n4d_model_get_population_lifecycle(const n4d_model *m, const char *pop,
+                                                      n4d_lifecycle *l);
 /** Reads parameter `param` of population `pop` into *value (any time). */
 N4D_API n4d_status n4d_model_get_population_param(const n4d_model *m, const char *pop,
                                                   const char *param, double *value);

@@ -175,6 +175,25 @@ N4D_API n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uin
                                        uint32_t *sources, uint32_t *targets, float *weights,
                                        uint64_t *count);
 
+/* ---- cell lifecycle (docs/lifecycle.md) ------------------------------ */
+
+/** The lineage of neurons [first, first + count) (slots: the user ids of the
+ * model, which a child keeps): into each non-NULL array, the occupant's
+ * current id (a running counter: the slot's id at first, later the
+ * model's next free id at each birth), generation (0 at first), parent's id
+ * (-1 when none), alive flag (0 once removed), age in steps and health, as
+ * of the end of the last simulated step. Neurons of populations without a
+ * lifecycle keep id = slot, generation 0, parent -1, alive 1, age 0,
+ * health 1 (an imported model's values when it has them). N4D_E_RANGE when
+ * the range passes the last neuron. */
+N4D_API n4d_status n4d_sim_get_lineage(n4d_sim *sim, uint64_t first, uint64_t count,
+                                       uint64_t *id, uint32_t *generation, int64_t *parent,
+                                       uint8_t *alive, uint64_t *age, double *health);
+
+/** The deaths and births since the sim was created (either may be NULL). */
+N4D_API n4d_status n4d_sim_lifecycle_counts(const n4d_sim *sim, uint64_t *deaths,
+                                            uint64_t *births);
+
 #ifdef __cplusplus
 }
 #endif

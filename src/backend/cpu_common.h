@@ -7,6 +7,7 @@
 #include "backend.h"
 #include "cpu_kernels.h"
 #include "modulators.h"
+#include "lifecycle.h"
 #include "plastic.h"
 #include "homeo.h"
 #include "poisson.h"
@@ -37,8 +38,9 @@ static inline bool n4d__cpu_quiet(const n4d_sim *sim, uint64_t lo, uint64_t hi, 
     return acc == 0;
 }
 
-/* Updates neurons [a, b) of run p (see n4d__cpu_update_range). */
-static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, const n4d__pop_rt *p, uint64_t step,
+/* Updates neurons [a, b) of run r, whose constants for this step are p
+ * (see n4d__cpu_update_range). */
+static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, size_t r, const n4d__pop_rt *p, uint64_t step,
                                             uint64_t a, uint64_t b, uint32_t *spk, bool use_iext,
                                             int64_t *re, int64_t *ri, float dc, float gain)
 {
@@ -77,7 +79,6 @@ static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, const n4d__pop_rt *p, 
             acc[i] += (int64_t)ev * in->weight_q;
         }
     }
-    const size_t r = (size_t)(p - sim->runs);
     const bool homeo = n4d__homeo_on(sim, r);
     if (homeo) /* every excitatory input of the step is in re now */
         for (uint64_t i = a; i < b; i++)
@@ -140,7 +141,7 @@ static inline uint64_t n4d__cpu_update_range(n4d_sim *sim, uint64_t step, uint64
         const float dc = n4d__sim_dc(sim, p->pop, step);
         const n4d__skip_map *sk = sim->skip;
         if (!sk || !sk->run_ok[ri_]) {
-            ns += n4d__cpu_update_part(sim, p, step, a, b, spk + ns, use_iext, re, ri, dc, gain);
+            ns += n4d__cpu_update_part(sim, ri_, p, step, a, b, spk + ns, use_iext, re, ri, dc, gain);
             continue;
         }
         /* skip map: leave out the quiet blocks no input reaches */
@@ -151,7 +152,7 @@ static inline uint64_t n4d__cpu_update_range(n4d_sim *sim, uint64_t step, uint64
             const uint64_t lo_ = x > a ? x : a, hi_ = x + N4D__SKIP_BLOCK < b ? x + N4D__SKIP_BLOCK : b;
             if (!n4d__cpu_block_live(sim, sk, k, lo_, hi_, re, ri, use_iext))
                 continue;
-            ns += n4d__cpu_update_part(sim, p, step, lo_, hi_, spk + ns, use_iext, re, ri, dc, gain);
+            ns += n4d__cpu_update_part(sim, ri_, p, step, lo_, hi_, spk + ns, use_iext, re, ri, dc, gain);
         }
     }
     return ns;
@@ -173,10 +174,14 @@ static inline void n4d__cpu_deliver(n4d_sim *sim, uint32_t src, uint64_t step, u
             j0 = n4d__lower_bound(syn->target, j0, j1, tlo);
             j1 = n4d__lower_bound(syn->target, j0, j1, thi);
         }
+        /* the sender dies before the spike arrives (lifecycle.h) */
+        const bool lost = n4d__life_drops(sim, src, step, N4D__SEG_DELAY(key));
         if (N4D__SEG_CLASS(key)) { /* a plastic class: its rule, its weights */
-            n4d__plastic_deliver(sim, src, step, g, j0, j1, acc);
+            n4d__plastic_deliver(sim, src, step, g, j0, j1, lost ? NULL : acc);
             continue;
         }
+        if (lost)
+            continue;
         const uint32_t *tg = syn->target;
         const int32_t *wq = syn->weight_q;
         for (uint64_t j = j0; j < j1; j++)

@@ -80,9 +80,53 @@ static inline uint64_t compact(const uint8_t *flag, uint64_t n, uint64_t base, u
 #include "neuron_models.def"
 #undef N4D_NEURON_MODEL
 
+/* The kernels of populations with a cell lifecycle (lifecycle.h): each
+ * neuron's own constants, gathered from word-major storage (contiguous
+ * loads: the loop still vectorises), and no spike from a removed neuron. A
+ * separate family, so that the other populations keep their run constants. */
+#define N4D_NEURON_MODEL(id, name)                                                               \
+    static inline int life_step_##name(const uint32_t *const *kw, uint64_t i, float *v,          \
+                                       float *x0, float *x1, float *x2, int32_t *ref, float fe,   \
+                                       float fi, float ext)                                      \
+    {                                                                                            \
+        uint32_t w[(sizeof(n4d__##name##_k) + 3) / 4];                                           \
+        for (unsigned f = 0; f < sizeof w / sizeof w[0]; f++)                                    \
+            w[f] = kw[f][i];                                                                     \
+        n4d__##name##_k k;                                                                       \
+        memcpy(&k, w, sizeof k);                                                                 \
+        return n4d__##name##_step(&k, v, x0, x1, x2, ref, fe, fi, ext);                          \
+    }                                                                                            \
+    N4D_CLONES                                                                                   \
+    static uint64_t kernel_life_##name(const n4d__pop_rt *p, uint64_t lo, uint64_t hi,           \
+                                       float *restrict v, float *restrict x0, float *restrict x1, \
+                                       float *restrict x2, int32_t *restrict ref,                \
+                                       float *restrict iext, int64_t *restrict re,               \
+                                       int64_t *restrict ri, double inv, float dc, float gain,   \
+                                       uint32_t *restrict spk)                                   \
+    {                                                                                            \
+        const uint32_t *kw[(sizeof(n4d__##name##_k) + 3) / 4];                                   \
+        for (unsigned f = 0; f < sizeof kw / sizeof kw[0]; f++)                                  \
+            kw[f] = p->kn + f * p->kn_stride;                                                    \
+        const uint8_t *restrict alive = p->alive;                                                \
+        KERNEL_LOOP(((void)pc, life_step_##name(kw, i, &v[i], &x0[i], &x1[i], &x2[i], &ref[i],   \
+                                                fe, fi, ext) &                                   \
+                               alive[i]));                                                       \
+    }
+#include "neuron_models.def"
+#undef N4D_NEURON_MODEL
+
 uint64_t n4d__kernel_update(const n4d__pop_rt *p, const n4d__kernel_args *a, uint64_t lo,
                             uint64_t hi, uint32_t *spk)
 {
+    if (p->kn)
+        switch (p->model) {
+#define N4D_NEURON_MODEL(id, name)                                                               \
+        case id:                                                                                 \
+            return kernel_life_##name(p, lo, hi, a->v, a->x[0], a->x[1], a->x[2], a->ref, a->iext, \
+                                      a->in_e, a->in_i, a->inv_scale, a->dc, a->gain, spk);
+#include "neuron_models.def"
+#undef N4D_NEURON_MODEL
+        }
     switch (p->model) {
 #define N4D_NEURON_MODEL(id, name)                                                               \
     case id:                                                                                     \

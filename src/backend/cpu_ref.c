@@ -6,6 +6,7 @@
 #include "cpu_common.h" /* the registry entry's declaration; none of its loops */
 #include "homeo.h"
 #include "modulators.h"
+#include "lifecycle.h"
 #include "plastic.h"
 
 typedef struct cpu_ref_state {
@@ -91,8 +92,18 @@ static uint64_t update(n4d_sim *sim, uint64_t step, uint32_t *spk)
             re[i] = 0;
             ri[i] = 0;
             sim->iext[i] = 0.0f;
-            if (n4d__update_neuron(p, &sim->v[i], &sim->x[0][i], &sim->x[1][i], &sim->x[2][i],
-                                   &sim->ref[i], in_e, in_i, ext))
+            int spike;
+            if (p->kn) { /* a cell lifecycle: the neuron's own constants; removed: silent */
+                n4d__neuron_k k;
+                n4d__kn_get(p->kn, p->kn_stride, i, &k);
+                spike = n4d__update_neuron_k(p->model, &k, &sim->v[i], &sim->x[0][i],
+                                             &sim->x[1][i], &sim->x[2][i], &sim->ref[i], in_e,
+                                             in_i, ext) &
+                        p->alive[i];
+            } else
+                spike = n4d__update_neuron(p, &sim->v[i], &sim->x[0][i], &sim->x[1][i],
+                                           &sim->x[2][i], &sim->ref[i], in_e, in_i, ext);
+            if (spike)
                 spk[ns++] = (uint32_t)i;
         }
         if (homeo)
@@ -111,10 +122,16 @@ static void deliver(n4d_sim *sim, uint32_t src, uint64_t step)
         const uint32_t key = syn->seg_key[g];
         const uint64_t slot = (step + N4D__SEG_DELAY(key)) % sim->ring_slots;
         int64_t *acc = sim->ring + (slot * 2 + N4D__SEG_CH(key)) * N;
+        /* the sender dies before the spike arrives: its rule still sees the
+         * spike (the reference's plasticity runs before the lifecycle) */
+        const bool lost = n4d__life_drops(sim, src, step, N4D__SEG_DELAY(key));
         if (N4D__SEG_CLASS(key)) { /* a plastic class: its rule, its weights */
-            n4d__plastic_deliver(sim, src, step, g, syn->seg_off[g], syn->seg_off[g + 1], acc);
+            n4d__plastic_deliver(sim, src, step, g, syn->seg_off[g], syn->seg_off[g + 1],
+                                 lost ? NULL : acc);
             continue;
         }
+        if (lost)
+            continue;
         for (uint64_t j = syn->seg_off[g]; j < syn->seg_off[g + 1]; j++)
             acc[syn->target[j]] += syn->weight_q[j];
     }

@@ -296,6 +296,18 @@ static int run_or_resume(int argc, char **argv, bool resume)
     printf("steps:            %" PRIu64 " (%.10g ms simulated, dt %g ms)\n", total, sim_ms, dt);
     printf("spikes:           %" PRIu64 "\n", spikes);
     printf("mean rate:        %.3f Hz\n", rate);
+    bool life = false; /* a cell lifecycle in some population */
+    for (int32_t p = 0; p < n4d_model_num_populations(m) && !life; p++) {
+        n4d_population_info pi = {.struct_size = sizeof pi};
+        n4d_lifecycle lc;
+        life = n4d_model_population_info(m, p, &pi) == N4D_OK &&
+               n4d_model_get_population_lifecycle(m, pi.name, &lc) == N4D_OK && lc.enable_death;
+    }
+    if (life) {
+        uint64_t deaths = 0, births = 0;
+        n4d_sim_lifecycle_counts(sim, &deaths, &births);
+        printf("lifecycle:        %" PRIu64 " deaths, %" PRIu64 " births\n", deaths, births);
+    }
     if (resume)
         printf("load time:        %.3f s\n", build_s);
     else

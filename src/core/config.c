@@ -21,7 +21,10 @@ static const char *const TOP_KEYS[] = {
     "neuron_model", "neuron_density", "areas", "senses", "populations", "projections", "inputs",
     "plasticity", "cell_lifecycle", "neuromodulation", NULL};
 /* 4D Neural Cognition sections that n4d does not implement yet. */
-static const char *const NC_SECTIONS[] = {"cell_lifecycle", NULL};
+static const char *const NC_SECTIONS[] = {NULL};
+static const char *const LIFECYCLE_KEYS[] = {"enable_death", "enable_reproduction", "max_age",
+                                             "health_decay_per_step", "mutation_std_params",
+                                             "mutation_std_weights", NULL};
 static const char *const PLASTICITY_KEYS[] = {"rule", "learning_rate", "weight_min", "weight_max",
                                               "weight_decay", "homeostatic", "metaplasticity",
                                               "short_term", NULL};
@@ -31,7 +34,8 @@ static const char *const AXES[] = {"x", "y", "z", "w", NULL};
 static const char *const SENSE_KEYS[] = {"areal", "w_index", "input_size", "input_description",
                                          "enabled", NULL};
 static const char *const POP_KEYS[] = {"name", "area", "model", "preset", "params",
-                                       "count", "density", "v_init", "homeostasis", NULL};
+                                       "count", "density", "v_init", "homeostasis", "lifecycle",
+                                       NULL};
 static const char *const HOMEO_KEYS[] = {"target_rate", "window", "eta", "scale_min", "scale_max",
                                          NULL};
 
@@ -439,6 +443,41 @@ static n4d_status add_pop_index(cfg *c, const char *name, size_t i)
     return index_add(c, c->pop_idx, name, json_integer((json_int_t)i));
 }
 
+/* A lifecycle object (a population's "lifecycle" or the 4DNC
+ * "cell_lifecycle" section) over *l, at the current path. */
+static n4d_status parse_lifecycle(cfg *c, json_t *obj, n4d_lifecycle *l)
+{
+    N4D__TRY(want(c, obj, JSON_OBJECT, "an object"));
+    N4D__TRY(check_keys(c, obj, LIFECYCLE_KEYS));
+    N4D__TRY(opt_bool(c, obj, "enable_death", &l->enable_death));
+    N4D__TRY(opt_bool(c, obj, "enable_reproduction", &l->enable_reproduction));
+    for (const char *const *k = LIFECYCLE_KEYS + 2; *k; k++) {
+        double *dst = k == LIFECYCLE_KEYS + 2   ? &l->max_age
+                      : k == LIFECYCLE_KEYS + 3 ? &l->health_decay_per_step
+                      : k == LIFECYCLE_KEYS + 4 ? &l->mutation_std_params
+                                                : &l->mutation_std_weights;
+        N4D__TRY(opt_num(c, obj, *k, &R_NONNEG, dst, NULL));
+    }
+    return N4D_OK;
+}
+
+/* The lifecycle of population `name` (its own object `own`, else the
+ * cell_lifecycle section), at the population's path. */
+static n4d_status pop_lifecycle(cfg *c, const char *name, json_t *own)
+{
+    if (!own && !c->has_life)
+        return N4D_OK;
+    n4d_lifecycle l = c->life;
+    if (own) {
+        if (!c->has_life)
+            l.enable_death = 0;
+        push_key(c, "lifecycle");
+        N4D__TRY(parse_lifecycle(c, own, &l));
+        pop(c);
+    }
+    return api(c, n4d_model_set_population_lifecycle(c->m, name, &l));
+}
+
 /* One population per area when "populations" is absent. */
 static n4d_status implicit_populations(cfg *c, json_t *root)
 {
@@ -462,6 +501,7 @@ static n4d_status implicit_populations(cfg *c, json_t *root)
         d.density = dens;
         N4D__TRY(api(c, n4d_model_add_population(c->m, &d, NULL)));
         N4D__TRY(add_pop_index(c, a->name, i));
+        N4D__TRY(pop_lifecycle(c, a->name, NULL));
         c->jc.depth -= 2;
     }
     return N4D_OK;
@@ -571,6 +611,7 @@ static n4d_status load_populations(cfg *c, json_t *root)
             N4D__TRY(parse_homeostasis(c, hv, d.name));
             pop(c);
         }
+        N4D__TRY(pop_lifecycle(c, d.name, json_object_get(obj, "lifecycle")));
         pop(c);
     }
     pop(c);
@@ -678,6 +719,14 @@ static n4d_status load_root(cfg *c, json_t *root)
     N4D__TRY(load_neuron_model(c, root));
     N4D__TRY(load_areas(c, root));
     N4D__TRY(load_senses(c, root));
+    n4d_lifecycle_init(&c->life);
+    json_t *lv = json_object_get(root, "cell_lifecycle");
+    if (lv) {
+        push_key(c, "cell_lifecycle");
+        N4D__TRY(parse_lifecycle(c, lv, &c->life));
+        pop(c);
+        c->has_life = true;
+    }
     N4D__TRY(load_populations(c, root));
     N4D__TRY(load_plasticity(c, root));
     N4D__TRY(n4d__cfg_load_neuromodulation(c, root));

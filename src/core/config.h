@@ -36,6 +36,10 @@ typedef struct cfg {
     const char *default_synapse;
     n4d_param_value default_synapse_params[N4D__MAX_SYN_PARAMS];
     uint32_t n_default_synapse_params;
+    /* a 4DNC "cell_lifecycle" section: every population's lifecycle unless
+     * it has its own "lifecycle" */
+    n4d_lifecycle life;
+    bool has_life;
 } cfg;
 
 enum { AT_VALUE = N4D__JC_AT_VALUE, AT_KEY = N4D__JC_AT_KEY };

@@ -158,6 +158,7 @@ typedef struct n4d__population {
     n4d_dist v_init;
     bool has_homeo;        /* homeostatic scaling (n4d_model_set_homeostasis) */
     n4d_homeostasis homeo;
+    n4d_lifecycle life;            /* cell lifecycle (lifecycle.h); enable_death 0: none */
     /* after build */
     uint64_t first, n;
 } n4d__population;
@@ -275,6 +276,9 @@ struct n4d_model {
     size_t n_mods, cap_mods;
     struct n4d__mod_bind *mod_binds;
     size_t n_mod_binds, cap_mod_binds;
+    /* the initial lineage of an imported 4DNC model (by user id), NULL
+     * otherwise: ids, generations, parents, health and age; the next id */
+    struct n4d__life_init *life0;
     /* live simulations: the one counter sims change (atomically), so that
      * n4d_model_destroy can refuse a model still in use */
     _Atomic int32_t n_sims;
@@ -298,6 +302,29 @@ n4d_status n4d__syn_params_resolve(n4d_model *m, const char *who, const n4d__syn
 n4d_status n4d__model_add_class(n4d_model *m, const char *name, const n4d__synapse_model *sm,
                                 const n4d_param_value *pv, uint32_t n, int32_t source,
                                 int32_t target);
+/* Whether population p has a running cell lifecycle (enable_death), and
+ * whether its synapses need the sim's own weights (reproduction with
+ * mutation_std_weights > 0). */
+static inline bool n4d__pop_lifecycle(const n4d_model *m, int32_t p)
+{
+    return p >= 0 && m->pops[p].life.enable_death != 0;
+}
+static inline bool n4d__pop_mutates_weights(const n4d_model *m, int32_t p)
+{
+    if (p < 0)
+        return false;
+    const n4d_lifecycle *l = &m->pops[p].life;
+    return l->enable_death && l->enable_reproduction && l->mutation_std_weights > 0.0;
+}
+/* The initial lineage of an imported model (lifecycle.c). */
+typedef struct n4d__life_init {
+    uint64_t *id;
+    uint32_t *generation;
+    int64_t *parent;
+    double *health, *age;
+    uint64_t next_id;
+} n4d__life_init;
+void n4d__life_init_free(n4d_model *m);
 /* Frees the classes. */
 void n4d__model_free_classes(n4d_model *m);
 /* Frees the modulator declarations and bindings (model.c). */

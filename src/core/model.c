@@ -115,6 +115,7 @@ void n4d_model_destroy(n4d_model *m)
     if (!m)
         return;
     n4d_context *ctx = m->ctx;
+    n4d__life_init_free(m); /* sized by n_neurons, which the next call clears */
     n4d__model_free_built(m);
     for (size_t i = 0; i < m->n_areas; i++)
         n4d__strfree(ctx, m->areas[i].name);
@@ -879,6 +880,90 @@ n4d_status n4d_model_get_population_param(const n4d_model *m, const char *pop, c
     *value = p->params[k];
     return N4D_OK;
 }
+
+void n4d_lifecycle_init(n4d_lifecycle *l)
+{
+    if (!l)
+        return;
+    memset(l, 0, sizeof *l);
+    l->struct_size = sizeof *l;
+    l->max_age = 100000.0;
+    l->health_decay_per_step = 0.0001;
+    l->mutation_std_params = 0.05;
+    l->mutation_std_weights = 0.02;
+}
+
+n4d_status n4d_model_set_population_lifecycle(n4d_model *m, const char *pop,
+                                              const n4d_lifecycle *l)
+{
+    n4d_status st = check_mutable(m, "n4d_model_set_population_lifecycle");
+    if (st)
+        return st;
+    if (!pop)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "n4d_model_set_population_lifecycle: pop is NULL");
+    const int32_t pi = n4d_model_find_population(m, pop);
+    if (pi < 0)
+        return MODEL_ERR(m, N4D_E_CONFIG, "unknown population \"%s\"", pop);
+    n4d_lifecycle o;
+    n4d_lifecycle_init(&o);
+    o.enable_death = 0;
+    if (l) {
+        if (l->struct_size < sizeof(uint32_t))
+            return MODEL_ERR(m, N4D_E_INVALID_ARG,
+                             "n4d_model_set_population_lifecycle: struct_size is not set");
+        N4D__COPY_IN(o, l);
+    }
+    const struct {
+        const char *name;
+        double v;
+    } vals[] = {{"max_age", o.max_age},
+                {"health_decay_per_step", o.health_decay_per_step},
+                {"mutation_std_params", o.mutation_std_params},
+                {"mutation_std_weights", o.mutation_std_weights}};
+    for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++)
+        if (!(vals[k].v >= 0.0) || (k > 0 && !isfinite(vals[k].v)))
+            return MODEL_ERR(m, N4D_E_RANGE,
+                             "population \"%s\": lifecycle %s is %g (expected a number >= 0%s)",
+                             pop, vals[k].name, vals[k].v, k > 0 ? ", finite" : "");
+    o.struct_size = sizeof o;
+    o.enable_death = o.enable_death != 0;
+    o.enable_reproduction = o.enable_reproduction != 0;
+    m->pops[pi].life = o;
+    return N4D_OK;
+}
+
+n4d_status n4d_model_get_population_lifecycle(const n4d_model *m, const char *pop,
+                                              n4d_lifecycle *l)
+{
+    if (!IS_MODEL(m))
+        return N4D_E_INVALID_ARG;
+    if (!pop || !l)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "n4d_model_get_population_lifecycle: NULL argument");
+    const int32_t pi = n4d_model_find_population(m, pop);
+    if (pi < 0)
+        return MODEL_ERR(m, N4D_E_CONFIG, "unknown population \"%s\"", pop);
+    if (m->pops[pi].life.struct_size)
+        *l = m->pops[pi].life;
+    else
+        n4d_lifecycle_init(l);
+    return N4D_OK;
+}
+
+void n4d__life_init_free(n4d_model *m)
+{
+    n4d__life_init *I = m->life0;
+    if (!I)
+        return;
+    const uint64_t N = m->n_neurons ? m->n_neurons : 1;
+    n4d__free(m->ctx, N4D_MEM_NEURONS, I->id, N * sizeof(uint64_t));
+    n4d__free(m->ctx, N4D_MEM_NEURONS, I->generation, N * sizeof(uint32_t));
+    n4d__free(m->ctx, N4D_MEM_NEURONS, I->parent, N * sizeof(int64_t));
+    n4d__free(m->ctx, N4D_MEM_NEURONS, I->health, N * sizeof(double));
+    n4d__free(m->ctx, N4D_MEM_NEURONS, I->age, N * sizeof(double));
+    n4d__free(m->ctx, N4D_MEM_OTHER, I, sizeof *I);
+    m->life0 = NULL;
+}
+
 
 int32_t n4d__pop_of(const n4d_model *m, uint64_t id)
 {

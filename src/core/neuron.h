@@ -28,17 +28,47 @@ enum {
 #undef N4D_NEURON_MODEL
 };
 
+/* The constants of a neuron of any model, k.NAME. */
+typedef union n4d__neuron_k {
+#define N4D_NEURON_MODEL(id, name) n4d__##name##_k name;
+#include "neuron_models.def"
+#undef N4D_NEURON_MODEL
+} n4d__neuron_k;
+
 /* Run-time constants of one population. */
 typedef struct n4d__pop_rt {
     uint64_t first, n; /* internal index range (one run of the population) */
     int32_t pop;       /* population index */
     int32_t model;     /* the model's registry id */
-    union {            /* the model's constants, k.NAME */
-#define N4D_NEURON_MODEL(id, name) n4d__##name##_k name;
-#include "neuron_models.def"
-#undef N4D_NEURON_MODEL
-    } k;
+    n4d__neuron_k k;   /* the model's constants */
+    /* a population with a cell lifecycle (lifecycle.h): per-neuron
+     * constants, used instead of k, and alive flags, by internal index;
+     * NULL otherwise. The constants are stored by 32-bit words (word f of
+     * neuron i at kn[f * kn_stride + i], n4d__kn_get), so that the kernels
+     * load them as vectors. */
+    const uint32_t *kn;
+    uint64_t kn_stride;
+    const uint8_t *alive;
 } n4d__pop_rt;
+
+/* 32-bit words of the constants of any model (per-neuron constants). */
+#define N4D__KWORDS ((sizeof(n4d__neuron_k) + 3) / 4)
+
+/* The constants of neuron i from word-major storage, and back. */
+N4D_HD void n4d__kn_get(const uint32_t *kn, uint64_t stride, uint64_t i, n4d__neuron_k *k)
+{
+    uint32_t w[N4D__KWORDS];
+    for (unsigned f = 0; f < N4D__KWORDS; f++)
+        w[f] = kn[f * stride + i];
+    memcpy(k, w, sizeof *k);
+}
+N4D_HD void n4d__kn_put(uint32_t *kn, uint64_t stride, uint64_t i, const n4d__neuron_k *k)
+{
+    uint32_t w[N4D__KWORDS] = {0};
+    memcpy(w, k, sizeof *k);
+    for (unsigned f = 0; f < N4D__KWORDS; f++)
+        kn[f * stride + i] = w[f];
+}
 
 /* Converts a fixed-point synaptic sum to float. The int64 -> double step
  * uses the 2^52 + 2^51 bias trick (exact for |acc| < 2^51, which the
@@ -60,16 +90,23 @@ N4D_HD float n4d__fixed_to_float(int64_t acc, double inv_scale)
 /* Advances one neuron of any model by one step (each model's step is in
  * models/; see the signature in models/lif.h). A model id that is not
  * registered updates nothing: the core refuses such populations. */
-N4D_HD int n4d__update_neuron(const n4d__pop_rt *p, float *v, float *x0, float *x1, float *x2,
-                              int32_t *ref, float in_e, float in_i, float ext)
+N4D_HD int n4d__update_neuron_k(int32_t model, const n4d__neuron_k *k, float *v, float *x0,
+                                float *x1, float *x2, int32_t *ref, float in_e, float in_i,
+                                float ext)
 {
-    switch (p->model) {
+    switch (model) {
 #define N4D_NEURON_MODEL(id, name)                                                               \
-    case id: return n4d__##name##_step(&p->k.name, v, x0, x1, x2, ref, in_e, in_i, ext);
+    case id: return n4d__##name##_step(&k->name, v, x0, x1, x2, ref, in_e, in_i, ext);
 #include "neuron_models.def"
 #undef N4D_NEURON_MODEL
     }
     return 0;
+}
+
+N4D_HD int n4d__update_neuron(const n4d__pop_rt *p, float *v, float *x0, float *x1, float *x2,
+                              int32_t *ref, float in_e, float in_i, float ext)
+{
+    return n4d__update_neuron_k(p->model, &p->k, v, x0, x1, x2, ref, in_e, in_i, ext);
 }
 
 /* A Poisson input of a population at run time. */

@@ -2,6 +2,8 @@
 #include "plastic.h"
 #include "modulators.h"
 
+#include "lifecycle.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,7 +243,7 @@ n4d_status n4d__plastic_create(n4d_sim *sim)
         const n4d__syn_class *def = &m->cls[k];
         n4d__plastic_class *c = &pl->cls[k];
         compile_class(c, def, sim->dt);
-        for (size_t p = 0; p < m->n_pops; p++)
+        for (size_t p = 0; p < m->n_pops && c->rule != N4D__SYN_STATIC; p++) /* static: no rule */
             if ((def->source < 0 || def->source == (int32_t)p) ||
                 (def->target < 0 || def->target == (int32_t)p))
                 pl->pop_tracked[p] = 1;
@@ -320,7 +322,9 @@ n4d_status n4d__plastic_create(n4d_sim *sim)
     for (uint32_t k = 0; k < pl->n_cls; k++) {
         n4d__plastic_class *c = &pl->cls[k];
         const uint64_t n = c->n ? c->n : 1;
-        if (c->rule == N4D__SYN_HEBB_4DNC || c->rule == N4D__SYN_STDP_DOPAMINE) {
+        if (c->rule == N4D__SYN_HEBB_4DNC || c->rule == N4D__SYN_STDP_DOPAMINE ||
+            c->rule == N4D__SYN_STATIC) {
+            /* static: a pair whose weights a cell lifecycle mutates */
             c->wd = n4d__alloc(ctx, N4D_MEM_SYNAPSES, n * sizeof(double));
             if (c->rule == N4D__SYN_STDP_DOPAMINE) {
                 c->dc = n4d__calloc(ctx, N4D_MEM_SYNAPSES, n, sizeof(double));
@@ -740,19 +744,32 @@ void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g,
     const uint64_t base = pl->seg_base[g] - syn->seg_off[g];
     const double scale = sim->model->syn.scale;
     const int64_t s = (int64_t)step;
+    if (c->rule == N4D__SYN_STATIC) { /* the sim's own weights of a static pair */
+        if (acc)
+            for (uint64_t j = j0; j < j1; j++)
+                acc[tg[j]] += fixed(c->wd[base + j], scale);
+        return;
+    }
     /* this spike and the one before it in the presynaptic history */
     const int64_t kp = hist_before(pl, src, s);
     const n4d__spk *prev = kp >= 0 ? hist_at(pl, src, (uint32_t)kp) : NULL;
     switch (c->rule) {
     case N4D__SYN_HEBB_4DNC: {
         const n4d__hebb_k *k = &c->k.hebb;
-        const uint64_t idle = (uint64_t)(s - (prev ? prev->step : -1) - 1);
         const double da = k->dmod > 0 ? n4d__mods_level(sim, pl->da_mod, step) * k->dmod : 1.0;
+        /* the weight was last set at the previous spike, or at the birth of
+         * either neuron (a cell lifecycle mutates the weights then) */
+        const int64_t *born = sim->life ? sim->life->born : NULL;
+        int64_t ref = prev ? prev->step : -1;
+        if (born && born[src] > ref)
+            ref = born[src];
         for (uint64_t j = j0; j < j1; j++) {
-            double w = n4d__hebb_idle(k, c->wd[base + j], idle);
+            const int64_t r = born && born[tg[j]] > ref ? born[tg[j]] : ref;
+            double w = n4d__hebb_idle(k, c->wd[base + j], (uint64_t)(s - r - 1));
             w = n4d__hebb_event(k, w, hist_spiked(pl, tg[j], s), da);
             c->wd[base + j] = w;
-            acc[tg[j]] += fixed(w, scale);
+            if (acc) /* NULL: the spike is lost (lifecycle.h), the rule sees it */
+                acc[tg[j]] += fixed(w, scale);
         }
         break;
     }
@@ -780,7 +797,8 @@ void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g,
             if (te != N4D__NO_SPIKE && s - d - te < pl->window)
                 w = n4d__stdp_depress(k, w, (double)km * exp(-(double)(s - d - te) * k->inv_tau_minus));
             c->wf[base + j] = (float)w;
-            acc[post] += fixed((double)c->wf[base + j], scale);
+            if (acc)
+                acc[post] += fixed((double)c->wf[base + j], scale);
         }
         break;
     }
@@ -824,7 +842,7 @@ void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g,
         }
         const double ux = u * x;
         const int32_t *wq = syn->weight_q;
-        for (uint64_t j = j0; j < j1; j++)
+        for (uint64_t j = j0; j < j1 && acc; j++)
             acc[tg[j]] += (int64_t)llrint(ux * (double)wq[j]);
         break;
     }
@@ -844,16 +862,38 @@ double n4d__plastic_weight(const n4d_sim *sim, uint64_t src, uint64_t g, uint64_
     const uint64_t at = pl->seg_base[g] + (j - s->seg_off[g]);
     if (c->rule == N4D__SYN_STDP)
         return (double)c->wf[at];
-    if (c->rule == N4D__SYN_STDP_DOPAMINE) /* as of its last update, as NEST reports it */
+    if (c->rule == N4D__SYN_STDP_DOPAMINE || /* as of its last update, as NEST reports it */
+        c->rule == N4D__SYN_STATIC)
         return c->wd[at];
     if (c->rule == N4D__SYN_HEBB_4DNC) {
         /* the source's last spike before the current step is the synapse's
-         * last update; the steps since only clip and decay */
-        const int64_t last = pl->len[src] ? hist_at(pl, src, pl->len[src] - 1)->step : -1;
+         * last update (or a birth at either end); the steps since only clip
+         * and decay */
+        int64_t last = pl->len[src] ? hist_at(pl, src, pl->len[src] - 1)->step : -1;
+        const int64_t *born = sim->life ? sim->life->born : NULL;
+        if (born) {
+            const uint32_t t = s->target[j];
+            last = born[src] > last ? born[src] : last;
+            last = born[t] > last ? born[t] : last;
+        }
         const int64_t now = (int64_t)sim->step - 1;
         return n4d__hebb_idle(&c->k.hebb, c->wd[at], (uint64_t)(now - last));
     }
     return (double)s->weight_q[j] * s->inv_scale; /* tsodyks: the weight before u * x */
+}
+
+bool n4d__plastic_set_weight(n4d_sim *sim, uint64_t g, uint64_t j, double w)
+{
+    n4d__plastic *pl = sim->plastic;
+    const n4d__synapses *s = &sim->model->syn;
+    const uint32_t cl = pl ? N4D__SEG_CLASS(s->seg_key[g]) : 0;
+    if (!cl)
+        return false;
+    n4d__plastic_class *c = &pl->cls[cl - 1];
+    if (!c->wd)
+        return false;
+    c->wd[pl->seg_base[g] + (j - s->seg_off[g])] = w;
+    return true;
 }
 
 /* ---- the public reading of weights ---------------------------------------------------- */
@@ -921,9 +961,13 @@ n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uint64_t ca
                 }
             }
             uint64_t kept = 0;
+            if (sim->life && !sim->life->alive[row])
+                break; /* removed with its synapses (lifecycle.h) */
             for (uint64_t j = lo; j < lo + n; j++) {
                 const uint64_t t = n4d__to_user(m, s->target[j]);
                 if (tgt_pop >= 0 && n4d__pop_of(m, t) != tgt_pop)
+                    continue;
+                if (sim->life && !sim->life->alive[s->target[j]])
                     continue;
                 tmp[kept++] = (wsel){(uint32_t)t, n4d__plastic_weight(sim, row, g, j)};
             }

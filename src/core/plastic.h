@@ -129,4 +129,10 @@ void n4d__plastic_after(n4d_sim *sim, uint64_t step, const uint32_t *ids, uint64
  * double; the model's weight when the sim has no plastic synapses. */
 double n4d__plastic_weight(const n4d_sim *sim, uint64_t src, uint64_t g, uint64_t j);
 
+/* Sets the weight of synapse j (segment g) as of the end of step
+ * sim->step - 1 (the cell lifecycle's mutation, which also moves the
+ * synapse's reference step: lifecycle.h `born`). False when the synapse's
+ * weights are the model's (no class, or tsodyks / stdp). */
+bool n4d__plastic_set_weight(n4d_sim *sim, uint64_t g, uint64_t j, double w);
+
 #endif

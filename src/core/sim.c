@@ -4,6 +4,7 @@
 #include "backend.h" /* the registry: backends are found by name or capability */
 #include "homeo.h"
 #include "modulators.h"
+#include "lifecycle.h"
 #include "plastic.h"
 #include "poisson.h"
 
@@ -395,6 +396,7 @@ static void sim_free(n4d_sim *sim)
     n4d__plastic_destroy(sim);
     n4d__homeo_destroy(sim);
     n4d__mods_destroy(sim);
+    n4d__life_destroy(sim);
     n4d__free(ctx, N4D_MEM_NEURONS, sim->v, N * sizeof(float));
     for (uint32_t j = 0; j < sim->nx; j++)
         n4d__free(ctx, N4D_MEM_NEURONS, sim->x[j], N * sizeof(float));
@@ -597,11 +599,19 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
         sim->runs[i].pop = run->pop;
     }
     if ((st = init_inputs(sim)) || (st = build_senses(sim)) || (st = n4d__mods_create(sim)) ||
-        (st = n4d__plastic_create(sim)) || (st = n4d__homeo_create(sim)))
+        (st = n4d__plastic_create(sim)) || (st = n4d__homeo_create(sim)) ||
+        (st = n4d__life_create(sim)))
         goto fail_msg;
     init_state(sim);
     for (;;) {
-        if (sim->plastic && !(backend->caps & N4D__CAP_PLASTICITY)) {
+        if (sim->life && (!(backend->caps & N4D__CAP_PLASTICITY) ||
+                          (backend->caps & N4D__CAP_DEVICE))) {
+            st = n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
+                            "backend \"%s\" does not run the cell lifecycle; cpu-ref and "
+                            "cpu-omp do",
+                            backend->name);
+            sim->ops = NULL;
+        } else if (sim->plastic && !(backend->caps & N4D__CAP_PLASTICITY)) {
             st = n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
                             "backend \"%s\" does not run plastic synapses (projection \"%s\", "
                             "synapse model %s); cpu-ref and cpu-omp do",
@@ -718,7 +728,22 @@ n4d_status n4d_sim_run(n4d_sim *sim, uint64_t steps)
         return N4D_OK;
     n4d__timing *const prof = sim->timing;
     const uint64_t t0 = prof ? n4d__now_ns() : 0;
-    n4d_status st = sim->n_hooks ? run_pieces(sim, steps) : sim->ops->run(sim, steps);
+    n4d_status st = N4D_OK;
+    /* a cell lifecycle: pieces that end at each death step, then its
+     * lifecycle (lifecycle.h); without deaths one piece */
+    while (steps > 0 && !st) {
+        const int64_t die = n4d__life_next(sim);
+        uint64_t n = steps;
+        if (die != INT64_MAX && (uint64_t)die - sim->step < steps)
+            n = (uint64_t)die - sim->step + 1;
+        st = sim->n_hooks ? run_pieces(sim, n) : sim->ops->run(sim, n);
+        if (st)
+            break;
+        steps -= n;
+        if (die != INT64_MAX && sim->step == (uint64_t)die + 1 &&
+            !(st = n4d__sim_to_host(sim, N4D__HOST_WRITE, 0)))
+            st = n4d__life_apply(sim, die);
+    }
     if (prof)
         n4d__prof_lap(prof, N4D_PROFILE_RUN, t0);
     return st;

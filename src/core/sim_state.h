@@ -216,6 +216,7 @@ struct n4d_sim {
     struct n4d__plastic *plastic; /* plastic synapses (plastic.h), NULL without */
     struct n4d__homeo *homeo;     /* homeostatic scaling (homeo.h), NULL without */
     struct n4d__mods *mods;       /* modulator levels (modulators.h), NULL without */
+    struct n4d__life *life;       /* cell lifecycle (lifecycle.h), NULL without */
 
     /* per run (model->runs) constants, DC inputs and Poisson inputs */
     n4d__pop_rt *runs;

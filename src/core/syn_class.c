@@ -92,7 +92,12 @@ n4d_status n4d__model_make_classes(n4d_model *m)
             }
             break;
         }
-        if (pr->sm->id == N4D__SYN_STATIC || n4d__model_pair_class(m, pr->source, pr->target))
+        /* static pairs stay in the model, unless a cell lifecycle mutates
+         * their weights: then they are a class whose weights the sim owns */
+        const bool owned = n4d__pop_mutates_weights(m, pr->source) ||
+                           n4d__pop_mutates_weights(m, pr->target);
+        if ((pr->sm->id == N4D__SYN_STATIC && !owned) ||
+            n4d__model_pair_class(m, pr->source, pr->target))
             continue;
         n4d_status st = add_class(m, pr->name, pr->sm, pr->syn_params, pr->source, pr->target);
         if (st) {

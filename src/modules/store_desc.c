@@ -89,6 +89,17 @@ char *n4d__store_describe(const n4d_model *m)
             json_decref(o);
             o = NULL;
         }
+        if (o && p->life.enable_death && /* the cell lifecycle (absent: none) */
+            json_object_set_new(
+                o, "lifecycle",
+                json_pack("{s:b,s:b,s:o,s:o,s:o,s:o}", "enable_death", 1, "enable_reproduction",
+                          p->life.enable_reproduction != 0, "max_age", jnum(p->life.max_age),
+                          "health_decay_per_step", jnum(p->life.health_decay_per_step),
+                          "mutation_std_params", jnum(p->life.mutation_std_params),
+                          "mutation_std_weights", jnum(p->life.mutation_std_weights))) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
         ok = o && json_array_append_new(pops, o) == 0;
     }
     for (size_t i = 0; ok && i < m->n_projs; i++) {
@@ -406,6 +417,24 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
         if (n4d_model_add_population(m, &d, NULL)) {
             jr_model_error(&r, m);
             goto done;
+        }
+        json_t *lj = json_object_get(v, "lifecycle");
+        if (lj) {
+            n4d_lifecycle lc;
+            n4d_lifecycle_init(&lc);
+            lc.enable_death = 1;
+            n4d__jc_push_key(&r.jc, "lifecycle");
+            if (n4d__jc_opt_bool(&r.jc, lj, "enable_reproduction", &lc.enable_reproduction) ||
+                !jr_num(&r, lj, "max_age", &lc.max_age) ||
+                !jr_num(&r, lj, "health_decay_per_step", &lc.health_decay_per_step) ||
+                !jr_num(&r, lj, "mutation_std_params", &lc.mutation_std_params) ||
+                !jr_num(&r, lj, "mutation_std_weights", &lc.mutation_std_weights))
+                goto done;
+            jr_at(&r, "populations", i);
+            if (n4d_model_set_population_lifecycle(m, d.name, &lc)) {
+                jr_model_error(&r, m);
+                goto done;
+            }
         }
         pop_n[i] = (uint64_t)n;
         m->pops[i].first = (uint64_t)first;

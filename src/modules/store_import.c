@@ -30,6 +30,11 @@ typedef struct imp {
     uint64_t *pre, *post;  /* original ids */
     float *w;
     uint32_t *delay;
+    /* lineage (the cell lifecycle's initial state) */
+    uint32_t *gen;
+    int64_t *parent;
+    double *health, *age;
+    uint64_t next_id;
 } imp;
 
 static void imp_free(imp *d)
@@ -44,6 +49,10 @@ static void imp_free(imp *d)
     n4d__free(ctx, N4D_MEM_BUILD, d->post, s * sizeof(uint64_t));
     n4d__free(ctx, N4D_MEM_BUILD, d->w, s * sizeof(float));
     n4d__free(ctx, N4D_MEM_BUILD, d->delay, s * sizeof(uint32_t));
+    n4d__free(ctx, N4D_MEM_BUILD, d->gen, n * sizeof(uint32_t));
+    n4d__free(ctx, N4D_MEM_BUILD, d->parent, n * sizeof(int64_t));
+    n4d__free(ctx, N4D_MEM_BUILD, d->health, n * sizeof(double));
+    n4d__free(ctx, N4D_MEM_BUILD, d->age, n * sizeof(double));
 }
 
 static n4d_status imp_alloc(imp *d, uint64_t n, uint64_t s, const char *obj)
@@ -60,7 +69,17 @@ static n4d_status imp_alloc(imp *d, uint64_t n, uint64_t s, const char *obj)
     d->post = n4d__alloc(ctx, N4D_MEM_BUILD, ss * sizeof(uint64_t));
     d->w = n4d__alloc(ctx, N4D_MEM_BUILD, ss * sizeof(float));
     d->delay = n4d__alloc(ctx, N4D_MEM_BUILD, ss * sizeof(uint32_t));
-    if (!d->id || !d->pos || !d->v || !d->par || !d->pre || !d->post || !d->w || !d->delay)
+    d->gen = n4d__calloc(ctx, N4D_MEM_BUILD, nn, sizeof(uint32_t));
+    d->parent = n4d__alloc(ctx, N4D_MEM_BUILD, nn * sizeof(int64_t));
+    d->health = n4d__alloc(ctx, N4D_MEM_BUILD, nn * sizeof(double));
+    d->age = n4d__calloc(ctx, N4D_MEM_BUILD, nn, sizeof(double));
+    if (d->parent && d->health)
+        for (uint64_t i = 0; i < n; i++) {
+            d->parent[i] = -1;
+            d->health[i] = 1.0;
+        }
+    if (!d->id || !d->pos || !d->v || !d->par || !d->pre || !d->post || !d->w || !d->delay ||
+        !d->gen || !d->parent || !d->health || !d->age)
         return n4d__h5_fail(d->h, N4D_E_NOMEM, obj, false,
                             "out of memory for %llu neurons and %llu synapses",
                             (unsigned long long)n, (unsigned long long)s);
@@ -129,6 +148,7 @@ typedef struct cfg {
     /* hebb_4dnc's parameters (learning_rate, weight_min, weight_max,
      * weight_decay: the keys of the file's "plasticity" section) */
     double hebb[N4D__MAX_SYN_PARAMS];
+    n4d_lifecycle life; /* "cell_lifecycle" (enable_death 0 when absent) */
 } cfg;
 
 /* Reads lattice, default parameters, areas and senses into the model. */
@@ -261,7 +281,23 @@ static n4d_status read_config(ij *r, json_t *c, n4d_model *m, cfg *out)
         n4d__jc_pop(jc);
         n4d__jc_pop(jc);
     }
-    static const char *const ignored[] = {"cell_lifecycle", "neuromodulation"};
+    /* the cell lifecycle, over the reference's defaults */
+    n4d_lifecycle_init(&out->life);
+    json_t *lc = json_object_get(c, "cell_lifecycle");
+    if (lc) {
+        n4d__jc_push_key(jc, "cell_lifecycle");
+        N4D__TRY(n4d__jc_want(jc, lc, JSON_OBJECT, "an object"));
+        N4D__TRY(n4d__jc_opt_bool(jc, lc, "enable_death", &out->life.enable_death));
+        N4D__TRY(n4d__jc_opt_bool(jc, lc, "enable_reproduction", &out->life.enable_reproduction));
+        static const char *const keys[] = {"max_age", "health_decay_per_step",
+                                           "mutation_std_params", "mutation_std_weights"};
+        double *dst[] = {&out->life.max_age, &out->life.health_decay_per_step,
+                         &out->life.mutation_std_params, &out->life.mutation_std_weights};
+        for (size_t k = 0; k < 4; k++)
+            N4D__TRY(n4d__jc_opt_num(jc, lc, keys[k], &N4D__JR_NONNEG, dst[k], NULL));
+        n4d__jc_pop(jc);
+    }
+    static const char *const ignored[] = {"neuromodulation"};
     char list[200] = "";
     for (size_t k = 0; k < sizeof ignored / sizeof ignored[0]; k++)
         if (json_object_get(c, ignored[k])) {
@@ -294,6 +330,10 @@ static n4d_status read_json_model(n4d__h5 *h, json_t *root, n4d_model *m, imp *d
     N4D__TRY(n4d__jc_want(jc, syns, JSON_ARRAY, "an array"));
     n4d__jc_pop(jc);
     N4D__TRY(imp_alloc(d, json_array_size(neurons), json_array_size(syns), r.obj));
+    int64_t next_id = 0;
+    N4D__TRY(n4d__jc_opt_int(jc, root, "next_neuron_id", 0, INT64_MAX, "an id >= 0", &next_id,
+                             NULL));
+    d->next_id = (uint64_t)next_id;
     size_t i;
     json_t *v;
     static const char *const axes[4] = {"x", "y", "z", "w"};
@@ -315,6 +355,17 @@ static n4d_status read_json_model(n4d__h5 *h, json_t *root, n4d_model *m, imp *d
         double *par = d->par + NPAR * i;
         memcpy(par, c->par, sizeof c->par);
         N4D__TRY(ij_params(&r, v, "params", par));
+        int64_t gen = 0, parent = -1;
+        N4D__TRY(n4d__jc_opt_int(jc, v, "generation", 0, UINT32_MAX, "a generation >= 0", &gen,
+                                 NULL));
+        d->gen[i] = (uint32_t)gen;
+        json_t *pv = json_object_get(v, "parent_id");
+        if (pv && !json_is_null(pv))
+            N4D__TRY(n4d__jc_opt_int(jc, v, "parent_id", -1, INT64_MAX, "a neuron id or null",
+                                     &parent, NULL));
+        d->parent[i] = parent;
+        N4D__TRY(n4d__jc_opt_num(jc, v, "health", &N4D__JR_NONNEG, &d->health[i], NULL));
+        N4D__TRY(n4d__jc_opt_num(jc, v, "age", &N4D__JR_NONNEG, &d->age[i], NULL));
         n4d__jc_pop(jc);
     }
     n4d__jc_pop(jc);
@@ -393,6 +444,9 @@ static n4d_status read_h5_model(n4d__h5 *h, hid_t file, n4d_model *m, imp *d, cf
         st = n4d__h5_fail(h, N4D_E_NOMEM, NULL, false, "out of memory");
         goto done;
     }
+    json_t *nx = json_object_get(root, "next_neuron_id");
+    if (json_is_integer(nx) && json_integer_value(nx) > 0)
+        d->next_id = (uint64_t)json_integer_value(nx);
     /* per-neuron parameters from meta_json's neuron list when it has them */
     json_t *jn = json_object_get(root, "neurons");
     if ((st = n4d__h5_read_rows(h, dsn, "neurons", N4D__T_NUMBER, 0, dn[0], buf)))
@@ -421,6 +475,18 @@ static n4d_status read_h5_model(n4d__h5 *h, hid_t file, n4d_model *m, imp *d, cf
             goto done;
         }
         d->v[i] = r[9];
+        if (!(r[5] >= 0 && r[5] < 4294967296.0) || r[5] != floor(r[5]) || !(r[7] >= 0) ||
+            !(r[8] >= 0) || !isfinite(r[6]) || !isfinite(r[7]) || !isfinite(r[8])) {
+            st = n4d__h5_fail(h, N4D_E_FORMAT, "/neurons", false,
+                              "row %llu: generation, parent_id, health or age is not valid "
+                              "(expected an integer generation >= 0, finite health and age >= 0)",
+                              (unsigned long long)i);
+            goto done;
+        }
+        d->gen[i] = (uint32_t)r[5];
+        d->parent[i] = r[6] >= 0 ? (int64_t)r[6] : -1;
+        d->health[i] = r[7];
+        d->age[i] = r[8];
         double *par = d->par + NPAR * i;
         memcpy(par, c->par, sizeof c->par);
         if (json_array_size(jn) == dn[0]) {
@@ -505,7 +571,15 @@ static n4d_status make_model(n4d__h5 *h, const char *obj, const char *obj_s, imp
                              const cfg *c, bool reference_inhibition, bool plastic)
 {
     /* hebb_4dnc on every synapse: class 1, for every population pair */
-    const uint32_t cls = plastic ? 1u : 0u;
+    /* a cell lifecycle that mutates weights needs the sim's own weights:
+     * a static class for every pair when the import is static */
+    const n4d_lifecycle *lc = &c->life;
+    const bool owned = !plastic && lc->enable_death && lc->enable_reproduction &&
+                       lc->mutation_std_weights > 0.0;
+    const uint32_t cls = plastic || owned ? 1u : 0u;
+    if (owned && n4d__model_add_class(m, "4dnc", n4d__synapse_model_by_name("static"), NULL, 0,
+                                      -1, -1))
+        return n4d__h5_fail(h, N4D_E_CONFIG, obj, false, "%s", n4d_last_error(m));
     if (plastic) {
         const n4d__synapse_model *sm = n4d__synapse_model_by_name("hebb_4dnc");
         n4d_param_value pv[N4D__MAX_SYN_PARAMS];
@@ -624,7 +698,8 @@ static n4d_status make_model(n4d__h5 *h, const char *obj, const char *obj_s, imp
             n4d__model_warn(m, "%s: population \"%s\": the saved membrane potentials differ; "
                             "the simulation starts from their mean %g mV",
                             h->path, name, vsum / (double)pop_n[g]);
-        if (n4d_model_add_population(m, &pd, NULL)) {
+        if (n4d_model_add_population(m, &pd, NULL) ||
+            (lc->enable_death && n4d_model_set_population_lifecycle(m, name, lc))) {
             st = n4d__h5_fail(h, N4D_E_FORMAT, obj, false, "neuron %llu: %s",
                               (unsigned long long)d->id[i0], n4d_last_error(m));
             goto done;
@@ -723,6 +798,30 @@ static n4d_status make_model(n4d__h5 *h, const char *obj, const char *obj_s, imp
     }
     st = n4d__store_install(h, m, N, pos, pop_n, &syn, NULL);
     pos = NULL;
+    if (!st && lc->enable_death) { /* the saved lineage: the lifecycle's initial state */
+        n4d__life_init *I = n4d__calloc(ctx, N4D_MEM_OTHER, 1, sizeof *I);
+        if (I) {
+            m->life0 = I;
+            I->id = n4d__alloc(ctx, N4D_MEM_NEURONS, NN * sizeof(uint64_t));
+            I->generation = n4d__alloc(ctx, N4D_MEM_NEURONS, NN * sizeof(uint32_t));
+            I->parent = n4d__alloc(ctx, N4D_MEM_NEURONS, NN * sizeof(int64_t));
+            I->health = n4d__alloc(ctx, N4D_MEM_NEURONS, NN * sizeof(double));
+            I->age = n4d__alloc(ctx, N4D_MEM_NEURONS, NN * sizeof(double));
+        }
+        if (!I || !I->id || !I->generation || !I->parent || !I->health || !I->age) {
+            st = n4d__h5_fail(h, N4D_E_NOMEM, obj, false, "out of memory for the lineage");
+            goto done;
+        }
+        for (uint64_t i = 0; i < N; i++) {
+            const uint64_t u = newid[i];
+            I->id[u] = d->id[i];
+            I->generation[u] = d->gen[i];
+            I->parent[u] = d->parent[i];
+            I->health[u] = d->health[i];
+            I->age[u] = d->age[i];
+        }
+        I->next_id = d->next_id;
+    }
 done:
     n4d__free(ctx, N4D_MEM_BUILD, ord, NN * sizeof *ord);
     n4d__free(ctx, N4D_MEM_BUILD, area_of, NN * sizeof(int32_t));
