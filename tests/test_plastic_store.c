@@ -1,0 +1,318 @@
+/* Storage of learning runs (docs/storage.md, docs/plasticity.md): checkpoint
+ * and resume of plastic sims, bitwise against one uninterrupted run, across
+ * backends, thread counts and layouts (hebb_4dnc on an imported 4DNC
+ * sample, stdp all-to-all and nearest, tsodyks); the learned weights saved
+ * as a model (n4d_sim_save_model); weights recorded over time. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "n4d.h"
+#include "test_util.h"
+#pragma GCC diagnostic push /* the helpers of test_models.h; not all of its models */
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "test_models.h"
+#pragma GCC diagnostic pop
+
+#if N4D_TEST_HDF5 /* set by tests/store_h5py.cmake when the library has HDF5 */
+#include <hdf5.h>
+
+static n4d_context *new_ctx(void)
+{
+    n4d_context *ctx = NULL;
+    OK(n4d_context_create(NULL, &ctx));
+    return ctx;
+}
+
+static const char *tmp_path(const char *name)
+{
+    static char buf[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/plastic_store_%s", N4D_BINARY_DIR, name);
+    return buf[k];
+}
+
+/* ---- a learning network ------------------------------------------------------------------
+ * 300 E + 100 I lif_exp under Poisson drive; E->E stdp (random weights and
+ * delays of 1..8 steps: dendritic delays), E->I tsodyks, I->E and I->I
+ * static. */
+static int g_nearest;
+
+static n4d_model *learn_model(n4d_context *ctx, uint64_t seed)
+{
+    const uint32_t shape[4] = {10, 10, 4, 1};
+    n4d_model *m = new_model(ctx, shape, seed);
+    area(m, "exc", 0, 9, 0, 9, 0, 2, 0, 0);
+    area(m, "inh", 0, 9, 0, 9, 3, 3, 0, 0);
+    n4d_population_desc d;
+    n4d_population_desc_init(&d);
+    d.model = N4D_NEURON_LIF_EXP;
+    d.v_init = n4d_dist_uniform(-65.0, -55.0);
+    static const n4d_param_value np[] = {{"v_rest", -65.0}, {"t_ref", 2.0}};
+    d.params = np;
+    d.n_params = 2;
+    d.name = "E";
+    d.area = "exc";
+    pop(m, &d);
+    d.name = "I";
+    d.area = "inh";
+    pop(m, &d);
+    const n4d_param_value sp[] = {{"lambda", 0.02}, {"alpha", 1.1},  {"mu_plus", 0.0},
+                                  {"mu_minus", 0.0}, {"Wmax", 4.0},  {"tau_plus", 15.0},
+                                  {"nearest", (double)g_nearest}};
+    n4d_projection_desc p = proj("E", "E", N4D_RULE_FIXED_PROBABILITY, 0.1, 0);
+    p.name = "ee";
+    p.weight = n4d_dist_uniform(0.5, 2.5);
+    p.delay = n4d_dist_uniform(0.1, 0.8);
+    p.synapse_model = "stdp";
+    p.synapse_params = sp;
+    p.n_synapse_params = 7;
+    projection(m, &p);
+    const n4d_param_value tp[] = {{"U", 0.4}, {"u", 0.4}, {"tau_rec", 80.0}, {"tau_fac", 30.0}};
+    p = proj("E", "I", N4D_RULE_FIXED_PROBABILITY, 0.1, 2.0);
+    p.name = "ei";
+    p.synapse_model = "tsodyks";
+    p.synapse_params = tp;
+    p.n_synapse_params = 4;
+    projection(m, &p);
+    p = proj("I", "E", N4D_RULE_FIXED_PROBABILITY, 0.1, -3.0);
+    p.name = "ie";
+    projection(m, &p);
+    p = proj("I", "I", N4D_RULE_FIXED_PROBABILITY, 0.1, -2.0);
+    p.name = "ii";
+    projection(m, &p);
+    n4d_input_desc in = poisson("E", 25.0, 1.2, 400);
+    input(m, &in);
+    in = poisson("I", 25.0, 1.0, 300);
+    input(m, &in);
+    build(m);
+    return m;
+}
+
+/* ---- what a run leaves: spikes, checksum, every weight --------------------------------- */
+
+typedef struct outcome {
+    uint64_t n_spk, checksum, n_w;
+    uint64_t *steps;
+    uint32_t *ids, *src, *tgt;
+    float *w;
+} outcome;
+
+static void outcome_take(n4d_sim *s, outcome *o)
+{
+    const uint64_t *st;
+    const uint32_t *id;
+    ASSERT_OK(n4d_sim_spikes(s, &st, &id, &o->n_spk), s);
+    o->steps = malloc((o->n_spk + 1) * sizeof *o->steps);
+    o->ids = malloc((o->n_spk + 1) * sizeof *o->ids);
+    memcpy(o->steps, st, o->n_spk * sizeof *st);
+    memcpy(o->ids, id, o->n_spk * sizeof *id);
+    o->checksum = n4d_sim_checksum(s);
+    ASSERT_OK(n4d_sim_get_weights(s, NULL, 0, NULL, NULL, NULL, &o->n_w), s);
+    o->src = malloc((o->n_w + 1) * 4);
+    o->tgt = malloc((o->n_w + 1) * 4);
+    o->w = malloc((o->n_w + 1) * 4);
+    ASSERT_OK(n4d_sim_get_weights(s, NULL, o->n_w, o->src, o->tgt, o->w, &o->n_w), s);
+}
+
+static void outcome_free(outcome *o)
+{
+    free(o->steps), free(o->ids), free(o->src), free(o->tgt), free(o->w);
+}
+
+static void outcome_same(const outcome *a, const outcome *b, const char *what)
+{
+    CHECK(a->n_spk == b->n_spk, "%s: %llu spikes, uninterrupted %llu", what,
+          (unsigned long long)b->n_spk, (unsigned long long)a->n_spk);
+    for (uint64_t k = 0; k < a->n_spk; k++)
+        CHECK(a->steps[k] == b->steps[k] && a->ids[k] == b->ids[k],
+              "%s: spike %llu differs (step %llu id %u, uninterrupted step %llu id %u)", what,
+              (unsigned long long)k, (unsigned long long)b->steps[k], b->ids[k],
+              (unsigned long long)a->steps[k], a->ids[k]);
+    CHECK(a->checksum == b->checksum, "%s: checksum differs", what);
+    CHECK(a->n_w == b->n_w, "%s: weight count", what);
+    for (uint64_t k = 0; k < a->n_w; k++)
+        CHECK(a->src[k] == b->src[k] && a->tgt[k] == b->tgt[k] &&
+                  memcmp(&a->w[k], &b->w[k], sizeof(float)) == 0,
+              "%s: synapse %llu (%u -> %u): weight %.9g, uninterrupted %.9g", what,
+              (unsigned long long)k, b->src[k], b->tgt[k], (double)b->w[k], (double)a->w[k]);
+}
+
+static n4d_sim *new_sim(n4d_model *m, const char *backend, int threads)
+{
+    n4d_sim_options o;
+    n4d_sim_options_init(&o);
+    o.backend = backend;
+    o.num_threads = threads;
+    n4d_sim *s = NULL;
+    ASSERT_OK(n4d_sim_create(m, &o, &s), m);
+    return s;
+}
+
+/* ---- checkpoint / resume ------------------------------------------------------------------ */
+
+/* S1 steps, a checkpoint, S2 more steps on each resume backend: the same
+ * as S1 + S2 steps at once. */
+static void resume_cases(n4d_context *ctx, n4d_model *m, uint64_t S1, uint64_t S2,
+                         const char *label)
+{
+    n4d_sim *a = new_sim(m, "cpu-omp", 3);
+    ASSERT_OK(n4d_sim_run(a, S1 + S2), a);
+    outcome ref;
+    outcome_take(a, &ref);
+    assert_true(ref.n_spk > (S1 + S2) / 4); /* it is driven */
+    n4d_sim_destroy(a);
+
+    n4d_sim *b = new_sim(m, "cpu-omp", 3);
+    ASSERT_OK(n4d_sim_run(b, S1), b);
+    const char *ck = tmp_path("ckpt.h5");
+    ASSERT_OK(n4d_sim_checkpoint(b, ck, NULL), b);
+    n4d_sim_destroy(b);
+    static const struct {
+        const char *backend;
+        int threads;
+    } on[] = {{"cpu-ref", 1}, {"cpu-omp", 2}, {NULL, 0}};
+    for (size_t k = 0; k < sizeof on / sizeof on[0]; k++) {
+        n4d_resume_options ro;
+        n4d_resume_options_init(&ro);
+        ro.backend = on[k].backend;
+        ro.num_threads = on[k].threads;
+        n4d_model *m2 = NULL;
+        n4d_sim *s2 = NULL;
+        ASSERT_OK(n4d_sim_resume(ctx, ck, &ro, &m2, &s2), ctx);
+        assert_int_equal(n4d_sim_current_step(s2), S1);
+        ASSERT_OK(n4d_sim_run(s2, S2), s2);
+        outcome got;
+        outcome_take(s2, &got);
+        char what[200];
+        snprintf(what, sizeof what, "%s, resumed on %s", label,
+                 on[k].backend ? on[k].backend : "the saved backend");
+        outcome_same(&ref, &got, what);
+        outcome_free(&got);
+        n4d_sim_destroy(s2);
+        n4d_model_destroy(m2);
+    }
+    outcome_free(&ref);
+}
+
+static void test_resume_stdp_tsodyks(void **state)
+{
+    (void)state;
+    n4d_context *ctx = new_ctx();
+    n4d_layout_options zo;
+    n4d_layout_options_init(&zo);
+    zo.order = N4D_ORDER_ZORDER;
+    for (int nearest = 0; nearest < 2; nearest++)
+        for (int z = 0; z < 2; z++) {
+            g_nearest = nearest;
+            g_layout = z ? &zo : NULL;
+            n4d_model *m = learn_model(ctx, 7);
+            char label[100];
+            snprintf(label, sizeof label, "stdp %s, %s order", nearest ? "nearest" : "all-to-all",
+                     z ? "z" : "lattice");
+            /* a checkpoint off the batch and flush grid, and one on it */
+            resume_cases(ctx, m, 777, 800, label);
+            resume_cases(ctx, m, 1024, 300, label);
+            n4d_model_destroy(m);
+        }
+    g_layout = NULL;
+    g_nearest = 0;
+    assert_int_equal(mem_current(ctx), 0);
+    n4d_context_destroy(ctx);
+}
+
+/* hebb_4dnc: the 4DNC sample with its sense input fed every step. */
+static void input_at(int t, float *vis, float *aud)
+{
+    for (int ix = 0; ix < 6; ix++)
+        for (int iy = 0; iy < 6; iy++) {
+            vis[ix * 6 + iy] = (ix == (t / 3) % 6 || (t * 7 + iy * 5) % 13 == 0) ? 200.0f : 0.0f;
+            aud[ix * 6 + iy] = (t % 9 == 0 && (ix + iy) % 2 == 0) ? 400.0f : 0.0f;
+        }
+}
+
+static void feed_run(n4d_sim *s, int from, int to)
+{
+    for (int t = from; t < to; t++) {
+        float vis[36], aud[36];
+        input_at(t, vis, aud);
+        ASSERT_OK(n4d_sim_feed_sense(s, "vision", vis, 6, 6, 0), s);
+        ASSERT_OK(n4d_sim_feed_sense(s, "audition", aud, 6, 6, 0), s);
+        ASSERT_OK(n4d_sim_run(s, 1), s);
+    }
+}
+
+static void test_resume_hebb_4dnc(void **state)
+{
+    (void)state;
+    n4d_context *ctx = new_ctx();
+    n4d_model *m = NULL;
+    ASSERT_OK(n4d_model_import_4dnc(ctx, N4D_SOURCE_DIR "/tests/data/4dnc_small_model.h5", NULL,
+                                    &m),
+              ctx);
+    const int S1 = 137, S2 = 200;
+    n4d_sim *a = new_sim(m, "cpu-omp", 2);
+    feed_run(a, 0, S1 + S2);
+    outcome ref;
+    outcome_take(a, &ref);
+    n4d_sim_destroy(a);
+    assert_true(ref.n_spk > 100);
+    n4d_sim *b = new_sim(m, "cpu-omp", 2);
+    feed_run(b, 0, S1);
+    const char *ck = tmp_path("hebb.h5");
+    ASSERT_OK(n4d_sim_checkpoint(b, ck, NULL), b);
+    n4d_sim_destroy(b);
+    for (int k = 0; k < 2; k++) {
+        n4d_resume_options ro;
+        n4d_resume_options_init(&ro);
+        ro.backend = k ? "cpu-omp" : "cpu-ref";
+        ro.num_threads = k ? 3 : 1;
+        n4d_model *m2 = NULL;
+        n4d_sim *s2 = NULL;
+        ASSERT_OK(n4d_sim_resume(ctx, ck, &ro, &m2, &s2), ctx);
+        feed_run(s2, S1, S1 + S2);
+        outcome got;
+        outcome_take(s2, &got);
+        outcome_same(&ref, &got, k ? "hebb_4dnc on cpu-omp 3" : "hebb_4dnc on cpu-ref");
+        outcome_free(&got);
+        n4d_sim_destroy(s2);
+        n4d_model_destroy(m2);
+    }
+    outcome_free(&ref);
+    n4d_model_destroy(m);
+    assert_int_equal(mem_current(ctx), 0);
+    n4d_context_destroy(ctx);
+}
+
+int main(void)
+{
+    if (!n4d_has_feature(N4D_FEATURE_HDF5)) {
+        printf("SKIP: built without HDF5\n");
+        return 77;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_resume_stdp_tsodyks),
+        cmocka_unit_test(test_resume_hebb_4dnc),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
+#else
+
+int main(void)
+{
+    printf("SKIP: built without HDF5\n");
+    return 77;
+}
+
+#endif
