@@ -2,9 +2,9 @@
  * damaged model files, checkpoints and 4D Neural Cognition saves -
  * truncated files, foreign files, wrong magic or version, missing datasets
  * and attributes, wrong shapes and types, out-of-range indices, NaN values,
- * broken descriptions, damaged plastic state (/n4d/state/plastic), corrupted compressed chunks - and checks that each
- * load is rejected with N4D_E_FORMAT or N4D_E_IO, returns no model, leaves
- * no memory allocated, and names the file and the dataset at fault. */
+ * broken descriptions, damaged plastic state (/n4d/state/plastic),
+ * corrupted compressed chunks - and checks that each load is rejected
+ * with N4D_E_FORMAT or N4D_E_IO, returns no model, allocated, and names the file and the dataset at fault. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
