@@ -4,7 +4,8 @@
  * and attributes, wrong shapes and types, out-of-range indices, NaN values,
  * broken descriptions, damaged plastic state (/n4d/state/plastic),
  * corrupted compressed chunks - and checks that each load is rejected
- * with N4D_E_FORMAT or N4D_E_IO, returns no model, allocated, and names the file and the dataset at fault. */
+ * with N4D_E_FORMAT or N4D_E_IO, returns no model, leaves no memory
+ * allocated, and names the file and the dataset at fault. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
