@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h" /* the model's fixed-point scale */
 #include "n4d.h"
 #include "test_util.h"
 #pragma GCC diagnostic push /* the helpers of test_models.h; not all of its models */
@@ -294,6 +295,90 @@ static void test_resume_hebb_4dnc(void **state)
     n4d_context_destroy(ctx);
 }
 
+
+/* ---- the learned weights as a model ---------------------------------------------------- */
+
+static void test_save_model(void **state)
+{
+    (void)state;
+    n4d_context *ctx = new_ctx();
+    g_nearest = 0;
+    n4d_model *m = learn_model(ctx, 11);
+    n4d_sim *s = new_sim(m, "cpu-omp", 2);
+    ASSERT_OK(n4d_sim_run(s, 1500), s);
+    outcome learned;
+    outcome_take(s, &learned);
+    const char *path = tmp_path("learned.h5");
+    ASSERT_OK(n4d_sim_save_model(s, path, NULL), s);
+
+    n4d_model *m2 = NULL;
+    ASSERT_OK(n4d_model_load(ctx, path, NULL, &m2), ctx);
+    n4d_sim *s2 = new_sim(m2, "cpu-ref", 1);
+    outcome loaded;
+    outcome_take(s2, &loaded);
+    /* every weight within half a quantum of the learned one; the plastic
+     * ones moved away from the model's, the static ones kept */
+    const double half = 0.5 * m->syn.inv_scale;
+    assert_int_equal(loaded.n_w, learned.n_w);
+    outcome initial;
+    n4d_sim *s0 = new_sim(m, "cpu-ref", 1);
+    outcome_take(s0, &initial);
+    n4d_sim_destroy(s0);
+    uint64_t moved = 0;
+    for (uint64_t k = 0; k < learned.n_w; k++) {
+        assert_int_equal(loaded.src[k], learned.src[k]);
+        assert_int_equal(loaded.tgt[k], learned.tgt[k]);
+        const double d = fabs((double)loaded.w[k] - (double)learned.w[k]);
+        CHECK(d <= half + fabs((double)learned.w[k]) * 0x1p-24,
+              "synapse %llu: loaded %.9g, learned %.9g (half quantum %g)", (unsigned long long)k,
+              (double)loaded.w[k], (double)learned.w[k], half);
+        moved += learned.w[k] != initial.w[k];
+    }
+    assert_true(moved > learned.n_w / 10);
+    /* the classes and rules are kept: the loaded model goes on learning */
+    assert_int_equal(m2->n_cls, m->n_cls);
+    for (uint32_t k = 0; k < m->n_cls; k++) {
+        assert_string_equal(m2->cls[k].name, m->cls[k].name);
+        assert_ptr_equal(m2->cls[k].sm, m->cls[k].sm);
+    }
+    uint64_t n_ee = 0, n_ie = 0;
+    ASSERT_OK(n4d_sim_get_weights(s2, "ee", 0, NULL, NULL, NULL, &n_ee), s2);
+    ASSERT_OK(n4d_sim_get_weights(s2, "ie", 0, NULL, NULL, NULL, &n_ie), s2);
+    float *w0 = malloc(n_ee * 4), *w1 = malloc(n_ee * 4), *i0 = malloc(n_ie * 4),
+          *i1 = malloc(n_ie * 4);
+    ASSERT_OK(n4d_sim_get_weights(s2, "ee", n_ee, NULL, NULL, w0, &n_ee), s2);
+    ASSERT_OK(n4d_sim_get_weights(s2, "ie", n_ie, NULL, NULL, i0, &n_ie), s2);
+    ASSERT_OK(n4d_sim_run(s2, 500), s2);
+    ASSERT_OK(n4d_sim_get_weights(s2, "ee", n_ee, NULL, NULL, w1, &n_ee), s2);
+    ASSERT_OK(n4d_sim_get_weights(s2, "ie", n_ie, NULL, NULL, i1, &n_ie), s2);
+    assert_true(memcmp(w0, w1, n_ee * 4) != 0);
+    assert_memory_equal(i0, i1, n_ie * 4);
+    free(w0), free(w1), free(i0), free(i1);
+    outcome_free(&loaded);
+    outcome_free(&initial);
+    outcome_free(&learned);
+    n4d_sim_destroy(s2);
+    n4d_model_destroy(m2);
+
+    /* errors: no path, a directory that does not exist, a file in the way */
+    ASSERT_ERR_MSG(n4d_sim_save_model(s, NULL, NULL), N4D_E_INVALID_ARG, s, "path is NULL");
+    ASSERT_ERR_MSG(n4d_sim_save_model(s, tmp_path("no/such/dir/x.h5"), NULL), N4D_E_IO, s,
+                   "no/such/dir/x.h5");
+    char under_file[600];
+    snprintf(under_file, sizeof under_file, "%s/x.h5", path);
+    ASSERT_ERR_MSG(n4d_sim_save_model(s, under_file, NULL), N4D_E_IO, s, under_file);
+    n4d_save_options so;
+    n4d_save_options_init(&so);
+    so.gzip_level = 42;
+    so.compression = N4D_COMPRESSION_GZIP;
+    assert_int_not_equal(n4d_sim_save_model(s, tmp_path("gz.h5"), &so), N4D_OK);
+    assert_int_equal(n4d_sim_save_model(NULL, path, NULL), N4D_E_INVALID_ARG);
+    n4d_sim_destroy(s);
+    n4d_model_destroy(m);
+    assert_int_equal(mem_current(ctx), 0);
+    n4d_context_destroy(ctx);
+}
+
 int main(void)
 {
     if (!n4d_has_feature(N4D_FEATURE_HDF5)) {
@@ -303,6 +388,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resume_stdp_tsodyks),
         cmocka_unit_test(test_resume_hebb_4dnc),
+        cmocka_unit_test(test_save_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -144,6 +144,11 @@ n4d_status n4d__h5_save_options(n4d__h5 *h, const n4d_save_options *in, n4d_save
 /* Writes the model (/nodes, /edges, /n4d) into an open file. */
 n4d_status n4d__store_write_model(n4d__h5 *h, hid_t file, const n4d_model *m,
                                   const n4d_save_options *opt, const char *kind);
+/* The same with the weights weight_q (internal CSR order) in place of the
+ * model's (NULL: the model's). */
+n4d_status n4d__store_write_model_w(n4d__h5 *h, hid_t file, const n4d_model *m,
+                                    const int32_t *weight_q, const n4d_save_options *opt,
+                                    const char *kind);
 /* Reads the model from an open file into a new model. */
 n4d_status n4d__store_read_model(n4d__h5 *h, hid_t file, const n4d_load_options *opt,
                                  const char *kind, n4d_model **out);

@@ -490,6 +490,68 @@ done:
     return st;
 }
 
+/* ---- the learned weights as a model ------------------------------------------------------- */
+
+n4d_status n4d_sim_save_model(n4d_sim *sim, const char *path, const n4d_save_options *opt)
+{
+    if (!n4d__is_handle(sim, N4D__MAGIC_SIM))
+        return N4D_E_INVALID_ARG;
+    n4d__clear_error(&sim->hdr);
+    if (!path)
+        return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "n4d_sim_save_model: path is NULL");
+    const n4d_model *m = sim->model;
+    const n4d__synapses *s = &m->syn;
+    const uint64_t S = s->n_syn ? s->n_syn : 1;
+    int32_t *wq = NULL;
+    if (sim->plastic) {
+        /* the current weights in the model's fixed point, rounded to nearest
+         * (ties to even); tsodyks keeps its weights (u and x are per-sim state) */
+        wq = n4d__alloc(sim->ctx, N4D_MEM_OTHER, S * sizeof *wq);
+        if (!wq)
+            return n4d__error(&sim->hdr, N4D_E_NOMEM,
+                              "n4d_sim_save_model: out of memory for %llu weights",
+                              (unsigned long long)s->n_syn);
+        for (uint64_t row = 0; row < m->n_neurons; row++)
+            for (uint64_t g = s->seg_ptr[row]; g < s->seg_ptr[row + 1]; g++) {
+                const bool plastic = N4D__SEG_CLASS(s->seg_key[g]) != 0;
+                for (uint64_t j = s->seg_off[g]; j < s->seg_off[g + 1]; j++) {
+                    if (!plastic) {
+                        wq[j] = s->weight_q[j];
+                        continue;
+                    }
+                    const double w = n4d__plastic_weight(sim, row, g, j);
+                    const double q = nearbyint(w * s->scale);
+                    if (!(fabs(q) <= (double)INT32_MAX)) {
+                        n4d__free(sim->ctx, N4D_MEM_OTHER, wq, S * sizeof *wq);
+                        return n4d__error(
+                            &sim->hdr, N4D_E_RANGE,
+                            "n4d_sim_save_model: the learned weight %g of synapse %llu -> %llu "
+                            "does not fit the model's fixed point (scale %g: |w| < %g)",
+                            w, (unsigned long long)n4d__to_user(m, row),
+                            (unsigned long long)n4d__to_user(m, s->target[j]), s->scale,
+                            (double)INT32_MAX / s->scale);
+                    }
+                    wq[j] = (int32_t)q;
+                }
+            }
+    }
+    n4d__h5 h;
+    n4d__h5_begin(&h, sim->ctx, &sim->hdr, path);
+    n4d_save_options o;
+    n4d__h5_out out;
+    n4d_status st = n4d__h5_save_options(&h, opt, &o);
+    if (!st && !(st = n4d__h5_out_create(&h, &out, o.contiguous != 0))) {
+        st = n4d__store_write_model_w(&h, out.file, m, wq, &o, "model");
+        if (st)
+            n4d__h5_out_abort(&h, &out);
+        else
+            st = n4d__h5_out_commit(&h, &out);
+    }
+    n4d__h5_end(&h);
+    n4d__free(sim->ctx, N4D_MEM_OTHER, wq, S * sizeof *wq);
+    return st;
+}
+
 #else
 typedef int n4d__store_plastic_unused;
 #endif
