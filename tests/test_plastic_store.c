@@ -379,6 +379,135 @@ static void test_save_model(void **state)
     n4d_context_destroy(ctx);
 }
 
+/* ---- weights recorded over time ------------------------------------------------------------ */
+
+static void *read_all(hid_t f, const char *path, hid_t type, size_t elem, hsize_t dims[2])
+{
+    hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
+    assert_true(d >= 0);
+    hid_t sp = H5Dget_space(d);
+    dims[0] = dims[1] = 1;
+    const int rank = H5Sget_simple_extent_ndims(sp);
+    H5Sget_simple_extent_dims(sp, dims, NULL);
+    const size_t n = (size_t)(dims[0] * (rank == 2 ? dims[1] : 1));
+    void *buf = malloc((n + 1) * elem);
+    if (n)
+        assert_true(H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
+    if (rank == 1)
+        dims[1] = 0;
+    H5Sclose(sp);
+    H5Dclose(d);
+    return buf;
+}
+
+/* Records proj every K steps from step `from` for `steps` steps; the rows
+ * must be the weights n4d_sim_get_weights gives at those steps in a twin
+ * sim. Returns whether any weight changed over the recording. */
+static bool check_weight_report(n4d_model *m, const char *proj, uint32_t K, uint64_t from,
+                                uint64_t steps, bool buffer_small)
+{
+    const char *path = tmp_path("weights.h5");
+    n4d_sim *a = new_sim(m, "cpu-omp", 2), *b = new_sim(m, "cpu-ref", 1);
+    ASSERT_OK(n4d_sim_run(a, from), a);
+    ASSERT_OK(n4d_sim_run(b, from), b);
+    n4d_record_options ro;
+    n4d_record_options_init(&ro);
+    ro.report_weights = proj;
+    ro.report_every = K;
+    if (buffer_small)
+        ro.buffer_spikes = 100; /* rows written a few at a time */
+    ASSERT_OK(n4d_sim_record_open(a, path, &ro), a);
+    ASSERT_OK(n4d_sim_run(a, steps), a);
+    ASSERT_OK(n4d_sim_record_close(a), a);
+
+    uint64_t n = 0;
+    ASSERT_OK(n4d_sim_get_weights(b, proj, 0, NULL, NULL, NULL, &n), b);
+    uint32_t *src = malloc(n * 4), *tgt = malloc(n * 4);
+    float *w = malloc(n * 4);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(f >= 0);
+    char g[300];
+    snprintf(g, sizeof g, "/report/weights/%s/", proj);
+    char p[400];
+    hsize_t dd[2], ds[2], dt[2], dtime[2];
+    snprintf(p, sizeof p, "%sdata", g);
+    float *data = read_all(f, p, H5T_NATIVE_FLOAT, 4, dd);
+    snprintf(p, sizeof p, "%smapping/source_ids", g);
+    uint32_t *fs = read_all(f, p, H5T_NATIVE_UINT32, 4, ds);
+    snprintf(p, sizeof p, "%smapping/target_ids", g);
+    uint32_t *ft = read_all(f, p, H5T_NATIVE_UINT32, 4, dt);
+    snprintf(p, sizeof p, "%smapping/time", g);
+    double *tm = read_all(f, p, H5T_NATIVE_DOUBLE, 8, dtime);
+    H5Fclose(f);
+    const uint64_t first = (from + K - 1) / K * K, rows = (from + steps - first) / K + 1;
+    assert_int_equal(dd[0], rows);
+    assert_int_equal(dd[1], n);
+    assert_int_equal(ds[0], n);
+    assert_int_equal(dt[0], n);
+    assert_int_equal(dtime[0], 3);
+    const double dtms = n4d_sim_dt(b);
+    assert_true(tm[0] == (double)first * dtms && tm[1] == (double)(first + rows * K) * dtms &&
+                tm[2] == (double)K * dtms);
+    bool changed = false;
+    for (uint64_t r = 0; r < rows; r++) {
+        ASSERT_OK(n4d_sim_run(b, first + r * K - n4d_sim_current_step(b)), b);
+        ASSERT_OK(n4d_sim_get_weights(b, proj, n, src, tgt, w, &n), b);
+        if (r == 0) {
+            assert_memory_equal(src, fs, n * 4);
+            assert_memory_equal(tgt, ft, n * 4);
+        }
+        for (uint64_t k = 0; k < n; k++)
+            CHECK(memcmp(&w[k], &data[r * n + k], 4) == 0,
+                  "%s row %llu (step %llu) synapse %llu: recorded %.9g, get_weights %.9g", proj,
+                  (unsigned long long)r, (unsigned long long)(first + r * K),
+                  (unsigned long long)k, (double)data[r * n + k], (double)w[k]);
+        changed |= r > 0 && memcmp(&data[r * n], &data[(r - 1) * n], n * 4) != 0;
+    }
+    free(src), free(tgt), free(w), free(data), free(fs), free(ft), free(tm);
+    n4d_sim_destroy(a);
+    n4d_sim_destroy(b);
+    return changed;
+}
+
+static void test_record_weights(void **state)
+{
+    (void)state;
+    n4d_context *ctx = new_ctx();
+    g_nearest = 1;
+    n4d_model *m = learn_model(ctx, 5);
+    assert_true(check_weight_report(m, "ee", 50, 0, 600, false));  /* stdp learns */
+    assert_true(check_weight_report(m, "ee", 7, 33, 200, true));   /* off the grid, small buffer */
+    assert_false(check_weight_report(m, "ie", 25, 10, 300, true)); /* static: constant */
+    assert_false(check_weight_report(m, "ei", 25, 0, 300, false)); /* tsodyks: its weights */
+    n4d_model_destroy(m);
+    g_nearest = 0;
+
+    /* hebb_4dnc: the weights decay lazily; the rows still match */
+    ASSERT_OK(n4d_model_import_4dnc(ctx, N4D_SOURCE_DIR "/tests/data/4dnc_small_model.h5", NULL,
+                                    &m),
+              ctx);
+    assert_true(check_weight_report(m, "4dnc", 10, 0, 100, false));
+    n4d_model_destroy(m);
+
+    /* errors: unknown projection, K = 0 */
+    g_nearest = 0;
+    m = learn_model(ctx, 5);
+    n4d_sim *s = new_sim(m, "cpu-ref", 1);
+    n4d_record_options ro;
+    n4d_record_options_init(&ro);
+    ro.report_weights = "nope";
+    ASSERT_ERR_MSG(n4d_sim_record_open(s, tmp_path("w_err.h5"), &ro), N4D_E_INVALID_ARG, s,
+                   "no projection or synapse class \"nope\"");
+    ro.report_weights = "ee";
+    ro.report_every = 0;
+    ASSERT_ERR_MSG(n4d_sim_record_open(s, tmp_path("w_err.h5"), &ro), N4D_E_INVALID_ARG, s,
+                   "report_every is 0");
+    n4d_sim_destroy(s);
+    n4d_model_destroy(m);
+    assert_int_equal(mem_current(ctx), 0);
+    n4d_context_destroy(ctx);
+}
+
 int main(void)
 {
     if (!n4d_has_feature(N4D_FEATURE_HDF5)) {
@@ -389,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_resume_stdp_tsodyks),
         cmocka_unit_test(test_resume_hebb_4dnc),
         cmocka_unit_test(test_save_model),
+        cmocka_unit_test(test_record_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

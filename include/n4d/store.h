@@ -157,7 +157,11 @@ typedef struct n4d_record_options {
     uint64_t n_report_ids;     /**< 0: no state report */
     const char *report_vars;   /**< comma-separated state variables (as in
                                     n4d_sim_get_state), default "v" */
-    uint32_t report_every;     /**< sample every this many steps (default 1) */
+    uint32_t report_every;     /**< sample every this many steps (default 1);
+                                    the state and the weight reports alike */
+    const char *report_weights;/**< a projection or synapse class (named as for
+                                    n4d_sim_get_weights) whose weights are
+                                    sampled; NULL: no weight report */
 } n4d_record_options;
 
 /** Fills `opt` with the defaults above. */
@@ -172,8 +176,12 @@ N4D_API void n4d_record_options_init(n4d_record_options *opt);
  * (n4d_sim_record_close, or n4d_sim_destroy). One recording per sim
  * (N4D_E_STATE otherwise). A state report samples the state at the end of
  * every report_every-th step (and at the start), which splits runs at those
- * steps. Errors are recorded on the sim; a write error stops the run that
- * hit it. */
+ * steps. A weight report (report_weights) samples, at the same steps, the
+ * weights n4d_sim_get_weights gives for the projection, in its order:
+ * /report/weights/<projection>/{data (steps x synapses, float32),
+ * mapping/source_ids, mapping/target_ids (user ids), mapping/time} (an
+ * unknown projection: N4D_E_INVALID_ARG). Errors are recorded on the sim; a
+ * write error stops the run that hit it. */
 N4D_API n4d_status n4d_sim_record_open(n4d_sim *sim, const char *path,
                                        const n4d_record_options *opt);
 
