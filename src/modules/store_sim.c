@@ -12,18 +12,6 @@
 
 #define STATE "/n4d/state"
 
-n4d_status n4d__store_write_by_user(n4d__h5 *h, hid_t g, const char *name, n4d__h5_type t,
-                                    const n4d_model *m, const void *arr, size_t elem,
-                                    const n4d__h5_layout *L, void *scratch)
-{
-    const uint64_t N = m->n_neurons;
-    if (!m->perm)
-        return n4d__h5_write_dset(h, g, name, t, N, 0, L, arr);
-    for (uint64_t u = 0; u < N; u++)
-        memcpy((char *)scratch + u * elem, (const char *)arr + m->inv[u] * elem, elem);
-    return n4d__h5_write_dset(h, g, name, t, N, 0, L, scratch);
-}
-
 /* The auxiliary state arrays in use, "x1" .. "xNX" (sim->x[0 ..]). */
 static n4d_status write_x_arrays(n4d__h5 *h, hid_t g, const n4d_sim *sim, const n4d__h5_layout *L,
                                  void *scratch)
@@ -143,22 +131,6 @@ static hid_t open_state_dset(n4d__h5 *h, hid_t g, const char *name, n4d__h5_type
 {
     uint64_t dims[2] = {rows, cols};
     return n4d__h5_open_dset(h, g, name, t, cols ? 2 : 1, dims, st);
-}
-
-n4d_status n4d__store_read_by_user(n4d__h5 *h, hid_t g, const char *name, n4d__h5_type t,
-                                   const n4d_model *m, void *arr, size_t elem, void *scratch)
-{
-    const uint64_t N = m->n_neurons;
-    n4d_status st;
-    hid_t d = open_state_dset(h, g, name, t, N, 0, &st);
-    if (d < 0)
-        return st;
-    st = n4d__h5_read_rows(h, d, name, t, 0, N, m->perm ? scratch : arr);
-    H5Dclose(d);
-    if (!st && m->perm)
-        for (uint64_t u = 0; u < N; u++)
-            memcpy((char *)arr + m->inv[u] * elem, (const char *)scratch + u * elem, elem);
-    return st;
 }
 
 static n4d_status check_ids(n4d__h5 *h, const char *name, const uint32_t *ids, uint64_t n,
