@@ -116,8 +116,10 @@ static void outcome_take(n4d_sim *s, outcome *o)
     ASSERT_OK(n4d_sim_spikes(s, &st, &id, &o->n_spk), s);
     o->steps = malloc((o->n_spk + 1) * sizeof *o->steps);
     o->ids = malloc((o->n_spk + 1) * sizeof *o->ids);
-    memcpy(o->steps, st, o->n_spk * sizeof *st);
-    memcpy(o->ids, id, o->n_spk * sizeof *id);
+    if (o->n_spk) { /* a sim that has not run yet has no arrays */
+        memcpy(o->steps, st, o->n_spk * sizeof *st);
+        memcpy(o->ids, id, o->n_spk * sizeof *id);
+    }
     o->checksum = n4d_sim_checksum(s);
     ASSERT_OK(n4d_sim_get_weights(s, NULL, 0, NULL, NULL, NULL, &o->n_w), s);
     o->src = malloc((o->n_w + 1) * 4);
