@@ -364,7 +364,7 @@ static const bad_case BAD[] = {
           "  \"inputs\": [{\"type\": \"poisson\", \"target\": \"E\", \"rate\": 5, \"amplitude\": 1}]\n"
           "}\n",
      "bad.json:5:60: inputs[0].amplitude: \"amplitude\" does not apply to input type \"poisson\" "
-     "(expected for it: rate, weight, n_sources)"},
+     "(expected for it: rate, weight, n_sources, sampling)"},
     {"allow_autapses not a boolean",
      HEAD ",\n"
           "  \"projections\": [{\"source\": \"E\", \"target\": \"I\", \"rule\": \"all_to_all\", \"allow_autapses\": 0}]\n"

@@ -1,4 +1,4 @@
-/* Damaged files (include/n4d/store.h): the suite generates 157
+/* Damaged files (include/n4d/store.h): the suite generates 159
  * damaged model files, checkpoints and 4D Neural Cognition saves -
  * truncated files, foreign files, wrong magic or version, missing datasets
  * and attributes, wrong shapes and types, out-of-range indices, NaN values,
@@ -654,6 +654,20 @@ static void m_pk_tso_u(hid_t f)
     free(b);
 }
 static void m_pk_tso_x_missing(hid_t f) { del(f, PK_IE "x"); }
+static void m_pk_recent(hid_t f)
+{
+    hsize_t dims[2];
+    int rank;
+    int64_t *b = get_dset(f, PK "recent_steps", H5T_NATIVE_INT64, 8, dims, &rank);
+    uint64_t u = 0;
+    while (u < dims[0] && b[u * 3] < 0)
+        u++;
+    assert_true(u < dims[0]);
+    b[u * 3] -= 1; /* not the newest spike of its history */
+    set_dset(f, PK "recent_steps", H5T_NATIVE_INT64, b);
+    free(b);
+}
+static void m_pk_recent_missing(hid_t f) { del(f, PK "recent_steps"); }
 static void m_pk_flushed(hid_t f) { poke_u64(f, PK "flushed", 1, 1000000); }
 static void m_pk_in_static(hid_t f) { (void)f; }
 
@@ -787,6 +801,8 @@ static const damage cases[] = {
     {"pk_tso_u", B_PCK, RESUME, m_pk_tso_u, PK "classes/2-ie"},
     {"pk_tso_x_missing", B_PCK, RESUME, m_pk_tso_x_missing, PK_IE "x"},
     {"pk_flushed", B_PCK, RESUME, m_pk_flushed, PK "flushed"},
+    {"pk_recent", B_PCK, RESUME, m_pk_recent, "does not agree with the neuron's spike history"},
+    {"pk_recent_missing", B_PCK, RESUME, m_pk_recent_missing, PK "recent_steps"},
     /* 4D Neural Cognition HDF5 saves */
     {"4dnc_meta_missing", B_4H5, IMPORT, m4_meta_missing, "meta_json"},
     {"4dnc_meta_json", B_4H5, IMPORT, m4_meta_json, "meta_json"},

@@ -210,6 +210,15 @@ typedef enum n4d_input_kind {
     N4D_INPUT_POISSON = 1  /**< n_sources independent Poisson trains of `rate` Hz, each event adds `weight` */
 } n4d_input_kind;
 
+/** How the events of a Poisson input are drawn. Both give independent
+ * Poisson processes of the same rate (different streams of numbers). */
+typedef enum n4d_poisson_sampling {
+    N4D_POISSON_PER_STEP = 0, /**< one draw per neuron and step (the default) */
+    N4D_POISSON_SPARSE = 1    /**< one draw per neuron and block of steps, then each
+                                   event's step: the cost follows the events, not the
+                                   steps (for low rates per step; CPU backends) */
+} n4d_poisson_sampling;
+
 typedef struct n4d_input_desc {
     uint32_t struct_size;
     int32_t kind;          /**< n4d_input_kind */
@@ -219,6 +228,7 @@ typedef struct n4d_input_desc {
     double weight;         /**< Poisson event weight (like a synapse weight) */
     uint32_t n_sources;    /**< Poisson sources per neuron (default 1) */
     double start, stop;    /**< active time window in ms (default 0, +inf) */
+    int32_t sampling;      /**< Poisson: n4d_poisson_sampling (default per step) */
 } n4d_input_desc;
 
 N4D_API void n4d_input_desc_init(n4d_input_desc *d);

@@ -25,6 +25,7 @@ enum {
     N4D__CAP_DEVICE_INDEX = N4D_BACKEND_DEVICE_INDEX, /* accepts "NAME:N" for device N */
     N4D__CAP_BUILD = N4D_BACKEND_BUILD,             /* generates synapses on its device */
     N4D__CAP_REFERENCE = N4D_BACKEND_REFERENCE,     /* the scalar ground truth */
+    N4D__CAP_SPARSE_POISSON = N4D_BACKEND_SPARSE_POISSON, /* n4d__poisson_prepare before each batch */
 };
 
 /* The operations of a backend on a sim. */

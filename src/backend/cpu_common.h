@@ -7,6 +7,7 @@
 #include "backend.h"
 #include "cpu_kernels.h"
 #include "plastic.h"
+#include "poisson.h"
 
 #include <string.h>
 
@@ -48,6 +49,10 @@ static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, const n4d__pop_rt *p, 
         if (in->pop != p->pop || step < in->step_start || step >= in->step_stop)
             continue;
         int64_t *acc = in->weight_q >= 0 ? re : ri;
+        if (in->sparse) { /* the step's events, generated before the batch */
+            n4d__poisson_sparse_add(sim, k, step, a, b, acc);
+            continue;
+        }
         if (!sim->model->perm && in->parts == 1) {
             /* user id = internal index: the draws in vectorised blocks, then
              * the (rare) events; the same numbers as n4d__poisson_events */

@@ -146,7 +146,9 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
         const uint64_t step0 = sim->step;
         const bool ext = sim->iext_dirty;
         const bool hooks = sim->n_hooks != 0;
-        n4d_status pst = N4D_OK;
+        n4d_status pst = n4d__poisson_prepare(sim, step0, b);
+        if (pst)
+            return pst;
         uint64_t t0 = ts ? n4d__now_ns() : 0;
 #pragma omp parallel num_threads(os_threads)
         {
@@ -225,7 +227,8 @@ static const n4d__backend_ops omp_ops = {"cpu-omp", omp_init, omp_fini, omp_run,
 const n4d__backend n4d__backend_cpu_omp = {
     .name = "cpu-omp",
     .abi = N4D__BACKEND_ABI,
-    .caps = N4D__CAP_THREADS | N4D__CAP_COMPRESSION | N4D__CAP_PARTITIONS | N4D__CAP_PLASTICITY,
+    .caps = N4D__CAP_THREADS | N4D__CAP_COMPRESSION | N4D__CAP_PARTITIONS | N4D__CAP_PLASTICITY |
+            N4D__CAP_SPARSE_POISSON,
     .auto_priority = 10,
     .ops = &omp_ops,
 };

@@ -58,11 +58,16 @@ static uint64_t update(n4d_sim *sim, uint64_t step, uint32_t *spk)
     for (size_t r = 0; r < sim->n_runs; r++) {
         const n4d__pop_rt *p = &sim->runs[r];
         const float dc = n4d__sim_dc(sim, p->pop, step);
+        for (size_t k = 0; k < sim->n_poisson; k++) /* sparse inputs: the step's events */
+            if (sim->poisson[k].sparse && sim->poisson[k].pop == p->pop)
+                n4d__poisson_sparse_add(sim, k, step, p->first, p->first + p->n,
+                                        sim->poisson[k].weight_q >= 0 ? re : ri);
         for (uint64_t i = p->first; i < p->first + p->n; i++) {
             /* Poisson events join the synaptic sums (integers: any order) */
             for (size_t k = 0; k < sim->n_poisson; k++) {
                 const n4d__poisson_rt *in = &sim->poisson[k];
-                if (in->pop != p->pop || step < in->step_start || step >= in->step_stop)
+                if (in->sparse || in->pop != p->pop || step < in->step_start ||
+                    step >= in->step_stop)
                     continue;
                 const uint64_t ev =
                     n4d__poisson_events(in, sim->seed, (uint32_t)n4d__to_user(sim->model, i), step);
@@ -117,13 +122,16 @@ static n4d_status ref_run(n4d_sim *sim, uint64_t steps)
     for (uint64_t k = 0; k < steps; k++) {
         uint64_t step = sim->step;
         uint64_t t = prof ? n4d__now_ns() : 0;
+        n4d_status pst = n4d__poisson_prepare(sim, step, 1);
+        if (pst)
+            return pst;
         uint64_t ns = update(sim, step, s->spk);
         sim->iext_dirty = false;
         if (prof)
             t = n4d__prof_lap(prof, N4D_PROFILE_UPDATE, t);
         if (sim->plastic) {
             n4d__plastic_batch_begin(sim, step, 1);
-            n4d_status pst = n4d__plastic_append(sim, step, s->spk, ns);
+            pst = n4d__plastic_append(sim, step, s->spk, ns);
             if (pst)
                 return pst;
             n4d__plastic_flush(sim, 0, 0, 1);
@@ -149,6 +157,6 @@ static const n4d__backend_ops ref_ops = {"cpu-ref", ref_init, ref_fini, ref_run,
 const n4d__backend n4d__backend_cpu_ref = {
     .name = "cpu-ref",
     .abi = N4D__BACKEND_ABI,
-    .caps = N4D__CAP_REFERENCE | N4D__CAP_PLASTICITY,
+    .caps = N4D__CAP_REFERENCE | N4D__CAP_PLASTICITY | N4D__CAP_SPARSE_POISSON,
     .ops = &ref_ops,
 };

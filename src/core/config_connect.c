@@ -13,7 +13,7 @@ static const char *const PROJ_KEYS[] = {
     "name", "source", "target", "rule", "p", "indegree", "n", "kernel", "sigma", "cutoff",
     "weight", "delay", "type", "allow_autapses", "allow_multapses", "synapse", NULL};
 static const char *const INPUT_KEYS[] = {"type", "target", "amplitude", "rate", "weight",
-                                         "n_sources", "start", "stop", NULL};
+                                         "n_sources", "sampling", "start", "stop", NULL};
 static const char *const RULE_NAMES[] = {"fixed_probability", "fixed_indegree",
                                          "fixed_total_number", "one_to_one", "all_to_all",
                                          "distance", NULL};
@@ -36,9 +36,12 @@ static const char *const SYN_NAMES[] = {"excitatory", "inhibitory", NULL};
 static const int32_t SYN_VALS[] = {N4D_SYN_EXCITATORY, N4D_SYN_INHIBITORY};
 static const char *const INPUT_NAMES[] = {"dc", "poisson", NULL};
 static const int32_t INPUT_VALS[] = {N4D_INPUT_DC, N4D_INPUT_POISSON};
-static const char *const INPUT_ALLOWED[2][4] = {{"amplitude", NULL},
-                                                {"rate", "weight", "n_sources", NULL}};
-static const char *const INPUT_SPECIFIC[] = {"amplitude", "rate", "weight", "n_sources", NULL};
+static const char *const INPUT_ALLOWED[2][5] = {{"amplitude", NULL},
+                                                {"rate", "weight", "n_sources", "sampling", NULL}};
+static const char *const INPUT_SPECIFIC[] = {"amplitude", "rate", "weight", "n_sources",
+                                             "sampling", NULL};
+static const char *const SAMPLING_NAMES[] = {"per_step", "sparse", NULL};
+static const int32_t SAMPLING_VALS[] = {N4D_POISSON_PER_STEP, N4D_POISSON_SPARSE};
 
 /* Keys in `specific` present in obj must be in `allowed`. */
 static n4d_status check_specific(cfg *c, json_t *obj, const char *const *specific,
@@ -293,6 +296,13 @@ n4d_status n4d__cfg_load_inputs(cfg *c, json_t *root)
             int64_t ns = 1;
             N4D__TRY(opt_int(c, obj, "n_sources", 1, UINT32_MAX, "an integer >= 1", &ns, NULL));
             d.n_sources = (uint32_t)ns;
+            json_t *sv = json_object_get(obj, "sampling");
+            if (sv) {
+                push_key(c, "sampling");
+                N4D__TRY(get_enum(c, sv, "Poisson sampling", SAMPLING_NAMES, SAMPLING_VALS,
+                                  &d.sampling));
+                pop(c);
+            }
         }
         d.start = 0.0;
         d.stop = INFINITY;

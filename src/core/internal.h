@@ -188,6 +188,7 @@ typedef struct n4d__input {
     double amplitude, rate, weight;
     uint32_t n_sources;
     double start, stop;
+    int32_t sampling; /* n4d_poisson_sampling */
 } n4d__input;
 
 typedef struct n4d__sense {

@@ -655,6 +655,9 @@ n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d)
             return MODEL_ERR(m, N4D_E_RANGE, "input: Poisson weight is not finite");
         if (in.n_sources < 1)
             return MODEL_ERR(m, N4D_E_RANGE, "input: n_sources must be >= 1");
+        if (in.sampling != N4D_POISSON_PER_STEP && in.sampling != N4D_POISSON_SPARSE)
+            return MODEL_ERR(m, N4D_E_INVALID_ARG, "input: unknown Poisson sampling %d",
+                             in.sampling);
         double lambda = in.rate * 1e-3 * m->dt * in.n_sources;
         if (lambda > 1e6)
             return MODEL_ERR(m, N4D_E_LIMIT,
@@ -672,6 +675,7 @@ n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d)
     p->n_sources = in.n_sources;
     p->start = in.start;
     p->stop = in.stop;
+    p->sampling = in.kind == N4D_INPUT_POISSON ? in.sampling : N4D_POISSON_PER_STEP;
     return N4D_OK;
 }
 

@@ -81,6 +81,11 @@ typedef struct n4d__poisson_rt {
     double exp_neg_part;   /* exp(-lambda_part), computed on the host */
     int64_t weight_q;      /* fixed point */
     uint64_t step_start, step_stop;
+    /* sparse sampling (N4D_POISSON_SPARSE; CPU backends, poisson.h): the
+     * count of a block of 2^block_log2 steps in block_parts draws of
+     * lambda_block_part, then each event's step in the block */
+    uint32_t sparse, block_log2, block_parts;
+    double lambda_block_part, exp_neg_block_part;
 } n4d__poisson_rt;
 
 /* Events of a Poisson input for neuron `id` at `step`. */

@@ -23,7 +23,9 @@ enum {
     N4D_RNG_DELAY = 4,
     N4D_RNG_VINIT = 5,
     N4D_RNG_POISSON = 6,
-    N4D_RNG_TARGETS = 7
+    N4D_RNG_TARGETS = 7,
+    N4D_RNG_POISSON_BLOCK = 8, /* sparse Poisson: the count of a block of steps */
+    N4D_RNG_POISSON_PLACE = 9  /* sparse Poisson: the steps of its events */
 };
 
 typedef struct n4d__r4 {

@@ -13,6 +13,7 @@
  * (e^-40 = 4e-18: below the precision of a double weight change). */
 #define WINDOW_TAUS 40.0
 #define MAX_BATCH 64 /* the longest batch of any backend (cpu-omp) */
+#define PREFETCH_AHEAD 8 /* synapses */
 
 /* ---- spike histories ------------------------------------------------------------ */
 
@@ -34,6 +35,8 @@ static inline int64_t hist_before(const n4d__plastic *pl, uint64_t i, int64_t t)
 /* Whether neuron i spiked at step t. */
 static inline int hist_spiked(const n4d__plastic *pl, uint64_t i, int64_t t)
 {
+    if (pl->recent[i].step[0] <= t)
+        return pl->recent[i].step[0] == t;
     const int64_t k = hist_before(pl, i, t + 1);
     return k >= 0 && hist_at(pl, i, (uint32_t)k)->step == t;
 }
@@ -117,6 +120,7 @@ n4d_status n4d__plastic_create(n4d_sim *sim)
     pl->len = n4d__calloc(ctx, N4D_MEM_BUFFERS, N, sizeof(uint32_t));
     pl->cap = n4d__calloc(ctx, N4D_MEM_BUFFERS, N, sizeof(uint32_t));
     pl->flushed = n4d__alloc(ctx, N4D_MEM_BUFFERS, N * sizeof(int64_t));
+    pl->recent = n4d__alloc(ctx, N4D_MEM_BUFFERS, N * sizeof(n4d__recent));
     pl->pop_of = n4d__alloc(ctx, N4D_MEM_BUFFERS, N * sizeof(int32_t));
     pl->pop_tracked = n4d__calloc(ctx, N4D_MEM_OTHER, P, 1);
     pl->inv_tau_plus = n4d__calloc(ctx, N4D_MEM_OTHER, P, sizeof(double));
@@ -124,11 +128,13 @@ n4d_status n4d__plastic_create(n4d_sim *sim)
     pl->nearest_plus = n4d__calloc(ctx, N4D_MEM_OTHER, P, 1);
     pl->nearest_minus = n4d__calloc(ctx, N4D_MEM_OTHER, P, 1);
     if (!pl->cls || !pl->seg_base || !pl->ring || !pl->head || !pl->len || !pl->cap ||
-        !pl->flushed || !pl->pop_of || !pl->pop_tracked || !pl->inv_tau_plus ||
+        !pl->flushed || !pl->recent || !pl->pop_of || !pl->pop_tracked || !pl->inv_tau_plus ||
         !pl->inv_tau_minus || !pl->nearest_plus || !pl->nearest_minus)
         return n4d__error(&sim->hdr, N4D_E_NOMEM, "plasticity: out of memory");
-    for (uint64_t i = 0; i < sim->n; i++)
+    for (uint64_t i = 0; i < sim->n; i++) {
         pl->flushed[i] = -1;
+        pl->recent[i] = (n4d__recent){{N4D__NO_SPIKE, N4D__NO_SPIKE, N4D__NO_SPIKE}, 0.0f, 0.0f};
+    }
     for (size_t r = 0; r < m->n_runs; r++)
         for (uint64_t i = m->runs[r].first; i < m->runs[r].first + m->runs[r].n; i++)
             pl->pop_of[i] = m->runs[r].pop;
@@ -243,6 +249,7 @@ void n4d__plastic_destroy(n4d_sim *sim)
     n4d__free(ctx, N4D_MEM_BUFFERS, pl->len, N * sizeof(uint32_t));
     n4d__free(ctx, N4D_MEM_BUFFERS, pl->cap, N * sizeof(uint32_t));
     n4d__free(ctx, N4D_MEM_BUFFERS, pl->flushed, N * sizeof(int64_t));
+    n4d__free(ctx, N4D_MEM_BUFFERS, pl->recent, N * sizeof(n4d__recent));
     n4d__free(ctx, N4D_MEM_BUFFERS, pl->pop_of, N * sizeof(int32_t));
     n4d__free(ctx, N4D_MEM_OTHER, pl->pop_tracked, P);
     n4d__free(ctx, N4D_MEM_OTHER, pl->inv_tau_plus, P * sizeof(double));
@@ -268,10 +275,9 @@ void n4d__plastic_batch_begin(n4d_sim *sim, uint64_t step0, uint32_t steps)
         return;
     pl->last_flush_check = check;
     for (uint64_t i = 0; i < sim->n; i++) {
-        if (!pl->len[i] || pl->inv_tau_plus[pl->pop_of[i]] == 0.0)
-            continue;
-        const int64_t t = hist_at(pl, i, pl->len[i] - 1)->step;
-        if (pl->flushed[i] == t || t + pl->window > (int64_t)step0)
+        const int64_t t = pl->recent[i].step[0];
+        if (t == N4D__NO_SPIKE || pl->flushed[i] == t || t + pl->window > (int64_t)step0 ||
+            pl->inv_tau_plus[pl->pop_of[i]] == 0.0)
             continue;
         if (pl->n_flush == pl->cap_flush) {
             size_t cap = pl->cap_flush;
@@ -320,6 +326,12 @@ n4d_status n4d__plastic_append(n4d_sim *sim, uint64_t step, const uint32_t *ids,
         }
         pl->ring[i][(pl->head[i] + pl->len[i]) & (pl->cap[i] - 1)] = e;
         pl->len[i]++;
+        n4d__recent *rc = &pl->recent[i];
+        for (int k = N4D__RECENT - 1; k > 0; k--)
+            rc->step[k] = rc->step[k - 1];
+        rc->step[0] = s;
+        rc->kplus = e.kplus;
+        rc->kminus = e.kminus;
     }
     return N4D_OK;
 }
@@ -357,8 +369,22 @@ static inline double stdp_facilitate(const n4d__plastic *pl, const n4d__stdp_k *
                                      int64_t t_end)
 {
     /* post spikes t with t_prev - d < t <= t_end - d and t + d - t_prev < window */
+    const n4d__recent *rc = &pl->recent[post];
+    const int64_t lo = t_prev - d;
+    if (rc->step[0] <= lo) /* no spike of post since */
+        return w;
     int64_t hi = t_end - d, lim = t_prev + pl->window - d - 1;
     hi = hi < lim ? hi : lim;
+    if (rc->step[0] <= hi && rc->step[N4D__RECENT - 1] <= lo) {
+        /* every spike in (lo, hi] is among the recent ones: oldest first */
+        int n = 1;
+        while (rc->step[n] > lo)
+            n++;
+        for (int e = n - 1; e >= 0; e--)
+            w = n4d__stdp_facilitate(
+                k, w, kplus_prev * exp(-(double)(rc->step[e] + d - t_prev) * k->inv_tau_plus));
+        return w;
+    }
     int64_t k0 = hist_before(pl, post, hi + 1); /* newest with t <= hi */
     int64_t k1 = k0;
     while (k1 >= 0 && hist_at(pl, post, (uint32_t)k1)->step > t_prev - d)
@@ -432,18 +458,23 @@ void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g,
         const bool facil = prev && pl->flushed[src] != prev->step;
         for (uint64_t j = j0; j < j1; j++) {
             const uint32_t post = tg[j];
+            /* the targets are scattered: ask for a later one's spikes now */
+            if (j + PREFETCH_AHEAD < j1)
+                __builtin_prefetch(&pl->recent[tg[j + PREFETCH_AHEAD]]);
             double w = (double)c->wf[base + j];
             if (facil)
                 w = stdp_facilitate(pl, k, w, post, prev->step, (double)prev->kplus, d, s);
             /* depression by K- of the postsynaptic neuron at s - d (its spikes before) */
-            const int64_t kq = hist_before(pl, post, s - d);
-            if (kq >= 0) {
-                const n4d__spk *e = hist_at(pl, post, (uint32_t)kq);
-                if (s - d - e->step < pl->window)
-                    w = n4d__stdp_depress(k, w,
-                                          (double)e->kminus *
-                                              exp(-(double)(s - d - e->step) * k->inv_tau_minus));
+            const n4d__recent *rc = &pl->recent[post];
+            int64_t te = rc->step[0];
+            float km = rc->kminus;
+            if (te >= s - d) { /* a later spike of the batch: look further back */
+                const int64_t kq = hist_before(pl, post, s - d);
+                te = kq >= 0 ? hist_at(pl, post, (uint32_t)kq)->step : N4D__NO_SPIKE;
+                km = kq >= 0 ? hist_at(pl, post, (uint32_t)kq)->kminus : 0.0f;
             }
+            if (te != N4D__NO_SPIKE && s - d - te < pl->window)
+                w = n4d__stdp_depress(k, w, (double)km * exp(-(double)(s - d - te) * k->inv_tau_minus));
             c->wf[base + j] = (float)w;
             acc[post] += fixed((double)c->wf[base + j], scale);
         }

@@ -25,6 +25,13 @@ typedef struct n4d__spk {
     float kplus, kminus; /* K+ (tau_plus of the neuron's population as a source), K- */
 } n4d__spk;
 
+#define N4D__RECENT 3
+#define N4D__NO_SPIKE (INT64_MIN / 4) /* before any step, also after subtracting delays */
+typedef struct n4d__recent {
+    int64_t step[N4D__RECENT]; /* newest first; N4D__NO_SPIKE where none */
+    float kplus, kminus;       /* after the newest */
+} n4d__recent;
+
 typedef struct n4d__plastic_class {
     int32_t rule; /* N4D__SYN_* */
     union {
@@ -50,6 +57,11 @@ typedef struct n4d__plastic {
      * ring of cap (a power of two) entries from head, len used */
     n4d__spk **ring;
     uint32_t *head, *len, *cap;
+    /* per neuron: the steps of its newest N4D__RECENT spikes and the traces
+     * after the newest, in one array, so that the common questions about a
+     * target (its spikes since t, its K- before t) cost one cache line
+     * instead of a walk through its history */
+    struct n4d__recent *recent;
     int32_t *pop_of;      /* per neuron (internal index) */
     uint8_t *pop_tracked; /* per population */
     double *inv_tau_plus, *inv_tau_minus; /* per population (0: no trace) */

@@ -3,6 +3,7 @@
  * state access. */
 #include "backend.h" /* the registry: backends are found by name or capability */
 #include "plastic.h"
+#include "poisson.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -324,7 +325,14 @@ static n4d_status init_inputs(n4d_sim *sim)
         p->weight_q = (int64_t)llrint(in->weight * m->syn.scale);
         p->step_start = time_to_step(in->start, sim->dt);
         p->step_stop = time_to_step(in->stop, sim->dt);
+        if (in->sampling == N4D_POISSON_SPARSE) {
+            n4d__poisson_sparse_init(p, lambda);
+            sim->n_sparse_poisson++;
+        }
     }
+    if (sim->n_sparse_poisson &&
+        !(sim->pcache = n4d__calloc(sim->ctx, N4D_MEM_OTHER, sim->n_poisson, sizeof *sim->pcache)))
+        return SIM_ERR(sim, N4D_E_NOMEM, "out of memory for inputs");
     return N4D_OK;
 }
 
@@ -392,6 +400,7 @@ static void sim_free(n4d_sim *sim)
     n4d__free(ctx, N4D_MEM_OTHER, sim->runs, (sim->n_runs ? sim->n_runs : 1) * sizeof *sim->runs);
     size_t ndc = count_inputs(sim->model, N4D_INPUT_DC), npo = count_inputs(sim->model, N4D_INPUT_POISSON);
     n4d__free(ctx, N4D_MEM_OTHER, sim->dc, (ndc ? ndc : 1) * sizeof *sim->dc);
+    n4d__poisson_free(sim);
     n4d__free(ctx, N4D_MEM_OTHER, sim->poisson, (npo ? npo : 1) * sizeof *sim->poisson);
     free_senses(sim);
     n4d__free(ctx, N4D_MEM_RECORDING, sim->last_ids, N * sizeof(uint32_t));
@@ -592,6 +601,12 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
                             "backend \"%s\" does not run plastic synapses (projection \"%s\", "
                             "synapse model %s); cpu-ref and cpu-omp do",
                             backend->name, model->cls[0].name, model->cls[0].sm->name);
+            sim->ops = NULL;
+        } else if (sim->n_sparse_poisson && !(backend->caps & N4D__CAP_SPARSE_POISSON)) {
+            st = n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
+                            "backend \"%s\" does not sample Poisson inputs sparsely (an input "
+                            "has \"sampling\": \"sparse\"); cpu-ref and cpu-omp do",
+                            backend->name);
             sim->ops = NULL;
         } else {
             sim->backend = backend;

@@ -222,6 +222,8 @@ struct n4d_sim {
     size_t n_dc;
     n4d__poisson_rt *poisson;
     size_t n_poisson;
+    struct n4d__poisson_cache *pcache; /* per Poisson input (poisson.h), NULL without sparse ones */
+    size_t n_sparse_poisson;
 
     /* sense lookup: per sense, CSR site -> neuron ids over the area's w_lo slice */
     uint64_t **sense_ptr;

@@ -28,7 +28,7 @@ static json_t *jdist(const n4d_dist *d)
 /* The description below lists every field of these structs: a new field
  * must be added there (and read back) to keep loads bitwise identical. */
 _Static_assert(sizeof(n4d_projection_desc) == 200 && sizeof(n4d_population_desc) == 120 &&
-                   sizeof(n4d_input_desc) == 64 && sizeof(n4d_layout_options) == 16,
+                   sizeof(n4d_input_desc) == 72 && sizeof(n4d_layout_options) == 16,
                "a model descriptor changed: update n4d__store_describe() and "
                "n4d__store_read_description()");
 
@@ -107,12 +107,19 @@ char *n4d__store_describe(const n4d_model *m)
     }
     for (size_t i = 0; ok && i < m->n_inputs; i++) {
         const n4d__input *in = &m->inputs[i];
-        ok = json_array_append_new(
-                 inputs, json_pack("{s:i,s:s,s:o,s:o,s:o,s:I,s:o,s:o}", "kind", (int)in->kind,
-                                   "target", m->pops[in->target].name, "amplitude",
-                                   jnum(in->amplitude), "rate", jnum(in->rate), "weight",
-                                   jnum(in->weight), "n_sources", (json_int_t)in->n_sources,
-                                   "start", jnum(in->start), "stop", jnum(in->stop))) == 0;
+        json_t *o = json_pack("{s:i,s:s,s:o,s:o,s:o,s:I,s:o,s:o}", "kind", (int)in->kind, "target",
+                              m->pops[in->target].name, "amplitude", jnum(in->amplitude), "rate",
+                              jnum(in->rate), "weight", jnum(in->weight), "n_sources",
+                              (json_int_t)in->n_sources, "start", jnum(in->start), "stop",
+                              jnum(in->stop));
+        /* written only when not the default, so older readers keep reading
+         * the files of models without it */
+        if (o && in->sampling != N4D_POISSON_PER_STEP &&
+            json_object_set_new(o, "sampling", json_integer(in->sampling)) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+        ok = o && json_array_append_new(inputs, o) == 0;
     }
     for (size_t i = 0; ok && i < m->n_senses; i++) {
         const n4d__sense *s = &m->senses[i];
@@ -434,6 +441,8 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
             !jr_num(&r, v, "stop", &d.stop))
             goto done;
         d.n_sources = (uint32_t)ns;
+        if (json_object_get(v, "sampling") && !jr_i32(&r, v, "sampling", &d.sampling))
+            goto done;
         if (n4d_model_add_input(m, &d)) {
             jr_model_error(&r, m);
             goto done;

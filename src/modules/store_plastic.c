@@ -202,6 +202,18 @@ static n4d_status write_histories(n4d__h5 *h, hid_t g, const n4d_sim *sim,
     n4d_status st = n4d__h5_write_dset(h, g, "history_len", N4D__T_U32, N, 0, L, len);
     if (st)
         return st;
+    /* the newest spikes of each neuron (plastic.h, n4d__recent): they may
+     * reach further back than its history */
+    int64_t *rs = n4d__alloc(sim->ctx, N4D_MEM_OTHER, (N ? N : 1) * N4D__RECENT * sizeof(int64_t));
+    if (!rs)
+        return n4d__h5_fail(h, N4D_E_NOMEM, PLASTIC "/recent_steps", false, "out of memory");
+    for (uint64_t u = 0; u < N; u++)
+        memcpy(rs + u * N4D__RECENT, pl->recent[n4d__to_internal(m, u)].step,
+               N4D__RECENT * sizeof(int64_t));
+    st = n4d__h5_write_dset(h, g, "recent_steps", N4D__T_I64, N, N4D__RECENT, L, rs);
+    n4d__free(sim->ctx, N4D_MEM_OTHER, rs, (N ? N : 1) * N4D__RECENT * sizeof(int64_t));
+    if (st)
+        return st;
     static const char *const names[3] = {"history_step", "history_kplus", "history_kminus"};
     const n4d__h5_type types[3] = {N4D__T_I64, N4D__T_F32, N4D__T_F32};
     for (int f = 0; f < 3 && !st; f++) {
@@ -342,6 +354,60 @@ done:
     return st;
 }
 
+/* The newest spikes of each neuron, checked against its history; the
+ * traces after the newest are those of its history's newest entry. */
+static n4d_status read_recent(n4d__h5 *h, hid_t g, n4d_sim *sim)
+{
+    const n4d_model *m = sim->model;
+    n4d__plastic *pl = sim->plastic;
+    const uint64_t N = m->n_neurons;
+    const char *name = PLASTIC "/recent_steps";
+    uint64_t dims[2] = {N, N4D__RECENT};
+    n4d_status st;
+    hid_t d = n4d__h5_open_dset(h, g, "recent_steps", N4D__T_I64, 2, dims, &st);
+    if (d < 0)
+        return st;
+    const size_t bytes = (N ? N : 1) * N4D__RECENT * sizeof(int64_t);
+    int64_t *rs = n4d__alloc(sim->ctx, N4D_MEM_OTHER, bytes);
+    if (!rs) {
+        H5Dclose(d);
+        return n4d__h5_fail(h, N4D_E_NOMEM, name, false, "out of memory");
+    }
+    st = N ? n4d__h5_read_rows(h, d, name, N4D__T_I64, 0, N, rs) : N4D_OK;
+    H5Dclose(d);
+    for (uint64_t u = 0; u < N && !st; u++) {
+        const uint64_t i = n4d__to_internal(m, u);
+        const int64_t *r = rs + u * N4D__RECENT;
+        const uint32_t len = pl->len[i];
+        bool ok = true;
+        for (int k = 0; k < N4D__RECENT && ok; k++) {
+            if (k < (int)len) /* held by the history too */
+                ok = r[k] == pl->ring[i][len - 1 - (uint32_t)k].step;
+            else if (r[k] != N4D__NO_SPIKE) /* older than the history, or none */
+                ok = len && k && r[k] >= 0 && r[k] < r[k - 1] && r[k] < pl->ring[i][0].step;
+            else
+                ok = k + 1 == N4D__RECENT || r[k + 1] == N4D__NO_SPIKE;
+        }
+        if (!ok) {
+            _Static_assert(N4D__RECENT == 3, "the message shows three steps");
+            st = n4d__h5_fail(h, N4D_E_FORMAT, name, false,
+                              "row %llu (%lld, %lld, %lld) does not agree with the neuron's "
+                              "spike history",
+                              (unsigned long long)u, (long long)r[0], (long long)r[1],
+                              (long long)r[2]);
+            break;
+        }
+        n4d__recent *rc = &pl->recent[i];
+        memcpy(rc->step, r, N4D__RECENT * sizeof(int64_t));
+        if (len) {
+            rc->kplus = pl->ring[i][len - 1].kplus;
+            rc->kminus = pl->ring[i][len - 1].kminus;
+        }
+    }
+    n4d__free(sim->ctx, N4D_MEM_OTHER, rs, bytes);
+    return st;
+}
+
 static n4d_status read_histories(n4d__h5 *h, hid_t g, n4d_sim *sim, void *scratch)
 {
     const n4d_model *m = sim->model;
@@ -421,7 +487,7 @@ static n4d_status read_histories(n4d__h5 *h, hid_t g, n4d_sim *sim, void *scratc
         }
         H5Dclose(d);
     }
-    return st;
+    return st ? st : read_recent(h, g, sim);
 }
 
 n4d_status n4d__store_read_plastic(n4d__h5 *h, hid_t file, n4d_sim *sim)

@@ -1,0 +1,137 @@
+/* Sparse sampling of Poisson inputs: see poisson.h. */
+#include "poisson.h"
+
+#include <math.h>
+#include <string.h>
+
+#define MAX_BLOCK_LOG2 12 /* blocks of at most 4096 steps */
+
+void n4d__poisson_sparse_init(n4d__poisson_rt *in, double lambda)
+{
+    /* the longest block (a power of two) with at most one event on average:
+     * one count draw per block and few events to place */
+    uint32_t k = 0;
+    while (k < MAX_BLOCK_LOG2 && lambda * (double)(2u << k) <= 1.0)
+        k++;
+    const double lb = lambda * (double)(1u << k);
+    in->sparse = 1;
+    in->block_log2 = k;
+    in->block_parts = (uint32_t)ceil(lb / 100.0);
+    if (in->block_parts < 1)
+        in->block_parts = 1;
+    in->lambda_block_part = lb / in->block_parts;
+    in->exp_neg_block_part = exp(-in->lambda_block_part);
+}
+
+/* The events of `uid` in block `blk`: count, then each one's offset. */
+static uint32_t block_count(const n4d__poisson_rt *in, uint64_t seed, uint32_t purpose,
+                            uint32_t uid, uint64_t blk)
+{
+    uint32_t n = 0;
+    for (uint32_t j = 0; j < in->block_parts; j++) {
+        const n4d__r4 r = n4d__philox(seed, purpose, uid, blk * in->block_parts + j);
+        n += n4d__poisson_inv(n4d__u01(r.v[0], r.v[1]), in->lambda_block_part,
+                              in->exp_neg_block_part);
+    }
+    return n;
+}
+
+static inline uint32_t event_offset(const n4d__poisson_rt *in, uint64_t seed, uint32_t purpose,
+                                    uint32_t uid, uint64_t blk, uint32_t e)
+{
+    if (in->block_log2 == 0)
+        return 0;
+    const n4d__r4 r = n4d__philox(seed, purpose, uid, (blk << 24) | (e >> 2));
+    return r.v[e & 3] >> (32 - in->block_log2);
+}
+
+static n4d_status grow(n4d_sim *sim, uint32_t **a, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return N4D_OK;
+    if (!n4d__grow(sim->ctx, N4D_MEM_BUFFERS, (void **)a, cap, need, sizeof(uint32_t)))
+        return n4d__error(&sim->hdr, N4D_E_NOMEM, "out of memory for sparse Poisson events");
+    return N4D_OK;
+}
+
+/* Generates the events of input k for the blocks covering [s0, s1). */
+static n4d_status fill(n4d_sim *sim, size_t k, uint64_t s0, uint64_t s1)
+{
+    const n4d__poisson_rt *in = &sim->poisson[k];
+    n4d__poisson_cache *pc = &sim->pcache[k];
+    const n4d_model *m = sim->model;
+    const uint32_t L = in->block_log2;
+    const uint64_t b0 = s0 >> L, b1 = ((s1 - 1) >> L) + 1; /* blocks [b0, b1) */
+    const uint64_t c0 = b0 << L, span = (b1 - b0) << L;
+    const uint32_t input = in->purpose >> 8;
+    const uint32_t pcount = (uint32_t)N4D_RNG_POISSON_BLOCK | (input << 8);
+    const uint32_t pplace = (uint32_t)N4D_RNG_POISSON_PLACE | (input << 8);
+    n4d_status st;
+    if ((st = grow(sim, &pc->ptr, &pc->cap_ptr, span + 1)))
+        return st;
+    memset(pc->ptr, 0, (span + 1) * sizeof *pc->ptr);
+    /* two passes: count the events of each step, then place them (neurons
+     * in ascending internal order, so each step's ids come out sorted) */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t r = 0; r < sim->n_runs; r++) {
+            const n4d__pop_rt *run = &sim->runs[r];
+            if (run->pop != in->pop)
+                continue;
+            for (uint64_t i = run->first; i < run->first + run->n; i++) {
+                const uint32_t uid = (uint32_t)n4d__to_user(m, i);
+                for (uint64_t blk = b0; blk < b1; blk++) {
+                    const uint32_t n = block_count(in, sim->seed, pcount, uid, blk);
+                    for (uint32_t e = 0; e < n; e++) {
+                        const uint64_t t = (blk << L) + event_offset(in, sim->seed, pplace, uid, blk, e);
+                        if (t < in->step_start || t >= in->step_stop)
+                            continue;
+                        if (pass == 0)
+                            pc->ptr[t - c0 + 1]++;
+                        else
+                            pc->ids[pc->ptr[t - c0]++] = (uint32_t)i;
+                    }
+                }
+            }
+        }
+        if (pass == 0) {
+            for (uint64_t o = 0; o < span; o++)
+                pc->ptr[o + 1] += pc->ptr[o];
+            if ((st = grow(sim, &pc->ids, &pc->cap_ids, pc->ptr[span] ? pc->ptr[span] : 1)))
+                return st;
+        }
+    }
+    /* the second pass moved each start to the next step's: shift back */
+    memmove(pc->ptr + 1, pc->ptr, span * sizeof *pc->ptr);
+    pc->ptr[0] = 0;
+    pc->c0 = c0;
+    pc->c1 = c0 + span;
+    return N4D_OK;
+}
+
+n4d_status n4d__poisson_prepare(n4d_sim *sim, uint64_t step0, uint64_t steps)
+{
+    if (!sim->pcache || steps == 0)
+        return N4D_OK;
+    for (size_t k = 0; k < sim->n_poisson; k++) {
+        const n4d__poisson_cache *pc = &sim->pcache[k];
+        if (!sim->poisson[k].sparse || (pc->c0 <= step0 && step0 + steps <= pc->c1))
+            continue;
+        n4d_status st = fill(sim, k, step0, step0 + steps);
+        if (st)
+            return st;
+    }
+    return N4D_OK;
+}
+
+void n4d__poisson_free(n4d_sim *sim)
+{
+    if (!sim->pcache)
+        return;
+    for (size_t k = 0; k < sim->n_poisson; k++) {
+        n4d__poisson_cache *pc = &sim->pcache[k];
+        n4d__free(sim->ctx, N4D_MEM_BUFFERS, pc->ptr, pc->cap_ptr * sizeof(uint32_t));
+        n4d__free(sim->ctx, N4D_MEM_BUFFERS, pc->ids, pc->cap_ids * sizeof(uint32_t));
+    }
+    n4d__free(sim->ctx, N4D_MEM_OTHER, sim->pcache, sim->n_poisson * sizeof *sim->pcache);
+    sim->pcache = NULL;
+}
