@@ -306,6 +306,36 @@ N4D_API n4d_status n4d_model_set_population_param(n4d_model *m, const char *pop,
 /** Reads parameter `param` of population `pop` into *value (any time). */
 N4D_API n4d_status n4d_model_get_population_param(const n4d_model *m, const char *pop,
                                                   const char *param, double *value);
+
+/** Homeostatic synaptic scaling of a population (docs/plasticity.md,
+ * "Homeostatic scaling"). Each neuron's excitatory synaptic input (its
+ * excitatory synapses and excitatory Poisson inputs) is multiplied by its
+ * own scale s, 1 at the start. At the end of every window of `window` ms,
+ * with r the neuron's spike count in the window divided by the window:
+ *   s <- clamp(s * (1 + eta * (target_rate - r) / target_rate), scale_min, scale_max)
+ * so a neuron firing below the target scales its input up, one above it
+ * down: the rate is measured from real spikes, not from the membrane. */
+typedef struct n4d_homeostasis {
+    uint32_t struct_size;
+    double target_rate; /**< Hz, > 0 (required) */
+    double window;      /**< ms, rounded to steps, at least one step (default 1000) */
+    double eta;         /**< relative change per window at rate 0, in (0, 1] (default 0.1) */
+    double scale_min;   /**< lower bound of s, >= 0 (default 0) */
+    double scale_max;   /**< upper bound of s, >= max(scale_min, 1) (default 10) */
+} n4d_homeostasis;
+
+/** Defaults as above; target_rate 0 (to be set). */
+N4D_API void n4d_homeostasis_init(n4d_homeostasis *h);
+/** Gives population `pop` homeostatic scaling (before the build; h NULL
+ * turns it off). Values out of range are N4D_E_RANGE naming the key. Sims
+ * of such a model need a backend with N4D_BACKEND_PLASTICITY. */
+N4D_API n4d_status n4d_model_set_homeostasis(n4d_model *m, const char *pop,
+                                             const n4d_homeostasis *h);
+/** Reads population `pop`'s homeostasis into *h; *enabled 0 when it has
+ * none (h then holds the defaults). */
+N4D_API n4d_status n4d_model_get_homeostasis(const n4d_model *m, const char *pop,
+                                             n4d_homeostasis *h, int *enabled);
+
 N4D_API n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d,
                                             int32_t *index);
 N4D_API n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d);

@@ -101,6 +101,10 @@ N4D_API int n4d_sim_spiked_at(const n4d_sim *sim, uint64_t neuron, uint64_t step
 /** Totals since creation: spikes, and a 64-bit FNV-1a hash of the spike
  * train over (step, neuron id) in canonical order (docs/api.md). */
 N4D_API uint64_t n4d_sim_total_spikes(const n4d_sim *sim);
+/** The homeostatic scale of every neuron (n4d_model_set_homeostasis) by
+ * id: `count` must be the number of neurons; 1 for neurons of populations
+ * without homeostasis. */
+N4D_API n4d_status n4d_sim_get_homeostatic_scale(n4d_sim *sim, float *out, uint64_t count);
 N4D_API uint64_t n4d_sim_checksum(const n4d_sim *sim);
 
 /** Per-step statistics of the last step. */

@@ -7,6 +7,7 @@
 #include "backend.h"
 #include "cpu_kernels.h"
 #include "plastic.h"
+#include "homeo.h"
 #include "poisson.h"
 
 #include <string.h>
@@ -75,11 +76,19 @@ static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, const n4d__pop_rt *p, 
             acc[i] += (int64_t)ev * in->weight_q;
         }
     }
+    const size_t r = (size_t)(p - sim->runs);
+    const bool homeo = n4d__homeo_on(sim, r);
+    if (homeo) /* every excitatory input of the step is in re now */
+        for (uint64_t i = a; i < b; i++)
+            re[i] = n4d__homeo_scaled(sim, i, re[i]);
     n4d__kernel_args args = {sim->v, {0}, use_iext ? sim->iext : NULL, sim->ref, re, ri,
                              inv_scale, dc};
     for (int j = 0; j < N4D__NX; j++)
         args.x[j] = sim->x[j];
-    return n4d__kernel_update(p, &args, a, b, spk);
+    const uint64_t ns = n4d__kernel_update(p, &args, a, b, spk);
+    if (homeo)
+        n4d__homeo_after(sim, r, step, a, b, spk, ns);
+    return ns;
 }
 
 /* Whether block k ([lo, hi) of it is this thread's part) is updated this

@@ -4,6 +4,7 @@
  * n4d__update_neuron); its own delivery loop over the CSR; no SIMD kernels,
  * no block skipping (it refuses compression). */
 #include "cpu_common.h" /* the registry entry's declaration; none of its loops */
+#include "homeo.h"
 #include "plastic.h"
 
 typedef struct cpu_ref_state {
@@ -62,6 +63,8 @@ static uint64_t update(n4d_sim *sim, uint64_t step, uint32_t *spk)
             if (sim->poisson[k].sparse && sim->poisson[k].pop == p->pop)
                 n4d__poisson_sparse_add(sim, k, step, p->first, p->first + p->n,
                                         sim->poisson[k].weight_q >= 0 ? re : ri);
+        const bool homeo = n4d__homeo_on(sim, r);
+        const uint64_t ns0 = ns;
         for (uint64_t i = p->first; i < p->first + p->n; i++) {
             /* Poisson events join the synaptic sums (integers: any order) */
             for (size_t k = 0; k < sim->n_poisson; k++) {
@@ -76,6 +79,8 @@ static uint64_t update(n4d_sim *sim, uint64_t step, uint32_t *spk)
                 else
                     ri[i] += (int64_t)ev * in->weight_q;
             }
+            if (homeo)
+                re[i] = n4d__homeo_scaled(sim, i, re[i]);
             const float in_e = n4d__fixed_to_float(re[i], inv_scale);
             const float in_i = n4d__fixed_to_float(ri[i], inv_scale);
             const float ext = sim->iext[i] + dc; /* iext is 0 unless input was given */
@@ -86,6 +91,8 @@ static uint64_t update(n4d_sim *sim, uint64_t step, uint32_t *spk)
                                    &sim->ref[i], in_e, in_i, ext))
                 spk[ns++] = (uint32_t)i;
         }
+        if (homeo)
+            n4d__homeo_after(sim, r, step, p->first, p->first + p->n, spk + ns0, ns - ns0);
     }
     return ns;
 }

@@ -31,7 +31,9 @@ static const char *const AXES[] = {"x", "y", "z", "w", NULL};
 static const char *const SENSE_KEYS[] = {"areal", "w_index", "input_size", "input_description",
                                          "enabled", NULL};
 static const char *const POP_KEYS[] = {"name", "area", "model", "preset", "params",
-                                       "count", "density", "v_init", NULL};
+                                       "count", "density", "v_init", "homeostasis", NULL};
+static const char *const HOMEO_KEYS[] = {"target_rate", "window", "eta", "scale_min", "scale_max",
+                                         NULL};
 
 /* ---- checked JSON (json_check.h) -------------------------------------------- */
 
@@ -465,6 +467,25 @@ static n4d_status implicit_populations(cfg *c, json_t *root)
     return N4D_OK;
 }
 
+/* A population's "homeostasis" object (n4d_model_set_homeostasis). */
+static n4d_status parse_homeostasis(cfg *c, json_t *v, const char *pop_name)
+{
+    N4D__TRY(want(c, v, JSON_OBJECT, "an object with target_rate, window, eta, scale_min, "
+                                     "scale_max"));
+    N4D__TRY(check_keys(c, v, HOMEO_KEYS));
+    n4d_homeostasis h;
+    n4d_homeostasis_init(&h);
+    bool has_rate = false;
+    N4D__TRY(opt_num(c, v, "target_rate", &R_POS, &h.target_rate, &has_rate));
+    if (!has_rate)
+        return missing(c, "target_rate", "a rate > 0 in Hz");
+    N4D__TRY(opt_num(c, v, "window", &R_POS, &h.window, NULL));
+    N4D__TRY(opt_num(c, v, "eta", &R_POS, &h.eta, NULL));
+    N4D__TRY(opt_num(c, v, "scale_min", &R_NONNEG, &h.scale_min, NULL));
+    N4D__TRY(opt_num(c, v, "scale_max", &R_POS, &h.scale_max, NULL));
+    return api(c, n4d_model_set_homeostasis(c->m, pop_name, &h));
+}
+
 static n4d_status load_populations(cfg *c, json_t *root)
 {
     json_t *pops = json_object_get(root, "populations");
@@ -544,6 +565,12 @@ static n4d_status load_populations(cfg *c, json_t *root)
         }
         N4D__TRY(api(c, n4d_model_add_population(c->m, &d, NULL)));
         N4D__TRY(add_pop_index(c, d.name, i));
+        json_t *hv = json_object_get(obj, "homeostasis");
+        if (hv) {
+            push_key(c, "homeostasis");
+            N4D__TRY(parse_homeostasis(c, hv, d.name));
+            pop(c);
+        }
         pop(c);
     }
     pop(c);

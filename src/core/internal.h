@@ -156,6 +156,8 @@ typedef struct n4d__population {
     double density;
     uint64_t count;
     n4d_dist v_init;
+    bool has_homeo;        /* homeostatic scaling (n4d_model_set_homeostasis) */
+    n4d_homeostasis homeo;
     /* after build */
     uint64_t first, n;
 } n4d__population;

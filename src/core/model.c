@@ -679,6 +679,75 @@ n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d)
     return N4D_OK;
 }
 
+void n4d_homeostasis_init(n4d_homeostasis *h)
+{
+    if (!h)
+        return;
+    memset(h, 0, sizeof *h);
+    h->struct_size = sizeof *h;
+    h->window = 1000.0;
+    h->eta = 0.1;
+    h->scale_min = 0.0;
+    h->scale_max = 10.0;
+}
+
+n4d_status n4d_model_set_homeostasis(n4d_model *m, const char *pop, const n4d_homeostasis *h)
+{
+    n4d_status st = check_mutable(m, "n4d_model_set_homeostasis");
+    if (st)
+        return st;
+    const int32_t p = pop ? n4d_model_find_population(m, pop) : -1;
+    if (p < 0)
+        return MODEL_ERR(m, N4D_E_CONFIG, "homeostasis: unknown population \"%s\"",
+                         pop ? pop : "(null)");
+    n4d__population *P = &m->pops[p];
+    if (!h) {
+        P->has_homeo = false;
+        return N4D_OK;
+    }
+    if (h->struct_size < sizeof(uint32_t))
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "homeostasis: struct_size is not set");
+    n4d_homeostasis v;
+    n4d_homeostasis_init(&v);
+    N4D__COPY_IN(v, h);
+    const char *bad = NULL;
+    if (!(v.target_rate > 0.0) || !isfinite(v.target_rate))
+        bad = "target_rate must be a finite rate > 0 Hz";
+    else if (!(v.window >= m->dt) || !isfinite(v.window))
+        bad = "window must be at least one step (dt) and finite";
+    else if (!(v.eta > 0.0 && v.eta <= 1.0))
+        bad = "eta must be in (0, 1]";
+    else if (!(v.scale_min >= 0.0) || !isfinite(v.scale_min))
+        bad = "scale_min must be >= 0";
+    else if (!(v.scale_max >= v.scale_min && v.scale_max >= 1.0) || !isfinite(v.scale_max))
+        bad = "scale_max must be finite, >= scale_min and >= 1";
+    if (bad)
+        return MODEL_ERR(m, N4D_E_RANGE, "population \"%s\": homeostasis: %s", P->name, bad);
+    P->homeo = v;
+    P->homeo.struct_size = sizeof P->homeo;
+    P->has_homeo = true;
+    return N4D_OK;
+}
+
+n4d_status n4d_model_get_homeostasis(const n4d_model *m, const char *pop, n4d_homeostasis *h,
+                                     int *enabled)
+{
+    if (!n4d__is_handle(m, N4D__MAGIC_MODEL))
+        return N4D_E_INVALID_ARG;
+    if (!h || !enabled || h->struct_size < sizeof(uint32_t))
+        return N4D_E_INVALID_ARG;
+    const int32_t p = pop ? n4d_model_find_population(m, pop) : -1;
+    if (p < 0)
+        return N4D_E_CONFIG;
+    n4d_homeostasis v;
+    n4d_homeostasis_init(&v);
+    if (m->pops[p].has_homeo)
+        v = m->pops[p].homeo;
+    N4D__COPY_OUT(h, v);
+    *enabled = m->pops[p].has_homeo;
+    return N4D_OK;
+}
+
 n4d_status n4d_model_add_sense(n4d_model *m, const char *name, const char *area, uint32_t rows,
                                uint32_t cols)
 {

@@ -2,6 +2,7 @@
  * run entry points, spike reporting (recording, O(1) history, checksum) and
  * state access. */
 #include "backend.h" /* the registry: backends are found by name or capability */
+#include "homeo.h"
 #include "plastic.h"
 #include "poisson.h"
 
@@ -391,6 +392,7 @@ static void sim_free(n4d_sim *sim)
     if (sim->ops && sim->backend_state)
         sim->ops->fini(sim);
     n4d__plastic_destroy(sim);
+    n4d__homeo_destroy(sim);
     n4d__free(ctx, N4D_MEM_NEURONS, sim->v, N * sizeof(float));
     for (uint32_t j = 0; j < sim->nx; j++)
         n4d__free(ctx, N4D_MEM_NEURONS, sim->x[j], N * sizeof(float));
@@ -592,7 +594,8 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
         sim->runs[i].n = run->n;
         sim->runs[i].pop = run->pop;
     }
-    if ((st = init_inputs(sim)) || (st = build_senses(sim)) || (st = n4d__plastic_create(sim)))
+    if ((st = init_inputs(sim)) || (st = build_senses(sim)) || (st = n4d__plastic_create(sim)) ||
+        (st = n4d__homeo_create(sim)))
         goto fail_msg;
     init_state(sim);
     for (;;) {
@@ -601,6 +604,12 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
                             "backend \"%s\" does not run plastic synapses (projection \"%s\", "
                             "synapse model %s); cpu-ref and cpu-omp do",
                             backend->name, model->cls[0].name, model->cls[0].sm->name);
+            sim->ops = NULL;
+        } else if (sim->homeo && !(backend->caps & N4D__CAP_PLASTICITY)) {
+            st = n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
+                            "backend \"%s\" does not run homeostatic scaling; cpu-ref and "
+                            "cpu-omp do",
+                            backend->name);
             sim->ops = NULL;
         } else if (sim->n_sparse_poisson && !(backend->caps & N4D__CAP_SPARSE_POISSON)) {
             st = n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,

@@ -214,6 +214,7 @@ struct n4d_sim {
 
     n4d__syn_view syn;
     struct n4d__plastic *plastic; /* plastic synapses (plastic.h), NULL without */
+    struct n4d__homeo *homeo;     /* homeostatic scaling (homeo.h), NULL without */
 
     /* per run (model->runs) constants, DC inputs and Poisson inputs */
     n4d__pop_rt *runs;

@@ -413,6 +413,8 @@ n4d_status n4d_sim_compression_enable(n4d_sim *sim, const n4d_compress_options *
             ok = ok && sim->dc[d].target != p->pop;
         for (size_t q = 0; q < sim->n_poisson; q++)
             ok = ok && sim->poisson[q].pop != p->pop;
+        /* homeostatic scaling counts and rescales every neuron each window */
+        ok = ok && !sim->model->pops[p->pop].has_homeo;
         c->map.run_ok[r] = ok;
         for (uint64_t f = p->first; f < p->first + p->n; f += N4D__SKIP_BLOCK, k++) {
             cblock *b = &c->blk[k];

@@ -70,15 +70,25 @@ char *n4d__store_describe(const n4d_model *m)
     }
     for (size_t i = 0; ok && i < m->n_pops; i++) {
         const n4d__population *p = &m->pops[i];
-        ok = json_array_append_new(
-                 pops, json_pack("{s:s,s:s,s:i,s:s,s:o,s:i,s:o,s:I,s:o,s:I,s:I}", "name", p->name,
-                                 "area", m->areas[p->area].name, "model", (int)p->model,
-                                 "model_name", p->nm->name, "params",
-                                 jparams(p->nm->h->params, p->nm->h->n_params, p->params), "placement",
-                                 (int)p->placement, "density",
-                                 jnum(p->density), "count", (json_int_t)p->count, "v_init",
-                                 jdist(&p->v_init), "first", (json_int_t)p->first, "n",
-                                 (json_int_t)p->n)) == 0;
+        json_t *o = json_pack("{s:s,s:s,s:i,s:s,s:o,s:i,s:o,s:I,s:o,s:I,s:I}", "name", p->name,
+                              "area", m->areas[p->area].name, "model", (int)p->model,
+                              "model_name", p->nm->name, "params",
+                              jparams(p->nm->h->params, p->nm->h->n_params, p->params),
+                              "placement", (int)p->placement, "density", jnum(p->density),
+                              "count", (json_int_t)p->count, "v_init", jdist(&p->v_init), "first",
+                              (json_int_t)p->first, "n", (json_int_t)p->n);
+        /* only when set, so older readers keep reading models without it */
+        if (o && p->has_homeo &&
+            json_object_set_new(o, "homeostasis",
+                                json_pack("{s:o,s:o,s:o,s:o,s:o}", "target_rate",
+                                          jnum(p->homeo.target_rate), "window",
+                                          jnum(p->homeo.window), "eta", jnum(p->homeo.eta),
+                                          "scale_min", jnum(p->homeo.scale_min), "scale_max",
+                                          jnum(p->homeo.scale_max))) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+        ok = o && json_array_append_new(pops, o) == 0;
     }
     for (size_t i = 0; ok && i < m->n_projs; i++) {
         const n4d__projection *p = &m->projs[i];
@@ -369,6 +379,24 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
         }
         pop_n[i] = (uint64_t)n;
         m->pops[i].first = (uint64_t)first;
+        json_t *hj = json_object_get(v, "homeostasis");
+        if (hj) {
+            n4d_homeostasis hs;
+            n4d_homeostasis_init(&hs);
+            json_t *ho;
+            if (!jr_enter(&r, v, "homeostasis", JSON_OBJECT, "an object", &ho))
+                goto done;
+            if (!jr_num(&r, ho, "target_rate", &hs.target_rate) ||
+                !jr_num(&r, ho, "window", &hs.window) || !jr_num(&r, ho, "eta", &hs.eta) ||
+                !jr_num(&r, ho, "scale_min", &hs.scale_min) ||
+                !jr_num(&r, ho, "scale_max", &hs.scale_max))
+                goto done;
+            jr_at(&r, "populations", i);
+            if (n4d_model_set_homeostasis(m, d.name, &hs)) {
+                jr_model_error(&r, m);
+                goto done;
+            }
+        }
     }
     json_array_foreach(projs, i, v) {
         jr_at(&r, "projections", i);
