@@ -6,6 +6,11 @@
  * 32 million synapses.
  *
  *   store_bench [--neurons N] [--dir DIR] [--threads T] [--keep]
+ *   store_bench --plastic CONFIG [--steps N] [--dir DIR] [--threads T]
+ *
+ * --plastic: checkpoint write and resume (read) time and file size of a
+ * learning run (e.g. bench/configs/cuba_40k_stdp.json) after N steps
+ * (default 1000), checked by running on 100 steps against the original.
  *
  * Files are written to DIR (default: the current folder) and removed at the
  * end unless --keep. Every load is checked against the built model (counts;
@@ -165,8 +170,60 @@ static void child_rss(const char *path, int mmap_syn, uint64_t steps, uint64_t o
         pclose(p);
 }
 
+/* A checkpoint of a plastic sim: write and resume times, file size. */
+static int plastic_main(const char *config, uint64_t steps, const char *dir, int threads)
+{
+    n4d_context *ctx = NULL;
+    n4d_model *m = NULL;
+    n4d_sim *s = NULL;
+    if (n4d_context_create(NULL, &ctx) || n4d_model_from_json_file(ctx, config, &m))
+        die("config", ctx);
+    if (n4d_model_build(m))
+        die("build", m);
+    n4d_sim_options o;
+    n4d_sim_options_init(&o);
+    o.num_threads = threads;
+    o.record_spikes = 0;
+    o.history_steps = 0;
+    if (n4d_sim_create(m, &o, &s) || n4d_sim_run(s, steps))
+        die("sim", m);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/store_bench_plastic.h5", dir);
+    double t0 = now_s();
+    if (n4d_sim_checkpoint(s, path, NULL))
+        die("checkpoint", s);
+    const double write_s = now_s() - t0;
+    struct stat sb;
+    const double mb = stat(path, &sb) == 0 ? (double)sb.st_size / 1e6 : 0.0;
+    n4d_model *m2 = NULL;
+    n4d_sim *s2 = NULL;
+    n4d_resume_options ro;
+    n4d_resume_options_init(&ro);
+    ro.num_threads = threads;
+    t0 = now_s();
+    if (n4d_sim_resume(ctx, path, &ro, &m2, &s2))
+        die("resume", ctx);
+    const double read_s = now_s() - t0;
+    if (n4d_sim_run(s, 100) || n4d_sim_run(s2, 100))
+        die("continue", s);
+    const int same = n4d_sim_checksum(s) == n4d_sim_checksum(s2);
+    printf("plastic checkpoint of %s after %" PRIu64 " steps: %" PRIu64 " neurons, %" PRIu64
+           " synapses\n  write %.3f s, resume %.3f s, file %.1f MB; 100 more steps %s\n",
+           config, steps, n4d_model_num_neurons(m), n4d_model_num_synapses(m), write_s, read_s,
+           mb, same ? "give the same checksum" : "DIFFER");
+    remove(path);
+    n4d_sim_destroy(s2);
+    n4d_model_destroy(m2);
+    n4d_sim_destroy(s);
+    n4d_model_destroy(m);
+    n4d_context_destroy(ctx);
+    return same ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+    const char *plastic = NULL;
+    uint64_t plastic_steps = 1000;
     uint64_t n = 400000;
     const char *dir = ".";
     int threads = 0, keep = 0;
@@ -181,9 +238,15 @@ int main(int argc, char **argv)
             threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--keep") == 0)
             keep = 1;
+        else if (strcmp(argv[i], "--plastic") == 0 && i + 1 < argc)
+            plastic = argv[++i];
+        else if (strcmp(argv[i], "--steps") == 0 && i + 1 < argc)
+            plastic_steps = strtoull(argv[++i], NULL, 10);
         else {
-            fprintf(stderr, "usage: %s [--neurons N] [--dir DIR] [--threads T] [--keep]\n",
-                    argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--neurons N] [--dir DIR] [--threads T] [--keep]\n"
+                    "       %s --plastic CONFIG [--steps N] [--dir DIR] [--threads T]\n",
+                    argv[0], argv[0]);
             return 2;
         }
     }
@@ -194,6 +257,10 @@ int main(int argc, char **argv)
     printf("command: %s", argv[0]);
     for (int i = 1; i < argc; i++)
         printf(" %s", argv[i]);
+    if (plastic) {
+        printf("\n");
+        return plastic_main(plastic, plastic_steps, dir, threads);
+    }
     printf("\nn4d %s, cuba-like network: %" PRIu64 " lif_exp neurons, p = 80/N\n",
            n4d_version_string(), n);
     n4d_context *ctx = NULL;

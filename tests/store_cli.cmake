@@ -2,7 +2,8 @@
 # resume gives the checksum of one uninterrupted run; a checkpoint runs as a
 # saved model; --spikes FILE.h5 with --record-v; import of a 4D Neural
 # Cognition save and running the result; clear errors for a 4D Neural
-# Cognition file given as a model and for --record-v without an .h5 file.
+# Cognition file given as a model and for --record-v without an .h5 file;
+# learning runs: plastic resume, --save-model, --record-weights.
 if(TARGET n4d_cli AND N4D_WITH_HDF5)
   add_test(NAME store_cli
            COMMAND ${CMAKE_COMMAND}

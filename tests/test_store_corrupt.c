@@ -1,10 +1,11 @@
-/* Damaged files (include/n4d/store.h): the suite generates 141
+/* Damaged files (include/n4d/store.h): the suite generates 159
  * damaged model files, checkpoints and 4D Neural Cognition saves -
  * truncated files, foreign files, wrong magic or version, missing datasets
  * and attributes, wrong shapes and types, out-of-range indices, NaN values,
- * broken descriptions, corrupted compressed chunks - and checks that each
- * load is rejected with N4D_E_FORMAT or N4D_E_IO, returns no model, leaves
- * no memory allocated, and names the file and the dataset at fault. */
+ * broken descriptions, damaged plastic state (/n4d/state/plastic),
+ * corrupted compressed chunks - and checks that each load is rejected
+ * with N4D_E_FORMAT or N4D_E_IO, returns no model, leaves no memory
+ * allocated, and names the file and the dataset at fault. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -594,8 +595,84 @@ static void m4_v_nan(hid_t f) { edit_f32(f, "/neurons", 4, 9, NAN); }
 static void m4_syn_missing(hid_t f) { del(f, "/synapses"); }
 static void m4_syn_str(hid_t f) { put_str(f, "/synapses", "pre, post, weight"); }
 
+/* plastic checkpoints (/n4d/state/plastic; base: stdp "ee", tsodyks "ie") */
+#define PK "/n4d/state/plastic/"
+#define PK_EE PK "classes/1-ee/"
+#define PK_IE PK "classes/2-ie/"
+static const char *g_pk_other; /* the plastic checkpoint of another model */
+static void copy_plastic_from(hid_t f, const char *from)
+{
+    if (H5Lexists(f, "/n4d/state/plastic", H5P_DEFAULT) > 0)
+        del(f, "/n4d/state/plastic");
+    hid_t src = H5Fopen(from, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(src >= 0);
+    assert_true(H5Ocopy(src, "/n4d/state/plastic", f, "/n4d/state/plastic", H5P_DEFAULT,
+                        H5P_DEFAULT) >= 0);
+    H5Fclose(src);
+}
+static void m_pk_missing(hid_t f) { del(f, "/n4d/state/plastic"); }
+static void m_pk_other_model(hid_t f) { copy_plastic_from(f, g_pk_other); }
+static void m_pk_class_missing(hid_t f) { del(f, PK "classes/2-ie"); }
+static void m_pk_n_classes(hid_t f) { uint32_t v = 3; put_attr(f, PK, "n_classes", H5T_NATIVE_UINT32, 1, &v); }
+static void m_pk_rule(hid_t f) { put_attr_str(f, PK "classes/1-ee", "synapse_model", "hebb_4dnc"); }
+static void m_pk_weight_missing(hid_t f) { del(f, PK_EE "weight"); }
+static void m_pk_weight_short(hid_t f)
+{
+    hsize_t d = 7;
+    float w[7] = {0};
+    put_dset(f, PK_EE "weight", H5T_NATIVE_FLOAT, 1, &d, w);
+}
+static void m_pk_weight_nan(hid_t f) { edit_f32(f, PK_EE "weight", 5, 0, NAN); }
+static void m_pk_hist_order(hid_t f)
+{
+    /* the first neuron with two spikes in its history: swap them */
+    hsize_t dims[2];
+    int rank;
+    uint32_t *len = get_dset(f, PK "history_len", H5T_NATIVE_UINT32, 4, dims, &rank);
+    int64_t *st = get_dset(f, PK "history_step", H5T_NATIVE_INT64, 8, (hsize_t[2]){0, 0}, &rank);
+    uint64_t at = 0, u = 0;
+    while (u < dims[0] && len[u] < 2)
+        at += len[u++];
+    assert_true(u < dims[0]);
+    int64_t t = st[at];
+    st[at] = st[at + 1];
+    st[at + 1] = t;
+    set_dset(f, PK "history_step", H5T_NATIVE_INT64, st);
+    free(len);
+    free(st);
+}
+static void m_pk_hist_len(hid_t f) { poke_u64(f, PK "history_len", 3, peek_u64(f, PK "history_len", 3) + 1); }
+static void m_pk_hist_future(hid_t f) { poke_u64(f, PK "history_step", -1, 1000000); }
+static void m_pk_kplus(hid_t f) { edit_f32(f, PK "history_kplus", 0, 0, 0.25f); }
+static void m_pk_tso_u(hid_t f)
+{
+    hsize_t dims[2];
+    int rank;
+    double *b = get_dset(f, PK_IE "u", H5T_NATIVE_DOUBLE, 8, dims, &rank);
+    b[2] = NAN;
+    set_dset(f, PK_IE "u", H5T_NATIVE_DOUBLE, b);
+    free(b);
+}
+static void m_pk_tso_x_missing(hid_t f) { del(f, PK_IE "x"); }
+static void m_pk_recent(hid_t f)
+{
+    hsize_t dims[2];
+    int rank;
+    int64_t *b = get_dset(f, PK "recent_steps", H5T_NATIVE_INT64, 8, dims, &rank);
+    uint64_t u = 0;
+    while (u < dims[0] && b[u * 3] < 0)
+        u++;
+    assert_true(u < dims[0]);
+    b[u * 3] -= 1; /* not the newest spike of its history */
+    set_dset(f, PK "recent_steps", H5T_NATIVE_INT64, b);
+    free(b);
+}
+static void m_pk_recent_missing(hid_t f) { del(f, PK "recent_steps"); }
+static void m_pk_flushed(hid_t f) { poke_u64(f, PK "flushed", 1, 1000000); }
+static void m_pk_in_static(hid_t f) { (void)f; }
+
 enum { LOAD, LOAD_RANGE, LOAD_REGION, LOAD_MMAP, RESUME, IMPORT };
-enum { B_MODEL, B_GZ, B_CONTIG, B_CKPT, B_4H5, B_4JSON, B_NONE };
+enum { B_MODEL, B_GZ, B_CONTIG, B_CKPT, B_4H5, B_4JSON, B_PCK, B_PCK_STATIC, B_NONE };
 
 typedef struct damage {
     const char *name;
@@ -707,6 +784,25 @@ static const damage cases[] = {
     {"ck_dt", B_CKPT, RESUME, m_state_dt, "dt"},
     {"ck_kind", B_MODEL, RESUME, NULL, "kind"},
     {"ck_target_n", B_CKPT, RESUME, m_target_n, SYN "target"},
+    /* plastic checkpoints */
+    {"pk_missing", B_PCK, RESUME, m_pk_missing, "/n4d/state/plastic: is missing"},
+    {"pk_other_model", B_PCK, RESUME, m_pk_other_model, "synapses; the model's class \"ee\" has"},
+    {"pk_in_static", B_PCK_STATIC, RESUME, m_pk_in_static, "no plastic synapses"},
+    {"pk_class_missing", B_PCK, RESUME, m_pk_class_missing, PK "classes/2-ie: is missing"},
+    {"pk_n_classes", B_PCK, RESUME, m_pk_n_classes, "n_classes"},
+    {"pk_rule", B_PCK, RESUME, m_pk_rule, "\"hebb_4dnc\" class"},
+    {"pk_weight_missing", B_PCK, RESUME, m_pk_weight_missing, PK_EE "weight"},
+    {"pk_weight_short", B_PCK, RESUME, m_pk_weight_short, PK_EE "weight"},
+    {"pk_weight_nan", B_PCK, RESUME, m_pk_weight_nan, "not finite"},
+    {"pk_hist_order", B_PCK, RESUME, m_pk_hist_order, PK "history_step"},
+    {"pk_hist_len", B_PCK, RESUME, m_pk_hist_len, PK "history_step"},
+    {"pk_hist_future", B_PCK, RESUME, m_pk_hist_future, "not before the step"},
+    {"pk_kplus", B_PCK, RESUME, m_pk_kplus, PK "history_kplus"},
+    {"pk_tso_u", B_PCK, RESUME, m_pk_tso_u, PK "classes/2-ie"},
+    {"pk_tso_x_missing", B_PCK, RESUME, m_pk_tso_x_missing, PK_IE "x"},
+    {"pk_flushed", B_PCK, RESUME, m_pk_flushed, PK "flushed"},
+    {"pk_recent", B_PCK, RESUME, m_pk_recent, "does not agree with the neuron's spike history"},
+    {"pk_recent_missing", B_PCK, RESUME, m_pk_recent_missing, PK "recent_steps"},
     /* 4D Neural Cognition HDF5 saves */
     {"4dnc_meta_missing", B_4H5, IMPORT, m4_meta_missing, "meta_json"},
     {"4dnc_meta_json", B_4H5, IMPORT, m4_meta_json, "meta_json"},
@@ -784,7 +880,9 @@ static const raw_damage raws[] = {
 
 static char g_base[B_NONE][1400];
 
-static n4d_model *base_model(n4d_context *ctx)
+/* plastic: 0 static; 1 E->E stdp "ee" and I->E tsodyks "ie"; 2 the same at
+ * another connection probability */
+static n4d_model *base_model(n4d_context *ctx, int plastic)
 {
     n4d_model *m = NULL;
     ASSERT_OK(n4d_model_create(ctx, &m), ctx);
@@ -811,12 +909,24 @@ static n4d_model *base_model(n4d_context *ctx)
     n4d_projection_desc_init(&j);
     j.source = "E";
     j.target = "E";
-    j.p = 0.1;
+    j.p = plastic == 2 ? 0.05 : 0.1;
     j.weight = n4d_dist_uniform(0.2, 1.0);
     j.delay = n4d_dist_uniform(0.1, 2.0);
+    const n4d_param_value sp[] = {{"Wmax", 2.0}, {"lambda", 0.05}};
+    if (plastic) {
+        j.name = "ee";
+        j.synapse_model = "stdp";
+        j.synapse_params = sp;
+        j.n_synapse_params = 2;
+    }
     ASSERT_OK(n4d_model_add_projection(m, &j, NULL), m);
     j.source = "I";
     j.syn_type = N4D_SYN_INHIBITORY;
+    if (plastic) {
+        j.name = "ie";
+        j.synapse_model = "tsodyks";
+        j.n_synapse_params = 0;
+    }
     ASSERT_OK(n4d_model_add_projection(m, &j, NULL), m);
     n4d_input_desc in;
     n4d_input_desc_init(&in);
@@ -846,7 +956,7 @@ static int setup(void **state)
     n4d_context *ctx = NULL;
     if (n4d_context_create(NULL, &ctx))
         return -1;
-    n4d_model *m = base_model(ctx);
+    n4d_model *m = base_model(ctx, 0);
     snprintf(g_base[B_MODEL], sizeof g_base[0], "%s", path_of("base.h5"));
     snprintf(g_base[B_GZ], sizeof g_base[0], "%s", path_of("base_gz.h5"));
     snprintf(g_base[B_CONTIG], sizeof g_base[0], "%s", path_of("base_contig.h5"));
@@ -871,6 +981,29 @@ static int setup(void **state)
     bad |= n4d_sim_checkpoint(s, g_base[B_CKPT], NULL) != N4D_OK;
     n4d_sim_destroy(s);
     n4d_model_destroy(m);
+    /* plastic checkpoints: the base, another model's, and a static one that
+     * gets the base's plastic group */
+    static char other[1400];
+    snprintf(g_base[B_PCK], sizeof g_base[0], "%s", path_of("base_pck.h5"));
+    snprintf(g_base[B_PCK_STATIC], sizeof g_base[0], "%s", path_of("base_pck_static.h5"));
+    snprintf(other, sizeof other, "%s", path_of("base_pck_other.h5"));
+    g_pk_other = other;
+    for (int k = 0; k < 2; k++) {
+        m = base_model(ctx, 1 + k);
+        s = NULL;
+        bad |= n4d_sim_create(m, NULL, &s) != N4D_OK;
+        bad |= n4d_sim_run(s, 300) != N4D_OK;
+        bad |= n4d_sim_checkpoint(s, k ? other : g_base[B_PCK], NULL) != N4D_OK;
+        n4d_sim_destroy(s);
+        n4d_model_destroy(m);
+    }
+    copy_file(g_base[B_CKPT], g_base[B_PCK_STATIC]);
+    hid_t f = H5Fopen(g_base[B_PCK_STATIC], H5F_ACC_RDWR, H5P_DEFAULT);
+    bad |= f < 0;
+    if (f >= 0) {
+        copy_plastic_from(f, g_base[B_PCK]);
+        H5Fclose(f);
+    }
     n4d_context_destroy(ctx);
     return bad ? -1 : 0;
 }
@@ -1042,6 +1175,9 @@ static void test_bases_load(void **state)
     n4d_model *m = NULL;
     n4d_sim *s = NULL;
     ASSERT_OK(n4d_sim_resume(ctx, g_base[B_CKPT], NULL, &m, &s), ctx);
+    n4d_sim_destroy(s);
+    n4d_model_destroy(m);
+    ASSERT_OK(n4d_sim_resume(ctx, g_base[B_PCK], NULL, &m, &s), ctx);
     n4d_sim_destroy(s);
     n4d_model_destroy(m);
     ASSERT_OK(n4d_model_import_4dnc(ctx, g_base[B_4H5], NULL, &m), ctx);

@@ -104,9 +104,25 @@ N4D_API n4d_status n4d_model_load(n4d_context *ctx, const char *path,
 /** Saves the model and the full state of `sim` (neuron state, pending
  * synaptic input in the delay buffers, pending external input, step counter,
  * checksum, spike totals, recorded spikes, history window, seed and backend
- * options) to `path`, atomically. `opt` as for n4d_model_save (NULL:
+ * options; with plastic synapses their weights, tsodyks states and spike
+ * histories) to `path`, atomically. `opt` as for n4d_model_save (NULL:
  * defaults). Errors are recorded on the sim. Valid between runs at any step. */
 N4D_API n4d_status n4d_sim_checkpoint(n4d_sim *sim, const char *path,
+                                      const n4d_save_options *opt);
+
+/** Saves the model of `sim` with its current learned weights to `path`, as
+ * n4d_model_save writes a model (atomically; `opt` as there, NULL:
+ * defaults): the classes and their rules are kept, so that n4d_model_load
+ * and a new sim go on learning from these weights (from step 0: spike
+ * histories, tsodyks u and x and the step are not kept; n4d_sim_checkpoint
+ * keeps everything). The weights are stored in the model's fixed point
+ * (int32 with the model's one scale, as built): each learned weight w
+ * becomes nearbyint(w * scale) (rounded to nearest, ties to even), so a
+ * loaded weight is within half a quantum (0.5 / scale) of the learned one;
+ * static and tsodyks synapses keep their weights exactly. N4D_E_RANGE when a
+ * learned weight does not fit the fixed point (|w| * scale > 2^31 - 1);
+ * N4D_E_IO when the file cannot be written. Errors are recorded on the sim. */
+N4D_API n4d_status n4d_sim_save_model(n4d_sim *sim, const char *path,
                                       const n4d_save_options *opt);
 
 typedef struct n4d_resume_options {
@@ -141,7 +157,11 @@ typedef struct n4d_record_options {
     uint64_t n_report_ids;     /**< 0: no state report */
     const char *report_vars;   /**< comma-separated state variables (as in
                                     n4d_sim_get_state), default "v" */
-    uint32_t report_every;     /**< sample every this many steps (default 1) */
+    uint32_t report_every;     /**< sample every this many steps (default 1);
+                                    the state and the weight reports alike */
+    const char *report_weights;/**< a projection or synapse class (named as for
+                                    n4d_sim_get_weights) whose weights are
+                                    sampled; NULL: no weight report */
 } n4d_record_options;
 
 /** Fills `opt` with the defaults above. */
@@ -156,8 +176,12 @@ N4D_API void n4d_record_options_init(n4d_record_options *opt);
  * (n4d_sim_record_close, or n4d_sim_destroy). One recording per sim
  * (N4D_E_STATE otherwise). A state report samples the state at the end of
  * every report_every-th step (and at the start), which splits runs at those
- * steps. Errors are recorded on the sim; a write error stops the run that
- * hit it. */
+ * steps. A weight report (report_weights) samples, at the same steps, the
+ * weights n4d_sim_get_weights gives for the projection, in its order:
+ * /report/weights/<projection>/{data (steps x synapses, float32),
+ * mapping/source_ids, mapping/target_ids (user ids), mapping/time} (an
+ * unknown projection: N4D_E_INVALID_ARG). Errors are recorded on the sim; a
+ * write error stops the run that hit it. */
 N4D_API n4d_status n4d_sim_record_open(n4d_sim *sim, const char *path,
                                        const n4d_record_options *opt);
 

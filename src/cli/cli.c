@@ -113,6 +113,22 @@ static int set_checkpoint(run_opts *o, const char *val)
     return EXIT_OK;
 }
 
+static int set_save_model(run_opts *o, const char *val)
+{
+    if (!val[0])
+        return usage_error("--save-model: expected a file name");
+    o->save_model = val;
+    return EXIT_OK;
+}
+
+static int set_record_weights(run_opts *o, const char *val)
+{
+    if (!val[0])
+        return usage_error("--record-weights: expected a projection name");
+    o->record_weights = val;
+    return EXIT_OK;
+}
+
 static int set_output(run_opts *o, const char *val)
 {
     o->output = val;
@@ -195,10 +211,16 @@ static const cli_option options[] = {
     {"--record-v", NULL, "IDS", "neuron ids", true, RUN_CMDS, set_record_v,
      "also sample V of these neurons into the .h5 spike file\n"
      "(IDS: comma-separated ids and ranges, e.g. 0-9,42)"},
+    {"--record-weights", NULL, "PROJ", "a projection name", true, RUN_CMDS, set_record_weights,
+     "also sample the weights of projection (or synapse class)\n"
+     "PROJ into the .h5 spike file (/report/weights/PROJ)"},
     {"--every", NULL, "K", "a value", false, RUN_CMDS, set_every,
-     "sample every K steps (default 1)"},
+     "sample V and weights every K steps (default 1)"},
     {"--checkpoint", NULL, "FILE", "a file name", true, RUN_CMDS, set_checkpoint,
      "save the full simulation state at the end (HDF5)"},
+    {"--save-model", NULL, "FILE", "a file name", true, RUN_CMDS, set_save_model,
+     "save the model with its learned weights at the end (HDF5;\n"
+     "n4d run FILE goes on learning from them)"},
     {"--gzip", NULL, NULL, NULL, false, RUN_CMDS | CLI_IMPORT, set_gzip,
      "compress the HDF5 files written"},
     {"--quiet", "-q", NULL, NULL, false, RUN_CMDS, set_quiet, "no progress bar"},
@@ -334,10 +356,10 @@ int parse_opts(int argc, char **argv, unsigned cmd, run_opts *o)
     if (o->have_steps && o->have_duration)
         return usage_error("--steps and --duration cannot be combined");
     bool h5_spikes = o->spikes && (has_suffix(o->spikes, ".h5") || has_suffix(o->spikes, ".hdf5"));
-    if ((o->record_v || o->have_every) && !h5_spikes)
-        return usage_error("--record-v and --every need --spikes FILE.h5");
-    if (o->have_every && !o->record_v)
-        return usage_error("--every needs --record-v");
+    if ((o->record_v || o->record_weights || o->have_every) && !h5_spikes)
+        return usage_error("--record-v, --record-weights and --every need --spikes FILE.h5");
+    if (o->have_every && !o->record_v && !o->record_weights)
+        return usage_error("--every needs --record-v or --record-weights");
     return EXIT_OK;
 }
 

@@ -37,6 +37,8 @@ typedef struct run_opts {
     uint64_t every;
     bool have_every;
     const char *checkpoint;
+    const char *save_model;     /* the learned weights as a model (HDF5) */
+    const char *record_weights; /* a projection whose weights go into the .h5 spike file */
     bool gzip;
     /* modules (docs/modules.md) */
     const char *layout;        /* "lattice" or "zorder", NULL: the default */

@@ -1,6 +1,6 @@
 /* n4d run and n4d resume: simulate a model (a JSON config or a saved
- * model) or continue a checkpoint, with spike and voltage recording,
- * checkpoints, profiling and compression. */
+ * model) or continue a checkpoint, with spike, voltage and weight recording,
+ * checkpoints, learned models, profiling and compression. */
 #include "cli.h"
 
 #include <errno.h>
@@ -185,6 +185,7 @@ static int run_or_resume(int argc, char **argv, bool resume)
         ro.report_ids = rec_ids;
         ro.n_report_ids = n_rec;
         ro.report_every = (uint32_t)o.every;
+        ro.report_weights = o.record_weights;
         st = n4d_sim_record_open(sim, o.spikes, &ro);
         if (st != N4D_OK) {
             library_error(sim, st, "--spikes");
@@ -273,6 +274,17 @@ static int run_or_resume(int argc, char **argv, bool resume)
         so.compression = o.gzip ? N4D_COMPRESSION_GZIP : N4D_COMPRESSION_NONE;
         if ((st = n4d_sim_checkpoint(sim, o.checkpoint, &so)) != N4D_OK) {
             library_error(sim, st, "--checkpoint");
+            rc = EXIT_RUNTIME;
+            goto done;
+        }
+    }
+
+    if (o.save_model) {
+        n4d_save_options so;
+        n4d_save_options_init(&so);
+        so.compression = o.gzip ? N4D_COMPRESSION_GZIP : N4D_COMPRESSION_NONE;
+        if ((st = n4d_sim_save_model(sim, o.save_model, &so)) != N4D_OK) {
+            library_error(sim, st, "--save-model");
             rc = EXIT_RUNTIME;
             goto done;
         }

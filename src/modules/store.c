@@ -100,6 +100,13 @@ n4d_status n4d_sim_checkpoint(n4d_sim *sim, const char *path, const n4d_save_opt
     return not_built(sim, N4D__MAGIC_SIM);
 }
 
+n4d_status n4d_sim_save_model(n4d_sim *sim, const char *path, const n4d_save_options *opt)
+{
+    (void)path;
+    (void)opt;
+    return not_built(sim, N4D__MAGIC_SIM);
+}
+
 n4d_status n4d_sim_resume(n4d_context *ctx, const char *path, const n4d_resume_options *opt,
                           n4d_model **model, n4d_sim **sim)
 {

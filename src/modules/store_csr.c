@@ -130,7 +130,9 @@ n4d_status n4d__store_check_syn(n4d__h5 *h, n4d__synapses *s, uint64_t N)
             dmin = d < dmin ? d : dmin;
             dmax = d > dmax ? d : dmax;
             uint64_t j0 = s->seg_off[g], j1 = s->seg_off[g + 1];
-            bool neg = N4D__SEG_CH(key) != 0;
+            /* a plastic synapse keeps the channel of its initial sign; a
+             * learned weight (n4d_sim_save_model) may have crossed 0 */
+            const bool neg = N4D__SEG_CH(key) != 0, any_sign = N4D__SEG_CLASS(key) != 0;
             for (uint64_t j = j0; j < j1; j++) {
                 if (s->target[j] >= N)
                     return n4d__h5_fail(h, N4D_E_FORMAT, N4D__STORE_SYN("target"), false,
@@ -142,7 +144,7 @@ n4d_status n4d__store_check_syn(n4d__h5 *h, n4d__synapses *s, uint64_t N)
                     return n4d__h5_fail(h, N4D_E_FORMAT, N4D__STORE_SYN("target"), false,
                                         "entry %llu breaks the target order of its segment",
                                         (unsigned long long)j);
-                if (neg ? s->weight_q[j] > 0 : s->weight_q[j] < 0)
+                if (!any_sign && (neg ? s->weight_q[j] > 0 : s->weight_q[j] < 0))
                     return n4d__h5_fail(h, N4D_E_FORMAT, N4D__STORE_SYN("weight_q"), false,
                                         "entry %llu has the wrong sign for its segment",
                                         (unsigned long long)j);

@@ -899,6 +899,37 @@ n4d_status n4d__h5_save_options(n4d__h5 *h, const n4d_save_options *in, n4d_save
     return N4D_OK;
 }
 
+/* ---- checkpoint state arrays by user id ---- */
+
+n4d_status n4d__store_write_by_user(n4d__h5 *h, hid_t g, const char *name, n4d__h5_type t,
+                                    const n4d_model *m, const void *arr, size_t elem,
+                                    const n4d__h5_layout *L, void *scratch)
+{
+    const uint64_t N = m->n_neurons;
+    if (!m->perm)
+        return n4d__h5_write_dset(h, g, name, t, N, 0, L, arr);
+    for (uint64_t u = 0; u < N; u++)
+        memcpy((char *)scratch + u * elem, (const char *)arr + m->inv[u] * elem, elem);
+    return n4d__h5_write_dset(h, g, name, t, N, 0, L, scratch);
+}
+
+n4d_status n4d__store_read_by_user(n4d__h5 *h, hid_t g, const char *name, n4d__h5_type t,
+                                   const n4d_model *m, void *arr, size_t elem, void *scratch)
+{
+    const uint64_t N = m->n_neurons;
+    n4d_status st;
+    uint64_t dims[2] = {N, 0};
+    hid_t d = n4d__h5_open_dset(h, g, name, t, 1, dims, &st);
+    if (d < 0)
+        return st;
+    st = n4d__h5_read_rows(h, d, name, t, 0, N, m->perm ? scratch : arr);
+    H5Dclose(d);
+    if (!st && m->perm)
+        for (uint64_t u = 0; u < N; u++)
+            memcpy((char *)arr + m->inv[u] * elem, (const char *)scratch + u * elem, elem);
+    return st;
+}
+
 #else
 typedef int n4d__store_h5_unused;
 #endif

@@ -144,6 +144,11 @@ n4d_status n4d__h5_save_options(n4d__h5 *h, const n4d_save_options *in, n4d_save
 /* Writes the model (/nodes, /edges, /n4d) into an open file. */
 n4d_status n4d__store_write_model(n4d__h5 *h, hid_t file, const n4d_model *m,
                                   const n4d_save_options *opt, const char *kind);
+/* The same with the weights weight_q (internal CSR order) in place of the
+ * model's (NULL: the model's). */
+n4d_status n4d__store_write_model_w(n4d__h5 *h, hid_t file, const n4d_model *m,
+                                    const int32_t *weight_q, const n4d_save_options *opt,
+                                    const char *kind);
 /* Reads the model from an open file into a new model. */
 n4d_status n4d__store_read_model(n4d__h5 *h, hid_t file, const n4d_load_options *opt,
                                  const char *kind, n4d_model **out);
@@ -160,6 +165,23 @@ void n4d__store_free_syn(n4d_context *ctx, n4d__synapses *s, uint64_t n_neurons)
 /* Checks CSR arrays (in memory) for a model of n neurons; sets the delay
  * range. Errors name the dataset under /n4d/synapses. */
 n4d_status n4d__store_check_syn(n4d__h5 *h, n4d__synapses *s, uint64_t n_neurons);
+
+/* ---- checkpoint state (store_sim.c, store_plastic.c) ---- */
+
+/* Writes the N values of an internal-order array (elements of elem bytes)
+ * as dataset `name` by user id; scratch holds N elements. */
+n4d_status n4d__store_write_by_user(n4d__h5 *h, hid_t g, const char *name, n4d__h5_type t,
+                                    const n4d_model *m, const void *arr, size_t elem,
+                                    const n4d__h5_layout *L, void *scratch);
+/* Reads dataset `name` (N values by user id) into the internal-order array. */
+n4d_status n4d__store_read_by_user(n4d__h5 *h, hid_t g, const char *name, n4d__h5_type t,
+                                   const n4d_model *m, void *arr, size_t elem, void *scratch);
+/* The plastic state of a sim (sim->plastic; none: nothing) under
+ * /n4d/state/plastic; the read checks it against the sim's model, after the
+ * rest of the state (it needs the step). */
+n4d_status n4d__store_write_plastic(n4d__h5 *h, hid_t file, const n4d_sim *sim,
+                                    const n4d__h5_layout *L);
+n4d_status n4d__store_read_plastic(n4d__h5 *h, hid_t file, n4d_sim *sim);
 
 /* Smallest power of two scale with max |w| below 2^26 (as the build does). */
 double n4d__store_scale_for(double maxw);

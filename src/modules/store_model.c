@@ -14,6 +14,13 @@
 n4d_status n4d__store_write_model(n4d__h5 *h, hid_t file, const n4d_model *m,
                                   const n4d_save_options *opt, const char *kind)
 {
+    return n4d__store_write_model_w(h, file, m, NULL, opt, kind);
+}
+
+n4d_status n4d__store_write_model_w(n4d__h5 *h, hid_t file, const n4d_model *m,
+                                    const int32_t *weight_q, const n4d_save_options *opt,
+                                    const char *kind)
+{
     n4d__h5_layout L, Ls;
     n4d__h5_layout_from(opt, &L);
     Ls = L;
@@ -30,11 +37,13 @@ n4d_status n4d__store_write_model(n4d__h5 *h, hid_t file, const n4d_model *m,
         return st;
     const uint64_t N = m->n_neurons;
     /* the file holds the CSR by user id (independent of the layout) */
-    n4d__synapses us;
+    n4d__synapses us, ws = m->syn;
     memset(&us, 0, sizeof us);
-    const n4d__synapses *s = &m->syn;
+    if (weight_q)
+        ws.weight_q = (int32_t *)weight_q; /* read only */
+    const n4d__synapses *s = &ws;
     if (m->perm) {
-        if ((st = n4d__store_permute_syn(h, m->ctx, &m->syn, N, m->inv, m->perm, &us)))
+        if ((st = n4d__store_permute_syn(h, m->ctx, &ws, N, m->inv, m->perm, &us)))
             goto done;
         s = &us;
     }

@@ -57,6 +57,12 @@ typedef struct recorder {
     uint64_t first_sample_step;
     uint64_t rows_cap, rows_buf, rows_written;
     float *rows;        /* rows_cap x n_rep x n_vars: [row][var][id] */
+    /* weight report: n_w synapses of projection wproj, wrows_cap rows buffered */
+    char *wproj;
+    size_t wproj_len;
+    uint64_t n_w, wrows_cap, wrows_buf, wrows_written;
+    float *wrows;
+    hid_t wdata;
     bool failed;
 } recorder;
 
@@ -77,6 +83,10 @@ static void rec_free(recorder *r)
     n4d__free(ctx, N4D_MEM_RECORDING, r->rows,
               (r->rows_cap ? r->rows_cap : 1) * (r->n_rep ? r->n_rep : 1) *
                   (size_t)(r->n_vars ? r->n_vars : 1) * sizeof(float));
+    n4d__h5_close(r->wdata);
+    n4d__free(ctx, N4D_MEM_RECORDING, r->wrows,
+              (r->wrows_cap ? r->wrows_cap : 1) * (r->n_w ? r->n_w : 1) * sizeof(float));
+    n4d__free(ctx, N4D_MEM_OTHER, r->wproj, r->wproj ? r->wproj_len + 1 : 0);
     n4d__free(ctx, N4D_MEM_OTHER, r->path, r->path_len + 1);
     n4d__free(ctx, N4D_MEM_OTHER, r, sizeof *r);
 }
@@ -232,12 +242,103 @@ static n4d_status flush_rows(n4d__h5 *h, recorder *r)
     return st;
 }
 
-/* Sampler: one row of every chosen variable of every chosen neuron. */
+/* ---- weight report ----------------------------------------------------------------- */
+
+#define WREP "/report/weights/"
+
+static void wrep_group(const recorder *r, char *out, size_t cap)
+{
+    char esc[800];
+    n4d__h5_escape(r->wproj, esc, sizeof esc);
+    snprintf(out, cap, WREP "%s", esc);
+}
+
+static n4d_status flush_wrows(n4d__h5 *h, recorder *r)
+{
+    if (r->wrows_buf == 0)
+        return N4D_OK;
+    const uint64_t rows = r->wrows_written + r->wrows_buf;
+    hsize_t dims[2] = {rows, r->n_w};
+    if (H5Dset_extent(r->wdata, dims) < 0)
+        return n4d__h5_fail(h, N4D_E_IO, "/report/weights", true,
+                            "cannot extend the weight report of \"%s\"", r->wproj);
+    n4d_status st =
+        n4d__h5_write_rows(h, r->wdata, "data", N4D__T_F32, r->wrows_written, r->wrows_buf, r->wrows);
+    if (!st) {
+        r->wrows_written = rows;
+        r->wrows_buf = 0;
+    }
+    return st;
+}
+
+/* One row of the projection's weights, as n4d_sim_get_weights gives them. */
+static n4d_status sample_weights(recorder *r, n4d_sim *sim)
+{
+    uint64_t n = 0;
+    n4d_status st = n4d_sim_get_weights(sim, r->wproj, r->n_w, NULL, NULL,
+                                        r->wrows + r->wrows_buf * r->n_w, &n);
+    if (st)
+        return st;
+    if (n != r->n_w)
+        return n4d__error(&sim->hdr, N4D_E_INTERNAL, "%s: weight report: %llu synapses of %llu",
+                          r->path, (unsigned long long)n, (unsigned long long)r->n_w);
+    if (++r->wrows_buf < r->wrows_cap)
+        return N4D_OK;
+    n4d__h5 h;
+    n4d__h5_begin(&h, r->ctx, &sim->hdr, r->path);
+    st = flush_wrows(&h, r);
+    n4d__h5_end(&h);
+    return st;
+}
+
+/* /report/weights/<projection>: data, and the mapping of its columns. */
+static n4d_status open_weight_report(n4d__h5 *h, recorder *r)
+{
+    char gname[900];
+    wrep_group(r, gname, sizeof gname);
+    n4d_status st = N4D_OK;
+    hid_t g = n4d__h5_create_group(h, r->out.file, gname, &st);
+    if (g < 0)
+        return st;
+    n4d__h5_layout L = r->L;
+    L.extendible = true;
+    L.chunk = r->wrows_cap;
+    r->wdata = n4d__h5_create_dset(h, g, "data", N4D__T_F32, 0, r->n_w, &L, &st);
+    if (!st)
+        st = n4d__h5_attr_write_str(h, r->wdata, gname, "variable_name", "weight");
+    if (!st)
+        st = n4d__h5_attr_write_str(h, r->wdata, gname, "units", "input unit of the target");
+    const uint64_t n = r->n_w ? r->n_w : 1;
+    uint32_t *ids = n4d__alloc(r->ctx, N4D_MEM_RECORDING, 2 * n * sizeof(uint32_t));
+    if (!ids && !st)
+        st = n4d__h5_fail(h, N4D_E_NOMEM, gname, false, "out of memory");
+    uint64_t cnt = 0;
+    if (!st && (st = n4d_sim_get_weights(r->sim, r->wproj, r->n_w, ids, ids + n, NULL, &cnt)))
+        st = n4d__h5_fail(h, st, gname, false, "%s", n4d_last_error(r->sim));
+    n4d__h5_layout Lf = r->L;
+    if (!st)
+        st = n4d__h5_write_dset(h, g, "mapping/source_ids", N4D__T_U32, r->n_w, 0, &Lf, ids);
+    if (!st)
+        st = n4d__h5_write_dset(h, g, "mapping/target_ids", N4D__T_U32, r->n_w, 0, &Lf, ids + n);
+    n4d__free(r->ctx, N4D_MEM_RECORDING, ids, ids ? 2 * n * sizeof(uint32_t) : 0);
+    H5Gclose(g);
+    return st;
+}
+
+/* Sampler: one row of every chosen variable of every chosen neuron, and
+ * one of the weights. */
 static n4d_status on_sample(void *ud, n4d_sim *sim)
 {
     recorder *r = ud;
     if (r->failed)
         return n4d__error(&sim->hdr, N4D_E_IO, "%s: the recording failed earlier", r->path);
+    if (r->n_w) {
+        n4d_status st = sample_weights(r, sim);
+        if (st) {
+            r->failed = true;
+            return st;
+        }
+    }
     if (!r->n_rep)
         return N4D_OK;
     /* the state arrays only: the sampler never reads the delay ring */
@@ -343,6 +444,23 @@ static n4d_status write_report_times(n4d__h5 *h, recorder *r)
                          (double)(r->first_sample_step + r->rows_written * r->every) * dt,
                          (double)r->every * dt};
     n4d_status st = N4D_OK;
+    if (r->n_w) {
+        const double tw[3] = {t[0], (double)(r->first_sample_step + r->wrows_written * r->every) * dt,
+                              t[2]};
+        char gname[1000];
+        wrep_group(r, gname, sizeof gname - 8);
+        strcat(gname, "/mapping");
+        hid_t g = n4d__h5_open_group(h, r->out.file, gname, &st);
+        if (g < 0)
+            return st;
+        n4d__h5_layout L;
+        memset(&L, 0, sizeof L);
+        L.contiguous = true;
+        st = n4d__h5_write_dset(h, g, "time", N4D__T_F64, 3, 0, &L, tw);
+        if (!st)
+            st = n4d__h5_attr_write_str(h, g, gname, "time_units", "ms");
+        H5Gclose(g);
+    }
     for (size_t pi = 0; pi < r->n_pops && !st; pi++) {
         if (!r->pops[pi].rep_n)
             continue;
@@ -376,7 +494,9 @@ static n4d_status rec_finish(recorder *r, n4d__handle *err)
             st = flush_pop(&h, r, pi);
     if (!st && r->n_rep)
         st = flush_rows(&h, r);
-    if (!st && r->n_rep)
+    if (!st && r->n_w)
+        st = flush_wrows(&h, r);
+    if (!st && (r->n_rep || r->n_w))
         st = write_report_times(&h, r);
     if (!st) {
         uint64_t total = r->sim->total_spikes;
@@ -398,6 +518,8 @@ static n4d_status rec_finish(recorder *r, n4d__handle *err)
             p->data[v] = H5I_INVALID_HID;
         }
     }
+    n4d__h5_close(r->wdata);
+    r->wdata = H5I_INVALID_HID;
     if (st)
         n4d__h5_out_abort(&h, &r->out);
     else
@@ -490,8 +612,28 @@ n4d_status n4d_sim_record_open(n4d_sim *sim, const char *path, const n4d_record_
                           (unsigned long long)o.buffer_spikes);
     if (o.n_report_ids && !o.report_ids)
         return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "record options: report_ids is NULL");
-    if (o.n_report_ids && o.report_every < 1)
+    if ((o.n_report_ids || o.report_weights) && o.report_every < 1)
         return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "record options: report_every is 0");
+    uint64_t n_w = 0;
+    if (o.report_weights) {
+        n4d_status wst = n4d_sim_get_weights(sim, o.report_weights, 0, NULL, NULL, NULL, &n_w);
+        if (wst == N4D_E_CONFIG)
+            return n4d__error(&sim->hdr, N4D_E_INVALID_ARG,
+                              "record options: report_weights: no projection or synapse class "
+                              "\"%s\"",
+                              o.report_weights);
+        if (wst)
+            return wst;
+        if (!n_w)
+            return n4d__error(&sim->hdr, N4D_E_INVALID_ARG,
+                              "record options: report_weights: projection \"%s\" has no synapses",
+                              o.report_weights);
+        for (size_t pi = 0; pi < sim->model->n_pops && o.n_report_ids; pi++)
+            if (strcmp(sim->model->pops[pi].name, "weights") == 0)
+                return n4d__error(&sim->hdr, N4D_E_INVALID_ARG,
+                                  "record options: a state report of population \"weights\" and a "
+                                  "weight report would share /report/weights");
+    }
     const n4d_model *m = sim->model;
     for (uint64_t k = 0; k < o.n_report_ids; k++)
         if (o.report_ids[k] >= m->n_neurons)
@@ -507,6 +649,7 @@ n4d_status n4d_sim_record_open(n4d_sim *sim, const char *path, const n4d_record_
     r->sim = sim;
     r->cap = o.buffer_spikes;
     r->out.file = H5I_INVALID_HID;
+    r->wdata = H5I_INVALID_HID;
     r->path_len = strlen(path);
     r->path = n4d__alloc(ctx, N4D_MEM_OTHER, r->path_len + 1);
     r->n_pops = m->n_pops;
@@ -517,6 +660,20 @@ n4d_status n4d_sim_record_open(n4d_sim *sim, const char *path, const n4d_record_
         return n4d__error(&sim->hdr, N4D_E_NOMEM, "n4d_sim_record_open: out of memory");
     }
     memcpy(r->path, path, r->path_len + 1);
+    r->every = o.report_every ? o.report_every : 1; /* 0 is refused above when sampled */
+    r->first_sample_step = (sim->step + r->every - 1) / r->every * r->every;
+    if (n_w) {
+        r->n_w = n_w;
+        r->wproj_len = strlen(o.report_weights);
+        r->wproj = n4d__alloc(ctx, N4D_MEM_OTHER, r->wproj_len + 1);
+        r->wrows_cap = o.buffer_spikes / n_w ? o.buffer_spikes / n_w : 1;
+        r->wrows = n4d__alloc(ctx, N4D_MEM_RECORDING, r->wrows_cap * n_w * sizeof(float));
+        if (!r->wproj || !r->wrows) {
+            rec_free(r);
+            return n4d__error(&sim->hdr, N4D_E_NOMEM, "n4d_sim_record_open: out of memory");
+        }
+        memcpy(r->wproj, o.report_weights, r->wproj_len + 1);
+    }
     for (size_t pi = 0; pi < r->n_pops; pi++) {
         rec_pop *p = &r->pops[pi];
         p->first = m->pops[pi].first;
@@ -551,7 +708,6 @@ n4d_status n4d_sim_record_open(n4d_sim *sim, const char *path, const n4d_record_
                 r->pops[pi].rep_lo = i;
             r->pops[pi].rep_n++;
         }
-        r->every = o.report_every;
         uint64_t per_row = r->n_rep * (uint64_t)r->n_vars;
         r->rows_cap = o.buffer_spikes / per_row ? o.buffer_spikes / per_row : 1;
         r->rows = n4d__alloc(ctx, N4D_MEM_RECORDING, r->rows_cap * per_row * sizeof(float));
@@ -559,7 +715,6 @@ n4d_status n4d_sim_record_open(n4d_sim *sim, const char *path, const n4d_record_
             rec_free(r);
             return n4d__error(&sim->hdr, N4D_E_NOMEM, "n4d_sim_record_open: out of memory");
         }
-        r->first_sample_step = (sim->step + r->every - 1) / r->every * r->every;
     }
     n4d__h5 h;
     n4d__h5_begin(&h, ctx, &sim->hdr, path);
@@ -587,6 +742,8 @@ n4d_status n4d_sim_record_open(n4d_sim *sim, const char *path, const n4d_record_
                 st = open_pop_spikes(&h, r, pi);
         if (!st && r->n_rep)
             st = open_report(&h, r);
+        if (!st && r->n_w)
+            st = open_weight_report(&h, r);
         if (st)
             n4d__h5_out_abort(&h, &r->out);
     }
@@ -595,11 +752,12 @@ n4d_status n4d_sim_record_open(n4d_sim *sim, const char *path, const n4d_record_
         rec_free(r);
         return st;
     }
-    if ((st = n4d__sim_attach(sim, &record_hooks, r, r->n_rep ? r->every : 0))) {
+    const bool sampled = r->n_rep || r->n_w;
+    if ((st = n4d__sim_attach(sim, &record_hooks, r, sampled ? r->every : 0))) {
         rec_finish(r, NULL);
         return st;
     }
-    if (r->n_rep && sim->step % r->every == 0 && (st = on_sample(r, sim))) {
+    if (sampled && sim->step % r->every == 0 && (st = on_sample(r, sim))) {
         n4d__sim_detach(sim, &record_hooks);
         return st;
     }

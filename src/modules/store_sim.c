@@ -1,6 +1,8 @@
 /* Checkpoint and resume: the model (as n4d_model_save writes it) plus the
  * full simulation state under /n4d/state, stored by user id so that a
- * checkpoint does not depend on the internal neuron order. */
+ * checkpoint does not depend on the internal neuron order. The per-sim state
+ * groups beside the neurons' (plastic synapses: store_plastic.c) are each a
+ * write/read pair called from n4d_sim_checkpoint and n4d_sim_resume. */
 #include "store_h5.h"
 
 #if N4D_HAVE_HDF5
@@ -10,19 +12,6 @@
 
 #define STATE "/n4d/state"
 
-/* Writes the N values of an internal-order array by user id. */
-static n4d_status write_state_array(n4d__h5 *h, hid_t g, const char *name, n4d__h5_type t,
-                                    const n4d_model *m, const void *arr, size_t elem,
-                                    const n4d__h5_layout *L, void *scratch)
-{
-    const uint64_t N = m->n_neurons;
-    if (!m->perm)
-        return n4d__h5_write_dset(h, g, name, t, N, 0, L, arr);
-    for (uint64_t u = 0; u < N; u++)
-        memcpy((char *)scratch + u * elem, (const char *)arr + m->inv[u] * elem, elem);
-    return n4d__h5_write_dset(h, g, name, t, N, 0, L, scratch);
-}
-
 /* The auxiliary state arrays in use, "x1" .. "xNX" (sim->x[0 ..]). */
 static n4d_status write_x_arrays(n4d__h5 *h, hid_t g, const n4d_sim *sim, const n4d__h5_layout *L,
                                  void *scratch)
@@ -31,7 +20,7 @@ static n4d_status write_x_arrays(n4d__h5 *h, hid_t g, const n4d_sim *sim, const 
     for (uint32_t j = 0; j < sim->nx && !st; j++) {
         char name[16];
         snprintf(name, sizeof name, "x%u", j + 1);
-        st = write_state_array(h, g, name, N4D__T_F32, sim->model, sim->x[j], sizeof(float), L,
+        st = n4d__store_write_by_user(h, g, name, N4D__T_F32, sim->model, sim->x[j], sizeof(float), L,
                                scratch);
     }
     return st;
@@ -65,11 +54,11 @@ static n4d_status write_state(n4d__h5 *h, hid_t file, n4d_sim *sim, const n4d_sa
         (st = n4d__h5_attr_write(h, g, STATE, "record_spikes", N4D__T_I32, 1, &record)) ||
         (st = n4d__h5_attr_write(h, g, STATE, "ring_slots", N4D__T_U32, 1, &sim->ring_slots)) ||
         (st = n4d__h5_attr_write_str(h, g, STATE, "backend", n4d_sim_backend(sim))) ||
-        (st = write_state_array(h, g, "v", N4D__T_F32, m, sim->v, sizeof(float), &L, scratch)) ||
+        (st = n4d__store_write_by_user(h, g, "v", N4D__T_F32, m, sim->v, sizeof(float), &L, scratch)) ||
         (st = write_x_arrays(h, g, sim, &L, scratch)) ||
-        (st = write_state_array(h, g, "iext", N4D__T_F32, m, sim->iext, sizeof(float), &L,
+        (st = n4d__store_write_by_user(h, g, "iext", N4D__T_F32, m, sim->iext, sizeof(float), &L,
                                 scratch)) ||
-        (st = write_state_array(h, g, "refractory", N4D__T_I32, m, sim->ref, sizeof(int32_t), &L,
+        (st = n4d__store_write_by_user(h, g, "refractory", N4D__T_I32, m, sim->ref, sizeof(int32_t), &L,
                                 scratch)) ||
         (st = n4d__h5_write_dset(h, g, "last_ids", N4D__T_U32, sim->last_count, 0, &L,
                                  sim->last_ids)) ||
@@ -109,11 +98,6 @@ n4d_status n4d_sim_checkpoint(n4d_sim *sim, const char *path, const n4d_save_opt
     n4d__clear_error(&sim->hdr);
     if (!path)
         return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "n4d_sim_checkpoint: path is NULL");
-    if (sim->plastic) /* the synapse variables and spike histories are not stored yet */
-        return n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
-                          "n4d_sim_checkpoint: the model has plastic synapses (\"%s\"), whose "
-                          "state checkpoints do not hold yet",
-                          sim->model->cls[0].name);
     if (sim->homeo) /* the scales and window counts are not stored yet */
         return n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
                           "n4d_sim_checkpoint: the model has homeostatic scaling, whose state "
@@ -139,6 +123,11 @@ n4d_status n4d_sim_checkpoint(n4d_sim *sim, const char *path, const n4d_save_opt
         st = n4d__store_write_model(&h, out.file, sim->model, &o, "checkpoint");
         if (!st)
             st = write_state(&h, out.file, sim, &o);
+        if (!st) { /* the per-sim state groups beside the neurons' */
+            n4d__h5_layout L;
+            n4d__h5_layout_from(&o, &L);
+            st = n4d__store_write_plastic(&h, out.file, sim, &L);
+        }
         if (st)
             n4d__h5_out_abort(&h, &out);
         else
@@ -155,23 +144,6 @@ static hid_t open_state_dset(n4d__h5 *h, hid_t g, const char *name, n4d__h5_type
 {
     uint64_t dims[2] = {rows, cols};
     return n4d__h5_open_dset(h, g, name, t, cols ? 2 : 1, dims, st);
-}
-
-/* Reads an N-array by user id into the internal-order array arr. */
-static n4d_status read_state_array(n4d__h5 *h, hid_t g, const char *name, n4d__h5_type t,
-                                   const n4d_model *m, void *arr, size_t elem, void *scratch)
-{
-    const uint64_t N = m->n_neurons;
-    n4d_status st;
-    hid_t d = open_state_dset(h, g, name, t, N, 0, &st);
-    if (d < 0)
-        return st;
-    st = n4d__h5_read_rows(h, d, name, t, 0, N, m->perm ? scratch : arr);
-    H5Dclose(d);
-    if (!st && m->perm)
-        for (uint64_t u = 0; u < N; u++)
-            memcpy((char *)arr + m->inv[u] * elem, (const char *)scratch + u * elem, elem);
-    return st;
 }
 
 static n4d_status check_ids(n4d__h5 *h, const char *name, const uint32_t *ids, uint64_t n,
@@ -194,7 +166,7 @@ static n4d_status read_x_arrays(n4d__h5 *h, hid_t g, n4d_sim *sim, void *scratch
     for (uint32_t j = 0; j < sim->nx && !st; j++) {
         char name[16];
         snprintf(name, sizeof name, "x%u", j + 1);
-        st = read_state_array(h, g, name, N4D__T_F32, sim->model, sim->x[j], sizeof(float),
+        st = n4d__store_read_by_user(h, g, name, N4D__T_F32, sim->model, sim->x[j], sizeof(float),
                               scratch);
     }
     return st;
@@ -209,10 +181,10 @@ static n4d_status read_state(n4d__h5 *h, hid_t g, n4d_sim *sim, void *scratch)
     if ((st = n4d__h5_attr_read(h, g, STATE, "step", N4D__T_U64, 1, &step)) ||
         (st = n4d__h5_attr_read(h, g, STATE, "checksum", N4D__T_U64, 1, &checksum)) ||
         (st = n4d__h5_attr_read(h, g, STATE, "total_spikes", N4D__T_U64, 1, &total)) ||
-        (st = read_state_array(h, g, "v", N4D__T_F32, m, sim->v, sizeof(float), scratch)) ||
+        (st = n4d__store_read_by_user(h, g, "v", N4D__T_F32, m, sim->v, sizeof(float), scratch)) ||
         (st = read_x_arrays(h, g, sim, scratch)) ||
-        (st = read_state_array(h, g, "iext", N4D__T_F32, m, sim->iext, sizeof(float), scratch)) ||
-        (st = read_state_array(h, g, "refractory", N4D__T_I32, m, sim->ref, sizeof(int32_t),
+        (st = n4d__store_read_by_user(h, g, "iext", N4D__T_F32, m, sim->iext, sizeof(float), scratch)) ||
+        (st = n4d__store_read_by_user(h, g, "refractory", N4D__T_I32, m, sim->ref, sizeof(int32_t),
                                scratch)))
         return st;
     sim->iext_dirty = true; /* the restored external input is read by the next step */
@@ -412,7 +384,7 @@ n4d_status n4d_sim_resume(n4d_context *ctx, const char *path, const n4d_resume_o
         st = n4d__h5_fail(&h, N4D_E_NOMEM, NULL, false, "out of memory");
         goto done;
     }
-    if ((st = read_state(&h, g, sim, scratch)))
+    if ((st = read_state(&h, g, sim, scratch)) || (st = n4d__store_read_plastic(&h, f, sim)))
         goto done;
     if ((st = n4d__sim_to_device(sim, 0))) {
         st = n4d__h5_fail(&h, st, NULL, false, "%s", n4d_last_error(sim));
