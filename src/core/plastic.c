@@ -89,28 +89,32 @@ static inline int64_t da_before(const n4d__plastic *pl, int64_t t)
 static bool da_grow(n4d_sim *sim, n4d__plastic *pl)
 {
     const uint32_t cap = 2 * pl->da_cap;
+    /* every new buffer first, so that a failure changes nothing */
     int64_t *st = n4d__alloc(sim->ctx, N4D_MEM_BUFFERS, cap * sizeof *st);
     double *va = n4d__alloc(sim->ctx, N4D_MEM_BUFFERS, cap * sizeof *va);
-    bool ok = st && va;
-    for (uint32_t k = 0; ok && k < pl->n_cls; k++) {
-        n4d__plastic_class *c = &pl->cls[k];
-        if (!c->dn)
-            continue;
-        double *dn = n4d__alloc(sim->ctx, N4D_MEM_BUFFERS, cap * sizeof *dn);
-        if (!dn) {
+    double **dn = n4d__calloc(sim->ctx, N4D_MEM_OTHER, pl->n_cls ? pl->n_cls : 1, sizeof *dn);
+    bool ok = st && va && dn;
+    for (uint32_t k = 0; ok && k < pl->n_cls; k++)
+        if (pl->cls[k].dn && !(dn[k] = n4d__alloc(sim->ctx, N4D_MEM_BUFFERS, cap * sizeof(double))))
             ok = false;
-            break;
-        }
-        for (uint32_t q = 0; q < pl->da_len; q++)
-            dn[q] = c->dn[da_at(pl, q)];
-        n4d__free(sim->ctx, N4D_MEM_BUFFERS, c->dn, pl->da_cap * sizeof *dn);
-        c->dn = dn;
-    }
-    if (!ok) { /* classes already moved keep their new ring: grow the rest later */
+    if (!ok) {
+        for (uint32_t k = 0; dn && k < pl->n_cls; k++)
+            n4d__free(sim->ctx, N4D_MEM_BUFFERS, dn[k], cap * sizeof(double));
+        n4d__free(sim->ctx, N4D_MEM_OTHER, dn, (pl->n_cls ? pl->n_cls : 1) * sizeof *dn);
         n4d__free(sim->ctx, N4D_MEM_BUFFERS, st, cap * sizeof *st);
         n4d__free(sim->ctx, N4D_MEM_BUFFERS, va, cap * sizeof *va);
         return false;
     }
+    for (uint32_t k = 0; k < pl->n_cls; k++) {
+        n4d__plastic_class *c = &pl->cls[k];
+        if (!c->dn)
+            continue;
+        for (uint32_t q = 0; q < pl->da_len; q++)
+            dn[k][q] = c->dn[da_at(pl, q)];
+        n4d__free(sim->ctx, N4D_MEM_BUFFERS, c->dn, pl->da_cap * sizeof(double));
+        c->dn = dn[k];
+    }
+    n4d__free(sim->ctx, N4D_MEM_OTHER, dn, (pl->n_cls ? pl->n_cls : 1) * sizeof *dn);
     for (uint32_t q = 0; q < pl->da_len; q++) {
         st[q] = pl->da_step[da_at(pl, q)];
         va[q] = pl->da_val[da_at(pl, q)];
@@ -839,7 +843,8 @@ void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g,
             }
             c->wd[base + j] = w;
             c->dc[base + j] = cc;
-            acc[post] += fixed(w, scale);
+            if (acc) /* NULL: the spike is lost (lifecycle.h), the rule sees it */
+                acc[post] += fixed(w, scale);
         }
         break;
     }
@@ -936,7 +941,7 @@ n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uint64_t ca
     if (!count)
         return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "n4d_sim_get_weights: count is NULL");
     const n4d_model *m = sim->model;
-    int32_t src_pop = -1, tgt_pop = -1;
+    int32_t src_pop = -1, tgt_pop = -1, channel = -1;
     if (projection) {
         bool found = false;
         for (size_t i = 0; i < m->n_projs && !found; i++)
@@ -944,6 +949,23 @@ n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uint64_t ca
                 src_pop = m->projs[i].source;
                 tgt_pop = m->projs[i].target;
                 found = true;
+                /* another projection between the same populations: its
+                 * synapses are told apart only by their sign */
+                const int32_t ty = m->projs[i].d.syn_type;
+                for (size_t k = 0; k < m->n_projs; k++) {
+                    const n4d__projection *o = &m->projs[k];
+                    if (k == i || o->source != src_pop || o->target != tgt_pop)
+                        continue;
+                    if (ty == N4D_SYN_AUTO || o->d.syn_type == N4D_SYN_AUTO || o->d.syn_type == ty)
+                        return n4d__error(
+                            &sim->hdr, N4D_E_CONFIG,
+                            "n4d_sim_get_weights: projections \"%s\" and \"%s\" connect the same "
+                            "populations with synapses of the same sign, which are stored "
+                            "together: ask for \"%s\" only when the two differ in type "
+                            "(excitatory, inhibitory)",
+                            projection, o->name, projection);
+                    channel = ty == N4D_SYN_EXCITATORY ? 0 : 1;
+                }
             }
         for (uint32_t k = 0; k < m->n_cls && !found; k++)
             if (strcmp(m->cls[k].name, projection) == 0) {
@@ -965,6 +987,8 @@ n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uint64_t ca
         if (src_pop >= 0 && n4d__pop_of(m, u) != src_pop)
             continue;
         for (uint64_t g = s->seg_ptr[row]; g < s->seg_ptr[row + 1]; g++) {
+            if (channel >= 0 && (int32_t)N4D__SEG_CH(s->seg_key[g]) != channel)
+                continue;
             const uint64_t lo = s->seg_off[g], n = s->seg_off[g + 1] - lo;
             if (n > rowcap) {
                 n4d__free(sim->ctx, N4D_MEM_OTHER, tmp, rowcap * sizeof *tmp);
