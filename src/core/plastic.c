@@ -11,7 +11,7 @@
 
 /* Facilitation windows close this many steps (at most) late: the check for
  * closed windows runs when the step count crosses a multiple of it. */
-#define FLUSH_EVERY 64
+#define FLUSH_EVERY N4D__FLUSH_EVERY
 /* Pairs further apart than this many time constants are ignored
  * (e^-40 = 4e-18: below the precision of a double weight change). */
 #define WINDOW_TAUS 40.0
@@ -533,25 +533,17 @@ n4d_status n4d__plastic_append(n4d_sim *sim, uint64_t step, const uint32_t *ids,
                 return st;
         }
         n4d__spk e = {s, 1.0f, 1.0f};
-        if (pl->len[i]) {
+        if (pl->len[i]) { /* the traces: plastic_dev.h, as on the device */
             const n4d__spk *prev = hist_at(pl, i, pl->len[i] - 1);
             const int64_t h = s - prev->step;
-            if (h < pl->window) {
-                if (!pl->nearest_plus[p] && pl->inv_tau_plus[p] != 0.0)
-                    e.kplus = (float)((double)prev->kplus * exp(-(double)h * pl->inv_tau_plus[p]) + 1.0);
-                if (!pl->nearest_minus[p] && pl->inv_tau_minus[p] != 0.0)
-                    e.kminus =
-                        (float)((double)prev->kminus * exp(-(double)h * pl->inv_tau_minus[p]) + 1.0);
-            }
+            e.kplus = n4d__trace_next(prev->kplus, h, pl->window, pl->inv_tau_plus[p],
+                                      pl->nearest_plus[p]);
+            e.kminus = n4d__trace_next(prev->kminus, h, pl->window, pl->inv_tau_minus[p],
+                                       pl->nearest_minus[p]);
         }
         pl->ring[i][(pl->head[i] + pl->len[i]) & (pl->cap[i] - 1)] = e;
         pl->len[i]++;
-        n4d__recent *rc = &pl->recent[i];
-        for (int k = N4D__RECENT - 1; k > 0; k--)
-            rc->step[k] = rc->step[k - 1];
-        rc->step[0] = s;
-        rc->kplus = e.kplus;
-        rc->kminus = e.kminus;
+        n4d__recent_push(&pl->recent[i], &e);
     }
     return N4D_OK;
 }
@@ -588,32 +580,15 @@ static inline double stdp_facilitate(const n4d__plastic *pl, const n4d__stdp_k *
                                      uint32_t post, int64_t t_prev, double kplus_prev, int64_t d,
                                      int64_t t_end)
 {
-    /* post spikes t with t_prev - d < t <= t_end - d and t + d - t_prev < window */
-    const n4d__recent *rc = &pl->recent[post];
-    const int64_t lo = t_prev - d;
-    if (rc->step[0] <= lo) /* no spike of post since */
+    /* post spikes t with t_prev - d < t <= t_end - d and t + d - t_prev < window;
+     * the steps are plastic_dev.h's, shared with the device */
+    const int64_t hi = n4d__stdp_facil_hi(t_prev, t_end, d, pl->window);
+    int done;
+    w = n4d__stdp_facil_recent(k, w, &pl->recent[post], t_prev, kplus_prev, d, hi, &done);
+    if (done)
         return w;
-    int64_t hi = t_end - d, lim = t_prev + pl->window - d - 1;
-    hi = hi < lim ? hi : lim;
-    if (rc->step[0] <= hi && rc->step[N4D__RECENT - 1] <= lo) {
-        /* every spike in (lo, hi] is among the recent ones: oldest first */
-        int n = 1;
-        while (rc->step[n] > lo)
-            n++;
-        for (int e = n - 1; e >= 0; e--)
-            w = n4d__stdp_facilitate(
-                k, w, kplus_prev * exp(-(double)(rc->step[e] + d - t_prev) * k->inv_tau_plus));
-        return w;
-    }
-    int64_t k0 = hist_before(pl, post, hi + 1); /* newest with t <= hi */
-    int64_t k1 = k0;
-    while (k1 >= 0 && hist_at(pl, post, (uint32_t)k1)->step > t_prev - d)
-        k1--;
-    for (int64_t e = k1 + 1; e <= k0; e++) {
-        const int64_t t = hist_at(pl, post, (uint32_t)e)->step;
-        w = n4d__stdp_facilitate(k, w, kplus_prev * exp(-(double)(t + d - t_prev) * k->inv_tau_plus));
-    }
-    return w;
+    const n4d__hview h = {pl->ring[post], pl->head[post], pl->len[post], pl->cap[post] - 1};
+    return n4d__stdp_facil_hist(k, w, &h, t_prev, kplus_prev, d, hi);
 }
 
 /* stdp_dopamine, NEST's process_dopa_spikes_: the weight w and the
@@ -794,8 +769,7 @@ void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g,
                 te = kq >= 0 ? hist_at(pl, post, (uint32_t)kq)->step : N4D__NO_SPIKE;
                 km = kq >= 0 ? hist_at(pl, post, (uint32_t)kq)->kminus : 0.0f;
             }
-            if (te != N4D__NO_SPIKE && s - d - te < pl->window)
-                w = n4d__stdp_depress(k, w, (double)km * exp(-(double)(s - d - te) * k->inv_tau_minus));
+            w = n4d__stdp_depress_at(k, w, s, d, te, km, pl->window);
             c->wf[base + j] = (float)w;
             if (acc)
                 acc[post] += fixed((double)c->wf[base + j], scale);

@@ -16,21 +16,8 @@
 #ifndef N4D_PLASTIC_H
 #define N4D_PLASTIC_H
 
-#include "plastic_rules.h"
+#include "plastic_dev.h" /* n4d__spk, n4d__recent; plastic_rules.h */
 #include "sim_state.h"
-
-/* One spike in a neuron's history, with the traces just after it. */
-typedef struct n4d__spk {
-    int64_t step;
-    float kplus, kminus; /* K+ (tau_plus of the neuron's population as a source), K- */
-} n4d__spk;
-
-#define N4D__RECENT 3
-#define N4D__NO_SPIKE (INT64_MIN / 4) /* before any step, also after subtracting delays */
-typedef struct n4d__recent {
-    int64_t step[N4D__RECENT]; /* newest first; N4D__NO_SPIKE where none */
-    float kplus, kminus;       /* after the newest */
-} n4d__recent;
 
 typedef struct n4d__plastic_class {
     int32_t rule; /* N4D__SYN_* */
