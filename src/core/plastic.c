@@ -929,7 +929,7 @@ n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uint64_t ca
     if (!count)
         return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "n4d_sim_get_weights: count is NULL");
     if (sim->plastic && sim->ops && sim->ops->sync) { /* a device: its weights are newer */
-        n4d_status sst = n4d__sim_to_host(sim, N4D__HOST_READ, N4D__SYNC_PLASTIC);
+        n4d_status sst = sim->ops->sync(sim, (int)(N4D__SYNC_TO_HOST | N4D__SYNC_PLASTIC));
         if (sst)
             return sst;
     }
