@@ -1,5 +1,6 @@
 /* Plastic synapses of a simulation: see plastic.h and docs/plasticity.md. */
 #include "plastic.h"
+#include "backend.h" /* the sim's ops; cuda_api.h: N4D__SYNC_PLASTIC */
 #include "modulators.h"
 
 #include "lifecycle.h"
@@ -11,7 +12,7 @@
 
 /* Facilitation windows close this many steps (at most) late: the check for
  * closed windows runs when the step count crosses a multiple of it. */
-#define FLUSH_EVERY 64
+#define FLUSH_EVERY N4D__FLUSH_EVERY
 /* Pairs further apart than this many time constants are ignored
  * (e^-40 = 4e-18: below the precision of a double weight change). */
 #define WINDOW_TAUS 40.0
@@ -552,25 +553,17 @@ n4d_status n4d__plastic_append(n4d_sim *sim, uint64_t step, const uint32_t *ids,
                 return st;
         }
         n4d__spk e = {s, 1.0f, 1.0f};
-        if (pl->len[i]) {
+        if (pl->len[i]) { /* the traces: plastic_dev.h, as on the device */
             const n4d__spk *prev = hist_at(pl, i, pl->len[i] - 1);
             const int64_t h = s - prev->step;
-            if (h < pl->window) {
-                if (!pl->nearest_plus[p] && pl->inv_tau_plus[p] != 0.0)
-                    e.kplus = (float)((double)prev->kplus * exp(-(double)h * pl->inv_tau_plus[p]) + 1.0);
-                if (!pl->nearest_minus[p] && pl->inv_tau_minus[p] != 0.0)
-                    e.kminus =
-                        (float)((double)prev->kminus * exp(-(double)h * pl->inv_tau_minus[p]) + 1.0);
-            }
+            e.kplus = n4d__trace_next(prev->kplus, h, pl->window, pl->inv_tau_plus[p],
+                                      pl->nearest_plus[p]);
+            e.kminus = n4d__trace_next(prev->kminus, h, pl->window, pl->inv_tau_minus[p],
+                                       pl->nearest_minus[p]);
         }
         pl->ring[i][(pl->head[i] + pl->len[i]) & (pl->cap[i] - 1)] = e;
         pl->len[i]++;
-        n4d__recent *rc = &pl->recent[i];
-        for (int k = N4D__RECENT - 1; k > 0; k--)
-            rc->step[k] = rc->step[k - 1];
-        rc->step[0] = s;
-        rc->kplus = e.kplus;
-        rc->kminus = e.kminus;
+        n4d__recent_push(&pl->recent[i], &e);
     }
     return N4D_OK;
 }
@@ -940,6 +933,11 @@ n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uint64_t ca
     n4d__clear_error(&sim->hdr);
     if (!count)
         return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "n4d_sim_get_weights: count is NULL");
+    if (sim->plastic && sim->ops && sim->ops->sync) { /* a device: its weights are newer */
+        n4d_status sst = sim->ops->sync(sim, (int)(N4D__SYNC_TO_HOST | N4D__SYNC_PLASTIC));
+        if (sst)
+            return sst;
+    }
     const n4d_model *m = sim->model;
     int32_t src_pop = -1, tgt_pop = -1, channel = -1;
     if (projection) {
@@ -1027,4 +1025,67 @@ n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uint64_t ca
     n4d__free(sim->ctx, N4D_MEM_OTHER, tmp, rowcap * sizeof *tmp);
     *count = k;
     return st;
+}
+
+/* ---- the device's copy of the histories (cuda_loader.c) ---------------------------------- */
+
+uint32_t n4d__plastic_dev_cap(const n4d_sim *sim, double max_rate_hz)
+{
+    const n4d__plastic *pl = sim->plastic;
+    /* what the rules read: the spikes of the last keep steps and the newest
+     * before them, at most one per step, at most max_rate_hz on average */
+    const double span = (double)(pl->keep + 2);
+    double need = ceil(max_rate_hz * span * sim->dt / 1000.0) + N4D__RECENT + 2;
+    if (need > span)
+        need = span;
+    uint64_t cap = 4;
+    while (cap < (uint64_t)need && cap < (1u << 30))
+        cap *= 2;
+    for (uint64_t i = 0; i < sim->n; i++) /* a restored history must fit */
+        while (cap < pl->len[i] && cap < (1u << 30))
+            cap *= 2;
+    return (uint32_t)cap;
+}
+
+n4d_status n4d__plastic_hist_to_flat(n4d_sim *sim, n4d__spk *hist, uint32_t *head, uint32_t *len,
+                                     uint32_t cap)
+{
+    const n4d__plastic *pl = sim->plastic;
+    for (uint64_t i = 0; i < sim->n; i++) {
+        uint32_t k0 = 0, n = pl->len[i];
+        /* entries no rule reads any more may stay behind */
+        while (n - k0 > cap && n - k0 >= 2 &&
+               hist_at(pl, i, k0)->step < (int64_t)sim->step - pl->keep &&
+               hist_at(pl, i, k0 + 1)->step < (int64_t)sim->step)
+            k0++;
+        if (n - k0 > cap)
+            return n4d__error(&sim->hdr, N4D_E_LIMIT,
+                              "plasticity: the spike history of neuron %llu holds %u spikes, more "
+                              "than the %u the device keeps per neuron (raise N4D_CUDA_MAX_RATE)",
+                              (unsigned long long)n4d__to_user(sim->model, i), n - k0, cap);
+        for (uint32_t k = k0; k < n; k++)
+            hist[i * cap + (k - k0)] = *hist_at(pl, i, k);
+        head[i] = 0;
+        len[i] = n - k0;
+    }
+    return N4D_OK;
+}
+
+n4d_status n4d__plastic_hist_from_flat(n4d_sim *sim, const n4d__spk *hist, const uint32_t *head,
+                                       const uint32_t *len, uint32_t cap)
+{
+    n4d__plastic *pl = sim->plastic;
+    for (uint64_t i = 0; i < sim->n; i++) {
+        while (pl->cap[i] < len[i]) {
+            pl->len[i] = 0; /* nothing to keep: the device's is newer */
+            n4d_status st = hist_grow(sim, pl, i);
+            if (st)
+                return st;
+        }
+        for (uint32_t k = 0; k < len[i]; k++)
+            pl->ring[i][k] = hist[i * cap + ((head[i] + k) & (cap - 1))];
+        pl->head[i] = 0;
+        pl->len[i] = len[i];
+    }
+    return N4D_OK;
 }
