@@ -135,4 +135,8 @@ double n4d__plastic_weight(const n4d_sim *sim, uint64_t src, uint64_t g, uint64_
  * weights are the model's (no class, or tsodyks / stdp). */
 bool n4d__plastic_set_weight(n4d_sim *sim, uint64_t g, uint64_t j, double w);
 
+/* stdp_dopamine: makes room for `len` dopamine events (a resume, which
+ * then fills the ring from da_head = 0). False when out of memory. */
+bool n4d__plastic_da_reserve(n4d_sim *sim, uint32_t len);
+
 #endif
