@@ -12,7 +12,7 @@
  *   bitwise     the same spikes and scales on cpu-ref and cpu-omp with 1,
  *               2 and 4 threads, runs cut into odd lengths, and Z-order;
  *   file        a saved model keeps the homeostasis; errors: config keys
-  *               and values, API arguments, the cuda backend; a checkpoint. */
+ *               and values, API arguments, the cuda backend; a checkpoint. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
