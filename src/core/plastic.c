@@ -297,6 +297,19 @@ n4d_status n4d__plastic_create(n4d_sim *sim)
     pl->window = (int64_t)ceil(WINDOW_TAUS * tau_max / sim->dt) + (int64_t)m->syn.max_delay;
     pl->keep = pl->window + (int64_t)m->syn.max_delay + 2 * MAX_BATCH + FLUSH_EVERY + 1;
     pl->last_flush_check = -1;
+    for (uint32_t k = 0; k < m->n_cls; k++) {
+        n4d__plastic_class *c = &pl->cls[k];
+        if (c->rule != N4D__SYN_STDP)
+            continue;
+        c->decay_plus = n4d__alloc(ctx, N4D_MEM_OTHER, (size_t)pl->window * sizeof(double));
+        c->decay_minus = n4d__alloc(ctx, N4D_MEM_OTHER, (size_t)pl->window * sizeof(double));
+        if (!c->decay_plus || !c->decay_minus)
+            return n4d__error(&sim->hdr, N4D_E_NOMEM, "plasticity: out of memory");
+        for (int64_t h = 0; h < pl->window; h++) {
+            c->decay_plus[h] = exp(-(double)h * c->k.stdp.inv_tau_plus);
+            c->decay_minus[h] = exp(-(double)h * c->k.stdp.inv_tau_minus);
+        }
+    }
     if (pl->has_da) {
         /* stdp_dopamine: a presynaptic neuron's last update is at most
          * 2 da_period old; what it reads is kept that long */
@@ -398,6 +411,8 @@ void n4d__plastic_destroy(n4d_sim *sim)
             const uint64_t n = c->n ? c->n : 1;
             n4d__free(ctx, N4D_MEM_SYNAPSES, c->wd, n * sizeof(double));
             n4d__free(ctx, N4D_MEM_SYNAPSES, c->wf, n * sizeof(float));
+            n4d__free(ctx, N4D_MEM_OTHER, c->decay_plus, (size_t)pl->window * sizeof(double));
+            n4d__free(ctx, N4D_MEM_OTHER, c->decay_minus, (size_t)pl->window * sizeof(double));
             n4d__free(ctx, N4D_MEM_SYNAPSES, c->dc, n * sizeof(double));
             n4d__free(ctx, N4D_MEM_BUFFERS, c->dn, (c->dn ? pl->da_cap : 0) * sizeof(double));
             n4d__free(ctx, N4D_MEM_NEURONS, c->tu, N * sizeof(double));
@@ -593,10 +608,11 @@ static inline int64_t fixed(double w, double scale)
 
 /* stdp facilitation of weight w by the postsynaptic spikes of neuron post in
  * (t_prev - d, min(t_end, t_prev + window) - d - ...]: see docs/plasticity.md. */
-static inline double stdp_facilitate(const n4d__plastic *pl, const n4d__stdp_k *k, double w,
-                                     uint32_t post, int64_t t_prev, double kplus_prev, int64_t d,
-                                     int64_t t_end)
+static inline double stdp_facilitate(const n4d__plastic *pl, const n4d__plastic_class *c,
+                                     double w, uint32_t post, int64_t t_prev, double kplus_prev,
+                                     int64_t d, int64_t t_end)
 {
+    const n4d__stdp_k *k = &c->k.stdp;
     /* post spikes t with t_prev - d < t <= t_end - d and t + d - t_prev < window */
     const n4d__recent *rc = &pl->recent[post];
     const int64_t lo = t_prev - d;
@@ -610,8 +626,7 @@ static inline double stdp_facilitate(const n4d__plastic *pl, const n4d__stdp_k *
         while (rc->step[n] > lo)
             n++;
         for (int e = n - 1; e >= 0; e--)
-            w = n4d__stdp_facilitate(
-                k, w, kplus_prev * exp(-(double)(rc->step[e] + d - t_prev) * k->inv_tau_plus));
+            w = n4d__stdp_facilitate(k, w, kplus_prev * c->decay_plus[rc->step[e] + d - t_prev]);
         return w;
     }
     int64_t k0 = hist_before(pl, post, hi + 1); /* newest with t <= hi */
@@ -620,7 +635,7 @@ static inline double stdp_facilitate(const n4d__plastic *pl, const n4d__stdp_k *
         k1--;
     for (int64_t e = k1 + 1; e <= k0; e++) {
         const int64_t t = hist_at(pl, post, (uint32_t)e)->step;
-        w = n4d__stdp_facilitate(k, w, kplus_prev * exp(-(double)(t + d - t_prev) * k->inv_tau_plus));
+        w = n4d__stdp_facilitate(k, w, kplus_prev * c->decay_plus[t + d - t_prev]);
     }
     return w;
 }
@@ -734,7 +749,7 @@ void n4d__plastic_flush(n4d_sim *sim, uint32_t tlo, uint32_t thi, int full)
             const int64_t d = N4D__SEG_DELAY(key);
             for (uint64_t j = j0; j < j1; j++) {
                 const double w =
-                    stdp_facilitate(pl, &c->k.stdp, (double)c->wf[base + j], syn->target[j],
+                    stdp_facilitate(pl, c, (double)c->wf[base + j], syn->target[j],
                                     last->step, (double)last->kplus, d, INT64_MAX / 4);
                 c->wf[base + j] = (float)w;
             }
@@ -793,7 +808,7 @@ void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g,
                 __builtin_prefetch(&pl->recent[tg[j + PREFETCH_AHEAD]]);
             double w = (double)c->wf[base + j];
             if (facil)
-                w = stdp_facilitate(pl, k, w, post, prev->step, (double)prev->kplus, d, s);
+                w = stdp_facilitate(pl, c, w, post, prev->step, (double)prev->kplus, d, s);
             /* depression by K- of the postsynaptic neuron at s - d (its spikes before) */
             const n4d__recent *rc = &pl->recent[post];
             int64_t te = rc->step[0];
@@ -804,7 +819,7 @@ void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g,
                 km = kq >= 0 ? hist_at(pl, post, (uint32_t)kq)->kminus : 0.0f;
             }
             if (te != N4D__NO_SPIKE && s - d - te < pl->window)
-                w = n4d__stdp_depress(k, w, (double)km * exp(-(double)(s - d - te) * k->inv_tau_minus));
+                w = n4d__stdp_depress(k, w, (double)km * c->decay_minus[s - d - te]);
             c->wf[base + j] = (float)w;
             if (acc)
                 acc[post] += fixed((double)c->wf[base + j], scale);

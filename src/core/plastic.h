@@ -46,6 +46,10 @@ typedef struct n4d__plastic_class {
     double *dc;  /* stdp_dopamine: n eligibility traces c */
     double *dn;  /* stdp_dopamine: n just after each dopamine event (the ring of da_step) */
     float *wf;   /* stdp: n weights */
+    /* stdp: exp(-h / tau_plus) and exp(-h / tau_minus) for h in [0, window)
+     * steps, each computed as the rule would (the same bits, no exp() per
+     * synapse event) */
+    double *decay_plus, *decay_minus;
     /* tsodyks: per neuron (internal index; only the source population's are
      * used), the state after its last spike before the current batch */
     double *tu, *tx;
