@@ -3,10 +3,10 @@
 # state report, a saved model and a checkpoint written by store_h5py_gen;
 # skipped (77) when no Python 3 with h5py is found. Set N4D_H5PY_PYTHON to
 # choose the interpreter.
-set_tests_properties(test_store test_store_corrupt PROPERTIES SKIP_RETURN_CODE 77)
+set_tests_properties(test_store test_store_corrupt test_learn_store PROPERTIES SKIP_RETURN_CODE 77)
 if(N4D_WITH_HDF5)
   # they also read and damage files with the HDF5 C API
-  foreach(t test_store test_store_corrupt test_plastic_store)
+  foreach(t test_store test_store_corrupt test_plastic_store test_learn_store)
     target_compile_definitions(${t} PRIVATE N4D_TEST_HDF5=1)
     target_link_libraries(${t} PRIVATE hdf5::hdf5)
   endforeach()

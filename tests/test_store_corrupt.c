@@ -1,8 +1,9 @@
-/* Damaged files (include/n4d/store.h): the suite generates 159
+/* Damaged files (include/n4d/store.h): the suite generates 187
  * damaged model files, checkpoints and 4D Neural Cognition saves -
  * truncated files, foreign files, wrong magic or version, missing datasets
  * and attributes, wrong shapes and types, out-of-range indices, NaN values,
- * broken descriptions, damaged plastic state (/n4d/state/plastic),
+ * broken descriptions, damaged plastic and learning state (/n4d/state/plastic,
+ * modulators, homeostasis, lifecycle),
  * corrupted compressed chunks - and checks that each load is rejected
  * with N4D_E_FORMAT or N4D_E_IO, returns no model, leaves no memory
  * allocated, and names the file and the dataset at fault. */
@@ -671,8 +672,93 @@ static void m_pk_recent_missing(hid_t f) { del(f, PK "recent_steps"); }
 static void m_pk_flushed(hid_t f) { poke_u64(f, PK "flushed", 1, 1000000); }
 static void m_pk_in_static(hid_t f) { (void)f; }
 
+
+/* learning checkpoints (base: stdp_dopamine "ee" with dopamine driven by
+ * D, homeostasis on E, a lifecycle with reproduction on L) */
+#define MD "/n4d/state/modulators/"
+#define HO "/n4d/state/homeostasis/"
+#define LF "/n4d/state/lifecycle/"
+#define DA "/n4d/state/plastic/dopamine/"
+static void m_md_missing(hid_t f) { del(f, "/n4d/state/modulators"); }
+static void m_md_n(hid_t f) { uint32_t v = 2; put_attr(f, MD, "n_modulators", H5T_NATIVE_UINT32, 1, &v); }
+static void m_md_level(hid_t f) { double v = 1.5; put_attr(f, MD "1-dopamine", "level", H5T_NATIVE_DOUBLE, 1, &v); }
+static void m_md_level_missing(hid_t f) { del_attr(f, MD "1-dopamine", "level"); }
+static void m_md_group_missing(hid_t f) { del(f, MD "1-dopamine"); }
+static void m_md_arr_short(hid_t f)
+{
+    hsize_t d = 3;
+    uint32_t a[3] = {0};
+    put_dset(f, MD "1-dopamine/arrivals", H5T_NATIVE_UINT32, 1, &d, a);
+}
+static void m_md_arr_big(hid_t f) { poke_u64(f, MD "1-dopamine/arrivals", 0, 1000); }
+static void m_da_missing(hid_t f) { del(f, "/n4d/state/plastic/dopamine"); }
+static void m_da_next(hid_t f) { int64_t v = 5; put_attr(f, DA, "next_update", H5T_NATIVE_INT64, 1, &v); }
+static void m_da_future(hid_t f) { poke_u64(f, DA "event_step", -1, 1000000); }
+static void m_da_value_missing(hid_t f) { del(f, DA "event_value"); }
+static void m_da_last_update(hid_t f) { poke_u64(f, DA "last_update", 0, 7); }
+static void m_da_elig_nan(hid_t f)
+{
+    hsize_t dims[2];
+    int rank;
+    double *b = get_dset(f, PK "classes/1-ee/eligibility", H5T_NATIVE_DOUBLE, 8, dims, &rank);
+    b[dims[0] / 2] = NAN;
+    set_dset(f, PK "classes/1-ee/eligibility", H5T_NATIVE_DOUBLE, b);
+    free(b);
+}
+static void m_da_n_long(hid_t f)
+{
+    hsize_t dims[2];
+    int rank;
+    double *b = get_dset(f, PK "classes/1-ee/dopamine_n", H5T_NATIVE_DOUBLE, 8, dims, &rank);
+    free(b);
+    dims[0]++;
+    double *z = calloc(dims[0], 8);
+    put_dset(f, PK "classes/1-ee/dopamine_n", H5T_NATIVE_DOUBLE, 1, dims, z);
+    free(z);
+}
+static void m_ho_missing(hid_t f) { del(f, "/n4d/state/homeostasis"); }
+static void m_ho_scale_missing(hid_t f) { del(f, HO "scale"); }
+static void m_ho_scale(hid_t f)
+{
+    hsize_t dims[2];
+    int rank;
+    double *b = get_dset(f, HO "scale", H5T_NATIVE_DOUBLE, 8, dims, &rank);
+    b[0] = 100.0;
+    set_dset(f, HO "scale", H5T_NATIVE_DOUBLE, b);
+    free(b);
+}
+static void m_ho_count(hid_t f) { poke_u64(f, HO "window_count", 0, 1000000); }
+static void m_lf_missing(hid_t f) { del(f, "/n4d/state/lifecycle"); }
+static void m_lf_next_id(hid_t f) { uint64_t v = 3; put_attr(f, LF, "next_id", H5T_NATIVE_UINT64, 1, &v); }
+static void m_lf_births(hid_t f) { uint64_t v = 1u << 30; put_attr(f, LF, "births", H5T_NATIVE_UINT64, 1, &v); }
+static void m_lf_id(hid_t f) { poke_u64(f, LF "id", 0, (uint64_t)1 << 40); }
+static void m_lf_alive(hid_t f) { poke_u64(f, LF "alive", 1, 2); }
+static void m_lf_die(hid_t f) { poke_u64(f, LF "die", 2, 5); }
+static void m_lf_born(hid_t f) { poke_u64(f, LF "born", 3, 1000000); }
+static void m_lf_gen_missing(hid_t f) { del(f, LF "generation"); }
+static void m_lf_params(hid_t f)
+{
+    hsize_t dims[2];
+    int rank;
+    double *b = get_dset(f, LF "params", H5T_NATIVE_DOUBLE, 8, dims, &rank);
+    free(b);
+    dims[1]++;
+    double *z = calloc(dims[0] * dims[1], 8);
+    put_dset(f, LF "params", H5T_NATIVE_DOUBLE, 2, dims, z);
+    free(z);
+}
+static void m_lf_health(hid_t f)
+{
+    hsize_t dims[2];
+    int rank;
+    double *b = get_dset(f, LF "health0", H5T_NATIVE_DOUBLE, 8, dims, &rank);
+    b[4] = INFINITY;
+    set_dset(f, LF "health0", H5T_NATIVE_DOUBLE, b);
+    free(b);
+}
+
 enum { LOAD, LOAD_RANGE, LOAD_REGION, LOAD_MMAP, RESUME, IMPORT };
-enum { B_MODEL, B_GZ, B_CONTIG, B_CKPT, B_4H5, B_4JSON, B_PCK, B_PCK_STATIC, B_NONE };
+enum { B_MODEL, B_GZ, B_CONTIG, B_CKPT, B_4H5, B_4JSON, B_PCK, B_PCK_STATIC, B_LEARN, B_NONE };
 
 typedef struct damage {
     const char *name;
@@ -803,6 +889,35 @@ static const damage cases[] = {
     {"pk_flushed", B_PCK, RESUME, m_pk_flushed, PK "flushed"},
     {"pk_recent", B_PCK, RESUME, m_pk_recent, "does not agree with the neuron's spike history"},
     {"pk_recent_missing", B_PCK, RESUME, m_pk_recent_missing, PK "recent_steps"},
+    /* learning checkpoints: modulators, dopamine events, homeostasis, lifecycle */
+    {"md_missing", B_LEARN, RESUME, m_md_missing, "/n4d/state/modulators: is missing"},
+    {"md_n", B_LEARN, RESUME, m_md_n, "n_modulators"},
+    {"md_level", B_LEARN, RESUME, m_md_level, "attribute \"level\" 1.5 is not in [0, 1]"},
+    {"md_level_missing", B_LEARN, RESUME, m_md_level_missing, "level"},
+    {"md_group_missing", B_LEARN, RESUME, m_md_group_missing, MD "1-dopamine: is missing"},
+    {"md_arr_short", B_LEARN, RESUME, m_md_arr_short, MD "1-dopamine/arrivals"},
+    {"md_arr_big", B_LEARN, RESUME, m_md_arr_big, "exceeds the 20 neurons of population \"D\""},
+    {"da_missing", B_LEARN, RESUME, m_da_missing, "/n4d/state/plastic/dopamine: is missing"},
+    {"da_next", B_LEARN, RESUME, m_da_next, "next_update"},
+    {"da_future", B_LEARN, RESUME, m_da_future, DA "event_step"},
+    {"da_value_missing", B_LEARN, RESUME, m_da_value_missing, DA "event_value"},
+    {"da_last_update", B_LEARN, RESUME, m_da_last_update, DA "last_update"},
+    {"da_elig_nan", B_LEARN, RESUME, m_da_elig_nan, PK "classes/1-ee/eligibility"},
+    {"da_n_long", B_LEARN, RESUME, m_da_n_long, PK "classes/1-ee/dopamine_n"},
+    {"ho_missing", B_LEARN, RESUME, m_ho_missing, "/n4d/state/homeostasis: is missing"},
+    {"ho_scale_missing", B_LEARN, RESUME, m_ho_scale_missing, HO "scale"},
+    {"ho_scale", B_LEARN, RESUME, m_ho_scale, HO "scale: entry 0 (100) is out of range"},
+    {"ho_count", B_LEARN, RESUME, m_ho_count, HO "window_count"},
+    {"lf_missing", B_LEARN, RESUME, m_lf_missing, "/n4d/state/lifecycle: is missing"},
+    {"lf_next_id", B_LEARN, RESUME, m_lf_next_id, "next_id 3"},
+    {"lf_births", B_LEARN, RESUME, m_lf_births, "births"},
+    {"lf_id", B_LEARN, RESUME, m_lf_id, LF "id: entry"},
+    {"lf_alive", B_LEARN, RESUME, m_lf_alive, LF "alive: entry 1: 2 is not 0 or 1"},
+    {"lf_die", B_LEARN, RESUME, m_lf_die, LF "die: entry 2"},
+    {"lf_born", B_LEARN, RESUME, m_lf_born, LF "born: entry 3"},
+    {"lf_gen_missing", B_LEARN, RESUME, m_lf_gen_missing, LF "generation"},
+    {"lf_params", B_LEARN, RESUME, m_lf_params, LF "params"},
+    {"lf_health", B_LEARN, RESUME, m_lf_health, LF "health0: entry 4"},
     /* 4D Neural Cognition HDF5 saves */
     {"4dnc_meta_missing", B_4H5, IMPORT, m4_meta_missing, "meta_json"},
     {"4dnc_meta_json", B_4H5, IMPORT, m4_meta_json, "meta_json"},
@@ -947,6 +1062,73 @@ static n4d_model *base_model(n4d_context *ctx, int plastic)
     return m;
 }
 
+/* The learning base: E (homeostasis) -> E stdp_dopamine "ee", dopamine
+ * driven by D, L (a lifecycle with reproduction) -> L static (owned). */
+static n4d_model *learn_model(n4d_context *ctx)
+{
+    n4d_model *m = NULL;
+    ASSERT_OK(n4d_model_create(ctx, &m), ctx);
+    const uint32_t shape[4] = {12, 10, 3, 2};
+    ASSERT_OK(n4d_model_set_lattice(m, shape), m);
+    const int32_t lo[4] = {0, 0, 0, 0}, hi[4] = {11, 9, 2, 0};
+    ASSERT_OK(n4d_model_add_area(m, "cortex", lo, hi), m);
+    static const char *const names[3] = {"E", "D", "L"};
+    static const uint64_t counts[3] = {150, 20, 40};
+    for (int k = 0; k < 3; k++) {
+        n4d_population_desc p;
+        n4d_population_desc_init(&p);
+        p.name = names[k];
+        p.area = "cortex";
+        p.model = N4D_NEURON_LIF_EXP;
+        p.placement = N4D_PLACE_COUNT;
+        p.count = counts[k];
+        ASSERT_OK(n4d_model_add_population(m, &p, NULL), m);
+        n4d_input_desc in;
+        n4d_input_desc_init(&in);
+        in.kind = N4D_INPUT_POISSON;
+        in.target = names[k];
+        in.rate = 900;
+        in.weight = 3.0;
+        ASSERT_OK(n4d_model_add_input(m, &in), m);
+    }
+    n4d_homeostasis h;
+    n4d_homeostasis_init(&h);
+    h.target_rate = 5;
+    h.window = 10;
+    h.scale_min = 0.5;
+    ASSERT_OK(n4d_model_set_homeostasis(m, "E", &h), m);
+    n4d_lifecycle lc;
+    n4d_lifecycle_init(&lc);
+    lc.enable_death = 1;
+    lc.enable_reproduction = 1;
+    lc.max_age = 100;
+    lc.mutation_std_weights = 0.1;
+    ASSERT_OK(n4d_model_set_population_lifecycle(m, "L", &lc), m);
+    n4d_modulator_desc md;
+    n4d_modulator_desc_init(&md);
+    md.name = "dopamine";
+    md.baseline = 0.0;
+    md.driven_by = "D";
+    md.per_spike = 0.05;
+    md.delay = 1.0;
+    ASSERT_OK(n4d_model_add_modulator(m, &md), m);
+    n4d_projection_desc j;
+    n4d_projection_desc_init(&j);
+    j.name = "ee";
+    j.source = j.target = "E";
+    j.p = 0.1;
+    j.weight = n4d_dist_uniform(0.2, 1.0);
+    j.delay = n4d_dist_uniform(0.1, 2.0);
+    j.synapse_model = "stdp_dopamine";
+    ASSERT_OK(n4d_model_add_projection(m, &j, NULL), m);
+    j.name = "ll";
+    j.source = j.target = "L";
+    j.synapse_model = NULL;
+    ASSERT_OK(n4d_model_add_projection(m, &j, NULL), m);
+    ASSERT_OK(n4d_model_build(m), m);
+    return m;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -997,6 +1179,17 @@ static int setup(void **state)
         n4d_sim_destroy(s);
         n4d_model_destroy(m);
     }
+    /* the learning checkpoint: after L's first deaths (step 101) */
+    snprintf(g_base[B_LEARN], sizeof g_base[0], "%s", path_of("base_learn.h5"));
+    m = learn_model(ctx);
+    s = NULL;
+    bad |= n4d_sim_create(m, NULL, &s) != N4D_OK;
+    bad |= n4d_sim_run(s, 1234) != N4D_OK;
+    uint64_t births = 0;
+    bad |= n4d_sim_lifecycle_counts(s, NULL, &births) != N4D_OK || births == 0;
+    bad |= n4d_sim_checkpoint(s, g_base[B_LEARN], NULL) != N4D_OK;
+    n4d_sim_destroy(s);
+    n4d_model_destroy(m);
     copy_file(g_base[B_CKPT], g_base[B_PCK_STATIC]);
     hid_t f = H5Fopen(g_base[B_PCK_STATIC], H5F_ACC_RDWR, H5P_DEFAULT);
     bad |= f < 0;

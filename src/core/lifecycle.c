@@ -27,7 +27,7 @@ static inline bool dies_after(const n4d_lifecycle *L, double h0, double a0, int6
 /* The step whose lifecycle kills a neuron born at the lifecycle of step
  * `born` (-1: the first) with health h0 and age a0: the first k >= 1 with
  * age a0 + k > max_age or health < 0.1, at step born + k. */
-static int64_t death_step(const n4d_lifecycle *L, int64_t born, double h0, double a0)
+int64_t n4d__life_death_step(const n4d_lifecycle *L, int64_t born, double h0, double a0)
 {
     double k = INFINITY;
     if (L->max_age < INFINITY)
@@ -193,7 +193,7 @@ n4d_status n4d__life_create(n4d_sim *sim)
         memset(&k, 0, sizeof k);
         pp->nm->h->constants(pp->params, sim->dt, &k);
         n4d__kn_put(L->k, N, i, &k);
-        L->die[i] = death_step(&pp->life, -1, L->h0[i], L->a0[i]);
+        L->die[i] = n4d__life_death_step(&pp->life, -1, L->h0[i], L->a0[i]);
         st = heap_push(sim, L, (n4d__life_ev){L->die[i], L->id[i], (uint32_t)i});
     }
     L->next_id = I && I->next_id > next ? I->next_id : next;
@@ -240,6 +240,27 @@ n4d_status n4d__life_create(n4d_sim *sim)
             sim->runs[r].alive = L->alive;
         }
     return N4D_OK;
+}
+
+n4d_status n4d__life_rebuild(n4d_sim *sim)
+{
+    n4d__life *L = sim->life;
+    const n4d_model *m = sim->model;
+    const uint64_t N = sim->n ? sim->n : 1;
+    L->n_heap = 0;
+    n4d_status st = N4D_OK;
+    for (uint64_t i = 0; i < sim->n && !st; i++) {
+        const n4d__population *pp = &m->pops[n4d__pop_of(m, n4d__to_user(m, i))];
+        if (!n4d__pop_lifecycle(m, (int32_t)(pp - m->pops)))
+            continue;
+        n4d__neuron_k k;
+        memset(&k, 0, sizeof k);
+        pp->nm->h->constants(&L->params[i * N4D__MAX_PARAMS], sim->dt, &k);
+        n4d__kn_put(L->k, N, i, &k);
+        if (L->alive[i])
+            st = heap_push(sim, L, (n4d__life_ev){L->die[i], L->id[i], (uint32_t)i});
+    }
+    return st;
 }
 
 void n4d__life_destroy(n4d_sim *sim)
@@ -349,7 +370,7 @@ static void give_birth(n4d_sim *sim, n4d__life *L, uint64_t i, const n4d__popula
     L->born[i] = step;
     L->h0[i] = 1.0;
     L->a0[i] = 0.0;
-    L->die[i] = death_step(lc, step, 1.0, 0.0);
+    L->die[i] = n4d__life_death_step(lc, step, 1.0, 0.0);
 }
 
 n4d_status n4d__life_apply(n4d_sim *sim, int64_t step)

@@ -60,6 +60,14 @@ typedef struct n4d__life {
  * reproducing population). */
 n4d_status n4d__life_create(n4d_sim *sim);
 void n4d__life_destroy(n4d_sim *sim);
+/* The step whose lifecycle kills a neuron born at the lifecycle of step
+ * `born` (-1: the first) with health h0 and age a0 (INT64_MAX: never). */
+int64_t n4d__life_death_step(const n4d_lifecycle *L, int64_t born, double h0, double a0);
+/* After a resume has set the lineage, parameters and death steps: the
+ * kernel constants from the parameters and the heap of deaths (of the
+ * living; the order of a step's deaths is by id, so the heap's layout does
+ * not matter). Errors on the sim (N4D_E_NOMEM). */
+n4d_status n4d__life_rebuild(n4d_sim *sim);
 /* The next death step at or after sim->step, or INT64_MAX. */
 int64_t n4d__life_next(const n4d_sim *sim);
 /* The lifecycle of `step` (sim->step == step + 1): deaths and births.

@@ -129,6 +129,15 @@ static bool da_grow(n4d_sim *sim, n4d__plastic *pl)
     return true;
 }
 
+bool n4d__plastic_da_reserve(n4d_sim *sim, uint32_t len)
+{
+    n4d__plastic *pl = sim->plastic;
+    while (pl->da_cap < len)
+        if (!da_grow(sim, pl))
+            return false;
+    return true;
+}
+
 /* Appends the dopamine event of `step` (a spike count, or a new level
  * minus the baseline) and each stdp_dopamine class's n just after it. */
 static n4d_status da_append(n4d_sim *sim, n4d__plastic *pl, int64_t step, double val)

@@ -138,4 +138,8 @@ n4d_status n4d__plastic_hist_to_flat(n4d_sim *sim, n4d__spk *hist, uint32_t *hea
 n4d_status n4d__plastic_hist_from_flat(n4d_sim *sim, const n4d__spk *hist, const uint32_t *head,
                                        const uint32_t *len, uint32_t cap);
 
+/* stdp_dopamine: makes room for `len` dopamine events (a resume, which
+ * then fills the ring from da_head = 0). False when out of memory. */
+bool n4d__plastic_da_reserve(n4d_sim *sim, uint32_t len);
+
 #endif

@@ -497,8 +497,12 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
             !jr_i32(&r, v, "source", &src) || !jr_i32(&r, v, "target", &tgt))
             goto done;
         const n4d__synapse_model *sm = n4d__synapse_model_by_name(mname);
-        if (!sm || sm->id == N4D__SYN_STATIC || src < -1 || tgt < -1 ||
-            src >= (int32_t)m->n_pops || tgt >= (int32_t)m->n_pops || (src < 0) != (tgt < 0)) {
+        /* static: a pair whose weights a cell lifecycle mutates (the
+         * populations, read above, say so) */
+        if (!sm || src < -1 || tgt < -1 || src >= (int32_t)m->n_pops ||
+            tgt >= (int32_t)m->n_pops || (src < 0) != (tgt < 0) ||
+            (sm->id == N4D__SYN_STATIC &&
+             (src < 0 || !(n4d__pop_mutates_weights(m, src) || n4d__pop_mutates_weights(m, tgt))))) {
             n4d__jc_fail(&r.jc, N4D__JC_AT_VALUE,
                          "is not a plastic synapse class of this model (model \"%.64s\", "
                          "populations %d -> %d)",

@@ -183,6 +183,21 @@ n4d_status n4d__store_write_plastic(n4d__h5 *h, hid_t file, const n4d_sim *sim,
                                     const n4d__h5_layout *L);
 n4d_status n4d__store_read_plastic(n4d__h5 *h, hid_t file, n4d_sim *sim);
 
+/* The learning state beside it (store_learn.c): modulator levels and
+ * driven spikes in flight (/n4d/state/modulators), homeostatic scales
+ * (/n4d/state/homeostasis), the cell lifecycle (/n4d/state/lifecycle).
+ * Each writes nothing when the sim has none; each read checks the group
+ * against the model, after the rest of the state. scratch: N int64. */
+n4d_status n4d__store_write_modulators(n4d__h5 *h, hid_t file, const n4d_sim *sim,
+                                       const n4d__h5_layout *L);
+n4d_status n4d__store_read_modulators(n4d__h5 *h, hid_t file, n4d_sim *sim);
+n4d_status n4d__store_write_homeostasis(n4d__h5 *h, hid_t file, const n4d_sim *sim,
+                                        const n4d__h5_layout *L, void *scratch);
+n4d_status n4d__store_read_homeostasis(n4d__h5 *h, hid_t file, n4d_sim *sim, void *scratch);
+n4d_status n4d__store_write_lifecycle(n4d__h5 *h, hid_t file, const n4d_sim *sim,
+                                      const n4d__h5_layout *L, void *scratch);
+n4d_status n4d__store_read_lifecycle(n4d__h5 *h, hid_t file, n4d_sim *sim, void *scratch);
+
 /* Smallest power of two scale with max |w| below 2^26 (as the build does). */
 double n4d__store_scale_for(double maxw);
 

@@ -127,6 +127,34 @@ static n4d_status get_weight(void *ud, uint64_t at, uint64_t rank)
     return N4D_OK;
 }
 
+/* stdp_dopamine's eligibility traces c, as the weights */
+static n4d_status put_elig(void *ud, uint64_t at, uint64_t rank)
+{
+    blk_io *b = ud;
+    (void)rank;
+    memcpy(b->buf + b->fill * b->elem, &b->c->dc[at], sizeof(double));
+    return ++b->fill == N4D__STORE_BLOCK ? blk_flush(b) : N4D_OK;
+}
+
+static n4d_status get_elig(void *ud, uint64_t at, uint64_t rank)
+{
+    blk_io *b = ud;
+    if (rank == b->off + b->fill) {
+        b->off = rank;
+        b->fill = b->n - rank < N4D__STORE_BLOCK ? b->n - rank : N4D__STORE_BLOCK;
+        n4d_status st = n4d__h5_read_rows(b->h, b->d, b->name, b->t, b->off, b->fill, b->buf);
+        if (st)
+            return st;
+    }
+    double c;
+    memcpy(&c, b->buf + (rank - b->off) * b->elem, sizeof c);
+    if (!isfinite(c))
+        return n4d__h5_fail(b->h, N4D_E_FORMAT, b->name, false, "entry %llu is not finite",
+                            (unsigned long long)rank);
+    b->wc->dc[at] = c;
+    return N4D_OK;
+}
+
 static uint64_t longest_segment(const n4d__synapses *s)
 {
     uint64_t mx = 1;
@@ -171,6 +199,33 @@ static n4d_status write_class(n4d__h5 *h, hid_t file, const n4d_sim *sim, uint32
         if (!st)
             st = blk_flush(&b);
         H5Dclose(b.d);
+    }
+    if (!st && c->dc) {
+        snprintf(dname, sizeof dname, "%s/eligibility", gname);
+        blk_io b = {h, H5I_INVALID_HID, dname, N4D__T_F64, sizeof(double), n, 0, 0, scratch, c,
+                    NULL, false};
+        b.d = n4d__h5_create_dset(h, g, "eligibility", b.t, n, 0, L, &st);
+        if (b.d < 0)
+            goto done;
+        st = walk_class(sim, k + 1, pairs, put_elig, &b);
+        if (!st)
+            st = blk_flush(&b);
+        H5Dclose(b.d);
+        /* n just after each dopamine event, oldest first */
+        const n4d__plastic *pl = sim->plastic;
+        double *dn = scratch;
+        hid_t d = st ? H5I_INVALID_HID
+                     : n4d__h5_create_dset(h, g, "dopamine_n", N4D__T_F64, pl->da_len, 0, L, &st);
+        for (uint32_t q = 0; q < pl->da_len && !st; q += (uint32_t)N4D__STORE_BLOCK) {
+            const uint32_t nb = (uint32_t)(pl->da_len - q < N4D__STORE_BLOCK ? pl->da_len - q
+                                                                              : N4D__STORE_BLOCK);
+            for (uint32_t e = 0; e < nb; e++)
+                dn[e] = c->dn[(pl->da_head + q + e) & (pl->da_cap - 1)];
+            st = n4d__h5_write_rows(h, d, "dopamine_n", N4D__T_F64, q, nb, dn);
+        }
+        n4d__h5_close(d);
+        if (st)
+            goto done;
     }
     if (!st && c->tu &&
         ((st = n4d__store_write_by_user(h, g, "u", N4D__T_F64, sim->model, c->tu, sizeof(double),
@@ -245,6 +300,47 @@ static n4d_status write_histories(n4d__h5 *h, hid_t g, const n4d_sim *sim,
     return st;
 }
 
+/* stdp_dopamine: the dopamine events a synapse may still read (oldest
+ * first), each presynaptic neuron's last periodic update and the next one. */
+#define DOPAMINE PLASTIC "/dopamine"
+
+static n4d_status write_dopamine(n4d__h5 *h, hid_t file, const n4d_sim *sim,
+                                 const n4d__h5_layout *L, void *scratch)
+{
+    const n4d__plastic *pl = sim->plastic;
+    if (!pl->has_da)
+        return N4D_OK;
+    n4d_status st = N4D_OK;
+    hid_t g = n4d__h5_create_group(h, file, DOPAMINE, &st);
+    if (g < 0)
+        return st;
+    if ((st = n4d__h5_attr_write(h, g, DOPAMINE, "next_update", N4D__T_I64, 1, &pl->da_next)) ||
+        (st = n4d__store_write_by_user(h, g, "last_update", N4D__T_I64, sim->model, pl->da_upd,
+                                       sizeof(int64_t), L, scratch)))
+        goto done;
+    static const char *const names[2] = {"event_step", "event_value"};
+    const n4d__h5_type types[2] = {N4D__T_I64, N4D__T_F64};
+    for (int f = 0; f < 2 && !st; f++) {
+        hid_t d = n4d__h5_create_dset(h, g, names[f], types[f], pl->da_len, 0, L, &st);
+        for (uint32_t q = 0; q < pl->da_len && !st && d >= 0; q += (uint32_t)N4D__STORE_BLOCK) {
+            const uint32_t nb = (uint32_t)(pl->da_len - q < N4D__STORE_BLOCK ? pl->da_len - q
+                                                                              : N4D__STORE_BLOCK);
+            for (uint32_t e = 0; e < nb; e++) {
+                const uint32_t at = (pl->da_head + q + e) & (pl->da_cap - 1);
+                if (f == 0)
+                    ((int64_t *)scratch)[e] = pl->da_step[at];
+                else
+                    ((double *)scratch)[e] = pl->da_val[at];
+            }
+            st = n4d__h5_write_rows(h, d, names[f], types[f], q, nb, scratch);
+        }
+        n4d__h5_close(d);
+    }
+done:
+    H5Gclose(g);
+    return st;
+}
+
 n4d_status n4d__store_write_plastic(n4d__h5 *h, hid_t file, const n4d_sim *sim,
                                     const n4d__h5_layout *L)
 {
@@ -273,7 +369,8 @@ n4d_status n4d__store_write_plastic(n4d__h5 *h, hid_t file, const n4d_sim *sim,
                                  &pl->last_flush_check)) ||
         (st = n4d__store_write_by_user(h, g, "flushed", N4D__T_I64, m, pl->flushed,
                                        sizeof(int64_t), L, scratch)) ||
-        (st = write_histories(h, g, sim, L, scratch)))
+        (st = write_histories(h, g, sim, L, scratch)) ||
+        (st = write_dopamine(h, file, sim, L, scratch)))
         goto done;
     for (uint32_t k = 0; k < n_cls && !st; k++)
         st = write_class(h, file, sim, k, L, scratch, pairs);
@@ -327,6 +424,34 @@ static n4d_status read_class(n4d__h5 *h, hid_t file, n4d_sim *sim, uint32_t k, v
             goto done;
         st = walk_class(sim, k + 1, pairs, get_weight, &b);
         H5Dclose(b.d);
+        if (st)
+            goto done;
+    }
+    if (c->dc) {
+        snprintf(dname, sizeof dname, "%s/eligibility", gname);
+        uint64_t dims[2] = {n, 0};
+        blk_io b = {h, H5I_INVALID_HID, dname, N4D__T_F64, sizeof(double), n, 0, 0, scratch, NULL,
+                    c, true};
+        b.d = n4d__h5_open_dset(h, g, "eligibility", b.t, 1, dims, &st);
+        if (b.d < 0)
+            goto done;
+        st = walk_class(sim, k + 1, pairs, get_elig, &b);
+        H5Dclose(b.d);
+        if (st)
+            goto done;
+        /* the event ring was read before the classes (read_dopamine): head 0 */
+        const n4d__plastic *pl = sim->plastic;
+        snprintf(dname, sizeof dname, "%s/dopamine_n", gname);
+        dims[0] = pl->da_len;
+        hid_t d = n4d__h5_open_dset(h, g, "dopamine_n", N4D__T_F64, 1, dims, &st);
+        if (d < 0)
+            goto done;
+        if (pl->da_len)
+            st = n4d__h5_read_rows(h, d, dname, N4D__T_F64, 0, pl->da_len, c->dn);
+        H5Dclose(d);
+        for (uint32_t q = 0; q < pl->da_len && !st; q++)
+            if (!isfinite(c->dn[q]))
+                st = n4d__h5_fail(h, N4D_E_FORMAT, dname, false, "entry %u is not finite", q);
         if (st)
             goto done;
     }
@@ -490,6 +615,95 @@ static n4d_status read_histories(n4d__h5 *h, hid_t g, n4d_sim *sim, void *scratc
     return st ? st : read_recent(h, g, sim);
 }
 
+static n4d_status read_dopamine(n4d__h5 *h, hid_t file, n4d_sim *sim, void *scratch)
+{
+    n4d__plastic *pl = sim->plastic;
+    const bool have = n4d__h5_exists(file, DOPAMINE);
+    if (!pl->has_da && !have)
+        return N4D_OK;
+    if (!pl->has_da)
+        return n4d__h5_fail(h, N4D_E_FORMAT, DOPAMINE, false,
+                            "holds dopamine events, but the model has no stdp_dopamine synapses");
+    if (!have)
+        return n4d__h5_fail(h, N4D_E_FORMAT, DOPAMINE, false,
+                            "is missing: the model has stdp_dopamine synapses");
+    const n4d_model *m = sim->model;
+    const int64_t step = (int64_t)sim->step;
+    n4d_status st = N4D_OK;
+    hid_t g = n4d__h5_open_group(h, file, DOPAMINE, &st), ds = H5I_INVALID_HID,
+          dv = H5I_INVALID_HID;
+    if (g < 0)
+        return st;
+    int64_t next;
+    if ((st = n4d__h5_attr_read(h, g, DOPAMINE, "next_update", N4D__T_I64, 1, &next)))
+        goto done;
+    /* the first multiple of the period at or after the step (the updates
+     * up to a step are made when its spikes are appended) */
+    const int64_t P = pl->da_period, want = step <= P ? P : (step + P - 1) / P * P;
+    if (next != want) {
+        st = n4d__h5_fail(h, N4D_E_FORMAT, DOPAMINE " attribute \"next_update\"", false,
+                          "%lld is not %lld (the first multiple of the update period %lld "
+                          "from step %lld)",
+                          (long long)next, (long long)want, (long long)P, (long long)step);
+        goto done;
+    }
+    pl->da_next = next;
+    if ((st = n4d__store_read_by_user(h, g, "last_update", N4D__T_I64, m, pl->da_upd,
+                                      sizeof(int64_t), scratch)))
+        goto done;
+    for (uint64_t i = 0; i < m->n_neurons; i++)
+        if (pl->da_upd[i] != -1 && (pl->da_upd[i] < P || pl->da_upd[i] >= step ||
+                                    pl->da_upd[i] % P != 0)) {
+            st = n4d__h5_fail(h, N4D_E_FORMAT, DOPAMINE "/last_update", false,
+                              "entry %llu (%lld) is neither -1 nor a multiple of %lld before the "
+                              "step %lld",
+                              (unsigned long long)n4d__to_user(m, i), (long long)pl->da_upd[i],
+                              (long long)P, (long long)step);
+            goto done;
+        }
+    uint64_t dims[2] = {UINT64_MAX, 0};
+    ds = n4d__h5_open_dset(h, g, "event_step", N4D__T_I64, 1, dims, &st);
+    if (ds < 0)
+        goto done;
+    const uint64_t n = dims[0];
+    dv = n4d__h5_open_dset(h, g, "event_value", N4D__T_F64, 1, dims, &st);
+    if (dv < 0)
+        goto done;
+    if (n > (uint64_t)step || !n4d__plastic_da_reserve(sim, (uint32_t)n)) {
+        st = n > (uint64_t)step ? n4d__h5_fail(h, N4D_E_FORMAT, DOPAMINE "/event_step", false,
+                                               "holds %llu events in %lld steps",
+                                               (unsigned long long)n, (long long)step)
+                                : n4d__h5_fail(h, N4D_E_NOMEM, DOPAMINE, false, "out of memory");
+        goto done;
+    }
+    pl->da_head = 0;
+    if (n && ((st = n4d__h5_read_rows(h, ds, DOPAMINE "/event_step", N4D__T_I64, 0, n,
+                                      pl->da_step)) ||
+              (st = n4d__h5_read_rows(h, dv, DOPAMINE "/event_value", N4D__T_F64, 0, n,
+                                      pl->da_val))))
+        goto done;
+    for (uint64_t q = 0; q < n; q++) {
+        if (pl->da_step[q] < 0 || pl->da_step[q] >= step || (q && pl->da_step[q] <= pl->da_step[q - 1])) {
+            st = n4d__h5_fail(h, N4D_E_FORMAT, DOPAMINE "/event_step", false,
+                              "entry %llu (step %lld) is out of order or not before the step %lld",
+                              (unsigned long long)q, (long long)pl->da_step[q], (long long)step);
+            goto done;
+        }
+        if (!isfinite(pl->da_val[q]) || (pl->da_spikes && !(pl->da_val[q] >= 1.0))) {
+            st = n4d__h5_fail(h, N4D_E_FORMAT, DOPAMINE "/event_value", false,
+                              "entry %llu (%g) is not %s", (unsigned long long)q, pl->da_val[q],
+                              pl->da_spikes ? "a spike count" : "finite");
+            goto done;
+        }
+    }
+    pl->da_len = (uint32_t)n;
+done:
+    n4d__h5_close(ds);
+    n4d__h5_close(dv);
+    H5Gclose(g);
+    return st;
+}
+
 n4d_status n4d__store_read_plastic(n4d__h5 *h, hid_t file, n4d_sim *sim)
 {
     n4d__plastic *pl = sim->plastic;
@@ -545,7 +759,7 @@ n4d_status n4d__store_read_plastic(n4d__h5 *h, hid_t file, n4d_sim *sim)
                               (unsigned long long)n4d__to_user(m, i), (long long)pl->flushed[i]);
             goto done;
         }
-    if ((st = read_histories(h, g, sim, scratch)))
+    if ((st = read_histories(h, g, sim, scratch)) || (st = read_dopamine(h, file, sim, scratch)))
         goto done;
     for (uint32_t k = 0; k < pl->n_cls && !st; k++)
         st = read_class(h, file, sim, k, scratch, pairs);

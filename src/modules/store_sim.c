@@ -1,8 +1,8 @@
 /* Checkpoint and resume: the model (as n4d_model_save writes it) plus the
  * full simulation state under /n4d/state, stored by user id so that a
  * checkpoint does not depend on the internal neuron order. The per-sim state
- * groups beside the neurons' (plastic synapses: store_plastic.c) are each a
- * write/read pair called from n4d_sim_checkpoint and n4d_sim_resume. */
+ * groups beside the neurons' (plastic synapses: store_plastic.c;
+ * modulators, homeostasis, lifecycle: store_learn.c) are each a write/read pair called from n4d_sim_checkpoint and n4d_sim_resume. */
 #include "store_h5.h"
 
 #if N4D_HAVE_HDF5
@@ -98,19 +98,6 @@ n4d_status n4d_sim_checkpoint(n4d_sim *sim, const char *path, const n4d_save_opt
     n4d__clear_error(&sim->hdr);
     if (!path)
         return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "n4d_sim_checkpoint: path is NULL");
-    if (sim->homeo) /* the scales and window counts are not stored yet */
-        return n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
-                          "n4d_sim_checkpoint: the model has homeostatic scaling, whose state "
-                          "checkpoints do not hold yet");
-    if (sim->mods) /* the levels and pending driven spikes are not stored yet */
-        return n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
-                          "n4d_sim_checkpoint: the model has neuromodulators (\"%s\"), whose "
-                          "levels checkpoints do not hold yet",
-                          n4d_model_modulator_name(sim->model, 0));
-    if (sim->life) /* the lineage overlay (lifecycle.h) is not stored yet */
-        return n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
-                          "n4d_sim_checkpoint: the model has a cell lifecycle, whose state "
-                          "checkpoints do not hold yet");
     n4d_status hst = n4d__sim_to_host(sim, N4D__HOST_READ, 0); /* everything, the ring too */
     if (hst)
         return hst;
@@ -126,7 +113,15 @@ n4d_status n4d_sim_checkpoint(n4d_sim *sim, const char *path, const n4d_save_opt
         if (!st) { /* the per-sim state groups beside the neurons' */
             n4d__h5_layout L;
             n4d__h5_layout_from(&o, &L);
-            st = n4d__store_write_plastic(&h, out.file, sim, &L);
+            const size_t bytes = (sim->model->n_neurons ? sim->model->n_neurons : 1) * 8;
+            void *scratch = n4d__alloc(sim->ctx, N4D_MEM_OTHER, bytes);
+            if (!scratch)
+                st = n4d__h5_fail(&h, N4D_E_NOMEM, STATE, false, "out of memory");
+            if (!st && !(st = n4d__store_write_plastic(&h, out.file, sim, &L)) &&
+                !(st = n4d__store_write_modulators(&h, out.file, sim, &L)) &&
+                !(st = n4d__store_write_homeostasis(&h, out.file, sim, &L, scratch)))
+                st = n4d__store_write_lifecycle(&h, out.file, sim, &L, scratch);
+            n4d__free(sim->ctx, N4D_MEM_OTHER, scratch, bytes);
         }
         if (st)
             n4d__h5_out_abort(&h, &out);
@@ -384,7 +379,10 @@ n4d_status n4d_sim_resume(n4d_context *ctx, const char *path, const n4d_resume_o
         st = n4d__h5_fail(&h, N4D_E_NOMEM, NULL, false, "out of memory");
         goto done;
     }
-    if ((st = read_state(&h, g, sim, scratch)) || (st = n4d__store_read_plastic(&h, f, sim)))
+    if ((st = read_state(&h, g, sim, scratch)) || (st = n4d__store_read_plastic(&h, f, sim)) ||
+        (st = n4d__store_read_modulators(&h, f, sim)) ||
+        (st = n4d__store_read_homeostasis(&h, f, sim, scratch)) ||
+        (st = n4d__store_read_lifecycle(&h, f, sim, scratch)))
         goto done;
     if ((st = n4d__sim_to_device(sim, 0))) {
         st = n4d__h5_fail(&h, st, NULL, false, "%s", n4d_last_error(sim));
