@@ -637,6 +637,35 @@ static void test_4dnc_config(void **state)
     n4d_context_destroy(ctx);
 }
 
+/* hebb_4dnc clips weights outside its bounds at the first spike, as the
+ * reference does: the config says so, once per projection, naming it. */
+static void test_hebb_bounds_warning(void **state)
+{
+    (void)state;
+    n4d_context *ctx = NULL;
+    OK(n4d_context_create(NULL, &ctx));
+    const char *head =
+        "{\"lattice_shape\": [4, 4, 1, 1],\n"
+        " \"plasticity\": {\"learning_rate\": 0.01, \"weight_min\": -1, \"weight_max\": 1},\n"
+        " \"areas\": [{\"name\": \"a\",\n"
+        "   \"coord_ranges\": {\"x\": [0, 3], \"y\": [0, 3], \"z\": [0, 0], \"w\": [0, 0]}}],\n"
+        " \"projections\": [";
+    char json[1024];
+    snprintf(json, sizeof json, "%s%s", head,
+             "{\"name\": \"in\", \"source\": \"a\", \"target\": \"a\", \"rule\": \"all_to_all\",\n"
+             "  \"weight\": 0.5},\n"
+             " {\"name\": \"big\", \"source\": \"a\", \"target\": \"a\", \"rule\": \"all_to_all\",\n"
+             "  \"weight\": {\"uniform\": [0.0, 3.0]}}]}");
+    n4d_model *m = load_ok(ctx, json);
+    assert_string_equal(n4d_model_warnings(m),
+                        "good.json: projection \"big\": weights in [0, 3] outside hebb_4dnc's "
+                        "[weight_min, weight_max] = [-1, 1]; the first spike of each source clips "
+                        "it, as 4D Neural Cognition does");
+    n4d_model_destroy(m);
+    assert_true(bytes_in_use(ctx) == 0);
+    n4d_context_destroy(ctx);
+}
+
 /* No "populations": density from the area, else "neuron_density"; only the
  * present 4DNC sections are named; keys ignored because of "populations"
  * are reported. */
@@ -895,6 +924,7 @@ int main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_full_config),
         cmocka_unit_test(test_4dnc_config),
+        cmocka_unit_test(test_hebb_bounds_warning),
         cmocka_unit_test(test_implicit_populations),
         cmocka_unit_test(test_escaped_keys),
         cmocka_unit_test(test_files),

@@ -7,6 +7,7 @@
 #endif
 
 #include "config.h"
+#include "plastic_rules.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -702,6 +703,40 @@ static n4d_status load_plasticity(cfg *c, json_t *root)
     return N4D_OK;
 }
 
+/* hebb_4dnc clips a weight outside its bounds at the first spike of its
+ * source, as the reference does: say so once per projection. */
+static void warn_hebb_bounds(cfg *c)
+{
+    const n4d_model *m = c->m;
+    for (size_t i = 0; i < m->n_projs; i++) {
+        const n4d__projection *pr = &m->projs[i];
+        if (pr->sm->id != N4D__SYN_HEBB_4DNC)
+            continue;
+        const n4d_dist *w = &pr->d.weight;
+        double lo = w->value, hi = w->value;
+        if (w->kind == N4D_DIST_UNIFORM) {
+            lo = w->lo;
+            hi = w->hi;
+        } else if (w->kind == N4D_DIST_NORMAL) {
+            lo = isfinite(w->lo) ? w->lo : w->value - 3.0 * w->std;
+            hi = isfinite(w->hi) ? w->hi : w->value + 3.0 * w->std;
+        }
+        const double wmin = pr->syn_params[1], wmax = pr->syn_params[2];
+        if (!(lo < wmin || hi > wmax))
+            continue;
+        char what[64];
+        if (lo == hi)
+            snprintf(what, sizeof what, "weight %g", lo);
+        else
+            snprintf(what, sizeof what, "weights in [%g, %g]", lo, hi);
+        n4d__model_warn(c->m,
+                        "%s: projection \"%s\": %s outside hebb_4dnc's [weight_min, weight_max] = "
+                        "[%g, %g]; the first spike of each source clips it, as 4D Neural "
+                        "Cognition does",
+                        c->src, pr->name, what, wmin, wmax);
+    }
+}
+
 static n4d_status load_root(cfg *c, json_t *root)
 {
     if (!json_is_object(root))
@@ -740,6 +775,7 @@ static n4d_status load_root(cfg *c, json_t *root)
     N4D__TRY(n4d__cfg_load_projections(c, root));
     N4D__TRY(n4d__cfg_load_inputs(c, root));
     warn_ignored(c, root);
+    warn_hebb_bounds(c);
     return N4D_OK;
 }
 
