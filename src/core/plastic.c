@@ -6,6 +6,9 @@
 
 #include <math.h>
 #include <stdio.h>
+#if defined(__x86_64__) && defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -579,7 +582,13 @@ void n4d__plastic_after(n4d_sim *sim, uint64_t step, const uint32_t *ids, uint64
 
 static inline int64_t fixed(double w, double scale)
 {
+#if defined(__x86_64__) && defined(__SSE2__)
+    /* llrint is this one instruction on x86-64 (glibc, musl): the same
+     * result in the current rounding mode, without the call */
+    return (int64_t)_mm_cvtsd_si64(_mm_set_sd(w * scale));
+#else
     return (int64_t)llrint(w * scale);
+#endif
 }
 
 /* stdp facilitation of weight w by the postsynaptic spikes of neuron post in
@@ -733,8 +742,22 @@ void n4d__plastic_flush(n4d_sim *sim, uint32_t tlo, uint32_t thi, int full)
     }
 }
 
-void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g, uint64_t j0,
-                          uint64_t j1, int64_t *acc)
+void n4d__plastic_pre_find(const n4d_sim *sim, uint32_t src, uint64_t step,
+                           n4d__plastic_pre *pre)
+{
+    const n4d__plastic *pl = sim->plastic;
+    const int64_t kp = hist_before(pl, src, (int64_t)step);
+    pre->prev = kp >= 0 ? hist_at(pl, src, (uint32_t)kp) : NULL;
+    /* hebb_4dnc: the row's weights were last set at the previous spike, or
+     * at the source's birth (a cell lifecycle mutates the weights then) */
+    int64_t ref = pre->prev ? pre->prev->step : -1;
+    if (sim->life && sim->life->born[src] > ref)
+        ref = sim->life->born[src];
+    pre->hebb_ref = ref;
+}
+
+void n4d__plastic_deliver(n4d_sim *sim, const n4d__plastic_pre *pre, uint32_t src, uint64_t step,
+                          uint64_t g, uint64_t j0, uint64_t j1, int64_t *acc)
 {
     n4d__plastic *pl = sim->plastic;
     const n4d__syn_view *syn = &sim->syn;
@@ -750,9 +773,8 @@ void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g,
                 acc[tg[j]] += fixed(c->wd[base + j], scale);
         return;
     }
-    /* this spike and the one before it in the presynaptic history */
-    const int64_t kp = hist_before(pl, src, s);
-    const n4d__spk *prev = kp >= 0 ? hist_at(pl, src, (uint32_t)kp) : NULL;
+    /* the spike before this one in the presynaptic history */
+    const n4d__spk *prev = pre->prev;
     switch (c->rule) {
     case N4D__SYN_HEBB_4DNC: {
         const n4d__hebb_k *k = &c->k.hebb;
@@ -760,16 +782,20 @@ void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g,
         /* the weight was last set at the previous spike, or at the birth of
          * either neuron (a cell lifecycle mutates the weights then) */
         const int64_t *born = sim->life ? sim->life->born : NULL;
-        int64_t ref = prev ? prev->step : -1;
-        if (born && born[src] > ref)
-            ref = born[src];
+        const int64_t ref = pre->hebb_ref;
+        const n4d__recent *rc = pl->recent;
+        double *wd = c->wd + base;
         for (uint64_t j = j0; j < j1; j++) {
-            const int64_t r = born && born[tg[j]] > ref ? born[tg[j]] : ref;
-            double w = n4d__hebb_idle(k, c->wd[base + j], (uint64_t)(s - r - 1));
-            w = n4d__hebb_event(k, w, hist_spiked(pl, tg[j], s), da);
-            c->wd[base + j] = w;
+            const uint32_t t = tg[j];
+            const int64_t r = born && born[t] > ref ? born[t] : ref;
+            double w = n4d__hebb_idle(k, wd[j], (uint64_t)(s - r - 1));
+            /* did the target spike at s: its newest spike, unless a later
+             * step of the batch has one */
+            const int64_t tn = rc[t].step[0];
+            w = n4d__hebb_event(k, w, tn <= s ? tn == s : hist_spiked(pl, t, s), da);
+            wd[j] = w;
             if (acc) /* NULL: the spike is lost (lifecycle.h), the rule sees it */
-                acc[tg[j]] += fixed(w, scale);
+                acc[t] += fixed(w, scale);
         }
         break;
     }
