@@ -17,6 +17,7 @@
 
 typedef struct omp_state {
     int threads;
+    int os_threads;    /* OS threads that run the blocks: min(threads, processors) */
     uint32_t batch;    /* steps per synchronisation */
     uint64_t *bounds;  /* threads + 1 block bounds */
     uint32_t *spk;     /* batch * n: step j, block k at spk[j * n + bounds[k]] */
@@ -83,6 +84,16 @@ static n4d_status omp_init(n4d_sim *sim)
         T = (int)m->n_parts; /* partitions are the work units */
     sim->threads = T;
     s->threads = T;
+    /* The T blocks run on at most as many OS threads as there are
+     * processors: more would only spin in the barriers (the blocks, and so
+     * the results, are the same). Asked once: omp_get_num_procs is a system
+     * call, and a cell lifecycle runs the backend nearly every step. */
+    s->os_threads = T;
+#ifdef _OPENMP
+    const int procs = omp_get_num_procs();
+    if (s->os_threads > procs)
+        s->os_threads = procs > 0 ? procs : 1;
+#endif
     uint32_t b = sim->model->syn.min_delay;
     s->batch = b < N4D_OMP_MAX_BATCH ? b : N4D_OMP_MAX_BATCH;
     const uint32_t mb = n4d__mods_max_batch(m); /* a driven modulator's levels are known ahead */
@@ -197,14 +208,7 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
     /* profiler: per-thread time stamps (start, updated, delivery start, delivered) */
     n4d__timing *const prof = sim->timing;
     uint64_t *const ts = prof ? prof->stamps : NULL;
-    /* The T blocks run on at most as many OS threads as there are
-     * processors: more would only spin in the barriers (the blocks, and so
-     * the results, are the same). */
-    int os_threads = T;
-#ifdef _OPENMP
-    if (os_threads > omp_get_num_procs())
-        os_threads = omp_get_num_procs() > 0 ? omp_get_num_procs() : 1;
-#endif
+    const int os_threads = s->os_threads;
     while (steps > 0) {
         const uint32_t b = steps < s->batch ? (uint32_t)steps : s->batch;
         const uint64_t step0 = sim->step;

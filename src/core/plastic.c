@@ -756,8 +756,44 @@ void n4d__plastic_pre_find(const n4d_sim *sim, uint32_t src, uint64_t step,
     pre->hebb_ref = ref;
 }
 
-void n4d__plastic_deliver(n4d_sim *sim, const n4d__plastic_pre *pre, uint32_t src, uint64_t step,
-                          uint64_t g, uint64_t j0, uint64_t j1, int64_t *acc)
+/* hebb_4dnc at the synapses [j0, j1) of segment g for the spike of src at
+ * `step` (n4d__plastic_deliver). */
+static inline void deliver_hebb(n4d_sim *sim, const n4d__plastic_class *c,
+                                const n4d__plastic_pre *pre, uint64_t step, const uint32_t *tg,
+                                double *wd, uint64_t j0, uint64_t j1, int64_t *acc)
+{
+    const n4d__plastic *pl = sim->plastic;
+    const double scale = sim->model->syn.scale;
+    const int64_t s = (int64_t)step;
+    const n4d__hebb_k *k = &c->k.hebb;
+    const double da = k->dmod > 0 ? n4d__mods_level(sim, pl->da_mod, step) * k->dmod : 1.0;
+    /* the weight was last set at the previous spike, or at the birth of
+     * either neuron (a cell lifecycle mutates the weights then) */
+    const int64_t *born = sim->life ? sim->life->born : NULL;
+    const int64_t ref = pre->hebb_ref;
+    const n4d__recent *rc = pl->recent;
+    for (uint64_t j = j0; j < j1; j++) {
+        const uint32_t t = tg[j];
+        const int64_t r = born && born[t] > ref ? born[t] : ref;
+        double w = n4d__hebb_idle(k, wd[j], (uint64_t)(s - r - 1));
+        /* did the target spike at s: its newest spike, unless a later
+         * step of the batch has one */
+        const int64_t tn = rc[t].step[0];
+        w = n4d__hebb_event(k, w, tn <= s ? tn == s : hist_spiked(pl, t, s), da);
+        wd[j] = w;
+        if (acc) /* NULL: the spike is lost (lifecycle.h), the rule sees it */
+            acc[t] += fixed(w, scale);
+    }
+}
+
+/* stdp, stdp_dopamine, tsodyks (n4d__plastic_deliver); kept out of line, so
+ * that the frame of these rules is not set up for every hebb_4dnc and
+ * static segment (a few synapses each) */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void deliver_rule(n4d_sim *sim, const n4d__plastic_pre *pre, uint32_t src, uint64_t step,
+                         uint64_t g, uint64_t j0, uint64_t j1, int64_t *acc)
 {
     n4d__plastic *pl = sim->plastic;
     const n4d__syn_view *syn = &sim->syn;
@@ -767,38 +803,9 @@ void n4d__plastic_deliver(n4d_sim *sim, const n4d__plastic_pre *pre, uint32_t sr
     const uint64_t base = pl->seg_base[g] - syn->seg_off[g];
     const double scale = sim->model->syn.scale;
     const int64_t s = (int64_t)step;
-    if (c->rule == N4D__SYN_STATIC) { /* the sim's own weights of a static pair */
-        if (acc)
-            for (uint64_t j = j0; j < j1; j++)
-                acc[tg[j]] += fixed(c->wd[base + j], scale);
-        return;
-    }
     /* the spike before this one in the presynaptic history */
     const n4d__spk *prev = pre->prev;
     switch (c->rule) {
-    case N4D__SYN_HEBB_4DNC: {
-        const n4d__hebb_k *k = &c->k.hebb;
-        const double da = k->dmod > 0 ? n4d__mods_level(sim, pl->da_mod, step) * k->dmod : 1.0;
-        /* the weight was last set at the previous spike, or at the birth of
-         * either neuron (a cell lifecycle mutates the weights then) */
-        const int64_t *born = sim->life ? sim->life->born : NULL;
-        const int64_t ref = pre->hebb_ref;
-        const n4d__recent *rc = pl->recent;
-        double *wd = c->wd + base;
-        for (uint64_t j = j0; j < j1; j++) {
-            const uint32_t t = tg[j];
-            const int64_t r = born && born[t] > ref ? born[t] : ref;
-            double w = n4d__hebb_idle(k, wd[j], (uint64_t)(s - r - 1));
-            /* did the target spike at s: its newest spike, unless a later
-             * step of the batch has one */
-            const int64_t tn = rc[t].step[0];
-            w = n4d__hebb_event(k, w, tn <= s ? tn == s : hist_spiked(pl, t, s), da);
-            wd[j] = w;
-            if (acc) /* NULL: the spike is lost (lifecycle.h), the rule sees it */
-                acc[t] += fixed(w, scale);
-        }
-        break;
-    }
     case N4D__SYN_STDP: {
         const n4d__stdp_k *k = &c->k.stdp;
         const int64_t d = N4D__SEG_DELAY(key);
@@ -874,6 +881,26 @@ void n4d__plastic_deliver(n4d_sim *sim, const n4d__plastic_pre *pre, uint32_t sr
     }
     default:
         break;
+    }
+}
+
+void n4d__plastic_deliver(n4d_sim *sim, const n4d__plastic_pre *pre, uint32_t src, uint64_t step,
+                          uint64_t g, uint64_t j0, uint64_t j1, int64_t *acc)
+{
+    n4d__plastic *pl = sim->plastic;
+    const n4d__syn_view *syn = &sim->syn;
+    const n4d__plastic_class *c = &pl->cls[N4D__SEG_CLASS(syn->seg_key[g]) - 1];
+    const uint32_t *tg = syn->target;
+    const uint64_t base = pl->seg_base[g] - syn->seg_off[g];
+    if (c->rule == N4D__SYN_HEBB_4DNC) {
+        deliver_hebb(sim, c, pre, step, tg, c->wd + base, j0, j1, acc);
+    } else if (c->rule == N4D__SYN_STATIC) { /* the sim's own weights of a static pair */
+        const double scale = sim->model->syn.scale;
+        if (acc)
+            for (uint64_t j = j0; j < j1; j++)
+                acc[tg[j]] += fixed(c->wd[base + j], scale);
+    } else {
+        deliver_rule(sim, pre, src, step, g, j0, j1, acc);
     }
 }
 

@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "philox.h" /* N4D_HD */
 
@@ -20,6 +21,21 @@ enum {
     N4D__SYN_TSODYKS = 3,
     N4D__SYN_STDP_DOPAMINE = 4
 };
+
+/* c ? x : y by its bits: compilers keep a branch for a floating-point ?:
+ * whose arms may raise exceptions, and an unpredictable one costs more
+ * than computing both arms. */
+N4D_HD double n4d__select(int c, double x, double y)
+{
+    uint64_t ux, uy;
+    memcpy(&ux, &x, sizeof ux);
+    memcpy(&uy, &y, sizeof uy);
+    const uint64_t mask = (uint64_t)0 - (uint64_t)(c != 0);
+    const uint64_t r = (ux & mask) | (uy & ~mask);
+    double d;
+    memcpy(&d, &r, sizeof d);
+    return d;
+}
 
 /* ---- hebb_4dnc: the rule of 4D Neural Cognition -------------------------------
  * Every step, for every synapse: +eta when pre and post spiked in the step,
@@ -50,8 +66,8 @@ N4D_HD double n4d__hebb_shrink(double w, double amount)
 {
     const double m = fabs(w);
     const double moved = copysign(m - amount, w);
-    const double rest = m > 0.0 ? 0.0 : w;
-    return m > amount ? moved : rest;
+    const double rest = n4d__select(m > 0.0, 0.0, w);
+    return n4d__select(m > amount, moved, rest);
 }
 
 N4D_HD double n4d__hebb_decay(const n4d__hebb_k *k, double w)
