@@ -20,7 +20,8 @@ alternating repetitions in one run (see bench/README.md, "Plasticity").
     --quiet` as bench.py runs it, against Brian2 static (brian2/cuba.py)
     and plastic (brian2/cuba_stdp.py). Reported: simulation time per
     simulated second; targets: n4d plastic / static <= 2, Brian2 plastic /
-    n4d plastic >= 3.
+    n4d plastic >= 3. Bytes per plastic E->E synapse from one short
+    `song_bench cuba_40k_stdp.json --projection E->E` run (target <= 12).
 
 Per repetition the order is n4d, Brian2 (Song), then n4d static, Brian2
 static, n4d plastic, Brian2 plastic (CUBA); every run is a fresh process;
@@ -57,6 +58,7 @@ WORK = os.path.join(OUT, "plasticity")
 SONG_SPEEDUP_TARGET = 5.0        # Brian2 / n4d, Song
 STDP_OVERHEAD_TARGET = 2.0       # n4d plastic / n4d static, CUBA 40k
 STDP_SPEEDUP_TARGET = 3.0        # Brian2 plastic / n4d plastic, CUBA 40k
+STDP_BYTES_TARGET = 12.0         # bytes per plastic stdp synapse, CUBA 40k E->E
 
 SECTION_BEGIN = "<!-- plasticity:begin (written by bench/plasticity.py) -->"
 SECTION_END = "<!-- plasticity:end -->"
@@ -253,7 +255,7 @@ def render(args, mach, commit, started, finished, song, cuba, durations):
         dur = durations["cuba"] / 1000.0
         L.append(f"\n### CUBA 40k with STDP on E->E ({dur:g} s simulated)\n")
         rows = []
-        for v in cuba.values():
+        for v in (cuba[k] for k in ("n4d_static", "brian2_static", "n4d_stdp", "brian2_stdp")):
             if v.unavailable or not v.runs:
                 rows.append([v.title, "n/a", "-", "-", "-", "-", v.unavailable or "no runs"])
                 continue
@@ -283,6 +285,17 @@ def render(args, mach, commit, started, finished, song, cuba, durations):
         targets.append(target_line(speed, speed is not None and speed >= STDP_SPEEDUP_TARGET,
                                    f"CUBA 40k: Brian2 plastic / n4d plastic at least "
                                    f"{STDP_SPEEDUP_TARGET:g}x"))
+        mem = cuba.get("bytes")
+        if isinstance(mem, dict):
+            b = mem["bytes_per_plastic_synapse"]
+            L.append(f"\nBytes per plastic E->E synapse (`{mem['command']}`): {b:.2f} B = "
+                     f"{mem['bytes_per_synapse_model']:.2f} B of the model's synapse storage per "
+                     f"synapse + {mem['overlay_bytes_per_plastic_synapse']:.2f} B the sim adds "
+                     f"(its float weight and segment indices)")
+            targets.append(f"- **{'MET' if b <= STDP_BYTES_TARGET else 'MISSED'}** CUBA 40k: "
+                           f"bytes per plastic stdp synapse at most {STDP_BYTES_TARGET:g}: {b:.2f}")
+        elif mem:
+            L.append(f"\nBytes per plastic synapse: unavailable ({mem})")
     L.append("\n### Targets\n")
     L += targets
     return "\n".join(L) + "\n"
@@ -400,6 +413,13 @@ def main():
                 cuba[key] = brian2_variant(f"cuba {title}", title, script, c, args.brian2_threads, d)
         order += [cuba["n4d_static"], cuba["brian2_static"], cuba["n4d_stdp"], cuba["brian2_stdp"]]
 
+    if cuba is not None:  # memory: one short song_bench run of the plastic config
+        margs = ["--projection", "E->E", "--duration", "100", "--threads", str(args.threads)]
+        try:
+            cuba["bytes"] = run_song_bench(prog, pl, margs)
+            cuba["bytes"]["command"] = " ".join([rel(prog), rel(pl), *margs])
+        except Unavailable as e:
+            cuba["bytes"] = str(e)
     log(f"plasticity: {args.reps} repetitions of {len(order)} variants; load average "
         f"{' '.join(mach.get('loadavg', ['?']))}")
     for rep in range(args.reps):

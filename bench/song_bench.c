@@ -5,6 +5,10 @@
  * the rate of the postsynaptic neuron, the synapse bytes.
  *
  *   build/bench/song_bench CONFIG [--threads T] [--duration MS] [--backend B] [--wmax W]
+ *                          [--projection NAME]
+ * (NAME: the plastic projection read at the end, default in->post; with
+ * bench/configs/cuba_40k_stdp.json and E->E it gives the bytes per plastic
+ * synapse of CUBA 40k)
  * (W: the bound of the fractions; default the largest weight reached) */
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,7 +32,8 @@ static uint64_t synapse_bytes(const n4d_context *ctx)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s CONFIG [--threads T] [--duration MS] [--backend B] [--wmax W]\n", argv[0]);
+        fprintf(stderr, "usage: %s CONFIG [--threads T] [--duration MS] [--backend B] [--wmax W] "
+                        "[--projection NAME]\n", argv[0]);
         return 2;
     }
     const char *config = argv[1], *backend = "cpu-omp", *proj = "in->post";
@@ -43,6 +48,8 @@ int main(int argc, char **argv)
             wmax_opt = atof(argv[i + 1]);
         else if (strcmp(argv[i], "--backend") == 0)
             backend = argv[i + 1];
+        else if (strcmp(argv[i], "--projection") == 0) /* the plastic one (default in->post) */
+            proj = argv[i + 1];
         else {
             fprintf(stderr, "unknown option %s\n", argv[i]);
             return 2;
@@ -94,12 +101,19 @@ int main(int argc, char **argv)
     const uint32_t post_id = (uint32_t)(n4d_model_num_neurons(m) - 1);
     for (uint64_t i = 0; i < cnt; i++)
         post += ids[i] == post_id;
+    /* bytes: the model's synapse storage per synapse (every synapse of the
+     * model), what the sim adds per synapse of the projection (its plastic
+     * weights and segment indices), and their sum: one plastic synapse */
+    const uint64_t all = n4d_model_num_synapses(m);
+    const double model_per = all ? (double)model_bytes / (double)all : 0.0;
+    const double overlay_per = n ? (double)(sim_bytes - model_bytes) / (double)n : 0.0;
     printf("{\"sim_s\": %.6f, \"build_s\": %.6f, \"steps\": %" PRIu64 ", \"synapses\": %" PRIu64
            ", \"frac_low\": %.4f, \"frac_high\": %.4f, \"post_rate_hz\": %.3f, \"input_spikes\": %" PRIu64
-           ", \"bytes_per_synapse_model\": %.2f, \"bytes_per_plastic_synapse\": %.2f, \"wmax_reached\": %.4f, \"wmax_used\": %.4f}\n",
+           ", \"bytes_per_synapse_model\": %.2f, \"overlay_bytes_per_plastic_synapse\": %.2f"
+           ", \"bytes_per_plastic_synapse\": %.2f, \"wmax_reached\": %.4f, \"wmax_used\": %.4f}\n",
            sim_s, build_s, steps, n, n ? (double)low / (double)n : 0.0,
            n ? (double)high / (double)n : 0.0, (double)post / (duration * 1e-3), cnt - post,
-           n ? (double)model_bytes / (double)n : 0.0, n ? (double)sim_bytes / (double)n : 0.0, wmax, wbound);
+           model_per, overlay_per, model_per + overlay_per, wmax, wbound);
     free(w);
     n4d_sim_destroy(s);
     n4d_model_destroy(m);

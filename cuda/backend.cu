@@ -45,6 +45,8 @@ struct Ctl {
     // the current step, for the delivery kernel (written by k_reserve)
     unsigned long long cur_t, cur_base, cur_count, cur_copy;
     unsigned int cur_tmod, cur_deliver;
+    // plastic synapses: the step's facilitation flush, a full history
+    unsigned int flush_now, n_flush, overflow; // overflow: neuron + 1
 };
 
 // Device pointers and sizes, passed by value to the kernels.
@@ -71,6 +73,13 @@ struct Dev {
     uint64_t rec_cap;
     uint32_t *counts;
     Ctl *ctl;
+    // plastic synapses (plastic_dev.h): the device's state, the neurons
+    // whose facilitation window closed, the last flush check
+    int plastic;
+    uint32_t max_delay;
+    n4d__pdev pd;
+    uint32_t *flush_ids;
+    long long *lfc;
 };
 
 // ---- kernels -------------------------------------------------------------
@@ -86,6 +95,9 @@ __global__ void k_init(Ctl *c, unsigned long long t0)
     c->cur_base = c->cur_count = c->cur_copy = 0;
     c->cur_tmod = 0;
     c->cur_deliver = 0;
+    c->flush_now = 0;
+    c->n_flush = 0;
+    c->overflow = 0;
 }
 
 // One block covers up to UPDATE_BS neurons of one run (population range).
@@ -181,6 +193,72 @@ __global__ void k_reserve(Dev d)
         c->rec_off += cnt;
     }
     c->k = k + 1;
+    // plastic.c's n4d__plastic_batch_begin for a batch of one step: the
+    // closed facilitation windows are looked for at multiples of
+    // N4D__FLUSH_EVERY steps
+    c->flush_now = 0;
+    c->n_flush = 0;
+    if (d.plastic) {
+        const long long check = (long long)(t / N4D__FLUSH_EVERY);
+        if (d.pd.window > (int64_t)d.max_delay && check != *d.lfc) {
+            *d.lfc = check;
+            c->flush_now = 1;
+        }
+    }
+}
+
+// The neurons whose facilitation window closed (any order: each flushes
+// its own synapses).
+__global__ void k_pselect(Dev d)
+{
+    const Ctl *c = d.ctl;
+    if (!c->cur_deliver || !c->flush_now)
+        return;
+    const uint64_t i = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= d.n || !n4d__pdev_select(&d.pd, (uint32_t)i, (int64_t)c->cur_t))
+        return;
+    d.pd.flushed[i] = d.pd.recent[i].step[0];
+    d.flush_ids[atomicAdd(&d.ctl->n_flush, 1u)] = (uint32_t)i;
+}
+
+// The step's spikes into the histories (one thread per spike: one neuron).
+__global__ void k_pappend(Dev d)
+{
+    Ctl *c = d.ctl;
+    if (!c->cur_deliver)
+        return;
+    const unsigned long long cnt = c->cur_count;
+    const uint64_t nth = (uint64_t)gridDim.x * blockDim.x;
+    for (uint64_t j = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; j < cnt; j += nth) {
+        const uint32_t i = d.spk[j];
+        if (n4d__pdev_append(&d.pd, i, (int64_t)c->cur_t))
+            atomicCAS(&c->overflow, 0u, i + 1);
+    }
+}
+
+// The facilitation of the closed windows: a block per listed neuron, its
+// threads over the synapses of its stdp segments.
+__global__ void k_pflush(Dev d)
+{
+    const Ctl *c = d.ctl;
+    if (!c->cur_deliver || !c->flush_now)
+        return;
+    const uint32_t nf = c->n_flush;
+    for (uint32_t f = blockIdx.x; f < nf; f += gridDim.x) {
+        const uint32_t src = d.flush_ids[f];
+        const n4d__hview h = n4d__pdev_view(&d.pd, src);
+        const n4d__spk last = *n4d__h_at(&h, h.len - 1);
+        for (uint64_t g = d.seg_ptr[src]; g < d.seg_ptr[src + 1]; g++) {
+            const uint32_t key = d.seg_key[g];
+            const uint32_t cl = N4D__SEG_CLASS(key);
+            if (!cl || d.pd.cls[cl - 1].rule != N4D__SYN_STDP)
+                continue;
+            const uint64_t j0 = d.seg_off[g], j1 = d.seg_off[g + 1];
+            for (uint64_t j = j0 + threadIdx.x; j < j1; j += blockDim.x)
+                n4d__pdev_flush_syn(&d.pd, &d.pd.cls[cl - 1], d.pd.seg_base[g] + (j - j0),
+                                    d.target[j], &last, N4D__SEG_DELAY(key));
+        }
+    }
 }
 
 __device__ __forceinline__ unsigned long long *slot_of(const Dev &d, uint32_t key, uint32_t tmod)
@@ -191,10 +269,12 @@ __device__ __forceinline__ unsigned long long *slot_of(const Dev &d, uint32_t ke
     return d.ring + ((size_t)slot * 2 + N4D__SEG_CH(key)) * d.n;
 }
 
-// Delivers synapses first, first + stride, ... of row `src`.
+// Delivers synapses first, first + stride, ... of row `src` (a plastic
+// segment through its class's rule, plastic_dev.h).
 __device__ void deliver_row(const Dev &d, uint32_t src, uint32_t tmod, uint64_t first,
                             uint64_t stride)
 {
+    const int64_t t = (int64_t)d.ctl->cur_t;
     const uint64_t g0 = d.seg_ptr[src], g1 = d.seg_ptr[src + 1];
     if (g0 == g1)
         return;
@@ -213,6 +293,17 @@ __device__ void deliver_row(const Dev &d, uint32_t src, uint32_t tmod, uint64_t 
     }
     uint64_t g = lo, gend = d.seg_off[g + 1];
     unsigned long long *acc = slot_of(d, d.seg_key[g], tmod);
+    // the source's spike before this one (plastic rules)
+    n4d__spk prev = {N4D__NO_SPIKE, 0.0f, 0.0f};
+    bool has_prev = false;
+    if (d.plastic) {
+        const n4d__hview h = n4d__pdev_view(&d.pd, src);
+        const int64_t kp = n4d__h_before(&h, t);
+        if (kp >= 0) {
+            prev = *n4d__h_at(&h, (uint32_t)kp);
+            has_prev = true;
+        }
+    }
     for (; j < j1; j += stride) {
         if (j >= gend) {
             do {
@@ -221,8 +312,15 @@ __device__ void deliver_row(const Dev &d, uint32_t src, uint32_t tmod, uint64_t 
             } while (j >= gend);
             acc = slot_of(d, d.seg_key[g], tmod);
         }
+        const uint32_t key = d.seg_key[g];
+        const uint32_t cl = d.plastic ? N4D__SEG_CLASS(key) : 0;
+        long long w = d.wq[j];
+        if (cl)
+            w = n4d__pdev_deliver_syn(&d.pd, &d.pd.cls[cl - 1], d.pd.seg_base[g] + (j - d.seg_off[g]),
+                                      src, d.target[j], d.wq[j], t, has_prev ? &prev : nullptr,
+                                      N4D__SEG_DELAY(key));
         // two's complement: adding the int64 as unsigned is the int64 sum
-        atomicAdd(acc + d.target[j], (unsigned long long)(long long)d.wq[j]);
+        atomicAdd(acc + d.target[j], (unsigned long long)w);
     }
 }
 
@@ -260,7 +358,7 @@ __global__ void __launch_bounds__(POST_BS) k_post(Dev d)
 
 enum : unsigned {
     F_V = 1u, F_X = 2u, F_IEXT = 8u, F_REF = 16u, F_RING = 32u, // F_X: every x[j]
-    F_STATE = F_V | F_X | F_IEXT | F_REF, F_ALL = F_STATE | F_RING
+    F_PLASTIC = 64u, F_STATE = F_V | F_X | F_IEXT | F_REF, F_ALL = F_STATE | F_RING | F_PLASTIC
 };
 
 struct DSim {
@@ -280,7 +378,11 @@ struct DSim {
     void *cub_tmp;
     size_t cub_bytes;
     uint64_t dev_bytes;
-    void *allocs[32];
+    void *allocs[64];
+    // plastic synapses: the host's descriptor (its arrays: sim_sync) and
+    // the classes as the device sees them
+    n4d__cuda_plastic_desc hp;
+    n4d__pdev_cls *dcls_host; // host copy of the device's class table
     int n_allocs;
     // host side of the record buffer (pinned)
     uint32_t *h_rec;
@@ -334,7 +436,114 @@ void destroy(DSim *s)
     }
     (void)cudaGetLastError();
     std::free(s->h_off);
+    std::free(s->dcls_host);
     delete s;
+}
+
+// Allocates and fills the device's plastic state (Dev::pd) from the host's.
+cudaError_t plastic_create(DSim *s, const n4d__cuda_plastic_desc *p, uint64_t n_seg)
+{
+    Dev &d = s->d;
+    const uint64_t N = s->n, P = p->n_pops;
+    s->hp = *p;
+    s->dcls_host = (n4d__pdev_cls *)std::calloc(p->n_cls ? p->n_cls : 1, sizeof(n4d__pdev_cls));
+    if (!s->dcls_host)
+        return cudaErrorMemoryAllocation;
+    cudaError_t e = cudaSuccess;
+    auto up = [&](auto **dst, const auto *src, uint64_t count) {
+        if (e == cudaSuccess)
+            e = dalloc(s, dst, count);
+        if (e == cudaSuccess && src && count)
+            e = cudaMemcpyAsync(*dst, src, count * sizeof **dst, cudaMemcpyHostToDevice, s->stream);
+    };
+    for (uint32_t k = 0; k < p->n_cls; k++) {
+        const n4d__pdev_cls &h = p->cls[k];
+        n4d__pdev_cls &c = s->dcls_host[k];
+        c = h;
+        c.wd = nullptr;
+        c.wf = nullptr;
+        c.tu = c.tx = nullptr;
+        c.tlast = nullptr;
+        if (h.wd)
+            up(&c.wd, h.wd, p->cls_n[k]);
+        if (h.wf)
+            up(&c.wf, h.wf, p->cls_n[k]);
+        if (h.tu) {
+            up(&c.tu, h.tu, N);
+            up(&c.tx, h.tx, N);
+            up(&c.tlast, h.tlast, N);
+        }
+    }
+    n4d__pdev &q = d.pd;
+    n4d__pdev_cls *cls = nullptr;
+    uint64_t *seg_base = nullptr;
+    int32_t *pop_of = nullptr;
+    uint8_t *tracked = nullptr, *np = nullptr, *nm = nullptr;
+    double *itp = nullptr, *itm = nullptr;
+    up(&cls, s->dcls_host, p->n_cls);
+    up(&seg_base, p->seg_base, n_seg);
+    up(&q.hist, p->hist, N * p->hist_cap);
+    up(&q.head, p->hist_head, N);
+    up(&q.len, p->hist_len, N);
+    up(&q.recent, p->recent, N);
+    up(&q.flushed, p->flushed, N);
+    up(&pop_of, p->pop_of, N);
+    up(&tracked, p->pop_tracked, P);
+    up(&np, p->nearest_plus, P);
+    up(&nm, p->nearest_minus, P);
+    up(&itp, p->inv_tau_plus, P);
+    up(&itm, p->inv_tau_minus, P);
+    up(&d.flush_ids, (const uint32_t *)nullptr, N);
+    up(&d.lfc, (const long long *)p->last_flush_check, 1);
+    q.cls = cls;
+    q.n_cls = p->n_cls;
+    q.seg_base = seg_base;
+    q.mask = p->hist_cap - 1;
+    q.pop_of = pop_of;
+    q.pop_tracked = tracked;
+    q.nearest_plus = np;
+    q.nearest_minus = nm;
+    q.inv_tau_plus = itp;
+    q.inv_tau_minus = itm;
+    q.window = p->window;
+    q.keep = p->keep;
+    q.scale = p->scale;
+    d.plastic = 1;
+    return e;
+}
+
+// sim_sync's copies of the plastic state (enqueued on the stream).
+cudaError_t plastic_copy(DSim *s, int to_host)
+{
+    const n4d__cuda_plastic_desc &h = s->hp;
+    const uint64_t N = s->n;
+    cudaError_t e = cudaSuccess;
+    auto cp = [&](void *host, void *dev, size_t bytes) {
+        if (e == cudaSuccess && bytes)
+            e = cudaMemcpyAsync(to_host ? host : dev, to_host ? dev : host, bytes,
+                                to_host ? cudaMemcpyDeviceToHost : cudaMemcpyHostToDevice,
+                                s->stream);
+    };
+    for (uint32_t k = 0; k < h.n_cls; k++) {
+        const n4d__pdev_cls &hc = h.cls[k], &dc = s->dcls_host[k];
+        if (hc.wd)
+            cp(hc.wd, dc.wd, h.cls_n[k] * sizeof(double));
+        if (hc.wf)
+            cp(hc.wf, dc.wf, h.cls_n[k] * sizeof(float));
+        if (hc.tu) {
+            cp(hc.tu, dc.tu, N * sizeof(double));
+            cp(hc.tx, dc.tx, N * sizeof(double));
+            cp(hc.tlast, dc.tlast, N * sizeof(int64_t));
+        }
+    }
+    const n4d__pdev &q = s->d.pd;
+    cp(h.hist, q.hist, N * h.hist_cap * sizeof(n4d__spk));
+    cp(h.hist_head, q.head, N * sizeof(uint32_t));
+    cp(h.hist_len, q.len, N * sizeof(uint32_t));
+    cp(h.recent, q.recent, N * sizeof(n4d__recent));
+    cp(h.flushed, q.flushed, N * sizeof(int64_t));
+    cp(h.last_flush_check, s->d.lfc, sizeof(int64_t));
+    return e;
 }
 
 // Enqueues one step.
@@ -347,6 +556,11 @@ cudaError_t launch_step(DSim *s)
     if (e != cudaSuccess)
         return e;
     k_reserve<<<1, 1, 0, s->stream>>>(s->d);
+    if (s->d.plastic) {
+        k_pselect<<<(unsigned)((s->n + POST_BS - 1) / POST_BS), POST_BS, 0, s->stream>>>(s->d);
+        k_pappend<<<s->post_grid, POST_BS, 0, s->stream>>>(s->d);
+        k_pflush<<<s->post_grid, POST_BS, 0, s->stream>>>(s->d);
+    }
     k_post<<<s->post_grid, POST_BS, 0, s->stream>>>(s->d);
     return cudaGetLastError();
 }
@@ -398,6 +612,12 @@ n4d_status run_chunk_steps(DSim *s, uint32_t K, char *err)
                    "copying the step counters");
         N4D_CU_TRY(cudaStreamSynchronize(s->stream), "running the step kernels");
         const Ctl c = *s->h_ctl;
+        if (c.overflow)
+            return n4dcu::fail(err, N4D_E_LIMIT,
+                               "the spike history of neuron %u (internal index) outgrew the %u "
+                               "spikes the device keeps per neuron; set N4D_CUDA_MAX_RATE (Hz, "
+                               "default 500) above the neurons' average rate",
+                               c.overflow - 1, s->hp.hist_cap);
         const uint32_t recorded = c.halt_k == NO_HALT ? K : c.halt_k;
         done = c.halt_k == NO_HALT ? K : c.halt_k + 1;
         if (recorded)
@@ -503,6 +723,7 @@ n4d_status sim_create(const n4d__cuda_sim_desc *desc, void **out, char *err)
     d.inv_scale = desc->inv_scale;
     d.n_dc = (uint32_t)desc->n_dc;
     d.n_poisson = (uint32_t)desc->n_poisson;
+    d.max_delay = desc->max_delay;
     const uint64_t N = desc->n;
     const uint64_t ring_len = (uint64_t)desc->ring_slots * 2 * N;
     // record buffer: at least one step of all neurons, up to 2^24 entries
@@ -660,6 +881,8 @@ n4d_status sim_create(const n4d__cuda_sim_desc *desc, void **out, char *err)
                                         s->stream)
                       : cudaMemsetAsync(up[k].dst, 0, up[k].bytes, s->stream);
     }
+    if (e == cudaSuccess && desc->plastic)
+        e = plastic_create(s, desc->plastic, desc->n_seg);
     if (e == cudaSuccess)
         e = cudaStreamSynchronize(s->stream);
     std::free(blk_run);
@@ -723,7 +946,10 @@ n4d_status sim_sync(void *h, uint32_t flags, uint64_t step, char *err)
         return st;
     const Dev &d = s->d;
     const uint64_t N = s->n;
-    const unsigned sel = (flags & N4D__SYNC_IEXT) ? F_IEXT : (flags & N4D__SYNC_STATE) ? F_STATE : F_ALL;
+    const unsigned sel = (flags & N4D__SYNC_IEXT)      ? F_IEXT
+                         : (flags & N4D__SYNC_STATE)   ? F_STATE
+                         : (flags & N4D__SYNC_PLASTIC) ? F_PLASTIC
+                                                       : F_ALL;
     struct Arr {
         unsigned bit;
         void *host, *dev;
@@ -761,6 +987,9 @@ n4d_status sim_sync(void *h, uint32_t flags, uint64_t step, char *err)
                                    s->stream),
                    to_host ? "copying the state to the host" : "copying the state to the device");
     }
+    if (s->d.plastic && (sel & F_PLASTIC) && !(to_host && (s->host_fresh & F_PLASTIC)))
+        N4D_CU_TRY(plastic_copy(s, to_host), to_host ? "copying the plastic state to the host"
+                                                    : "copying the plastic state to the device");
     N4D_CU_TRY(cudaStreamSynchronize(s->stream), "copying the state");
     s->host_fresh |= sel;
     return N4D_OK;

@@ -32,3 +32,13 @@ set_tests_properties(test_build_device_selftest PROPERTIES
 add_test(NAME test_cuda_mock_host COMMAND test_cuda mock-host)
 set_tests_properties(test_cuda_mock_host PROPERTIES
   ENVIRONMENT "N4D_CUDA_LIBRARY=$<TARGET_FILE:n4d_cuda_mock>")
+
+# Plastic synapses on the cuda backend against the mock (the kernels'
+# per-thread functions of src/core/plastic_dev.h on the host): bitwise
+# cpu-ref, weight reads and checkpoints (tests/test_plastic_store.c).
+if(TARGET test_plastic_store)
+  add_test(NAME test_plastic_store_cuda_mock COMMAND test_plastic_store cuda)
+  set_tests_properties(test_plastic_store_cuda_mock PROPERTIES
+    ENVIRONMENT "N4D_CUDA_LIBRARY=$<TARGET_FILE:n4d_cuda_mock>" SKIP_RETURN_CODE 77 TIMEOUT 900)
+  add_dependencies(test_plastic_store n4d_cuda_mock)
+endif()

@@ -11,7 +11,10 @@
  * Keep it in step with cuda/build.cu.
  *
  * Simulations (sim_*) follow cuda/backend.cu the same way: chunks, the
- * device record buffer and its halts, pending reports, sync rules.
+ * device record buffer and its halts, pending reports, sync rules, and the
+ * plastic synapses: the kernels' per-thread functions (plastic_dev.h) run
+ * in loops over the threads, in the kernels' order (select, append, flush,
+ * deliver), on the "device" copies of the classes' state and histories.
  *
  * N4D_MOCK_FAIL=count|fill|fetch makes that entry fail with N4D_E_NOMEM;
  * N4D_MOCK_BAD_COUNTS=1 reports one synapse too many for neuron 0;
@@ -77,7 +80,7 @@ static void *dup_array(const void *p, size_t bytes)
 {
     if (!p)
         return NULL;
-    void *q = malloc(bytes ? bytes : 1);
+    void *q = malloc(bytes > 0 ? bytes : 1);
     if (q)
         memcpy(q, p, bytes);
     return q;
@@ -94,7 +97,7 @@ static void *dup_array(const void *p, size_t bytes)
 #define MAX_POISSON 16
 
 enum { F_V = 1u, F_X = 2u, F_IEXT = 8u, F_REF = 16u, F_RING = 32u, /* F_X: every x[j] */
-       F_STATE = F_V | F_X | F_IEXT | F_REF, F_ALL = F_STATE | F_RING };
+       F_PLASTIC = 64u, F_STATE = F_V | F_X | F_IEXT | F_REF, F_ALL = F_STATE | F_RING | F_PLASTIC };
 
 typedef struct mock_ctl {
     uint64_t t0;
@@ -131,7 +134,124 @@ typedef struct mock_sim {
     uint32_t pend_from, pend_to;
     unsigned host_fresh;
     int corrupt; /* N4D_MOCK_CORRUPT: every delivered weight 1.5 times too large */
+    /* plastic synapses (cuda/backend.cu's Dev::pd and its arrays) */
+    int plastic;
+    n4d__cuda_plastic_desc hp; /* the host's arrays */
+    n4d__pdev pd;              /* the "device" copies */
+    n4d__pdev_cls *cls;
+    uint32_t *flush_ids;
+    uint64_t n_flush;
+    int64_t lfc;               /* last_flush_check */
+    uint32_t overflow;         /* neuron + 1 whose history was full */
 } mock_sim;
+
+static void plastic_free(mock_sim *s)
+{
+    if (!s->plastic)
+        return;
+    for (uint32_t k = 0; s->cls && k < s->hp.n_cls; k++) {
+        free(s->cls[k].wd);
+        free(s->cls[k].wf);
+        free(s->cls[k].tu);
+        free(s->cls[k].tx);
+        free(s->cls[k].tlast);
+    }
+    free(s->cls);
+    free((void *)s->pd.seg_base);
+    free(s->pd.hist);
+    free(s->pd.head);
+    free(s->pd.len);
+    free(s->pd.recent);
+    free(s->pd.flushed);
+    free((void *)s->pd.pop_of);
+    free((void *)s->pd.pop_tracked);
+    free((void *)s->pd.inv_tau_plus);
+    free((void *)s->pd.inv_tau_minus);
+    free((void *)s->pd.nearest_plus);
+    free((void *)s->pd.nearest_minus);
+    free(s->flush_ids);
+}
+
+/* The copies, as sim_create makes them on the device. */
+static int plastic_create(mock_sim *s, const n4d__cuda_plastic_desc *p)
+{
+    const uint64_t N = s->n, n1 = N ? N : 1, P = p->n_pops ? p->n_pops : 1;
+    s->plastic = 1;
+    s->hp = *p;
+    s->cls = calloc(p->n_cls ? p->n_cls : 1, sizeof *s->cls);
+    if (!s->cls)
+        return 0;
+    int ok = 1;
+    for (uint32_t k = 0; k < p->n_cls; k++) {
+        const n4d__pdev_cls *h = &p->cls[k];
+        n4d__pdev_cls *c = &s->cls[k];
+        *c = *h;
+        c->wd = dup_array(h->wd, p->cls_n[k] * sizeof(double));
+        c->wf = dup_array(h->wf, p->cls_n[k] * sizeof(float));
+        c->tu = dup_array(h->tu, N * sizeof(double));
+        c->tx = dup_array(h->tx, N * sizeof(double));
+        c->tlast = dup_array(h->tlast, N * sizeof(int64_t));
+        ok = ok && (!h->wd || c->wd) && (!h->wf || c->wf) && (!h->tu || c->tu) &&
+             (!h->tx || c->tx) && (!h->tlast || c->tlast);
+    }
+    n4d__pdev *d = &s->pd;
+    d->cls = s->cls;
+    d->n_cls = p->n_cls;
+    d->seg_base = dup_array(p->seg_base, s->d.n_seg * sizeof(uint64_t));
+    d->mask = p->hist_cap - 1;
+    d->hist = dup_array(p->hist, n1 * p->hist_cap * sizeof(n4d__spk));
+    d->head = dup_array(p->hist_head, n1 * sizeof(uint32_t));
+    d->len = dup_array(p->hist_len, n1 * sizeof(uint32_t));
+    d->recent = dup_array(p->recent, n1 * sizeof(n4d__recent));
+    d->flushed = dup_array(p->flushed, n1 * sizeof(int64_t));
+    d->pop_of = dup_array(p->pop_of, n1 * sizeof(int32_t));
+    d->pop_tracked = dup_array(p->pop_tracked, P);
+    d->inv_tau_plus = dup_array(p->inv_tau_plus, P * sizeof(double));
+    d->inv_tau_minus = dup_array(p->inv_tau_minus, P * sizeof(double));
+    d->nearest_plus = dup_array(p->nearest_plus, P);
+    d->nearest_minus = dup_array(p->nearest_minus, P);
+    d->window = p->window;
+    d->keep = p->keep;
+    d->scale = p->scale;
+    s->flush_ids = malloc(n1 * sizeof(uint32_t));
+    s->lfc = *p->last_flush_check;
+    return ok && (!s->d.n_seg || d->seg_base) && d->hist && d->head && d->len && d->recent &&
+           d->flushed && d->pop_of && d->pop_tracked && d->inv_tau_plus && d->inv_tau_minus &&
+           d->nearest_plus && d->nearest_minus && s->flush_ids;
+}
+
+/* sim_sync's copies of the plastic state */
+static void plastic_sync(mock_sim *s, int to_host)
+{
+    const n4d__cuda_plastic_desc *h = &s->hp;
+    const uint64_t N = s->n;
+#define CP(host, dev, bytes)                                                                       \
+    do {                                                                                           \
+        if ((bytes) != 0)                                                                          \
+            memcpy(to_host ? (void *)(host) : (void *)(dev),                                       \
+                   to_host ? (const void *)(dev) : (const void *)(host), (bytes));                 \
+    } while (0)
+    for (uint32_t k = 0; k < h->n_cls; k++) {
+        const n4d__pdev_cls *hc = &h->cls[k];
+        n4d__pdev_cls *c = &s->cls[k];
+        if (hc->wd)
+            CP(hc->wd, c->wd, h->cls_n[k] * sizeof(double));
+        if (hc->wf)
+            CP(hc->wf, c->wf, h->cls_n[k] * sizeof(float));
+        if (hc->tu) {
+            CP(hc->tu, c->tu, N * sizeof(double));
+            CP(hc->tx, c->tx, N * sizeof(double));
+            CP(hc->tlast, c->tlast, N * sizeof(int64_t));
+        }
+    }
+    CP(h->hist, s->pd.hist, N * h->hist_cap * sizeof(n4d__spk));
+    CP(h->hist_head, s->pd.head, N * sizeof(uint32_t));
+    CP(h->hist_len, s->pd.len, N * sizeof(uint32_t));
+    CP(h->recent, s->pd.recent, N * sizeof(n4d__recent));
+    CP(h->flushed, s->pd.flushed, N * sizeof(int64_t));
+    CP(h->last_flush_check, &s->lfc, sizeof(int64_t));
+#undef CP
+}
 
 static void sim_destroy(void *h)
 {
@@ -158,6 +278,7 @@ static void sim_destroy(void *h)
     free(s->seg_key);
     free(s->target);
     free(s->wq);
+    plastic_free(s);
     free(s);
 }
 
@@ -225,6 +346,11 @@ static n4d_status sim_create(const n4d__cuda_sim_desc *d, void **out, char *err)
     s->d.seg_key = s->seg_key;
     s->d.target = s->target;
     s->d.weight_q = s->wq;
+    if (d->plastic && !plastic_create(s, d->plastic)) {
+        sim_destroy(s);
+        return fail(err, N4D_E_NOMEM, "mock: out of host memory");
+    }
+    s->d.plastic = NULL; /* the host's descriptor may go: s->hp keeps its arrays */
     s->host_fresh = F_ALL;
     s->corrupt = getenv("N4D_MOCK_CORRUPT") ? 1 : 0;
     *out = s;
@@ -274,6 +400,40 @@ static void mock_update(mock_sim *s)
     }
 }
 
+/* The plastic kernels of step t before k_post's delivery: k_reserve's
+ * flush decision, k_pselect, k_pappend, k_pflush. */
+static void mock_plastic_step(mock_sim *s, int64_t t)
+{
+    const n4d__pdev *p = &s->pd;
+    const n4d__cuda_sim_desc *d = &s->d;
+    const int64_t check = t / N4D__FLUSH_EVERY;
+    s->n_flush = 0;
+    if (p->window > (int64_t)d->max_delay && check != s->lfc) {
+        s->lfc = check;
+        for (uint32_t i = 0; i < s->n; i++)
+            if (n4d__pdev_select(p, i, t)) {
+                s->pd.flushed[i] = p->recent[i].step[0];
+                s->flush_ids[s->n_flush++] = i;
+            }
+    }
+    for (uint64_t j = 0; j < s->ctl.cur_count; j++)
+        if (n4d__pdev_append(p, s->spk[j], t) && !s->overflow)
+            s->overflow = s->spk[j] + 1;
+    for (uint64_t f = 0; f < s->n_flush; f++) {
+        const uint32_t src = s->flush_ids[f];
+        const n4d__hview h = n4d__pdev_view(p, src);
+        const n4d__spk *last = n4d__h_at(&h, h.len - 1);
+        for (uint64_t g = d->seg_ptr[src]; g < d->seg_ptr[src + 1]; g++) {
+            const uint32_t cl = N4D__SEG_CLASS(d->seg_key[g]);
+            if (!cl || s->cls[cl - 1].rule != N4D__SYN_STDP)
+                continue;
+            for (uint64_t j = d->seg_off[g]; j < d->seg_off[g + 1]; j++)
+                n4d__pdev_flush_syn(p, &s->cls[cl - 1], p->seg_base[g] + (j - d->seg_off[g]),
+                                    d->target[j], last, N4D__SEG_DELAY(d->seg_key[g]));
+        }
+    }
+}
+
 /* CUB DeviceSelect::Flagged, k_reserve, k_post */
 static void mock_select_reserve_post(mock_sim *s)
 {
@@ -307,15 +467,33 @@ static void mock_select_reserve_post(mock_sim *s)
     if (!c->cur_deliver)
         return;
     const n4d__cuda_sim_desc *d = &s->d;
+    const int64_t t = (int64_t)(c->t0 + c->k - 1);
+    if (s->plastic)
+        mock_plastic_step(s, t);
     for (uint64_t j = 0; j < c->cur_count; j++) {
         const uint32_t src = s->spk[j];
+        const n4d__spk *prev = NULL;
+        if (s->plastic) { /* deliver_row: the source's spike before this one */
+            const n4d__hview h = n4d__pdev_view(&s->pd, src);
+            const int64_t kp = n4d__h_before(&h, t);
+            prev = kp >= 0 ? n4d__h_at(&h, (uint32_t)kp) : NULL;
+        }
         for (uint64_t g = d->seg_ptr[src]; g < d->seg_ptr[src + 1]; g++) {
-            uint32_t slot = c->cur_tmod + N4D__SEG_DELAY(d->seg_key[g]);
+            const uint32_t key = d->seg_key[g];
+            uint32_t slot = c->cur_tmod + N4D__SEG_DELAY(key);
             if (slot >= s->R)
                 slot -= s->R;
-            int64_t *acc = s->ring + ((size_t)slot * 2 + N4D__SEG_CH(d->seg_key[g])) * s->n;
-            for (uint64_t i = d->seg_off[g]; i < d->seg_off[g + 1]; i++)
-                acc[d->target[i]] += d->weight_q[i] + (s->corrupt ? d->weight_q[i] / 2 : 0);
+            int64_t *acc = s->ring + ((size_t)slot * 2 + N4D__SEG_CH(key)) * s->n;
+            const uint32_t cl = s->plastic ? N4D__SEG_CLASS(key) : 0;
+            for (uint64_t i = d->seg_off[g]; i < d->seg_off[g + 1]; i++) {
+                int64_t w = d->weight_q[i];
+                if (cl)
+                    w = n4d__pdev_deliver_syn(&s->pd, &s->cls[cl - 1],
+                                              s->pd.seg_base[g] + (i - d->seg_off[g]), src,
+                                              d->target[i], d->weight_q[i], t, prev,
+                                              N4D__SEG_DELAY(key));
+                acc[d->target[i]] += w + (s->corrupt ? w / 2 : 0);
+            }
         }
     }
 }
@@ -378,11 +556,20 @@ static n4d_status mock_emit_pending(mock_sim *s, uint64_t *steps, n4d__cuda_emit
 static n4d_status sim_run(void *h, uint64_t steps, n4d__cuda_emit_fn emit, void *user, char *err)
 {
     mock_sim *s = h;
+    if (s->overflow)
+        return fail(err, N4D_E_STATE, "the device state is undefined after an earlier CUDA "
+                    "error; destroy this simulation and create a new one");
     n4d_status st = mock_emit_pending(s, &steps, emit, user, err);
     if (st)
         return st;
     while (steps > 0) {
         mock_chunk(s, steps < CHUNK_MAX ? (uint32_t)steps : CHUNK_MAX);
+        if (s->overflow)
+            return fail(err, N4D_E_LIMIT,
+                        "the spike history of neuron %u (internal index) outgrew the %u spikes "
+                        "the device keeps per neuron; set N4D_CUDA_MAX_RATE (Hz, default 500) "
+                        "above the neurons' average rate",
+                        s->overflow - 1, s->hp.hist_cap);
         if ((st = mock_emit_pending(s, &steps, emit, user, err)))
             return st;
     }
@@ -393,9 +580,10 @@ static n4d_status sim_sync(void *h, uint32_t flags, uint64_t step, char *err)
 {
     mock_sim *s = h;
     const uint64_t N = s->n;
-    const unsigned sel = (flags & N4D__SYNC_IEXT)    ? F_IEXT
-                         : (flags & N4D__SYNC_STATE) ? F_STATE
-                                                     : F_ALL;
+    const unsigned sel = (flags & N4D__SYNC_IEXT)      ? F_IEXT
+                         : (flags & N4D__SYNC_STATE)   ? F_STATE
+                         : (flags & N4D__SYNC_PLASTIC) ? F_PLASTIC
+                                                       : F_ALL;
     const int to_host = (flags & N4D__SYNC_TO_HOST) != 0;
     if (to_host && s->pend_from < s->pend_to)
         return fail(err, N4D_E_STATE,
@@ -426,6 +614,8 @@ static n4d_status sim_sync(void *h, uint32_t flags, uint64_t step, char *err)
             continue;
         memcpy(to_host ? arr[k].host : arr[k].dev, to_host ? arr[k].dev : arr[k].host, arr[k].bytes);
     }
+    if (s->plastic && (sel & F_PLASTIC) && !(to_host && (s->host_fresh & F_PLASTIC)))
+        plastic_sync(s, to_host);
     s->host_fresh |= sel;
     return N4D_OK;
 }

@@ -610,7 +610,7 @@ static void test_4dnc_config(void **state)
     assert_int_equal(n4d_model_get_population_lifecycle(m, "V1_like", &lc), N4D_OK);
     assert_true(lc.enable_death == 0 && lc.max_age == 100000 && lc.mutation_std_weights == 0.02);
     /* the plasticity section is hebb_4dnc (its homeostatic part is not simulated) */
-    assert_non_null(strstr(w, "config.json: plasticity.homeostatic is not simulated by n4d"));
+    assert_non_null(strstr(w, "config.json: plasticity.homeostatic is ignored, as the reference"));
 
     /* one population per area, named as the area, every site */
     assert_int_equal(n4d_model_num_populations(m), 2);

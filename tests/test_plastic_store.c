@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L /* setenv */
 /* Storage of learning runs (docs/storage.md, docs/plasticity.md): checkpoint
  * and resume of plastic sims, bitwise against one uninterrupted run, across
  * backends, thread counts and layouts (hebb_4dnc on an imported 4DNC
@@ -510,13 +511,158 @@ static void test_record_weights(void **state)
     n4d_context_destroy(ctx);
 }
 
-int main(void)
+/* ---- plastic synapses on the cuda backend ---------------------------------------------------
+ * The same spikes, checksum and weights as cpu-ref, bit for bit, with the
+ * weights read (a device -> host copy) in the middle of the run, and a
+ * checkpoint of the cuda sim resumed on cpu-ref and on cuda. Skipped where
+ * the cuda backend cannot run (no library, no device); tests/build_device.cmake
+ * runs them against tests/mock_cuda.c, a GPU machine against the kernels. */
+
+static bool cuda_usable(n4d_model *m)
+{
+    n4d_sim_options o;
+    n4d_sim_options_init(&o);
+    o.backend = "cuda";
+    n4d_sim *s = NULL;
+    const n4d_status st = n4d_sim_create(m, &o, &s);
+    if (st == N4D_E_NOT_BUILT || st == N4D_E_NO_DEVICE) {
+        printf("cuda cases skipped: %s\n", n4d_last_error(m));
+        return false;
+    }
+    ASSERT_OK(st, m);
+    n4d_sim_destroy(s);
+    return true;
+}
+
+/* `steps` steps (fed: the 4DNC senses) in two runs with a weight read in
+ * between. */
+static void run_split(n4d_sim *s, int fed, int from, int to)
+{
+    const int mid = from + (to - from) / 3;
+    if (fed)
+        feed_run(s, from, mid);
+    else
+        ASSERT_OK(n4d_sim_run(s, (uint64_t)(mid - from)), s);
+    uint64_t n = 0;
+    ASSERT_OK(n4d_sim_get_weights(s, NULL, 0, NULL, NULL, NULL, &n), s);
+    if (fed)
+        feed_run(s, mid, to);
+    else
+        ASSERT_OK(n4d_sim_run(s, (uint64_t)(to - mid)), s);
+}
+
+static void cuda_case(n4d_context *ctx, n4d_model *m, int fed, int S1, int S2, const char *label)
+{
+    n4d_sim *a = new_sim(m, "cpu-ref", 1);
+    run_split(a, fed, 0, S1 + S2);
+    outcome ref;
+    outcome_take(a, &ref);
+    n4d_sim_destroy(a);
+    assert_true(ref.n_spk > 100);
+    char what[200];
+    n4d_sim *c = new_sim(m, "cuda", 0);
+    run_split(c, fed, 0, S1 + S2);
+    outcome got;
+    outcome_take(c, &got);
+    snprintf(what, sizeof what, "%s on cuda", label);
+    outcome_same(&ref, &got, what);
+    outcome_free(&got);
+    n4d_sim_destroy(c);
+    /* a checkpoint of the cuda sim: its host copy is current */
+    c = new_sim(m, "cuda", 0);
+    run_split(c, fed, 0, S1);
+    const char *ck = tmp_path("cuda.h5");
+    ASSERT_OK(n4d_sim_checkpoint(c, ck, NULL), c);
+    n4d_sim_destroy(c);
+    for (int k = 0; k < 2; k++) {
+        n4d_resume_options ro;
+        n4d_resume_options_init(&ro);
+        ro.backend = k ? "cuda" : "cpu-ref";
+        n4d_model *m2 = NULL;
+        n4d_sim *s2 = NULL;
+        ASSERT_OK(n4d_sim_resume(ctx, ck, &ro, &m2, &s2), ctx);
+        run_split(s2, fed, S1, S1 + S2);
+        outcome_take(s2, &got);
+        snprintf(what, sizeof what, "%s, checkpoint on cuda resumed on %s", label, ro.backend);
+        outcome_same(&ref, &got, what);
+        outcome_free(&got);
+        n4d_sim_destroy(s2);
+        n4d_model_destroy(m2);
+    }
+    outcome_free(&ref);
+}
+
+static void test_cuda_plastic(void **state)
+{
+    (void)state;
+    n4d_context *ctx = new_ctx();
+    n4d_model *m = NULL;
+    ASSERT_OK(n4d_model_import_4dnc(ctx, N4D_SOURCE_DIR "/tests/data/4dnc_small_model.h5", NULL,
+                                    &m),
+              ctx);
+    if (!cuda_usable(m)) {
+        n4d_model_destroy(m);
+        n4d_context_destroy(ctx);
+        skip();
+    }
+    cuda_case(ctx, m, 1, 137, 200, "hebb_4dnc (4DNC import)");
+    n4d_model_destroy(m);
+    for (int nearest = 0; nearest < 2; nearest++) {
+        g_nearest = nearest;
+        m = learn_model(ctx, 7);
+        cuda_case(ctx, m, 0, 777, 800,
+                  nearest ? "stdp nearest + tsodyks" : "stdp all-to-all + tsodyks");
+        n4d_model_destroy(m);
+    }
+    g_nearest = 0;
+    assert_int_equal(mem_current(ctx), 0);
+    n4d_context_destroy(ctx);
+}
+
+/* The device's spike histories have a fixed capacity: a rate bound too
+ * low is a clear error, a bad one a config error. */
+static void test_cuda_plastic_errors(void **state)
+{
+    (void)state;
+    n4d_context *ctx = new_ctx();
+    n4d_model *m = learn_model(ctx, 7);
+    if (!cuda_usable(m)) {
+        n4d_model_destroy(m);
+        n4d_context_destroy(ctx);
+        skip();
+    }
+    n4d_sim_options o;
+    n4d_sim_options_init(&o);
+    o.backend = "cuda";
+    n4d_sim *s = NULL;
+    setenv("N4D_CUDA_MAX_RATE", "fast", 1);
+    ASSERT_ERR_MSG(n4d_sim_create(m, &o, &s), N4D_E_CONFIG, m, "N4D_CUDA_MAX_RATE=\"fast\"");
+    setenv("N4D_CUDA_MAX_RATE", "0.001", 1);
+    ASSERT_OK(n4d_sim_create(m, &o, &s), m);
+    unsetenv("N4D_CUDA_MAX_RATE");
+    ASSERT_ERR_MSG(n4d_sim_run(s, 3000), N4D_E_LIMIT, s, "N4D_CUDA_MAX_RATE");
+    n4d_sim_destroy(s);
+    n4d_model_destroy(m);
+    assert_int_equal(mem_current(ctx), 0);
+    n4d_context_destroy(ctx);
+}
+
+int main(int argc, char **argv)
 {
     if (!n4d_has_feature(N4D_FEATURE_HDF5)) {
         printf("SKIP: built without HDF5\n");
         return 77;
     }
+    if (argc > 1 && strcmp(argv[1], "cuda") == 0) {
+        const struct CMUnitTest cuda[] = {
+            cmocka_unit_test(test_cuda_plastic),
+            cmocka_unit_test(test_cuda_plastic_errors),
+        };
+        return cmocka_run_group_tests(cuda, NULL, NULL);
+    }
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cuda_plastic),
+        cmocka_unit_test(test_cuda_plastic_errors),
         cmocka_unit_test(test_resume_stdp_tsodyks),
         cmocka_unit_test(test_resume_hebb_4dnc),
         cmocka_unit_test(test_save_model),

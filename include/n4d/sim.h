@@ -160,7 +160,9 @@ N4D_API n4d_status n4d_sim_punishment(n4d_sim *sim, double punishment, double st
 N4D_API n4d_status n4d_sim_novelty(n4d_sim *sim, double uncertainty, double novelty);
 
 /** The current weights of the synapses of `projection` (a projection's
- * name: every synapse between its source and target populations; the name
+ * name: every synapse between its source and target populations, or, when
+ * other projections join the same two populations, those of its sign:
+ * N4D_E_CONFIG if a projection there has the same or an automatic type; the name
  * of a plastic synapse class, such as "4dnc" for an imported 4D Neural
  * Cognition model; or NULL: every synapse of the model). Plastic weights
  * are the sim's own (hebb_4dnc with its decay up to the current step;

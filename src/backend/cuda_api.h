@@ -23,6 +23,7 @@
 
 #include "n4d/common.h"
 #include "neuron.h"
+#include "plastic_dev.h"
 #include "synapse_gen.h"
 
 #ifdef __cplusplus
@@ -30,7 +31,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a structure or function below changes. */
-#define N4D_CUDA_ABI_VERSION 3u
+#define N4D_CUDA_ABI_VERSION 4u
 /* Name of the exported entry point. */
 #define N4D_CUDA_ENTRY "n4d_cuda_get_api"
 /* File name of the library. */
@@ -42,6 +43,7 @@ extern "C" {
 #define N4D__SYNC_TO_HOST 1u  /* device -> host (else host -> device) */
 #define N4D__SYNC_STATE 2u    /* neuron state arrays only, not the delay ring */
 #define N4D__SYNC_IEXT 4u     /* the external input array only */
+#define N4D__SYNC_PLASTIC 8u  /* the plastic state only (weights, histories) */
 
 /* A DC input (n4d__input reduced to what the update needs). */
 typedef struct n4d__cuda_dc {
@@ -49,6 +51,33 @@ typedef struct n4d__cuda_dc {
     int32_t pad_;
     double amplitude, start, stop; /* as in the model: ms */
 } n4d__cuda_dc;
+
+/* The plastic synapses of a simulation (ABI 4; plastic_dev.h): the
+ * classes with the host copies of their state (the core's arrays, which
+ * sim_sync copies to and from: they must stay valid until sim_destroy),
+ * the per-population trace constants, and the spike histories as rings of
+ * one capacity hist_cap (a power of two) per neuron: hist[i * hist_cap ..]
+ * from hist_head[i], hist_len[i] used. In the classes, wd / wf / tu / tx /
+ * tlast are host addresses of n synapses (wd, wf) or n neurons. */
+typedef struct n4d__cuda_plastic_desc {
+    uint32_t n_cls;
+    uint32_t hist_cap;
+    const n4d__pdev_cls *cls;   /* host pointers in wd .. tlast */
+    const uint64_t *cls_n;      /* per class: synapses */
+    const uint64_t *seg_base;   /* n_seg */
+    const int32_t *pop_of;      /* n */
+    uint32_t n_pops;
+    const uint8_t *pop_tracked, *nearest_plus, *nearest_minus; /* n_pops */
+    const double *inv_tau_plus, *inv_tau_minus;               /* n_pops */
+    int64_t window, keep;
+    double scale;
+    /* host state (sim_sync) */
+    n4d__spk *hist;
+    uint32_t *hist_head, *hist_len;
+    n4d__recent *recent;
+    int64_t *flushed;
+    int64_t *last_flush_check;
+} n4d__cuda_plastic_desc;
 
 /* Everything the device simulation needs, filled by the core. Arrays other
  * than the host state are copied during sim_create and may be freed after
@@ -85,6 +114,8 @@ typedef struct n4d__cuda_sim_desc {
     const uint32_t *seg_key;    /* n_seg */
     const uint32_t *target;     /* n_syn */
     const int32_t *weight_q;    /* n_syn */
+    /* plastic synapses (ABI 4); NULL without */
+    const n4d__cuda_plastic_desc *plastic;
 } n4d__cuda_sim_desc;
 
 /* Reports the spikes of one step (internal indices, ascending). Sets
@@ -153,10 +184,13 @@ typedef struct n4d__cuda_api {
     void (*sim_destroy)(void *sim);
     /* Advances `steps` steps (counting steps computed earlier whose report
      * failed, which are reported first), reporting each through emit. An
-     * emit error is returned as is, with err left empty. */
+     * emit error is returned as is, with err left empty. A spike history
+     * that outgrows hist_cap stops the run with N4D_E_LIMIT (the device
+     * state is then undefined). */
     n4d_status (*sim_run)(void *sim, uint64_t steps, n4d__cuda_emit_fn emit, void *user,
                           char *err);
-    /* Copies state between the host arrays and the device (N4D__SYNC_*).
+    /* Copies state between the host arrays and the device (N4D__SYNC_*;
+     * without STATE, IEXT or PLASTIC: everything, the plastic state too).
      * `step` is the host's step counter: to the device, a different value
      * than the library's (a restored checkpoint) drops steps pending report
      * and restarts from it. */

@@ -9,6 +9,7 @@
  * unloaded), see docs/gpu.md. */
 #define _GNU_SOURCE /* dladdr */
 #include "cuda_loader.h"
+#include "plastic.h"
 
 #include <dlfcn.h>
 #include <limits.h>
@@ -177,7 +178,100 @@ typedef struct cuda_shim {
     const n4d__cuda_api *api;
     void *dev; /* the library's simulation */
     uint64_t emit_ns; /* profiler: time spent reporting spikes during a run */
+    /* plastic synapses: the descriptor, and the host copy of the device's
+     * spike histories (plastic.c converts it to and from the sim's rings) */
+    n4d__cuda_plastic_desc pd;
+    n4d__pdev_cls *cls;
+    uint64_t *cls_n;
+    n4d__spk *hist;
+    uint32_t *hist_head, *hist_len;
 } cuda_shim;
+
+/* Average rate (Hz) the device's spike histories are sized for by default. */
+#define DEFAULT_MAX_RATE_HZ 500.0
+
+static void plastic_free(n4d_sim *sim, cuda_shim *s)
+{
+    const uint64_t N = sim->n ? sim->n : 1;
+    const uint32_t k = s->pd.n_cls;
+    n4d__free(sim->ctx, N4D_MEM_BACKEND, s->cls, k * sizeof *s->cls);
+    n4d__free(sim->ctx, N4D_MEM_BACKEND, s->cls_n, k * sizeof *s->cls_n);
+    n4d__free(sim->ctx, N4D_MEM_BACKEND, s->hist, (size_t)N * s->pd.hist_cap * sizeof *s->hist);
+    n4d__free(sim->ctx, N4D_MEM_BACKEND, s->hist_head, N * sizeof(uint32_t));
+    n4d__free(sim->ctx, N4D_MEM_BACKEND, s->hist_len, N * sizeof(uint32_t));
+    s->cls = NULL;
+    s->cls_n = NULL;
+    s->hist = NULL;
+    s->hist_head = s->hist_len = NULL;
+}
+
+/* The plastic descriptor of sim_create (docs/gpu.md, "Plastic synapses"). */
+static n4d_status plastic_desc(n4d_sim *sim, cuda_shim *s)
+{
+    n4d__plastic *pl = sim->plastic;
+    const n4d_model *m = sim->model;
+    const uint64_t N = sim->n ? sim->n : 1;
+    double rate = DEFAULT_MAX_RATE_HZ;
+    const char *env = getenv("N4D_CUDA_MAX_RATE");
+    if (env && *env) {
+        char *end = NULL;
+        rate = strtod(env, &end);
+        if (!end || *end || !(rate > 0.0) || !(rate <= 1e6))
+            return n4d__error(&sim->hdr, N4D_E_CONFIG,
+                              "cuda: N4D_CUDA_MAX_RATE=\"%.64s\" is not a rate in Hz in (0, 1e6]",
+                              env);
+    }
+    n4d__cuda_plastic_desc *d = &s->pd;
+    d->n_cls = pl->n_cls;
+    d->hist_cap = n4d__plastic_dev_cap(sim, rate);
+    s->cls = n4d__calloc(sim->ctx, N4D_MEM_BACKEND, pl->n_cls, sizeof *s->cls);
+    s->cls_n = n4d__calloc(sim->ctx, N4D_MEM_BACKEND, pl->n_cls, sizeof *s->cls_n);
+    s->hist = n4d__alloc(sim->ctx, N4D_MEM_BACKEND, (size_t)N * d->hist_cap * sizeof *s->hist);
+    s->hist_head = n4d__calloc(sim->ctx, N4D_MEM_BACKEND, N, sizeof(uint32_t));
+    s->hist_len = n4d__calloc(sim->ctx, N4D_MEM_BACKEND, N, sizeof(uint32_t));
+    if (!s->cls || !s->cls_n || !s->hist || !s->hist_head || !s->hist_len)
+        return n4d__error(&sim->hdr, N4D_E_NOMEM,
+                          "cuda: out of memory for the spike histories (%llu neurons x %u spikes)",
+                          (unsigned long long)sim->n, d->hist_cap);
+    for (uint32_t k = 0; k < pl->n_cls; k++) {
+        const n4d__plastic_class *c = &pl->cls[k];
+        n4d__pdev_cls *q = &s->cls[k];
+        q->rule = c->rule;
+        q->src_pop = c->def->source;
+        if (c->rule == N4D__SYN_HEBB_4DNC)
+            q->k.hebb = c->k.hebb;
+        else if (c->rule == N4D__SYN_STDP)
+            q->k.stdp = c->k.stdp;
+        else if (c->rule == N4D__SYN_TSODYKS)
+            q->k.tso = c->k.tso;
+        q->wd = c->wd;
+        q->wf = c->wf;
+        q->tu = c->tu;
+        q->tx = c->tx;
+        q->tlast = c->tlast;
+        s->cls_n[k] = c->n;
+    }
+    d->cls = s->cls;
+    d->cls_n = s->cls_n;
+    d->seg_base = pl->seg_base;
+    d->pop_of = pl->pop_of;
+    d->n_pops = (uint32_t)m->n_pops;
+    d->pop_tracked = pl->pop_tracked;
+    d->nearest_plus = pl->nearest_plus;
+    d->nearest_minus = pl->nearest_minus;
+    d->inv_tau_plus = pl->inv_tau_plus;
+    d->inv_tau_minus = pl->inv_tau_minus;
+    d->window = pl->window;
+    d->keep = pl->keep;
+    d->scale = m->syn.scale;
+    d->hist = s->hist;
+    d->hist_head = s->hist_head;
+    d->hist_len = s->hist_len;
+    d->recent = pl->recent;
+    d->flushed = pl->flushed;
+    d->last_flush_check = &pl->last_flush_check;
+    return n4d__plastic_hist_to_flat(sim, s->hist, s->hist_head, s->hist_len, d->hist_cap);
+}
 
 static n4d_status shim_error(n4d_sim *sim, n4d_status st, const char *err)
 {
@@ -244,9 +338,17 @@ static n4d_status cuda_init(n4d_sim *sim)
     d.weight_q = sim->syn.weight_q;
     char err[N4D_CUDA_ERR_CAP] = "";
     s->api = api;
+    if (sim->plastic && (st = plastic_desc(sim, s))) {
+        plastic_free(sim, s);
+        n4d__free(sim->ctx, N4D_MEM_BACKEND, dc, ndc * sizeof *dc);
+        n4d__free(sim->ctx, N4D_MEM_BACKEND, s, sizeof *s);
+        return st;
+    }
+    d.plastic = sim->plastic ? &s->pd : NULL;
     st = api->sim_create(&d, &s->dev, err);
     n4d__free(sim->ctx, N4D_MEM_BACKEND, dc, ndc * sizeof *dc);
     if (st) {
+        plastic_free(sim, s);
         n4d__free(sim->ctx, N4D_MEM_BACKEND, s, sizeof *s);
         return shim_error(sim, st, err);
     }
@@ -260,6 +362,7 @@ static void cuda_fini(n4d_sim *sim)
     if (!s)
         return;
     s->api->sim_destroy(s->dev);
+    plastic_free(sim, s);
     n4d__free(sim->ctx, N4D_MEM_BACKEND, s, sizeof *s);
     sim->backend_state = NULL;
 }
@@ -300,12 +403,25 @@ static n4d_status cuda_run(n4d_sim *sim, uint64_t steps)
     return st;
 }
 
-static n4d_status cuda_sync(n4d_sim *sim, int to_host)
+static n4d_status cuda_sync(n4d_sim *sim, int flags)
 {
     cuda_shim *s = sim->backend_state;
     char err[N4D_CUDA_ERR_CAP] = "";
-    n4d_status st = s->api->sim_sync(s->dev, (uint32_t)to_host, sim->step, err);
-    return st ? shim_error(sim, st, err) : N4D_OK;
+    const uint32_t f = (uint32_t)flags;
+    /* the plastic state goes with a full copy, or alone */
+    const bool plastic = s->hist && (f & N4D__SYNC_PLASTIC ||
+                                     !(f & (N4D__SYNC_STATE | N4D__SYNC_IEXT)));
+    const bool to_host = (f & N4D__SYNC_TO_HOST) != 0;
+    n4d_status st;
+    if (plastic && !to_host &&
+        (st = n4d__plastic_hist_to_flat(sim, s->hist, s->hist_head, s->hist_len, s->pd.hist_cap)))
+        return st;
+    if ((st = s->api->sim_sync(s->dev, f, sim->step, err)))
+        return shim_error(sim, st, err);
+    if (plastic && to_host)
+        return n4d__plastic_hist_from_flat(sim, s->hist, s->hist_head, s->hist_len,
+                                           s->pd.hist_cap);
+    return N4D_OK;
 }
 
 static const n4d__backend_ops cuda_ops = {"cuda", cuda_init, cuda_fini, cuda_run, cuda_sync};
@@ -327,7 +443,7 @@ static n4d_status cuda_probe(int32_t device, int for_auto, char *msg, size_t cap
 const n4d__backend n4d__backend_cuda = {
     .name = "cuda",
     .abi = N4D__BACKEND_ABI,
-    .caps = N4D__CAP_DEVICE | N4D__CAP_DEVICE_INDEX | N4D__CAP_BUILD,
+    .caps = N4D__CAP_DEVICE | N4D__CAP_DEVICE_INDEX | N4D__CAP_BUILD | N4D__CAP_PLASTICITY,
     .auto_priority = 20,
     .auto_min_neurons = AUTO_CUDA_NEURONS,
     .probe = cuda_probe,

@@ -689,7 +689,14 @@ static n4d_status load_plasticity(cfg *c, json_t *root)
     for (const char *const *k = PLASTICITY_KEYS + 5; *k; k++) {
         json_t *f = json_object_get(pv, *k);
         if (f && !json_is_false(f) && !(json_is_object(f) && json_object_size(f) == 0))
-            n4d__model_warn(c->m, "%s: plasticity.%s is not simulated by n4d (ignored)", c->src, *k);
+            n4d__model_warn(c->m,
+                            "%s: plasticity.%s is ignored, as the reference's simulation step "
+                            "ignores it%s",
+                            c->src, *k,
+                            strcmp(*k, "homeostatic") == 0
+                                ? " (a population's \"homeostasis\" turns on n4d's homeostatic "
+                                  "scaling)"
+                                : "");
     }
     pop(c);
     return N4D_OK;

@@ -1,5 +1,6 @@
 /* The cell lifecycle of a simulation: see lifecycle.h and docs/lifecycle.md. */
 #include "lifecycle.h"
+#include "modulators.h"
 
 #include "model_registry.h"
 #include "plastic.h"
@@ -119,6 +120,15 @@ n4d_status n4d__life_create(n4d_sim *sim)
     }
     if (!any)
         return N4D_OK;
+    /* a threshold that follows a modulator scales the run's constants
+     * (modulators.h), which lifecycle populations replace by their own */
+    for (size_t b = 0; b < m->n_mod_binds; b++)
+        if (m->mod_binds[b].what == N4D_MOD_THRESHOLD &&
+            n4d__pop_lifecycle(m, m->mod_binds[b].pop))
+            return LIFE_ERR(sim, N4D_E_UNSUPPORTED,
+                            "population \"%s\": a cell lifecycle and a threshold bound to a "
+                            "modulator are not supported together (the gain binding is)",
+                            m->pops[m->mod_binds[b].pop].name);
     /* the rules whose weights a child's mutation can set */
     for (uint32_t c = 0; c < m->n_cls; c++) {
         const n4d__syn_class *cl = &m->cls[c];

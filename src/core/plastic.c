@@ -1,5 +1,6 @@
 /* Plastic synapses of a simulation: see plastic.h and docs/plasticity.md. */
 #include "plastic.h"
+#include "backend.h" /* the sim's ops; cuda_api.h: N4D__SYNC_PLASTIC */
 #include "modulators.h"
 
 #include "lifecycle.h"
@@ -14,7 +15,7 @@
 
 /* Facilitation windows close this many steps (at most) late: the check for
  * closed windows runs when the step count crosses a multiple of it. */
-#define FLUSH_EVERY 64
+#define FLUSH_EVERY N4D__FLUSH_EVERY
 /* Pairs further apart than this many time constants are ignored
  * (e^-40 = 4e-18: below the precision of a double weight change). */
 #define WINDOW_TAUS 40.0
@@ -92,28 +93,32 @@ static inline int64_t da_before(const n4d__plastic *pl, int64_t t)
 static bool da_grow(n4d_sim *sim, n4d__plastic *pl)
 {
     const uint32_t cap = 2 * pl->da_cap;
+    /* every new buffer first, so that a failure changes nothing */
     int64_t *st = n4d__alloc(sim->ctx, N4D_MEM_BUFFERS, cap * sizeof *st);
     double *va = n4d__alloc(sim->ctx, N4D_MEM_BUFFERS, cap * sizeof *va);
-    bool ok = st && va;
-    for (uint32_t k = 0; ok && k < pl->n_cls; k++) {
-        n4d__plastic_class *c = &pl->cls[k];
-        if (!c->dn)
-            continue;
-        double *dn = n4d__alloc(sim->ctx, N4D_MEM_BUFFERS, cap * sizeof *dn);
-        if (!dn) {
+    double **dn = n4d__calloc(sim->ctx, N4D_MEM_OTHER, pl->n_cls ? pl->n_cls : 1, sizeof *dn);
+    bool ok = st && va && dn;
+    for (uint32_t k = 0; ok && k < pl->n_cls; k++)
+        if (pl->cls[k].dn && !(dn[k] = n4d__alloc(sim->ctx, N4D_MEM_BUFFERS, cap * sizeof(double))))
             ok = false;
-            break;
-        }
-        for (uint32_t q = 0; q < pl->da_len; q++)
-            dn[q] = c->dn[da_at(pl, q)];
-        n4d__free(sim->ctx, N4D_MEM_BUFFERS, c->dn, pl->da_cap * sizeof *dn);
-        c->dn = dn;
-    }
-    if (!ok) { /* classes already moved keep their new ring: grow the rest later */
+    if (!ok) {
+        for (uint32_t k = 0; dn && k < pl->n_cls; k++)
+            n4d__free(sim->ctx, N4D_MEM_BUFFERS, dn[k], cap * sizeof(double));
+        n4d__free(sim->ctx, N4D_MEM_OTHER, dn, (pl->n_cls ? pl->n_cls : 1) * sizeof *dn);
         n4d__free(sim->ctx, N4D_MEM_BUFFERS, st, cap * sizeof *st);
         n4d__free(sim->ctx, N4D_MEM_BUFFERS, va, cap * sizeof *va);
         return false;
     }
+    for (uint32_t k = 0; k < pl->n_cls; k++) {
+        n4d__plastic_class *c = &pl->cls[k];
+        if (!c->dn)
+            continue;
+        for (uint32_t q = 0; q < pl->da_len; q++)
+            dn[k][q] = c->dn[da_at(pl, q)];
+        n4d__free(sim->ctx, N4D_MEM_BUFFERS, c->dn, pl->da_cap * sizeof(double));
+        c->dn = dn[k];
+    }
+    n4d__free(sim->ctx, N4D_MEM_OTHER, dn, (pl->n_cls ? pl->n_cls : 1) * sizeof *dn);
     for (uint32_t q = 0; q < pl->da_len; q++) {
         st[q] = pl->da_step[da_at(pl, q)];
         va[q] = pl->da_val[da_at(pl, q)];
@@ -291,6 +296,19 @@ n4d_status n4d__plastic_create(n4d_sim *sim)
     pl->window = (int64_t)ceil(WINDOW_TAUS * tau_max / sim->dt) + (int64_t)m->syn.max_delay;
     pl->keep = pl->window + (int64_t)m->syn.max_delay + 2 * MAX_BATCH + FLUSH_EVERY + 1;
     pl->last_flush_check = -1;
+    for (uint32_t k = 0; k < m->n_cls; k++) {
+        n4d__plastic_class *c = &pl->cls[k];
+        if (c->rule != N4D__SYN_STDP)
+            continue;
+        c->decay_plus = n4d__alloc(ctx, N4D_MEM_OTHER, (size_t)pl->window * sizeof(double));
+        c->decay_minus = n4d__alloc(ctx, N4D_MEM_OTHER, (size_t)pl->window * sizeof(double));
+        if (!c->decay_plus || !c->decay_minus)
+            return n4d__error(&sim->hdr, N4D_E_NOMEM, "plasticity: out of memory");
+        for (int64_t h = 0; h < pl->window; h++) {
+            c->decay_plus[h] = exp(-(double)h * c->k.stdp.inv_tau_plus);
+            c->decay_minus[h] = exp(-(double)h * c->k.stdp.inv_tau_minus);
+        }
+    }
     if (pl->has_da) {
         /* stdp_dopamine: a presynaptic neuron's last update is at most
          * 2 da_period old; what it reads is kept that long */
@@ -392,6 +410,8 @@ void n4d__plastic_destroy(n4d_sim *sim)
             const uint64_t n = c->n ? c->n : 1;
             n4d__free(ctx, N4D_MEM_SYNAPSES, c->wd, n * sizeof(double));
             n4d__free(ctx, N4D_MEM_SYNAPSES, c->wf, n * sizeof(float));
+            n4d__free(ctx, N4D_MEM_OTHER, c->decay_plus, (size_t)pl->window * sizeof(double));
+            n4d__free(ctx, N4D_MEM_OTHER, c->decay_minus, (size_t)pl->window * sizeof(double));
             n4d__free(ctx, N4D_MEM_SYNAPSES, c->dc, n * sizeof(double));
             n4d__free(ctx, N4D_MEM_BUFFERS, c->dn, (c->dn ? pl->da_cap : 0) * sizeof(double));
             n4d__free(ctx, N4D_MEM_NEURONS, c->tu, N * sizeof(double));
@@ -536,25 +556,17 @@ n4d_status n4d__plastic_append(n4d_sim *sim, uint64_t step, const uint32_t *ids,
                 return st;
         }
         n4d__spk e = {s, 1.0f, 1.0f};
-        if (pl->len[i]) {
+        if (pl->len[i]) { /* the traces: plastic_dev.h, as on the device */
             const n4d__spk *prev = hist_at(pl, i, pl->len[i] - 1);
             const int64_t h = s - prev->step;
-            if (h < pl->window) {
-                if (!pl->nearest_plus[p] && pl->inv_tau_plus[p] != 0.0)
-                    e.kplus = (float)((double)prev->kplus * exp(-(double)h * pl->inv_tau_plus[p]) + 1.0);
-                if (!pl->nearest_minus[p] && pl->inv_tau_minus[p] != 0.0)
-                    e.kminus =
-                        (float)((double)prev->kminus * exp(-(double)h * pl->inv_tau_minus[p]) + 1.0);
-            }
+            e.kplus = n4d__trace_next(prev->kplus, h, pl->window, pl->inv_tau_plus[p],
+                                      pl->nearest_plus[p]);
+            e.kminus = n4d__trace_next(prev->kminus, h, pl->window, pl->inv_tau_minus[p],
+                                       pl->nearest_minus[p]);
         }
         pl->ring[i][(pl->head[i] + pl->len[i]) & (pl->cap[i] - 1)] = e;
         pl->len[i]++;
-        n4d__recent *rc = &pl->recent[i];
-        for (int k = N4D__RECENT - 1; k > 0; k--)
-            rc->step[k] = rc->step[k - 1];
-        rc->step[0] = s;
-        rc->kplus = e.kplus;
-        rc->kminus = e.kminus;
+        n4d__recent_push(&pl->recent[i], &e);
     }
     return N4D_OK;
 }
@@ -593,10 +605,11 @@ static inline int64_t fixed(double w, double scale)
 
 /* stdp facilitation of weight w by the postsynaptic spikes of neuron post in
  * (t_prev - d, min(t_end, t_prev + window) - d - ...]: see docs/plasticity.md. */
-static inline double stdp_facilitate(const n4d__plastic *pl, const n4d__stdp_k *k, double w,
-                                     uint32_t post, int64_t t_prev, double kplus_prev, int64_t d,
-                                     int64_t t_end)
+static inline double stdp_facilitate(const n4d__plastic *pl, const n4d__plastic_class *c,
+                                     double w, uint32_t post, int64_t t_prev, double kplus_prev,
+                                     int64_t d, int64_t t_end)
 {
+    const n4d__stdp_k *k = &c->k.stdp;
     /* post spikes t with t_prev - d < t <= t_end - d and t + d - t_prev < window */
     const n4d__recent *rc = &pl->recent[post];
     const int64_t lo = t_prev - d;
@@ -610,8 +623,7 @@ static inline double stdp_facilitate(const n4d__plastic *pl, const n4d__stdp_k *
         while (rc->step[n] > lo)
             n++;
         for (int e = n - 1; e >= 0; e--)
-            w = n4d__stdp_facilitate(
-                k, w, kplus_prev * exp(-(double)(rc->step[e] + d - t_prev) * k->inv_tau_plus));
+            w = n4d__stdp_facilitate(k, w, kplus_prev * c->decay_plus[rc->step[e] + d - t_prev]);
         return w;
     }
     int64_t k0 = hist_before(pl, post, hi + 1); /* newest with t <= hi */
@@ -620,7 +632,7 @@ static inline double stdp_facilitate(const n4d__plastic *pl, const n4d__stdp_k *
         k1--;
     for (int64_t e = k1 + 1; e <= k0; e++) {
         const int64_t t = hist_at(pl, post, (uint32_t)e)->step;
-        w = n4d__stdp_facilitate(k, w, kplus_prev * exp(-(double)(t + d - t_prev) * k->inv_tau_plus));
+        w = n4d__stdp_facilitate(k, w, kplus_prev * c->decay_plus[t + d - t_prev]);
     }
     return w;
 }
@@ -734,7 +746,7 @@ void n4d__plastic_flush(n4d_sim *sim, uint32_t tlo, uint32_t thi, int full)
             const int64_t d = N4D__SEG_DELAY(key);
             for (uint64_t j = j0; j < j1; j++) {
                 const double w =
-                    stdp_facilitate(pl, &c->k.stdp, (double)c->wf[base + j], syn->target[j],
+                    stdp_facilitate(pl, c, (double)c->wf[base + j], syn->target[j],
                                     last->step, (double)last->kplus, d, INT64_MAX / 4);
                 c->wf[base + j] = (float)w;
             }
@@ -817,7 +829,7 @@ static void deliver_rule(n4d_sim *sim, const n4d__plastic_pre *pre, uint32_t src
                 __builtin_prefetch(&pl->recent[tg[j + PREFETCH_AHEAD]]);
             double w = (double)c->wf[base + j];
             if (facil)
-                w = stdp_facilitate(pl, k, w, post, prev->step, (double)prev->kplus, d, s);
+                w = stdp_facilitate(pl, c, w, post, prev->step, (double)prev->kplus, d, s);
             /* depression by K- of the postsynaptic neuron at s - d (its spikes before) */
             const n4d__recent *rc = &pl->recent[post];
             int64_t te = rc->step[0];
@@ -828,7 +840,7 @@ static void deliver_rule(n4d_sim *sim, const n4d__plastic_pre *pre, uint32_t src
                 km = kq >= 0 ? hist_at(pl, post, (uint32_t)kq)->kminus : 0.0f;
             }
             if (te != N4D__NO_SPIKE && s - d - te < pl->window)
-                w = n4d__stdp_depress(k, w, (double)km * exp(-(double)(s - d - te) * k->inv_tau_minus));
+                w = n4d__stdp_depress(k, w, (double)km * c->decay_minus[s - d - te]);
             c->wf[base + j] = (float)w;
             if (acc)
                 acc[post] += fixed((double)c->wf[base + j], scale);
@@ -857,7 +869,8 @@ static void deliver_rule(n4d_sim *sim, const n4d__plastic_pre *pre, uint32_t src
             }
             c->wd[base + j] = w;
             c->dc[base + j] = cc;
-            acc[post] += fixed(w, scale);
+            if (acc) /* NULL: the spike is lost (lifecycle.h), the rule sees it */
+                acc[post] += fixed(w, scale);
         }
         break;
     }
@@ -973,8 +986,13 @@ n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uint64_t ca
     n4d__clear_error(&sim->hdr);
     if (!count)
         return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "n4d_sim_get_weights: count is NULL");
+    if (sim->plastic && sim->ops && sim->ops->sync) { /* a device: its weights are newer */
+        n4d_status sst = sim->ops->sync(sim, (int)(N4D__SYNC_TO_HOST | N4D__SYNC_PLASTIC));
+        if (sst)
+            return sst;
+    }
     const n4d_model *m = sim->model;
-    int32_t src_pop = -1, tgt_pop = -1;
+    int32_t src_pop = -1, tgt_pop = -1, channel = -1;
     if (projection) {
         bool found = false;
         for (size_t i = 0; i < m->n_projs && !found; i++)
@@ -982,6 +1000,23 @@ n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uint64_t ca
                 src_pop = m->projs[i].source;
                 tgt_pop = m->projs[i].target;
                 found = true;
+                /* another projection between the same populations: its
+                 * synapses are told apart only by their sign */
+                const int32_t ty = m->projs[i].d.syn_type;
+                for (size_t k = 0; k < m->n_projs; k++) {
+                    const n4d__projection *o = &m->projs[k];
+                    if (k == i || o->source != src_pop || o->target != tgt_pop)
+                        continue;
+                    if (ty == N4D_SYN_AUTO || o->d.syn_type == N4D_SYN_AUTO || o->d.syn_type == ty)
+                        return n4d__error(
+                            &sim->hdr, N4D_E_CONFIG,
+                            "n4d_sim_get_weights: projections \"%s\" and \"%s\" connect the same "
+                            "populations with synapses of the same sign, which are stored "
+                            "together: ask for \"%s\" only when the two differ in type "
+                            "(excitatory, inhibitory)",
+                            projection, o->name, projection);
+                    channel = ty == N4D_SYN_EXCITATORY ? 0 : 1;
+                }
             }
         for (uint32_t k = 0; k < m->n_cls && !found; k++)
             if (strcmp(m->cls[k].name, projection) == 0) {
@@ -1003,6 +1038,8 @@ n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uint64_t ca
         if (src_pop >= 0 && n4d__pop_of(m, u) != src_pop)
             continue;
         for (uint64_t g = s->seg_ptr[row]; g < s->seg_ptr[row + 1]; g++) {
+            if (channel >= 0 && (int32_t)N4D__SEG_CH(s->seg_key[g]) != channel)
+                continue;
             const uint64_t lo = s->seg_off[g], n = s->seg_off[g + 1] - lo;
             if (n > rowcap) {
                 n4d__free(sim->ctx, N4D_MEM_OTHER, tmp, rowcap * sizeof *tmp);
@@ -1041,4 +1078,67 @@ n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uint64_t ca
     n4d__free(sim->ctx, N4D_MEM_OTHER, tmp, rowcap * sizeof *tmp);
     *count = k;
     return st;
+}
+
+/* ---- the device's copy of the histories (cuda_loader.c) ---------------------------------- */
+
+uint32_t n4d__plastic_dev_cap(const n4d_sim *sim, double max_rate_hz)
+{
+    const n4d__plastic *pl = sim->plastic;
+    /* what the rules read: the spikes of the last keep steps and the newest
+     * before them, at most one per step, at most max_rate_hz on average */
+    const double span = (double)(pl->keep + 2);
+    double need = ceil(max_rate_hz * span * sim->dt / 1000.0) + N4D__RECENT + 2;
+    if (need > span)
+        need = span;
+    uint64_t cap = 4;
+    while (cap < (uint64_t)need && cap < (1u << 30))
+        cap *= 2;
+    for (uint64_t i = 0; i < sim->n; i++) /* a restored history must fit */
+        while (cap < pl->len[i] && cap < (1u << 30))
+            cap *= 2;
+    return (uint32_t)cap;
+}
+
+n4d_status n4d__plastic_hist_to_flat(n4d_sim *sim, n4d__spk *hist, uint32_t *head, uint32_t *len,
+                                     uint32_t cap)
+{
+    const n4d__plastic *pl = sim->plastic;
+    for (uint64_t i = 0; i < sim->n; i++) {
+        uint32_t k0 = 0, n = pl->len[i];
+        /* entries no rule reads any more may stay behind */
+        while (n - k0 > cap && n - k0 >= 2 &&
+               hist_at(pl, i, k0)->step < (int64_t)sim->step - pl->keep &&
+               hist_at(pl, i, k0 + 1)->step < (int64_t)sim->step)
+            k0++;
+        if (n - k0 > cap)
+            return n4d__error(&sim->hdr, N4D_E_LIMIT,
+                              "plasticity: the spike history of neuron %llu holds %u spikes, more "
+                              "than the %u the device keeps per neuron (raise N4D_CUDA_MAX_RATE)",
+                              (unsigned long long)n4d__to_user(sim->model, i), n - k0, cap);
+        for (uint32_t k = k0; k < n; k++)
+            hist[i * cap + (k - k0)] = *hist_at(pl, i, k);
+        head[i] = 0;
+        len[i] = n - k0;
+    }
+    return N4D_OK;
+}
+
+n4d_status n4d__plastic_hist_from_flat(n4d_sim *sim, const n4d__spk *hist, const uint32_t *head,
+                                       const uint32_t *len, uint32_t cap)
+{
+    n4d__plastic *pl = sim->plastic;
+    for (uint64_t i = 0; i < sim->n; i++) {
+        while (pl->cap[i] < len[i]) {
+            pl->len[i] = 0; /* nothing to keep: the device's is newer */
+            n4d_status st = hist_grow(sim, pl, i);
+            if (st)
+                return st;
+        }
+        for (uint32_t k = 0; k < len[i]; k++)
+            pl->ring[i][k] = hist[i * cap + ((head[i] + k) & (cap - 1))];
+        pl->head[i] = 0;
+        pl->len[i] = len[i];
+    }
+    return N4D_OK;
 }

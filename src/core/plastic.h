@@ -16,21 +16,8 @@
 #ifndef N4D_PLASTIC_H
 #define N4D_PLASTIC_H
 
-#include "plastic_rules.h"
+#include "plastic_dev.h" /* n4d__spk, n4d__recent; plastic_rules.h */
 #include "sim_state.h"
-
-/* One spike in a neuron's history, with the traces just after it. */
-typedef struct n4d__spk {
-    int64_t step;
-    float kplus, kminus; /* K+ (tau_plus of the neuron's population as a source), K- */
-} n4d__spk;
-
-#define N4D__RECENT 3
-#define N4D__NO_SPIKE (INT64_MIN / 4) /* before any step, also after subtracting delays */
-typedef struct n4d__recent {
-    int64_t step[N4D__RECENT]; /* newest first; N4D__NO_SPIKE where none */
-    float kplus, kminus;       /* after the newest */
-} n4d__recent;
 
 typedef struct n4d__plastic_class {
     int32_t rule; /* N4D__SYN_* */
@@ -46,6 +33,10 @@ typedef struct n4d__plastic_class {
     double *dc;  /* stdp_dopamine: n eligibility traces c */
     double *dn;  /* stdp_dopamine: n just after each dopamine event (the ring of da_step) */
     float *wf;   /* stdp: n weights */
+    /* stdp: exp(-h / tau_plus) and exp(-h / tau_minus) for h in [0, window)
+     * steps, each computed as the rule would (the same bits, no exp() per
+     * synapse event) */
+    double *decay_plus, *decay_minus;
     /* tsodyks: per neuron (internal index; only the source population's are
      * used), the state after its last spike before the current batch */
     double *tu, *tx;
@@ -145,5 +136,17 @@ double n4d__plastic_weight(const n4d_sim *sim, uint64_t src, uint64_t g, uint64_
  * synapse's reference step: lifecycle.h `born`). False when the synapse's
  * weights are the model's (no class, or tsodyks / stdp). */
 bool n4d__plastic_set_weight(n4d_sim *sim, uint64_t g, uint64_t j, double w);
+
+/* The device's copy of the spike histories (cuda_loader.c, cuda_api.h):
+ * rings of one capacity per neuron, hist[i * cap ..] from head[i], len[i]
+ * used. n4d__plastic_dev_cap: the capacity for at most max_rate_hz on
+ * average over the steps a rule reads (and for the histories held now).
+ * to_flat: N4D_E_LIMIT when a history does not fit; from_flat: N4D_E_NOMEM
+ * (errors on the sim). */
+uint32_t n4d__plastic_dev_cap(const n4d_sim *sim, double max_rate_hz);
+n4d_status n4d__plastic_hist_to_flat(n4d_sim *sim, n4d__spk *hist, uint32_t *head, uint32_t *len,
+                                     uint32_t cap);
+n4d_status n4d__plastic_hist_from_flat(n4d_sim *sim, const n4d__spk *hist, const uint32_t *head,
+                                       const uint32_t *len, uint32_t cap);
 
 #endif

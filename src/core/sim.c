@@ -369,6 +369,18 @@ static void init_state(n4d_sim *sim)
     }
 }
 
+/* The first synapse class a device backend does not run (-1: none):
+ * stdp_dopamine, and hebb_4dnc with dopamine_modulation (docs/gpu.md). */
+static int32_t device_plastic_refused(const n4d_model *m)
+{
+    for (uint32_t k = 0; k < m->n_cls; k++) {
+        const int32_t id = m->cls[k].sm->id;
+        if (id == N4D__SYN_STDP_DOPAMINE || (id == N4D__SYN_HEBB_4DNC && m->cls[k].params[4] > 0))
+            return (int32_t)k;
+    }
+    return -1;
+}
+
 static int auto_threads(const n4d_model *m)
 {
 #ifdef _OPENMP
@@ -603,6 +615,7 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
         (st = n4d__life_create(sim)))
         goto fail_msg;
     init_state(sim);
+    int32_t da;
     for (;;) {
         if (sim->life && (!(backend->caps & N4D__CAP_PLASTICITY) ||
                           (backend->caps & N4D__CAP_DEVICE))) {
@@ -617,13 +630,23 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
                             "synapse model %s); cpu-ref and cpu-omp do",
                             backend->name, model->cls[0].name, model->cls[0].sm->name);
             sim->ops = NULL;
-        } else if (sim->homeo && !(backend->caps & N4D__CAP_PLASTICITY)) {
+        } else if (sim->plastic && (backend->caps & N4D__CAP_DEVICE) &&
+                   (da = device_plastic_refused(model)) >= 0) {
+            st = n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
+                            "backend \"%s\" does not run the synapse model %s (projection "
+                            "\"%s\"); it runs static, hebb_4dnc, stdp and tsodyks synapses, "
+                            "cpu-ref and cpu-omp run every model",
+                            backend->name, model->cls[da].sm->name, model->cls[da].name);
+            sim->ops = NULL;
+        } else if (sim->homeo && (!(backend->caps & N4D__CAP_PLASTICITY) ||
+                                  (backend->caps & N4D__CAP_DEVICE))) {
             st = n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
                             "backend \"%s\" does not run homeostatic scaling; cpu-ref and "
                             "cpu-omp do",
                             backend->name);
             sim->ops = NULL;
-        } else if (sim->mods && !(backend->caps & N4D__CAP_PLASTICITY)) {
+        } else if (sim->mods && (!(backend->caps & N4D__CAP_PLASTICITY) ||
+                                 (backend->caps & N4D__CAP_DEVICE))) {
             st = n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
                             "backend \"%s\" does not run neuromodulators (modulator \"%s\"); "
                             "cpu-ref and cpu-omp do",
