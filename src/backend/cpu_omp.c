@@ -5,7 +5,8 @@
  * only to the targets in its block (rows are sorted by target, so a binary
  * search finds the sub-range). No atomics, no races, and the integer sums
  * make the result independent of the thread count. Threads synchronise once
- * per batch of min_delay steps: no spike can affect another neuron sooner. */
+ * per batch of min_delay steps: no spike can affect another neuron sooner.
+ * With one OS thread a batch runs without a parallel region (run_batch). */
 #include "cpu_common.h"
 
 #include <string.h>

@@ -9,7 +9,8 @@
  *   n4d__plastic_batch_begin (serial), then n4d__plastic_append for each
  *     step's spikes in order (serial)
  *   n4d__plastic_flush for its target range, then its deliveries, calling
- *     n4d__plastic_deliver for the segments with a class (N4D__SEG_CLASS)
+ *     n4d__plastic_deliver for the segments with a class (N4D__SEG_CLASS),
+ *     with the spike's n4d__plastic_pre_find (once per spike)
  *   n4d__plastic_after for each step's spikes in order (serial).
  * Each synapse is touched by the one thread that owns its target, in step
  * order, so results do not depend on the thread count or the batch size. */
