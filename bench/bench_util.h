@@ -15,6 +15,15 @@ static inline double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Seconds of CPU time of the process (all threads): on a shared machine
+ * the time a run actually got, where the wall time also counts the waits. */
+static inline double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 /* Runs an n4d call; on failure prints it with h's last error and exits 1. */
 #define CHECK_OK(call, h)                                                                           \
     do {                                                                                           \

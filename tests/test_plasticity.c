@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "n4d.h"
+#include "plastic_rules.h" /* n4d__hebb_shrink, n4d__hebb_idle (white-box checks) */
 #include "test_util.h"
 
 static n4d_context *new_ctx(void)
@@ -323,6 +324,68 @@ done:
     assert_int_equal(mem_current(ctx), 0);
     n4d_context_destroy(ctx);
     return first_diff;
+}
+
+/* ---- the select-based decay against the branches it replaced ----------------------- */
+
+static double shrink_branchy(double w, double a)
+{
+    if (w > 0.0)
+        return w > a ? w - a : 0.0;
+    if (w < 0.0)
+        return w < -a ? w + a : 0.0;
+    return w;
+}
+
+static void assert_same_bits(double x, double y)
+{
+    uint64_t a, b;
+    memcpy(&a, &x, sizeof a);
+    memcpy(&b, &y, sizeof b);
+    if (a != b)
+        fail_msg("%a (%016llx) != %a (%016llx)", x, (unsigned long long)a, y,
+                 (unsigned long long)b);
+}
+
+static void test_hebb_shrink_bits(void **state)
+{
+    (void)state;
+    const double special[] = {0.0, -0.0, 1e-5, -1e-5, 2e-5, -2e-5, 1.0, -1.0, 20.0, -20.0,
+                              0x1p-1074, -0x1p-1074, 0x1p-1022, 1e300, -1e300, INFINITY,
+                              -INFINITY, NAN, 1.0 + 0x1p-52, -(1.0 - 0x1p-53)};
+    const double amounts[] = {0.0, 1e-5, 2e-5, 0x1p-1074, 1.0, 1.0 + 0x1p-52, 20.0, 1e300,
+                              INFINITY};
+    const size_t ns = sizeof special / sizeof special[0], na = sizeof amounts / sizeof amounts[0];
+    for (size_t i = 0; i < ns; i++)
+        for (size_t k = 0; k < na; k++)
+            assert_same_bits(n4d__hebb_shrink(special[i], amounts[k]),
+                             shrink_branchy(special[i], amounts[k]));
+    /* random weights of both signs, near and far from the amount */
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        const double u = (double)(x >> 11) * 0x1p-53;
+        const double w = (u - 0.5) * 40.0 * ((x & 1) ? 1.0 : 1e-4);
+        const double a = (double)(x >> 40 & 0xff) * 1e-5;
+        assert_same_bits(n4d__hebb_shrink(w, a), shrink_branchy(w, a));
+        assert_same_bits(n4d__hebb_shrink(w, fabs(w)), shrink_branchy(w, fabs(w)));
+    }
+    /* the idle steps, bounds around 0: clip and decay, then decay in closed form */
+    const n4d__hebb_k k = {0.001, -20.0, 20.0, 1e-5, 0.0};
+    for (int i = 0; i < 1000; i++) {
+        const double w = -25.0 + 0.05 * i;
+        const uint64_t steps = (uint64_t)(i % 7) * 300;
+        double e = w;
+        if (steps) {
+            e = isfinite(e) ? (e < k.lo ? k.lo : (e > k.hi ? k.hi : e)) : 0.0;
+            e = shrink_branchy(e, k.decay);
+            if (steps > 1)
+                e = shrink_branchy(e, (double)(steps - 1) * k.decay);
+        }
+        assert_same_bits(n4d__hebb_idle(&k, w, steps), e);
+    }
 }
 
 static void test_hebb_4dnc_rate0(void **state)
@@ -854,6 +917,7 @@ static void test_4dnc_plasticity_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hebb_shrink_bits),
         cmocka_unit_test(test_hebb_4dnc_rate0),
         cmocka_unit_test(test_hebb_4dnc_sample),
         cmocka_unit_test(test_stdp_pairs),

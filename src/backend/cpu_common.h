@@ -166,9 +166,16 @@ static inline void n4d__cpu_deliver(n4d_sim *sim, uint32_t src, uint64_t step, u
     const n4d__syn_view *syn = &sim->syn;
     const uint64_t N = sim->n;
     const uint32_t R = sim->ring_slots;
+    /* the slot of step + delay (1 <= delay <= max_delay = R) without a
+     * division per segment: a row has a few synapses per segment */
+    const uint32_t slot0 = (uint32_t)(step % R);
+    n4d__plastic_pre pre;
+    bool have_pre = false;
     for (uint64_t g = syn->seg_ptr[src]; g < syn->seg_ptr[src + 1]; g++) {
         uint32_t key = syn->seg_key[g];
-        int64_t *acc = sim->ring + ((size_t)((step + N4D__SEG_DELAY(key)) % R) * 2 + N4D__SEG_CH(key)) * N;
+        uint32_t slot = slot0 + (uint32_t)N4D__SEG_DELAY(key);
+        slot = slot >= R ? slot - R : slot;
+        int64_t *acc = sim->ring + ((size_t)slot * 2 + N4D__SEG_CH(key)) * N;
         uint64_t j0 = syn->seg_off[g], j1 = syn->seg_off[g + 1];
         if (!full) {
             j0 = n4d__lower_bound(syn->target, j0, j1, tlo);
@@ -177,7 +184,11 @@ static inline void n4d__cpu_deliver(n4d_sim *sim, uint32_t src, uint64_t step, u
         /* the sender dies before the spike arrives (lifecycle.h) */
         const bool lost = n4d__life_drops(sim, src, step, N4D__SEG_DELAY(key));
         if (N4D__SEG_CLASS(key)) { /* a plastic class: its rule, its weights */
-            n4d__plastic_deliver(sim, src, step, g, j0, j1, lost ? NULL : acc);
+            if (!have_pre) {
+                n4d__plastic_pre_find(sim, src, step, &pre);
+                have_pre = true;
+            }
+            n4d__plastic_deliver(sim, &pre, src, step, g, j0, j1, lost ? NULL : acc);
             continue;
         }
         if (lost)

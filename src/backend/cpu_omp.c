@@ -5,7 +5,8 @@
  * only to the targets in its block (rows are sorted by target, so a binary
  * search finds the sub-range). No atomics, no races, and the integer sums
  * make the result independent of the thread count. Threads synchronise once
- * per batch of min_delay steps: no spike can affect another neuron sooner. */
+ * per batch of min_delay steps: no spike can affect another neuron sooner.
+ * With one OS thread a batch runs without a parallel region (run_batch). */
 #include "cpu_common.h"
 
 #include <string.h>
@@ -17,6 +18,7 @@
 
 typedef struct omp_state {
     int threads;
+    int os_threads;    /* OS threads that run the blocks: min(threads, processors) */
     uint32_t batch;    /* steps per synchronisation */
     uint64_t *bounds;  /* threads + 1 block bounds */
     uint32_t *spk;     /* batch * n: step j, block k at spk[j * n + bounds[k]] */
@@ -83,6 +85,16 @@ static n4d_status omp_init(n4d_sim *sim)
         T = (int)m->n_parts; /* partitions are the work units */
     sim->threads = T;
     s->threads = T;
+    /* The T blocks run on at most as many OS threads as there are
+     * processors: more would only spin in the barriers (the blocks, and so
+     * the results, are the same). Asked once: omp_get_num_procs is a system
+     * call, and a cell lifecycle runs the backend nearly every step. */
+    s->os_threads = T;
+#ifdef _OPENMP
+    const int procs = omp_get_num_procs();
+    if (s->os_threads > procs)
+        s->os_threads = procs > 0 ? procs : 1;
+#endif
     uint32_t b = sim->model->syn.min_delay;
     s->batch = b < N4D_OMP_MAX_BATCH ? b : N4D_OMP_MAX_BATCH;
     const uint32_t mb = n4d__mods_max_batch(m); /* a driven modulator's levels are known ahead */
@@ -115,6 +127,67 @@ static n4d_status omp_init(n4d_sim *sim)
     return N4D_OK;
 }
 
+/* One batch of b steps from step0: the part of thread tid of nth. Called
+ * by every thread of the team, or alone outside a parallel region (one OS
+ * thread: no region to enter per batch, which with min_delay 1 is every
+ * step; the barrier and single constructs then bind to that one thread).
+ * *pst: the status of the plastic appends (shared). */
+static void run_batch(n4d_sim *sim, omp_state *s, uint64_t step0, uint32_t b, bool ext, bool hooks,
+                      uint64_t *ts, n4d_status *pst, int tid, int nth)
+{
+    const int T = s->threads;
+    const uint64_t N = sim->n;
+    for (int k = tid; k < T; k += nth) {
+        const uint64_t lo = s->bounds[k], hi = s->bounds[k + 1];
+        if (ts)
+            ts[8 * k] = n4d__now_ns();
+        for (uint32_t j = 0; j < b; j++) /* external input is consumed by the first step */
+            s->cnt[(size_t)k * s->batch + j] = n4d__cpu_update_range(
+                sim, step0 + j, lo, hi, s->spk + (size_t)j * N + lo, ext && j == 0);
+        if (ts)
+            ts[8 * k + 1] = n4d__now_ns();
+    }
+#pragma omp barrier
+    if (hooks) { /* modules' before-delivery hooks (compression) */
+#pragma omp single
+        n4d__sim_before_delivery(sim);
+    }
+    if (sim->mods) { /* the batch's spikes into the driven modulators, in step order */
+#pragma omp single
+        for (uint32_t j = 0; j < b; j++)
+            for (int kk = 0; kk < T; kk++)
+                n4d__mods_spikes(sim, step0 + j, s->spk + (size_t)j * N + s->bounds[kk],
+                                 s->cnt[(size_t)kk * s->batch + j]);
+    }
+    if (sim->plastic) { /* the batch's spikes into the histories, in step order */
+#pragma omp single
+        {
+            *pst = n4d__plastic_batch_begin(sim, step0, b);
+            for (uint32_t j = 0; j < b && !*pst; j++)
+                for (int kk = 0; kk < T && !*pst; kk++)
+                    *pst = n4d__plastic_append(sim, step0 + j,
+                                               s->spk + (size_t)j * N + s->bounds[kk],
+                                               s->cnt[(size_t)kk * s->batch + j]);
+        }
+    }
+    for (int k = tid; k < T && !*pst; k += nth) {
+        const uint64_t lo = s->bounds[k], hi = s->bounds[k + 1];
+        if (ts)
+            ts[8 * k + 2] = n4d__now_ns();
+        if (sim->plastic)
+            n4d__plastic_flush(sim, (uint32_t)lo, (uint32_t)hi, T == 1);
+        for (uint32_t j = 0; j < b; j++)
+            for (int kk = 0; kk < T; kk++) {
+                const uint32_t *ids = s->spk + (size_t)j * N + s->bounds[kk];
+                uint64_t c = s->cnt[(size_t)kk * s->batch + j];
+                for (uint64_t i = 0; i < c; i++)
+                    n4d__cpu_deliver(sim, ids[i], step0 + j, (uint32_t)lo, (uint32_t)hi, T == 1);
+            }
+        if (ts)
+            ts[8 * k + 3] = n4d__now_ns();
+    }
+}
+
 static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
 {
     omp_state *s = sim->backend_state;
@@ -136,14 +209,7 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
     /* profiler: per-thread time stamps (start, updated, delivery start, delivered) */
     n4d__timing *const prof = sim->timing;
     uint64_t *const ts = prof ? prof->stamps : NULL;
-    /* The T blocks run on at most as many OS threads as there are
-     * processors: more would only spin in the barriers (the blocks, and so
-     * the results, are the same). */
-    int os_threads = T;
-#ifdef _OPENMP
-    if (os_threads > omp_get_num_procs())
-        os_threads = omp_get_num_procs() > 0 ? omp_get_num_procs() : 1;
-#endif
+    const int os_threads = s->os_threads;
     while (steps > 0) {
         const uint32_t b = steps < s->batch ? (uint32_t)steps : s->batch;
         const uint64_t step0 = sim->step;
@@ -155,62 +221,17 @@ static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
         uint64_t t0 = ts ? n4d__now_ns() : 0;
         if (sim->mods)
             n4d__mods_batch_begin(sim, step0, b);
+if (os_threads == 1) {
+            run_batch(sim, s, step0, b, ext, hooks, ts, &pst, 0, 1);
+        } else {
 #pragma omp parallel num_threads(os_threads)
-        {
-            int tid = 0, nth = 1;
+            {
+                int tid = 0, nth = 1;
 #ifdef _OPENMP
-            tid = omp_get_thread_num();
-            nth = omp_get_num_threads();
+                tid = omp_get_thread_num();
+                nth = omp_get_num_threads();
 #endif
-            for (int k = tid; k < T; k += nth) {
-                const uint64_t lo = s->bounds[k], hi = s->bounds[k + 1];
-                if (ts)
-                    ts[8 * k] = n4d__now_ns();
-                for (uint32_t j = 0; j < b; j++) /* external input is consumed by the first step */
-                    s->cnt[(size_t)k * s->batch + j] = n4d__cpu_update_range(
-                        sim, step0 + j, lo, hi, s->spk + (size_t)j * N + lo, ext && j == 0);
-                if (ts)
-                    ts[8 * k + 1] = n4d__now_ns();
-            }
-#pragma omp barrier
-            if (hooks) { /* modules' before-delivery hooks (compression) */
-#pragma omp single
-                n4d__sim_before_delivery(sim);
-            }
-            if (sim->mods) { /* the batch's spikes into the driven modulators, in step order */
-#pragma omp single
-                for (uint32_t j = 0; j < b; j++)
-                    for (int kk = 0; kk < T; kk++)
-                        n4d__mods_spikes(sim, step0 + j, s->spk + (size_t)j * N + s->bounds[kk],
-                                         s->cnt[(size_t)kk * s->batch + j]);
-            }
-            if (sim->plastic) { /* the batch's spikes into the histories, in step order */
-#pragma omp single
-                {
-                    pst = n4d__plastic_batch_begin(sim, step0, b);
-                    for (uint32_t j = 0; j < b && !pst; j++)
-                        for (int kk = 0; kk < T && !pst; kk++)
-                            pst = n4d__plastic_append(sim, step0 + j,
-                                                      s->spk + (size_t)j * N + s->bounds[kk],
-                                                      s->cnt[(size_t)kk * s->batch + j]);
-                }
-            }
-            for (int k = tid; k < T && !pst; k += nth) {
-                const uint64_t lo = s->bounds[k], hi = s->bounds[k + 1];
-                if (ts)
-                    ts[8 * k + 2] = n4d__now_ns();
-                if (sim->plastic)
-                    n4d__plastic_flush(sim, (uint32_t)lo, (uint32_t)hi, T == 1);
-                for (uint32_t j = 0; j < b; j++)
-                    for (int kk = 0; kk < T; kk++) {
-                        const uint32_t *ids = s->spk + (size_t)j * N + s->bounds[kk];
-                        uint64_t c = s->cnt[(size_t)kk * s->batch + j];
-                        for (uint64_t i = 0; i < c; i++)
-                            n4d__cpu_deliver(sim, ids[i], step0 + j, (uint32_t)lo, (uint32_t)hi,
-                                             T == 1);
-                    }
-                if (ts)
-                    ts[8 * k + 3] = n4d__now_ns();
+                run_batch(sim, s, step0, b, ext, hooks, ts, &pst, tid, nth);
             }
         }
         sim->iext_dirty = false;

@@ -118,6 +118,9 @@ static void deliver(n4d_sim *sim, uint32_t src, uint64_t step)
 {
     const n4d__syn_view *syn = &sim->syn;
     const uint64_t N = sim->n;
+    n4d__plastic_pre pre;
+    if (sim->plastic)
+        n4d__plastic_pre_find(sim, src, step, &pre);
     for (uint64_t g = syn->seg_ptr[src]; g < syn->seg_ptr[src + 1]; g++) {
         const uint32_t key = syn->seg_key[g];
         const uint64_t slot = (step + N4D__SEG_DELAY(key)) % sim->ring_slots;
@@ -126,7 +129,7 @@ static void deliver(n4d_sim *sim, uint32_t src, uint64_t step)
          * spike (the reference's plasticity runs before the lifecycle) */
         const bool lost = n4d__life_drops(sim, src, step, N4D__SEG_DELAY(key));
         if (N4D__SEG_CLASS(key)) { /* a plastic class: its rule, its weights */
-            n4d__plastic_deliver(sim, src, step, g, syn->seg_off[g], syn->seg_off[g + 1],
+            n4d__plastic_deliver(sim, &pre, src, step, g, syn->seg_off[g], syn->seg_off[g + 1],
                                  lost ? NULL : acc);
             continue;
         }

@@ -377,17 +377,10 @@ n4d_status n4d__life_apply(n4d_sim *sim, int64_t step)
 {
     n4d__life *L = sim->life;
     const n4d_model *m = sim->model;
-    /* room for every child first, so that a failure changes nothing */
-    uint64_t n = 0;
-    for (uint64_t k = 0; k < L->n_heap; k++)
-        n += L->heap[k].step == step;
-    if (L->n_heap + n > L->cap_heap) {
-        size_t cap = L->cap_heap;
-        if (!n4d__grow(sim->ctx, N4D_MEM_OTHER, (void **)&L->heap, &cap, L->n_heap + n,
-                       sizeof *L->heap))
-            return LIFE_ERR(sim, N4D_E_NOMEM, "cell lifecycle: out of memory for the deaths");
-        L->cap_heap = cap;
-    }
+    /* each child's death replaces its parent's in the heap (a pop, then at
+     * most one push): the heap never outgrows its capacity here, and no
+     * scan of it is needed (this runs at nearly every step of a model
+     * whose neurons live a few hundred steps) */
     while (L->n_heap && L->heap[0].step == step) {
         const n4d__life_ev e = heap_pop(L);
         const uint64_t i = e.slot;
@@ -399,7 +392,7 @@ n4d_status n4d__life_apply(n4d_sim *sim, int64_t step)
         }
         give_birth(sim, L, i, pp, step);
         L->births++;
-        heap_push(sim, L, (n4d__life_ev){L->die[i], L->id[i], (uint32_t)i}); /* room made above */
+        heap_push(sim, L, (n4d__life_ev){L->die[i], L->id[i], (uint32_t)i}); /* the slot popped */
     }
     return N4D_OK;
 }

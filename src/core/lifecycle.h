@@ -70,8 +70,8 @@ int64_t n4d__life_death_step(const n4d_lifecycle *L, int64_t born, double h0, do
 n4d_status n4d__life_rebuild(n4d_sim *sim);
 /* The next death step at or after sim->step, or INT64_MAX. */
 int64_t n4d__life_next(const n4d_sim *sim);
-/* The lifecycle of `step` (sim->step == step + 1): deaths and births.
- * N4D_E_NOMEM on the sim when the heap cannot grow (nothing changed). */
+/* The lifecycle of `step` (sim->step == step + 1): deaths and births
+ * (N4D_OK: a child's death takes its parent's place in the heap). */
 n4d_status n4d__life_apply(n4d_sim *sim, int64_t step);
 /* The standard normal draw number `ctr` of (purpose, slot user id): Box-Muller
  * from one Philox block (the lifecycle's mutations; exposed for tests). */

@@ -7,6 +7,9 @@
 
 #include <math.h>
 #include <stdio.h>
+#if defined(__x86_64__) && defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -600,7 +603,13 @@ void n4d__plastic_after(n4d_sim *sim, uint64_t step, const uint32_t *ids, uint64
 
 static inline int64_t fixed(double w, double scale)
 {
+#if defined(__x86_64__) && defined(__SSE2__)
+    /* llrint is this one instruction on x86-64 (glibc, musl): the same
+     * result in the current rounding mode, without the call */
+    return (int64_t)_mm_cvtsd_si64(_mm_set_sd(w * scale));
+#else
     return (int64_t)llrint(w * scale);
+#endif
 }
 
 /* stdp facilitation of weight w by the postsynaptic spikes of neuron post in
@@ -754,8 +763,58 @@ void n4d__plastic_flush(n4d_sim *sim, uint32_t tlo, uint32_t thi, int full)
     }
 }
 
-void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g, uint64_t j0,
-                          uint64_t j1, int64_t *acc)
+void n4d__plastic_pre_find(const n4d_sim *sim, uint32_t src, uint64_t step,
+                           n4d__plastic_pre *pre)
+{
+    const n4d__plastic *pl = sim->plastic;
+    const int64_t kp = hist_before(pl, src, (int64_t)step);
+    pre->prev = kp >= 0 ? hist_at(pl, src, (uint32_t)kp) : NULL;
+    /* hebb_4dnc: the row's weights were last set at the previous spike, or
+     * at the source's birth (a cell lifecycle mutates the weights then) */
+    int64_t ref = pre->prev ? pre->prev->step : -1;
+    if (sim->life && sim->life->born[src] > ref)
+        ref = sim->life->born[src];
+    pre->hebb_ref = ref;
+}
+
+/* hebb_4dnc at the synapses [j0, j1) of segment g for the spike of src at
+ * `step` (n4d__plastic_deliver). */
+static inline void deliver_hebb(n4d_sim *sim, const n4d__plastic_class *c,
+                                const n4d__plastic_pre *pre, uint64_t step, const uint32_t *tg,
+                                double *wd, uint64_t j0, uint64_t j1, int64_t *acc)
+{
+    const n4d__plastic *pl = sim->plastic;
+    const double scale = sim->model->syn.scale;
+    const int64_t s = (int64_t)step;
+    const n4d__hebb_k *k = &c->k.hebb;
+    const double da = k->dmod > 0 ? n4d__mods_level(sim, pl->da_mod, step) * k->dmod : 1.0;
+    /* the weight was last set at the previous spike, or at the birth of
+     * either neuron (a cell lifecycle mutates the weights then) */
+    const int64_t *born = sim->life ? sim->life->born : NULL;
+    const int64_t ref = pre->hebb_ref;
+    const n4d__recent *rc = pl->recent;
+    for (uint64_t j = j0; j < j1; j++) {
+        const uint32_t t = tg[j];
+        const int64_t r = born && born[t] > ref ? born[t] : ref;
+        double w = n4d__hebb_idle(k, wd[j], (uint64_t)(s - r - 1));
+        /* did the target spike at s: its newest spike, unless a later
+         * step of the batch has one */
+        const int64_t tn = rc[t].step[0];
+        w = n4d__hebb_event(k, w, tn <= s ? tn == s : hist_spiked(pl, t, s), da);
+        wd[j] = w;
+        if (acc) /* NULL: the spike is lost (lifecycle.h), the rule sees it */
+            acc[t] += fixed(w, scale);
+    }
+}
+
+/* stdp, stdp_dopamine, tsodyks (n4d__plastic_deliver); kept out of line, so
+ * that the frame of these rules is not set up for every hebb_4dnc and
+ * static segment (a few synapses each) */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void deliver_rule(n4d_sim *sim, const n4d__plastic_pre *pre, uint32_t src, uint64_t step,
+                         uint64_t g, uint64_t j0, uint64_t j1, int64_t *acc)
 {
     n4d__plastic *pl = sim->plastic;
     const n4d__syn_view *syn = &sim->syn;
@@ -765,35 +824,9 @@ void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g,
     const uint64_t base = pl->seg_base[g] - syn->seg_off[g];
     const double scale = sim->model->syn.scale;
     const int64_t s = (int64_t)step;
-    if (c->rule == N4D__SYN_STATIC) { /* the sim's own weights of a static pair */
-        if (acc)
-            for (uint64_t j = j0; j < j1; j++)
-                acc[tg[j]] += fixed(c->wd[base + j], scale);
-        return;
-    }
-    /* this spike and the one before it in the presynaptic history */
-    const int64_t kp = hist_before(pl, src, s);
-    const n4d__spk *prev = kp >= 0 ? hist_at(pl, src, (uint32_t)kp) : NULL;
+    /* the spike before this one in the presynaptic history */
+    const n4d__spk *prev = pre->prev;
     switch (c->rule) {
-    case N4D__SYN_HEBB_4DNC: {
-        const n4d__hebb_k *k = &c->k.hebb;
-        const double da = k->dmod > 0 ? n4d__mods_level(sim, pl->da_mod, step) * k->dmod : 1.0;
-        /* the weight was last set at the previous spike, or at the birth of
-         * either neuron (a cell lifecycle mutates the weights then) */
-        const int64_t *born = sim->life ? sim->life->born : NULL;
-        int64_t ref = prev ? prev->step : -1;
-        if (born && born[src] > ref)
-            ref = born[src];
-        for (uint64_t j = j0; j < j1; j++) {
-            const int64_t r = born && born[tg[j]] > ref ? born[tg[j]] : ref;
-            double w = n4d__hebb_idle(k, c->wd[base + j], (uint64_t)(s - r - 1));
-            w = n4d__hebb_event(k, w, hist_spiked(pl, tg[j], s), da);
-            c->wd[base + j] = w;
-            if (acc) /* NULL: the spike is lost (lifecycle.h), the rule sees it */
-                acc[tg[j]] += fixed(w, scale);
-        }
-        break;
-    }
     case N4D__SYN_STDP: {
         const n4d__stdp_k *k = &c->k.stdp;
         const int64_t d = N4D__SEG_DELAY(key);
@@ -870,6 +903,26 @@ void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g,
     }
     default:
         break;
+    }
+}
+
+void n4d__plastic_deliver(n4d_sim *sim, const n4d__plastic_pre *pre, uint32_t src, uint64_t step,
+                          uint64_t g, uint64_t j0, uint64_t j1, int64_t *acc)
+{
+    n4d__plastic *pl = sim->plastic;
+    const n4d__syn_view *syn = &sim->syn;
+    const n4d__plastic_class *c = &pl->cls[N4D__SEG_CLASS(syn->seg_key[g]) - 1];
+    const uint32_t *tg = syn->target;
+    const uint64_t base = pl->seg_base[g] - syn->seg_off[g];
+    if (c->rule == N4D__SYN_HEBB_4DNC) {
+        deliver_hebb(sim, c, pre, step, tg, c->wd + base, j0, j1, acc);
+    } else if (c->rule == N4D__SYN_STATIC) { /* the sim's own weights of a static pair */
+        const double scale = sim->model->syn.scale;
+        if (acc)
+            for (uint64_t j = j0; j < j1; j++)
+                acc[tg[j]] += fixed(c->wd[base + j], scale);
+    } else {
+        deliver_rule(sim, pre, src, step, g, j0, j1, acc);
     }
 }
 

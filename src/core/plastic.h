@@ -9,7 +9,8 @@
  *   n4d__plastic_batch_begin (serial), then n4d__plastic_append for each
  *     step's spikes in order (serial)
  *   n4d__plastic_flush for its target range, then its deliveries, calling
- *     n4d__plastic_deliver for the segments with a class (N4D__SEG_CLASS)
+ *     n4d__plastic_deliver for the segments with a class (N4D__SEG_CLASS),
+ *     with the spike's n4d__plastic_pre_find (once per spike)
  *   n4d__plastic_after for each step's spikes in order (serial).
  * Each synapse is touched by the one thread that owns its target, in step
  * order, so results do not depend on the thread count or the batch size. */
@@ -107,11 +108,22 @@ n4d_status n4d__plastic_append(n4d_sim *sim, uint64_t step, const uint32_t *ids,
 /* The facilitation windows closed since the last batch, for the synapses
  * with targets in [tlo, thi) (every target when full). */
 void n4d__plastic_flush(n4d_sim *sim, uint32_t tlo, uint32_t thi, int full);
+/* A presynaptic spike as the rules see it, looked up once for all the
+ * segments of its row (a row has a few synapses per segment). */
+typedef struct n4d__plastic_pre {
+    const n4d__spk *prev; /* the spike before it in the source's history, or NULL */
+    int64_t hebb_ref;     /* hebb_4dnc: the step the row's weights were last set
+                             (the previous spike, or the source's birth; -1) */
+} n4d__plastic_pre;
+
+/* The spike of src at `step` (in the history: after n4d__plastic_append). */
+void n4d__plastic_pre_find(const n4d_sim *sim, uint32_t src, uint64_t step,
+                           n4d__plastic_pre *pre);
 /* Delivers synapses [j0, j1) of segment g (row src, a class) for the spike
- * of `step` into acc (the ring slice of the segment's delay and channel),
- * applying the class's rule. */
-void n4d__plastic_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint64_t g, uint64_t j0,
-                          uint64_t j1, int64_t *acc);
+ * of `step` (pre: from n4d__plastic_pre_find) into acc (the ring slice of
+ * the segment's delay and channel), applying the class's rule. */
+void n4d__plastic_deliver(n4d_sim *sim, const n4d__plastic_pre *pre, uint32_t src, uint64_t step,
+                          uint64_t g, uint64_t j0, uint64_t j1, int64_t *acc);
 /* Serial, after the deliveries: the spikes of `step` again (for the
  * per-neuron states of tsodyks), every step in order. */
 void n4d__plastic_after(n4d_sim *sim, uint64_t step, const uint32_t *ids, uint64_t count);

@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "philox.h" /* N4D_HD */
 
@@ -20,6 +21,21 @@ enum {
     N4D__SYN_TSODYKS = 3,
     N4D__SYN_STDP_DOPAMINE = 4
 };
+
+/* c ? x : y by its bits: compilers keep a branch for a floating-point ?:
+ * whose arms may raise exceptions, and an unpredictable one costs more
+ * than computing both arms. */
+N4D_HD double n4d__select(int c, double x, double y)
+{
+    uint64_t ux, uy;
+    memcpy(&ux, &x, sizeof ux);
+    memcpy(&uy, &y, sizeof uy);
+    const uint64_t mask = (uint64_t)0 - (uint64_t)(c != 0);
+    const uint64_t r = (ux & mask) | (uy & ~mask);
+    double d;
+    memcpy(&d, &r, sizeof d);
+    return d;
+}
 
 /* ---- hebb_4dnc: the rule of 4D Neural Cognition -------------------------------
  * Every step, for every synapse: +eta when pre and post spiked in the step,
@@ -39,13 +55,24 @@ N4D_HD double n4d__hebb_clip(const n4d__hebb_k *k, double w)
     return w < k->lo ? k->lo : (w > k->hi ? k->hi : w);
 }
 
+/* w moved toward 0 by `amount` (>= 0) without crossing it: w - amount when
+ * w > amount, w + amount when w < -amount, else 0 (w itself when w is +-0
+ * or NaN). Written as selects, not as branches on the sign of w (the
+ * weights of a 4DNC model have both signs in no order, and these branches
+ * were mispredicted): |w| - amount with the sign of w is the same double
+ * as w -+ amount (rounding to nearest is symmetric), and not 0 when
+ * |w| > amount. */
+N4D_HD double n4d__hebb_shrink(double w, double amount)
+{
+    const double m = fabs(w);
+    const double moved = copysign(m - amount, w);
+    const double rest = n4d__select(m > 0.0, 0.0, w);
+    return n4d__select(m > amount, moved, rest);
+}
+
 N4D_HD double n4d__hebb_decay(const n4d__hebb_k *k, double w)
 {
-    if (w > 0.0)
-        return w > k->decay ? w - k->decay : 0.0;
-    if (w < 0.0)
-        return w < -k->decay ? w + k->decay : 0.0;
-    return w;
+    return n4d__hebb_shrink(w, k->decay);
 }
 
 /* `steps` steps without a presynaptic spike (clip, then decay, each step). */
@@ -58,7 +85,7 @@ N4D_HD double n4d__hebb_idle(const n4d__hebb_k *k, double w, uint64_t steps)
         return w;
     const double kd = (double)steps * k->decay;
     if (k->lo <= 0.0 && k->hi >= 0.0) /* w stays inside: only the decay acts */
-        return w > 0.0 ? (w > kd ? w - kd : 0.0) : (w < 0.0 ? (w < -kd ? w + kd : 0.0) : w);
+        return n4d__hebb_shrink(w, kd);
     /* bounds on one side of 0: the decay pulls w to the near bound, where
      * each step's clip and decay hold it at decay(bound) */
     if (k->lo > 0.0) {
