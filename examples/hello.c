@@ -5,7 +5,7 @@
  * distance-dependent projection and Poisson drive. Runs 1000 steps (100 ms).
  *
  * Build: part of the n4d build (target `hello`), or
- *   cc hello.c -I include -L build -ln4d -o hello */
+ *   cc examples/hello.c -I include -L build/src -Wl,-rpath,build/src -ln4d -o hello */
 #include <n4d.h>
 
 #include <inttypes.h>

@@ -16,7 +16,8 @@
  * moved by less than a tenth of that (the ctest smoke test checks it).
  *
  * Build: part of the n4d build (target `reward_learning`), or
- *   cc reward_learning.c -I include -L build -ln4d -o reward_learning */
+ *   cc examples/reward_learning.c -I include -L build/src -Wl,-rpath,build/src -ln4d \
+ *      -o reward_learning */
 #include <n4d.h>
 
 #include <math.h>

@@ -228,6 +228,17 @@ static const bad_case BAD[] = {
      "}\n",
      "bad.json:7:41: projections[0].synapse.model: unknown synapse model \"stdp_triplet\" (expected one "
      "of: static, hebb_4dnc, stdp, tsodyks, stdp_dopamine)"},
+    {"stdp_dopamine without dopamine",
+     "{\n"
+     "  \"lattice_shape\": [6, 6, 3, 2],\n"
+     "  \"areas\": [" AREA_A "],\n"
+     "  \"populations\": [{\"name\": \"E\", \"area\": \"A\"}],\n"
+     "  \"projections\": [{\"source\": \"E\", \"target\": \"E\", \"rule\": \"fixed_probability\",\n"
+     "                   \"p\": 0.1,\n"
+     "                   \"synapse\": {\"model\": \"stdp_dopamine\"}}]\n"
+     "}\n",
+     "bad.json:7:41: projections[0].synapse.model: stdp_dopamine reads the modulator \"dopamine\", "
+     "which the config does not declare (add \"neuromodulation\": {\"dopamine\": {...}})"},
     {"refractory_period and t_ref",
      "{\n"
      "  \"lattice_shape\": [6, 6, 3, 2],\n"

@@ -624,6 +624,8 @@ static void m_pk_weight_short(hid_t f)
     put_dset(f, PK_EE "weight", H5T_NATIVE_FLOAT, 1, &d, w);
 }
 static void m_pk_weight_nan(hid_t f) { edit_f32(f, PK_EE "weight", 5, 0, NAN); }
+static void m_pk_weight_above(hid_t f) { edit_f32(f, PK_EE "weight", 5, 0, 2.5f); } /* Wmax 2 */
+static void m_pk_weight_neg(hid_t f) { edit_f32(f, PK_EE "weight", 7, 0, -0.25f); }
 static void m_pk_hist_order(hid_t f)
 {
     /* the first neuron with two spikes in its history: swap them */
@@ -880,6 +882,9 @@ static const damage cases[] = {
     {"pk_weight_missing", B_PCK, RESUME, m_pk_weight_missing, PK_EE "weight"},
     {"pk_weight_short", B_PCK, RESUME, m_pk_weight_short, PK_EE "weight"},
     {"pk_weight_nan", B_PCK, RESUME, m_pk_weight_nan, "not finite"},
+    {"pk_weight_above", B_PCK, RESUME, m_pk_weight_above,
+     "entry 5 (2.5) lies outside the rule's weight bounds [0, 2]"},
+    {"pk_weight_negative", B_PCK, RESUME, m_pk_weight_neg, "entry 7 (-0.25) lies outside"},
     {"pk_hist_order", B_PCK, RESUME, m_pk_hist_order, PK "history_step"},
     {"pk_hist_len", B_PCK, RESUME, m_pk_hist_len, PK "history_step"},
     {"pk_hist_future", B_PCK, RESUME, m_pk_hist_future, "not before the step"},

@@ -113,9 +113,12 @@ N4D_API n4d_status n4d_sim_checkpoint(n4d_sim *sim, const char *path,
 /** Saves the model of `sim` with its current learned weights to `path`, as
  * n4d_model_save writes a model (atomically; `opt` as there, NULL:
  * defaults): the classes and their rules are kept, so that n4d_model_load
- * and a new sim go on learning from these weights (from step 0: spike
- * histories, tsodyks u and x and the step are not kept; n4d_sim_checkpoint
- * keeps everything). The weights are stored in the model's fixed point
+ * and a new sim go on learning from these weights, from step 0. Only the
+ * weights are kept (a lifecycle child's mutated weights included): spike
+ * histories, tsodyks u and x, eligibility traces, modulator levels,
+ * homeostatic scales and the lifecycle's state (dead neurons, ages,
+ * health, lineage, mutated neuron parameters) start afresh;
+ * n4d_sim_checkpoint keeps everything. The weights are stored in the model's fixed point
  * (int32 with the model's one scale, as built): each learned weight w
  * becomes nearbyint(w * scale) (rounded to nearest, ties to even), so a
  * loaded weight is within half a quantum (0.5 / scale) of the learned one;

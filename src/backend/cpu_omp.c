@@ -14,7 +14,6 @@
 #include <omp.h>
 #endif
 
-#define N4D_OMP_MAX_BATCH 64u
 
 typedef struct omp_state {
     int threads;
@@ -96,7 +95,7 @@ static n4d_status omp_init(n4d_sim *sim)
         s->os_threads = procs > 0 ? procs : 1;
 #endif
     uint32_t b = sim->model->syn.min_delay;
-    s->batch = b < N4D_OMP_MAX_BATCH ? b : N4D_OMP_MAX_BATCH;
+    s->batch = b < N4D__MAX_BATCH_STEPS ? b : N4D__MAX_BATCH_STEPS;
     const uint32_t mb = n4d__mods_max_batch(m); /* a driven modulator's levels are known ahead */
     if (mb < s->batch)
         s->batch = mb;

@@ -4,6 +4,7 @@
  * model API. */
 #include "config.h"
 #include "model_registry.h"
+#include "modulators.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -84,6 +85,11 @@ static n4d_status parse_synapse(cfg *c, json_t *sv, n4d_projection_desc *d, n4d_
     if (!sm)
         return fail(c, AT_VALUE, "unknown synapse model \"%.64s\" (expected one of: %s)",
                     d->synapse_model, slist);
+    /* the "neuromodulation" section is read before the projections */
+    if (sm->id == N4D__SYN_STDP_DOPAMINE && n4d__mod_find(c->m, "dopamine") < 0)
+        return fail(c, AT_VALUE,
+                    "stdp_dopamine reads the modulator \"dopamine\", which the config does "
+                    "not declare (add \"neuromodulation\": {\"dopamine\": {...}})");
     pop(c);
     const char *key;
     json_t *v;

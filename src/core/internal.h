@@ -17,6 +17,11 @@
 
 #define N4D__ERR_CAP 1024
 
+/* The most steps a backend runs between two hook points (cpu-omp runs
+ * batches of min(min_delay, this)); the plastic and modulator state size
+ * their per-batch buffers and history windows by it. */
+#define N4D__MAX_BATCH_STEPS 64u
+
 /* Where the synapses are generated (n4d_model_set_build_backend). */
 #define N4D__BUILD_CPU (-1)
 #define N4D__BUILD_AUTO (-2)

@@ -192,7 +192,7 @@ n4d_status n4d__mods_create(n4d_sim *sim)
             continue;
         driven = true;
         uint32_t cap = 1;
-        while (cap < def->delay + N4D__MOD_MAX_BATCH + 1)
+        while (cap < def->delay + N4D__MAX_BATCH_STEPS + 1)
             cap *= 2;
         if (!(r->pending = n4d__calloc(ctx, N4D_MEM_BUFFERS, cap, sizeof(uint32_t))))
             return n4d__error(&sim->hdr, N4D_E_NOMEM, "modulators: out of memory");
@@ -221,7 +221,7 @@ n4d_status n4d__mods_create(n4d_sim *sim)
             }
             mp->th_mod = b->mod;
             mp->th_strength = b->strength;
-            if (!(mp->k = n4d__calloc(ctx, N4D_MEM_OTHER, N4D__MOD_MAX_BATCH, sizeof *mp->k)))
+            if (!(mp->k = n4d__calloc(ctx, N4D_MEM_OTHER, N4D__MAX_BATCH_STEPS, sizeof *mp->k)))
                 return n4d__error(&sim->hdr, N4D_E_NOMEM, "modulators: out of memory");
         }
     }
@@ -239,7 +239,7 @@ void n4d__mods_destroy(n4d_sim *sim)
             n4d__free(ctx, N4D_MEM_BUFFERS, md->m[k].pending, md->m[k].cap * sizeof(uint32_t));
     if (md->pop)
         for (size_t p = 0; p < sim->model->n_pops; p++)
-            n4d__free(ctx, N4D_MEM_OTHER, md->pop[p].k, N4D__MOD_MAX_BATCH * sizeof *md->pop[p].k);
+            n4d__free(ctx, N4D_MEM_OTHER, md->pop[p].k, N4D__MAX_BATCH_STEPS * sizeof *md->pop[p].k);
     n4d__free(ctx, N4D_MEM_OTHER, md->pop, sim->model->n_pops * sizeof *md->pop);
     n4d__free(ctx, N4D_MEM_BUFFERS, md->pop_of, (sim->n ? sim->n : 1) * sizeof(int32_t));
     n4d__free(ctx, N4D_MEM_OTHER, md->m, md->n * sizeof *md->m);

@@ -20,7 +20,6 @@
 
 #include "sim_state.h"
 
-#define N4D__MOD_MAX_BATCH 64 /* the longest batch of any backend (cpu-omp) */
 
 /* A declared modulator (the model's). */
 typedef struct n4d__mod_def {
@@ -40,8 +39,8 @@ typedef struct n4d__mod_bind {
 /* A modulator of a sim. */
 typedef struct n4d__mod_rt {
     double level;                       /* L(sim->step) between batches */
-    double lv[N4D__MOD_MAX_BATCH];      /* L of the current batch's steps */
-    uint32_t arrive[N4D__MOD_MAX_BATCH]; /* driven: A of the current batch's steps */
+    double lv[N4D__MAX_BATCH_STEPS];      /* L of the current batch's steps */
+    uint32_t arrive[N4D__MAX_BATCH_STEPS]; /* driven: A of the current batch's steps */
     uint32_t *pending;                  /* driven: A by step & (cap - 1), for later steps */
     uint32_t cap;
 } n4d__mod_rt;
@@ -51,7 +50,7 @@ typedef struct n4d__mod_pop {
     int32_t th_mod, gain_mod; /* -1: none */
     double th_strength, gain_strength;
     n4d__pop_rt *k;           /* th_mod: the constants of each step of the batch */
-    float gain[N4D__MOD_MAX_BATCH];
+    float gain[N4D__MAX_BATCH_STEPS];
 } n4d__mod_pop;
 
 typedef struct n4d__mods {

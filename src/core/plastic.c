@@ -19,7 +19,6 @@
 /* Pairs further apart than this many time constants are ignored
  * (e^-40 = 4e-18: below the precision of a double weight change). */
 #define WINDOW_TAUS 40.0
-#define MAX_BATCH 64 /* the longest batch of any backend (cpu-omp) */
 /* stdp_dopamine: silent presynaptic neurons are brought up to date at the
  * multiples of this many steps (or of the stdp window when longer) */
 #define DA_PERIOD 1024
@@ -303,7 +302,7 @@ n4d_status n4d__plastic_create(n4d_sim *sim)
         }
     }
     pl->window = (int64_t)ceil(WINDOW_TAUS * tau_max / sim->dt) + (int64_t)m->syn.max_delay;
-    pl->keep = pl->window + (int64_t)m->syn.max_delay + 2 * MAX_BATCH + FLUSH_EVERY + 1;
+    pl->keep = pl->window + (int64_t)m->syn.max_delay + 2 * N4D__MAX_BATCH_STEPS + FLUSH_EVERY + 1;
     pl->last_flush_check = -1;
     for (uint32_t k = 0; k < m->n_cls; k++) {
         n4d__plastic_class *c = &pl->cls[k];
@@ -323,7 +322,7 @@ n4d_status n4d__plastic_create(n4d_sim *sim)
          * 2 da_period old; what it reads is kept that long */
         pl->da_period = pl->window > DA_PERIOD ? pl->window : DA_PERIOD;
         pl->da_next = pl->da_period;
-        pl->da_keep = 2 * pl->da_period + 2 * MAX_BATCH + (int64_t)m->syn.max_delay + 2;
+        pl->da_keep = 2 * pl->da_period + 2 * N4D__MAX_BATCH_STEPS + (int64_t)m->syn.max_delay + 2;
         const int64_t keep = pl->da_keep + pl->window + FLUSH_EVERY;
         if (keep > pl->keep)
             pl->keep = keep;

@@ -384,9 +384,10 @@ static int32_t device_plastic_refused(const n4d_model *m)
 static int auto_threads(const n4d_model *m)
 {
 #ifdef _OPENMP
-    /* threads synchronise once per batch of min_delay steps (cpu_omp.c caps
-     * the batch at 64) */
-    const uint64_t batch = m->syn.min_delay < 64 ? m->syn.min_delay : 64;
+    /* threads synchronise once per batch of min_delay steps, at most
+     * N4D__MAX_BATCH_STEPS */
+    const uint64_t batch =
+        m->syn.min_delay < N4D__MAX_BATCH_STEPS ? m->syn.min_delay : N4D__MAX_BATCH_STEPS;
     const uint64_t work = m->n_neurons * batch / AUTO_UPDATES_PER_THREAD;
     const int max = omp_get_max_threads();
     return work < 1 ? 1 : (work < (uint64_t)max ? (int)work : max);

@@ -124,6 +124,21 @@ static n4d_status get_weight(void *ud, uint64_t at, uint64_t rank)
     if (!isfinite(w))
         return n4d__h5_fail(b->h, N4D_E_FORMAT, b->name, false, "entry %llu is not finite",
                             (unsigned long long)rank);
+    /* the rules keep these within their bounds (hebb_4dnc clips only at
+     * the next event, and static weights have none) */
+    double lo = -INFINITY, hi = INFINITY;
+    if (b->wc->rule == N4D__SYN_STDP) {
+        const double wmax = b->wc->k.stdp.wmax; /* weights lie between 0 and Wmax */
+        lo = wmax < 0 ? (double)(float)wmax : 0.0; /* stored as float */
+        hi = wmax < 0 ? 0.0 : (double)(float)wmax;
+    } else if (b->wc->rule == N4D__SYN_STDP_DOPAMINE) {
+        lo = b->wc->k.da.wmin;
+        hi = b->wc->k.da.wmax;
+    }
+    if (!(w >= lo && w <= hi))
+        return n4d__h5_fail(b->h, N4D_E_FORMAT, b->name, false,
+                            "entry %llu (%g) lies outside the rule's weight bounds [%g, %g]",
+                            (unsigned long long)rank, w, lo, hi);
     return N4D_OK;
 }
 
