@@ -63,10 +63,12 @@ check() { # NAME PROGRAM
     echo "downstream: $1: checksum $got: ok"
 }
 needs_shared() { # PROGRAM YES|NO: whether it loads libn4d.so from the prefix
-    local line
+    local line loaded
     line=$(ldd "$1" | grep 'libn4d\.so' || true)
     if [[ $2 == YES ]]; then
-        [[ "$line" == *"$libdir/libn4d.so"* ]] || fail "$1 does not load $libdir/libn4d.so: $line"
+        loaded=$(awk '{print $3}' <<<"$line")
+        [[ -n "$loaded" && "$(dirname "$(realpath "$loaded")")" == "$(realpath "$libdir")" ]] ||
+            fail "$1 does not load libn4d.so from $libdir: $line"
     else
         [[ -z "$line" ]] || fail "$1 is linked to the static library but loads $line"
     fi
