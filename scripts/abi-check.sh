@@ -38,9 +38,11 @@ cmake -S . -B "$builddir" -DCMAKE_BUILD_TYPE=Debug -DN4D_CUDA=OFF -DN4D_BUILD_TE
 cmake --build "$builddir" -j "$(nproc 2>/dev/null || echo 2)" --target n4d >/dev/null
 lib=$(readlink -f "$builddir/src/libn4d.so")
 
-# Public types only (those of include/), no paths of this machine.
+# The exported functions and the public types they reach (those of
+# include/), no paths of this machine. (--exported-interfaces-only: without
+# it, abidiff of two such files misses changes of a struct's layout.)
 current="$builddir/libn4d.abi"
-abidw --headers-dir include/n4d --header-file include/n4d.h --drop-private-types \
+abidw --exported-interfaces-only --headers-dir include/n4d --header-file include/n4d.h --drop-private-types \
     --no-corpus-path --no-comp-dir-path --short-locs "$lib" >"$current"
 
 if [[ $update -eq 1 ]]; then
@@ -71,7 +73,7 @@ leaf=$(abidiff --no-added-syms --leaf-changes-only "$baseline" "$current" || tru
 echo "$leaf"
 names=$( {
     sed -n "s/^'\(struct\|union\|enum\|typedef\|class\) \([A-Za-z_][A-Za-z0-9_]*\).*' changed.*/\2/p" <<<"$leaf"
-    sed -n "s/^ *\[[DC]\] '\(function\|variable\) .*' *{\([A-Za-z_][A-Za-z0-9_]*\)}.*/\2/p" <<<"$leaf"
+    sed -n "s/^ *\[[DC]\] '\(function\|variable\) .*' *{\([A-Za-z_][A-Za-z0-9_]*\)[}@].*/\2/p" <<<"$leaf"
 } | sort -u)
 abi_lines=$(awk '/^## /{ if (u) exit; if ($0 ~ /^## Unreleased/) u = 1; next }
                  u && /^[-*] ABI:/' CHANGELOG.md)
