@@ -123,3 +123,10 @@ set(CPACK_DEBIAN_DEV_PACKAGE_RECOMMENDS "pkg-config")
 set(CPACK_COMPONENT_RUNTIME_DESCRIPTION "n4d library and program")
 set(CPACK_COMPONENT_DEV_DESCRIPTION "n4d headers, static library, pkg-config and CMake files")
 include(CPack)
+
+# The API reference: cmake --build BUILD --target docs (doxygen; BUILD/docs/html)
+add_custom_target(docs
+  COMMAND ${PROJECT_SOURCE_DIR}/scripts/docs.sh --no-install ${PROJECT_BINARY_DIR}/docs
+  WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
+  COMMENT "API reference (doxygen) in ${PROJECT_BINARY_DIR}/docs/html"
+  VERBATIM)
