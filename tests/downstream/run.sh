@@ -14,7 +14,8 @@
 #
 # Builds tests/downstream/downstream.c (shared libn4d) and downstream.cpp
 # (static libn4d) twice: with CMake's find_package(n4d) and with pkg-config
-# and cc/c++ ($CC, $CXX). Registered with ctest as downstream_install
+# and cc/c++ ($CC, $CXX); and downstream.cpp once more in a project without
+# the C language (cxx_only/). Registered with ctest as downstream_install
 # (tests/downstream.cmake).
 set -euo pipefail
 
@@ -85,6 +86,13 @@ needs_shared "$work/cmake/downstream_c" YES
 needs_shared "$work/cmake/downstream_cpp" NO
 check "find_package, C, shared" "$work/cmake/downstream_c"
 check "find_package, C++, static" "$work/cmake/downstream_cpp"
+# a project without the C language
+cmake -S "$here/cxx_only" -B "$work/cxx_only" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_BUILD_TYPE=Release >"$work/cxx_only.log" 2>&1 &&
+    cmake --build "$work/cxx_only" >>"$work/cxx_only.log" 2>&1 ||
+    { cat "$work/cxx_only.log"; fail "C++-only project"; }
+needs_shared "$work/cxx_only/downstream_cxx_only" NO
+check "find_package, C++-only project, static" "$work/cxx_only/downstream_cxx_only"
 
 # 2. pkg-config: shared with --libs, static with the archive and --static --libs
 export PKG_CONFIG_PATH="$libdir/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
