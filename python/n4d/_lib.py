@@ -506,7 +506,8 @@ def lib():
         except AttributeError as e:
             tried.append("%s (%s)" % (path, e))
             continue
-        _LIB, _LIB_PATH = cdll, path
+        _LIB = cdll
+        _LIB_PATH = os.path.abspath(path) if os.sep in path else path
         return _LIB
     raise LibraryNotFound(
         "libn4d not found; set N4D_LIBRARY to the library file (e.g. build/src/libn4d.so) "

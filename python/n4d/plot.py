@@ -197,22 +197,26 @@ def lattice_slice(sim, values=None, z=None, w=0, ax=None, path=None, title=None,
     has[p[:, 2], p[:, 0], p[:, 1]] = True
     grid[has] = acc[has]
     layers = [z] if z is not None else list(range(Z))
-    gap = np.full((1, Y), np.nan)
-    # x down the image rows is unusual: transpose so x runs left to right
-    tiles = []
+    # tiles of x (left to right) by y (bottom up), in a near-square grid of layers
+    cols = int(np.ceil(np.sqrt(len(layers))))
+    rows = int(np.ceil(len(layers) / cols))
+    img = np.full((rows * (Y + 1) - 1, cols * (X + 1) - 1), np.nan)
+    corners = []
     for k, lz in enumerate(layers):
-        if k:
-            tiles.append(gap.T[:, :1])
-        tiles.append(grid[lz].T)
-    img = np.concatenate(tiles, axis=1) if len(tiles) > 1 else tiles[0]
-    ax = _axes(ax, path, figsize=(max(4, min(16, 0.25 * img.shape[1] + 2)), 4.5))
+        r, c = (rows - 1 - k // cols), k % cols  # first layer at the top left
+        img[r * (Y + 1):r * (Y + 1) + Y, c * (X + 1):c * (X + 1) + X] = grid[lz].T
+        corners.append((c * (X + 1), r * (Y + 1) + Y, lz))
+    ax = _axes(ax, path, figsize=(7, 6))
     im = ax.imshow(img, origin="lower", cmap=cmap, interpolation="nearest", aspect="equal")
     ax.figure.colorbar(im, ax=ax, label=label, shrink=0.8)
-    ax.set_ylabel("y")
     if len(layers) == 1:
         ax.set_xlabel("x (z = %d, w = %d)" % (layers[0], w))
+        ax.set_ylabel("y")
     else:
-        ax.set_xticks([k * (X + 1) + X / 2 - 0.5 for k in range(len(layers))])
-        ax.set_xticklabels(["z=%d" % lz for lz in layers])
-        ax.set_xlabel("x within each z layer (w = %d)" % w)
+        for cx, cy, lz in corners:
+            ax.text(cx, cy - 0.5, "z=%d" % lz, fontsize="x-small", va="top", color="w",
+                    bbox=dict(fc="black", alpha=0.5, pad=1, lw=0))
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel("x-y planes of each z layer (w = %d)" % w)
     return _finish(ax, path, title)
