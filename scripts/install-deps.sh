@@ -5,8 +5,10 @@
 set -euo pipefail
 
 # python3-h5py: the test that reads n4d's HDF5 files with h5py (it is skipped without)
+# python3-numpy, python3-matplotlib, python3-pytest: the Python package's tests (the
+# "python" ctest test); python3-pip: its offline `pip install ./python` test
 PACKAGES=(cmake make gcc g++ pkg-config libhdf5-dev libcmocka-dev libjansson-dev zlib1g-dev
-          python3-h5py)
+          python3-h5py python3-numpy python3-matplotlib python3-pytest python3-pip)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -146,6 +146,7 @@ def test_save_load_checkpoint_resume_record(small_model, tmp_path):
     part = n4d.Model.load(tmp_path / "m.h5", first=0, count=10)
     assert part.num_neurons == 10
     # recording: the file holds the sim's spikes
+    pytest.importorskip("h5py")
     sim = small_model.simulate(threads=1)
     with sim.record(tmp_path / "rec.h5", ids=[0, 1, 2], every=5):
         sim.run(300)

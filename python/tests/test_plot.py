@@ -64,6 +64,7 @@ def test_traces_from_a_sim_and_from_a_recording(small_model, tmp_path):
     assert_not_blank(tmp_path / "traces.png")
     if not n4d.has_feature("hdf5"):
         return
+    pytest.importorskip("h5py")
     s2 = small_model.simulate(threads=1)
     with s2.record(tmp_path / "rec.h5", ids=[0, 3, 7], every=2):
         s2.run(200)
@@ -78,6 +79,7 @@ def run_plot_cli(*args):
 
 
 def test_plot_cli_on_the_programs_csv_and_hdf5(cli, config, tmp_path):
+    pytest.importorskip("h5py")
     csv, h5 = tmp_path / "s.csv", tmp_path / "s.h5"
     for f in (csv, h5):
         subprocess.run([cli, "run", config("cuba.json"), "--steps", "500", "--threads", "1",
