@@ -277,3 +277,15 @@ def test_gpu_api_with_cpu_fallback():
             n4d.Gpu(require=True)
     with pytest.raises(n4d.ClosedError):
         g.info
+
+
+def test_import_4dnc(repo):
+    path = os.path.join(repo, "tests", "data", "4dnc_small_model.json")
+    with n4d.Model.import_4dnc(path, static_weights=True) as m:
+        assert m.is_built and m.num_neurons > 0 and m.dt == 1.0
+        with m.simulate(backend="cpu-ref") as a, m.simulate(backend="cpu-omp", threads=2) as b:
+            a.run(50)
+            b.run(50)
+            assert a.checksum == b.checksum
+    with pytest.raises(n4d.Error):
+        n4d.Model.import_4dnc(os.path.join(repo, "README.md"))
