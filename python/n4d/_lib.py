@@ -5,7 +5,8 @@ python/tests/test_layout.py compiles a C program that checks each size and
 offset against the C compiler's, and parses the headers for the field
 names). Option structs carry ``struct_size`` first: the library reads only
 the fields a caller of that size knows, so these mirrors stay valid for
-newer libraries of the same major version.
+newer libraries of the same ABI (docs/packaging.md: within 0.x the ABI is
+major.minor, the soname libn4d.so.0.MINOR; from 1.0 it is the major).
 """
 
 import ctypes
@@ -16,9 +17,20 @@ import os
 from ctypes import (POINTER, Structure, c_char, c_char_p, c_double, c_float, c_int, c_int32,
                     c_int64, c_size_t, c_uint8, c_uint32, c_uint64, c_void_p, CFUNCTYPE)
 
-#: the library major version these bindings speak, and the oldest minor
+#: the library version these bindings speak: within 0.x exactly this minor
+#: (a 0.x minor may change the ABI), from 1.0 this minor or newer of the major
 ABI_MAJOR = 0
 ABI_MIN_MINOR = 2
+#: the soname of that ABI
+SONAME = "libn4d.so.%d.%d" % (ABI_MAJOR, ABI_MIN_MINOR) if ABI_MAJOR == 0 else \
+    "libn4d.so.%d" % ABI_MAJOR
+
+
+def abi_compatible(major, minor):
+    """Whether a library of version major.minor has the ABI of these bindings."""
+    if major != ABI_MAJOR:
+        return False
+    return minor == ABI_MIN_MINOR if ABI_MAJOR == 0 else minor >= ABI_MIN_MINOR
 
 MEM_TAG_COUNT = 8
 
@@ -470,10 +482,10 @@ def _candidates():
     name = ctypes.util.find_library("n4d")
     if name:
         yield name
-    yield "libn4d.so.%d" % ABI_MAJOR
+    yield SONAME
     for d in ("/usr/local/lib", "/usr/local/lib64", "/usr/lib/x86_64-linux-gnu",
               "/usr/lib64", "/usr/lib"):
-        yield os.path.join(d, "libn4d.so.%d" % ABI_MAJOR)
+        yield os.path.join(d, SONAME)
 
 
 def _bind(cdll):
@@ -497,9 +509,10 @@ def lib():
             continue
         ver = ctypes.CFUNCTYPE(c_char_p)(("n4d_version_string", cdll))().decode()
         major, minor = (int(x) for x in ver.split(".")[:2])
-        if major != ABI_MAJOR or minor < ABI_MIN_MINOR:
-            tried.append("%s (version %s; these bindings need %d.%d or newer within %d.x)"
-                         % (path, ver, ABI_MAJOR, ABI_MIN_MINOR, ABI_MAJOR))
+        if not abi_compatible(major, minor):
+            need = ("%d.%d" % (ABI_MAJOR, ABI_MIN_MINOR) if ABI_MAJOR == 0 else
+                    "%d.%d or newer within %d.x" % (ABI_MAJOR, ABI_MIN_MINOR, ABI_MAJOR))
+            tried.append("%s (version %s; these bindings need %s)" % (path, ver, need))
             continue
         try:
             _bind(cdll)

@@ -289,3 +289,19 @@ def test_import_4dnc(repo):
             assert a.checksum == b.checksum
     with pytest.raises(n4d.Error):
         n4d.Model.import_4dnc(os.path.join(repo, "README.md"))
+
+
+def test_abi_rule():
+    """Within 0.x a minor version may change the ABI: only the bindings' own
+    minor is taken; the loaded library has it."""
+    from n4d import _lib
+    assert _lib.abi_compatible(_lib.ABI_MAJOR, _lib.ABI_MIN_MINOR)
+    assert not _lib.abi_compatible(_lib.ABI_MAJOR + 1, _lib.ABI_MIN_MINOR)
+    if _lib.ABI_MAJOR == 0:
+        assert not _lib.abi_compatible(0, _lib.ABI_MIN_MINOR + 1)
+        assert not _lib.abi_compatible(0, _lib.ABI_MIN_MINOR - 1)
+        assert _lib.SONAME == "libn4d.so.0.%d" % _lib.ABI_MIN_MINOR
+    major, minor = (int(x) for x in n4d.version().split(".")[:2])
+    assert _lib.abi_compatible(major, minor)
+    assert os.path.realpath(n4d.library_path()).endswith(
+        ".so.%d.%d.%s" % (major, minor, n4d.version().split(".")[2]))
