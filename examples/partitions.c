@@ -37,7 +37,7 @@
         }                                                                                \
     } while (0)
 
-enum { PARTS = 4, STEPS = 1000 };
+enum { PARTS = 4, STEPS = 300 };
 
 static void print_boxes(const n4d_partition_result *r)
 {

@@ -38,7 +38,7 @@
         }                                                                                \
     } while (0)
 
-enum { STEPS = 500 };
+enum { STEPS = 200 };
 
 /* Loads `config`, sets the storage order, builds; reports the locality of
  * the synapse targets in storage order and runs STEPS steps. */
