@@ -1,4 +1,5 @@
-/* n4d — spiking neural networks on a 4D lattice. Umbrella header.
+/** \file
+ * n4d — spiking neural networks on a 4D lattice. Umbrella header.
  * See README.md and docs/api.md. */
 #ifndef N4D_H
 #define N4D_H

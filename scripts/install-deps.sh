@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
 # Installs the packages n4d needs to build and test on Debian 12.
 # Idempotent: does nothing (quickly) when everything is already installed.
+#   ./scripts/install-deps.sh [--docs]   (--docs: and doxygen)
 # Run as root, or as a user with sudo.
 set -euo pipefail
 
 # python3-h5py: the test that reads n4d's HDF5 files with h5py (it is skipped without)
+# abigail-tools: scripts/abi-check.sh (abidw, abidiff)
+# python3-numpy, python3-matplotlib, python3-pytest: the Python package's tests (the
+# "python" ctest test); python3-pip: its offline `pip install ./python` test
 PACKAGES=(cmake make gcc g++ pkg-config libhdf5-dev libcmocka-dev libjansson-dev zlib1g-dev
-          python3-h5py)
+          python3-h5py abigail-tools python3-numpy python3-matplotlib python3-pytest python3-pip)
+# --docs: also doxygen, for the API reference (scripts/docs.sh); it pulls in
+# LLVM's libraries, so only the command that needs it asks for it.
+for arg in "$@"; do
+    case "$arg" in
+    --docs) PACKAGES+=(doxygen) ;;
+    *) echo "install-deps: unknown argument $arg (usage: install-deps.sh [--docs])" >&2; exit 2 ;;
+    esac
+done
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -1,4 +1,5 @@
-/* n4d — common definitions: version, status codes, context, allocator,
+/** \file
+ * n4d — common definitions: version, status codes, context, allocator,
  * logging and memory accounting.
  *
  * Conventions (see docs/api.md): every fallible call returns n4d_status;
@@ -15,6 +16,8 @@
 extern "C" {
 #endif
 
+/** Marks a function exported by libn4d (default visibility; the library
+ * is built with -fvisibility=hidden). */
 #if defined(_WIN32)
 #  if defined(N4D_BUILDING)
 #    define N4D_API __declspec(dllexport)
@@ -27,9 +30,9 @@ extern "C" {
 #  define N4D_API
 #endif
 
-#define N4D_VERSION_MAJOR 0
-#define N4D_VERSION_MINOR 2
-#define N4D_VERSION_PATCH 0
+#define N4D_VERSION_MAJOR 0 /**< major version of these headers */
+#define N4D_VERSION_MINOR 2 /**< minor version (within 0.x it may change the API) */
+#define N4D_VERSION_PATCH 0 /**< patch version */
 
 /** Status code: N4D_OK (0) or a negative error. Values never change. */
 typedef int32_t n4d_status;
@@ -70,6 +73,8 @@ N4D_API int n4d_has_feature(int32_t feature);
 /* ------------------------------------------------------------------ */
 /* Context: allocator, log callback and error state of a group of handles. */
 
+/** A context: allocator, log callback and error state shared by the models
+ * and sims created from it (opaque). */
 typedef struct n4d_context n4d_context;
 
 /** Allocation tags: every byte the library allocates carries one, so the
@@ -90,27 +95,31 @@ typedef enum n4d_mem_tag {
  * at most 4096) or NULL; free receives the size given to alloc. Both may be
  * called from several threads at once (parallel model build). */
 typedef struct n4d_allocator {
+    /** Returns `size` bytes aligned to `align`, or NULL. */
     void *(*alloc)(void *user_data, size_t size, size_t align);
+    /** Releases `ptr`, allocated with `size` bytes. */
     void (*free)(void *user_data, void *ptr, size_t size);
-    void *user_data;
+    void *user_data; /**< passed to alloc and free */
 } n4d_allocator;
 
+/** Levels of log messages (n4d_context_options.log_level). */
 typedef enum n4d_log_level {
-    N4D_LOG_ERROR = 0,
-    N4D_LOG_WARN = 1,
-    N4D_LOG_INFO = 2,
-    N4D_LOG_DEBUG = 3
+    N4D_LOG_ERROR = 0, /**< errors */
+    N4D_LOG_WARN = 1,  /**< warnings (config sections ignored, values clipped, ...) */
+    N4D_LOG_INFO = 2,  /**< progress */
+    N4D_LOG_DEBUG = 3  /**< details */
 } n4d_log_level;
 
 /** Log callback: called synchronously from the thread making the call;
  * `message` is valid only during the call and has no trailing newline. */
 typedef void (*n4d_log_fn)(void *user_data, int32_t level, const char *message);
 
+/** Options of n4d_context_create (n4d_context_options_init fills the defaults). */
 typedef struct n4d_context_options {
     uint32_t struct_size;    /**< sizeof(n4d_context_options) */
     n4d_allocator allocator; /**< all NULL: libc (aligned_alloc/free) */
     n4d_log_fn log;          /**< NULL: no logging */
-    void *log_user_data;
+    void *log_user_data;     /**< passed to `log` */
     int32_t log_level;       /**< messages above this level are dropped (default N4D_LOG_WARN) */
 } n4d_context_options;
 
@@ -134,11 +143,11 @@ N4D_API const char *n4d_last_error(const void *handle);
 /** Bytes currently allocated and peak bytes, per tag, since the context was
  * created (for all its models and sims). */
 typedef struct n4d_memory_stats {
-    uint32_t struct_size;
-    uint64_t current[N4D_MEM_TAG_COUNT];
-    uint64_t peak[N4D_MEM_TAG_COUNT];
-    uint64_t total_current;
-    uint64_t total_peak;
+    uint32_t struct_size;                /**< sizeof(n4d_memory_stats) */
+    uint64_t current[N4D_MEM_TAG_COUNT]; /**< bytes allocated now, per n4d_mem_tag */
+    uint64_t peak[N4D_MEM_TAG_COUNT];    /**< highest bytes allocated, per n4d_mem_tag */
+    uint64_t total_current;              /**< bytes allocated now, all tags */
+    uint64_t total_peak;                 /**< highest bytes allocated, all tags */
 } n4d_memory_stats;
 
 /** Fills `out` (set out->struct_size first) with the context's accounting.

@@ -1,4 +1,5 @@
-/* n4d — inactive-neuron compression.
+/** \file
+ * n4d — inactive-neuron compression.
  *
  * Works on the sim's own memory (its overlay over the shared model, which
  * it never touches): any number of sims of one model may use it at once.

@@ -1,4 +1,5 @@
-/* n4d — the GPU API of the 4D Neural Cognition performance guide
+/** \file
+ * n4d — the GPU API of the 4D Neural Cognition performance guide
  * (GPUAccelerator), with CPU equivalents so the same calls work without a
  * GPU: device count and selection, device memory use, releasing cached
  * device memory, an array-level vectorised LIF update, a sparse synapse
@@ -29,6 +30,7 @@ extern "C" {
  * buffers. */
 typedef struct n4d_gpu n4d_gpu;
 
+/** Options of n4d_gpu_create (n4d_gpu_options_init fills the defaults). */
 typedef struct n4d_gpu_options {
     uint32_t struct_size;  /**< sizeof(n4d_gpu_options) */
     int32_t use_gpu;       /**< 1 (default): use a CUDA device when one is usable; 0: CPU */
@@ -61,6 +63,7 @@ N4D_API const char *n4d_gpu_last_error(const n4d_gpu *gpu);
 /** 1 when the handle runs on a GPU, 0 on the CPU (is_gpu_available). */
 N4D_API int n4d_gpu_is_available(const n4d_gpu *gpu);
 
+/** What a handle runs on (n4d_gpu_get_info). */
 typedef struct n4d_gpu_info {
     uint32_t struct_size;      /**< sizeof(n4d_gpu_info) */
     int32_t on_gpu;            /**< 1: GPU, 0: CPU */
@@ -68,9 +71,11 @@ typedef struct n4d_gpu_info {
     int32_t device_count;      /**< usable devices */
     char name[256];            /**< device name, or "cpu" */
     uint64_t total_bytes;      /**< device memory */
-    int32_t compute_major, compute_minor;
-    int32_t multiprocessors;
-    int32_t runtime_version, driver_version; /**< CUDA versions (1000 * major + 10 * minor) */
+    int32_t compute_major;     /**< compute capability, major */
+    int32_t compute_minor;     /**< compute capability, minor */
+    int32_t multiprocessors;   /**< streaming multiprocessors */
+    int32_t runtime_version;   /**< CUDA runtime version (1000 * major + 10 * minor) */
+    int32_t driver_version;    /**< CUDA driver version (1000 * major + 10 * minor) */
     char reason[512];          /**< why the handle runs on the CPU ("" on the GPU): no
                                     library, no driver, no device, use_gpu = 0 */
 } n4d_gpu_info;
@@ -87,12 +92,15 @@ N4D_API n4d_status n4d_gpu_select_device(n4d_gpu *gpu, int32_t device_id);
  * fields are 0 and on_gpu is 0. */
 typedef struct n4d_gpu_memory {
     uint32_t struct_size;      /**< sizeof(n4d_gpu_memory) */
-    int32_t on_gpu;
-    double used_mb, total_mb, free_mb; /**< MiB (2^20 bytes), the whole device */
+    int32_t on_gpu;            /**< 1: the handle runs on a GPU */
+    double used_mb;            /**< MiB (2^20 bytes) in use on the whole device */
+    double total_mb;           /**< MiB of the device */
+    double free_mb;            /**< MiB free on the device */
     double percent;            /**< used / total * 100 */
     uint64_t cached_bytes;     /**< device buffers this handle keeps between calls */
 } n4d_gpu_memory;
 
+/** Fills `out` (set out->struct_size first) with the device's memory use. */
 N4D_API n4d_status n4d_gpu_memory_usage(n4d_gpu *gpu, n4d_gpu_memory *out);
 
 /** Releases the device buffers the handle caches between calls, and the
@@ -110,6 +118,7 @@ typedef struct n4d_gpu_lif_params {
     double dt;                 /**< ms (default 1, 4D Neural Cognition's step) */
 } n4d_gpu_lif_params;
 
+/** Fills `p` with the defaults above. */
 N4D_API void n4d_gpu_lif_params_init(n4d_gpu_lif_params *p);
 
 /** vectorized_lif_update: for each of the n neurons, in float,
@@ -130,7 +139,9 @@ N4D_API n4d_status n4d_gpu_lif_update(n4d_gpu *gpu, const n4d_gpu_lif_params *pa
  * col_idx[row_ptr[r] .. row_ptr[r+1]-1] with values[...]. */
 typedef struct n4d_gpu_csr {
     uint32_t struct_size;      /**< sizeof(n4d_gpu_csr) */
-    uint64_t rows, cols, nnz;
+    uint64_t rows;             /**< number of rows */
+    uint64_t cols;             /**< number of columns */
+    uint64_t nnz;              /**< number of stored entries */
     const int32_t *row_ptr;    /**< rows + 1 entries, row_ptr[0] = 0, row_ptr[rows] = nnz */
     const int32_t *col_idx;    /**< nnz entries in [0, cols) */
     const float *values;       /**< nnz entries */
@@ -153,12 +164,18 @@ N4D_API n4d_status n4d_gpu_sparse_synapse_matmul(n4d_gpu *gpu, const n4d_gpu_csr
  * (a + b*m*k, ...). */
 typedef struct n4d_gpu_gemm {
     uint32_t struct_size;      /**< sizeof(n4d_gpu_gemm) */
-    uint64_t m, n, k, batch;   /**< each < 2^31 */
-    float alpha, beta;         /**< C = alpha A B + beta C (defaults 1, 0) */
-    const float *a, *b;
+    uint64_t m;                /**< rows of A and C (< 2^31) */
+    uint64_t n;                /**< columns of B and C (< 2^31) */
+    uint64_t k;                /**< columns of A, rows of B (< 2^31) */
+    uint64_t batch;            /**< number of products (< 2^31) */
+    float alpha;               /**< C = alpha A B + beta C (default 1) */
+    float beta;                /**< (default 0) */
+    const float *a;            /**< the A matrices, batch * m * k floats */
+    const float *b;            /**< the B matrices, batch * k * n floats */
     float *c;                  /**< read only when beta != 0 */
 } n4d_gpu_gemm;
 
+/** Fills `g` with the defaults (alpha 1, beta 0, no matrices). */
 N4D_API void n4d_gpu_gemm_init(n4d_gpu_gemm *g);
 
 /** Batched GEMM: cuBLAS gemmStridedBatched (FP32, no TF32) on the GPU, a
@@ -169,16 +186,19 @@ enum {
     N4D_GPU_BENCH_LIF_UPDATE = 0 /**< n4d_gpu_lif_update on random neurons */
 };
 
+/** Options of n4d_gpu_benchmark (n4d_gpu_benchmark_options_init fills
+ * the defaults). */
 typedef struct n4d_gpu_benchmark_options {
     uint32_t struct_size;      /**< sizeof(n4d_gpu_benchmark_options) */
     int32_t operation;         /**< N4D_GPU_BENCH_* (default LIF update) */
     const uint64_t *sizes;     /**< array sizes (neurons) */
-    size_t n_sizes;
+    size_t n_sizes;            /**< entries of `sizes` */
     uint32_t iterations;       /**< per size (default 100) */
     int32_t cpu_threads;       /**< CPU path threads (default 1; OpenMP builds) */
     uint64_t seed;             /**< data (default 1) */
 } n4d_gpu_benchmark_options;
 
+/** Fills `opt` with the defaults above. */
 N4D_API void n4d_gpu_benchmark_options_init(n4d_gpu_benchmark_options *opt);
 
 /** Results of benchmark_vs_cpu: the caller provides arrays of n_sizes
@@ -190,7 +210,7 @@ typedef struct n4d_gpu_benchmark_result {
     double *gpu_seconds;       /**< GPU kernel only, data resident on the device; NaN without GPU */
     double *gpu_seconds_with_transfers; /**< with the host<->device copies of every call */
     double *speedups;          /**< cpu / gpu (kernel only); NaN without GPU */
-    double *speedups_with_transfers;
+    double *speedups_with_transfers; /**< cpu / gpu with the copies; NaN without GPU */
     int32_t gpu_available;     /**< 0: only CPU times were measured (see note) */
     int32_t results_match;     /**< 1: GPU and CPU results bitwise equal for every size
                                     (-1 without GPU) */

@@ -1,4 +1,5 @@
-/* n4d — the network model: a 4D lattice with areas, populations of neurons
+/** \file
+ * n4d — the network model: a 4D lattice with areas, populations of neurons
  * placed on lattice sites, projections (connection rules) and inputs.
  *
  * A model is described (programmatically or from JSON), then built once:
@@ -14,6 +15,8 @@
 extern "C" {
 #endif
 
+/** A network model: described, then built once, then read-only and
+ * shareable by any number of sims (opaque). */
 typedef struct n4d_model n4d_model;
 
 /** Ids of the first built-in neuron models (stored in files: never
@@ -31,18 +34,18 @@ typedef enum n4d_neuron_model {
 /** A model parameter by name (n4d_population_desc.params). */
 typedef struct n4d_param_value {
     const char *name; /**< a parameter of the population's model (or its alias) */
-    double value;
+    double value;     /**< its value, in the parameter's unit */
 } n4d_param_value;
 
 /* ---- the model registry (static tables; thread-safe) ------------------ */
 
 /** A registered neuron model. */
 typedef struct n4d_neuron_model_info {
-    uint32_t struct_size;
+    uint32_t struct_size;    /**< sizeof(n4d_neuron_model_info) */
     int32_t id;              /**< stable id (n4d_neuron_model for the built-in ones) */
     const char *name;        /**< static string */
     const char *description; /**< one line, static */
-    int32_t num_params;
+    int32_t num_params;      /**< parameters (n4d_neuron_model_param_info) */
     int32_t num_states;      /**< state variables, "v" first */
     int32_t num_presets;     /**< named parameter sets (n4d_neuron_model_preset) */
     int32_t has_refractory;  /**< 1 when the model has the "refractory" counter */
@@ -51,23 +54,25 @@ typedef struct n4d_neuron_model_info {
 /** A parameter of a neuron model. Valid values are finite and within
  * [min, max] (bounds excluded where min_exclusive / max_exclusive). */
 typedef struct n4d_param_info {
-    uint32_t struct_size;
-    const char *name;
+    uint32_t struct_size;    /**< sizeof(n4d_param_info) */
+    const char *name;        /**< static string */
     const char *alias;       /**< another accepted name, or NULL */
-    const char *unit;
-    const char *description;
-    double default_value;
-    double min, max;         /**< -INFINITY / INFINITY: unbounded */
-    int32_t min_exclusive, max_exclusive;
+    const char *unit;        /**< e.g. "mV", "ms"; "" when dimensionless */
+    const char *description; /**< one line, static */
+    double default_value;    /**< the value when none is given */
+    double min;              /**< lower bound (-INFINITY: unbounded) */
+    double max;              /**< upper bound (INFINITY: unbounded) */
+    int32_t min_exclusive;   /**< 1: min itself is not valid */
+    int32_t max_exclusive;   /**< 1: max itself is not valid */
 } n4d_param_info;
 
 /** A state variable of a neuron model (n4d_sim_get_state names). */
 typedef struct n4d_state_info {
-    uint32_t struct_size;
-    const char *name;
-    const char *unit;
+    uint32_t struct_size;    /**< sizeof(n4d_state_info) */
+    const char *name;        /**< static string, "v" for the membrane potential */
+    const char *unit;        /**< e.g. "mV" */
     const char *initial;     /**< the initial value, in words */
-    const char *description;
+    const char *description; /**< one line, static */
 } n4d_state_info;
 
 /** Number of registered neuron models; indices 0 .. count-1. */
@@ -86,13 +91,13 @@ N4D_API const char *n4d_neuron_model_preset(int32_t index, int32_t preset);
 /** A registered synapse model: "static" (8 bytes per synapse) and the
  * plastic ones, "hebb_4dnc", "stdp", "tsodyks" (docs/plasticity.md). */
 typedef struct n4d_synapse_model_info {
-    uint32_t struct_size;
+    uint32_t struct_size;    /**< sizeof(n4d_synapse_model_info) */
     int32_t id;              /**< stable id */
     const char *name;        /**< static string */
-    const char *description;
+    const char *description; /**< one line, static */
     int32_t num_vars;        /**< per-synapse variables beyond target and weight */
-    int32_t num_params;
-    uint32_t bytes_per_synapse;
+    int32_t num_params;      /**< parameters (n4d_synapse_model_param_info) */
+    uint32_t bytes_per_synapse; /**< memory per synapse (8 for static synapses) */
 } n4d_synapse_model_info;
 
 /** Number of registered synapse models. */
@@ -107,21 +112,25 @@ N4D_API n4d_status n4d_synapse_model_param_info(int32_t index, int32_t param, n4
 /** A random or constant value: constant, uniform [lo, hi), or normal(mean,
  * std) clipped to [lo, hi] (use -INFINITY / INFINITY for no bound). */
 typedef enum n4d_dist_kind {
-    N4D_DIST_CONSTANT = 0,
-    N4D_DIST_UNIFORM = 1,
-    N4D_DIST_NORMAL = 2
+    N4D_DIST_CONSTANT = 0, /**< always `value` */
+    N4D_DIST_UNIFORM = 1,  /**< uniform in [lo, hi) */
+    N4D_DIST_NORMAL = 2    /**< normal(value, std), clipped to [lo, hi] */
 } n4d_dist_kind;
 
+/** A constant or a distribution (n4d_dist_kind) of values. */
 typedef struct n4d_dist {
     int32_t kind;   /**< n4d_dist_kind */
     double value;   /**< constant value, or the normal's mean */
     double std;     /**< normal standard deviation */
-    double lo, hi;  /**< uniform range, or normal clip bounds */
+    double lo;      /**< uniform lower bound, or normal lower clip bound */
+    double hi;      /**< uniform upper bound, or normal upper clip bound */
 } n4d_dist;
 
-/** Helpers to fill an n4d_dist. */
+/** An n4d_dist of the constant `value`. */
 N4D_API n4d_dist n4d_dist_constant(double value);
+/** An n4d_dist uniform in [lo, hi). */
 N4D_API n4d_dist n4d_dist_uniform(double lo, double hi);
+/** An n4d_dist normal(mean, std) clipped to [lo, hi]. */
 N4D_API n4d_dist n4d_dist_normal(double mean, double std, double lo, double hi);
 
 /** How a population places neurons on the sites of its area. Sites are
@@ -132,8 +141,10 @@ typedef enum n4d_placement {
     N4D_PLACE_COUNT = 2    /**< exactly `count` distinct sites, uniformly */
 } n4d_placement;
 
+/** A population to add (n4d_model_add_population; n4d_population_desc_init
+ * fills the defaults). */
 typedef struct n4d_population_desc {
-    uint32_t struct_size;
+    uint32_t struct_size;    /**< sizeof(n4d_population_desc) */
     const char *name;        /**< unique name (copied) */
     const char *area;        /**< name of an existing area (copied) */
     int32_t model;           /**< a model id (n4d_neuron_model); used when model_name is NULL */
@@ -147,13 +158,14 @@ typedef struct n4d_population_desc {
     const char *preset;      /**< a named parameter set of the model applied first, or NULL */
     const n4d_param_value *params; /**< n_params parameters over the model's defaults (and the
                                         preset), read during n4d_model_add_population */
-    uint32_t n_params;
+    uint32_t n_params;       /**< entries of `params` */
 } n4d_population_desc;
 
 /** Defaults: lif, placement all, v_init = the model's resting value, the
  * model's default parameters. */
 N4D_API void n4d_population_desc_init(n4d_population_desc *d);
 
+/** Connection rules of projections (n4d_projection_desc.rule). */
 typedef enum n4d_rule {
     N4D_RULE_FIXED_PROBABILITY = 0, /**< each pair independently with p */
     N4D_RULE_FIXED_INDEGREE = 1,    /**< each target gets `n` sources */
@@ -163,6 +175,7 @@ typedef enum n4d_rule {
     N4D_RULE_DISTANCE = 5           /**< p = p * kernel(4D distance), within cutoff */
 } n4d_rule;
 
+/** Distance kernels of N4D_RULE_DISTANCE. */
 typedef enum n4d_kernel {
     N4D_KERNEL_GAUSSIAN = 0,    /**< exp(-d^2 / (2 sigma^2)) */
     N4D_KERNEL_EXPONENTIAL = 1  /**< exp(-d / sigma) */
@@ -175,8 +188,10 @@ typedef enum n4d_syn_type {
     N4D_SYN_INHIBITORY = 2   /**< weights are -|w| */
 } n4d_syn_type;
 
+/** A projection to add (n4d_model_add_projection; n4d_projection_desc_init
+ * fills the defaults). */
 typedef struct n4d_projection_desc {
-    uint32_t struct_size;
+    uint32_t struct_size;      /**< sizeof(n4d_projection_desc) */
     const char *name;          /**< optional (copied); default "SOURCE->TARGET" */
     const char *source;        /**< population name */
     const char *target;        /**< population name */
@@ -198,13 +213,14 @@ typedef struct n4d_projection_desc {
      * pair of populations must use the same synapse model and parameters
      * (else n4d_model_build fails with N4D_E_CONFIG). */
     const n4d_param_value *synapse_params;
-    uint32_t n_synapse_params;
+    uint32_t n_synapse_params; /**< entries of `synapse_params` */
 } n4d_projection_desc;
 
 /** Defaults: fixed_probability p = 0, weight 1, delay = one step (0 = dt),
  * auto sign, autapses and multapses allowed. */
 N4D_API void n4d_projection_desc_init(n4d_projection_desc *d);
 
+/** Kinds of inputs (n4d_input_desc.kind). */
 typedef enum n4d_input_kind {
     N4D_INPUT_DC = 0,      /**< constant current added every step in [start, stop) */
     N4D_INPUT_POISSON = 1  /**< n_sources independent Poisson trains of `rate` Hz, each event adds `weight` */
@@ -219,18 +235,22 @@ typedef enum n4d_poisson_sampling {
                                    steps (for low rates per step; CPU backends) */
 } n4d_poisson_sampling;
 
+/** An input to add (n4d_model_add_input; n4d_input_desc_init fills the
+ * defaults). */
 typedef struct n4d_input_desc {
-    uint32_t struct_size;
+    uint32_t struct_size;  /**< sizeof(n4d_input_desc) */
     int32_t kind;          /**< n4d_input_kind */
     const char *target;    /**< population name */
     double amplitude;      /**< DC amplitude (same unit as i_e) */
     double rate;           /**< Poisson rate per source (Hz) */
     double weight;         /**< Poisson event weight (like a synapse weight) */
     uint32_t n_sources;    /**< Poisson sources per neuron (default 1) */
-    double start, stop;    /**< active time window in ms (default 0, +inf) */
+    double start;          /**< start of the active window, ms (default 0) */
+    double stop;           /**< end of the active window, ms, excluded (default +inf) */
     int32_t sampling;      /**< Poisson: n4d_poisson_sampling (default per step) */
 } n4d_input_desc;
 
+/** Defaults: DC, one Poisson source, active from 0 on, per-step sampling. */
 N4D_API void n4d_input_desc_init(n4d_input_desc *d);
 
 /* ---- creation and description -------------------------------------- */
@@ -253,7 +273,9 @@ N4D_API void n4d_model_destroy(n4d_model *model);
 
 /** Setters: valid only before the build (else N4D_E_STATE). */
 N4D_API n4d_status n4d_model_set_lattice(n4d_model *m, const uint32_t shape[4]);
+/** Sets the time step in ms (before the build). */
 N4D_API n4d_status n4d_model_set_dt(n4d_model *m, double dt_ms);
+/** Sets the seed of the model's random draws (before the build). */
 N4D_API n4d_status n4d_model_set_seed(n4d_model *m, uint64_t seed);
 /** Threads used by n4d_model_build (0 = all available). */
 N4D_API n4d_status n4d_model_set_build_threads(n4d_model *m, int32_t threads);
@@ -278,12 +300,13 @@ typedef enum n4d_order {
  * `partitions` boxes, the work units of cpu-omp) and/or along a Morton curve.
  * Spike output, checksums and every id-based call are unchanged by it. */
 typedef struct n4d_layout_options {
-    uint32_t struct_size;
+    uint32_t struct_size;      /**< sizeof(n4d_layout_options) */
     int32_t order;             /**< n4d_order (default N4D_ORDER_LATTICE) */
     uint32_t partitions;       /**< 0 or 1: none; n: n boxes (n <= neurons) */
     int32_t balance_synapses;  /**< 1: balance boxes by neurons + synapses, 0: by neurons */
 } n4d_layout_options;
 
+/** Fills `opt` with the defaults (lattice order, no partitions). */
 N4D_API void n4d_layout_options_init(n4d_layout_options *opt);
 /** Sets the layout used by the build (before the build). */
 N4D_API n4d_status n4d_model_set_layout(n4d_model *m, const n4d_layout_options *opt);
@@ -313,7 +336,7 @@ N4D_API n4d_status n4d_model_set_population_param(n4d_model *m, const char *pop,
  * parameter times 1 + N(0, mutation_std_params), each synapse weight plus
  * N(0, mutation_std_weights)). */
 typedef struct n4d_lifecycle {
-    uint32_t struct_size;
+    uint32_t struct_size;          /**< sizeof(n4d_lifecycle) */
     int32_t enable_death;          /**< non-zero: the lifecycle runs (else nothing changes) */
     int32_t enable_reproduction;   /**< non-zero: a dead neuron is replaced by a child */
     double max_age;                /**< steps, >= 0 (INFINITY: no age limit) */
@@ -346,7 +369,7 @@ N4D_API n4d_status n4d_model_get_population_param(const n4d_model *m, const char
  * so a neuron firing below the target scales its input up, one above it
  * down: the rate is measured from real spikes, not from the membrane. */
 typedef struct n4d_homeostasis {
-    uint32_t struct_size;
+    uint32_t struct_size; /**< sizeof(n4d_homeostasis) */
     double target_rate; /**< Hz, > 0 (required) */
     double window;      /**< ms, rounded to steps, at least one step (default 1000) */
     double eta;         /**< relative change per window at rate 0, in (0, 1] (default 0.1) */
@@ -366,8 +389,11 @@ N4D_API n4d_status n4d_model_set_homeostasis(n4d_model *m, const char *pop,
 N4D_API n4d_status n4d_model_get_homeostasis(const n4d_model *m, const char *pop,
                                              n4d_homeostasis *h, int *enabled);
 
+/** Adds a projection; *index (may be NULL) receives its index. Errors name
+ * the projection and the field. */
 N4D_API n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d,
                                             int32_t *index);
+/** Adds an input to a population (before the build). */
 N4D_API n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d);
 
 /** A neuromodulator (docs/plasticity.md, "Neuromodulation"): a named level
@@ -376,7 +402,7 @@ N4D_API n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d);
  * and the reward / punishment / novelty helpers) or driven by the spikes of
  * a population. Filled by n4d_modulator_desc_init. */
 typedef struct n4d_modulator_desc {
-    uint32_t struct_size;
+    uint32_t struct_size;   /**< sizeof(n4d_modulator_desc) */
     const char *name;       /**< e.g. "dopamine" (stdp_dopamine and hebb_4dnc read it) */
     double baseline;        /**< in [0, 1]; 0.5 */
     double decay_rate;      /**< per step, toward the baseline, >= 0; 0.1 */
@@ -386,6 +412,7 @@ typedef struct n4d_modulator_desc {
     double delay;           /**< driven: ms from a spike to its effect, >= dt; NaN (default): dt */
 } n4d_modulator_desc;
 
+/** Fills `d` with the defaults above (name NULL: to be set). */
 N4D_API void n4d_modulator_desc_init(n4d_modulator_desc *d);
 /** Declares a modulator (before the build). Errors (N4D_E_CONFIG,
  * N4D_E_RANGE) name the modulator and the field: a duplicate name, a level
@@ -411,6 +438,7 @@ N4D_API n4d_status n4d_model_bind_modulator(n4d_model *m, const char *population
 /** Number of modulators of the model, and the name of modulator `index`
  * (valid while the model lives; NULL when out of range). */
 N4D_API int32_t n4d_model_num_modulators(const n4d_model *m);
+/** Name of modulator `index` (see n4d_model_num_modulators). */
 N4D_API const char *n4d_model_modulator_name(const n4d_model *m, int32_t index);
 
 /** Declares a sense: a 2D input matrix of rows x cols whose entry [ix][iy]
@@ -428,16 +456,23 @@ N4D_API n4d_status n4d_model_build(n4d_model *m);
  * n4d_model_find_population, dt, seed, lattice, default duration and
  * warnings work before the build; neuron and synapse queries need it. */
 
+/** 1 once the model is built (or loaded), else 0. */
 N4D_API int n4d_model_is_built(const n4d_model *m);
 /** Before the build the build backend chosen ("cpu", "auto" or "cuda:N"),
  * after it where the synapses were generated ("cpu" or "cuda:N"; "loaded"
  * for a model read from a file). A model-owned string. */
 N4D_API const char *n4d_model_build_backend(const n4d_model *m);
+/** The time step in ms. */
 N4D_API double n4d_model_dt(const n4d_model *m);
+/** The model's seed. */
 N4D_API uint64_t n4d_model_seed(const n4d_model *m);
+/** Number of neurons (after the build). */
 N4D_API uint64_t n4d_model_num_neurons(const n4d_model *m);
+/** Number of synapses (after the build). */
 N4D_API uint64_t n4d_model_num_synapses(const n4d_model *m);
+/** Number of populations. */
 N4D_API int32_t n4d_model_num_populations(const n4d_model *m);
+/** Number of projections. */
 N4D_API int32_t n4d_model_num_projections(const n4d_model *m);
 /** Before or after the build. */
 N4D_API n4d_status n4d_model_lattice(const n4d_model *m, uint32_t shape[4]);
@@ -445,15 +480,16 @@ N4D_API n4d_status n4d_model_lattice(const n4d_model *m, uint32_t shape[4]);
 /** Population info: name (valid while the model lives), first neuron id and
  * count (after the build), neuron model. */
 typedef struct n4d_population_info {
-    uint32_t struct_size;
-    const char *name;
-    const char *area;
+    uint32_t struct_size;    /**< sizeof(n4d_population_info) */
+    const char *name;        /**< the population's name */
+    const char *area;        /**< its area's name */
     int32_t model;           /**< the model's id */
-    uint64_t first;
-    uint64_t count;
+    uint64_t first;          /**< its first neuron id (ids first .. first + count - 1) */
+    uint64_t count;          /**< its number of neurons */
     const char *model_name;  /**< the model's name (static) */
 } n4d_population_info;
 
+/** Fills `out` (set out->struct_size first) for population `index`. */
 N4D_API n4d_status n4d_model_population_info(const n4d_model *m, int32_t index,
                                              n4d_population_info *out);
 /** Index of a population by name, or a negative status. */

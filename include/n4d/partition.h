@@ -1,4 +1,5 @@
-/* n4d — spatial partitioning: recursive coordinate bisection (RCB) of a
+/** \file
+ * n4d — spatial partitioning: recursive coordinate bisection (RCB) of a
  * built model's neurons into 4D boxes, with load-balance statistics.
  *
  * The same bisection places the storage layout's partitions
@@ -19,6 +20,8 @@
 extern "C" {
 #endif
 
+/** Options of the partitioning (n4d_partition_options_init fills the
+ * defaults). */
 typedef struct n4d_partition_options {
     uint32_t struct_size;     /**< sizeof(n4d_partition_options) */
     int32_t balance_synapses; /**< 0 (default): equal neuron counts; 1: equal
@@ -41,8 +44,10 @@ typedef struct n4d_partition {
 
 /** Statistics of one quantity over the partitions. */
 typedef struct n4d_balance_stats {
-    double mean, std;  /**< mean and population standard deviation */
-    double min, max;
+    double mean;       /**< mean */
+    double std;        /**< population standard deviation */
+    double min;        /**< smallest value */
+    double max;        /**< largest value */
     double imbalance;  /**< (max - min) / mean; 0 when the mean is 0 */
 } n4d_balance_stats;
 
@@ -50,7 +55,7 @@ typedef struct n4d_balance_stats {
  * freed by n4d_partition_result_destroy; it does not refer to the model, so
  * it may outlive it. Fields may be appended in later versions. */
 typedef struct n4d_partition_result {
-    uint32_t num_partitions;
+    uint32_t num_partitions;         /**< entries of `partitions` */
     int32_t balance_synapses;        /**< what the bisection balanced */
     uint64_t num_neurons;            /**< neurons of the model */
     const n4d_partition *partitions; /**< num_partitions entries */

@@ -1,4 +1,5 @@
-/* n4d — memory and performance profilers.
+/** \file
+ * n4d — memory and performance profilers.
  *
  * Memory: snapshots of the bytes per component taken from the context's
  * tagged allocator (every byte the library allocates carries a tag, see
@@ -45,10 +46,11 @@ N4D_API n4d_status n4d_memory_snapshot(const n4d_context *ctx, const char *label
 /** Change from one snapshot to another (after - before), per tag. */
 typedef struct n4d_mem_diff {
     uint32_t struct_size;             /**< sizeof(n4d_mem_diff) */
-    int64_t bytes[N4D_MEM_TAG_COUNT];
-    int64_t total;
+    int64_t bytes[N4D_MEM_TAG_COUNT]; /**< change of the bytes allocated, per n4d_mem_tag */
+    int64_t total;                    /**< change of the bytes allocated, all tags */
 } n4d_mem_diff;
 
+/** Fills `out` (set out->struct_size first) with after - before. */
 N4D_API n4d_status n4d_memory_diff(const n4d_mem_snapshot *before, const n4d_mem_snapshot *after,
                                    n4d_mem_diff *out);
 
@@ -135,10 +137,10 @@ typedef enum n4d_profile_section_id {
 typedef struct n4d_profile_entry {
     const char *name;  /**< valid until the sim is destroyed or its profile reset */
     uint64_t calls;    /**< timed intervals */
-    double total_s;
+    double total_s;    /**< seconds, all intervals */
     double mean_s;     /**< 0 when calls is 0 */
-    double min_s;
-    double max_s;
+    double min_s;      /**< shortest interval, seconds */
+    double max_s;      /**< longest interval, seconds */
 } n4d_profile_entry;
 
 /** Turns collection on (1) or off (0). Turning it on the first time
@@ -162,6 +164,7 @@ N4D_API n4d_status n4d_sim_profile_reset(n4d_sim *sim);
  * N4D_E_STATE for stop without start or start while running, N4D_E_LIMIT
  * past 64 sections. */
 N4D_API n4d_status n4d_sim_profile_start(n4d_sim *sim, const char *name);
+/** Stops the caller's section `name` (see n4d_sim_profile_start). */
 N4D_API n4d_status n4d_sim_profile_stop(n4d_sim *sim, const char *name);
 
 /** Adds an interval of `seconds` (>= 0) measured by the caller to section

@@ -1,4 +1,5 @@
-/* n4d — simulations: a model bound to a backend, with its own state.
+/** \file
+ * n4d — simulations: a model bound to a backend, with its own state.
  *
  * One n4d_sim is used by one thread at a time; distinct sims are independent,
  * even over the same model. Same model + same seed give bitwise identical
@@ -12,10 +13,12 @@
 extern "C" {
 #endif
 
+/** A simulation: a built model bound to a backend, with its own state (opaque). */
 typedef struct n4d_sim n4d_sim;
 
+/** Options of n4d_sim_create (n4d_sim_options_init fills the defaults). */
 typedef struct n4d_sim_options {
-    uint32_t struct_size;
+    uint32_t struct_size;     /**< sizeof(n4d_sim_options) */
     const char *backend;      /**< "auto" (default), "cpu-ref" (the scalar ground truth; no
                                    compression), "cpu-omp", "cuda", "cuda:N" */
     int32_t num_threads;      /**< cpu-omp threads; 0 = chosen by model size */
@@ -26,6 +29,7 @@ typedef struct n4d_sim_options {
     int32_t record_spikes;    /**< keep every spike for n4d_sim_spikes (default 1) */
 } n4d_sim_options;
 
+/** Fills `opt` with the defaults above. */
 N4D_API void n4d_sim_options_init(n4d_sim_options *opt);
 
 /* ---- backends ---------------------------------------------------------- */
@@ -79,6 +83,7 @@ N4D_API n4d_status n4d_sim_run(n4d_sim *sim, uint64_t steps);
 
 /** Number of steps simulated so far (the next step's index). */
 N4D_API uint64_t n4d_sim_current_step(const n4d_sim *sim);
+/** The time step in ms. */
 N4D_API double n4d_sim_dt(const n4d_sim *sim);
 
 /** Ids (ascending) of the neurons that spiked in the last step. The array
@@ -91,6 +96,7 @@ N4D_API n4d_status n4d_sim_last_spikes(const n4d_sim *sim, const uint32_t **ids,
  * is off. */
 N4D_API n4d_status n4d_sim_spikes(const n4d_sim *sim, const uint64_t **steps, const uint32_t **ids,
                                   uint64_t *count);
+/** Forgets the recorded spikes (n4d_sim_spikes); totals and checksum stay. */
 N4D_API n4d_status n4d_sim_clear_spikes(n4d_sim *sim);
 
 /** 1 if `neuron` spiked at `step`, 0 if not; O(1). Negative status
@@ -105,16 +111,20 @@ N4D_API uint64_t n4d_sim_total_spikes(const n4d_sim *sim);
  * id: `count` must be the number of neurons; 1 for neurons of populations
  * without homeostasis. */
 N4D_API n4d_status n4d_sim_get_homeostatic_scale(n4d_sim *sim, float *out, uint64_t count);
+/** 64-bit FNV-1a hash of the spike train since creation over (step, neuron
+ * id) in canonical order: equal on every backend and thread count for the
+ * same model and seed (docs/api.md). */
 N4D_API uint64_t n4d_sim_checksum(const n4d_sim *sim);
 
 /** Per-step statistics of the last step. */
 typedef struct n4d_step_stats {
-    uint32_t struct_size;
+    uint32_t struct_size; /**< sizeof(n4d_step_stats) */
     uint64_t step;        /**< index of the last simulated step */
     uint64_t spikes;      /**< spikes in that step */
-    uint64_t total_spikes;
+    uint64_t total_spikes; /**< spikes since creation */
 } n4d_step_stats;
 
+/** Fills `out` (set out->struct_size first). */
 N4D_API n4d_status n4d_sim_step_stats(const n4d_sim *sim, n4d_step_stats *out);
 
 /** State variables by name: those of the registered neuron models
@@ -156,7 +166,9 @@ N4D_API n4d_status n4d_sim_get_modulator(const n4d_sim *sim, const char *name, d
  * punishment: serotonin = clip(baseline - (punishment + stress) / 2, 0, 1);
  * novelty: norepinephrine = clip(baseline + (uncertainty + novelty) / 2, 0, 1). */
 N4D_API n4d_status n4d_sim_reward(n4d_sim *sim, double reward, double expected);
+/** Sets serotonin from punishment and stress (see n4d_sim_reward). */
 N4D_API n4d_status n4d_sim_punishment(n4d_sim *sim, double punishment, double stress);
+/** Sets norepinephrine from uncertainty and novelty (see n4d_sim_reward). */
 N4D_API n4d_status n4d_sim_novelty(n4d_sim *sim, double uncertainty, double novelty);
 
 /** The current weights of the synapses of `projection` (a projection's

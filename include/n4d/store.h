@@ -1,4 +1,5 @@
-/* n4d — HDF5 storage: save and load built models (SONATA-compatible layout),
+/** \file
+ * n4d — HDF5 storage: save and load built models (SONATA-compatible layout),
  * partial loading, memory-mapped synapses, checkpoint and resume of
  * simulations, spike and state recording while running, and import of
  * 4D Neural Cognition saved models. See docs/storage.md for the file layout.
@@ -34,6 +35,7 @@ typedef enum n4d_compression {
     N4D_COMPRESSION_GZIP = 1  /**< deflate, level n4d_save_options.gzip_level */
 } n4d_compression;
 
+/** Options of n4d_model_save (n4d_save_options_init fills the defaults). */
 typedef struct n4d_save_options {
     uint32_t struct_size;   /**< sizeof(n4d_save_options) */
     int32_t compression;    /**< n4d_compression (default N4D_COMPRESSION_NONE) */
@@ -65,6 +67,8 @@ typedef enum n4d_select_kind {
     N4D_SELECT_REGION = 3  /**< neurons whose position lies in the inclusive box lo..hi */
 } n4d_select_kind;
 
+/** Options of n4d_model_load: what to load and how (n4d_load_options_init
+ * fills the defaults). */
 typedef struct n4d_load_options {
     uint32_t struct_size;   /**< sizeof(n4d_load_options) */
     int32_t mmap_synapses;  /**< 1: map the synapse targets and weights read-only
@@ -73,9 +77,11 @@ typedef struct n4d_load_options {
                                  whole model; default 0) */
     int32_t select;         /**< n4d_select_kind (default N4D_SELECT_ALL) */
     const uint64_t *ids;    /**< N4D_SELECT_IDS: ids in any order (duplicates are ignored) */
-    uint64_t n_ids;
-    uint64_t first, count;  /**< N4D_SELECT_RANGE */
-    int32_t lo[4], hi[4];   /**< N4D_SELECT_REGION: x, y, z, w bounds, inclusive */
+    uint64_t n_ids;         /**< entries of `ids` */
+    uint64_t first;         /**< N4D_SELECT_RANGE: the first id */
+    uint64_t count;         /**< N4D_SELECT_RANGE: number of ids */
+    int32_t lo[4];          /**< N4D_SELECT_REGION: lower x, y, z, w bounds, inclusive */
+    int32_t hi[4];          /**< N4D_SELECT_REGION: upper x, y, z, w bounds, inclusive */
 } n4d_load_options;
 
 /** Fills `opt` with the defaults (whole model, read into memory). */
@@ -128,6 +134,7 @@ N4D_API n4d_status n4d_sim_checkpoint(n4d_sim *sim, const char *path,
 N4D_API n4d_status n4d_sim_save_model(n4d_sim *sim, const char *path,
                                       const n4d_save_options *opt);
 
+/** Options of n4d_sim_resume (n4d_resume_options_init fills the defaults). */
 typedef struct n4d_resume_options {
     uint32_t struct_size;   /**< sizeof(n4d_resume_options) */
     const char *backend;    /**< NULL: the backend saved in the checkpoint */
@@ -149,6 +156,8 @@ N4D_API n4d_status n4d_sim_resume(n4d_context *ctx, const char *path,
 
 /* ---- recording while running ---------------------------------------- */
 
+/** Options of n4d_sim_record_open (n4d_record_options_init fills the
+ * defaults). */
 typedef struct n4d_record_options {
     uint32_t struct_size;      /**< sizeof(n4d_record_options) */
     uint64_t buffer_spikes;    /**< spikes kept in memory per population before a
@@ -172,8 +181,8 @@ N4D_API void n4d_record_options_init(n4d_record_options *opt);
 
 /** Starts recording the spikes of `sim` (and optionally the state of chosen
  * neurons) to the HDF5 file `path`, from the sim's current step on:
- * /spikes/<population>/{timestamps (ms), node_ids} (SONATA, sorting
- * "by_time", node ids local to the population) and /report/<population>/
+ * /spikes/\<population\>/{timestamps (ms), node_ids} (SONATA, sorting
+ * "by_time", node ids local to the population) and /report/\<population\>/
  * {data, mapping}. Data are written in chunks as the run goes, so memory
  * stays bounded. The file appears at `path` when the recording is closed
  * (n4d_sim_record_close, or n4d_sim_destroy). One recording per sim
@@ -181,7 +190,7 @@ N4D_API void n4d_record_options_init(n4d_record_options *opt);
  * every report_every-th step (and at the start), which splits runs at those
  * steps. A weight report (report_weights) samples, at the same steps, the
  * weights n4d_sim_get_weights gives for the projection, in its order:
- * /report/weights/<projection>/{data (steps x synapses, float32),
+ * /report/weights/\<projection\>/{data (steps x synapses, float32),
  * mapping/source_ids, mapping/target_ids (user ids), mapping/time} (an
  * unknown projection: N4D_E_INVALID_ARG). Errors are recorded on the sim; a
  * write error stops the run that hit it. */
@@ -201,6 +210,8 @@ typedef enum n4d_import_format {
     N4D_IMPORT_HDF5 = 2  /**< save_to_hdf5 (meta_json, neurons N x 10, synapses S x 5) */
 } n4d_import_format;
 
+/** Options of n4d_model_import_4dnc (n4d_import_options_init fills the
+ * defaults). */
 typedef struct n4d_import_options {
     uint32_t struct_size;        /**< sizeof(n4d_import_options) */
     int32_t format;              /**< n4d_import_format (default auto) */

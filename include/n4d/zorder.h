@@ -1,4 +1,5 @@
-/* n4d — Z-order (4D Morton) codes and locality analysis.
+/** \file
+ * n4d — Z-order (4D Morton) codes and locality analysis.
  *
  * The reordering itself is a storage layout chosen before the build:
  * n4d_layout_options.order = N4D_ORDER_ZORDER (include/n4d/model.h) stores

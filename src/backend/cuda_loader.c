@@ -22,6 +22,13 @@
 
 #define LOAD_MSG_CAP 2048
 
+/* The installed library directory seen from the installed program's
+ * directory (CMake's GNUInstallDirs: "../lib", "../lib64",
+ * "../lib/x86_64-linux-gnu"), where `cmake --install` puts libn4d_cuda.so. */
+#ifndef N4D_BINDIR_TO_LIBDIR
+#define N4D_BINDIR_TO_LIBDIR "../lib"
+#endif
+
 typedef struct cuda_lib {
     void *handle;
     const n4d__cuda_api *api;
@@ -136,7 +143,9 @@ static void load_once(void)
     if (have_core && (try_dir(lib, dir, "") || try_dir(lib, dir, "/../lib")))
         return;
     if (exe_dir[0] && (!have_core || strcmp(exe_dir, dir) != 0) &&
-        (try_dir(lib, exe_dir, "") || try_dir(lib, exe_dir, "/../lib")))
+        (try_dir(lib, exe_dir, "") || try_dir(lib, exe_dir, "/../lib") ||
+         (strcmp(N4D_BINDIR_TO_LIBDIR, "../lib") != 0 &&
+          try_dir(lib, exe_dir, "/" N4D_BINDIR_TO_LIBDIR))))
         return;
     try_open(lib, N4D_CUDA_LIBRARY_NAME); /* LD_LIBRARY_PATH, runpath, ld.so.cache */
 }

@@ -1,0 +1,36 @@
+"""`pip install ./python` works offline (no build isolation, no downloads),
+and the installed package finds the library through N4D_LIBRARY."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import n4d
+
+PKG = os.path.dirname(os.path.dirname(os.path.abspath(n4d.__file__)))
+
+
+def test_pip_install_offline(tmp_path):
+    if subprocess.run([sys.executable, "-m", "pip", "--version"],
+                      capture_output=True).returncode != 0:
+        pytest.skip("pip is not installed for %s (Debian: python3-pip)" % sys.executable)
+    src = tmp_path / "src"
+    # a copy: the build writes egg-info and build/ beside the sources
+    shutil.copytree(PKG, src, ignore=shutil.ignore_patterns("tests", "__pycache__", "build",
+                                                            "*.egg-info"))
+    target = tmp_path / "site"
+    env = dict(os.environ, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "--no-build-isolation",
+                        "--no-deps", "--no-index", "--target", str(target), str(src)],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    env = dict(os.environ, PYTHONPATH=str(target), N4D_LIBRARY=n4d.library_path())
+    code = ("import n4d, sys; assert n4d.__file__.startswith(sys.argv[1]), n4d.__file__; "
+            "m = n4d.Model(lattice_shape=(2, 2, 1, 1)); m.add_area('a', (0,0,0,0), (1,1,0,0)); "
+            "m.add_population('P', 'a', 'lif'); print(m.simulate().run(5).current_step)")
+    r = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True,
+                       text=True, env=env, cwd=str(tmp_path))
+    assert r.returncode == 0 and r.stdout.strip() == "5", r.stderr
