@@ -1,8 +1,10 @@
 /* Writes the files the h5py test reads (tests/store_h5py.py): a model, a
  * checkpoint and a spike/state recording of a small two-population network,
- * plus expected.json with the numbers h5py must find. With --skip it only
+ * plus expected.json with the numbers h5py must find and synapses.txt with
+ * the model's synapses read through n4d_model_get_synapses. With --skip it only
  * explains why the test is skipped and exits 77. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "n4d.h"
@@ -101,8 +103,34 @@ int main(int argc, char **argv)
     TRY_OK(n4d_sim_spikes(s, &steps, &ids, &count), s);
     for (uint64_t k = 0; k < count; k++)
         per[ids[k] >= pi[1].first]++;
-    snprintf(path, sizeof path, "%s/expected.json", argv[1]);
+    /* the model's synapses through the API, one line per synapse: source
+     * population and local id, target population and local id, weight,
+     * delay (ms); store_h5py.py compares the saved /edges with them */
+    snprintf(path, sizeof path, "%s/synapses.txt", argv[1]);
     FILE *f = fopen(path, "w");
+    if (!f)
+        return 1;
+    const uint64_t nsyn = n4d_model_num_synapses(m);
+    uint32_t *tg = malloc((nsyn + 1) * sizeof *tg);
+    float *w = malloc((nsyn + 1) * sizeof *w), *d = malloc((nsyn + 1) * sizeof *d);
+    if (!tg || !w || !d)
+        return 1;
+    for (uint64_t i = 0; i < n4d_model_num_neurons(m); i++) {
+        uint64_t c = 0;
+        TRY_OK(n4d_model_get_synapses(m, i, nsyn, tg, w, d, &c), m);
+        const int a = i >= pi[1].first;
+        for (uint64_t y = 0; y < c; y++) {
+            const int b = tg[y] >= pi[1].first;
+            fprintf(f, "%d %llu %d %llu %.9g %.9g\n", a, (unsigned long long)(i - pi[a].first), b,
+                    (unsigned long long)(tg[y] - pi[b].first), (double)w[y], (double)d[y]);
+        }
+    }
+    free(tg);
+    free(w);
+    free(d);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/expected.json", argv[1]);
+    f = fopen(path, "w");
     if (!f)
         return 1;
     fprintf(f,

@@ -24,6 +24,8 @@
 #include <string.h>
 
 #include "n4d.h"
+#include "neuron.h" /* n4d__poisson_events: the Poisson draws of the reference network */
+#include "philox.h"
 #include "test_util.h"
 
 #define DT 0.1
@@ -331,12 +333,346 @@ static void test_dc_window(void **state)
     n4d_context_destroy(ctx);
 }
 
+/* ---- an independent reference simulator ------------------------------------ */
+
+/* 50 neurons: "E" (lif_exp, 32, different excitatory and inhibitory
+ * synaptic time constants) and "I" (lif, 18); excitatory and inhibitory
+ * projections with delays drawn over 1..12 steps; Poisson input to E
+ * (excitatory) and to I (inhibitory weight), DC to I and to E, each in a
+ * window. The reference below reads the synapses back through
+ * n4d_model_get_synapses, keeps its own delay ring (double sums: the
+ * weights are dyadic, so every sum is exact, as n4d's fixed point), and
+ * steps each neuron with the equations of docs/models.md in float in the
+ * documented order, with propagators it computes itself. The only library
+ * code it calls is the Poisson draw for (seed, input, user id, step)
+ * (n4d__poisson_events: docs/models.md "Randomness"); the rate -> events
+ * per step, the window, the weight and the channel are its own. */
+#define R_NE 32
+#define R_NI 18
+#define R_N (R_NE + R_NI)
+#define R_STEPS 2000
+#define R_SEED 20261207u
+#define R_MAXD 16
+
+/* E: lif_exp */
+#define RE_TAU_M 10.0
+#define RE_V_REST -65.0
+#define RE_V_RESET -70.0
+#define RE_V_TH -50.0
+#define RE_T_REF 2.0
+#define RE_TAU_E 2.0
+#define RE_TAU_I 6.0
+/* I: lif */
+#define RI_TAU_M 10.0
+#define RI_V_REST -65.0
+#define RI_V_RESET -70.0
+#define RI_V_TH -55.0
+#define RI_T_REF 1.5
+
+typedef struct r_input { /* a Poisson (rate > 0) or DC input of the network */
+    int pop;             /* 0: E, 1: I */
+    double rate, amp;    /* Hz per source (Poisson) or the DC amplitude */
+    uint32_t n_sources;
+    double weight, start, stop; /* ms */
+} r_input;
+
+/* In the order they are added to the model (a Poisson input's draws are
+ * keyed by its index among all inputs). */
+static const r_input R_INPUTS[] = {
+    {0, 1100.0, 0, 30, 0.25, 5.0, 180.0},   /* E: 3.3 events per step of 0.25 mV */
+    {1, 0, 15.0, 0, 0, 20.0, 150.0},        /* I: DC above threshold */
+    {1, 200.0, 0, 10, -16.0, 0.0, 1.0e9},   /* I: inhibitory Poisson */
+    {0, 0, 2.0, 0, 0, 50.0, 120.0},         /* E: DC */
+};
+#define R_N_INPUTS (sizeof R_INPUTS / sizeof R_INPUTS[0])
+
+typedef struct r_net {
+    uint64_t *ptr; /* per source: its synapses [ptr[i], ptr[i + 1]) */
+    uint32_t *tgt, *dsteps;
+    float *w;
+} r_net;
+
+static n4d_model *ref_net_model(n4d_context *ctx)
+{
+    n4d_model *m = new_model(ctx, R_N);
+    const n4d_param_value pe[] = {{"tau_m", RE_TAU_M},     {"v_rest", RE_V_REST},
+                                  {"v_reset", RE_V_RESET}, {"v_threshold", RE_V_TH},
+                                  {"t_ref", RE_T_REF},     {"tau_syn_ex", RE_TAU_E},
+                                  {"tau_syn_in", RE_TAU_I}};
+    const n4d_param_value pi[] = {{"tau_m", RI_TAU_M},     {"v_rest", RI_V_REST},
+                                  {"v_reset", RI_V_RESET}, {"v_threshold", RI_V_TH},
+                                  {"t_ref", RI_T_REF}};
+    add_pop(m, "E", 0, R_NE - 1, "lif_exp", pe, sizeof pe / sizeof pe[0]);
+    add_pop(m, "I", R_NE, R_N - 1, "lif", pi, sizeof pi / sizeof pi[0]);
+    static const struct {
+        const char *s, *t;
+        double p, w;
+    } proj[] = {{"E", "E", 0.15, 0.5}, {"E", "I", 0.3, 64.0}, {"I", "E", 0.3, -1.0},
+                {"I", "I", 0.2, -32.0}};
+    for (size_t k = 0; k < sizeof proj / sizeof proj[0]; k++) {
+        n4d_projection_desc p;
+        n4d_projection_desc_init(&p);
+        p.source = proj[k].s;
+        p.target = proj[k].t;
+        p.rule = N4D_RULE_FIXED_PROBABILITY;
+        p.p = proj[k].p;
+        p.weight = n4d_dist_constant(proj[k].w);
+        p.delay = n4d_dist_uniform(0.1, 1.2); /* 1..12 steps */
+        p.syn_type = proj[k].w < 0 ? N4D_SYN_INHIBITORY : N4D_SYN_EXCITATORY;
+        ASSERT_OK(n4d_model_add_projection(m, &p, NULL), m);
+    }
+    for (size_t k = 0; k < R_N_INPUTS; k++) {
+        const r_input *r = &R_INPUTS[k];
+        n4d_input_desc in;
+        n4d_input_desc_init(&in);
+        in.target = r->pop ? "I" : "E";
+        in.start = r->start;
+        in.stop = r->stop;
+        if (r->rate > 0) {
+            in.kind = N4D_INPUT_POISSON;
+            in.rate = r->rate;
+            in.n_sources = r->n_sources;
+            in.weight = r->weight;
+        } else {
+            in.kind = N4D_INPUT_DC;
+            in.amplitude = r->amp;
+        }
+        ASSERT_OK(n4d_model_add_input(m, &in), m);
+    }
+    ASSERT_OK(n4d_model_build(m), m);
+    return m;
+}
+
+/* The synapses of every neuron, read through the public API. */
+static void ref_net_read(const n4d_model *m, r_net *net, int *n_delays)
+{
+    uint64_t total = n4d_model_num_synapses(m);
+    net->ptr = calloc(R_N + 1, sizeof *net->ptr);
+    net->tgt = malloc((total + 1) * sizeof *net->tgt);
+    net->dsteps = malloc((total + 1) * sizeof *net->dsteps);
+    net->w = malloc((total + 1) * sizeof *net->w);
+    float *dms = malloc((total + 1) * sizeof *dms);
+    int seen[R_MAXD + 1] = {0};
+    uint64_t at = 0;
+    for (uint64_t i = 0; i < R_N; i++) {
+        uint64_t c = 0;
+        ASSERT_OK(n4d_model_get_synapses(m, i, total - at, net->tgt + at, net->w + at, dms + at, &c),
+                  m);
+        for (uint64_t j = at; j < at + c; j++) {
+            const long d = lround(dms[j] / DT);
+            CHECK(d >= 1 && d <= 12, "synapse %llu: delay %.6f ms", (unsigned long long)j,
+                  (double)dms[j]);
+            net->dsteps[j] = (uint32_t)d;
+            seen[d] = 1;
+        }
+        at += c;
+        net->ptr[i + 1] = at;
+    }
+    CHECK(at == total, "%llu synapses read, the model has %llu", (unsigned long long)at,
+          (unsigned long long)total);
+    *n_delays = 0;
+    for (int d = 0; d <= R_MAXD; d++)
+        *n_delays += seen[d];
+    free(dms);
+}
+
+typedef struct r_state {
+    float v[R_N], ge[R_N], gi[R_N];
+    int32_t ref[R_N];
+    double re[R_MAXD + 1][R_N], ri[R_MAXD + 1][R_N]; /* the delay ring */
+    /* lif_exp propagators (docs/models.md), computed here */
+    float pm, pe, pi, pem, pim, pdc;
+    int32_t ref_e, ref_i; /* refractory steps after a spike: round(t_ref / dt) - 1 */
+    n4d__poisson_rt prt[R_N_INPUTS];
+} r_state;
+
+static double psc(double tau_s, double tau_m)
+{
+    return tau_s / (tau_s - tau_m) * (exp(-DT / tau_s) - exp(-DT / tau_m));
+}
+
+static void ref_net_init(r_state *s)
+{
+    memset(s, 0, sizeof *s);
+    for (int i = 0; i < R_N; i++)
+        s->v[i] = (float)(i < R_NE ? RE_V_REST : RI_V_REST);
+    s->pm = (float)exp(-DT / RE_TAU_M);
+    s->pe = (float)exp(-DT / RE_TAU_E);
+    s->pi = (float)exp(-DT / RE_TAU_I);
+    s->pem = (float)psc(RE_TAU_E, RE_TAU_M);
+    s->pim = (float)psc(RE_TAU_I, RE_TAU_M);
+    s->pdc = (float)(1.0 - exp(-DT / RE_TAU_M));
+    s->ref_e = (int32_t)lround(RE_T_REF / DT) - 1;
+    s->ref_i = (int32_t)lround(RI_T_REF / DT) - 1;
+    /* the Poisson draw's parameters: lambda = rate x dt x n_sources events
+     * per step, split in parts of at most 100 */
+    for (size_t k = 0; k < R_N_INPUTS; k++) {
+        const r_input *r = &R_INPUTS[k];
+        if (r->rate <= 0)
+            continue;
+        const double lambda = r->rate * 1e-3 * DT * r->n_sources;
+        n4d__poisson_rt *p = &s->prt[k];
+        p->purpose = (uint32_t)N4D_RNG_POISSON | ((uint32_t)k << 8);
+        p->parts = (uint32_t)ceil(lambda / 100.0);
+        p->lambda_part = lambda / p->parts;
+        p->exp_neg_part = exp(-p->lambda_part);
+    }
+}
+
+/* Whether an input's [start, stop) window contains step k. */
+static int r_active(const r_input *r, int k)
+{
+    return k >= lround(r->start / DT) && (double)k < r->stop / DT - 0.5;
+}
+
+/* One step of the reference network; spk[i] = 1 for the neurons that spike. */
+static void ref_net_step(r_state *s, const r_net *net, int k, int *spk)
+{
+    const int slot = k % (R_MAXD + 1);
+    for (int i = 0; i < R_N; i++) {
+        const int pop = i >= R_NE;
+        double e = s->re[slot][i], in = s->ri[slot][i];
+        float ext = 0.0f;
+        for (size_t q = 0; q < R_N_INPUTS; q++) {
+            const r_input *r = &R_INPUTS[q];
+            if (r->pop != pop || !r_active(r, k))
+                continue;
+            if (r->rate > 0) {
+                const double ev =
+                    (double)n4d__poisson_events(&s->prt[q], R_SEED, (uint32_t)i, (uint64_t)k);
+                if (r->weight >= 0)
+                    e += ev * r->weight;
+                else
+                    in += ev * r->weight;
+            } else {
+                ext = ext + (float)r->amp;
+            }
+        }
+        s->re[slot][i] = s->ri[slot][i] = 0;
+        const float fe = (float)e, fi = (float)in;
+        const float v = s->v[i];
+        float vn;
+        int32_t ref_after;
+        float v_th, v_reset;
+        if (pop == 0) { /* lif_exp: exact propagation, then the currents decay */
+            const float ge = s->ge[i] + fe, gi = s->gi[i] + fi;
+            vn = (float)RE_V_REST + (v - (float)RE_V_REST) * s->pm + ge * s->pem + gi * s->pim +
+                 ext * s->pdc;
+            s->ge[i] = ge * s->pe;
+            s->gi[i] = gi * s->pi;
+            ref_after = s->ref_e;
+            v_th = (float)RE_V_TH;
+            v_reset = (float)RE_V_RESET;
+        } else { /* lif: Euler, inputs discarded while refractory */
+            const float drive = (fe + fi) + ext;
+            vn = v + (-(v - (float)RI_V_REST) + drive) / (float)RI_TAU_M * (float)DT;
+            ref_after = s->ref_i;
+            v_th = (float)RI_V_TH;
+            v_reset = (float)RI_V_RESET;
+        }
+        spk[i] = 0;
+        if (s->ref[i] > 0) {
+            s->ref[i]--;
+        } else if (vn >= v_th) {
+            spk[i] = 1;
+            s->v[i] = v_reset;
+            s->ref[i] = ref_after;
+        } else {
+            s->v[i] = vn;
+        }
+    }
+    for (int i = 0; i < R_N; i++) /* delivery into the slots k + delay */
+        if (spk[i])
+            for (uint64_t j = net->ptr[i]; j < net->ptr[i + 1]; j++) {
+                const int sl = (k + (int)net->dsteps[j]) % (R_MAXD + 1);
+                if (net->w[j] >= 0)
+                    s->re[sl][net->tgt[j]] += net->w[j];
+                else
+                    s->ri[sl][net->tgt[j]] += net->w[j];
+            }
+}
+
+static void test_reference_network(void **state)
+{
+    (void)state;
+    n4d_context *ctx = NULL;
+    OK(n4d_context_create(NULL, &ctx));
+    n4d_model *m = ref_net_model(ctx);
+    r_net net;
+    int n_delays = 0;
+    ref_net_read(m, &net, &n_delays);
+    uint64_t n_exc = 0, n_inh = 0;
+    for (uint64_t j = 0; j < net.ptr[R_N]; j++)
+        *(net.w[j] >= 0 ? &n_exc : &n_inh) += 1;
+    CHECK(n_delays >= 10 && n_exc > 100 && n_inh > 100, "%d delays, %llu + %llu synapses",
+          n_delays, (unsigned long long)n_exc, (unsigned long long)n_inh);
+    r_state *ref = malloc(sizeof *ref);
+    static const int threads[] = {1, 2};
+    for (int b = 0; b < 2; b++) {
+        ref_net_init(ref);
+        n4d_sim_options o;
+        n4d_sim_options_init(&o);
+        o.backend = BACKENDS[b];
+        o.num_threads = threads[b];
+        o.seed = R_SEED;
+        n4d_sim *sim = NULL;
+        ASSERT_OK(n4d_sim_create(m, &o, &sim), m);
+        uint64_t per_pop[2] = {0, 0}, n_spikes = 0;
+        double max_dv = 0;
+        int spk[R_N];
+        float v[R_N];
+        for (int k = 0; k < R_STEPS; k++) {
+            ASSERT_OK(n4d_sim_step(sim), sim);
+            ref_net_step(ref, &net, k, spk);
+            ASSERT_OK(n4d_sim_get_state(sim, "v", v, R_N), sim);
+            for (int i = 0; i < R_N; i++) {
+                const int got = n4d_sim_spiked_at(sim, (uint64_t)i, (uint64_t)k);
+                CHECK(got == spk[i], "%s: step %d neuron %d: spike %d, reference %d "
+                      "(V %.6f, reference %.6f)", BACKENDS[b], k, i, got, spk[i], (double)v[i],
+                      (double)ref->v[i]);
+                const double dv = fabs((double)v[i] - (double)ref->v[i]);
+                max_dv = dv > max_dv ? dv : max_dv;
+                CHECK(dv < 1e-3, "%s: step %d neuron %d: V %.6f, reference %.6f", BACKENDS[b], k,
+                      i, (double)v[i], (double)ref->v[i]);
+                per_pop[i >= R_NE] += (uint64_t)spk[i];
+                n_spikes += (uint64_t)spk[i];
+            }
+        }
+        /* the recorded trains too (canonical order: step, then id) */
+        const uint64_t *st;
+        const uint32_t *ids;
+        uint64_t count;
+        ASSERT_OK(n4d_sim_spikes(sim, &st, &ids, &count), sim);
+        CHECK(count == n_spikes, "%s: %llu spikes recorded, reference %llu", BACKENDS[b],
+              (unsigned long long)count, (unsigned long long)n_spikes);
+        print_message("%s (%d threads): %llu E and %llu I spikes, %d delays, %llu exc + %llu "
+                      "inh synapses, max |V - reference| %.2g mV\n",
+                      BACKENDS[b], threads[b], (unsigned long long)per_pop[0],
+                      (unsigned long long)per_pop[1], n_delays, (unsigned long long)n_exc,
+                      (unsigned long long)n_inh, max_dv);
+        /* both populations fire, neither saturates (10 - 200 Hz) */
+        for (int p = 0; p < 2; p++) {
+            const double hz = (double)per_pop[p] / (p ? R_NI : R_NE) / (R_STEPS * DT * 1e-3);
+            CHECK(hz > 10 && hz < 200, "%s: population %d at %.1f Hz", BACKENDS[b], p, hz);
+        }
+        n4d_sim_destroy(sim);
+    }
+    free(ref);
+    free(net.ptr);
+    free(net.tgt);
+    free(net.dsteps);
+    free(net.w);
+    n4d_model_destroy(m);
+    n4d_context_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lif_cond_exp_reference),
         cmocka_unit_test(test_poisson_statistics),
         cmocka_unit_test(test_dc_window),
+        cmocka_unit_test(test_reference_network),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
