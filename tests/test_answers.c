@@ -11,7 +11,11 @@
  *     from the conductance of a lif_cond_exp neuron whose threshold is out
  *     of reach) have mean and variance rate x dt x n_sources, and none
  *     outside the input's [start, stop) window;
- *   - a DC input's [start, stop) window against the expected steps. */
+ *   - a DC input's [start, stop) window against the expected steps;
+ *   - a reference network of 50 lif_exp and lif neurons (excitation,
+ *     inhibition, delays of 1..12 steps, DC and Poisson inputs) simulated
+ *     here from the synapses read back through the API, spike for spike
+ *     against cpu-ref and cpu-omp on 2 threads. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
