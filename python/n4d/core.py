@@ -291,6 +291,7 @@ class Model(_Handle):
 
     def __init__(self, lattice_shape=None, dt=None, seed=None, *, _handle=None, _ctx=None):
         self._sims = weakref.WeakSet()
+        self._sim_cells = []  # [handle] of each open sim, shared with the Sim (see close)
         self._positions = None
         self._ctx = _ctx or _Context()
         if _handle is None:
@@ -708,6 +709,15 @@ class Model(_Handle):
             return
         for s in list(self._sims):
             s.close()
+        # sims the weak set no longer reaches: a garbage collection of a cycle
+        # clears weak references before it runs finalizers, so a Model and its
+        # Sim collected together may finalize the Model first; the sim handles
+        # (held here in cells, not the Sim objects) must go before the model
+        for cell in self._sim_cells:
+            sh, cell[0] = cell[0], None
+            if sh:
+                lib().n4d_sim_destroy(sh)
+        self._sim_cells = []
         self._destroy(h)
         self._ctx.close()
 
@@ -775,8 +785,20 @@ class Sim(_Handle):
 
     _kind = "sim"
 
+    # the handle lives in a one-entry list that the model also holds, so that
+    # closing the model frees this sim even when this object cannot be reached
+    @property
+    def _h(self):
+        cell = self.__dict__.get("_cell")
+        return cell[0] if cell else None
+
+    @_h.setter
+    def _h(self, value):
+        self.__dict__.setdefault("_cell", [None])[0] = value
+
     def __init__(self, model, backend="auto", threads=0, seed=0, *, history_steps=None,
                  record_spikes=True, dt=0.0, _handle=None):
+        self._cell = [None]
         self._model = model
         self._record_keep = None
         if _handle is None:
@@ -795,6 +817,7 @@ class Sim(_Handle):
         self._h = _handle
         self._destroy = lib().n4d_sim_destroy
         model._sims.add(self)
+        model._sim_cells.append(self._cell)
 
     @classmethod
     def resume(cls, path, backend=None, threads=0, mmap=False):
@@ -1137,6 +1160,10 @@ class Sim(_Handle):
         if h:
             self._destroy(h)
             self._record_keep = None
+            try:
+                self._model._sim_cells.remove(self._cell)
+            except (AttributeError, ValueError):
+                pass
 
     def __repr__(self):
         if self.closed:
