@@ -546,12 +546,19 @@ def _candidates():
         else:
             yield env
         return  # an explicit choice: nothing else is tried
-    # a build tree beside the package: <repo>/python/n4d -> <repo>/build*/src
+    # a build tree of the checkout the package lies in (<repo>/python/n4d, only
+    # when <repo> is an n4d source tree: an installed package looks nowhere
+    # near itself): build/ first, then the other build*/ newest first, never
+    # a sanitizer build (its library cannot be loaded into a plain interpreter)
     here = os.path.dirname(os.path.abspath(__file__))
     repo = os.path.dirname(os.path.dirname(here))
-    found = glob.glob(os.path.join(repo, "build*", "src", "libn4d.so"))
-    found.sort(key=lambda p: os.path.getmtime(p), reverse=True)  # newest build first
-    yield from found
+    if (os.path.exists(os.path.join(repo, "CMakeLists.txt")) and
+            os.path.exists(os.path.join(repo, "python", "pyproject.toml"))):
+        found = [p for p in glob.glob(os.path.join(repo, "build*", "src", "libn4d.so"))
+                 if not _sanitized(p)]
+        found.sort(key=lambda p: (os.path.basename(os.path.dirname(os.path.dirname(p))) != "build",
+                                  -os.path.getmtime(p)))
+        yield from found
     # installed: the dynamic loader's search (ldconfig cache, LD_LIBRARY_PATH), then
     # the usual prefixes in case ldconfig was not run after `make install`
     name = ctypes.util.find_library("n4d")
@@ -561,6 +568,30 @@ def _candidates():
     for d in ("/usr/local/lib", "/usr/local/lib64", "/usr/lib/x86_64-linux-gnu",
               "/usr/lib64", "/usr/lib"):
         yield os.path.join(d, SONAME)
+
+
+def _sanitized(path):
+    """Whether the library at path was built with ASan or TSan (it needs its
+    runtime loaded first: loading it would end the interpreter)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return False
+    return b"libasan.so" in data or b"libtsan.so" in data
+
+
+def _loaded_path(name):
+    """The file the dynamic loader mapped for a library loaded by its name."""
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.rstrip("\n").split(None, 5)[-1]
+                if os.path.basename(path).startswith("libn4d.so"):
+                    return path
+    except OSError:
+        pass
+    return name
 
 
 def _bind(cdll):
@@ -595,7 +626,7 @@ def lib():
             tried.append("%s (%s)" % (path, e))
             continue
         _LIB = cdll
-        _LIB_PATH = os.path.abspath(path) if os.sep in path else path
+        _LIB_PATH = os.path.abspath(path) if os.sep in path else _loaded_path(path)
         return _LIB
     raise LibraryNotFound(
         "libn4d not found; set N4D_LIBRARY to the library file (e.g. build/src/libn4d.so) "
