@@ -102,6 +102,26 @@ def run_n4d(n4d, config, threads, extra=(), backend="cpu-omp"):
     return r
 
 
+def run_floor(n4d, runs):
+    """The floor of a run (bench/floor_bench.c, beside the n4d program's build):
+    its neuron-steps at the measured update floor plus its synaptic events
+    (spikes x mean fan-out) at the measured scatter floor, with the run's
+    thread count. None when floor_bench was not built."""
+    fb = os.path.join(os.path.dirname(n4d), "bench", "floor_bench")
+    if not os.path.exists(fb):
+        return None
+    r = runs[0]
+    fanout = r["synapses"] / r["neurons"] if r["neurons"] else 0
+    events = statistics.median(x["spikes"] for x in runs) * fanout
+    p = subprocess.run([fb, "--neurons", str(r["neurons"]), "--fanout", f"{max(fanout, 1):.3f}",
+                        "--threads", str(r["threads"]), "--steps", str(r["steps"]),
+                        "--events", f"{events:.0f}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"floor_bench failed:\n{p.stderr}")
+    return json.loads(p.stdout)
+
+
 def n4d_info(n4d, config, threads):
     """`n4d info`: accounted memory (bytes per synapse of the synapse storage
     and of everything)."""
@@ -248,6 +268,7 @@ def side_by_side(args, n4d, configs, n4d_threads, b2_threads):
                     f"setup {fmt_s(r['setup_s'])}, rss {fmt_mb(r['peak_rss_kb'])}, "
                     f"{r['spikes']} spikes, {r['rate_hz']:.3f} Hz")
         res["info"] = n4d_info(n4d, cfg, max(n4d_threads))
+        res["floor"] = {t: run_floor(n4d, runs) for t, runs in res["n4d"].items() if runs}
         results[name] = res
     return results
 
@@ -367,7 +388,8 @@ def run_all(args):
     with open(raw, "w") as f:
         json.dump({"machine": mach, "commit": commit, "started": started.isoformat(),
                    "results": {k: {s: {str(t): v for t, v in res[s].items()} for s in ("n4d", "brian2")}
-                               | {"info": res["info"], "compile_s": res["compile_s"]}
+                               | {"info": res["info"], "compile_s": res["compile_s"],
+                                  "floor": {str(t): v for t, v in res.get("floor", {}).items()}}
                                for k, res in results.items()},
                    "extra": extra}, f, indent=1)
     log(f"bench: raw runs in {os.path.relpath(raw)}")
@@ -425,6 +447,16 @@ def render(args, mach, commit, started, finished, results, extra, n4d_threads, b
             L.append(f"- n4d accounted memory (`n4d info`): synapse storage "
                      f"{info.get('syn_bytes_per_syn', '?')} B/synapse; everything "
                      f"{info.get('total_accounted', '?')} = {info.get('total_bytes_per_syn', '?')} B/synapse")
+        for t, fl in sorted(res.get("floor", {}).items()):
+            if not fl:
+                continue
+            ns = med(res["n4d"][t], "sim_s")
+            b2 = d["best"].get("brian2")
+            L.append(f"- floor, {label('n4d', t)} (bench/floor_bench.c, same run): update "
+                     f"{fl['update_ns']:.2f} ns/neuron-step (compute {fl['compute_ns']:.2f}), scatter "
+                     f"{fl['scatter_ns']:.2f} ns/event -> **{fmt_s(fl['floor_s'])}; n4d / floor = "
+                     f"{ns / fl['floor_s']:.2f}x**" +
+                     (f"; Brian2 best / floor = {b2[1] / fl['floor_s']:.2f}x" if b2 else ""))
         L.append(f"- n4d checksums across thread counts and repetitions: "
                  f"{'identical' if d['deterministic'] else 'DIFFERENT'} ({', '.join(d['checksums'])})")
         L.append("")

@@ -42,7 +42,7 @@ fi
 echo "bench: building n4d (Release) in ${BUILD#$ROOT/}" >&2
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
       -DN4D_BUILD_TESTS=OFF -DN4D_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build "$BUILD" -j"$(nproc)" --target n4d_cli >/dev/null
+cmake --build "$BUILD" -j"$(nproc)" --target n4d_cli floor_bench >/dev/null
 "$BUILD/n4d" --version >&2
 
 # ---- run --------------------------------------------------------------------

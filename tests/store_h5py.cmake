@@ -6,7 +6,7 @@
 set_tests_properties(test_store test_store_corrupt test_learn_store PROPERTIES SKIP_RETURN_CODE 77)
 if(N4D_WITH_HDF5)
   # they also read and damage files with the HDF5 C API
-  foreach(t test_store test_store_corrupt test_plastic_store test_learn_store)
+  foreach(t test_store test_store_corrupt test_plastic_store test_learn_store test_hostile)
     target_compile_definitions(${t} PRIVATE N4D_TEST_HDF5=1)
     target_link_libraries(${t} PRIVATE hdf5::hdf5)
   endforeach()

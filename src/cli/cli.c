@@ -5,6 +5,7 @@
  *   n4d import FILE -o MODEL.h5       convert a 4D Neural Cognition save
  *   n4d info CONFIG [options]         build a model and describe it
  *   n4d models [--markdown]           list the neuron and synapse models
+ *   n4d bench scaling CONFIG | gpu    the guide's benchmarks (cli_bench.c)
  *   n4d --version | --help
  *
  * CONFIG is a JSON config or a model saved in HDF5 (n4d_model_save, or a
@@ -398,6 +399,15 @@ static void print_help(FILE *f)
     fprintf(f, "       %-40s %s\n", "n4d models [--markdown]",
             "list the neuron models (parameters, defaults, units,");
     fprintf(f, "       %-40s %s\n", "", "state variables) and the synapse models");
+    fprintf(f, "       %-40s %s\n", "n4d bench scaling CONFIG [--threads L]",
+            "speed-up and efficiency per thread count");
+    fprintf(f, "       %-40s %s\n", "   [--steps N|--duration MS] [--reps R]",
+            "(L: 1,2,4; cpu-omp; checksums must agree;");
+    fprintf(f, "       %-40s %s\n", "   [--seed S]", "wall and CPU time)");
+    fprintf(f, "       %-40s %s\n", "n4d bench gpu [--sizes 1e3,1e4,...]",
+            "the GPU-vs-CPU LIF update benchmark (CPU");
+    fprintf(f, "       %-40s %s\n", "   [--iters N] [--cpu-threads T]",
+            "times only where no GPU is usable)");
     fprintf(f, "       %-40s %s\n", "n4d --version", "print the library version");
     fprintf(f, "       %-40s %s\n", "n4d --help", "print this help");
     /* each option once, under the first command that takes it; a section
@@ -459,7 +469,9 @@ int main(int argc, char **argv)
         return cmd_import(argc - 2, argv + 2);
     if (strcmp(cmd, "models") == 0)
         return cmd_models(argc - 2, argv + 2);
+    if (strcmp(cmd, "bench") == 0)
+        return cmd_bench(argc - 2, argv + 2);
     return usage_error("unknown command '%s' (expected run, resume, import, info, models, "
-                       "--version or --help)",
+                       "bench, --version or --help)",
                        cmd);
 }

@@ -4,6 +4,7 @@
  *   cli_run.c     n4d run, n4d resume
  *   cli_info.c    n4d info
  *   cli_import.c  n4d import
+ *   cli_bench.c   n4d bench scaling, n4d bench gpu
  * Exit status: 0 ok, 1 runtime error (build, simulation, I/O), 2 usage or
  * configuration error. Errors go to stderr as "n4d: error: DETAIL". */
 #ifndef N4D_CLI_H
@@ -107,5 +108,7 @@ int cmd_info(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 /* n4d models [--markdown] (cli_models.c). */
 int cmd_models(int argc, char **argv);
+/* n4d bench scaling CONFIG [...] | n4d bench gpu [...] (cli_bench.c). */
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -109,6 +109,109 @@ static n4d_status place_neurons(n4d_model *m)
     return N4D_OK;
 }
 
+/* ---- expected size, checked before any work -------------------------------- */
+
+/* The model's limit on synapses (the segment offsets and the device build
+ * count them in 40 bits). */
+#define N4D__MAX_SYNAPSES ((uint64_t)1 << 40)
+
+/* Neurons population p will have: exact for all sites and counts, the
+ * expectation for a density (placement has not run yet). */
+static double expected_pop_size(const n4d_model *m, const n4d__population *p)
+{
+    const double sites = (double)area_sites(&m->areas[p->area]);
+    if (p->placement == N4D_PLACE_COUNT)
+        return (double)p->count;
+    if (p->placement == N4D_PLACE_DENSITY && p->density < 1.0)
+        return sites * p->density;
+    return sites;
+}
+
+/* An upper bound of the expected synapses of a distance rule from one
+ * source: p times the kernel summed over the lattice (separable bounds:
+ * the Gaussian's sum is (sum_k exp(-k^2 / 2 sigma^2))^4 <= (1 + sqrt(2 pi)
+ * sigma)^4; exp(-|x| / sigma) <= exp(-|x|_1 / (2 sigma)) in 4D), at most
+ * the sites of the cutoff's cube and the target population. */
+static double distance_row_bound(const n4d_projection_desc *d, double npost)
+{
+    double k1;
+    if (d->kernel == N4D_KERNEL_GAUSSIAN) {
+        k1 = 1.0 + 2.5066282746310002 * d->sigma; /* sqrt(2 pi) */
+    } else {
+        const double q = exp(-1.0 / (2.0 * d->sigma));
+        k1 = (1.0 + q) / (1.0 - q);
+    }
+    const double side = 2.0 * floor(d->cutoff) + 1.0, cube = side * side * side * side;
+    double b = k1 * k1 * k1 * k1;
+    b = b < cube ? b : cube;
+    b = b < npost ? b : npost;
+    return d->p * b;
+}
+
+static const char *rule_name_of(int32_t rule)
+{
+    static const char *const names[] = {"fixed_probability", "fixed_indegree",
+                                        "fixed_total_number", "one_to_one", "all_to_all",
+                                        "distance"};
+    return rule >= 0 && rule < 6 ? names[rule] : "?";
+}
+
+/* "12.3 GB" */
+static void human_bytes(double b, char *out, size_t cap)
+{
+    static const char *unit[] = {"bytes", "kB", "MB", "GB", "TB", "PB", "EB", "ZB"};
+    int u = 0;
+    while (b >= 1000.0 && u < 7) {
+        b /= 1000.0;
+        u++;
+    }
+    snprintf(out, cap, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
+}
+
+/* Refuses, before placement and generation, a model whose rules are
+ * expected to draw more synapses than the limit (all_to_all Npre Npost,
+ * fixed_probability p Npre Npost, fixed_indegree n Npost, fixed_total_number
+ * n, one_to_one Npre, distance rules bounded by their kernel and cutoff):
+ * counting them would take minutes and gigabytes first. */
+static n4d_status check_expected_synapses(n4d_model *m)
+{
+    double total = 0.0, worst = -1.0;
+    size_t wj = 0;
+    for (size_t pj = 0; pj < m->n_projs; pj++) {
+        const n4d__projection *pr = &m->projs[pj];
+        const double npre = expected_pop_size(m, &m->pops[pr->source]),
+                     npost = expected_pop_size(m, &m->pops[pr->target]);
+        double e = 0.0;
+        switch (pr->d.rule) {
+        case N4D_RULE_ALL_TO_ALL: e = npre * npost; break;
+        case N4D_RULE_FIXED_PROBABILITY: e = pr->d.p * npre * npost; break;
+        case N4D_RULE_FIXED_INDEGREE: e = (double)pr->d.n * npost; break;
+        case N4D_RULE_FIXED_TOTAL_NUMBER: e = (double)pr->d.n; break;
+        case N4D_RULE_ONE_TO_ONE: e = npre; break;
+        case N4D_RULE_DISTANCE: e = npre * distance_row_bound(&pr->d, npost); break;
+        default: break;
+        }
+        total += e;
+        if (e > worst) {
+            worst = e;
+            wj = pj;
+        }
+    }
+    if (!(total > (double)N4D__MAX_SYNAPSES))
+        return N4D_OK;
+    char bytes[32];
+    human_bytes(total * 8.0, bytes, sizeof bytes);
+    const n4d__projection *pr = &m->projs[wj];
+    return n4d__error(&m->hdr, N4D_E_LIMIT,
+                      "the model needs about %.3g synapses (%s of synapses at 8 bytes each; "
+                      "projection \"%s\", %s from %.3g to %.3g neurons, alone needs about "
+                      "%.3g): the limit is 2^40 (%.3g) synapses",
+                      total, bytes, pr->name, rule_name_of(pr->d.rule),
+                      expected_pop_size(m, &m->pops[pr->source]),
+                      expected_pop_size(m, &m->pops[pr->target]), worst,
+                      (double)N4D__MAX_SYNAPSES);
+}
+
 /* ---- site lookup for distance rules --------------------------------------- */
 
 /* Dense map of a population's area: local site index -> neuron id + 1 (0 =
@@ -734,8 +837,11 @@ static void free_projections(build_ctx *b)
 n4d_status n4d__model_build_impl(n4d_model *m)
 {
     n4d_context *ctx = m->ctx;
-    /* the rules are validated against the population sizes: place first */
-    n4d_status st = place_neurons(m);
+    /* the expected size first; the rules are validated against the
+     * population sizes: place then */
+    n4d_status st = check_expected_synapses(m);
+    if (!st)
+        st = place_neurons(m);
     if (st || (st = validate(m)) || (st = n4d__model_make_classes(m)))
         return st;
     const uint64_t N = m->n_neurons;
@@ -825,7 +931,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
             maxrow = c;
     }
     b.count[N] = S;
-    if (S > ((uint64_t)1 << 40)) {
+    if (S > N4D__MAX_SYNAPSES) {
         st = n4d__error(&m->hdr, N4D_E_LIMIT, "the model has %llu synapses (limit 2^40)",
                         (unsigned long long)S);
         goto done;

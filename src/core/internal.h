@@ -239,6 +239,24 @@ typedef struct n4d__run {
     uint32_t part;
 } n4d__run;
 
+/* Names of the model's areas, populations or projections looked up in
+ * O(1) (an open-addressing hash table of indices + 1 into the named array,
+ * whose elements start with their `char *name`): a config of many
+ * populations loads in linear time. */
+typedef struct n4d__name_index {
+    uint32_t *slot;
+    size_t cap; /* a power of two, or 0 */
+} n4d__name_index;
+/* Index of `name` among the count elements of base (stride bytes each), or -1. */
+int32_t n4d__names_find(const n4d__name_index *x, const void *base, size_t stride,
+                        const char *name);
+/* Makes room for `count` names (false: out of memory; x unchanged). */
+bool n4d__names_reserve(n4d_context *ctx, n4d__name_index *x, const void *base, size_t stride,
+                        size_t count);
+/* Adds element `index` of base (room reserved for index + 1 names). */
+void n4d__names_add(n4d__name_index *x, const void *base, size_t stride, size_t index);
+void n4d__names_free(n4d_context *ctx, n4d__name_index *x);
+
 struct n4d_model {
     n4d__handle hdr;
     n4d_context *ctx;
@@ -257,6 +275,7 @@ struct n4d_model {
     n4d__projection *projs; size_t n_projs, cap_projs;
     n4d__input *inputs; size_t n_inputs, cap_inputs;
     n4d__sense *senses; size_t n_senses, cap_senses;
+    n4d__name_index area_names, pop_names, proj_names;
     char *warnings; size_t warnings_len;
 
     n4d_layout_options layout;

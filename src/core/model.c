@@ -127,6 +127,9 @@ void n4d_model_destroy(n4d_model *m)
     n4d__model_free_modulators(m);
     for (size_t i = 0; i < m->n_senses; i++)
         n4d__strfree(ctx, m->senses[i].name);
+    n4d__names_free(ctx, &m->area_names);
+    n4d__names_free(ctx, &m->pop_names);
+    n4d__names_free(ctx, &m->proj_names);
     n4d__free(ctx, N4D_MEM_OTHER, m->areas, m->cap_areas * sizeof *m->areas);
     n4d__free(ctx, N4D_MEM_OTHER, m->pops, m->cap_pops * sizeof *m->pops);
     n4d__free(ctx, N4D_MEM_OTHER, m->projs, m->cap_projs * sizeof *m->projs);
@@ -170,6 +173,20 @@ const char *n4d_model_warnings(const n4d_model *m)
 
 /* ---- setters ------------------------------------------------------------ */
 
+/* A refractory period (parameter t_ref of any model that has one) of at
+ * most N4D__MAX_REF_STEPS steps of dt: the kernels count it in int32. */
+static n4d_status check_ref_steps(n4d_model *m, const char *pop, const n4d__neuron_model *nm,
+                                  const double *q, double dt)
+{
+    const int32_t k = n4d__param_index(nm, "t_ref");
+    if (k >= 0 && !(q[k] / dt < N4D__MAX_REF_STEPS))
+        return MODEL_ERR(m, N4D_E_RANGE,
+                         "population \"%s\" (model %s): t_ref %g ms is %.3g steps of dt %g ms "
+                         "(at most 1e9 steps)",
+                         pop, nm->name, q[k], q[k] / dt, dt);
+    return N4D_OK;
+}
+
 static n4d_status check_mutable(n4d_model *m, const char *fn)
 {
     if (!n4d__is_handle(m, N4D__MAGIC_MODEL))
@@ -210,8 +227,13 @@ n4d_status n4d_model_set_dt(n4d_model *m, double dt)
     n4d_status st = check_mutable(m, "n4d_model_set_dt");
     if (st)
         return st;
-    if (!(dt > 0.0) || !isfinite(dt) || dt > 1000.0)
-        return MODEL_ERR(m, N4D_E_RANGE, "dt %g ms is invalid (expected 0 < dt <= 1000)", dt);
+    if (!(dt >= N4D__MIN_DT) || !isfinite(dt) || dt > 1000.0)
+        return MODEL_ERR(m, N4D_E_RANGE, "dt %g ms is invalid (expected %g <= dt <= 1000)", dt,
+                         N4D__MIN_DT);
+    /* the populations' refractory periods must stay countable in steps */
+    for (size_t i = 0; i < m->n_pops; i++)
+        if ((st = check_ref_steps(m, m->pops[i].name, m->pops[i].nm, m->pops[i].params, dt)))
+            return st;
     m->dt = dt;
     return N4D_OK;
 }
@@ -283,14 +305,14 @@ static int32_t find_named(const void *base, size_t count, size_t stride, const c
 
 static int32_t find_area(const n4d_model *m, const char *name)
 {
-    return find_named(m->areas, m->n_areas, sizeof *m->areas, name);
+    return n4d__names_find(&m->area_names, m->areas, sizeof *m->areas, name);
 }
 
 int32_t n4d_model_find_population(const n4d_model *m, const char *name)
 {
     if (!n4d__is_handle(m, N4D__MAGIC_MODEL) || !name)
         return N4D_E_INVALID_ARG;
-    int32_t i = find_named(m->pops, m->n_pops, sizeof *m->pops, name);
+    int32_t i = n4d__names_find(&m->pop_names, m->pops, sizeof *m->pops, name);
     return i < 0 ? N4D_E_RANGE : i;
 }
 
@@ -326,14 +348,15 @@ n4d_status n4d_model_add_area(n4d_model *m, const char *name, const int32_t lo[4
                              "area \"%s\": %c range [%d, %d] is not inside the lattice [0, %u]",
                              name, axis[i], lo[i], hi[i], m->shape[i] - 1);
     }
-    if (!GROW(m, areas, n_areas, cap_areas))
+    if (!n4d__names_reserve(m->ctx, &m->area_names, m->areas, sizeof *m->areas, m->n_areas + 1) ||
+        !GROW(m, areas, n_areas, cap_areas))
         return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding area \"%s\"", name);
     n4d__area *a = &m->areas[m->n_areas];
     if (!(a->name = n4d__strdup(m->ctx, name)))
         return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding area \"%s\"", name);
     memcpy(a->lo, lo, sizeof a->lo);
     memcpy(a->hi, hi, sizeof a->hi);
-    m->n_areas++;
+    n4d__names_add(&m->area_names, m->areas, sizeof *m->areas, m->n_areas++);
     return N4D_OK;
 }
 
@@ -474,7 +497,8 @@ n4d_status n4d_model_add_population(n4d_model *m, const n4d_population_desc *d, 
     for (uint32_t j = 0; j < pd.n_params; j++)
         if ((st = set_param(m, pd.name, nm, q, pd.params[j].name, pd.params[j].value)))
             return st;
-    if ((st = check_model_params(m, pd.name, nm, q)))
+    if ((st = check_model_params(m, pd.name, nm, q)) ||
+        (st = check_ref_steps(m, pd.name, nm, q, m->dt)))
         return st;
     const n4d__area *ar = &m->areas[area];
     uint64_t sites = 1;
@@ -506,7 +530,8 @@ n4d_status n4d_model_add_population(n4d_model *m, const n4d_population_desc *d, 
     snprintf(what, sizeof what, "population \"%s\": v_init", pd.name);
     if ((st = check_dist(m, what, &pd.v_init)))
         return st;
-    if (!GROW(m, pops, n_pops, cap_pops))
+    if (!n4d__names_reserve(m->ctx, &m->pop_names, m->pops, sizeof *m->pops, m->n_pops + 1) ||
+        !GROW(m, pops, n_pops, cap_pops))
         return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding population \"%s\"", pd.name);
     n4d__population *p = &m->pops[m->n_pops];
     memset(p, 0, sizeof *p);
@@ -523,7 +548,7 @@ n4d_status n4d_model_add_population(n4d_model *m, const n4d_population_desc *d, 
     p->v_init = pd.v_init;
     if (index)
         *index = (int32_t)m->n_pops;
-    m->n_pops++;
+    n4d__names_add(&m->pop_names, m->pops, sizeof *m->pops, m->n_pops++);
     return N4D_OK;
 }
 
@@ -559,7 +584,7 @@ n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d, 
         snprintf(name, sizeof name, "%s->%s", pd.source, pd.target);
     if (strlen(name) > 255)
         return MODEL_ERR(m, N4D_E_LIMIT, "projection name is longer than 255 bytes");
-    if (find_named(m->projs, m->n_projs, sizeof *m->projs, name) >= 0)
+    if (n4d__names_find(&m->proj_names, m->projs, sizeof *m->projs, name) >= 0)
         return MODEL_ERR(m, N4D_E_CONFIG, "duplicate projection name \"%s\"", name);
     switch (pd.rule) {
     case N4D_RULE_FIXED_PROBABILITY:
@@ -621,7 +646,8 @@ n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d, 
     double sq[N4D__MAX_SYN_PARAMS] = {0};
     if ((st = n4d__syn_params_resolve(m, name, sm, pd.synapse_params, pd.n_synapse_params, sq)))
         return st;
-    if (!GROW(m, projs, n_projs, cap_projs))
+    if (!n4d__names_reserve(m->ctx, &m->proj_names, m->projs, sizeof *m->projs, m->n_projs + 1) ||
+        !GROW(m, projs, n_projs, cap_projs))
         return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding projection \"%s\"", name);
     n4d__projection *p = &m->projs[m->n_projs];
     memset(p, 0, sizeof *p);
@@ -638,7 +664,7 @@ n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d, 
     (void)rule_name;
     if (index)
         *index = (int32_t)m->n_projs;
-    m->n_projs++;
+    n4d__names_add(&m->proj_names, m->projs, sizeof *m->projs, m->n_projs++);
     return N4D_OK;
 }
 
@@ -850,7 +876,8 @@ n4d_status n4d_model_set_population_param(n4d_model *m, const char *pop, const c
     double q[N4D__MAX_PARAMS];
     memcpy(q, p->params, sizeof q);
     if ((st = set_param(m, pop, p->nm, q, param, value)) ||
-        (st = check_model_params(m, pop, p->nm, q)))
+        (st = check_model_params(m, pop, p->nm, q)) ||
+        (st = check_ref_steps(m, pop, p->nm, q, m->dt)))
         return st;
     memcpy(p->params, q, sizeof q);
     if (p->v_init_default)

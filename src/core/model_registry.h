@@ -77,9 +77,15 @@ typedef struct n4d__neuron_model {
     const n4d__model_host *h;
 } n4d__neuron_model;
 
-/* Refractory periods of at most this many steps (n4d_sim_create refuses
- * longer ones with a message; n4d__ref_steps saturates there). */
+/* Refractory periods of at most this many steps: the population setters,
+ * n4d_model_set_dt and n4d_sim_create refuse longer ones with a message
+ * (t_ref / dt is counted in int32); n4d__ref_steps saturates there (a
+ * lifecycle's mutated t_ref). */
 #define N4D__MAX_REF_STEPS 1000000000.0
+
+/* The smallest time step (ms) a model takes: below it step counts of
+ * ordinary durations overflow their integer types (docs/config.md). */
+#define N4D__MIN_DT 1e-6
 
 /* Refractory period in steps: t_ref / dt rounded to nearest. */
 static inline int32_t n4d__ref_steps(double t_ref, double dt)

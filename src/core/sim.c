@@ -933,13 +933,18 @@ static n4d_status state_access(n4d_sim *sim, const char *var, float *out, const 
                      : slot == N4D__SLOT_IEXT ? sim->iext
                      : slot >= N4D__SLOT_X && slot < N4D__SLOT_X + N4D__NX ? sim->x[slot - N4D__SLOT_X]
                                                                          : NULL;
+        /* counts beyond the limit of refractory periods would overflow
+         * int32 (a resume refuses them) */
+        const int32_t ref_max = (int32_t)N4D__MAX_REF_STEPS;
         for (uint64_t i = p->first; i < p->first + p->n; i++) {
             const uint64_t id = n4d__to_user(sim->model, i);
             if (slot == N4D__SLOT_REF) {
                 if (out)
                     out[id] = (float)sim->ref[i];
                 else
-                    sim->ref[i] = in[id] > 0 ? (int32_t)in[id] : 0;
+                    sim->ref[i] = in[id] > 0 ? (in[id] < (float)ref_max ? (int32_t)in[id]
+                                                                        : ref_max)
+                                             : 0;
             } else if (out) {
                 out[id] = arr ? arr[i] : NAN;
             } else if (arr) {

@@ -92,12 +92,8 @@ void n4d__store_free_syn(n4d_context *ctx, n4d__synapses *s, uint64_t N)
     memset(s, 0, sizeof *s);
 }
 
-n4d_status n4d__store_check_syn(n4d__h5 *h, n4d__synapses *s, uint64_t N)
+n4d_status n4d__store_check_offsets(n4d__h5 *h, const n4d__synapses *s, uint64_t N)
 {
-    if (!(s->scale > 0) || !isfinite(s->scale) || frexp(s->scale, &(int){0}) != 0.5)
-        return n4d__h5_fail(h, N4D_E_FORMAT, "/n4d/synapses attribute \"scale\"", false,
-                            "%g is not a positive power of two", s->scale);
-    s->inv_scale = 1.0 / s->scale;
     if (s->seg_ptr[0] != 0 || s->seg_ptr[N] != s->n_seg)
         return n4d__h5_fail(h, N4D_E_FORMAT, N4D__STORE_SYN("seg_ptr"), false,
                             "must start at 0 and end at the %llu segments",
@@ -114,6 +110,18 @@ n4d_status n4d__store_check_syn(n4d__h5 *h, n4d__synapses *s, uint64_t N)
         if (s->seg_off[g + 1] < s->seg_off[g] || s->seg_off[g + 1] > s->n_syn)
             return n4d__h5_fail(h, N4D_E_FORMAT, N4D__STORE_SYN("seg_off"), false,
                                 "entry %llu is out of order or range", (unsigned long long)g + 1);
+    return N4D_OK;
+}
+
+n4d_status n4d__store_check_syn(n4d__h5 *h, n4d__synapses *s, uint64_t N)
+{
+    if (!(s->scale > 0) || !isfinite(s->scale) || frexp(s->scale, &(int){0}) != 0.5)
+        return n4d__h5_fail(h, N4D_E_FORMAT, "/n4d/synapses attribute \"scale\"", false,
+                            "%g is not a positive power of two", s->scale);
+    s->inv_scale = 1.0 / s->scale;
+    n4d_status st = n4d__store_check_offsets(h, s, N);
+    if (st)
+        return st;
     uint32_t dmin = UINT32_MAX, dmax = 0;
     for (uint64_t i = 0; i < N; i++) {
         uint64_t g0 = s->seg_ptr[i], g1 = s->seg_ptr[i + 1];
@@ -235,9 +243,15 @@ n4d_status n4d__store_read_all_syn(n4d__h5 *h, const n4d__syn_files *f, n4d_cont
     if (!s->seg_ptr || !s->seg_off || !s->seg_key)
         return n4d__h5_fail(h, N4D_E_NOMEM, "/n4d/synapses", false,
                             "out of memory for %llu segments", (unsigned long long)G);
+    n4d_status st;
+    /* the offsets first: the synapse rows are allocated and read only for
+     * a consistent CSR */
+    if ((st = n4d__h5_read_rows(h, f->seg_ptr, NULL, N4D__T_U64, 0, N + 1, s->seg_ptr)) ||
+        (st = n4d__h5_read_rows(h, f->seg_off, NULL, N4D__T_U64, 0, G + 1, s->seg_off)) ||
+        (st = n4d__store_check_offsets(h, s, N)))
+        return st;
     if (mapped && S > 0) {
-        n4d_status st = n4d__store_map_syn(h, f, s);
-        if (st)
+        if ((st = n4d__store_map_syn(h, f, s)))
             return st;
     } else {
         s->target = n4d__alloc(ctx, N4D_MEM_SYNAPSES, (S ? S : 1) * sizeof(uint32_t));
@@ -246,10 +260,7 @@ n4d_status n4d__store_read_all_syn(n4d__h5 *h, const n4d__syn_files *f, n4d_cont
             return n4d__h5_fail(h, N4D_E_NOMEM, "/n4d/synapses", false,
                                 "out of memory for %llu synapses", (unsigned long long)S);
     }
-    n4d_status st;
-    if ((st = n4d__h5_read_rows(h, f->seg_ptr, NULL, N4D__T_U64, 0, N + 1, s->seg_ptr)) ||
-        (st = n4d__h5_read_rows(h, f->seg_off, NULL, N4D__T_U64, 0, G + 1, s->seg_off)) ||
-        (st = n4d__h5_read_rows(h, f->seg_key, NULL, N4D__T_U32, 0, G, s->seg_key)))
+    if ((st = n4d__h5_read_rows(h, f->seg_key, NULL, N4D__T_U32, 0, G, s->seg_key)))
         return st;
     for (uint64_t g = 0; g < G; g++) {
         uint32_t fk = s->seg_key[g];

@@ -190,6 +190,49 @@ static bool type_ok(hid_t ft, n4d__h5_type t)
 
 /* ---- datasets ------------------------------------------------------------------ */
 
+/* The most a filter pipeline expands: deflate's limit is 1032:1 (shuffle
+ * and Fletcher32 change nothing), with a margin. */
+#define N4D__H5_MAX_RATIO 1100.0
+/* Declared sizes up to this many bytes need no stored data (fill values
+ * of small datasets cost nothing to read). */
+#define N4D__H5_FREE_BYTES 65536.0
+
+/* A dataset's declared size against the bytes it stores and the file's
+ * size, before anyone allocates for it: a small file that declares a huge
+ * never-written (chunked) dataset would otherwise make a loader allocate and
+ * read gigabytes of fill values before its consistency checks. */
+static n4d_status check_storage(n4d__h5 *h, hid_t d, hid_t ft, int rank, const hsize_t *cur,
+                                const char *full)
+{
+    double declared = (double)H5Tget_size(ft);
+    for (int i = 0; i < rank; i++)
+        declared *= (double)cur[i];
+    const double stored = (double)H5Dget_storage_size(d);
+    hsize_t fsize = 0;
+    hid_t f = H5Iget_file_id(d);
+    if (f < 0 || H5Fget_filesize(f, &fsize) < 0) {
+        n4d__h5_close(f);
+        return n4d__h5_fail(h, N4D_E_FORMAT, full, true, "cannot read the file size");
+    }
+    H5Fclose(f);
+    if (stored > (double)fsize)
+        return n4d__h5_fail(h, N4D_E_FORMAT, full, false,
+                            "claims %.0f bytes of storage in a file of %llu bytes", stored,
+                            (unsigned long long)fsize);
+    hid_t dcpl = H5Dget_create_plist(d);
+    const int nf = dcpl >= 0 ? H5Pget_nfilters(dcpl) : -1;
+    n4d__h5_close(dcpl);
+    if (nf < 0)
+        return n4d__h5_fail(h, N4D_E_FORMAT, full, true, "cannot read the filters");
+    const double most = (nf > 0 ? stored * N4D__H5_MAX_RATIO : stored) + N4D__H5_FREE_BYTES;
+    if (declared > most)
+        return n4d__h5_fail(h, N4D_E_FORMAT, full, false,
+                            "declares %.0f bytes of data but stores only %.0f bytes%s (never "
+                            "written or damaged)",
+                            declared, stored, nf > 0 ? " (compressed)" : "");
+    return N4D_OK;
+}
+
 hid_t n4d__h5_open_dset(n4d__h5 *h, hid_t loc, const char *name, n4d__h5_type type, int rank,
                         uint64_t dims[2], n4d_status *st)
 {
@@ -253,6 +296,8 @@ hid_t n4d__h5_open_dset(n4d__h5 *h, hid_t loc, const char *name, n4d__h5_type ty
             goto fail;
         }
     }
+    if ((*st = check_storage(h, d, ft, rank, cur, full)))
+        goto fail;
     H5Tclose(ft);
     H5Sclose(sp);
     return d;

@@ -162,6 +162,9 @@ n4d_status n4d__store_install(n4d__h5 *h, n4d_model *m, uint64_t n_neurons, int3
                               const uint64_t *pop_n, n4d__synapses *syn, const int32_t layout[3]);
 /* Frees synapse arrays allocated for a model of n neurons (not installed). */
 void n4d__store_free_syn(n4d_context *ctx, n4d__synapses *s, uint64_t n_neurons);
+/* Checks the row and segment offsets (seg_ptr, seg_off) of CSR arrays of a
+ * model of n neurons: before the synapse rows are allocated and read. */
+n4d_status n4d__store_check_offsets(n4d__h5 *h, const n4d__synapses *s, uint64_t n_neurons);
 /* Checks CSR arrays (in memory) for a model of n neurons; sets the delay
  * range. Errors name the dataset under /n4d/synapses. */
 n4d_status n4d__store_check_syn(n4d__h5 *h, n4d__synapses *s, uint64_t n_neurons);

@@ -8,6 +8,7 @@
 #if N4D_HAVE_HDF5
 
 #include <stdio.h>
+#include <math.h>
 #include <string.h>
 
 #define STATE "/n4d/state"
@@ -167,6 +168,47 @@ static n4d_status read_x_arrays(n4d__h5 *h, hid_t g, n4d_sim *sim, void *scratch
     return st;
 }
 
+/* Ring entries are fixed-point sums below 2^51 in magnitude (neuron.h). */
+#define N4D__RING_MAX ((int64_t)1 << 51)
+
+/* The restored neuron state within what a run can produce: finite V,
+ * further state variables and external input; refractory counts in [0,
+ * N4D__MAX_REF_STEPS] (the API may set any count there). Errors name the
+ * user id. */
+static n4d_status check_neuron_state(n4d__h5 *h, const n4d_sim *sim)
+{
+    const n4d_model *m = sim->model;
+    for (size_t ri = 0; ri < sim->n_runs; ri++) {
+        const n4d__pop_rt *p = &sim->runs[ri];
+        const n4d__population *pp = &m->pops[p->pop];
+        const int32_t ref_max = (int32_t)N4D__MAX_REF_STEPS; /* n4d_sim_set_state's clamp */
+        const uint32_t nx = (uint32_t)(pp->nm->h->n_states - 1);
+        for (uint64_t i = p->first; i < p->first + p->n; i++) {
+            const unsigned long long id = (unsigned long long)n4d__to_user(m, i);
+            if (sim->ref[i] < 0 || sim->ref[i] > ref_max)
+                return n4d__h5_fail(h, N4D_E_FORMAT, STATE "/refractory", false,
+                                    "neuron %llu (population \"%s\"): refractory count %d is "
+                                    "outside [0, %d]",
+                                    id, pp->name, sim->ref[i], ref_max);
+            if (!isfinite(sim->v[i]))
+                return n4d__h5_fail(h, N4D_E_FORMAT, STATE "/v", false,
+                                    "neuron %llu (population \"%s\"): V is %g", id, pp->name,
+                                    (double)sim->v[i]);
+            if (!isfinite(sim->iext[i]))
+                return n4d__h5_fail(h, N4D_E_FORMAT, STATE "/iext", false,
+                                    "neuron %llu (population \"%s\"): %g is not finite", id,
+                                    pp->name, (double)sim->iext[i]);
+            for (uint32_t j = 0; j < nx; j++)
+                if (!isfinite(sim->x[j][i]))
+                    return n4d__h5_fail(h, N4D_E_FORMAT, STATE, false,
+                                        "neuron %llu (population \"%s\"): state variable x%u "
+                                        "is %g",
+                                        id, pp->name, j + 1, (double)sim->x[j][i]);
+        }
+    }
+    return N4D_OK;
+}
+
 static n4d_status read_state(n4d__h5 *h, hid_t g, n4d_sim *sim, void *scratch)
 {
     const n4d_model *m = sim->model;
@@ -183,10 +225,8 @@ static n4d_status read_state(n4d__h5 *h, hid_t g, n4d_sim *sim, void *scratch)
                                scratch)))
         return st;
     sim->iext_dirty = true; /* the restored external input is read by the next step */
-    for (uint64_t i = 0; i < N; i++)
-        if (sim->ref[i] < 0)
-            return n4d__h5_fail(h, N4D_E_FORMAT, STATE "/refractory", false,
-                                "a refractory count is negative");
+    if ((st = check_neuron_state(h, sim)))
+        return st;
     /* ring */
     {
         const uint64_t rows = (uint64_t)sim->ring_slots * 2;
@@ -197,8 +237,17 @@ static n4d_status read_state(n4d__h5 *h, hid_t g, n4d_sim *sim, void *scratch)
         for (uint64_t r = 0; r < rows && !st && N; r++) {
             st = n4d__h5_read_rows(h, d, "ring", N4D__T_I64, r, 1, row);
             int64_t *dst = sim->ring + r * N;
-            for (uint64_t u = 0; u < N && !st; u++)
+            for (uint64_t u = 0; u < N && !st; u++) {
+                /* the fixed-point sums' invariant (neuron.h): a larger
+                 * entry would overflow int64 in delivery and conversion */
+                if (row[u] >= N4D__RING_MAX || row[u] <= -N4D__RING_MAX)
+                    st = n4d__h5_fail(h, N4D_E_FORMAT, STATE "/ring", false,
+                                      "entry (%llu, %llu) is %lld, beyond the fixed-point "
+                                      "range |x| < 2^51",
+                                      (unsigned long long)r, (unsigned long long)u,
+                                      (long long)row[u]);
                 dst[n4d__to_internal(m, u)] = row[u];
+            }
         }
         H5Dclose(d);
         if (st)
