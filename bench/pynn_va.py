@@ -58,7 +58,9 @@ def va_cuba(sim, n=4000, t_stop=1000.0, threads=0, seed=4242, dt=0.1, **setup_kw
     rates = []
     for pop in (exc, inh):
         st = pop.get_data("spikes").segments[0].spiketrains
-        rates.append(sum(len(s) for s in st) / (pop.size * t_stop / 1000.0))
+        n_spikes = st.multiplexed[1].size if hasattr(st, "multiplexed") else \
+            sum(len(s) for s in st)
+        rates.append(n_spikes / (pop.size * t_stop / 1000.0))
     t3 = time.perf_counter()
     sim.end()
     return rates[0], rates[1], {"build": t1 - t0, "run": t2 - t1, "read": t3 - t2,
