@@ -1,0 +1,24 @@
+/* libFuzzer harness: the import of 4D Neural Cognition saves
+ * (n4d_model_import_4dnc, format chosen by the file's first bytes: JSON or
+ * HDF5), then a few steps of a cpu-ref simulation of what imports. The
+ * input is written to a temporary file. Seeds: corpus/4dnc/. */
+#include "fuzz.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *path = fuzz_write_input(data, size, ".4dnc");
+    n4d_context *ctx = fuzz_ctx();
+    n4d_model *m = NULL;
+    n4d_status st = n4d_model_import_4dnc(ctx, path, NULL, &m);
+    fuzz_check_status(st, ctx, "n4d_model_import_4dnc");
+    if (st == N4D_OK) {
+        fuzz_run_sim(m, 5);
+        n4d_model_destroy(m);
+    } else if (m) {
+        fuzz_fail("n4d_model_import_4dnc", "failed but returned a model");
+    }
+    fuzz_ctx_done(ctx);
+    return 0;
+}
