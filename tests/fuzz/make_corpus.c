@@ -122,9 +122,9 @@ static void k4_write(void)
     free(j);
     /* save_to_hdf5: meta_json (a variable-length string), neurons N x 10,
      * synapses S x 5 (float32) */
-    hid_t h = H5Fcreate(path("4dnc/small.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t h = H5Fcreate(path("4dnc_h5/small.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (h < 0)
-        die("4dnc/small.h5", NULL);
+        die("4dnc_h5/small.h5", NULL);
     j = k4_json(0);
     hid_t st = H5Tcopy(H5T_C_S1);
     H5Tset_size(st, H5T_VARIABLE);
