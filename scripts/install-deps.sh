@@ -9,9 +9,11 @@ set -euo pipefail
 # python3-h5py: the test that reads n4d's HDF5 files with h5py (it is skipped without)
 # abigail-tools: scripts/abi-check.sh (abidw, abidiff)
 # python3-numpy, python3-matplotlib, python3-pytest: the Python package's tests (the
-# "python" ctest test); python3-pip: its offline `pip install ./python` test
+# "python" ctest test); python3-pip: its offline `pip install ./python` test;
+# python3-scipy: the guide examples of n4d.fourdnc (scipy CSR matrices)
 PACKAGES=(cmake make gcc g++ pkg-config libhdf5-dev libcmocka-dev libjansson-dev zlib1g-dev
-          python3-h5py abigail-tools python3-numpy python3-matplotlib python3-pytest python3-pip)
+          python3-h5py abigail-tools python3-numpy python3-matplotlib python3-pytest python3-pip
+          python3-scipy)
 # --docs: also doxygen, for the API reference (scripts/docs.sh); it pulls in
 # LLVM's libraries, so only the command that needs it asks for it.
 for arg in "$@"; do

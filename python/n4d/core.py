@@ -291,6 +291,7 @@ class Model(_Handle):
 
     def __init__(self, lattice_shape=None, dt=None, seed=None, *, _handle=None, _ctx=None):
         self._sims = weakref.WeakSet()
+        self._sim_cells = []  # [handle] of each open sim, shared with the Sim (see close)
         self._positions = None
         self._ctx = _ctx or _Context()
         if _handle is None:
@@ -668,6 +669,33 @@ class Model(_Handle):
         (gzip=True or gzip_level=, shuffle, chunk_size, contiguous, sonata_edges)."""
         self._c(lib().n4d_model_save(self._handle, _path(path), byref(_save_options(opts))))
 
+    # -- partitions, locality, memory (n4d.perf) ------------------------------------------
+
+    def partition(self, n, balance_synapses=False):
+        """n4d_partition_compute: an n4d.perf.Partitioning of the neurons in n boxes."""
+        from . import perf
+        return perf.partition(self, n, balance_synapses)
+
+    def partition_layout(self):
+        """n4d_partition_layout: the boxes of the layout the model was built with."""
+        from . import perf
+        return perf.partition_layout(self)
+
+    def target_jumps(self, space="internal"):
+        """n4d_model_target_jumps: locality of the synapse targets ("internal" or "user")."""
+        from . import perf
+        return perf.target_jumps(self, space)
+
+    def optimize_memory(self, flags=("zorder", "shrink")):
+        """n4d_optimize_memory (before the build: "zorder", "shrink")."""
+        from . import perf
+        return perf.optimize_memory(self, flags)
+
+    def memory_snapshot(self, label=None):
+        """n4d_memory_snapshot of the model's context (the model and its sims)."""
+        from . import perf
+        return perf.memory_snapshot(self, label)
+
     # -- simulations and lifetime ---------------------------------------------------------
 
     def simulate(self, **kw):
@@ -681,6 +709,15 @@ class Model(_Handle):
             return
         for s in list(self._sims):
             s.close()
+        # sims the weak set no longer reaches: a garbage collection of a cycle
+        # clears weak references before it runs finalizers, so a Model and its
+        # Sim collected together may finalize the Model first; the sim handles
+        # (held here in cells, not the Sim objects) must go before the model
+        for cell in self._sim_cells:
+            sh, cell[0] = cell[0], None
+            if sh:
+                lib().n4d_sim_destroy(sh)
+        self._sim_cells = []
         self._destroy(h)
         self._ctx.close()
 
@@ -748,8 +785,20 @@ class Sim(_Handle):
 
     _kind = "sim"
 
+    # the handle lives in a one-entry list that the model also holds, so that
+    # closing the model frees this sim even when this object cannot be reached
+    @property
+    def _h(self):
+        cell = self.__dict__.get("_cell")
+        return cell[0] if cell else None
+
+    @_h.setter
+    def _h(self, value):
+        self.__dict__.setdefault("_cell", [None])[0] = value
+
     def __init__(self, model, backend="auto", threads=0, seed=0, *, history_steps=None,
                  record_spikes=True, dt=0.0, _handle=None):
+        self._cell = [None]
         self._model = model
         self._record_keep = None
         if _handle is None:
@@ -768,6 +817,7 @@ class Sim(_Handle):
         self._h = _handle
         self._destroy = lib().n4d_sim_destroy
         model._sims.add(self)
+        model._sim_cells.append(self._cell)
 
     @classmethod
     def resume(cls, path, backend=None, threads=0, mmap=False):
@@ -1048,9 +1098,39 @@ class Sim(_Handle):
         self._c(lib().n4d_sim_compression_stats(self._handle, byref(s)))
         return {f: getattr(s, f) for f, _ in s._fields_ if f != "struct_size"}
 
+    def restore_neuron(self, neuron):
+        """n4d_sim_restore_neuron: decompresses the block holding ``neuron``."""
+        self._c(lib().n4d_sim_restore_neuron(self._handle, int(neuron)))
+
+    def compressed_neurons(self):
+        """n4d_sim_compressed_neurons: a bool array, True for neurons in compressed blocks."""
+        n = self._model.num_neurons
+        out = np.zeros(max(n, 1), np.uint8)
+        self._c(lib().n4d_sim_compressed_neurons(self._handle, _ptr(out, ctypes.c_uint8), n))
+        return out[:n].astype(bool)
+
+    def optimize_memory(self, flags=("shrink", "compress")):
+        """n4d_sim_optimize_memory ("shrink", "history", "compress")."""
+        from . import perf
+        return perf.optimize_memory(self, flags)
+
     def profile(self, on=True):
         """Turns the section profiler on or off."""
         self._c(lib().n4d_sim_profile_enable(self._handle, int(bool(on))))
+
+    def profile_start(self, name):
+        """Starts the caller's section ``name`` (a no-op while the profiler is off)."""
+        self._c(lib().n4d_sim_profile_start(self._handle, _b(name)))
+
+    def profile_stop(self, name):
+        self._c(lib().n4d_sim_profile_stop(self._handle, _b(name)))
+
+    def profile_add(self, name, seconds):
+        """Adds an interval measured by the caller to section ``name``."""
+        self._c(lib().n4d_sim_profile_add(self._handle, _b(name), float(seconds)))
+
+    def profile_reset(self):
+        self._c(lib().n4d_sim_profile_reset(self._handle))
 
     def profile_entries(self):
         """The profiler's sections: [{name, calls, total_s, mean_s, min_s, max_s}]."""
@@ -1080,6 +1160,10 @@ class Sim(_Handle):
         if h:
             self._destroy(h)
             self._record_keep = None
+            try:
+                self._model._sim_cells.remove(self._cell)
+            except (AttributeError, ValueError):
+                pass
 
     def __repr__(self):
         if self.closed:

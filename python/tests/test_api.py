@@ -305,3 +305,25 @@ def test_abi_rule():
     assert _lib.abi_compatible(major, minor)
     assert os.path.realpath(n4d.library_path()).endswith(
         ".so.%d.%d.%s" % (major, minor, n4d.version().split(".")[2]))
+
+
+class _Cycle:
+    pass
+
+
+def test_cycle_finalization_order():
+    """A garbage cycle holding a Model and its Sim: the collector clears weak
+    references before finalizers and may finalize the Model first; the sim
+    must still be freed before the model (a use after free otherwise, which
+    ASan reports and plain builds may survive)."""
+    for _ in range(3):
+        m = n4d.Model(lattice_shape=(4, 4, 1, 1), dt=1.0, seed=3)
+        m.add_area("a", (0, 0, 0, 0), (3, 3, 0, 0))
+        m.add_population("P", "a", "lif")
+        holder = _Cycle()
+        holder.self, holder.model, holder.sim = holder, m, m.simulate(backend="cpu-omp")
+        holder.sim.run(3)
+        sims = m._sim_cells
+        del m, holder
+        gc.collect()
+        assert all(c[0] is None for c in sims)

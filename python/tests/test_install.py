@@ -28,7 +28,7 @@ def test_pip_install_offline(tmp_path):
                        capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     env = dict(os.environ, PYTHONPATH=str(target), N4D_LIBRARY=n4d.library_path())
-    code = ("import n4d, sys; assert n4d.__file__.startswith(sys.argv[1]), n4d.__file__; "
+    code = ("import n4d, n4d.fourdnc, sys; assert n4d.__file__.startswith(sys.argv[1]), n4d.__file__; "
             "m = n4d.Model(lattice_shape=(2, 2, 1, 1)); m.add_area('a', (0,0,0,0), (1,1,0,0)); "
             "m.add_population('P', 'a', 'lif'); print(m.simulate().run(5).current_step)")
     r = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True,
