@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the packages n4d needs to build and test on Debian 12.
 # Idempotent: does nothing (quickly) when everything is already installed.
-#   ./scripts/install-deps.sh [--docs]   (--docs: and doxygen)
+#   ./scripts/install-deps.sh [--docs] [--fuzz]
+#     (--docs: and doxygen; --fuzz: and clang with libFuzzer, tests/fuzz/run.sh)
 # Run as root, or as a user with sudo.
 set -euo pipefail
 
@@ -20,7 +21,8 @@ PACKAGES=(cmake make gcc g++ pkg-config libhdf5-dev libcmocka-dev libjansson-dev
 for arg in "$@"; do
     case "$arg" in
     --docs) PACKAGES+=(doxygen) ;;
-    *) echo "install-deps: unknown argument $arg (usage: install-deps.sh [--docs])" >&2; exit 2 ;;
+    --fuzz) PACKAGES+=(clang libclang-rt-14-dev) ;;
+    *) echo "install-deps: unknown argument $arg (usage: install-deps.sh [--docs] [--fuzz])" >&2; exit 2 ;;
     esac
 done
 
