@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
 # Installs the packages n4d needs to build and test on Debian 12.
 # Idempotent: does nothing (quickly) when everything is already installed.
-#   ./scripts/install-deps.sh [--docs]   (--docs: and doxygen)
+#   ./scripts/install-deps.sh [--docs] [--fuzz]
+#     (--docs: and doxygen; --fuzz: and clang with libFuzzer, tests/fuzz/run.sh)
 # Run as root, or as a user with sudo.
 set -euo pipefail
 
 # python3-h5py: the test that reads n4d's HDF5 files with h5py (it is skipped without)
 # abigail-tools: scripts/abi-check.sh (abidw, abidiff)
 # python3-numpy, python3-matplotlib, python3-pytest: the Python package's tests (the
-# "python" ctest test); python3-pip: its offline `pip install ./python` test
+# "python" ctest test); python3-pip: its offline `pip install ./python` test;
+# python3-scipy: the guide examples of n4d.fourdnc (scipy CSR matrices);
+# python3-pynn, python3-neo, python3-brian: the PyNN backend pyNN.n4d and its tests,
+# which compare it with pyNN.brian2 (docs/pynn.md)
 PACKAGES=(cmake make gcc g++ pkg-config libhdf5-dev libcmocka-dev libjansson-dev zlib1g-dev
-          python3-h5py abigail-tools python3-numpy python3-matplotlib python3-pytest python3-pip)
+          python3-h5py abigail-tools python3-numpy python3-matplotlib python3-pytest python3-pip
+          python3-scipy python3-pynn python3-neo python3-brian)
 # --docs: also doxygen, for the API reference (scripts/docs.sh); it pulls in
 # LLVM's libraries, so only the command that needs it asks for it.
 for arg in "$@"; do
     case "$arg" in
     --docs) PACKAGES+=(doxygen) ;;
-    *) echo "install-deps: unknown argument $arg (usage: install-deps.sh [--docs])" >&2; exit 2 ;;
+    --fuzz) PACKAGES+=(clang libclang-rt-14-dev) ;;
+    *) echo "install-deps: unknown argument $arg (usage: install-deps.sh [--docs] [--fuzz])" >&2; exit 2 ;;
     esac
 done
 

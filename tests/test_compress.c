@@ -289,8 +289,23 @@ static void check_backend(const char *backend, int threads, counting *cnt)
      * the run goes on bitwise the same */
     const uint64_t before = stats(sim).blocks_compressed;
     assert_true(before > 0);
+    /* the compressed mask counts the compressed neurons, and reads restore nothing */
+    uint8_t *mask = calloc(n, 1);
+    assert_non_null(mask);
+    ASSERT_OK(n4d_sim_compressed_neurons(sim, mask, n), sim);
+    uint64_t masked = 0;
+    for (uint64_t i = 0; i < n; i++)
+        masked += mask[i];
+    assert_int_equal(masked, stats(sim).neurons_compressed);
+    assert_int_equal(mask[n - 1], 1);
+    assert_int_equal(stats(sim).blocks_compressed, before);
+    assert_int_equal(n4d_sim_compressed_neurons(sim, mask, n + 1), N4D_E_RANGE);
+    assert_int_equal(n4d_sim_compressed_neurons(sim, NULL, n), N4D_E_INVALID_ARG);
     ASSERT_OK(n4d_sim_restore_neuron(sim, n - 1), sim);
     assert_int_equal(stats(sim).blocks_compressed, before - 1);
+    ASSERT_OK(n4d_sim_compressed_neurons(sim, mask, n), sim);
+    assert_int_equal(mask[n - 1], 0);
+    free(mask);
     ASSERT_OK(n4d_sim_restore_neuron(sim, n - 1), sim); /* already live: no-op */
     assert_int_equal(n4d_sim_restore_neuron(sim, n), N4D_E_RANGE);
 
@@ -466,6 +481,9 @@ static void test_api(void **state)
     o.check_every = 0;
     assert_int_equal(n4d_sim_compression_enable(sim, &o), N4D_E_INVALID_ARG);
     assert_int_equal(n4d_sim_restore_neuron(sim, 0), N4D_E_STATE);
+    uint8_t none = 7; /* compression off: every neuron reads 0 */
+    ASSERT_OK(n4d_sim_compressed_neurons(sim, &none, 1), sim);
+    assert_int_equal(none, 0);
     assert_int_equal(n4d_sim_compression_enable(NULL, NULL), N4D_E_INVALID_ARG);
     assert_int_equal(n4d_sim_compression_stats(sim, NULL), N4D_E_INVALID_ARG);
 

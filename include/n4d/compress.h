@@ -90,6 +90,12 @@ N4D_API n4d_status n4d_sim_compression_stats(const n4d_sim *sim, n4d_compress_st
  * N4D_E_STATE when compression is off, N4D_E_RANGE for an unknown id. */
 N4D_API n4d_status n4d_sim_restore_neuron(n4d_sim *sim, uint64_t id);
 
+/** Which neurons sit in compressed blocks now: out[id] = 1 (user ids) or 0,
+ * for the first `count` ids (count <= the sim's neurons). All 0 when compression is off. Reads only (restores
+ * nothing). N4D_E_INVALID_ARG if out is NULL with count > 0, N4D_E_RANGE
+ * if count exceeds the sim's neurons. */
+N4D_API n4d_status n4d_sim_compressed_neurons(const n4d_sim *sim, uint8_t *out, uint64_t count);
+
 #ifdef __cplusplus
 }
 #endif

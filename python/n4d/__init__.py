@@ -20,6 +20,7 @@ from .errors import (ClosedError, ConfigError, Error, FormatError, InternalError
                      InvalidArgError, IoError, LimitError, NoDeviceError, NoMemError,
                      NotBuiltError, RangeError, StateError, UnsupportedError)
 from .gpu import Gpu
+from . import perf
 from .spikefile import SpikeData, read_spikes
 
 __version__ = "0.2.0"
@@ -30,13 +31,14 @@ __all__ = [
     "neuron_models", "synapse_models", "version", "library_path", "read_spikes", "SpikeData",
     "Error", "InvalidArgError", "NoMemError", "ConfigError", "IoError", "NotBuiltError",
     "NoDeviceError", "RangeError", "StateError", "ClosedError", "UnsupportedError",
-    "FormatError", "InternalError", "LimitError", "LibraryNotFound", "plot",
+    "FormatError", "InternalError", "LimitError", "LibraryNotFound", "plot", "perf",
+    "fourdnc",
 ]
 
 
 def __getattr__(name):
     # matplotlib is imported only by those who plot
-    if name == "plot":
+    if name in ("plot", "fourdnc"):
         import importlib
-        return importlib.import_module(".plot", __name__)
+        return importlib.import_module("." + name, __name__)
     raise AttributeError("module 'n4d' has no attribute %r" % name)

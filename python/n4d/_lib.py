@@ -263,6 +263,58 @@ class n4d_gpu_benchmark_result(Structure):
                 ("device", c_char * 256), ("note", c_char * 512)]
 
 
+# ---- partition.h, zorder.h, profile.h (memory) -----------------------------
+
+class n4d_partition_options(Structure):
+    _fields_ = [("struct_size", c_uint32), ("balance_synapses", c_int32)]
+
+
+class n4d_partition(Structure):
+    _fields_ = [("lo", c_int32 * 4), ("hi", c_int32 * 4), ("num_neurons", c_uint64),
+                ("num_synapses", c_uint64), ("neurons", POINTER(c_uint32))]
+
+
+class n4d_balance_stats(Structure):
+    _fields_ = [("mean", c_double), ("std", c_double), ("min", c_double), ("max", c_double),
+                ("imbalance", c_double)]
+
+
+class n4d_partition_result(Structure):
+    _fields_ = [("num_partitions", c_uint32), ("balance_synapses", c_int32),
+                ("num_neurons", c_uint64), ("partitions", POINTER(n4d_partition)),
+                ("partition_of", POINTER(c_uint32)), ("neurons", n4d_balance_stats),
+                ("synapses", n4d_balance_stats)]
+
+
+class n4d_access_stats(Structure):
+    _fields_ = [("struct_size", c_uint32), ("jumps", c_uint64), ("mean_jump", c_double),
+                ("max_jump", c_uint64), ("sequential_fraction", c_double),
+                ("locality_score", c_double), ("accesses", c_uint64),
+                ("lines_per_access", c_double), ("pages_per_access", c_double)]
+
+
+class n4d_mem_snapshot(Structure):
+    _fields_ = [("struct_size", c_uint32), ("label", c_char * 48),
+                ("bytes", c_uint64 * MEM_TAG_COUNT), ("total", c_uint64),
+                ("peak_total", c_uint64)]
+
+
+class n4d_mem_diff(Structure):
+    _fields_ = [("struct_size", c_uint32), ("bytes", c_int64 * MEM_TAG_COUNT),
+                ("total", c_int64)]
+
+
+class n4d_memory_optimization(Structure):
+    _fields_ = [("struct_size", c_uint32), ("initial_bytes", c_uint64),
+                ("final_bytes", c_uint64), ("bytes_saved", c_int64), ("applied", c_uint32),
+                ("skipped", c_uint32), ("description", c_char * 512)]
+
+#: n4d_optimize_memory flags (include/n4d/profile.h)
+OPTIMIZE_ZORDER, OPTIMIZE_SHRINK, OPTIMIZE_HISTORY, OPTIMIZE_COMPRESS = 1, 2, 4, 8
+OPTIMIZE_NAMES = {OPTIMIZE_ZORDER: "zorder", OPTIMIZE_SHRINK: "shrink",
+                  OPTIMIZE_HISTORY: "history", OPTIMIZE_COMPRESS: "compress"}
+
+
 #: every mirrored struct, by its C name (the layout test walks this)
 STRUCTS = {cls.__name__: cls for cls in [
     n4d_allocator, n4d_context_options, n4d_memory_stats, n4d_param_value,
@@ -272,7 +324,9 @@ STRUCTS = {cls.__name__: cls for cls in [
     n4d_sim_options, n4d_step_stats, n4d_save_options, n4d_load_options, n4d_resume_options,
     n4d_record_options, n4d_import_options, n4d_compress_options, n4d_compress_stats,
     n4d_profile_entry, n4d_gpu_options, n4d_gpu_info, n4d_gpu_memory, n4d_gpu_lif_params,
-    n4d_gpu_csr, n4d_gpu_gemm, n4d_gpu_benchmark_options, n4d_gpu_benchmark_result]}
+    n4d_gpu_csr, n4d_gpu_gemm, n4d_gpu_benchmark_options, n4d_gpu_benchmark_result,
+    n4d_partition_options, n4d_partition, n4d_balance_stats, n4d_partition_result,
+    n4d_access_stats, n4d_mem_snapshot, n4d_mem_diff, n4d_memory_optimization]}
 
 
 def new(cls, init=None):
@@ -423,6 +477,27 @@ _PROTOTYPES = {
     "n4d_sim_compression_enable": (st, [vp, P(n4d_compress_options)]),
     "n4d_sim_compression_disable": (st, [vp]),
     "n4d_sim_compression_stats": (st, [vp, P(n4d_compress_stats)]),
+    "n4d_sim_restore_neuron": (st, [vp, c_uint64]),
+    "n4d_sim_compressed_neurons": (st, [vp, P(c_uint8), c_uint64]),
+    # partition.h
+    "n4d_partition_options_init": (None, [P(n4d_partition_options)]),
+    "n4d_partition_compute": (st, [vp, c_uint32, P(n4d_partition_options),
+                                   P(P(n4d_partition_result))]),
+    "n4d_partition_layout": (st, [vp, P(P(n4d_partition_result))]),
+    "n4d_partition_result_destroy": (None, [P(n4d_partition_result)]),
+    # zorder.h
+    "n4d_morton_encode4": (c_uint64, [P(c_uint32)]),
+    "n4d_morton_decode4": (None, [c_uint64, P(c_uint32)]),
+    "n4d_access_pattern": (st, [P(c_uint64), c_size_t, P(n4d_access_stats)]),
+    "n4d_locality_score": (c_double, [P(c_uint64), c_size_t]),
+    "n4d_model_target_jumps": (st, [vp, c_int32, P(n4d_access_stats)]),
+    # profile.h (memory)
+    "n4d_memory_snapshot": (st, [vp, c_char_p, P(n4d_mem_snapshot)]),
+    "n4d_memory_diff": (st, [P(n4d_mem_snapshot), P(n4d_mem_snapshot), P(n4d_mem_diff)]),
+    "n4d_memory_report": (st, [P(n4d_mem_snapshot), c_size_t, c_char_p, c_size_t,
+                               P(c_size_t)]),
+    "n4d_optimize_memory": (st, [vp, c_uint32, P(n4d_memory_optimization)]),
+    "n4d_sim_optimize_memory": (st, [vp, c_uint32, P(n4d_memory_optimization)]),
     # profile.h
     "n4d_sim_profile_enable": (st, [vp, c_int]),
     "n4d_sim_profile_enabled": (c_int, [vp]),
@@ -471,12 +546,19 @@ def _candidates():
         else:
             yield env
         return  # an explicit choice: nothing else is tried
-    # a build tree beside the package: <repo>/python/n4d -> <repo>/build*/src
+    # a build tree of the checkout the package lies in (<repo>/python/n4d, only
+    # when <repo> is an n4d source tree: an installed package looks nowhere
+    # near itself): build/ first, then the other build*/ newest first, never
+    # a sanitizer build (its library cannot be loaded into a plain interpreter)
     here = os.path.dirname(os.path.abspath(__file__))
     repo = os.path.dirname(os.path.dirname(here))
-    found = glob.glob(os.path.join(repo, "build*", "src", "libn4d.so"))
-    found.sort(key=lambda p: os.path.getmtime(p), reverse=True)  # newest build first
-    yield from found
+    if (os.path.exists(os.path.join(repo, "CMakeLists.txt")) and
+            os.path.exists(os.path.join(repo, "python", "pyproject.toml"))):
+        found = [p for p in glob.glob(os.path.join(repo, "build*", "src", "libn4d.so"))
+                 if not _sanitized(p)]
+        found.sort(key=lambda p: (os.path.basename(os.path.dirname(os.path.dirname(p))) != "build",
+                                  -os.path.getmtime(p)))
+        yield from found
     # installed: the dynamic loader's search (ldconfig cache, LD_LIBRARY_PATH), then
     # the usual prefixes in case ldconfig was not run after `make install`
     name = ctypes.util.find_library("n4d")
@@ -486,6 +568,30 @@ def _candidates():
     for d in ("/usr/local/lib", "/usr/local/lib64", "/usr/lib/x86_64-linux-gnu",
               "/usr/lib64", "/usr/lib"):
         yield os.path.join(d, SONAME)
+
+
+def _sanitized(path):
+    """Whether the library at path was built with ASan or TSan (it needs its
+    runtime loaded first: loading it would end the interpreter)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return False
+    return b"libasan.so" in data or b"libtsan.so" in data
+
+
+def _loaded_path(name):
+    """The file the dynamic loader mapped for a library loaded by its name."""
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.rstrip("\n").split(None, 5)[-1]
+                if os.path.basename(path).startswith("libn4d.so"):
+                    return path
+    except OSError:
+        pass
+    return name
 
 
 def _bind(cdll):
@@ -520,7 +626,7 @@ def lib():
             tried.append("%s (%s)" % (path, e))
             continue
         _LIB = cdll
-        _LIB_PATH = os.path.abspath(path) if os.sep in path else path
+        _LIB_PATH = os.path.abspath(path) if os.sep in path else _loaded_path(path)
         return _LIB
     raise LibraryNotFound(
         "libn4d not found; set N4D_LIBRARY to the library file (e.g. build/src/libn4d.so) "

@@ -10,6 +10,7 @@ import ctypes
 import json
 import logging
 import math
+import operator
 import os
 import weakref
 from collections import namedtuple
@@ -19,7 +20,7 @@ import numpy as np
 
 from . import _lib
 from ._lib import lib, new
-from .errors import BY_STATUS, ClosedError, Error, InvalidArgError
+from .errors import BY_STATUS, ClosedError, Error, InvalidArgError, RangeError, StateError
 
 _log = logging.getLogger("n4d")
 
@@ -56,6 +57,19 @@ def _check(status, handle=None):
     if status < 0:
         raise _error(status, handle)
     return status
+
+
+def _index(x, what, minimum=0):
+    """x as an int (an integer of any kind, not a float or a string), >= minimum."""
+    try:
+        i = operator.index(x)
+    except TypeError:
+        raise InvalidArgError("%s: an integer, got %r" % (what, x), -1,
+                              "invalid argument") from None
+    if i < minimum:
+        raise InvalidArgError("%s: must be >= %d, got %d" % (what, minimum, i), -1,
+                              "invalid argument")
+    return i
 
 
 def _ptr(arr, ctype):
@@ -291,6 +305,7 @@ class Model(_Handle):
 
     def __init__(self, lattice_shape=None, dt=None, seed=None, *, _handle=None, _ctx=None):
         self._sims = weakref.WeakSet()
+        self._sim_cells = []  # [handle] of each open sim, shared with the Sim (see close)
         self._positions = None
         self._ctx = _ctx or _Context()
         if _handle is None:
@@ -607,6 +622,10 @@ class Model(_Handle):
     def population(self, name):
         """The Population called ``name``."""
         i = lib().n4d_model_find_population(self._handle, _b(name))
+        if i == -7:  # N4D_E_RANGE: the C query leaves no text (a shared model is not written)
+            raise RangeError("unknown population %r (populations: %s)"
+                             % (name, ", ".join(p.name for p in self.populations)), i,
+                             "out of range")
         self._c(i)
         return self.populations[i]
 
@@ -668,6 +687,33 @@ class Model(_Handle):
         (gzip=True or gzip_level=, shuffle, chunk_size, contiguous, sonata_edges)."""
         self._c(lib().n4d_model_save(self._handle, _path(path), byref(_save_options(opts))))
 
+    # -- partitions, locality, memory (n4d.perf) ------------------------------------------
+
+    def partition(self, n, balance_synapses=False):
+        """n4d_partition_compute: an n4d.perf.Partitioning of the neurons in n boxes."""
+        from . import perf
+        return perf.partition(self, n, balance_synapses)
+
+    def partition_layout(self):
+        """n4d_partition_layout: the boxes of the layout the model was built with."""
+        from . import perf
+        return perf.partition_layout(self)
+
+    def target_jumps(self, space="internal"):
+        """n4d_model_target_jumps: locality of the synapse targets ("internal" or "user")."""
+        from . import perf
+        return perf.target_jumps(self, space)
+
+    def optimize_memory(self, flags=("zorder", "shrink")):
+        """n4d_optimize_memory (before the build: "zorder", "shrink")."""
+        from . import perf
+        return perf.optimize_memory(self, flags)
+
+    def memory_snapshot(self, label=None):
+        """n4d_memory_snapshot of the model's context (the model and its sims)."""
+        from . import perf
+        return perf.memory_snapshot(self, label)
+
     # -- simulations and lifetime ---------------------------------------------------------
 
     def simulate(self, **kw):
@@ -675,12 +721,25 @@ class Model(_Handle):
         return Sim(self, **kw)
 
     def close(self):
-        """Closes the sims still open on the model, then frees it."""
+        """Closes the sims still open on the model, then frees it (refused, as
+        Sim.close, while a sim's copy=False views are alive)."""
+        for s in list(self._sims):
+            if not s.closed and len(s._views):
+                s.close()  # raises StateError, before anything is freed
         h, self._h = self._h, None
         if not h:
             return
         for s in list(self._sims):
             s.close()
+        # sims the weak set no longer reaches: a garbage collection of a cycle
+        # clears weak references before it runs finalizers, so a Model and its
+        # Sim collected together may finalize the Model first; the sim handles
+        # (held here in cells, not the Sim objects) must go before the model
+        for cell in self._sim_cells:
+            sh, cell[0] = cell[0], None
+            if sh:
+                lib().n4d_sim_destroy(sh)
+        self._sim_cells = []
         self._destroy(h)
         self._ctx.close()
 
@@ -729,10 +788,28 @@ Weights = namedtuple("Weights", "sources targets weights")
 Trace = namedtuple("Trace", "times ids values var")
 
 
-def _view(ptr, count, dtype):
+class _Borrowed:
+    """The owner of a read-only view of a sim's memory: the view keeps the sim
+    alive (its base is this object), and the sim counts its live views, so an
+    explicit close() while one exists is refused instead of freeing memory
+    the view still reads."""
+
+    def __init__(self, sim, ptr, count, dtype):
+        self.sim = sim
+        addr = ctypes.cast(ptr, ctypes.c_void_p).value
+        self.__array_interface__ = {"shape": (count,), "typestr": np.dtype(dtype).str,
+                                    "data": (addr, True), "version": 3}
+
+
+def _view(ptr, count, dtype, sim=None):
     if count == 0:
         return np.empty(0, dtype)
-    a = np.ctypeslib.as_array(ptr, shape=(count,))
+    if sim is None:
+        a = np.ctypeslib.as_array(ptr, shape=(count,))
+    else:
+        owner = _Borrowed(sim, ptr, count, dtype)
+        sim._views.add(owner)
+        a = np.asarray(owner)
     a.flags.writeable = False
     return a
 
@@ -748,10 +825,23 @@ class Sim(_Handle):
 
     _kind = "sim"
 
+    # the handle lives in a one-entry list that the model also holds, so that
+    # closing the model frees this sim even when this object cannot be reached
+    @property
+    def _h(self):
+        cell = self.__dict__.get("_cell")
+        return cell[0] if cell else None
+
+    @_h.setter
+    def _h(self, value):
+        self.__dict__.setdefault("_cell", [None])[0] = value
+
     def __init__(self, model, backend="auto", threads=0, seed=0, *, history_steps=None,
                  record_spikes=True, dt=0.0, _handle=None):
+        self._cell = [None]
         self._model = model
         self._record_keep = None
+        self._views = weakref.WeakSet()  # owners of live copy=False views
         if _handle is None:
             opt = new(_lib.n4d_sim_options, "n4d_sim_options_init")
             opt.backend = _b(backend)
@@ -768,6 +858,7 @@ class Sim(_Handle):
         self._h = _handle
         self._destroy = lib().n4d_sim_destroy
         model._sims.add(self)
+        model._sim_cells.append(self._cell)
 
     @classmethod
     def resume(cls, path, backend=None, threads=0, mmap=False):
@@ -802,10 +893,7 @@ class Sim(_Handle):
 
     def run(self, steps):
         """Advances ``steps`` steps (the GIL is released meanwhile)."""
-        steps = int(steps)
-        if steps < 0:
-            raise InvalidArgError("run: steps must be >= 0, got %d" % steps, -1,
-                                  "invalid argument")
+        steps = _index(steps, "run: steps")
         self._c(lib().n4d_sim_run(self._handle, steps))
         return self
 
@@ -856,9 +944,10 @@ class Sim(_Handle):
         valid only until the next step, run, clear_spikes or close."""
         steps, ids, n = POINTER(c_uint64)(), POINTER(c_uint32)(), c_uint64()
         self._c(lib().n4d_sim_spikes(self._handle, byref(steps), byref(ids), byref(n)))
-        s, i = _view(steps, n.value, np.uint64), _view(ids, n.value, np.uint32)
         if copy:
-            s, i = s.copy(), i.copy()
+            s, i = _view(steps, n.value, np.uint64).copy(), _view(ids, n.value, np.uint32).copy()
+        else:
+            s, i = _view(steps, n.value, np.uint64, self), _view(ids, n.value, np.uint32, self)
         return Spikes(s, i, self.dt)
 
     def last_spikes(self, copy=True):
@@ -866,15 +955,16 @@ class Sim(_Handle):
         until the next step, run or close)."""
         ids, n = POINTER(c_uint32)(), c_uint64()
         self._c(lib().n4d_sim_last_spikes(self._handle, byref(ids), byref(n)))
-        a = _view(ids, n.value, np.uint32)
-        return a.copy() if copy else a
+        return _view(ids, n.value, np.uint32).copy() if copy else _view(ids, n.value, np.uint32,
+                                                                         self)
 
     def clear_spikes(self):
         self._c(lib().n4d_sim_clear_spikes(self._handle))
 
     def spiked_at(self, neuron, step):
         """Whether ``neuron`` spiked at ``step`` (within the history window)."""
-        return bool(self._c(lib().n4d_sim_spiked_at(self._handle, int(neuron), int(step))))
+        neuron, step = _index(neuron, "spiked_at: neuron"), _index(step, "spiked_at: step")
+        return bool(self._c(lib().n4d_sim_spiked_at(self._handle, neuron, step)))
 
     # -- state and input ----------------------------------------------------------------
 
@@ -888,19 +978,29 @@ class Sim(_Handle):
 
     def set_state(self, var, values):
         n = self._model.num_neurons
-        a = np.ascontiguousarray(np.broadcast_to(np.asarray(values, np.float32), (n,)))
+        v = np.asarray(values, np.float32)
+        if v.ndim > 1 or (v.ndim == 1 and v.shape[0] != n):
+            raise InvalidArgError("set_state: a scalar or %d values (one per neuron), got shape %r"
+                                  % (n, v.shape), -1, "invalid argument")
+        a = np.ascontiguousarray(np.broadcast_to(v, (n,)))
         self._c(lib().n4d_sim_set_state(self._handle, _b(var), _ptr(a, c_float), n))
 
     def add_input(self, ids, values):
         """Adds values to the external input of neurons ``ids`` for the next step
         (scalars or arrays)."""
-        ids = np.atleast_1d(np.asarray(ids, dtype=np.int64))
-        vals = np.broadcast_to(np.asarray(values, np.float32), ids.shape)
+        ids = [_index(i, "add_input: neuron id") for i in np.atleast_1d(np.asarray(ids)).tolist()]
+        try:
+            vals = np.broadcast_to(np.asarray(values, np.float32), (len(ids),))
+        except ValueError:
+            raise InvalidArgError("add_input: %d ids but values of shape %r"
+                                  % (len(ids), np.shape(values)), -1, "invalid argument") from None
+        n = self._model.num_neurons
+        bad = [i for i in ids if i >= n]
+        if bad:  # checked before any input is added
+            raise RangeError("add_input: neuron %d does not exist (%d neurons)" % (bad[0], n), -7,
+                             "out of range")
         L, h = lib(), self._handle
-        for i, v in zip(ids.tolist(), vals.tolist()):
-            if i < 0:
-                raise InvalidArgError("add_input: negative neuron id %d" % i, -1,
-                                      "invalid argument")
+        for i, v in zip(ids, vals.tolist()):
             self._c(L.n4d_sim_add_input(h, i, v))
 
     def feed_sense(self, name, matrix, z_layer=0):
@@ -1048,9 +1148,39 @@ class Sim(_Handle):
         self._c(lib().n4d_sim_compression_stats(self._handle, byref(s)))
         return {f: getattr(s, f) for f, _ in s._fields_ if f != "struct_size"}
 
+    def restore_neuron(self, neuron):
+        """n4d_sim_restore_neuron: decompresses the block holding ``neuron``."""
+        self._c(lib().n4d_sim_restore_neuron(self._handle, int(neuron)))
+
+    def compressed_neurons(self):
+        """n4d_sim_compressed_neurons: a bool array, True for neurons in compressed blocks."""
+        n = self._model.num_neurons
+        out = np.zeros(max(n, 1), np.uint8)
+        self._c(lib().n4d_sim_compressed_neurons(self._handle, _ptr(out, ctypes.c_uint8), n))
+        return out[:n].astype(bool)
+
+    def optimize_memory(self, flags=("shrink", "compress")):
+        """n4d_sim_optimize_memory ("shrink", "history", "compress")."""
+        from . import perf
+        return perf.optimize_memory(self, flags)
+
     def profile(self, on=True):
         """Turns the section profiler on or off."""
         self._c(lib().n4d_sim_profile_enable(self._handle, int(bool(on))))
+
+    def profile_start(self, name):
+        """Starts the caller's section ``name`` (a no-op while the profiler is off)."""
+        self._c(lib().n4d_sim_profile_start(self._handle, _b(name)))
+
+    def profile_stop(self, name):
+        self._c(lib().n4d_sim_profile_stop(self._handle, _b(name)))
+
+    def profile_add(self, name, seconds):
+        """Adds an interval measured by the caller to section ``name``."""
+        self._c(lib().n4d_sim_profile_add(self._handle, _b(name), float(seconds)))
+
+    def profile_reset(self):
+        self._c(lib().n4d_sim_profile_reset(self._handle))
 
     def profile_entries(self):
         """The profiler's sections: [{name, calls, total_s, mean_s, min_s, max_s}]."""
@@ -1075,11 +1205,21 @@ class Sim(_Handle):
     # -- lifetime ----------------------------------------------------------------------------
 
     def close(self):
-        """Frees the sim (closing an open recording, whose file then appears)."""
+        """Frees the sim (closing an open recording, whose file then appears).
+        Refused (StateError) while views from copy=False are alive: they read the
+        sim's memory; delete them (or take copies) first."""
+        if self._h and len(getattr(self, "_views", ())):
+            raise StateError("close: %d array view(s) from copy=False still read this sim's "
+                             "memory; delete them first (or take copies)" % len(self._views),
+                             -8, "invalid state")
         h, self._h = self._h, None
         if h:
             self._destroy(h)
             self._record_keep = None
+            try:
+                self._model._sim_cells.remove(self._cell)
+            except (AttributeError, ValueError):
+                pass
 
     def __repr__(self):
         if self.closed:

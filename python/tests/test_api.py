@@ -4,6 +4,7 @@ program's, errors become exceptions, handles close cleanly."""
 import gc
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -305,3 +306,84 @@ def test_abi_rule():
     assert _lib.abi_compatible(major, minor)
     assert os.path.realpath(n4d.library_path()).endswith(
         ".so.%d.%d.%s" % (major, minor, n4d.version().split(".")[2]))
+
+
+class _Cycle:
+    pass
+
+
+def test_cycle_finalization_order():
+    """A garbage cycle holding a Model and its Sim: the collector clears weak
+    references before finalizers and may finalize the Model first; the sim
+    must still be freed before the model (a use after free otherwise, which
+    ASan reports and plain builds may survive)."""
+    for _ in range(3):
+        m = n4d.Model(lattice_shape=(4, 4, 1, 1), dt=1.0, seed=3)
+        m.add_area("a", (0, 0, 0, 0), (3, 3, 0, 0))
+        m.add_population("P", "a", "lif")
+        holder = _Cycle()
+        holder.self, holder.model, holder.sim = holder, m, m.simulate(backend="cpu-omp")
+        holder.sim.run(3)
+        sims = m._sim_cells
+        del m, holder
+        gc.collect()
+        assert all(c[0] is None for c in sims)
+
+
+def test_views_keep_the_sim_until_deleted(small_model):
+    """copy=False views read the sim's memory: closing under them is refused."""
+    sim = small_model.simulate(threads=1)
+    sim.run(200)
+    assert sim.total_spikes > 0
+    spk = sim.spikes(copy=False)
+    head = spk.ids[:3]  # a slice keeps its view (and so the sim) alive
+    with pytest.raises(n4d.StateError, match="copy=False"):
+        sim.close()
+    with pytest.raises(n4d.StateError, match="copy=False"):
+        small_model.close()
+    assert not sim.closed and not small_model.closed
+    assert np.array_equal(head, sim.spikes().ids[:3])
+    del spk, head
+    gc.collect()
+    sim.close()
+    small_model.close()
+
+
+def test_arguments_are_checked_before_the_call(small_model):
+    sim = small_model.simulate(threads=1)
+    for bad in (lambda: sim.run("10"), lambda: sim.run(2.5), lambda: sim.run(-1),
+                lambda: sim.spiked_at(-5, 0), lambda: sim.set_state("v", np.zeros(3)),
+                lambda: sim.add_input([0, -1], 1.0)):
+        with pytest.raises(n4d.InvalidArgError):
+            bad()
+    sim.run(np.int64(3))  # any integer type
+    twin = small_model.simulate(threads=1)
+    twin.run(3)
+    with pytest.raises(n4d.RangeError, match="does not exist"):
+        sim.add_input([0, small_model.num_neurons], 50.0)  # the ids are checked first:
+    sim.run(1)                                           # nothing was added to neuron 0
+    twin.run(1)
+    assert np.array_equal(sim.state("v"), twin.state("v"))
+    with pytest.raises(n4d.RangeError, match="unknown population 'nope'"):
+        small_model.population("nope")
+
+
+def test_an_installed_package_ignores_build_trees_near_it(tmp_path):
+    """Build folders are searched only beside a source checkout, and never a
+    sanitizer build."""
+    from n4d import _lib
+    site = tmp_path / "site"
+    (tmp_path / "build" / "src").mkdir(parents=True)
+    (tmp_path / "build" / "src" / "libn4d.so").write_bytes(b"not a library")
+    shutil.copytree(os.path.dirname(n4d.__file__), site / "n4d")
+    env = dict(os.environ, PYTHONPATH=str(site))
+    env.pop("N4D_LIBRARY", None)
+    r = subprocess.run([sys.executable, "-c", "from n4d import _lib; "
+                        "print('\\n'.join(_lib._candidates()))"], env=env, capture_output=True,
+                       text=True, cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert str(tmp_path / "build") not in r.stdout
+    fake = tmp_path / "libasan_built.so"
+    fake.write_bytes(b"\x7fELF....libasan.so.8\x00")
+    assert _lib._sanitized(str(fake))
+    assert not _lib._sanitized(n4d.library_path())  # the tests load a plain build

@@ -480,3 +480,21 @@ n4d_status n4d_sim_restore_neuron(n4d_sim *sim, uint64_t id)
     restore_block(c, sim, c->block_of[n4d__to_internal(sim->model, id)]);
     return N4D_OK;
 }
+
+n4d_status n4d_sim_compressed_neurons(const n4d_sim *sim, uint8_t *out, uint64_t count)
+{
+    if (!IS_SIM(sim))
+        return N4D_E_INVALID_ARG;
+    n4d_sim *s = (n4d_sim *)sim; /* errors are recorded on the handle, as for every query */
+    n4d__clear_error(&s->hdr);
+    if (count && !out)
+        return n4d__error(&s->hdr, N4D_E_INVALID_ARG, "n4d_sim_compressed_neurons: out is NULL");
+    if (count > s->n)
+        return n4d__error(&s->hdr, N4D_E_RANGE,
+                          "n4d_sim_compressed_neurons: count %llu exceeds the %llu neurons",
+                          (unsigned long long)count, (unsigned long long)s->n);
+    const compressor *c = n4d__sim_hook_data(s, &compress_hooks);
+    for (uint64_t id = 0; id < count; id++)
+        out[id] = c && c->blk[c->block_of[n4d__to_internal(s->model, id)]].buf ? 1 : 0;
+    return N4D_OK;
+}

@@ -1,0 +1,318 @@
+"""PyNN's standard cell, synapse and current-source types on n4d's models.
+
+Every type keeps PyNN's parameter names and units on the PyNN side (the
+"native" names are the standard ones); the conversion to n4d's models and
+units is done once, when the n4d model is built:
+
+    IF_curr_exp  -> lif_exp       (currents nA -> mV: x tau_m / cm, the membrane resistance)
+    IF_cond_exp  -> lif_cond_exp  (conductances uS -> relative to g_L = cm / tau_m)
+    Izhikevich   -> izhikevich    (delta synapses: a weight w mV is a current w / dt
+                                   for one step; currents nA -> x 1000, PyNN's 1 pF)
+    SpikeSourcePoisson -> parrot neurons, each driven by its own Poisson train
+
+Types and parameters n4d cannot honour raise NotImplementedError naming
+them; nothing is silently changed.
+"""
+
+import numpy as np
+
+from pyNN.standardmodels import (StandardCurrentSource, build_translations, cells, electrodes,
+                                 synapses, ModelNotAvailable)
+from pyNN.parameters import ParameterSpace
+
+from .simulator import state
+
+
+def _scalars(ps, what):
+    """{name: float} of a synapse (component) ParameterSpace; NotImplementedError
+    for a parameter that is not one number for every synapse."""
+    out = {}
+    for k in ps.keys():
+        v = ps[k]
+        base = getattr(v, "base_value", v)
+        if getattr(v, "operations", None) or not np.isscalar(base) or isinstance(base, str):
+            raise NotImplementedError("pyNN.n4d: %s parameter %r must be one number for every "
+                                      "synapse" % (what, k))
+        out[k] = float(base)
+    return out
+
+
+def _identity(names):
+    return build_translations(*[(n, n) for n in names])
+
+
+class _N4DCell:
+    """What the build needs from a cell type (PyNN parameter values are
+    homogeneous floats here, checked by the population)."""
+
+    n4d_model = None
+    injectable_scale = None
+
+    def n4d_params(self, p):
+        raise NotImplementedError
+
+    def weight_scale(self, p, receptor_type):
+        """n4d weight per PyNN weight unit (nA, uS or mV) on this cell type."""
+        raise NotImplementedError
+
+    def current_scale(self, p):
+        """n4d external input per nA."""
+        raise NotImplementedError("pyNN.n4d: %s takes no injected current" % type(self).__name__)
+
+    # state variables: PyNN unit <-> n4d unit
+    def state_to_pynn(self, var, values, p):
+        return values
+
+    def state_from_pynn(self, var, values, p):
+        return values
+
+    n4d_state_names = {"v": "v"}
+
+
+class IF_curr_exp(_N4DCell, cells.IF_curr_exp):
+    __doc__ = cells.IF_curr_exp.__doc__
+    translations = _identity(cells.IF_curr_exp.default_parameters)
+    n4d_model = "lif_exp"
+
+    def n4d_params(self, p):
+        r = p["tau_m"] / p["cm"]  # membrane resistance, MOhm: nA -> mV
+        return {"tau_m": p["tau_m"], "v_rest": p["v_rest"], "v_reset": p["v_reset"],
+                "v_threshold": p["v_thresh"], "t_ref": p["tau_refrac"],
+                "tau_syn_ex": p["tau_syn_E"], "tau_syn_in": p["tau_syn_I"],
+                "i_e": p["i_offset"] * r}
+
+    def weight_scale(self, p, receptor_type):
+        return p["tau_m"] / p["cm"]
+
+    def current_scale(self, p):
+        return p["tau_m"] / p["cm"]
+
+
+class IF_cond_exp(_N4DCell, cells.IF_cond_exp):
+    __doc__ = cells.IF_cond_exp.__doc__
+    translations = _identity(cells.IF_cond_exp.default_parameters)
+    n4d_model = "lif_cond_exp"
+    n4d_state_names = {"v": "v", "gsyn_exc": "ge", "gsyn_inh": "gi"}
+
+    def n4d_params(self, p):
+        r = p["tau_m"] / p["cm"]
+        return {"tau_m": p["tau_m"], "v_rest": p["v_rest"], "v_reset": p["v_reset"],
+                "v_threshold": p["v_thresh"], "t_ref": p["tau_refrac"],
+                "tau_syn_ex": p["tau_syn_E"], "tau_syn_in": p["tau_syn_I"],
+                "e_ex": p["e_rev_E"], "e_in": p["e_rev_I"], "i_e": p["i_offset"] * r}
+
+    def weight_scale(self, p, receptor_type):
+        return p["tau_m"] / p["cm"]  # uS relative to g_L = cm / tau_m
+
+    def current_scale(self, p):
+        return p["tau_m"] / p["cm"]
+
+    def state_to_pynn(self, var, values, p):
+        if var in ("gsyn_exc", "gsyn_inh"):
+            return values * (p["cm"] / p["tau_m"])
+        return values
+
+    def state_from_pynn(self, var, values, p):
+        if var in ("gsyn_exc", "gsyn_inh"):
+            return values * (p["tau_m"] / p["cm"])
+        return values
+
+
+class Izhikevich(_N4DCell, cells.Izhikevich):
+    __doc__ = cells.Izhikevich.__doc__
+    translations = _identity(cells.Izhikevich.default_parameters)
+    n4d_model = "izhikevich"
+    n4d_state_names = {"v": "v", "u": "u"}
+
+    def n4d_params(self, p):
+        # PyNN's Izhikevich (NEST izhikevich, pyNN.brian2): v_peak 30 mV, i_offset
+        # over a 1 pF membrane: 1 nA = 1000 mV/ms
+        return {"a": p["a"], "b": p["b"], "c": p["c"], "d": p["d"], "v_peak": 30.0,
+                "i_e": p["i_offset"] * 1000.0}
+
+    def weight_scale(self, p, receptor_type):
+        # a PyNN weight is a jump of v in mV; n4d's synaptic input is a current
+        # for one step
+        return 1.0 / state.dt
+
+    def current_scale(self, p):
+        return 1000.0
+
+
+class SpikeSourcePoisson(_N4DCell, cells.SpikeSourcePoisson):
+    __doc__ = cells.SpikeSourcePoisson.__doc__
+    translations = _identity(cells.SpikeSourcePoisson.default_parameters)
+    n4d_model = "parrot"
+    n4d_state_names = {}
+
+    def n4d_params(self, p):
+        return {}
+
+    def n4d_inputs(self, p):
+        """One Poisson train per neuron; the parrot spikes in each step it has an event."""
+        if p["rate"] < 0:
+            raise ValueError("SpikeSourcePoisson: rate must be >= 0, got %g" % p["rate"])
+        if p["rate"] == 0 or p["duration"] <= 0:
+            return []
+        stop = p["start"] + p["duration"]
+        return [dict(kind="poisson", rate=p["rate"], weight=1.0, n_sources=1,
+                     start=p["start"], stop=min(stop, 1e15))]
+
+
+# Standard types n4d has no model for: using one raises NotImplementedError.
+def _unavailable(base):
+    return type(base.__name__, (ModelNotAvailable, base), {"__doc__": base.__doc__})
+
+
+IF_curr_alpha = _unavailable(cells.IF_curr_alpha)
+IF_cond_alpha = _unavailable(cells.IF_cond_alpha)
+IF_curr_delta = _unavailable(cells.IF_curr_delta)
+IF_cond_exp_gsfa_grr = _unavailable(cells.IF_cond_exp_gsfa_grr)
+HH_cond_exp = _unavailable(cells.HH_cond_exp)
+EIF_cond_alpha_isfa_ista = _unavailable(cells.EIF_cond_alpha_isfa_ista)
+EIF_cond_exp_isfa_ista = _unavailable(cells.EIF_cond_exp_isfa_ista)
+GIF_cond_exp = _unavailable(cells.GIF_cond_exp)
+SpikeSourceArray = _unavailable(cells.SpikeSourceArray)
+SpikeSourceGamma = _unavailable(cells.SpikeSourceGamma)
+SpikeSourceInhGamma = _unavailable(cells.SpikeSourceInhGamma)
+SpikeSourcePoissonRefractory = _unavailable(cells.SpikeSourcePoissonRefractory)
+StepCurrentSource = _unavailable(electrodes.StepCurrentSource)
+ACSource = _unavailable(electrodes.ACSource)
+NoisyCurrentSource = _unavailable(electrodes.NoisyCurrentSource)
+
+
+# ---- current sources ---------------------------------------------------------------
+
+class DCSource(electrodes.DCSource):
+    """A DC current (nA) from `start` to `stop` ms, as an n4d "dc" input of the
+    population it is injected into (whole populations only)."""
+
+    __doc__ = electrodes.DCSource.__doc__
+    translations = _identity(electrodes.DCSource.default_parameters)
+
+    def __init__(self, **parameters):
+        object.__setattr__(self, "_targets", [])
+        electrodes.DCSource.__init__(self, **parameters)
+        state.current_sources.append(self)
+
+    def set_native_parameters(self, parameters):
+        state.check_not_built("DCSource: changing a parameter")
+        parameters.evaluate(simplify=True)
+        for name, value in parameters.items():
+            self.parameter_space[name] = value
+
+    def get_native_parameters(self):
+        return ParameterSpace({k: self.parameter_space[k] for k in self.parameter_space.keys()},
+                              self.get_schema(), (1,))
+
+    def inject_into(self, cells):
+        __doc__ = StandardCurrentSource.inject_into.__doc__  # noqa: F841
+        state.check_not_built("DCSource.inject_into")
+        from .populations import Population
+        pops = getattr(cells, "populations", None)  # an Assembly
+        groups = pops if pops is not None else [cells]
+        for g in groups:
+            parent = g if isinstance(g, Population) else getattr(g, "grandparent", None)
+            if parent is None or g.size != parent.size:
+                raise NotImplementedError(
+                    "pyNN.n4d: DCSource can be injected into whole populations only (n4d's "
+                    "dc input has one amplitude per population), not into %r" % (g,))
+            if not parent.celltype.injectable:
+                raise TypeError("can't inject current into a spike source")
+            self._targets.append(parent)
+
+    def _n4d_add(self, model):
+        ps = _scalars(self.parameter_space, "DCSource")
+        amp, start, stop = ps["amplitude"], ps["start"], ps["stop"]
+        for pop in self._targets:
+            p = pop._homogeneous_parameters()
+            model.add_input(pop._n4d_name, "dc", amplitude=amp * pop.celltype.current_scale(p),
+                            start=start, stop=min(stop, 1e15))
+
+
+# ---- synapses ------------------------------------------------------------------------
+
+class _MinDelay:
+    def _get_minimum_delay(self):
+        d = state.min_delay
+        return state.dt if d == "auto" else d
+
+
+class StaticSynapse(_MinDelay, synapses.StaticSynapse):
+    __doc__ = synapses.StaticSynapse.__doc__
+    translations = _identity(["weight", "delay"])
+
+    def n4d_synapse(self, scale):
+        return None, None
+
+
+class TsodyksMarkramSynapse(_MinDelay, synapses.TsodyksMarkramSynapse):
+    __doc__ = synapses.TsodyksMarkramSynapse.__doc__
+    translations = _identity(synapses.TsodyksMarkramSynapse.default_parameters)
+
+    def n4d_synapse(self, scale):
+        ps = self.parameter_space
+        ps = _scalars({k: ps[k] for k in ("U", "tau_rec", "tau_facil")},
+                      "TsodyksMarkramSynapse")
+        # NEST's tsodyks2_synapse with u = 0, x = 1 at the start: the first spike
+        # releases U (PyNN's and pyNN.brian2's initial condition)
+        return "tsodyks", {"U": float(ps["U"]), "tau_rec": float(ps["tau_rec"]),
+                           "tau_fac": float(ps["tau_facil"]), "u": 0.0, "x": 1.0}
+
+
+class STDPMechanism(_MinDelay, synapses.STDPMechanism):
+    __doc__ = synapses.STDPMechanism.__doc__
+    base_translations = _identity(["weight", "delay", "dendritic_delay_fraction"])
+
+    def n4d_synapse(self, scale):
+        td, wd = self.timing_dependence, self.weight_dependence
+        if self.voltage_dependence is not None:
+            raise NotImplementedError("pyNN.n4d: STDPMechanism: voltage_dependence")
+        if not isinstance(td, SpikePairRule):
+            raise NotImplementedError("pyNN.n4d: STDP timing dependence %s (only SpikePairRule)"
+                                      % type(td).__name__)
+        if not isinstance(wd, (AdditiveWeightDependence, MultiplicativeWeightDependence)):
+            raise NotImplementedError(
+                "pyNN.n4d: STDP weight dependence %s (only AdditiveWeightDependence and "
+                "MultiplicativeWeightDependence)" % type(wd).__name__)
+        if self.dendritic_delay_fraction != 1.0:
+            raise NotImplementedError(
+                "pyNN.n4d: STDPMechanism dendritic_delay_fraction=%g: n4d's stdp treats the "
+                "whole delay as dendritic (1.0, as NEST)" % self.dendritic_delay_fraction)
+        p = {}
+        for comp in (td, wd):
+            p.update(_scalars(comp.parameter_space, "STDP"))
+        if p["w_min"] != 0.0:
+            raise NotImplementedError(
+                "pyNN.n4d: STDP w_min=%g: n4d's stdp (NEST stdp_synapse) bounds weights to "
+                "[0, w_max]; only w_min = 0 is supported" % p["w_min"])
+        if p["A_plus"] == 0.0 and p["A_minus"] != 0.0:
+            raise NotImplementedError("pyNN.n4d: STDP A_plus = 0 with A_minus != 0 (n4d: "
+                                      "lambda = A_plus, alpha = A_minus / A_plus)")
+        mu = 0.0 if isinstance(wd, AdditiveWeightDependence) else 1.0
+        return "stdp", {"tau_plus": p["tau_plus"], "tau_minus": p["tau_minus"],
+                        "lambda": p["A_plus"],
+                        "alpha": p["A_minus"] / p["A_plus"] if p["A_plus"] else 1.0,
+                        "mu_plus": mu, "mu_minus": mu, "Wmax": p["w_max"] * scale}
+
+
+class SpikePairRule(synapses.SpikePairRule):
+    __doc__ = synapses.SpikePairRule.__doc__
+    translations = _identity(synapses.SpikePairRule.default_parameters)
+
+
+class AdditiveWeightDependence(synapses.AdditiveWeightDependence):
+    __doc__ = synapses.AdditiveWeightDependence.__doc__
+    translations = _identity(synapses.AdditiveWeightDependence.default_parameters)
+
+
+class MultiplicativeWeightDependence(synapses.MultiplicativeWeightDependence):
+    __doc__ = synapses.MultiplicativeWeightDependence.__doc__
+    translations = _identity(synapses.MultiplicativeWeightDependence.default_parameters)
+
+
+AdditivePotentiationMultiplicativeDepression = _unavailable(
+    synapses.AdditivePotentiationMultiplicativeDepression)
+GutigWeightDependence = _unavailable(synapses.GutigWeightDependence)
+Vogels2011Rule = _unavailable(synapses.Vogels2011Rule)
+ElectricalSynapse = _unavailable(synapses.ElectricalSynapse)
