@@ -74,9 +74,15 @@ echo "$leaf"
 names=$( {
     sed -n "s/^'\(struct\|union\|enum\|typedef\|class\) \([A-Za-z_][A-Za-z0-9_]*\).*' changed.*/\2/p" <<<"$leaf"
     sed -n "s/^ *\[[DC]\] '\(function\|variable\) .*' *{\([A-Za-z_][A-Za-z0-9_]*\)[}@].*/\2/p" <<<"$leaf"
+    # removed symbols without debug info ("[D] name" or "[D] name.resolver, aliases name")
+    sed -n "s/^ *\[D\] \([A-Za-z_][A-Za-z0-9_]*\)\(\.[A-Za-z0-9_]*\)\{0,1\}\(,.*\)\{0,1\}$/\1/p" <<<"$leaf"
 } | sort -u)
+# an "- ABI:" entry with its continuation lines (indented, up to the next entry)
 abi_lines=$(awk '/^## /{ if (u) exit; if ($0 ~ /^## Unreleased/) u = 1; next }
-                 u && /^[-*] ABI:/' CHANGELOG.md)
+                 !u { next }
+                 /^[-*] ABI:/ { inabi = 1; print; next }
+                 /^[-*] / || /^[^ ]/ || /^$/ { inabi = 0 }
+                 inabi' CHANGELOG.md)
 if [[ -z "$names" ]]; then
     echo "abi-check: FAIL: an ABI change (abidiff exit status $rc) that this script cannot name" >&2
     exit 1
