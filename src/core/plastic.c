@@ -777,10 +777,10 @@ void n4d__plastic_pre_find(const n4d_sim *sim, uint32_t src, uint64_t step,
 }
 
 /* hebb_4dnc at the synapses [j0, j1) of segment g for the spike of src at
- * `step` (n4d__plastic_deliver). */
+ * `step` (n4d__plastic_deliver); synapse j's weight is wd[j - off]. */
 static inline void deliver_hebb(n4d_sim *sim, const n4d__plastic_class *c,
                                 const n4d__plastic_pre *pre, uint64_t step, const uint32_t *tg,
-                                double *wd, uint64_t j0, uint64_t j1, int64_t *acc)
+                                double *wd, uint64_t off, uint64_t j0, uint64_t j1, int64_t *acc)
 {
     const n4d__plastic *pl = sim->plastic;
     const double scale = sim->model->syn.scale;
@@ -795,12 +795,12 @@ static inline void deliver_hebb(n4d_sim *sim, const n4d__plastic_class *c,
     for (uint64_t j = j0; j < j1; j++) {
         const uint32_t t = tg[j];
         const int64_t r = born && born[t] > ref ? born[t] : ref;
-        double w = n4d__hebb_idle(k, wd[j], (uint64_t)(s - r - 1));
+        double w = n4d__hebb_idle(k, wd[j - off], (uint64_t)(s - r - 1));
         /* did the target spike at s: its newest spike, unless a later
          * step of the batch has one */
         const int64_t tn = rc[t].step[0];
         w = n4d__hebb_event(k, w, tn <= s ? tn == s : hist_spiked(pl, t, s), da);
-        wd[j] = w;
+        wd[j - off] = w;
         if (acc) /* NULL: the spike is lost (lifecycle.h), the rule sees it */
             acc[t] += fixed(w, scale);
     }
@@ -914,7 +914,9 @@ void n4d__plastic_deliver(n4d_sim *sim, const n4d__plastic_pre *pre, uint32_t sr
     const uint32_t *tg = syn->target;
     const uint64_t base = pl->seg_base[g] - syn->seg_off[g];
     if (c->rule == N4D__SYN_HEBB_4DNC) {
-        deliver_hebb(sim, c, pre, step, tg, c->wd + base, j0, j1, acc);
+        /* not c->wd + base: base wraps below 0 when the class's synapses
+         * start before the segment's offset (pointer overflow) */
+        deliver_hebb(sim, c, pre, step, tg, c->wd + pl->seg_base[g], syn->seg_off[g], j0, j1, acc);
     } else if (c->rule == N4D__SYN_STATIC) { /* the sim's own weights of a static pair */
         const double scale = sim->model->syn.scale;
         if (acc)
