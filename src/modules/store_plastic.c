@@ -100,9 +100,10 @@ static n4d_status put_weight(void *ud, uint64_t at, uint64_t rank)
     return ++b->fill == N4D__STORE_BLOCK ? blk_flush(b) : N4D_OK;
 }
 
-static n4d_status get_weight(void *ud, uint64_t at, uint64_t rank)
+/* Entry `rank` of the dataset being read, in order: reads the next block
+ * when the current one is used up. */
+static n4d_status blk_entry(blk_io *b, uint64_t rank, const char **p)
 {
-    blk_io *b = ud;
     if (rank == b->off + b->fill) { /* the next block */
         b->off = rank;
         b->fill = b->n - rank < N4D__STORE_BLOCK ? b->n - rank : N4D__STORE_BLOCK;
@@ -110,7 +111,17 @@ static n4d_status get_weight(void *ud, uint64_t at, uint64_t rank)
         if (st)
             return st;
     }
-    const char *p = b->buf + (rank - b->off) * b->elem;
+    *p = b->buf + (rank - b->off) * b->elem;
+    return N4D_OK;
+}
+
+static n4d_status get_weight(void *ud, uint64_t at, uint64_t rank)
+{
+    blk_io *b = ud;
+    const char *p;
+    n4d_status st = blk_entry(b, rank, &p);
+    if (st)
+        return st;
     double w;
     if (b->wc->wd) {
         memcpy(&w, p, sizeof w);
@@ -154,15 +165,12 @@ static n4d_status put_elig(void *ud, uint64_t at, uint64_t rank)
 static n4d_status get_elig(void *ud, uint64_t at, uint64_t rank)
 {
     blk_io *b = ud;
-    if (rank == b->off + b->fill) {
-        b->off = rank;
-        b->fill = b->n - rank < N4D__STORE_BLOCK ? b->n - rank : N4D__STORE_BLOCK;
-        n4d_status st = n4d__h5_read_rows(b->h, b->d, b->name, b->t, b->off, b->fill, b->buf);
-        if (st)
-            return st;
-    }
+    const char *p;
+    n4d_status st = blk_entry(b, rank, &p);
+    if (st)
+        return st;
     double c;
-    memcpy(&c, b->buf + (rank - b->off) * b->elem, sizeof c);
+    memcpy(&c, p, sizeof c);
     if (!isfinite(c))
         return n4d__h5_fail(b->h, N4D_E_FORMAT, b->name, false, "entry %llu is not finite",
                             (unsigned long long)rank);
