@@ -4,6 +4,7 @@
  * build threads. Construction is two passes over each rule (count, then
  * fill) with no O(N^2) pair loop; rows are then put in canonical order
  * (delay, sign, target, weight) so atomically filled rows are deterministic. */
+#include "inputs.h"
 #include "build_device.h"
 #include "internal.h"
 #include "philox.h"
@@ -494,6 +495,7 @@ void n4d__model_free_built(n4d_model *m)
 
 static n4d_status validate(n4d_model *m)
 {
+    N4D__TRY(n4d__inputs_validate(m));
     for (size_t pj = 0; pj < m->n_projs; pj++) {
         const n4d__projection *pr = &m->projs[pj];
         const n4d__population *pre = &m->pops[pr->source], *post = &m->pops[pr->target];

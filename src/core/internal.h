@@ -197,6 +197,14 @@ typedef struct n4d__input {
     uint32_t n_sources;
     double start, stop;
     int32_t sampling; /* n4d_poisson_sampling */
+    /* spikes, step_current, ac, noise (inputs.h); the arrays owned, NULL when empty */
+    uint32_t *neurons; /* the cells of the target (indices within it); NULL: all */
+    uint64_t n_neurons;
+    double *times;     /* spike times or step-current change times, ms */
+    uint32_t *indices; /* spikes: the neuron of each time */
+    double *values;    /* step_current: the amplitude from times[k] on */
+    uint64_t n_times;
+    double offset, frequency, phase, std, interval;
 } n4d__input;
 
 typedef struct n4d__sense {
@@ -309,6 +317,8 @@ struct n4d_model {
     uint64_t build_ns;      /* duration of n4d_model_build (0 for a loaded model) */
 };
 
+/* Frees the arrays of an input (spikes, currents) and sets them NULL. */
+void n4d__input_free_arrays(n4d_context *ctx, n4d__input *in);
 /* Appends a line to the model's warnings and logs it. */
 void n4d__model_warn(n4d_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The plastic classes from the projections (before the synapses are

@@ -133,6 +133,8 @@ void n4d_model_destroy(n4d_model *m)
     n4d__free(ctx, N4D_MEM_OTHER, m->areas, m->cap_areas * sizeof *m->areas);
     n4d__free(ctx, N4D_MEM_OTHER, m->pops, m->cap_pops * sizeof *m->pops);
     n4d__free(ctx, N4D_MEM_OTHER, m->projs, m->cap_projs * sizeof *m->projs);
+    for (size_t i = 0; i < m->n_inputs; i++)
+        n4d__input_free_arrays(ctx, &m->inputs[i]);
     n4d__free(ctx, N4D_MEM_OTHER, m->inputs, m->cap_inputs * sizeof *m->inputs);
     n4d__free(ctx, N4D_MEM_OTHER, m->senses, m->cap_senses * sizeof *m->senses);
     if (m->warnings)
@@ -668,6 +670,101 @@ n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d, 
     return N4D_OK;
 }
 
+/* The inputs' arrays (inputs.h) are kept in the model: counted as N4D_MEM_OTHER. */
+void n4d__input_free_arrays(n4d_context *ctx, n4d__input *in)
+{
+    n4d__free(ctx, N4D_MEM_OTHER, in->neurons, in->n_neurons * sizeof(uint32_t));
+    n4d__free(ctx, N4D_MEM_OTHER, in->times, in->n_times * sizeof(double));
+    n4d__free(ctx, N4D_MEM_OTHER, in->indices, in->n_times * sizeof(uint32_t));
+    n4d__free(ctx, N4D_MEM_OTHER, in->values, in->n_times * sizeof(double));
+    in->neurons = in->indices = NULL;
+    in->times = in->values = NULL;
+}
+
+static const char *const INPUT_KIND_NAMES[] = {"dc", "poisson", "spikes", "step_current", "ac",
+                                               "noise"};
+
+/* Copies n values of `size` bytes (NULL for n = 0); false: out of memory. */
+static bool copy_array(n4d_context *ctx, void **dst, const void *src, uint64_t n, size_t size)
+{
+    *dst = NULL;
+    if (!n)
+        return true;
+    if (n > SIZE_MAX / size / 2 || !(*dst = n4d__alloc(ctx, N4D_MEM_OTHER, (size_t)n * size)))
+        return false;
+    memcpy(*dst, src, (size_t)n * size);
+    return true;
+}
+
+/* The checks of the arrays of a spike / current input that need no
+ * population size (those are in n4d__inputs_validate at the build). */
+static n4d_status check_input_arrays(n4d_model *m, size_t idx, const n4d_input_desc *in)
+{
+    const char *kn = INPUT_KIND_NAMES[in->kind];
+    const char *tg = in->target;
+    const bool current = in->kind >= N4D_INPUT_STEP_CURRENT;
+    if (in->n_neurons && !current)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG,
+                         "input %zu (%s on \"%s\"): `neurons` is for step_current, ac and noise "
+                         "inputs only",
+                         idx, kn, tg);
+    if (in->n_neurons && !in->neurons)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "input %zu (%s on \"%s\"): neurons is NULL with "
+                         "n_neurons %llu", idx, kn, tg, (unsigned long long)in->n_neurons);
+    if (in->n_times && in->kind != N4D_INPUT_SPIKES && in->kind != N4D_INPUT_STEP_CURRENT)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG,
+                         "input %zu (%s on \"%s\"): `times` is for spikes and step_current inputs "
+                         "only",
+                         idx, kn, tg);
+    if (in->n_times && (!in->times || (in->kind == N4D_INPUT_SPIKES && !in->indices) ||
+                        (in->kind == N4D_INPUT_STEP_CURRENT && !in->values)))
+        return MODEL_ERR(m, N4D_E_INVALID_ARG,
+                         "input %zu (%s on \"%s\"): n_times %llu but times or %s is NULL", idx, kn,
+                         tg, (unsigned long long)in->n_times,
+                         in->kind == N4D_INPUT_SPIKES ? "indices" : "values");
+    if (in->n_times > ((uint64_t)1 << 40) || in->n_neurons > UINT32_MAX)
+        return MODEL_ERR(m, N4D_E_LIMIT, "input %zu (%s on \"%s\"): too many entries", idx, kn,
+                         tg);
+    for (uint64_t k = 0; k < in->n_times; k++) {
+        const double t = in->times[k];
+        if (!(t >= 0) || !isfinite(t) || t / m->dt > 1e18)
+            return MODEL_ERR(m, N4D_E_RANGE,
+                             "input %zu (%s on \"%s\"): times[%llu] = %g ms (expected a finite "
+                             "time >= 0)",
+                             idx, kn, tg, (unsigned long long)k, t);
+        if (in->kind == N4D_INPUT_STEP_CURRENT) {
+            if (k && !(t > in->times[k - 1]))
+                return MODEL_ERR(m, N4D_E_RANGE,
+                                 "input %zu (step_current on \"%s\"): times[%llu] = %g ms is not "
+                                 "after times[%llu] = %g ms (expected ascending times)",
+                                 idx, tg, (unsigned long long)k, t, (unsigned long long)(k - 1),
+                                 in->times[k - 1]);
+            if (!isfinite(in->values[k]))
+                return MODEL_ERR(m, N4D_E_RANGE,
+                                 "input %zu (step_current on \"%s\"): values[%llu] is not finite",
+                                 idx, tg, (unsigned long long)k);
+        }
+    }
+    if (in->kind == N4D_INPUT_SPIKES && !isfinite(in->weight))
+        return MODEL_ERR(m, N4D_E_RANGE, "input %zu (spikes on \"%s\"): weight is not finite", idx,
+                         tg);
+    if (in->kind == N4D_INPUT_AC &&
+        (!isfinite(in->amplitude) || !isfinite(in->offset) || !isfinite(in->phase) ||
+         !(in->frequency >= 0) || !isfinite(in->frequency)))
+        return MODEL_ERR(m, N4D_E_RANGE,
+                         "input %zu (ac on \"%s\"): amplitude %g, offset %g, phase %g must be "
+                         "finite and frequency %g Hz finite and >= 0",
+                         idx, tg, in->amplitude, in->offset, in->phase, in->frequency);
+    if (in->kind == N4D_INPUT_NOISE &&
+        (!isfinite(in->amplitude) || !(in->std >= 0) || !isfinite(in->std) ||
+         !(in->interval >= 0) || !isfinite(in->interval) || in->interval / m->dt > 1e15))
+        return MODEL_ERR(m, N4D_E_RANGE,
+                         "input %zu (noise on \"%s\"): amplitude (the mean) %g must be finite, "
+                         "std %g and interval %g ms finite and >= 0",
+                         idx, tg, in->amplitude, in->std, in->interval);
+    return N4D_OK;
+}
+
 n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d)
 {
     n4d_status st = check_mutable(m, "n4d_model_add_input");
@@ -683,7 +780,7 @@ n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d)
     int32_t tgt = n4d_model_find_population(m, in.target);
     if (tgt < 0)
         return MODEL_ERR(m, N4D_E_CONFIG, "input: unknown target population \"%s\"", in.target);
-    if (in.kind != N4D_INPUT_DC && in.kind != N4D_INPUT_POISSON)
+    if (in.kind < N4D_INPUT_DC || in.kind > N4D_INPUT_NOISE)
         return MODEL_ERR(m, N4D_E_INVALID_ARG, "input: unknown kind %d", in.kind);
     if (isnan(in.start) || isnan(in.stop) || in.start < 0 || in.stop < in.start)
         return MODEL_ERR(m, N4D_E_RANGE, "input: time window [%g, %g) ms is invalid", in.start,
@@ -706,9 +803,52 @@ n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d)
                              "input: %g expected Poisson events per step exceeds the limit 1e6",
                              lambda);
     }
+    if ((st = check_input_arrays(m, m->n_inputs, &in)))
+        return st;
+    /* a repeated neuron would get the current twice */
+    if (in.n_neurons) {
+        uint64_t maxi = 0;
+        for (uint64_t k = 0; k < in.n_neurons; k++)
+            maxi = in.neurons[k] > maxi ? in.neurons[k] : maxi;
+        const size_t words = (size_t)(maxi / 64 + 1);
+        uint64_t *seen = n4d__calloc(m->ctx, N4D_MEM_OTHER, words, sizeof(uint64_t));
+        if (!seen)
+            return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding an input");
+        uint64_t dup = UINT64_MAX;
+        for (uint64_t k = 0; k < in.n_neurons && dup == UINT64_MAX; k++) {
+            const uint32_t x = in.neurons[k];
+            if (seen[x / 64] >> (x % 64) & 1)
+                dup = k;
+            seen[x / 64] |= 1ull << (x % 64);
+        }
+        n4d__free(m->ctx, N4D_MEM_OTHER, seen, words * sizeof(uint64_t));
+        if (dup != UINT64_MAX)
+            return MODEL_ERR(m, N4D_E_RANGE,
+                             "input %zu (%s on \"%s\"): neurons[%llu] = %u is repeated", m->n_inputs,
+                             INPUT_KIND_NAMES[in.kind], in.target, (unsigned long long)dup,
+                             in.neurons[dup]);
+    }
     if (!GROW(m, inputs, n_inputs, cap_inputs))
         return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding an input");
-    n4d__input *p = &m->inputs[m->n_inputs++];
+    n4d__input *p = &m->inputs[m->n_inputs];
+    memset(p, 0, sizeof *p);
+    void *nr = NULL, *tm = NULL, *ix = NULL, *vl = NULL;
+    if (!copy_array(m->ctx, &nr, in.neurons, in.n_neurons, sizeof(uint32_t)) ||
+        !copy_array(m->ctx, &tm, in.times, in.n_times, sizeof(double)) ||
+        (in.kind == N4D_INPUT_SPIKES &&
+         !copy_array(m->ctx, &ix, in.indices, in.n_times, sizeof(uint32_t))) ||
+        (in.kind == N4D_INPUT_STEP_CURRENT &&
+         !copy_array(m->ctx, &vl, in.values, in.n_times, sizeof(double)))) {
+        p->neurons = nr;
+        p->n_neurons = in.n_neurons;
+        p->times = tm;
+        p->indices = ix;
+        p->values = vl;
+        p->n_times = in.n_times;
+        n4d__input_free_arrays(m->ctx, p);
+        return MODEL_ERR(m, N4D_E_NOMEM, "out of memory copying the arrays of an input");
+    }
+    m->n_inputs++;
     p->kind = in.kind;
     p->target = tgt;
     p->amplitude = in.amplitude;
@@ -718,6 +858,17 @@ n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d)
     p->start = in.start;
     p->stop = in.stop;
     p->sampling = in.kind == N4D_INPUT_POISSON ? in.sampling : N4D_POISSON_PER_STEP;
+    p->neurons = nr;
+    p->n_neurons = in.n_neurons;
+    p->times = tm;
+    p->indices = ix;
+    p->values = vl;
+    p->n_times = in.n_times;
+    p->offset = in.offset;
+    p->frequency = in.frequency;
+    p->phase = in.phase;
+    p->std = in.std;
+    p->interval = in.interval;
     return N4D_OK;
 }
 
