@@ -113,7 +113,11 @@ class n4d_input_desc(Structure):
     _fields_ = [("struct_size", c_uint32), ("kind", c_int32), ("target", c_char_p),
                 ("amplitude", c_double), ("rate", c_double), ("weight", c_double),
                 ("n_sources", c_uint32), ("start", c_double), ("stop", c_double),
-                ("sampling", c_int32)]
+                ("sampling", c_int32), ("neurons", POINTER(c_uint32)), ("n_neurons", c_uint64),
+                ("times", POINTER(c_double)), ("indices", POINTER(c_uint32)),
+                ("values", POINTER(c_double)), ("n_times", c_uint64), ("offset", c_double),
+                ("frequency", c_double), ("phase", c_double), ("std", c_double),
+                ("interval", c_double)]
 
 
 class n4d_layout_options(Structure):

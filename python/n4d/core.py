@@ -91,7 +91,7 @@ RULES = {"fixed_probability": 0, "fixed_indegree": 1, "fixed_total_number": 2,
          "one_to_one": 3, "all_to_all": 4, "distance": 5}
 KERNELS = {"gaussian": 0, "exponential": 1}
 SYN_TYPES = {"auto": 0, "excitatory": 1, "inhibitory": 2}
-INPUT_KINDS = {"dc": 0, "poisson": 1}
+INPUT_KINDS = {"dc": 0, "poisson": 1, "spikes": 2, "step_current": 3, "ac": 4, "noise": 5}
 SAMPLINGS = {"per_step": 0, "sparse": 1}
 MOD_TARGETS = {"threshold": 0, "gain": 1}
 FEATURES = {"openmp": 1, "hdf5": 2, "cuda": 3, "json": 4}
@@ -488,22 +488,59 @@ class Model(_Handle):
         return idx.value
 
     def add_input(self, target, kind="poisson", *, rate=None, weight=None, n_sources=None,
-                  amplitude=None, start=None, stop=None, sampling=None):
-        """An input to population ``target``: "poisson" (``rate`` Hz per source,
-        ``n_sources`` sources per neuron, each event adds ``weight``) or "dc"
-        (``amplitude``), active from ``start`` to ``stop`` ms."""
+                  amplitude=None, start=None, stop=None, sampling=None, neurons=None,
+                  times=None, indices=None, values=None, offset=None, frequency=None,
+                  phase=None, std=None, interval=None):
+        """An input to population ``target``, active from ``start`` to ``stop`` ms:
+        "poisson" (``rate`` Hz per source, ``n_sources`` sources per neuron, each
+        event adds ``weight``), "dc" (``amplitude``), "spikes" (spike ``times`` in ms
+        of the target's cells ``indices``, each adding ``weight``), "step_current"
+        (``values[k]`` from ``times[k]`` on), "ac" (``offset + amplitude sin(2 pi
+        frequency (t - start) + phase)``, phase in degrees) or "noise" (mean
+        ``amplitude``, ``std``, a new draw every ``interval`` ms). ``neurons``: the
+        cells of the target (indices within it) that get a current; None: all."""
         d = new(_lib.n4d_input_desc, "n4d_input_desc_init")
         d.kind = _lookup(INPUT_KINDS, kind, "kind")
         d.target = _b(target)
         for k, v in (("rate", rate), ("weight", weight), ("amplitude", amplitude),
-                     ("start", start), ("stop", stop)):
+                     ("start", start), ("stop", stop), ("offset", offset),
+                     ("frequency", frequency), ("phase", phase), ("std", std),
+                     ("interval", interval)):
             if v is not None:
                 setattr(d, k, float(v))
         if n_sources is not None:
             d.n_sources = int(n_sources)
         if sampling is not None:
             d.sampling = _lookup(SAMPLINGS, sampling, "sampling")
+        keep = []
+
+        def arr(values, dtype, ctype, what):
+            if dtype == np.uint32:
+                raw = np.asarray(values, dtype=float).ravel()
+                if raw.size and not (np.all(raw >= 0) and np.all(raw == np.floor(raw))
+                                     and np.all(raw < 2 ** 32)):
+                    raise ValueError("add_input: %s must be indices >= 0" % what)
+            a = np.ascontiguousarray(values, dtype=dtype).ravel()
+            keep.append(a)
+            return a.ctypes.data_as(POINTER(ctype)), a.size
+
+        if neurons is not None:
+            d.neurons, d.n_neurons = arr(neurons, np.uint32, c_uint32, "neurons")
+        nt = None
+        for name, v, dt_, ct in (("times", times, np.float64, c_double),
+                                 ("indices", indices, np.uint32, c_uint32),
+                                 ("values", values, np.float64, c_double)):
+            if v is None:
+                continue
+            p, n = arr(v, dt_, ct, name)
+            if nt is not None and n != nt:
+                raise ValueError("add_input: times, indices and values differ in length")
+            nt = n
+            setattr(d, name, p)
+        if nt is not None:
+            d.n_times = nt
         self._c(lib().n4d_model_add_input(self._handle, byref(d)))
+        del keep
 
     def add_modulator(self, name, *, baseline=None, decay_rate=None, level=None,
                       driven_by=None, per_spike=None, delay=None):

@@ -37,7 +37,7 @@ def test_import_alias():
     assert sim is n4d.pynn
     assert sm is importlib.import_module("n4d.pynn.standardmodels")
     assert set(sim.list_standard_models()) == {"IF_curr_exp", "IF_cond_exp", "Izhikevich",
-                                               "SpikeSourcePoisson"}
+                                               "SpikeSourcePoisson", "SpikeSourceArray"}
 
 
 def test_va_cuba_rates_match_brian2():
@@ -230,3 +230,147 @@ def test_tsodyks_markram_depresses():
         sim.run(1000.0)
         rates.append(post.mean_spike_count())
     assert rates[0] > 10 and rates[1] < 0.5 * rates[0], rates
+
+
+# ---- SpikeSourceArray and current sources (n4d's spikes, step_current, ac, noise inputs) --
+
+RELAY_TIMES = [[1.0, 5.04, 9.99999, 20.3], [0.3, 7.7], [], [12.0, 12.2, 30.0, 30.15]]
+
+
+def _relay(s):
+    from pyNN.parameters import Sequence
+    s.setup(timestep=0.1, min_delay=0.1)
+    src = s.Population(4, s.SpikeSourceArray(spike_times=[Sequence(t) for t in RELAY_TIMES]))
+    tgt = s.Population(4, s.IF_curr_exp(tau_refrac=5.0, tau_syn_E=0.5))
+    s.Projection(src, tgt, s.OneToOneConnector(), s.StaticSynapse(weight=60.0, delay=1.5),
+                 receptor_type="excitatory")
+    src.record("spikes")
+    tgt.record("spikes")
+    s.run(40.0)
+    out = [[np.asarray(t, float) for t in p.get_data().segments[0].spiketrains]
+           for p in (src, tgt)]
+    s.end()
+    return out
+
+
+def test_spike_source_array_relay():
+    """The given times, binned as Brian2 bins them (floor(t / dt + 0.001)), come
+    out of the sources exactly and reach the targets through the one-to-one
+    projection 1.5 ms later; pyNN.brian2 gives the same source spikes, and the
+    same target spikes one step later (n4d integrates the input that arrives
+    in a step in that step, Brian2 after its threshold: docs/models.md)."""
+    src, tgt = _relay(sim)
+    want = [[1.0, 5.0, 10.0, 20.3], [0.3, 7.7], [], [12.0, 12.2, 30.0, 30.1]]
+    for got, w in zip(src, want):
+        assert np.allclose(got, w, atol=1e-9) and len(got) == len(w), (got, w)
+    for got, w in zip(tgt, want):  # each input makes one spike, after its arrival
+        first = [x for x in got if x >= w[0] + 1.5 - 1e-9] if w else []
+        assert (len(got) == 0) == (len(w) == 0)
+        assert not w or abs(first[0] - (w[0] + 1.5)) < 1.0, (got, w)
+        assert all(x >= w[0] + 1.5 - 1e-9 for x in got) if w else True
+    pytest.importorskip("brian2", reason="Brian2 is not installed (Debian: python3-brian)")
+    import brian2
+    import pyNN.brian2 as b2
+    brian2.prefs.codegen.target = "numpy"
+    bsrc, btgt = _relay(b2)
+    for a, b in zip(src, bsrc):
+        assert np.array_equal(np.round(a / 0.1), np.round(b / 0.1)), (a, b)
+    for a, b in zip(tgt, btgt):
+        assert len(a) == len(b) and np.array_equal(np.round(a / 0.1) + 1, np.round(b / 0.1)), \
+            (a, b)
+
+
+def test_spike_source_array_per_cell_and_errors():
+    from pyNN.parameters import Sequence
+    p = sim.Population(3, sim.SpikeSourceArray(spike_times=[2.0, 4.0]))
+    p[1:3].set(spike_times=Sequence([6.0]))
+    p[2:3].set(spike_times=Sequence([1.0, 8.0]))
+    p.record("spikes")
+    sim.run(10.0)
+    trains = [list(np.asarray(t)) for t in p.get_data().segments[0].spiketrains]
+    assert np.allclose(trains[0], [2.0, 4.0]) and np.allclose(trains[1], [6.0])
+    assert np.allclose(trains[2], [1.0, 8.0])
+    with pytest.raises(NotImplementedError, match="immutable"):
+        p.set(spike_times=Sequence([3.0]))
+    sim.setup(timestep=0.1)
+    sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0, 1.04])).record("spikes")
+    with pytest.raises(ValueError, match="cell 0 has 2 spikes in the step at 1 ms"):
+        sim.run(2.0)
+    sim.setup(timestep=0.1)
+    sim.Population(2, sim.SpikeSourceArray(spike_times=[1.0, -1.0]))
+    with pytest.raises(ValueError, match="spike time -1 ms"):
+        sim.run(2.0)
+    sim.setup(timestep=0.1)
+    src = sim.Population(2, sim.SpikeSourceArray(spike_times=[1.0]))
+    with pytest.raises(TypeError, match="spike source"):
+        sim.DCSource(amplitude=1.0).inject_into(src)
+    with pytest.raises(TypeError, match="spike source"):
+        sim.ACSource(amplitude=1.0).inject_into(src)
+
+
+def _exact_v(currents, v0, tau_m, R, dt=0.1):
+    """V of a leaky membrane under currents[k] (nA) held over step k, in double:
+    the value after each step (the exact solution of tau V' = -(V - v0) + R I)."""
+    pm = math.exp(-dt / tau_m)
+    v, out = v0, [v0]
+    for i in currents:
+        v = v0 + (v - v0) * pm + R * i * (1 - pm)
+        out.append(v)
+    return np.array(out)
+
+
+def test_current_sources_match_their_equations():
+    cell = sim.IF_curr_exp(cm=0.5, tau_m=10.0, v_rest=-65.0, v_thresh=100.0)
+    p = sim.Population(4, cell, label="cur")
+    p.initialize(v=-65.0)
+    step = sim.StepCurrentSource(times=[1.0, 3.04, 6.0], amplitudes=[0.5, -0.2, 1.0])
+    step.inject_into(p[[1, 3]])
+    ac = sim.ACSource(amplitude=0.3, offset=0.1, frequency=100.0, phase=30.0, start=2.0,
+                      stop=8.0)
+    ac.inject_into(p)
+    p.record("v", sampling_interval=0.1)
+    sim.run(10.0)
+    v = np.asarray(p.get_data().segments[0].filter(name="v")[0])
+    assert v.shape == (101, 4)
+    R = 10.0 / 0.5
+    for c in range(4):
+        cur = []
+        for k in range(100):
+            i = 0.0
+            if c in (1, 3):
+                for t, a in ((1.0, 0.5), (3.04, -0.2), (6.0, 1.0)):
+                    if k >= round(t / 0.1):
+                        i = a
+            if 20 <= k < 80:
+                i += 0.1 + 0.3 * math.sin(2 * math.pi * 100.0 * (k * 0.1 - 2.0) * 1e-3
+                                          + math.radians(30.0))
+            cur.append(i)
+        expect = _exact_v(cur, -65.0, 10.0, R)
+        assert np.abs(v[:, c] - expect).max() < 1e-4, (c, np.abs(v[:, c] - expect).max())
+
+
+def _noisy(threads):
+    sim.setup(timestep=0.1, rng_seed=3, threads=threads)
+    p = sim.Population(200, sim.IF_curr_exp(cm=1.0, tau_m=10.0, v_rest=-65.0,
+                                            v_thresh=100.0))
+    noise = sim.NoisyCurrentSource(mean=0.5, stdev=2.0, dt=1.0, start=5.0, stop=1e12)
+    noise.inject_into(p[0:150])
+    p.record("v", sampling_interval=1.0)
+    sim.run(300.0)
+    v = np.asarray(p.get_data().segments[0].filter(name="v")[0])
+    sim.reset()
+    sim.run(300.0)
+    v2 = np.asarray(p.get_data().segments[1].filter(name="v")[0])
+    return v, v2
+
+
+def test_noisy_current_source():
+    v, v2 = _noisy(1)
+    w, _ = _noisy(2)
+    assert np.array_equal(v, v2) and np.array_equal(v, w)  # same after reset, any threads
+    assert np.all(v[:, 150:] == -65.0)  # not injected
+    assert np.all(v[:6, :150] == -65.0)  # before the start
+    # mean V -> v_rest + R mean = -60 mV; the noise spreads V between cells
+    late = v[50:, :150]
+    assert abs(late.mean() + 60.0) < 0.5, late.mean()
+    assert late.std() > 1.0
