@@ -610,6 +610,8 @@ static void test_errors(void **state)
     in.indices = idx;
     in.weight = INFINITY;
     ASSERT_ERR_MSG(n4d_model_add_input(m, &in), N4D_E_RANGE, m, "weight is not finite");
+    in.weight = 0.0;
+    ASSERT_ERR_MSG(n4d_model_add_input(m, &in), N4D_E_RANGE, m, "weight is 0");
     in.weight = 1.0;
     in.neurons = idx;
     in.n_neurons = 1;
@@ -657,6 +659,7 @@ static void test_errors(void **state)
     in.times = good;
     in.indices = far;
     in.n_times = 3;
+    in.weight = 1.0;
     ASSERT_OK(n4d_model_add_input(m, &in), m);
     ASSERT_ERR_MSG(n4d_model_build(m), N4D_E_RANGE, m,
                    "input 0 (spikes on \"p\"): indices[2] = 7 is past the population's 3 neurons");

@@ -172,7 +172,8 @@ typedef enum n4d_rule {
     N4D_RULE_FIXED_TOTAL_NUMBER = 2,/**< `n` pairs drawn uniformly */
     N4D_RULE_ONE_TO_ONE = 3,        /**< i -> i (equal sizes) */
     N4D_RULE_ALL_TO_ALL = 4,        /**< every pair */
-    N4D_RULE_DISTANCE = 5           /**< p = p * kernel(4D distance), within cutoff */
+    N4D_RULE_DISTANCE = 5,          /**< p = p * kernel(4D distance), within cutoff */
+    N4D_RULE_EXPLICIT = 6           /**< the given list of connections (n4d_projection_desc.pre ...) */
 } n4d_rule;
 
 /** Distance kernels of N4D_RULE_DISTANCE. */
@@ -214,6 +215,20 @@ typedef struct n4d_projection_desc {
      * (else n4d_model_build fails with N4D_E_CONFIG). */
     const n4d_param_value *synapse_params;
     uint32_t n_synapse_params; /**< entries of `synapse_params` */
+    /* since 0.3: */
+    /** N4D_RULE_EXPLICIT: connection k joins neuron pre[k] of the source to
+     * neuron post[k] of the target (indices within the populations; checked
+     * against their sizes at the build), with weight weights[k] (unit of the
+     * target's input; its sign, or `syn_type`, picks the channel) and delay
+     * delays[k] ms (rounded to steps, at least one step). weights NULL: the
+     * constant `weight`; delays NULL: the constant `delay`. Copied during
+     * n4d_model_add_projection; a NaN, infinite or too large weight, or a
+     * delay that is NaN or rounds to zero steps, is N4D_E_RANGE naming k. */
+    const uint32_t *pre;
+    const uint32_t *post;          /**< see `pre` */
+    const double *weights;         /**< see `pre` */
+    const double *delays;          /**< see `pre` */
+    uint64_t n_connections;        /**< entries of pre, post (and weights, delays) */
 } n4d_projection_desc;
 
 /** Defaults: fixed_probability p = 0, weight 1, delay = one step (0 = dt),
@@ -277,7 +292,8 @@ typedef struct n4d_input_desc {
     const double *times;
     /** spikes: the target neuron of each time (index within the population) */
     const uint32_t *indices;
-    /** step_current: the amplitude from times[k] on (same unit as i_e) */
+    /** step_current: the amplitude from times[k] on (same unit as i_e).
+     * (spikes: `weight` must not be 0, its default) */
     const double *values;
     uint64_t n_times;      /**< entries of `times` (and `indices` or `values`) */
     double offset;         /**< ac: constant part (same unit as i_e) */

@@ -106,7 +106,9 @@ class n4d_projection_desc(Structure):
                 ("weight", n4d_dist), ("delay", n4d_dist), ("syn_type", c_int32),
                 ("allow_autapses", c_int32), ("allow_multapses", c_int32),
                 ("synapse_model", c_char_p), ("synapse_params", POINTER(n4d_param_value)),
-                ("n_synapse_params", c_uint32)]
+                ("n_synapse_params", c_uint32), ("pre", POINTER(c_uint32)),
+                ("post", POINTER(c_uint32)), ("weights", POINTER(c_double)),
+                ("delays", POINTER(c_double)), ("n_connections", c_uint64)]
 
 
 class n4d_input_desc(Structure):

@@ -88,7 +88,7 @@ def _lookup(table, value, what):
 
 PLACEMENTS = {"all": 0, "density": 1, "count": 2}
 RULES = {"fixed_probability": 0, "fixed_indegree": 1, "fixed_total_number": 2,
-         "one_to_one": 3, "all_to_all": 4, "distance": 5}
+         "one_to_one": 3, "all_to_all": 4, "distance": 5, "explicit": 6}
 KERNELS = {"gaussian": 0, "exponential": 1}
 SYN_TYPES = {"auto": 0, "excitatory": 1, "inhibitory": 2}
 INPUT_KINDS = {"dc": 0, "poisson": 1, "spikes": 2, "step_current": 3, "ac": 4, "noise": 5}
@@ -451,10 +451,14 @@ class Model(_Handle):
     def add_projection(self, source, target, rule="fixed_probability", *, p=None, n=None,
                        weight=1.0, delay=None, syn_type="auto", name=None, kernel="gaussian",
                        sigma=None, cutoff=None, allow_autapses=True, allow_multapses=True,
-                       synapse_model=None, synapse_params=None):
+                       synapse_model=None, synapse_params=None, pre=None, post=None,
+                       weights=None, delays=None):
         """Synapses from population ``source`` to ``target`` by a connection rule
         ("fixed_probability" with p, "fixed_indegree" / "fixed_total_number" with n,
-        "one_to_one", "all_to_all", "distance" with p, sigma, cutoff, kernel).
+        "one_to_one", "all_to_all", "distance" with p, sigma, cutoff, kernel), or
+        "explicit": connection k from cell ``pre[k]`` of the source to cell
+        ``post[k]`` of the target (indices within them) with ``weights[k]`` and
+        ``delays[k]`` ms (None: the constant ``weight`` / ``delay``).
         ``weight`` and ``delay`` (ms; default one step): numbers or
         n4d.uniform/normal. ``syn_type``: "auto", "excitatory" or "inhibitory".
         ``synapse_model``: "static" (default) or a plastic model ("stdp",
@@ -478,6 +482,32 @@ class Model(_Handle):
         d.syn_type = _lookup(SYN_TYPES, syn_type, "syn_type")
         d.allow_autapses = int(bool(allow_autapses))
         d.allow_multapses = int(bool(allow_multapses))
+        conn = []  # the explicit arrays, alive until the call returns
+        if pre is not None or post is not None:
+            def idx(v, what):
+                raw = np.asarray(v, dtype=float).ravel()
+                if raw.size and not (np.all(raw >= 0) and np.all(raw == np.floor(raw))
+                                     and np.all(raw < 2 ** 32)):
+                    bad = int(np.flatnonzero(~((raw >= 0) & (raw == np.floor(raw))
+                                               & (raw < 2 ** 32)))[0])
+                    raise ValueError("add_projection: %s[%d] = %r is not an index >= 0"
+                                     % (what, bad, raw[bad]))
+                return np.ascontiguousarray(raw, dtype=np.uint32)
+            a, b = idx(pre, "pre"), idx(post, "post")
+            if a.size != b.size:
+                raise ValueError("add_projection: %d pre but %d post indices" % (a.size, b.size))
+            conn += [a, b]
+            d.pre, d.post = _ptr(a, c_uint32), _ptr(b, c_uint32)
+            d.n_connections = a.size
+            for fld, v in (("weights", weights), ("delays", delays)):
+                if v is None:
+                    continue
+                x = np.ascontiguousarray(np.asarray(v, dtype=float).ravel())
+                if x.size != a.size:
+                    raise ValueError("add_projection: %d %s for %d connections"
+                                     % (x.size, fld, a.size))
+                conn.append(x)
+                setattr(d, fld, _ptr(x, c_double))
         d.synapse_model = _b(synapse_model)
         arr, cnt, keep = _params(synapse_params, "projection %s" % (name or
                                                                     "%s->%s" % (source, target)))

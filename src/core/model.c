@@ -121,8 +121,10 @@ void n4d_model_destroy(n4d_model *m)
         n4d__strfree(ctx, m->areas[i].name);
     for (size_t i = 0; i < m->n_pops; i++)
         n4d__strfree(ctx, m->pops[i].name);
-    for (size_t i = 0; i < m->n_projs; i++)
+    for (size_t i = 0; i < m->n_projs; i++) {
         n4d__strfree(ctx, m->projs[i].name);
+        n4d__projection_free_explicit(ctx, &m->projs[i]);
+    }
     n4d__model_free_classes(m);
     n4d__model_free_modulators(m);
     for (size_t i = 0; i < m->n_senses; i++)
@@ -557,11 +559,97 @@ n4d_status n4d_model_add_population(n4d_model *m, const n4d_population_desc *d, 
 static const char *rule_name(int32_t rule)
 {
     static const char *const names[] = {"fixed_probability", "fixed_indegree", "fixed_total_number",
-                                        "one_to_one", "all_to_all", "distance"};
-    return (rule >= 0 && rule <= N4D_RULE_DISTANCE) ? names[rule] : "?";
+                                        "one_to_one", "all_to_all", "distance", "explicit"};
+    return (rule >= 0 && rule <= N4D_RULE_EXPLICIT) ? names[rule] : "?";
 }
 
+static n4d_status add_projection(n4d_model *m, const n4d_projection_desc *d, int32_t *index,
+                                 bool described);
+
 n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d, int32_t *index)
+{
+    return add_projection(m, d, index, false);
+}
+
+n4d_status n4d__model_add_projection_described(n4d_model *m, const n4d_projection_desc *d)
+{
+    return add_projection(m, d, NULL, true);
+}
+
+void n4d__projection_free_explicit(n4d_context *ctx, n4d__projection *p)
+{
+    const uint64_t n = p->d.n_connections;
+    n4d__free(ctx, N4D_MEM_OTHER, p->ex_pre, n * sizeof(uint32_t));
+    n4d__free(ctx, N4D_MEM_OTHER, p->ex_post, n * sizeof(uint32_t));
+    n4d__free(ctx, N4D_MEM_OTHER, p->ex_w, n * sizeof(float));
+    n4d__free(ctx, N4D_MEM_OTHER, p->ex_delay, n * sizeof(double));
+    p->ex_pre = p->ex_post = NULL;
+    p->ex_w = NULL;
+    p->ex_delay = NULL;
+}
+
+/* Checks and copies the connections of an explicit projection into p. */
+static n4d_status add_explicit(n4d_model *m, const char *name, const n4d_projection_desc *pd,
+                               n4d__projection *p)
+{
+    const uint64_t n = pd->n_connections;
+    if (n && (!pd->pre || !pd->post))
+        return MODEL_ERR(m, N4D_E_INVALID_ARG,
+                         "projection \"%s\": %llu explicit connections but pre or post is NULL",
+                         name, (unsigned long long)n);
+    if (n > 0xffffffffull)
+        return MODEL_ERR(m, N4D_E_LIMIT, "projection \"%s\": %llu connections (at most 2^32 - 1)",
+                         name, (unsigned long long)n);
+    if (!pd->weights && pd->weight.kind != N4D_DIST_CONSTANT)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG,
+                         "projection \"%s\": an explicit projection takes weights[] or a constant "
+                         "weight, not a distribution",
+                         name);
+    if (!pd->delays && pd->delay.kind != N4D_DIST_CONSTANT)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG,
+                         "projection \"%s\": an explicit projection takes delays[] or a constant "
+                         "delay, not a distribution",
+                         name);
+    for (uint64_t k = 0; k < n; k++) {
+        const double w = pd->weights ? pd->weights[k] : pd->weight.value;
+        if (!(fabs(w) <= MAX_ABS_WEIGHT))
+            return MODEL_ERR(m, N4D_E_RANGE,
+                             "projection \"%s\": connection %llu (pre %u, post %u): weight %g is "
+                             "not a finite number of magnitude at most %g",
+                             name, (unsigned long long)k, pd->pre[k], pd->post[k], w,
+                             MAX_ABS_WEIGHT);
+        const double dl = pd->delays ? pd->delays[k] : (pd->delay.value == 0.0 ? m->dt : pd->delay.value);
+        if (!(dl >= 0.5 * m->dt) || !(dl / m->dt <= N4D__MAX_DELAY_STEPS))
+            return MODEL_ERR(m, N4D_E_RANGE,
+                             "projection \"%s\": connection %llu (pre %u, post %u): delay %g ms "
+                             "(expected at least one step of %g ms, at most %u steps)",
+                             name, (unsigned long long)k, pd->pre[k], pd->post[k], dl, m->dt,
+                             N4D__MAX_DELAY_STEPS);
+    }
+    const size_t c = (size_t)(n ? n : 1);
+    p->ex_pre = n4d__alloc(m->ctx, N4D_MEM_OTHER, c * sizeof(uint32_t));
+    p->ex_post = n4d__alloc(m->ctx, N4D_MEM_OTHER, c * sizeof(uint32_t));
+    p->ex_w = n4d__alloc(m->ctx, N4D_MEM_OTHER, c * sizeof(float));
+    p->ex_delay = n4d__alloc(m->ctx, N4D_MEM_OTHER, c * sizeof(double));
+    p->d.n_connections = c; /* the size the frees use */
+    if (!p->ex_pre || !p->ex_post || !p->ex_w || !p->ex_delay) {
+        n4d__projection_free_explicit(m->ctx, p);
+        return MODEL_ERR(m, N4D_E_NOMEM, "out of memory for the connections of \"%s\"", name);
+    }
+    for (uint64_t k = 0; k < n; k++) {
+        double w = pd->weights ? pd->weights[k] : pd->weight.value;
+        w = pd->syn_type == N4D_SYN_EXCITATORY ? fabs(w)
+            : pd->syn_type == N4D_SYN_INHIBITORY ? -fabs(w) : w;
+        p->ex_pre[k] = pd->pre[k];
+        p->ex_post[k] = pd->post[k];
+        p->ex_w[k] = (float)w;
+        p->ex_delay[k] = pd->delays ? pd->delays[k] : pd->delay.value;
+    }
+    return N4D_OK;
+}
+
+static n4d_status add_projection(n4d_model *m, const n4d_projection_desc *d, int32_t *index,
+                                 bool described)
 {
     n4d_status st = check_mutable(m, "n4d_model_add_projection");
     if (st)
@@ -609,6 +697,7 @@ n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d, 
         break;
     case N4D_RULE_ONE_TO_ONE:
     case N4D_RULE_ALL_TO_ALL:
+    case N4D_RULE_EXPLICIT:
         break;
     default:
         return MODEL_ERR(m, N4D_E_INVALID_ARG, "projection \"%s\": unknown rule %d", name, pd.rule);
@@ -663,6 +752,19 @@ n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d, 
     p->d.name = p->d.source = p->d.target = p->d.synapse_model = NULL;
     p->d.synapse_params = NULL;
     p->d.n_synapse_params = 0;
+    p->d.pre = p->d.post = NULL;
+    p->d.weights = p->d.delays = NULL;
+    p->d.n_connections = 0;
+    if (pd.rule == N4D_RULE_EXPLICIT) {
+        if (described && !pd.pre && !pd.n_connections) {
+            p->ex_missing = true; /* its synapses come from the model file */
+        } else if ((st = add_explicit(m, name, &pd, p))) {
+            n4d__strfree(m->ctx, p->name);
+            return st;
+        }
+        p->d.n_connections = pd.n_connections;
+        p->d.n = described && p->ex_missing ? pd.n : pd.n_connections; /* the count, as "n" */
+    }
     (void)rule_name;
     if (index)
         *index = (int32_t)m->n_projs;
@@ -748,6 +850,12 @@ static n4d_status check_input_arrays(n4d_model *m, size_t idx, const n4d_input_d
     if (in->kind == N4D_INPUT_SPIKES && !isfinite(in->weight))
         return MODEL_ERR(m, N4D_E_RANGE, "input %zu (spikes on \"%s\"): weight is not finite", idx,
                          tg);
+    if (in->kind == N4D_INPUT_SPIKES && in->weight == 0.0)
+        return MODEL_ERR(m, N4D_E_RANGE,
+                         "input %zu (spikes on \"%s\"): weight is 0, so the spikes would do "
+                         "nothing (n4d_input_desc_init sets 0: give what each spike adds, e.g. 1 "
+                         "into parrot neurons)",
+                         idx, tg);
     if (in->kind == N4D_INPUT_AC &&
         (!isfinite(in->amplitude) || !isfinite(in->offset) || !isfinite(in->phase) ||
          !(in->frequency >= 0) || !isfinite(in->frequency)))

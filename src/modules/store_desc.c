@@ -28,7 +28,9 @@ static json_t *jdist(const n4d_dist *d)
 
 /* The description below lists every field of these structs: a new field
  * must be added there (and read back) to keep loads bitwise identical. */
-_Static_assert(sizeof(n4d_projection_desc) == 200 && sizeof(n4d_population_desc) == 120 &&
+/* (n4d_projection_desc's explicit connections are not described: they are
+ * the file's synapses; "n" holds their count) */
+_Static_assert(sizeof(n4d_projection_desc) == 240 && sizeof(n4d_population_desc) == 120 &&
                    sizeof(n4d_input_desc) == 160 && sizeof(n4d_layout_options) == 16,
                "a model descriptor changed: update n4d__store_describe() and "
                "n4d__store_read_description()");
@@ -562,7 +564,7 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
             d.synapse_params = spv;
             d.n_synapse_params = sm ? (uint32_t)sm->n_params : 0;
         }
-        if (n4d_model_add_projection(m, &d, NULL)) {
+        if (n4d__model_add_projection_described(m, &d)) {
             jr_model_error(&r, m);
             goto done;
         }
