@@ -219,11 +219,71 @@ static void test_errors(void **state)
     n4d_context_destroy(ctx);
 }
 
+static const char CONFIG[] =
+    "{\"dt\": 0.1, \"lattice_shape\": [4, 2, 1, 1],\n"
+    " \"areas\": [\n"
+    "  {\"name\": \"a0\", \"coord_ranges\": {\"x\": [0, 3], \"y\": [0, 0], \"z\": [0, 0], \"w\": [0, 0]}},\n"
+    "  {\"name\": \"a1\", \"coord_ranges\": {\"x\": [0, 2], \"y\": [1, 1], \"z\": [0, 0], \"w\": [0, 0]}}],\n"
+    " \"populations\": [\n"
+    "  {\"name\": \"a\", \"area\": \"a0\", \"model\": \"parrot\"},\n"
+    "  {\"name\": \"b\", \"area\": \"a1\", \"model\": \"lif_exp\"}],\n"
+    " \"projections\": [\n"
+    "  {\"source\": \"a\", \"target\": \"b\", \"rule\": \"explicit\", \"weight\": 0.5,\n"
+    "   \"delay\": 1.0, \"connections\": [%s]}]}\n";
+
+static n4d_status from_config(n4d_context *ctx, const char *rows, n4d_model **m)
+{
+    char buf[2048];
+    snprintf(buf, sizeof buf, CONFIG, rows);
+    return n4d_model_from_json_string(ctx, buf, strlen(buf), "explicit.json", m);
+}
+
+static void test_config(void **state)
+{
+    (void)state;
+    n4d_context *ctx = NULL;
+    assert_int_equal(n4d_context_create(NULL, &ctx), N4D_OK);
+    n4d_model *m = NULL;
+    ASSERT_OK(from_config(ctx, "[0, 1, 2.5, 0.3], [3, 2, -1, 0.2], [0, 1, 1, 1]", &m), ctx);
+    ASSERT_OK(n4d_model_build(m), m);
+    assert_int_equal(n4d_model_num_synapses(m), 3);
+    uint32_t tg[4];
+    float w[4], d[4];
+    uint64_t n;
+    ASSERT_OK(n4d_model_get_synapses(m, 3, 4, tg, w, d, &n), m);
+    CHECK(n == 1 && tg[0] == 6 && w[0] == -1.0f && fabsf(d[0] - 0.2f) < 1e-6f, "%u %g %g", tg[0],
+          w[0], d[0]);
+    n4d_model_destroy(m);
+    /* rows of two: the projection's weight and delay */
+    ASSERT_OK(from_config(ctx, "[0, 0], [1, 0]", &m), ctx);
+    ASSERT_OK(n4d_model_build(m), m);
+    ASSERT_OK(n4d_model_get_synapses(m, 1, 4, tg, w, d, &n), m);
+    CHECK(n == 1 && tg[0] == 4 && w[0] == 0.5f && fabsf(d[0] - 1.0f) < 1e-6f, "%u %g %g", tg[0],
+          w[0], d[0]);
+    n4d_model_destroy(m);
+    m = NULL;
+    ASSERT_ERR_MSG(from_config(ctx, "[0, 1], [0, 1, 2, 3, 4]", &m), N4D_E_CONFIG, ctx,
+                   "projections[0].connections[1]");
+    ASSERT_ERR_MSG(from_config(ctx, "[0, 1], [0, 1, 2]", &m), N4D_E_CONFIG, ctx,
+                   "expected rows of one length");
+    ASSERT_ERR_MSG(from_config(ctx, "[0, -1]", &m), N4D_E_CONFIG, ctx,
+                   "projections[0].connections[0][1]");
+    ASSERT_ERR_MSG(from_config(ctx, "[0, 1, 1, 0.01]", &m), N4D_E_CONFIG, ctx,
+                   "connection 0 (pre 0, post 1): delay 0.01 ms");
+    assert_null(m);
+    ASSERT_OK(from_config(ctx, "[0, 1], [4, 0]", &m), ctx);
+    ASSERT_ERR_MSG(n4d_model_build(m), N4D_E_RANGE, m, "connection 1 (pre 4, post 0) is out of range");
+    n4d_model_destroy(m);
+    assert_int_equal(mem_current(ctx), 0);
+    n4d_context_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_synapses_and_spikes),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

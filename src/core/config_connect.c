@@ -12,7 +12,8 @@
 
 static const char *const PROJ_KEYS[] = {
     "name", "source", "target", "rule", "p", "indegree", "n", "kernel", "sigma", "cutoff",
-    "weight", "delay", "type", "allow_autapses", "allow_multapses", "synapse", NULL};
+    "weight", "delay", "type", "allow_autapses", "allow_multapses", "synapse", "connections",
+    NULL};
 static const char *const INPUT_KEYS[] = {"type", "target", "amplitude", "rate", "weight",
                                          "n_sources", "sampling", "start", "stop",
                                          "spike_times", "times", "amplitudes", "neurons",
@@ -20,20 +21,21 @@ static const char *const INPUT_KEYS[] = {"type", "target", "amplitude", "rate", 
                                          "interval", NULL};
 static const char *const RULE_NAMES[] = {"fixed_probability", "fixed_indegree",
                                          "fixed_total_number", "one_to_one", "all_to_all",
-                                         "distance", NULL};
+                                         "distance", "explicit", NULL};
 static const int32_t RULE_VALS[] = {N4D_RULE_FIXED_PROBABILITY, N4D_RULE_FIXED_INDEGREE,
                                     N4D_RULE_FIXED_TOTAL_NUMBER, N4D_RULE_ONE_TO_ONE,
-                                    N4D_RULE_ALL_TO_ALL, N4D_RULE_DISTANCE};
+                                    N4D_RULE_ALL_TO_ALL, N4D_RULE_DISTANCE, N4D_RULE_EXPLICIT};
 /* Keys that only some rules take: allowed and required ones, by rule. */
 static const char *const RULE_SPECIFIC[] = {"p", "indegree", "n", "kernel", "sigma", "cutoff",
-                                            "allow_multapses", NULL};
-static const char *const RULE_ALLOWED[6][5] = {
+                                            "allow_multapses", "connections", NULL};
+static const char *const RULE_ALLOWED[7][5] = {
     {"p", NULL},
     {"indegree", "allow_multapses", NULL},
     {"n", "allow_multapses", NULL},
     {NULL},
     {NULL},
-    {"p", "kernel", "sigma", "cutoff", NULL}};
+    {"p", "kernel", "sigma", "cutoff", NULL},
+    {"connections", NULL}};
 static const char *const KERNEL_NAMES[] = {"gaussian", "exponential", NULL};
 static const int32_t KERNEL_VALS[] = {N4D_KERNEL_GAUSSIAN, N4D_KERNEL_EXPONENTIAL};
 static const char *const SYN_NAMES[] = {"excitatory", "inhibitory", NULL};
@@ -146,6 +148,89 @@ static n4d_status pop_ref(cfg *c, json_t *obj, const char *key, const char **out
     push_key(c, key);
     N4D__TRY(check_ref(c, c->pop_idx, "population", *out, "no populations are defined"));
     pop(c);
+    return N4D_OK;
+}
+
+/* The connection list of an explicit projection (d->pre ...: arrays of
+ * ctx that the caller frees with free_conn): "connections" is an array of
+ * rows [pre, post] or [pre, post, weight] or [pre, post, weight, delay],
+ * every row of the same length; the missing columns take the projection's
+ * constant weight / delay. */
+typedef struct conn_arrays {
+    uint32_t *pre, *post;
+    double *w, *d;
+    size_t n;
+} conn_arrays;
+
+static void free_conn(n4d_context *ctx, conn_arrays *a)
+{
+    const size_t n = a->n ? a->n : 1;
+    n4d__free(ctx, N4D_MEM_OTHER, a->pre, n * sizeof(uint32_t));
+    n4d__free(ctx, N4D_MEM_OTHER, a->post, n * sizeof(uint32_t));
+    n4d__free(ctx, N4D_MEM_OTHER, a->w, n * sizeof(double));
+    n4d__free(ctx, N4D_MEM_OTHER, a->d, n * sizeof(double));
+    memset(a, 0, sizeof *a);
+}
+
+static n4d_status load_connections(cfg *c, json_t *obj, n4d_projection_desc *d, conn_arrays *a)
+{
+    json_t *cv = json_object_get(obj, "connections");
+    if (!cv)
+        return missing(c, "connections",
+                       "an array of [pre, post] or [pre, post, weight] or [pre, post, weight, "
+                       "delay] rows (indices within the source and target)");
+    push_key(c, "connections");
+    N4D__TRY(want(c, cv, JSON_ARRAY, "an array of connection rows"));
+    const size_t n = json_array_size(cv);
+    a->n = n;
+    a->pre = n4d__alloc(c->ctx, N4D_MEM_OTHER, (n ? n : 1) * sizeof(uint32_t));
+    a->post = n4d__alloc(c->ctx, N4D_MEM_OTHER, (n ? n : 1) * sizeof(uint32_t));
+    a->w = n4d__alloc(c->ctx, N4D_MEM_OTHER, (n ? n : 1) * sizeof(double));
+    a->d = n4d__alloc(c->ctx, N4D_MEM_OTHER, (n ? n : 1) * sizeof(double));
+    if (!a->pre || !a->post || !a->w || !a->d)
+        return nomem(c);
+    size_t cols = 0;
+    for (size_t k = 0; k < n; k++) {
+        json_t *row = json_array_get(cv, k);
+        push_idx(c, k);
+        N4D__TRY(want(c, row, JSON_ARRAY, "a row [pre, post, weight, delay] (2 to 4 numbers)"));
+        const size_t len = json_array_size(row);
+        if (len < 2 || len > 4)
+            return fail(c, AT_VALUE, "%zu entries (expected [pre, post], [pre, post, weight] or "
+                        "[pre, post, weight, delay])", len);
+        if (k && len != cols)
+            return fail(c, AT_VALUE, "%zu entries where connections[0] has %zu (expected rows "
+                        "of one length)", len, cols);
+        cols = len;
+        int64_t x;
+        push_idx(c, 0);
+        N4D__TRY(get_int(c, json_array_get(row, 0), 0, UINT32_MAX,
+                         "a neuron index >= 0 within the source", &x));
+        a->pre[k] = (uint32_t)x;
+        pop(c);
+        push_idx(c, 1);
+        N4D__TRY(get_int(c, json_array_get(row, 1), 0, UINT32_MAX,
+                         "a neuron index >= 0 within the target", &x));
+        a->post[k] = (uint32_t)x;
+        pop(c);
+        if (len > 2) {
+            push_idx(c, 2);
+            N4D__TRY(get_num(c, json_array_get(row, 2), &R_ANY, &a->w[k]));
+            pop(c);
+        }
+        if (len > 3) {
+            push_idx(c, 3);
+            N4D__TRY(get_num(c, json_array_get(row, 3), &R_POS, &a->d[k]));
+            pop(c);
+        }
+        pop(c);
+    }
+    pop(c);
+    d->pre = a->pre;
+    d->post = a->post;
+    d->weights = cols > 2 ? a->w : NULL;
+    d->delays = cols > 3 ? a->d : NULL;
+    d->n_connections = n;
     return N4D_OK;
 }
 
@@ -270,7 +355,14 @@ n4d_status n4d__cfg_load_projections(cfg *c, json_t *root)
             d.synapse_params = c->default_synapse_params;
             d.n_synapse_params = c->n_default_synapse_params;
         }
-        N4D__TRY(api(c, n4d_model_add_projection(c->m, &d, NULL)));
+        conn_arrays ca = {0};
+        n4d_status st = N4D_OK;
+        if (d.rule == N4D_RULE_EXPLICIT)
+            st = load_connections(c, obj, &d, &ca);
+        if (!st)
+            st = api(c, n4d_model_add_projection(c->m, &d, NULL));
+        free_conn(c->ctx, &ca);
+        N4D__TRY(st);
         pop(c);
     }
     pop(c);
