@@ -104,9 +104,12 @@ def test_connectors_statistics():
 
 
 def test_unsupported_raise_naming_the_problem():
-    with pytest.raises(NotImplementedError, match="FromListConnector"):
+    with pytest.raises(NotImplementedError, match="DistanceDependentProbabilityConnector"):
         a = sim.Population(3, sim.IF_curr_exp())
-        sim.Projection(a, a, sim.FromListConnector([(0, 1, 0.1, 1.0)]))
+        sim.Projection(a, a, sim.DistanceDependentProbabilityConnector("d < 3"))
+    with pytest.raises(NotImplementedError, match="values per connection"):
+        sim.Projection(a, a, sim.FixedProbabilityConnector(0.5),
+                       sim.StaticSynapse(weight=np.ones((3, 3))))
     with pytest.raises(NotImplementedError, match="IF_curr_alpha"):
         sim.IF_curr_alpha()
     stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(),
@@ -374,3 +377,97 @@ def test_noisy_current_source():
     late = v[50:, :150]
     assert abs(late.mean() + 60.0) < 0.5, late.mean()
     assert late.std() > 1.0
+
+
+# ---- explicit connections (n4d's "explicit" projections) -----------------------------
+
+CONN = [(0, 1, 60.0, 1.0), (2, 3, 50.0, 2.5), (4, 0, 60.0, 0.3), (1, 1, 10.0, 0.2), (3, 3, 70.0, 0.1)]
+
+
+def _explicit_net(s, tmp_path):
+    from pyNN.recording.files import StandardTextFile
+    s.setup(timestep=0.1, min_delay=0.1)
+    a = s.Population(5, s.SpikeSourceArray(spike_times=[1.0]), label="a")
+    b = s.Population(4, s.IF_curr_exp(tau_syn_E=0.5, tau_syn_I=0.5, tau_refrac=5.0),
+                     label="b")
+    prj = {}
+    prj["list"] = s.Projection(a, b, s.FromListConnector(CONN), s.StaticSynapse(),
+                               receptor_type="excitatory")
+    arr = np.zeros((5, 4), bool)
+    arr[1, 2] = arr[3, 0] = True
+    prj["array"] = s.Projection(a, b, s.ArrayConnector(arr),
+                                s.StaticSynapse(weight=-0.3, delay=1.0),
+                                receptor_type="inhibitory")
+    path = str(tmp_path / ("conn_%s.txt" % s.__name__.split(".")[-1]))
+    f = StandardTextFile(path, mode="wb")
+    f.write(np.array([[0, 0, 60.0], [2, 1, 60.0]]), {"columns": ["i", "j", "weight"]})
+    f.close()
+    prj["file"] = s.Projection(b, b, s.FromFileConnector(path),
+                               s.StaticSynapse(delay=0.7), receptor_type="excitatory")
+    W = (np.arange(16.0).reshape(4, 4) + 1) / 10
+    prj["all"] = s.Projection(b, s.Population(4, s.IF_curr_exp()),
+                              s.AllToAllConnector(), s.StaticSynapse(weight=W, delay=0.5))
+    b.record("spikes")
+    return b, prj, W
+
+
+def test_explicit_connectors(tmp_path):
+    b, prj, W = _explicit_net(sim, tmp_path)
+    got = sorted(prj["list"].get(["weight", "delay"], format="list"))
+    want = sorted((i, j, w, round(d / 0.1) * 0.1) for i, j, w, d in CONN)
+    assert len(prj["list"]) == 5
+    for g, w in zip(got, want):
+        assert g[:2] == w[:2] and abs(g[2] - w[2]) < 1e-6 and abs(g[3] - w[3]) < 1e-9, (g, w)
+    wa = prj["array"].get("weight", format="array")
+    assert np.isclose(wa[1, 2], -0.3) and np.isclose(wa[3, 0], -0.3)
+    assert np.isnan(wa).sum() == 18
+    assert sorted(prj["file"].get("weight", format="list")) == [(0, 0, 60.0), (2, 1, 60.0)]
+    wall = prj["all"].get("weight", format="array")
+    assert np.allclose(wall, W, rtol=1e-6)
+    sim.run(20.0)
+    # the source spikes at 1 ms reach b1 at 1.2 (10 nA: no spike) and 2.0 ms, b3 at 1.1
+    # and 3.5 ms, b0 at 1.3 ms; b0 relays to itself 0.7 ms later (refractory then)
+    trains = [np.asarray(t) for t in b.get_data().segments[0].spiketrains]
+    assert all(len(t) for t in (trains[0], trains[1], trains[3]))
+    assert trains[0][0] >= 1.3 and trains[1][0] >= 2.0 and trains[3][0] >= 1.1
+
+
+def test_explicit_connectors_match_brian2(tmp_path):
+    pytest.importorskip("brian2", reason="Brian2 is not installed (Debian: python3-brian)")
+    import brian2
+    import pyNN.brian2 as b2
+    brian2.prefs.codegen.target = "numpy"
+    b, prj, _ = _explicit_net(sim, tmp_path)
+    mine = {k: sorted(p.get(["weight", "delay"], format="list")) for k, p in prj.items()}
+    sim.run(20.0)
+    n4d_spikes = [np.asarray(t) for t in b.get_data().segments[0].spiketrains]
+    sim.end()
+    bb, bprj, _ = _explicit_net(b2, tmp_path)
+    theirs = {k: sorted(p.get(["weight", "delay"], format="list")) for k, p in bprj.items()}
+    b2.run(20.0)
+    b2_spikes = [np.asarray(t) for t in bb.get_data().segments[0].spiketrains]
+    b2.end()
+    for k in mine:
+        assert len(mine[k]) == len(theirs[k]), k
+        for x, y in zip(mine[k], theirs[k]):
+            assert x[:2] == y[:2] and np.allclose(x[2:], y[2:], rtol=1e-6, atol=1e-9), (k, x, y)
+    for a, c in zip(n4d_spikes, b2_spikes):  # n4d one step earlier (docs/pynn.md)
+        assert np.array_equal(np.round(a / 0.1) + 1, np.round(c / 0.1)), (a, c)
+
+
+def test_explicit_errors():
+    a = sim.Population(3, sim.IF_curr_exp())
+    # two synapses of one pair are two synapses (pyNN.brian2 gives both one pair's values)
+    dup = sim.Projection(a, a, sim.FromListConnector([(0, 1, 0.5, 1.0), (0, 1, 0.25, 2.0)]))
+    assert sorted(dup.get(["weight", "delay"], format="list")) == [(0, 1, 0.25, 2.0),
+                                                                    (0, 1, 0.5, 1.0)]
+    sim.setup(timestep=0.1)
+    a = sim.Population(3, sim.IF_curr_exp())
+    with pytest.raises(IndexError, match="connection 1: post index 5 is past"):
+        sim.Projection(a, a, sim.FromListConnector([(0, 1, 0.1, 1.0), (1, 5, 0.1, 1.0)]))
+    with pytest.raises(ValueError, match=r"connection 0 \(0 -> 1\): delay 0.01 ms"):
+        sim.Projection(a, a, sim.FromListConnector([(0, 1, 0.1, 0.01)]))
+    with pytest.raises(NotImplementedError, match="column 'U'"):
+        sim.Projection(a, a, sim.FromListConnector([(0, 1, 0.5)], column_names=["U"]))
+    with pytest.raises(ValueError, match="shape"):
+        sim.Projection(a, a, sim.ArrayConnector(np.ones((2, 3), bool)))
