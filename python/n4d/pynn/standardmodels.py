@@ -6,6 +6,7 @@ units is done once, when the n4d model is built:
 
     IF_curr_exp  -> lif_exp       (currents nA -> mV: x tau_m / cm, the membrane resistance)
     IF_cond_exp  -> lif_cond_exp  (conductances uS -> relative to g_L = cm / tau_m)
+    EIF_cond_exp_isfa_ista -> adex_cond (NEST aeif_cond_exp: nF, uS, nA -> pF, nS, pA)
     Izhikevich   -> izhikevich    (delta synapses: a weight w mV is a current w / dt
                                    for one step; currents nA -> x 1000, PyNN's 1 pF)
     SpikeSourcePoisson -> parrot neurons, each driven by its own Poisson train
@@ -120,6 +121,33 @@ class IF_cond_exp(_N4DCell, cells.IF_cond_exp):
         return values
 
 
+class EIF_cond_exp_isfa_ista(_N4DCell, cells.EIF_cond_exp_isfa_ista):
+    __doc__ = cells.EIF_cond_exp_isfa_ista.__doc__
+    translations = _identity(cells.EIF_cond_exp_isfa_ista.default_parameters)
+    n4d_model = "adex_cond"  # NEST aeif_cond_exp, in pF, nS, pA
+    n4d_state_names = {"v": "v", "w": "w", "gsyn_exc": "g_ex", "gsyn_inh": "g_in"}
+
+    def n4d_params(self, p):
+        return {"C_m": p["cm"] * 1000.0, "g_L": p["cm"] / p["tau_m"] * 1000.0,
+                "E_L": p["v_rest"], "V_th": p["v_thresh"], "Delta_T": p["delta_T"],
+                "tau_w": p["tau_w"], "a": p["a"], "b": p["b"] * 1000.0,
+                "V_reset": p["v_reset"], "t_ref": p["tau_refrac"], "V_peak": p["v_spike"],
+                "tau_syn_ex": p["tau_syn_E"], "tau_syn_in": p["tau_syn_I"],
+                "E_ex": p["e_rev_E"], "E_in": p["e_rev_I"], "I_e": p["i_offset"] * 1000.0}
+
+    def weight_scale(self, p, receptor_type):
+        return 1000.0  # uS -> nS
+
+    def current_scale(self, p):
+        return 1000.0  # nA -> pA
+
+    def state_to_pynn(self, var, values, p):
+        return values / 1000.0 if var in ("w", "gsyn_exc", "gsyn_inh") else values
+
+    def state_from_pynn(self, var, values, p):
+        return values * 1000.0 if var in ("w", "gsyn_exc", "gsyn_inh") else values
+
+
 class Izhikevich(_N4DCell, cells.Izhikevich):
     __doc__ = cells.Izhikevich.__doc__
     translations = _identity(cells.Izhikevich.default_parameters)
@@ -218,7 +246,6 @@ IF_curr_delta = _unavailable(cells.IF_curr_delta)
 IF_cond_exp_gsfa_grr = _unavailable(cells.IF_cond_exp_gsfa_grr)
 HH_cond_exp = _unavailable(cells.HH_cond_exp)
 EIF_cond_alpha_isfa_ista = _unavailable(cells.EIF_cond_alpha_isfa_ista)
-EIF_cond_exp_isfa_ista = _unavailable(cells.EIF_cond_exp_isfa_ista)
 GIF_cond_exp = _unavailable(cells.GIF_cond_exp)
 SpikeSourceGamma = _unavailable(cells.SpikeSourceGamma)
 SpikeSourceInhGamma = _unavailable(cells.SpikeSourceInhGamma)
