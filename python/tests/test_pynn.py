@@ -105,9 +105,9 @@ def test_connectors_statistics():
 
 
 def test_unsupported_raise_naming_the_problem():
-    with pytest.raises(NotImplementedError, match="DistanceDependentProbabilityConnector"):
+    with pytest.raises(NotImplementedError, match="SmallWorldConnector"):
         a = sim.Population(3, sim.IF_curr_exp())
-        sim.Projection(a, a, sim.DistanceDependentProbabilityConnector("d < 3"))
+        sim.Projection(a, a, sim.SmallWorldConnector(degree=1.0, rewiring=0.1))
     with pytest.raises(NotImplementedError, match="values per connection"):
         sim.Projection(a, a, sim.FixedProbabilityConnector(0.5),
                        sim.StaticSynapse(weight=np.ones((3, 3))))
@@ -519,3 +519,51 @@ def test_eif_cond_exp_isfa_ista_matches_brian2():
     # within 2 % at the end
     assert np.abs(w - wb).max() <= 0.0805 + 0.01 and abs(w[-1] - wb[-1]) <= 0.02 * wb[-1]
     assert n > 100 and abs(n - nb) <= 0.1 * nb, (n, nb)
+
+
+# ---- 4D lattice populations and DistanceDependentProbabilityConnector --------------------
+
+def test_lattice4d_distance_dependent():
+    a = sim.Population(81, sim.IF_curr_exp(), structure=sim.Lattice4D((3, 3, 3, 3)), label="a")
+    b = sim.Population(16, sim.IF_curr_exp(), structure=sim.Lattice4D((2, 2, 2, 2), spacing=2.0),
+                       label="b")
+    near = sim.Projection(a, a, sim.DistanceDependentProbabilityConnector(
+        "d < 1.5", allow_self_connections=False), sim.StaticSynapse(weight=0.1))
+    decay = sim.Projection(a, b, sim.DistanceDependentProbabilityConnector("0.5*exp(-d/2)"),
+                           sim.StaticSynapse(weight=0.1))
+    assert a.positions.shape == (3, 81) and a.positions4d.shape == (4, 81)
+    pa, pb = a.positions4d.T, b.positions4d.T
+    # the cells sit on n4d's lattice at their 4D sites (b stacked after a along w)
+    m = sim.simulator.state.build()
+    for pop, pos in ((a, pa), (b, pb)):
+        for i in range(pop.size):
+            x = np.array(m.neuron_position(pop.first_id + i), float)
+            x[3] -= pop._n4d_w0
+            assert np.array_equal(x * pop.structure.spacing, pos[i]), (i, x, pos[i])
+    # d < 1.5 in 4D: the neighbours one step along an axis or two (a 3D
+    # distance would also join cells of different w)
+    d = np.sqrt(((pa[:, None, :] - pa[None, :, :]) ** 2).sum(axis=2))
+    want = set(zip(*np.nonzero((d < 1.5) & ~np.eye(81, dtype=bool))))
+    got = {(int(i), int(j)) for i, j, _ in near.get("weight", format="list")}
+    assert got == want and len(got) == 1296
+    dab = np.sqrt(((pa[:, None, :] - pb[None, :, :]) ** 2).sum(axis=2))
+    p = 0.5 * np.exp(-dab / 2)
+    k = len(decay)
+    assert abs(k - p.sum()) < 5 * math.sqrt((p * (1 - p)).sum()), (k, p.sum())
+    sim.run(1.0)
+
+
+def test_distance_dependent_matches_brian2():
+    """A 3D Grid2D structure, d from PyNN's Space: the same pairs as pyNN.brian2."""
+    pytest.importorskip("brian2", reason="Brian2 is not installed (Debian: python3-brian)")
+    import pyNN.brian2 as b2
+    from pyNN.space import Grid2D
+    out = []
+    for s in (sim, b2):
+        s.setup(timestep=0.1)
+        a = s.Population(36, s.IF_cond_exp(), structure=Grid2D(dx=1.0, dy=1.0))
+        prj = s.Projection(a, a, s.DistanceDependentProbabilityConnector("d < 1.1"),
+                           s.StaticSynapse(weight=0.01))
+        out.append({(int(i), int(j)) for i, j, _ in prj.get("weight", format="list")})
+        s.end()
+    assert out[0] == out[1] and len(out[0]) == 36 + 2 * 2 * 6 * 5

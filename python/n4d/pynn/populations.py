@@ -152,6 +152,23 @@ class Population(common.Population):
 
     # -- n4d -----------------------------------------------------------------------------
 
+    def _n4d_box(self):
+        """The (nx, ny, nz, nw) box of n4d's lattice the cells fill."""
+        from .structure import Lattice4D
+        if isinstance(self.structure, Lattice4D):
+            self.structure.sites(self.size)  # checks the size
+            return self.structure.shape
+        return (self.size, 1, 1, 1)
+
+    @property
+    def positions4d(self):
+        """4 x N coordinates: a Lattice4D's sites (times its spacing, plus its
+        origin), else PyNN's positions with w = 0."""
+        from .structure import Lattice4D
+        if isinstance(self.structure, Lattice4D):
+            return self.structure.generate_positions4d(self.size)
+        return np.vstack([self.positions, np.zeros((1, self.size))])
+
     def _n4d_add(self, model, area):
         ct = self.celltype
         p = self._homogeneous_parameters()

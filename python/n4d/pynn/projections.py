@@ -99,6 +99,8 @@ class Projection(common.Projection):
             data = np.asarray(c.conn_list, dtype=float)
             return self._list_columns(data, list(getattr(c, "column_names", ())),
                                       "FromListConnector")
+        if type(c) is connectors.DistanceDependentProbabilityConnector:
+            return self._distance_pairs(c)
         if type(c) is connectors.ArrayConnector:
             a = np.asarray(c.array)
             if a.shape != (self._pre.size, self._post.size):
@@ -107,6 +109,42 @@ class Projection(common.Projection):
             pre, post = np.nonzero(a.astype(bool))
             return pre, post, {}
         return None
+
+    def _distance_pairs(self, c):
+        """The pairs of a DistanceDependentProbabilityConnector: p = f(d) per
+        pair, drawn with the connector's RNG row by row (as PyNN's other
+        backends draw it), d the 4D distance between two Lattice4D populations,
+        else the distance in the projection's Space (axes, scale, periodic
+        boundaries)."""
+        from .structure import Lattice4D
+        if c.allow_self_connections == "NoMutual":
+            raise NotImplementedError("pyNN.n4d: allow_self_connections='NoMutual'")
+        pre, post = self._pre, self._post
+        four = isinstance(pre.structure, Lattice4D) and isinstance(post.structure, Lattice4D)
+        if four:
+            A, B = pre.positions4d.T, post.positions4d.T
+        else:
+            A, B = pre.positions.T, post.positions.T
+        f = c.distance_function
+        same = pre is post
+        rows_pre, rows_post = [], []
+        for i in range(pre.size):
+            if four:
+                d = np.sqrt(((B - A[i]) ** 2).sum(axis=1))
+            else:
+                d = self.space.distances(A[i:i + 1], B)
+            p = np.broadcast_to(np.asarray(f(d), dtype=float), (post.size,))
+            if np.any(p > 1 + 1e-12) or np.any(p < 0) or not np.all(np.isfinite(p)):
+                raise ValueError("DistanceDependentProbabilityConnector(%r): probabilities "
+                                 "outside [0, 1]" % c.d_expression)
+            u = np.asarray(c.rng.next(post.size, "uniform", {"low": 0.0, "high": 1.0}),
+                           dtype=float).reshape(-1)
+            j = np.flatnonzero(u < p)
+            if same and not c.allow_self_connections:
+                j = j[j != i]
+            rows_pre.append(np.full(j.size, i, dtype=np.int64))
+            rows_post.append(j.astype(np.int64))
+        return np.concatenate(rows_pre), np.concatenate(rows_post), {}
 
     def _list_columns(self, data, cols, what):
         if data.size == 0:
@@ -184,7 +222,8 @@ class Projection(common.Projection):
             "pyNN.n4d: %s: n4d's connection rules are all_to_all, one_to_one, "
             "fixed_probability, fixed_indegree and fixed_total_number (AllToAll, OneToOne, "
             "FixedProbability, FixedNumberPre and FixedTotalNumber connectors), and explicit "
-            "lists (FromListConnector, FromFileConnector, ArrayConnector)" % type(c).__name__)
+            "lists (FromListConnector, FromFileConnector, ArrayConnector, "
+            "DistanceDependentProbabilityConnector)" % type(c).__name__)
 
     def _per_connection(self, name, pre, post, given, scale):
         """The values of parameter `name` for the listed connections times scale:
