@@ -461,6 +461,7 @@ _PROTOTYPES = {
     "n4d_sim_novelty": (st, [vp, c_double, c_double]),
     "n4d_sim_get_weights": (st, [vp, c_char_p, c_uint64, P(c_uint32), P(c_uint32), P(c_float),
                                  P(c_uint64)]),
+    "n4d_sim_set_weights": (st, [vp, c_char_p, P(c_float), c_uint64]),
     "n4d_sim_get_lineage": (st, [vp, c_uint64, c_uint64, P(c_uint64), P(c_uint32), P(c_int64),
                                  P(c_uint8), P(c_uint64), P(c_double)]),
     "n4d_sim_lifecycle_counts": (st, [vp, P(c_uint64), P(c_uint64)]),

@@ -1112,6 +1112,13 @@ class Sim(_Handle):
                                       _ptr(t, c_uint32), _ptr(w, c_float), byref(n)))
         return Weights(s, t, w)
 
+    def set_weights(self, projection, weights):
+        """Sets the weights of the static synapses of a projection (None: every
+        synapse) for this sim, in the order of get_weights (the same count)."""
+        w = np.ascontiguousarray(np.asarray(weights, dtype=np.float32).ravel())
+        self._c(lib().n4d_sim_set_weights(self._handle, _b(projection), _ptr(w, c_float),
+                                          w.size))
+
     def set_modulator(self, name, level):
         self._c(lib().n4d_sim_set_modulator(self._handle, _b(name), float(level)))
 

@@ -567,3 +567,45 @@ def test_distance_dependent_matches_brian2():
         out.append({(int(i), int(j)) for i, j, _ in prj.get("weight", format="list")})
         s.end()
     assert out[0] == out[1] and len(out[0]) == 36 + 2 * 2 * 6 * 5
+
+
+# ---- Projection.set (n4d_sim_set_weights) -------------------------------------------------
+
+def test_projection_set_weights():
+    src = sim.Population(3, sim.SpikeSourceArray(spike_times=[1.0, 5.0]), label="src")
+    cur = sim.Population(3, sim.IF_curr_exp(tau_m=10.0, cm=1.0, v_thresh=100.0), label="cur")
+    cond = sim.Population(3, sim.IF_cond_exp(v_thresh=100.0), label="cond")
+    exc = sim.Projection(src, cur, sim.OneToOneConnector(),
+                         sim.StaticSynapse(weight=0.5, delay=1.0), receptor_type="excitatory")
+    inh = sim.Projection(src, cond, sim.AllToAllConnector(),
+                         sim.StaticSynapse(weight=0.01, delay=1.0), receptor_type="inhibitory")
+    exc.set(weight=np.array([[1.0, 0, 0], [0, 2.0, 0], [0, 0, 3.0]]))  # before the build
+    cur.record("v", sampling_interval=0.1)
+    sim.run(3.0)
+    w = exc.get("weight", format="array")
+    assert np.allclose(np.diag(w), [1.0, 2.0, 3.0])
+    v = np.asarray(cur.get_data().segments[0].filter(name="v")[0])
+    dv = v[-1] - v[0]  # the PSPs scale with the weights
+    assert np.allclose(dv / dv[0], [1.0, 2.0, 3.0], rtol=1e-4)
+    exc.set(weight=0.25)  # while running
+    inh.set(weight=RandomDistribution("uniform", low=0.02, high=0.04))
+    assert np.allclose(exc.get("weight", format="list")[0][2], 0.25)
+    wi = np.array(inh.get("weight", format="list"))[:, 2]
+    assert np.all((wi >= 0.02 - 1e-6) & (wi <= 0.04 + 1e-6)) and len(set(wi)) > 1
+    sim.run(3.0)
+    sim.reset()  # a new sim: the set weights hold again, the same draws
+    assert np.allclose(exc.get("weight", format="list")[0][2], 0.25)
+    assert np.allclose(np.array(inh.get("weight", format="list"))[:, 2], wi)
+    with pytest.raises(NotImplementedError, match="delay"):
+        exc.set(delay=2.0)
+    with pytest.raises(ValueError, match="values for 3 connections"):
+        exc.set(weight=np.ones(5))
+    sim.setup(timestep=0.1)
+    a = sim.Population(3, sim.SpikeSourcePoisson(rate=10.0))
+    b = sim.Population(3, sim.IF_curr_exp())
+    stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(),
+                             weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=1.0),
+                             weight=0.5)
+    p = sim.Projection(a, b, sim.AllToAllConnector(), stdp)
+    with pytest.raises(NotImplementedError, match="rule owns the weights"):
+        p.set(weight=0.1)

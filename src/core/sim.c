@@ -424,6 +424,8 @@ static void sim_free(n4d_sim *sim)
     n4d__free(ctx, N4D_MEM_OTHER, sim->dc, (ndc ? ndc : 1) * sizeof *sim->dc);
     n4d__poisson_free(sim);
     n4d__xin_destroy(sim);
+    n4d__free(ctx, N4D_MEM_SYNAPSES, sim->wq_own,
+              (sim->model->syn.n_syn ? sim->model->syn.n_syn : 1) * sizeof(int32_t));
     n4d__free(ctx, N4D_MEM_OTHER, sim->poisson, (npo ? npo : 1) * sizeof *sim->poisson);
     free_senses(sim);
     n4d__free(ctx, N4D_MEM_RECORDING, sim->last_ids, N * sizeof(uint32_t));

@@ -297,10 +297,11 @@ class Projection(common.Projection):
 
     # -- connections -------------------------------------------------------------------
 
-    def _connections(self, want_delays=False):
+    def _connections(self, want_delays=False, sim=None):
         """(pre index, post index, weight in PyNN units, delay ms) of every
-        connection, weights as the running sim has them (learned ones included)."""
-        sim = state.ensure_sim()
+        connection, weights as the running sim (or `sim`) has them (learned
+        ones included)."""
+        sim = sim if sim is not None else state.ensure_sim()
         try:
             W = sim.get_weights(self._n4d_name)
         except n4d.ConfigError as e:
@@ -398,5 +399,68 @@ class Projection(common.Projection):
         return out
 
     def set(self, **attributes):
-        raise NotImplementedError("pyNN.n4d: Projection.set: n4d projections take their "
-                                  "weights and delays from the synapse type given at creation")
+        """Sets the weights of the projection's connections (``weight``: a
+        number, a (pre x post) array, a list in get() order, or a
+        RandomDistribution), through n4d's per-sim weights
+        (n4d_sim_set_weights). It holds for the running sim and every later
+        one (after reset()); delays and plasticity parameters are fixed at the
+        build and raise."""
+        for name in attributes:
+            if name != "weight":
+                raise NotImplementedError(
+                    "pyNN.n4d: Projection.set(%s=...): n4d fixes %s at the build (only "
+                    "weights of static synapses can be set)" % (name, name))
+        if not isinstance(self.synapse_type, StaticSynapse):
+            raise NotImplementedError("pyNN.n4d: Projection.set(weight=...) on %s synapses: "
+                                      "their rule owns the weights"
+                                      % type(self.synapse_type).__name__)
+        if not hasattr(self, "_weight_sets"):
+            self._weight_sets = []
+        self._weight_sets.append(attributes["weight"])
+        if state.sim is not None:
+            try:
+                self._n4d_apply_sets(state.sim, last_only=True)
+            except BaseException:
+                self._weight_sets.pop()
+                raise
+
+    def _n4d_apply_sets(self, sim, last_only=False):
+        sets = getattr(self, "_weight_sets", [])
+        if not sets:
+            return
+        pre, post, w, _ = self._connections(sim=sim)
+        scale = self._weight_scale()
+        drawn = getattr(self, "_weight_drawn", {})
+        self._weight_drawn = drawn
+        for k, value in enumerate(sets):
+            if last_only and k != len(sets) - 1:
+                continue
+            base = getattr(value, "base_value", value)
+            if isinstance(base, RandomDistribution):
+                if k not in drawn:  # drawn once, the same after reset()
+                    drawn[k] = np.asarray(base.next(pre.size), dtype=float).reshape(-1)
+                vals = drawn[k]
+            else:
+                a = np.asarray(base, dtype=float)
+                if a.ndim == 0:
+                    vals = np.full(pre.size, float(a))
+                elif a.shape == (self._pre.size, self._post.size):
+                    vals = a[pre, post]
+                elif a.shape == (pre.size,):
+                    vals = a
+                else:
+                    raise ValueError("Projection.set(weight=...): %s values for %d connections "
+                                     "(%d x %d cells)" % (a.shape, pre.size, self._pre.size,
+                                                           self._post.size))
+            from pyNN.standardmodels import check_weights
+            if vals.size:
+                check_weights(vals, self)
+            signed = np.abs(vals * scale)  # n4d's channel: inhibitory weights negative
+            if self.receptor_type == "inhibitory":
+                signed = -signed
+            try:
+                sim.set_weights(self._n4d_name, signed)
+            except n4d.ConfigError as e:
+                raise NotImplementedError("pyNN.n4d: the connections of %s cannot be told apart "
+                                          "from another projection's: %s" % (self, e.detail)) \
+                    from None

@@ -142,6 +142,8 @@ class State(common.control.BaseState):
             try:
                 for p in self.populations:
                     p._n4d_init_state(sim)
+                for prj in self.projections:  # Projection.set(weight=...)
+                    prj._n4d_apply_sets(sim)
             except BaseException:
                 sim.close()
                 raise
