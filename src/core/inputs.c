@@ -42,8 +42,9 @@ static uint64_t to_step(double t_ms, double dt)
 
 static void xin_free(n4d_context *ctx, n4d__xin *x)
 {
-    n4d__free(ctx, N4D_MEM_OTHER, x->ev_step, x->n_ev * sizeof(uint64_t));
-    n4d__free(ctx, N4D_MEM_OTHER, x->ev_idx, x->n_ev * sizeof(uint32_t));
+    const uint64_t ne = x->n_ev ? x->n_ev : 1; /* as allocated */
+    n4d__free(ctx, N4D_MEM_OTHER, x->ev_step, ne * sizeof(uint64_t));
+    n4d__free(ctx, N4D_MEM_OTHER, x->ev_idx, ne * sizeof(uint32_t));
     n4d__free(ctx, N4D_MEM_OTHER, x->sel, x->n_sel * sizeof(uint32_t));
     n4d__free(ctx, N4D_MEM_OTHER, x->chg_step, x->n_chg * sizeof(uint64_t));
     n4d__free(ctx, N4D_MEM_OTHER, x->chg_val, x->n_chg * sizeof(double));
@@ -58,12 +59,18 @@ void n4d__xin_destroy(n4d_sim *sim)
     sim->n_xin = sim->cap_xin = 0;
 }
 
-/* Sorts events (step, index) pairs packed as step * 2^32 + index: radix
- * sort would do, but a spike list is built once per sim. */
-static int cmp_u64(const void *a, const void *b)
+/* Events by (step, internal index); sorted once per sim. */
+typedef struct ev {
+    uint64_t step;
+    uint32_t idx;
+} ev;
+
+static int cmp_ev(const void *a, const void *b)
 {
-    const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
+    const ev *x = a, *y = b;
+    if (x->step != y->step)
+        return (x->step > y->step) - (x->step < y->step);
+    return (x->idx > y->idx) - (x->idx < y->idx);
 }
 static int cmp_u32(const void *a, const void *b)
 {
@@ -75,29 +82,28 @@ static n4d_status make_spikes(n4d_sim *sim, const n4d__input *in, n4d__xin *x)
 {
     const n4d_model *m = sim->model;
     const uint64_t first = m->pops[in->target].first;
-    uint64_t *key = n4d__alloc(sim->ctx, N4D_MEM_OTHER, (in->n_times ? in->n_times : 1) * 8);
+    const size_t kb = (size_t)(in->n_times ? in->n_times : 1) * sizeof(ev);
+    ev *key = n4d__alloc(sim->ctx, N4D_MEM_OTHER, kb);
     if (!key)
         return N4D_E_NOMEM;
     uint64_t n = 0;
     for (uint64_t k = 0; k < in->n_times; k++) {
         const uint64_t s = n4d__spike_step(in->times[k], sim->dt);
-        if (s < x->step_start || s >= x->step_stop || s >= ((uint64_t)1 << 31))
-            continue; /* outside the window (steps past 2^31: past any run's reach here) */
-        key[n++] = s << 32 | n4d__to_internal(m, first + in->indices[k]);
+        if (s < x->step_start || s >= x->step_stop)
+            continue; /* outside the window */
+        key[n].step = s;
+        key[n++].idx = (uint32_t)n4d__to_internal(m, first + in->indices[k]);
     }
-    qsort(key, (size_t)n, sizeof *key, cmp_u64);
+    qsort(key, (size_t)n, sizeof *key, cmp_ev);
     x->n_ev = n;
     x->ev_step = n4d__alloc(sim->ctx, N4D_MEM_OTHER, (n ? n : 1) * sizeof(uint64_t));
     x->ev_idx = n4d__alloc(sim->ctx, N4D_MEM_OTHER, (n ? n : 1) * sizeof(uint32_t));
     if (x->ev_step && x->ev_idx)
         for (uint64_t k = 0; k < n; k++) {
-            x->ev_step[k] = key[k] >> 32;
-            x->ev_idx[k] = (uint32_t)key[k];
+            x->ev_step[k] = key[k].step;
+            x->ev_idx[k] = key[k].idx;
         }
-    n4d__free(sim->ctx, N4D_MEM_OTHER, key, (in->n_times ? in->n_times : 1) * 8);
-    if (!n) { /* keep the sizes the frees use */
-        x->n_ev = 0;
-    }
+    n4d__free(sim->ctx, N4D_MEM_OTHER, key, kb);
     return x->ev_step && x->ev_idx ? N4D_OK : N4D_E_NOMEM;
 }
 

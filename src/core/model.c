@@ -783,6 +783,12 @@ void n4d__input_free_arrays(n4d_context *ctx, n4d__input *in)
     in->times = in->values = NULL;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    const uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 static const char *const INPUT_KIND_NAMES[] = {"dc", "poisson", "spikes", "step_current", "ac",
                                                "noise"};
 
@@ -913,23 +919,29 @@ n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d)
     }
     if ((st = check_input_arrays(m, m->n_inputs, &in)))
         return st;
-    /* a repeated neuron would get the current twice */
+    /* a repeated neuron would get the current twice: a sorted copy shows it */
     if (in.n_neurons) {
-        uint64_t maxi = 0;
-        for (uint64_t k = 0; k < in.n_neurons; k++)
-            maxi = in.neurons[k] > maxi ? in.neurons[k] : maxi;
-        const size_t words = (size_t)(maxi / 64 + 1);
-        uint64_t *seen = n4d__calloc(m->ctx, N4D_MEM_OTHER, words, sizeof(uint64_t));
-        if (!seen)
+        uint32_t *srt = n4d__alloc(m->ctx, N4D_MEM_OTHER, in.n_neurons * sizeof(uint32_t));
+        if (!srt)
             return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding an input");
-        uint64_t dup = UINT64_MAX;
-        for (uint64_t k = 0; k < in.n_neurons && dup == UINT64_MAX; k++) {
-            const uint32_t x = in.neurons[k];
-            if (seen[x / 64] >> (x % 64) & 1)
-                dup = k;
-            seen[x / 64] |= 1ull << (x % 64);
-        }
-        n4d__free(m->ctx, N4D_MEM_OTHER, seen, words * sizeof(uint64_t));
+        memcpy(srt, in.neurons, in.n_neurons * sizeof(uint32_t));
+        qsort(srt, (size_t)in.n_neurons, sizeof *srt, cmp_u32);
+        bool twice = false;
+        uint32_t v = 0;
+        for (uint64_t k = 1; k < in.n_neurons && !twice; k++)
+            if (srt[k] == srt[k - 1]) {
+                twice = true;
+                v = srt[k];
+            }
+        n4d__free(m->ctx, N4D_MEM_OTHER, srt, in.n_neurons * sizeof(uint32_t));
+        uint64_t dup = UINT64_MAX, first = UINT64_MAX;
+        for (uint64_t k = 0; twice && k < in.n_neurons && dup == UINT64_MAX; k++)
+            if (in.neurons[k] == v) {
+                if (first == UINT64_MAX)
+                    first = k;
+                else
+                    dup = k; /* the second occurrence */
+            }
         if (dup != UINT64_MAX)
             return MODEL_ERR(m, N4D_E_RANGE,
                              "input %zu (%s on \"%s\"): neurons[%llu] = %u is repeated", m->n_inputs,
