@@ -197,11 +197,25 @@ static n4d_status check_expected_synapses(n4d_model *m)
             wj = pj;
         }
     }
-    if (!(total > (double)N4D__MAX_SYNAPSES))
+    const uint64_t left = n4d__memory_left(m->ctx);
+    const bool over_budget = left != UINT64_MAX && total * 8.0 > (double)left;
+    if (!(total > (double)N4D__MAX_SYNAPSES) && !over_budget)
         return N4D_OK;
     char bytes[32];
     human_bytes(total * 8.0, bytes, sizeof bytes);
     const n4d__projection *pr = &m->projs[wj];
+    if (!(total > (double)N4D__MAX_SYNAPSES)) {
+        char limit[32], free_b[32];
+        human_bytes((double)m->ctx->memory_limit, limit, sizeof limit);
+        human_bytes((double)left, free_b, sizeof free_b);
+        return n4d__error(&m->hdr, N4D_E_LIMIT,
+                          "the model needs about %.3g synapses (%s of synapses at 8 bytes "
+                          "each; projection \"%s\", %s from %.3g to %.3g neurons, alone needs "
+                          "about %.3g): the context's memory limit of %s leaves %s",
+                          total, bytes, pr->name, rule_name_of(pr->d.rule),
+                          expected_pop_size(m, &m->pops[pr->source]),
+                          expected_pop_size(m, &m->pops[pr->target]), worst, limit, free_b);
+    }
     return n4d__error(&m->hdr, N4D_E_LIMIT,
                       "the model needs about %.3g synapses (%s of synapses at 8 bytes each; "
                       "projection \"%s\", %s from %.3g to %.3g neurons, alone needs about "
