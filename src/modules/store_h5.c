@@ -263,9 +263,18 @@ static void sum_add(h5_sum *s, const void *p, size_t len)
 {
     const unsigned char *c = p;
     uint64_t a = s->a, b = s->b;
-    for (size_t i = 0; i < len; i++) {
-        a += c[i];
-        b += a;
+    /* per block of n bytes: b += n a + sum (n - i) c[i], a += sum c[i]
+     * (the same sums as the byte loop, but independent terms: vectorised;
+     * for n <= 4096 both block sums fit 32 bits: 255 n (n + 1) / 2 < 2^32) */
+    for (size_t off = 0; off < len; off += 4096) {
+        const size_t n = len - off < 4096 ? len - off : 4096;
+        uint32_t s1 = 0, s2 = 0;
+        for (size_t i = 0; i < n; i++) {
+            s1 += c[off + i];
+            s2 += (uint32_t)(n - i) * c[off + i];
+        }
+        b += (uint64_t)n * a + s2;
+        a += s1;
     }
     s->a = a;
     s->b = b;
