@@ -342,8 +342,8 @@ static n4d_status sum_verify(n4d__h5 *h, hid_t d, hid_t ft, uint64_t total, cons
         return n4d__h5_fail(h, N4D_E_FORMAT, full, false,
                             "has no checksum (attribute \"" N4D__H5_SUM_ATTR "\"), which every "
                             "contiguous dataset of this file format carries");
-    hid_t a = H5Aopen(d, N4D__H5_SUM_ATTR, H5P_DEFAULT), asp = H5I_INVALID_HID;
-    asp = a >= 0 ? H5Aget_space(a) : H5I_INVALID_HID;
+    hid_t a = H5Aopen(d, N4D__H5_SUM_ATTR, H5P_DEFAULT);
+    hid_t asp = a >= 0 ? H5Aget_space(a) : H5I_INVALID_HID;
     bool ok = asp >= 0 && H5Sget_simple_extent_npoints(asp) == 3 &&
               H5Aread(a, H5T_NATIVE_UINT64, &want) >= 0;
     n4d__h5_close(asp);
