@@ -263,9 +263,18 @@ static void sum_add(h5_sum *s, const void *p, size_t len)
 {
     const unsigned char *c = p;
     uint64_t a = s->a, b = s->b;
-    for (size_t i = 0; i < len; i++) {
-        a += c[i];
-        b += a;
+    /* per block of n bytes: b += n a + sum (n - i) c[i], a += sum c[i]
+     * (the same sums as the byte loop, but independent terms: vectorised;
+     * for n <= 4096 both block sums fit 32 bits: 255 n (n + 1) / 2 < 2^32) */
+    for (size_t off = 0; off < len; off += 4096) {
+        const size_t n = len - off < 4096 ? len - off : 4096;
+        uint32_t s1 = 0, s2 = 0;
+        for (size_t i = 0; i < n; i++) {
+            s1 += c[off + i];
+            s2 += (uint32_t)(n - i) * c[off + i];
+        }
+        b += (uint64_t)n * a + s2;
+        a += s1;
     }
     s->a = a;
     s->b = b;
@@ -333,8 +342,8 @@ static n4d_status sum_verify(n4d__h5 *h, hid_t d, hid_t ft, uint64_t total, cons
         return n4d__h5_fail(h, N4D_E_FORMAT, full, false,
                             "has no checksum (attribute \"" N4D__H5_SUM_ATTR "\"), which every "
                             "contiguous dataset of this file format carries");
-    hid_t a = H5Aopen(d, N4D__H5_SUM_ATTR, H5P_DEFAULT), asp = H5I_INVALID_HID;
-    asp = a >= 0 ? H5Aget_space(a) : H5I_INVALID_HID;
+    hid_t a = H5Aopen(d, N4D__H5_SUM_ATTR, H5P_DEFAULT);
+    hid_t asp = a >= 0 ? H5Aget_space(a) : H5I_INVALID_HID;
     bool ok = asp >= 0 && H5Sget_simple_extent_npoints(asp) == 3 &&
               H5Aread(a, H5T_NATIVE_UINT64, &want) >= 0;
     n4d__h5_close(asp);
