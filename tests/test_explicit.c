@@ -192,6 +192,22 @@ static void test_errors(void **state)
     m = model(ctx, NULL, W, D, &st);
     assert_int_equal(st, N4D_E_INVALID_ARG);
     assert_non_null(strstr(n4d_last_error(m), "pre or post is NULL"));
+    n4d_model_destroy(m);
+    /* the device build refuses them (or there is no device); "auto" builds on the CPU */
+    m = model(ctx, PRE, W, D, &st);
+    ASSERT_OK(st, m);
+    if (n4d_model_set_build_backend(m, "cuda") == N4D_OK) {
+        st = n4d_model_build(m);
+        CHECK(st == N4D_E_UNSUPPORTED || st == N4D_E_NOT_BUILT || st == N4D_E_NO_DEVICE,
+              "cuda build: %d %s", (int)st, n4d_last_error(m));
+        if (st == N4D_E_UNSUPPORTED)
+            assert_non_null(strstr(n4d_last_error(m), "explicit projections (\"list\")"));
+    }
+    ASSERT_OK(n4d_model_set_build_backend(m, "auto"), m);
+    ASSERT_OK(n4d_model_build(m), m);
+    assert_int_equal(n4d_model_num_synapses(m), NC);
+    n4d_model_destroy(m);
+    m = model(ctx, NULL, W, D, &st); /* its "list" refused: the populations only */
     /* no weights: a distribution is refused, a constant used */
     n4d_projection_desc p;
     n4d_projection_desc_init(&p);

@@ -229,6 +229,19 @@ static void test_errors(void **state)
     ASSERT_OK(n4d_sim_get_weights(sim, "exc", 3, NULL, NULL, got, &n), sim);
     assert_true(got[0] == 2.0f && got[1] == 2.0f && got[2] == 2.0f);
     n4d_sim_destroy(sim);
+    /* a device keeps the weights: refused (or there is none) */
+    n4d_sim_options o;
+    n4d_sim_options_init(&o);
+    o.backend = "cuda";
+    n4d_status st = n4d_sim_create(m, &o, &sim);
+    if (st == N4D_OK) {
+        ASSERT_ERR_MSG(n4d_sim_set_weights(sim, "exc", W, 3), N4D_E_UNSUPPORTED, sim,
+                       "keeps the weights on the device");
+        n4d_sim_destroy(sim);
+    } else {
+        CHECK(st == N4D_E_NOT_BUILT || st == N4D_E_NO_DEVICE || st == N4D_E_UNSUPPORTED,
+              "cuda: %d %s", (int)st, n4d_last_error(m));
+    }
     n4d_model_destroy(m);
     assert_int_equal(mem_current(ctx), 0);
     n4d_context_destroy(ctx);
