@@ -1,7 +1,7 @@
 /* The adex_cond model (adaptive exponential integrate-and-fire with
  * exponential conductances, NEST aeif_cond_exp, PyNN's
  * EIF_cond_exp_isfa_ista) against a double-precision reference written
- * here: RK4 with 1000 substeps per step, libm exp, the conductances exact,
+ * here: RK4 with 250 substeps per step, libm exp, the conductances exact,
  * the same event semantics as n4d (an event joins its conductance at the
  * start of its step; a spike when V >= V_peak at the end of a step, then
  * V = V_reset, w += b, V held while refractory). Driven by a DC current
@@ -62,7 +62,7 @@ static void rhs(const prm *p, double V, double w, double ge, double gi, int refr
 
 static int ref_step(const prm *p, ref_state *s, long t, double in_e, double in_i)
 {
-    const int M = 1000;
+    const int M = 250;
     const double h = DT / M;
     const long ref_steps = (long)floor(p->t_ref / DT + 0.5);
     const double vspike = p->Delta_T > 0.0 ? p->V_peak : p->V_th;
