@@ -754,3 +754,87 @@ def test_projection_set_weights():
     p = sim.Projection(a, b, sim.AllToAllConnector(), stdp)
     with pytest.raises(NotImplementedError, match="rule owns the weights"):
         p.set(weight=0.1)
+
+
+# ---- views and assemblies as the sides of a projection (explicit lists) ---------------
+
+def _views_net(s, kw):
+    """Views and an assembly as projection sides; spike sources drive known cells."""
+    from pyNN.parameters import Sequence
+    from pyNN.random import NumpyRNG
+    s.setup(timestep=0.1, min_delay=0.1, **kw)
+    src = s.Population(6, s.SpikeSourceArray(spike_times=[Sequence([2.0 + k]) for k in
+                                                              range(6)]), label="src")
+    a = s.Population(8, s.IF_curr_exp(v_thresh=-50.0), label="a")
+    b = s.Population(5, s.IF_curr_exp(tau_m=10.0, v_thresh=-50.0), label="b")
+    asm = a[[1, 3, 7]] + b[2:5]  # 6 cells of two populations
+    p1 = s.Projection(src[::2], asm, s.AllToAllConnector(),
+                      s.StaticSynapse(weight=np.arange(18.0).reshape(3, 6) * 0.001 + 0.001,
+                                      delay=0.5), receptor_type="excitatory")
+    # (another projection src -> a of the same sign would share n4d's storage with p1's)
+    src2 = s.Population(6, s.SpikeSourceArray(spike_times=[Sequence([2.0 + k]) for k in
+                                                               range(6)]), label="src2")
+    p2 = s.Projection(src2[3:6], a[4:7], s.OneToOneConnector(),
+                      s.StaticSynapse(weight=5.0, delay=RandomDistribution(
+                          "uniform", low=1.0, high=3.0, rng=NumpyRNG(seed=5))),
+                      receptor_type="excitatory")
+    a.record("spikes")
+    s.run(20.0)
+    out = dict(p2=np.array(p2.get(["weight", "delay"], format="list")),
+               spikes=[np.asarray(t, float) for t in a.get_data().segments[0].spiketrains])
+    if s is sim:  # pyNN.brian2 reads no connections of a projection onto an Assembly
+        out.update(p1=np.array(p1.get(["weight", "delay"], format="list")),
+                   n=(len(p1), len(p2)), w1=p1.get("weight", format="array"))
+    s.end()
+    return out
+
+
+def test_views_and_assemblies_as_projection_sides():
+    got = _views_net(sim, dict(rng_seed=3, threads=2))
+    sim.setup(timestep=0.1)
+    assert got["n"] == (18, 3)
+    pairs = {(int(i), int(j)): (w, d) for i, j, w, d in got["p1"]}
+    assert set(pairs) == {(i, j) for i in range(3) for j in range(6)}
+    for (i, j), (w, d) in pairs.items():
+        assert abs(w - (0.001 + 0.001 * (6 * i + j))) < 1e-6 and abs(d - 0.5) < 1e-9
+    assert np.allclose(got["w1"], np.arange(18.0).reshape(3, 6) * 0.001 + 0.001, atol=1e-6)
+    assert sorted((int(i), int(j)) for i, j, _, _ in got["p2"]) == [(0, 0), (1, 1), (2, 2)]
+    d2 = got["p2"][:, 3]
+    assert np.all((d2 >= 1.0) & (d2 <= 3.0)) and len(set(d2)) > 1
+    # cells 4..6 of a fire once, after src 3..5 (times 5, 6, 7 ms) plus their delays
+    fired = [k for k, t in enumerate(got["spikes"]) if len(t)]
+    assert fired == [4, 5, 6], got["spikes"]
+    by_pre = {int(i): d for i, _, _, d in got["p2"]}
+    lat = [got["spikes"][4 + k][0] - (5.0 + k + by_pre[k]) for k in range(3)]
+    assert 0 < lat[0] < 10 and np.allclose(lat, lat[0], atol=1e-6), (lat, by_pre)
+    # set() through the split projections, kept across reset()
+    sim.setup(timestep=0.1, rng_seed=3)
+    a = sim.Population(4, sim.IF_curr_exp())
+    b = sim.Population(3, sim.IF_curr_exp(tau_m=10.0, cm=0.5))
+    prj = sim.Projection(a[0:2] + b[0:1], a[2:4] + b[1:3], sim.AllToAllConnector(),
+                         sim.StaticSynapse(weight=0.01), receptor_type="excitatory")
+    assert len(prj) == 12
+    w = np.arange(12.0).reshape(3, 4) * 0.01 + 0.01
+    prj.set(weight=w)
+    assert np.allclose(prj.get("weight", format="array"), w, rtol=1e-5)
+    sim.run(1.0)
+    sim.reset()
+    assert np.allclose(prj.get("weight", format="array"), w, rtol=1e-5)
+
+
+def test_views_and_assemblies_match_brian2():
+    """The same script on pyNN.brian2: the same pairs, weights, delays (drawn
+    by PyNN with one seeded RNG) and spikes (one step earlier on n4d, as in
+    the relay test)."""
+    pytest.importorskip("brian2", reason="Brian2 is not installed (Debian: python3-brian)")
+    import brian2
+    import pyNN.brian2 as b2
+    brian2.prefs.codegen.target = "numpy"
+    got = _views_net(sim, dict(rng_seed=3, threads=2))
+    ref = _views_net(b2, {})
+    sim.setup(timestep=0.1)
+    assert np.allclose(sorted(got["p2"].tolist()), sorted(ref["p2"].tolist()), atol=1e-6)
+    assert [len(t) for t in got["spikes"]] == [len(t) for t in ref["spikes"]] == \
+        [0, 0, 0, 0, 1, 1, 1, 0]
+    for a, b in zip(got["spikes"], ref["spikes"]):
+        assert np.array_equal(np.round(a / 0.1) + 1, np.round(b / 0.1)), (a, b)

@@ -22,7 +22,8 @@ from .simulator import state
 from .standardmodels import StaticSynapse
 
 
-def _whole_population(p, what):
+def _whole_population(p):
+    """The Population that p is (or a view covering it in order), else None."""
     from .populations import Population
     if isinstance(p, Population):
         return p
@@ -30,9 +31,40 @@ def _whole_population(p, what):
     if gp is not None and p.size == gp.size and \
             np.array_equal(p.index_in_grandparent(np.arange(p.size)), np.arange(gp.size)):
         return gp
-    raise NotImplementedError(
-        "pyNN.n4d: the %s of a Projection must be a whole Population (n4d connects "
-        "populations), not %r" % (what, p))
+    return None
+
+
+def _parts(p, what):
+    """The cells of a projection's side (a PopulationView or an Assembly) as
+    [(Population, its cell indices, their indices on this side)]; a cell that
+    appears twice raises (n4d's synapses are between cells)."""
+    from .populations import Population
+    pops = p.populations if isinstance(p, common.Assembly) else [p]
+    out, offset = [], 0
+    for q in pops:
+        if isinstance(q, Population):
+            parent, idx = q, np.arange(q.size)
+        elif getattr(q, "grandparent", None) is not None:
+            parent, idx = q.grandparent, np.asarray(q.index_in_grandparent(np.arange(q.size)))
+        else:
+            raise NotImplementedError("pyNN.n4d: the %s of a Projection: %r" % (what, q))
+        for par, old, _ in out + [(parent, idx, None)]:
+            if par is parent:  # two parts of one population: one n4d population
+                if np.intersect1d(old, idx).size if old is not idx else \
+                        np.unique(idx).size < idx.size:
+                    raise ValueError("the %s of a Projection holds a cell of %r twice"
+                                     % (what, parent.label))
+        out.append((parent, idx.astype(np.int64), offset + np.arange(q.size)))
+        offset += q.size
+    merged = []
+    for parent, idx, mine in out:  # one entry per population
+        for k, (par, i0, m0) in enumerate(merged):
+            if par is parent:
+                merged[k] = (par, np.concatenate([i0, idx]), np.concatenate([m0, mine]))
+                break
+        else:
+            merged.append((parent, idx, mine))
+    return merged
 
 
 def _dist(value, scale, what):
@@ -72,11 +104,18 @@ class Projection(common.Projection):
                                    connector, synapse_type, source, receptor_type, space, label)
         if source not in (None, "spike"):
             raise NotImplementedError("pyNN.n4d: Projection source %r" % (source,))
-        self._pre = _whole_population(presynaptic_population, "presynaptic side")
-        self._post = _whole_population(postsynaptic_population, "postsynaptic side")
+        self._pre = _whole_population(presynaptic_population)
+        self._post = _whole_population(postsynaptic_population)
         if not hasattr(self.synapse_type, "n4d_synapse"):
             raise NotImplementedError("pyNN.n4d: synapse type %s" % type(self.synapse_type).__name__)
-        self._rule = self._translate(connector)
+        if self._pre is None or self._post is None:
+            # a view or an assembly on a side: PyNN's connector draws the
+            # pairs (and their weights and delays) in Python, handed to n4d
+            # as one explicit projection per pair of populations
+            self._pre, self._post = presynaptic_population, postsynaptic_population
+            self._rule = self._split(connector)
+        else:
+            self._rule = self._translate(connector)
         self._n4d_name = "j%d" % len(state.projections)
         self._spec()  # errors now rather than at the first run
         state.projections.append(self)
@@ -169,6 +208,55 @@ class Projection(common.Projection):
                                  % (what, k, side, idx[k], pop.label, pop.size))
         return pre, post, {x: data[:, 2 + k] for k, x in enumerate(cols)}
 
+    def _convergent_connect(self, presynaptic_indices, postsynaptic_index, **params):
+        """Called by PyNN's connectors (views and assemblies only): collects
+        the pairs with their weights (PyNN units) and delays (ms)."""
+        pre = np.asarray(presynaptic_indices, dtype=np.int64).reshape(-1)
+        if pre.dtype == bool or np.asarray(presynaptic_indices).dtype == bool:
+            pre = np.flatnonzero(np.asarray(presynaptic_indices))
+        c = self._collected
+        c[0].append(pre)
+        c[1].append(np.full(pre.size, int(postsynaptic_index), np.int64))
+        for k, name in ((2, "weight"), (3, "delay")):
+            c[k].append(np.broadcast_to(np.asarray(params[name], dtype=float), (pre.size,)))
+
+    def _split(self, c):
+        if self.synapse_type.parameter_space["weight"] is None:
+            raise NotImplementedError("pyNN.n4d: a synapse type without weights")
+        pre_parts = _parts(self._pre, "presynaptic side")
+        post_parts = _parts(self._post, "postsynaptic side")
+        self._collected = ([], [], [], [])
+        c.connect(self)
+        pre, post, w, d = [np.concatenate(x) if x else np.empty(0) for x in self._collected]
+        pre, post = pre.astype(np.int64), post.astype(np.int64)
+        del self._collected
+        if d.size and not np.all(d >= state.dt / 2):
+            k = int(np.flatnonzero(~(d >= state.dt / 2))[0])
+            raise ValueError("Projection %s: connection %d (%d -> %d): delay %g ms is below "
+                             "one step (%g ms)" % (self.label, k, pre[k], post[k], d[k],
+                                                  state.dt))
+        # projection index -> (part, population index) on each side
+        def where(parts, size):
+            part = np.empty(size, np.int64)
+            cell = np.empty(size, np.int64)
+            for k, (_, idx, mine) in enumerate(parts):
+                part[mine], cell[mine] = k, idx
+            return part, cell
+        pa, pc = where(pre_parts, self._pre.size)
+        qa, qc = where(post_parts, self._post.size)
+        groups = []
+        for a, (ppop, _, _) in enumerate(pre_parts):
+            for b, (qpop, _, _) in enumerate(post_parts):
+                sel = np.flatnonzero((pa[pre] == a) & (qa[post] == b))
+                if sel.size == 0:
+                    continue
+                groups.append(dict(pre_pop=ppop, post_pop=qpop, sel=sel, pre=pc[pre[sel]],
+                                   post=qc[post[sel]], w=w[sel], d=d[sel],
+                                   name="%s_%d" % ("j%d" % len(state.projections),
+                                                   len(groups))))
+        return dict(rule="split", groups=groups, pre=pre, post=post,
+                    inv=(pre_parts, post_parts))
+
     def _translate(self, c):
         listed = self._pairs_of(c)
         if listed is not None:
@@ -248,12 +336,29 @@ class Projection(common.Projection):
             return None
         raise NotImplementedError("pyNN.n4d: %s: %s values" % (name, type(base).__name__))
 
-    def _weight_scale(self):
-        post = self._post
+    def _weight_scale(self, post=None):
+        post = post if post is not None else self._post
         return post.celltype.weight_scale(post._homogeneous_parameters(), self.receptor_type)
+
+    def _split_specs(self):
+        """The keywords of Model.add_projection for each pair of populations of
+        a projection between views or assemblies."""
+        out = []
+        from pyNN.standardmodels import check_weights
+        for g in self._rule["groups"]:
+            if g["w"].size:
+                check_weights(g["w"], self)
+            scale = self._weight_scale(g["post_pop"])
+            model, params = self.synapse_type.n4d_synapse(scale)
+            out.append(dict(rule="explicit", pre=g["pre"], post=g["post"],
+                            syn_type=self.receptor_type, name=g["name"], synapse_model=model,
+                            synapse_params=params, weights=g["w"] * scale, delays=g["d"]))
+        return out
 
     def _spec(self):
         """The keywords of Model.add_projection for this projection."""
+        if self._rule["rule"] == "split":
+            return self._split_specs()
         scale = self._weight_scale()
         ps = self.synapse_type.parameter_space
         w = ps["weight"]
@@ -293,6 +398,10 @@ class Projection(common.Projection):
                     name=self._n4d_name, synapse_model=model, synapse_params=params)
 
     def _n4d_add(self, model):
+        if self._rule["rule"] == "split":
+            for g, spec in zip(self._rule["groups"], self._split_specs()):
+                model.add_projection(g["pre_pop"]._n4d_name, g["post_pop"]._n4d_name, **spec)
+            return
         model.add_projection(self._pre._n4d_name, self._post._n4d_name, **self._spec())
 
     # -- connections -------------------------------------------------------------------
@@ -302,6 +411,8 @@ class Projection(common.Projection):
         connection, weights as the running sim (or `sim`) has them (learned
         ones included)."""
         sim = sim if sim is not None else state.ensure_sim()
+        if self._rule["rule"] == "split":
+            return self._split_connections(sim, want_delays)
         try:
             W = sim.get_weights(self._n4d_name)
         except n4d.ConfigError as e:
@@ -355,6 +466,48 @@ class Projection(common.Projection):
         delays = np.empty(pre.size)
         delays[o1] = md[o2]
         return pre, post, w, delays
+
+    def _split_connections(self, sim, want_delays):
+        """_connections of a projection between views or assemblies: each
+        pair of populations' n4d projection, mapped back to this projection's
+        indices, in the order of the groups (set() relies on it)."""
+        pre_parts, post_parts = self._rule["inv"]
+        out = [[], [], [], []]
+        self._group_sizes = []
+        for g in self._rule["groups"]:
+            try:
+                W = sim.get_weights(g["name"])
+            except n4d.ConfigError as e:
+                raise NotImplementedError("pyNN.n4d: the connections of %s cannot be told "
+                                          "apart from another projection's: %s"
+                                          % (self, e.detail)) from None
+            src = W.sources.astype(np.int64) - g["pre_pop"].first_id
+            tgt = W.targets.astype(np.int64) - g["post_pop"].first_id
+            for parts, pop, cells, k in ((pre_parts, g["pre_pop"], src, 0),
+                                         (post_parts, g["post_pop"], tgt, 1)):
+                inv = np.full(pop.size, -1, np.int64)
+                for par, idx, mine in parts:
+                    if par is pop:
+                        inv[idx] = mine
+                out[k].append(inv[cells])
+            w = W.weights.astype(float) / self._weight_scale(g["post_pop"])
+            if g["post_pop"].celltype.conductance_based:
+                w = np.abs(w)
+            out[2].append(w)
+            if want_delays:  # n4d's order: by source, then delay, sign, target, weight
+                steps = np.maximum(1, np.floor(g["d"] / state.dt + 0.5)).astype(np.int64)
+                wq = g["w"] * self._weight_scale(g["post_pop"])
+                sign = (wq < 0) if self.receptor_type != "inhibitory" \
+                    else np.ones(wq.size, bool)
+                o = np.lexsort((wq, g["post"], sign, steps, g["pre"]))
+                if not (np.array_equal(g["pre"][o], src) and np.array_equal(g["post"][o], tgt)):
+                    raise NotImplementedError("pyNN.n4d: the delays of %s (its synapses are "
+                                              "shared with another projection)" % self)
+                out[3].append(steps[o] * state.dt)
+            self._group_sizes.append(src.size)
+        cat = [np.concatenate(x) if x else np.empty(0) for x in out]
+        return (cat[0].astype(np.int64), cat[1].astype(np.int64), cat[2],
+                cat[3] if want_delays else None)
 
     def __len__(self):
         return int(self._connections()[0].size)
@@ -429,7 +582,7 @@ class Projection(common.Projection):
         if not sets:
             return
         pre, post, w, _ = self._connections(sim=sim)
-        scale = self._weight_scale()
+        scale = self._weight_scale() if self._rule["rule"] != "split" else None
         drawn = getattr(self, "_weight_drawn", {})
         self._weight_drawn = drawn
         for k, value in enumerate(sets):
@@ -455,11 +608,20 @@ class Projection(common.Projection):
             from pyNN.standardmodels import check_weights
             if vals.size:
                 check_weights(vals, self)
-            signed = np.abs(vals * scale)  # n4d's channel: inhibitory weights negative
+            if self._rule["rule"] == "split":
+                names, cuts = [g["name"] for g in self._rule["groups"]], \
+                    np.cumsum([0] + self._group_sizes)
+                scales = np.concatenate([np.full(n, self._weight_scale(g["post_pop"]))
+                                         for g, n in zip(self._rule["groups"],
+                                                         self._group_sizes)] or [np.empty(0)])
+            else:
+                names, cuts, scales = [self._n4d_name], [0, vals.size], scale
+            signed = np.abs(vals * scales)  # n4d's channel: inhibitory weights negative
             if self.receptor_type == "inhibitory":
                 signed = -signed
             try:
-                sim.set_weights(self._n4d_name, signed)
+                for k, name in enumerate(names):
+                    sim.set_weights(name, signed[cuts[k]:cuts[k + 1]])
             except n4d.ConfigError as e:
                 raise NotImplementedError("pyNN.n4d: the connections of %s cannot be told apart "
                                           "from another projection's: %s" % (self, e.detail)) \
