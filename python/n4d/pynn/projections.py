@@ -91,6 +91,11 @@ def _dist(value, scale, what):
         "not values per connection" % (what, type(base).__name__))
 
 
+# connectors without an n4d rule whose pairs PyNN's own code draws (in Python,
+# with the connector's rng), handed to n4d as explicit projections
+_DRAWN_BY_PYNN = (connectors.FixedNumberPostConnector,)
+
+
 class Projection(common.Projection):
     __doc__ = common.Projection.__doc__
     _simulator = simulator
@@ -108,7 +113,7 @@ class Projection(common.Projection):
         self._post = _whole_population(postsynaptic_population)
         if not hasattr(self.synapse_type, "n4d_synapse"):
             raise NotImplementedError("pyNN.n4d: synapse type %s" % type(self.synapse_type).__name__)
-        if self._pre is None or self._post is None:
+        if self._pre is None or self._post is None or type(connector) in _DRAWN_BY_PYNN:
             # a view or an assembly on a side: PyNN's connector draws the
             # pairs (and their weights and delays) in Python, handed to n4d
             # as one explicit projection per pair of populations
@@ -302,10 +307,6 @@ class Projection(common.Projection):
                 else "fixed_total_number"
             return dict(rule=rule, n=int(c.n), allow_autapses=autapses,
                         allow_multapses=bool(c.with_replacement))
-        if type(c) is connectors.FixedNumberPostConnector:
-            raise NotImplementedError("pyNN.n4d: FixedNumberPostConnector: n4d has no fixed "
-                                      "out-degree rule (FixedNumberPreConnector is n4d's "
-                                      "fixed_indegree)")
         raise NotImplementedError(
             "pyNN.n4d: %s: n4d's connection rules are all_to_all, one_to_one, "
             "fixed_probability, fixed_indegree and fixed_total_number (AllToAll, OneToOne, "
