@@ -373,10 +373,71 @@ static void run_batch(n4d_sim *sim, omp_state *s, uint64_t step0, uint32_t b, bo
     }
 }
 
+/* The "mpi" backend at the start of a run: external input added on one
+ * rank (n4d_sim_add_input, n4d_sim_feed_sense) to neurons that another rank
+ * owns goes to the owner, as (internal index, float bits) pairs; the
+ * sender's copy is cleared (it never updates those neurons). One small
+ * collective per run, none per batch: input changes only between runs. */
+static n4d_status exchange_input(n4d_sim *sim, omp_state *s)
+{
+    const n4d_model *m = sim->model;
+    const n4d_comm *c = &m->comm;
+    const int32_t R = c->size;
+    const uint64_t lo = n4d__own_lo(m), hi = n4d__own_hi(m);
+    uint64_t pairs = 0;
+    if (sim->iext_dirty)
+        for (uint64_t i = 0; i < sim->n; i++)
+            pairs += (i < lo || i >= hi) && sim->iext[i] != 0.0f;
+    if (!reserve(sim, &s->sendbuf, &s->scap, 2 * pairs + 1))
+        return n4d__error(&sim->hdr, N4D_E_NOMEM, "mpi: out of memory for %llu inputs to send",
+                          (unsigned long long)pairs);
+    uint64_t k = 0;
+    if (pairs)
+        for (uint64_t i = 0; i < sim->n; i++)
+            if ((i < lo || i >= hi) && sim->iext[i] != 0.0f) {
+                s->sendbuf[k++] = (uint32_t)i;
+                memcpy(&s->sendbuf[k++], &sim->iext[i], sizeof(float));
+                sim->iext[i] = 0.0f;
+            }
+    const uint64_t bytes = k * sizeof(uint32_t);
+    const uint64_t t0 = n4d__now_ns();
+    n4d_status st = c->allgather(c->user, &bytes, sizeof bytes, s->counts);
+    uint64_t total = 0;
+    for (int32_t r = 0; r < R && !st; r++)
+        total += s->counts[r];
+    if (!st && total) {
+        if (!reserve(sim, &s->recvbuf, &s->rcap, total / sizeof(uint32_t) + 1))
+            return n4d__error(&sim->hdr, N4D_E_NOMEM, "mpi: out of memory for %llu bytes of input",
+                              (unsigned long long)total);
+        st = c->allgatherv(c->user, s->sendbuf, s->counts, s->recvbuf);
+    }
+    sim->dist.exchange_s += (double)(n4d__now_ns() - t0) * 1e-9;
+    if (st)
+        return n4d__error(&sim->hdr, st, "mpi: rank %d: the input exchange at step %llu failed (%s)",
+                          c->rank, (unsigned long long)sim->step, n4d_status_string(st));
+    sim->dist.bytes_sent += bytes;
+    sim->dist.bytes_received += total;
+    for (uint64_t w = 0; w + 2 <= total / sizeof(uint32_t); w += 2) {
+        const uint32_t i = s->recvbuf[w];
+        if (i < lo || i >= hi)
+            continue;
+        float v;
+        memcpy(&v, &s->recvbuf[w + 1], sizeof v);
+        sim->iext[i] += v; /* in rank order */
+        sim->iext_dirty = true;
+    }
+    return N4D_OK;
+}
+
 static n4d_status omp_run(n4d_sim *sim, uint64_t steps)
 {
     omp_state *s = sim->backend_state;
     const int T = s->threads;
+    if (s->dist && sim->model->comm.size > 1) {
+        n4d_status st = exchange_input(sim, s);
+        if (st)
+            return st;
+    }
     if (s->pending_from < s->pending_to) {
         uint32_t n = s->pending_to - s->pending_from;
         uint32_t take = steps < n ? (uint32_t)steps : n;

@@ -27,21 +27,21 @@ n4d_status n4d_model_set_comm(n4d_model *m, const n4d_comm *comm)
         return N4D_E_INVALID_ARG;
     n4d__model_clear_error(m);
     if (m->built)
-        return n4d__error(&m->hdr, N4D_E_STATE,
+        return n4d__model_error(m, N4D_E_STATE,
                           "n4d_model_set_comm: the model is already built (set the communicator "
                           "before n4d_model_build)");
     if (!comm || comm->struct_size < sizeof(uint32_t))
-        return n4d__error(&m->hdr, N4D_E_INVALID_ARG,
+        return n4d__model_error(m, N4D_E_INVALID_ARG,
                           "n4d_model_set_comm: the communicator is NULL or has no struct_size");
     n4d_comm c;
     n4d_comm_init(&c);
     N4D__COPY_IN(c, comm);
     if (c.size < 1 || c.rank < 0 || c.rank >= c.size)
-        return n4d__error(&m->hdr, N4D_E_INVALID_ARG,
+        return n4d__model_error(m, N4D_E_INVALID_ARG,
                           "n4d_model_set_comm: rank %d of %d (expected 0 <= rank < size)", c.rank,
                           c.size);
     if (c.size > 1 && (!c.allgather || !c.allgatherv))
-        return n4d__error(&m->hdr, N4D_E_INVALID_ARG,
+        return n4d__model_error(m, N4D_E_INVALID_ARG,
                           "n4d_model_set_comm: %d ranks but no allgather/allgatherv function",
                           c.size);
     m->comm = c;
