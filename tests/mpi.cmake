@@ -12,6 +12,10 @@
 # (more ranks than cores: ranks and OpenMP threads yield while they wait
 # instead of spinning, else an oversubscribed run crawls)
 set(N4D_MPI_TEST_ENV "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1;OMPI_MCA_mpi_yield_when_idle=1;OMP_WAIT_POLICY=PASSIVE")
+if(N4D_SANITIZE) # Open MPI's own allocations kept until exit (tests/mpi/lsan.supp)
+  list(APPEND N4D_MPI_TEST_ENV
+    "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_LIST_DIR}/mpi/lsan.supp:fast_unwind_on_malloc=0")
+endif()
 if(N4D_BUILD_MPI)
   add_executable(test_mpi ${CMAKE_CURRENT_LIST_DIR}/mpi/test_mpi.c)
   target_compile_definitions(test_mpi PRIVATE _POSIX_C_SOURCE=200809L
