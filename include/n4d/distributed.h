@@ -56,7 +56,8 @@ N4D_API n4d_status n4d_model_set_comm(n4d_model *model, const n4d_comm *comm);
 /** What a rank holds of a built model. */
 typedef struct n4d_dist_info {
     uint32_t struct_size;       /**< sizeof(n4d_dist_info) */
-    int32_t rank, size;         /**< 0 and 1 for a model without communicator */
+    int32_t rank;               /**< this rank (0 for a model without communicator) */
+    int32_t size;               /**< ranks (1 for a model without communicator) */
     uint64_t first_neuron;      /**< owned internal range [first, first + num_neurons) */
     uint64_t num_neurons;       /**< neurons this rank updates */
     uint64_t local_synapses;    /**< synapses stored here (targets owned) */
