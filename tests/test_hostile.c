@@ -10,7 +10,8 @@
  *   4. a small 4DNC HDF5 save declaring a 5e7 x 10 neurons dataset with no
  *      data;
  *   5. a 300-byte config of 1e8 neurons all_to_all (refused before any
- *      placement or counting, with the figure);
+ *      placement or counting, with the figure), and a model whose synapses
+ *      do not fit in the context's memory limit;
  *   6. many populations and projections: names found by hash (behaviour
  *      only; the load time is in bench/RESULTS.md, config_bench). */
 #include <setjmp.h>
@@ -246,6 +247,61 @@ static void test_synapse_limit_first(void **state)
     }
     assert_int_equal(mem_current(ctx), 0);
     n4d_context_destroy(ctx);
+}
+
+/* The context's memory limit: a model whose expected synapses do not fit in
+ * what is left is refused before the build places anything; the same model
+ * builds with room; a limit hit during the build fails cleanly. */
+static void test_memory_limit(void **state)
+{
+    (void)state;
+    static const char json[] =
+        "{\"lattice_shape\": [100, 100, 1, 1], \"areas\": [{\"name\": \"a\", "
+        "\"coord_ranges\": {\"x\": [0, 99], \"y\": [0, 99], \"z\": [0, 0], \"w\": [0, 0]}}], "
+        "\"neuron_model\": {\"type\": \"lif\"}, \"populations\": [{\"name\": \"E\", \"area\": "
+        "\"a\"}], \"projections\": [{\"name\": \"EE\", \"source\": \"E\", \"target\": \"E\", "
+        "\"rule\": \"fixed_probability\", \"p\": 0.5, \"weight\": 1.0}]}";
+    /* 1e4 neurons, about 5e7 synapses: 400 MB. Limits: 64 MiB (refused by
+     * the estimate), 2 GiB (builds; its peak is measured), then between
+     * the estimate and that peak (passes the estimate, runs out during the
+     * build: N4D_E_NOMEM, nothing left allocated) */
+    uint64_t limits[3] = {64u << 20, 2048u << 20, 0}, peak = 0;
+    for (int k = 0; k < 3; k++) {
+        n4d_context_options co;
+        n4d_context_options_init(&co);
+        co.memory_limit = limits[k];
+        n4d_context *ctx = NULL;
+        OK(n4d_context_create(&co, &ctx));
+        n4d_model *m = NULL;
+        ASSERT_OK(n4d_model_from_json_string(ctx, json, strlen(json), "limit.json", &m), ctx);
+        n4d_status st = n4d_model_build(m);
+        n4d_memory_stats ms;
+        memset(&ms, 0, sizeof ms);
+        ms.struct_size = sizeof ms;
+        OK(n4d_context_memory(ctx, &ms));
+        if (k == 0) {
+            ASSERT_ERR_MSG(st, N4D_E_LIMIT, m,
+                           "needs about 5e+07 synapses (400.0 MB of synapses at 8 bytes each; "
+                           "projection \"EE\", fixed_probability from 1e+04 to 1e+04 neurons");
+            CHECK(strstr(n4d_last_error(m), "memory limit of 67.1 MB leaves"), "%s",
+                  n4d_last_error(m));
+            CHECK(ms.peak[N4D_MEM_NEURONS] == 0, "%llu bytes of neurons before the refusal",
+                  (unsigned long long)ms.peak[N4D_MEM_NEURONS]);
+        } else if (k == 1) {
+            ASSERT_OK(st, m);
+            peak = ms.total_peak;
+            CHECK(peak <= limits[k] && peak > 400000000u, "peak %llu",
+                  (unsigned long long)peak);
+            limits[2] = 400000000u + (peak - 400000000u) / 2;
+        } else {
+            ASSERT_ERR_MSG(st, N4D_E_NOMEM, m, "");
+            CHECK(ms.total_peak <= limits[k], "peak %llu above the limit %llu",
+                  (unsigned long long)ms.total_peak, (unsigned long long)limits[k]);
+        }
+        n4d_model_destroy(m);
+        assert_int_equal(mem_current(ctx), 0);
+        n4d_context_destroy(ctx);
+    }
 }
 
 /* ---- 6. many names --------------------------------------------------------- */
@@ -558,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_refractory_config),
         cmocka_unit_test(test_refractory_4dnc),
         cmocka_unit_test(test_synapse_limit_first),
+        cmocka_unit_test(test_memory_limit),
         cmocka_unit_test(test_many_names),
 #if N4D_TEST_HDF5
         cmocka_unit_test(test_model_file_sizes),

@@ -119,6 +119,42 @@ static void del(hid_t f, const char *path)
     assert_true(H5Ldelete(f, path, H5P_DEFAULT) >= 0);
 }
 
+/* Writes the checksum n4d keeps on a contiguous dataset (docs/storage.md:
+ * Fletcher's sums over its bytes modulo 2^64, and their count), as a writer
+ * of the format would: the mutations below rewrite values as a faulty or
+ * hostile writer would, whose files carry valid checksums, so that the
+ * loader's own checks are reached. */
+static void reseal(hid_t f, const char *path)
+{
+    hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
+    assert_true(d >= 0);
+    hid_t dcpl = H5Dget_create_plist(d), ft = H5Dget_type(d), sp = H5Dget_space(d);
+    if (H5Pget_layout(dcpl) == H5D_CONTIGUOUS && H5Tis_variable_str(ft) <= 0) {
+        size_t total = (size_t)H5Sget_simple_extent_npoints(sp) * H5Tget_size(ft);
+        unsigned char *buf = malloc(total + 1);
+        if (total)
+            assert_true(H5Dread(d, ft, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
+        uint64_t sum[3] = {0, 0, total};
+        for (size_t i = 0; i < total; i++) {
+            sum[0] += buf[i];
+            sum[1] += sum[0];
+        }
+        free(buf);
+        if (H5Aexists(d, "n4d_checksum") > 0)
+            assert_true(H5Adelete(d, "n4d_checksum") >= 0);
+        hsize_t three = 3;
+        hid_t asp = H5Screate_simple(1, &three, NULL);
+        hid_t a = H5Acreate2(d, "n4d_checksum", H5T_STD_U64LE, asp, H5P_DEFAULT, H5P_DEFAULT);
+        assert_true(a >= 0 && H5Awrite(a, H5T_NATIVE_UINT64, sum) >= 0);
+        H5Aclose(a);
+        H5Sclose(asp);
+    }
+    H5Pclose(dcpl);
+    H5Tclose(ft);
+    H5Sclose(sp);
+    H5Dclose(d);
+}
+
 static void put_dset(hid_t f, const char *path, hid_t type, int rank, const hsize_t *dims,
                      const void *data)
 {
@@ -131,6 +167,7 @@ static void put_dset(hid_t f, const char *path, hid_t type, int rank, const hsiz
         assert_true(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
     H5Dclose(d);
     H5Sclose(sp);
+    reseal(f, path);
 }
 
 /* Reads a whole dataset as `type` (elem bytes each); dims receives its shape. */
@@ -158,6 +195,7 @@ static void set_dset(hid_t f, const char *path, hid_t type, const void *buf)
     assert_true(d >= 0);
     assert_true(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
     H5Dclose(d);
+    reseal(f, path);
 }
 
 /* Sets element idx (negative: from the end) of a 1-D integer dataset. */
@@ -207,17 +245,21 @@ static void del_attr(hid_t f, const char *obj, const char *name)
     assert_true(H5Adelete_by_name(f, obj, name, H5P_DEFAULT) >= 0);
 }
 
+/* A fixed-length string dataset (n4d writes its strings so). */
 static char *get_str(hid_t f, const char *path)
 {
     hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
     assert_true(d >= 0);
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    char *p = NULL;
-    assert_true(H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &p) >= 0);
-    char *s = strdup(p);
-    H5free_memory(p);
+    hid_t ft = H5Dget_type(d);
+    assert_true(H5Tis_variable_str(ft) == 0);
+    size_t size = H5Tget_size(ft);
+    hid_t t = H5Tcopy(ft);
+    H5Tset_size(t, size + 1);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    char *s = calloc(1, size + 1);
+    assert_true(H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, s) >= 0);
     H5Tclose(t);
+    H5Tclose(ft);
     H5Dclose(d);
     return s;
 }
@@ -227,11 +269,28 @@ static void put_str(hid_t f, const char *path, const char *s)
     if (H5Lexists(f, path, H5P_DEFAULT) > 0)
         del(f, path);
     hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_size(t, strlen(s));
+    H5Tset_strpad(t, H5T_STR_NULLPAD);
+    H5Tset_cset(t, H5T_CSET_UTF8);
     hid_t sp = H5Screate(H5S_SCALAR);
     hid_t d = H5Dcreate2(f, path, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     assert_true(d >= 0);
-    assert_true(H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) >= 0);
+    assert_true(H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, s) >= 0);
+    H5Dclose(d);
+    H5Sclose(sp);
+    H5Tclose(t);
+    reseal(f, path);
+}
+
+/* The same as a variable-length string, without a checksum. */
+static void put_vlen_str(hid_t f, const char *path, const char *s)
+{
+    del(f, path);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t d = H5Dcreate2(f, path, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(d >= 0 && H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) >= 0);
     H5Dclose(d);
     H5Sclose(sp);
     H5Tclose(t);
@@ -255,7 +314,7 @@ static void m_magic_missing(hid_t f) { del_attr(f, "/", "magic"); }
 static void m_magic_float(hid_t f) { float v = 2682.0f; put_attr(f, "/", "magic", H5T_NATIVE_FLOAT, 1, &v); }
 static void m_version(hid_t f) { uint32_t v[2] = {1, 0}; put_attr(f, "/", "version", H5T_NATIVE_UINT32, 2, v); }
 static void m_version_missing(hid_t f) { del_attr(f, "/", "version"); }
-static void m_format(hid_t f) { uint32_t v = 2; put_attr(f, "/n4d", "format_version", H5T_NATIVE_UINT32, 1, &v); }
+static void m_format(hid_t f) { uint32_t v = 3; put_attr(f, "/n4d", "format_version", H5T_NATIVE_UINT32, 1, &v); }
 static void m_format_missing(hid_t f) { del_attr(f, "/n4d", "format_version"); }
 static void m_kind(hid_t f) { put_attr_str(f, "/n4d", "kind", "spikes"); }
 static void m_no_n4d(hid_t f) { del(f, "/n4d"); }
@@ -270,6 +329,24 @@ static void m_layout_order(hid_t f) { int32_t v[3] = {7, 0, 0}; put_attr(f, "/n4
 static void m_duration(hid_t f) { double v = NAN; put_attr(f, "/n4d", "default_duration", H5T_NATIVE_DOUBLE, 1, &v); }
 static void m_seed_missing(hid_t f) { del_attr(f, "/n4d", "seed"); }
 static void m_desc_missing(hid_t f) { del(f, "/n4d/description"); }
+static void m_desc_vlen(hid_t f)
+{
+    char *s = get_str(f, "/n4d/description");
+    put_vlen_str(f, "/n4d/description", s);
+    free(s);
+}
+static void m_sum_missing(hid_t f) { del_attr(f, "/n4d/synapses/target", "n4d_checksum"); }
+static void m_sum_short(hid_t f)
+{
+    hid_t d = H5Dopen2(f, "/n4d/synapses/weight_q", H5P_DEFAULT);
+    hid_t a = H5Aopen(d, "n4d_checksum", H5P_DEFAULT);
+    uint64_t sum[3];
+    assert_true(H5Aread(a, H5T_NATIVE_UINT64, sum) >= 0);
+    sum[2] -= 4;
+    assert_true(H5Awrite(a, H5T_NATIVE_UINT64, sum) >= 0);
+    H5Aclose(a);
+    H5Dclose(d);
+}
 static void m_desc_json(hid_t f) { put_str(f, "/n4d/description", "{\"format\": \"n4d-model-description\", "); }
 static void m_desc_array(hid_t f) { put_str(f, "/n4d/description", "[1, 2, 3]"); }
 static void m_desc_nopops(hid_t f) { edit_str(f, "/n4d/description", "\"populations\"", "\"populationz\""); }
@@ -778,6 +855,10 @@ static const damage cases[] = {
     {"version_missing", B_MODEL, LOAD, m_version_missing, "version"},
     {"format_version", B_MODEL, LOAD, m_format, "format_version"},
     {"format_missing", B_MODEL, LOAD, m_format_missing, "format_version"},
+    {"desc_vlen", B_MODEL, LOAD, m_desc_vlen, "/n4d/description: has no checksum"},
+    {"sum_missing", B_CONTIG, LOAD, m_sum_missing, "target: has no checksum"},
+    {"sum_missing_mmap", B_CONTIG, LOAD_MMAP, m_sum_missing, "target: has no checksum"},
+    {"sum_short", B_CONTIG, LOAD, m_sum_short, "weight_q: its checksum covers"},
     {"kind", B_MODEL, LOAD, m_kind, "kind"},
     {"no_n4d", B_MODEL, LOAD, m_no_n4d, "/n4d"},
     {"lattice3", B_MODEL, LOAD, m_lattice3, "lattice"},
@@ -975,7 +1056,10 @@ static const raw_damage raws[] = {
     {"ck_absent", B_NONE, RESUME, 6, 0, NULL, NULL, "cannot open"},
     {"4dnc_absent", B_NONE, IMPORT, 6, 0, NULL, NULL, "cannot open"},
     {"gz_chunk", B_GZ, LOAD, 7, 0, NULL, NULL, SYN "target"},
-    {"contig_data", B_CONTIG, LOAD, 8, 0, NULL, NULL, SYN "target"},
+    {"contig_data", B_CONTIG, LOAD, 8, 0, NULL, NULL, SYN "target: checksum mismatch"},
+    {"contig_mmap", B_CONTIG, LOAD_MMAP, 8, 0, NULL, NULL, SYN "target: checksum mismatch"},
+    {"chunk_data", B_MODEL, LOAD, 7, 0, NULL, NULL, SYN "target: cannot read rows"},
+    {"chunk_range", B_MODEL, LOAD_RANGE, 7, 0, NULL, NULL, SYN "target: cannot read rows"},
     /* 4D Neural Cognition JSON saves */
     {"4dnc_json_trunc", B_4JSON, IMPORT, 0, 0.5, NULL, NULL, "invalid JSON"},
     {"4dnc_json_weight", B_4JSON, IMPORT, 3, 0, "\"weight\": 6.727490373813665",

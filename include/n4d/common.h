@@ -121,6 +121,13 @@ typedef struct n4d_context_options {
     n4d_log_fn log;          /**< NULL: no logging */
     void *log_user_data;     /**< passed to `log` */
     int32_t log_level;       /**< messages above this level are dropped (default N4D_LOG_WARN) */
+    /** Most bytes the context's models and sims may hold at once (all tags,
+     * as n4d_context_memory counts them); 0 (default): no limit. An
+     * allocation beyond it fails (N4D_E_NOMEM, nothing is left half made),
+     * and a build whose rules are expected to draw more synapses than fit
+     * in what is left is refused before it places or draws anything
+     * (N4D_E_LIMIT, with the figures). Memory-mapped files do not count. */
+    uint64_t memory_limit;
 } n4d_context_options;
 
 /** Fills `opt` with defaults (libc allocator, no logging). */

@@ -47,7 +47,7 @@ class n4d_allocator(Structure):
 
 class n4d_context_options(Structure):
     _fields_ = [("struct_size", c_uint32), ("allocator", n4d_allocator), ("log", LOG_FN),
-                ("log_user_data", c_void_p), ("log_level", c_int32)]
+                ("log_user_data", c_void_p), ("log_level", c_int32), ("memory_limit", c_uint64)]
 
 
 class n4d_memory_stats(Structure):

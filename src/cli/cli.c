@@ -38,6 +38,15 @@ static int set_threads(run_opts *o, const char *val)
     return EXIT_OK;
 }
 
+static int set_memory_limit(run_opts *o, const char *val)
+{
+    if (!parse_size(val, &o->memory_limit) || o->memory_limit == 0)
+        return usage_error("--memory-limit: expected a size in bytes > 0 such as 512M, 8G or "
+                           "2Gi, got '%s'",
+                           val);
+    return EXIT_OK;
+}
+
 static int set_build_backend(run_opts *o, const char *val)
 {
     o->build_backend = val; /* checked by the library */
@@ -231,6 +240,10 @@ static const cli_option options[] = {
     {"--compress", NULL, NULL, NULL, false, RUN_CMDS, set_compress,
      "compress inactive neurons (defaults of n4d_compress_options)\n"
      "and print the compression statistics after the summary"},
+    {"--memory-limit", NULL, "SIZE", "a value", false, MODEL_CMDS | CLI_IMPORT, set_memory_limit,
+     "most memory the library may hold (512M, 8G, 2Gi): an\n"
+     "allocation beyond it fails, and a model whose synapses\n"
+     "would not fit is refused before it is built"},
     {"--build-backend", NULL, "B", "a value", false, MODEL_CMDS, set_build_backend,
      "where the synapses are generated (docs/gpu.md): cpu\n(default), auto, "
      "cuda or cuda:N (the same model, bit for bit)"},

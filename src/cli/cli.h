@@ -50,6 +50,7 @@ typedef struct run_opts {
     const char *output;
     int32_t reference_inhibition;
     int32_t static_weights;
+    uint64_t memory_limit; /* bytes; 0: none (n4d_context_options.memory_limit) */
 } run_opts;
 
 /* Parses the arguments after the command `cmd` (one CLI_ bit) with the
@@ -84,6 +85,9 @@ int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void library_error(const void *handle, n4d_status st, const char *what);
 /* Decimal unsigned integer: digits only (no sign, no spaces), no overflow. */
 bool parse_u64(const char *s, uint64_t *out);
+/* A size in bytes: "512M", "8G", "2Gi", "1000000" (k, M, G, T: powers of
+ * 1000; Ki, Mi, Gi, Ti: of 1024; an optional B). */
+bool parse_size(const char *s, uint64_t *out);
 /* Finite decimal number, no leading spaces, nothing after it. */
 bool parse_double(const char *s, double *out);
 /* Whether s ends with suffix (lower case), ignoring ASCII case. */
@@ -98,8 +102,9 @@ const char *human_seconds(double s, char *buf, size_t cap);
 int load_exit_code(n4d_status st);
 /* Whether `path` starts with the HDF5 signature (a saved model). */
 bool is_hdf5(const char *path);
-/* Creates the context with the log callback. */
-int make_context(cli_log *lg, n4d_context **ctx_out);
+/* Creates the context with the log callback and the memory limit (bytes,
+ * 0: none). */
+int make_context(cli_log *lg, uint64_t memory_limit, n4d_context **ctx_out);
 /* Creates the context, loads the config (JSON, or a saved HDF5 model),
  * applies the seed, the build threads, backend and layout. On failure
  * prints the error and returns the exit status. */

@@ -321,7 +321,7 @@ static int bench_gpu(int argc, char **argv)
     cli_log lg = {false};
     n4d_context *ctx = NULL;
     n4d_gpu *gpu = NULL;
-    int rc = make_context(&lg, &ctx);
+    int rc = make_context(&lg, 0, &ctx);
     if (rc != EXIT_OK)
         return rc;
     n4d_status st = n4d_gpu_create(ctx, NULL, &gpu); /* the GPU if usable, else the CPU */

@@ -21,7 +21,7 @@ int cmd_import(int argc, char **argv)
     cli_log lg = {false};
     n4d_context *ctx = NULL;
     n4d_model *m = NULL;
-    rc = make_context(&lg, &ctx);
+    rc = make_context(&lg, o.memory_limit, &ctx);
     if (rc != EXIT_OK)
         return rc;
     n4d_status st = n4d_model_import_4dnc(ctx, in, &io, &m);

@@ -195,7 +195,7 @@ static int run_or_resume(int argc, char **argv, bool resume)
     double t0 = now_s(), build_s = 0;
     uint64_t first_step = 0;
     if (resume) {
-        if ((rc = make_context(&lg, &ctx)) != EXIT_OK)
+        if ((rc = make_context(&lg, o.memory_limit, &ctx)) != EXIT_OK)
             goto done;
         n4d_resume_options ro;
         n4d_resume_options_init(&ro);

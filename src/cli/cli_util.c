@@ -81,6 +81,34 @@ bool parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
+/* A size in bytes: digits with an optional suffix k, M, G, T (powers of
+ * 1000) or Ki, Mi, Gi, Ti (powers of 1024), and an optional "B". */
+bool parse_size(const char *s, uint64_t *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno == ERANGE || !end)
+        return false;
+    static const char units[] = "kMGT";
+    uint64_t mul = 1;
+    const char *u = *end ? strchr(units, *end) : NULL;
+    if (u) {
+        const bool binary = end[1] == 'i';
+        for (const char *k = units; k <= u; k++)
+            mul *= binary ? 1024u : 1000u;
+        end += binary ? 2 : 1;
+    }
+    if (*end == 'B')
+        end++;
+    if (*end != '\0' || (mul > 1 && v > UINT64_MAX / mul))
+        return false;
+    *out = (uint64_t)v * mul;
+    return true;
+}
+
 /* Finite decimal number, no leading spaces, nothing after it. */
 bool parse_double(const char *s, double *out)
 {
@@ -170,14 +198,15 @@ bool is_hdf5(const char *path)
     return n == sizeof head && memcmp(head, sig, sizeof sig) == 0;
 }
 
-/* Creates the context with the log callback. */
-int make_context(cli_log *lg, n4d_context **ctx_out)
+/* Creates the context with the log callback and the memory limit. */
+int make_context(cli_log *lg, uint64_t memory_limit, n4d_context **ctx_out)
 {
     n4d_context_options copt;
     n4d_context_options_init(&copt);
     copt.log = log_cb;
     copt.log_user_data = lg;
     copt.log_level = N4D_LOG_WARN;
+    copt.memory_limit = memory_limit;
     n4d_status st = n4d_context_create(&copt, ctx_out);
     if (st != N4D_OK) {
         errorf("cannot create a context: %s", n4d_status_string(st));
@@ -191,17 +220,11 @@ int make_context(cli_log *lg, n4d_context **ctx_out)
  * returns the exit status. */
 int load_model(const run_opts *o, cli_log *lg, n4d_context **ctx_out, n4d_model **model_out)
 {
-    n4d_context_options copt;
-    n4d_context_options_init(&copt);
-    copt.log = log_cb;
-    copt.log_user_data = lg;
-    copt.log_level = N4D_LOG_WARN;
     n4d_context *ctx = NULL;
-    n4d_status st = n4d_context_create(&copt, &ctx);
-    if (st != N4D_OK) {
-        errorf("cannot create a context: %s", n4d_status_string(st));
-        return EXIT_RUNTIME;
-    }
+    n4d_status st;
+    int rc = make_context(lg, o->memory_limit, &ctx);
+    if (rc != EXIT_OK)
+        return rc;
     n4d_model *m = NULL;
     const bool saved = is_hdf5(o->config);
     st = saved ? n4d_model_load(ctx, o->config, NULL, &m)

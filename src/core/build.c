@@ -169,7 +169,8 @@ static void human_bytes(double b, char *out, size_t cap)
 }
 
 /* Refuses, before placement and generation, a model whose rules are
- * expected to draw more synapses than the limit (all_to_all Npre Npost,
+ * expected to draw more synapses than the limit, or than fit in what the
+ * context's memory limit leaves (all_to_all Npre Npost,
  * fixed_probability p Npre Npost, fixed_indegree n Npost, fixed_total_number
  * n, one_to_one Npre, distance rules bounded by their kernel and cutoff):
  * counting them would take minutes and gigabytes first. */
@@ -197,19 +198,28 @@ static n4d_status check_expected_synapses(n4d_model *m)
             wj = pj;
         }
     }
-    if (!(total > (double)N4D__MAX_SYNAPSES))
+    const uint64_t left = n4d__memory_left(m->ctx);
+    const bool over_limit = total > (double)N4D__MAX_SYNAPSES;
+    if (!over_limit && !(left != UINT64_MAX && total * 8.0 > (double)left))
         return N4D_OK;
-    char bytes[32];
+    char bytes[32], why[128];
     human_bytes(total * 8.0, bytes, sizeof bytes);
+    if (over_limit) {
+        snprintf(why, sizeof why, "the limit is 2^40 (%.3g) synapses", (double)N4D__MAX_SYNAPSES);
+    } else {
+        char limit[32], free_b[32];
+        human_bytes((double)m->ctx->memory_limit, limit, sizeof limit);
+        human_bytes((double)left, free_b, sizeof free_b);
+        snprintf(why, sizeof why, "the context's memory limit of %s leaves %s", limit, free_b);
+    }
     const n4d__projection *pr = &m->projs[wj];
     return n4d__error(&m->hdr, N4D_E_LIMIT,
                       "the model needs about %.3g synapses (%s of synapses at 8 bytes each; "
                       "projection \"%s\", %s from %.3g to %.3g neurons, alone needs about "
-                      "%.3g): the limit is 2^40 (%.3g) synapses",
+                      "%.3g): %s",
                       total, bytes, pr->name, rule_name_of(pr->d.rule),
                       expected_pop_size(m, &m->pops[pr->source]),
-                      expected_pop_size(m, &m->pops[pr->target]), worst,
-                      (double)N4D__MAX_SYNAPSES);
+                      expected_pop_size(m, &m->pops[pr->target]), worst, why);
 }
 
 /* ---- site lookup for distance rules --------------------------------------- */

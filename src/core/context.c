@@ -134,6 +134,7 @@ n4d_status n4d_context_create(const n4d_context_options *opt, n4d_context **out)
     ctx->log = o.log;
     ctx->log_user_data = o.log_user_data;
     ctx->log_level = o.log_level;
+    ctx->memory_limit = o.memory_limit;
     *out = ctx;
     return N4D_OK;
 }
@@ -181,14 +182,27 @@ void *n4d__alloc_aligned(n4d_context *ctx, n4d_mem_tag tag, size_t size, size_t 
 {
     if (size == 0)
         size = 1;
-    void *p = ctx->alloc.alloc(ctx->alloc.user_data, size, align);
-    if (!p)
+    /* reserve first, so that concurrent allocations cannot pass the limit */
+    uint64_t tot = atomic_fetch_add(&ctx->total_current, size) + size;
+    void *p = ctx->memory_limit && (tot > ctx->memory_limit || tot < size)
+                  ? NULL
+                  : ctx->alloc.alloc(ctx->alloc.user_data, size, align);
+    if (!p) {
+        atomic_fetch_sub(&ctx->total_current, size);
         return NULL;
+    }
+    raise_peak(&ctx->total_peak, tot);
     uint64_t cur = atomic_fetch_add(&ctx->current[tag], size) + size;
     raise_peak(&ctx->peak[tag], cur);
-    uint64_t tot = atomic_fetch_add(&ctx->total_current, size) + size;
-    raise_peak(&ctx->total_peak, tot);
     return p;
+}
+
+uint64_t n4d__memory_left(const n4d_context *ctx)
+{
+    if (!ctx->memory_limit)
+        return UINT64_MAX;
+    const uint64_t used = atomic_load(&ctx->total_current);
+    return used < ctx->memory_limit ? ctx->memory_limit - used : 0;
 }
 
 void n4d__account(n4d_context *ctx, n4d_mem_tag tag, int64_t delta)

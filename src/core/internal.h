@@ -49,6 +49,7 @@ struct n4d_context {
     n4d_log_fn log;
     void *log_user_data;
     int32_t log_level;
+    uint64_t memory_limit; /* 0: none (n4d_context_options.memory_limit) */
     _Atomic uint64_t current[N4D_MEM_TAG_COUNT];
     _Atomic uint64_t peak[N4D_MEM_TAG_COUNT];
     _Atomic uint64_t total_current;
@@ -67,6 +68,9 @@ void n4d__free(n4d_context *ctx, n4d_mem_tag tag, void *ptr, size_t size);
  * elements; returns false (buffer untouched) on failure. */
 bool n4d__grow(n4d_context *ctx, n4d_mem_tag tag, void **ptr, size_t *cap, size_t need, size_t elem);
 char *n4d__strdup(n4d_context *ctx, const char *s);
+/* Bytes the context may still allocate under its memory limit (UINT64_MAX
+ * without a limit). */
+uint64_t n4d__memory_left(const n4d_context *ctx);
 /* Whether ctx allocates with the library's default (libc) allocator. */
 bool n4d__default_allocator(const n4d_context *ctx);
 /* Adds delta bytes to a tag's (and the total's) current count without an

@@ -221,16 +221,202 @@ static n4d_status check_storage(n4d__h5 *h, hid_t d, hid_t ft, int rank, const h
                             (unsigned long long)fsize);
     hid_t dcpl = H5Dget_create_plist(d);
     const int nf = dcpl >= 0 ? H5Pget_nfilters(dcpl) : -1;
+    /* only a compressing filter lets the data outgrow their storage */
+    bool expands = false;
+    for (int i = 0; i < nf; i++) {
+        unsigned flags = 0, cfg = 0;
+        size_t nv = 0;
+        H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &nv, NULL, 0, NULL, &cfg);
+        if (id != H5Z_FILTER_FLETCHER32 && id != H5Z_FILTER_SHUFFLE)
+            expands = true;
+    }
     n4d__h5_close(dcpl);
     if (nf < 0)
         return n4d__h5_fail(h, N4D_E_FORMAT, full, true, "cannot read the filters");
-    const double most = (nf > 0 ? stored * N4D__H5_MAX_RATIO : stored) + N4D__H5_FREE_BYTES;
+    const double most = (expands ? stored * N4D__H5_MAX_RATIO : stored) + N4D__H5_FREE_BYTES;
     if (declared > most)
         return n4d__h5_fail(h, N4D_E_FORMAT, full, false,
                             "declares %.0f bytes of data but stores only %.0f bytes%s (never "
                             "written or damaged)",
-                            declared, stored, nf > 0 ? " (compressed)" : "");
+                            declared, stored, expands ? " (compressed)" : "");
     return N4D_OK;
+}
+
+/* ---- checksums of contiguous datasets ------------------------------------------ */
+
+/* HDF5's Fletcher32 filter needs chunked storage, which memory mapping
+ * cannot use: a contiguous dataset carries n4d's own sum of its bytes in
+ * the file's (little-endian) order, attribute N4D__H5_SUM_ATTR = {a, b,
+ * bytes covered}, extended by each in-order write and verified when the
+ * dataset is opened. a and b are Fletcher's sums over bytes modulo 2^64 (a
+ * flipped bit always changes a); the attribute itself sits in the
+ * checksummed object header. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "n4d's file checksums (and memory-mapped files) assume a little-endian host"
+#endif
+
+typedef struct h5_sum {
+    uint64_t a, b, n;
+} h5_sum;
+
+static void sum_add(h5_sum *s, const void *p, size_t len)
+{
+    const unsigned char *c = p;
+    uint64_t a = s->a, b = s->b;
+    /* per block of n bytes: b += n a + sum (n - i) c[i], a += sum c[i]
+     * (the same sums as the byte loop, but independent terms: vectorised;
+     * for n <= 4096 both block sums fit 32 bits: 255 n (n + 1) / 2 < 2^32) */
+    for (size_t off = 0; off < len; off += 4096) {
+        const size_t n = len - off < 4096 ? len - off : 4096;
+        uint32_t s1 = 0, s2 = 0;
+        for (size_t i = 0; i < n; i++) {
+            s1 += c[off + i];
+            s2 += (uint32_t)(n - i) * c[off + i];
+        }
+        b += (uint64_t)n * a + s2;
+        a += s1;
+    }
+    s->a = a;
+    s->b = b;
+    s->n += len;
+}
+
+static bool is_contiguous(hid_t d)
+{
+    hid_t dcpl = H5Dget_create_plist(d);
+    bool c = dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CONTIGUOUS;
+    n4d__h5_close(dcpl);
+    return c;
+}
+
+/* Extends the checksum of contiguous dataset d by len bytes written at
+ * byte `at`. */
+static n4d_status sum_extend(n4d__h5 *h, hid_t d, uint64_t at, const void *buf, uint64_t len)
+{
+    h5_sum s = {0, 0, 0};
+    hsize_t three = 3;
+    hid_t a = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+    htri_t ex = H5Aexists(d, N4D__H5_SUM_ATTR);
+    if (ex > 0) {
+        a = H5Aopen(d, N4D__H5_SUM_ATTR, H5P_DEFAULT);
+        if (a < 0 || H5Aread(a, H5T_NATIVE_UINT64, &s) < 0)
+            goto fail;
+    } else if (ex == 0) {
+        sp = H5Screate_simple(1, &three, NULL);
+        a = sp >= 0 ? H5Acreate2(d, N4D__H5_SUM_ATTR, H5T_STD_U64LE, sp, H5P_DEFAULT, H5P_DEFAULT)
+                    : H5I_INVALID_HID;
+        if (a < 0)
+            goto fail;
+    } else {
+        goto fail;
+    }
+    if (s.n != at) {
+        char full[600];
+        obj_name(d, NULL, full, sizeof full);
+        n4d__h5_close(a);
+        n4d__h5_close(sp);
+        return n4d__h5_fail(h, N4D_E_INTERNAL, full, false,
+                            "written out of order (byte %llu after %llu): no checksum",
+                            (unsigned long long)at, (unsigned long long)s.n);
+    }
+    sum_add(&s, buf, len);
+    if (H5Awrite(a, H5T_NATIVE_UINT64, &s) < 0)
+        goto fail;
+    H5Aclose(a);
+    n4d__h5_close(sp);
+    return N4D_OK;
+fail:
+    n4d__h5_close(a);
+    n4d__h5_close(sp);
+    char full[600];
+    obj_name(d, NULL, full, sizeof full);
+    return n4d__h5_fail(h, N4D_E_IO, full, true, "cannot write its checksum");
+}
+
+/* Reads the whole of contiguous dataset d (file type ft, `total` bytes) in
+ * blocks and compares the sum with its attribute. */
+static n4d_status sum_verify(n4d__h5 *h, hid_t d, hid_t ft, uint64_t total, const char *full)
+{
+    h5_sum want = {0, 0, 0}, got = {0, 0, 0};
+    if (H5Aexists(d, N4D__H5_SUM_ATTR) <= 0)
+        return n4d__h5_fail(h, N4D_E_FORMAT, full, false,
+                            "has no checksum (attribute \"" N4D__H5_SUM_ATTR "\"), which every "
+                            "contiguous dataset of this file format carries");
+    hid_t a = H5Aopen(d, N4D__H5_SUM_ATTR, H5P_DEFAULT);
+    hid_t asp = a >= 0 ? H5Aget_space(a) : H5I_INVALID_HID;
+    bool ok = asp >= 0 && H5Sget_simple_extent_npoints(asp) == 3 &&
+              H5Aread(a, H5T_NATIVE_UINT64, &want) >= 0;
+    n4d__h5_close(asp);
+    n4d__h5_close(a);
+    if (!ok)
+        return n4d__h5_fail(h, N4D_E_FORMAT, full, true, "cannot read its checksum");
+    if (want.n != total)
+        return n4d__h5_fail(h, N4D_E_FORMAT, full, false,
+                            "its checksum covers %llu of its %llu bytes (an interrupted or "
+                            "damaged write)",
+                            (unsigned long long)want.n, (unsigned long long)total);
+    if (H5Tis_variable_str(ft) > 0)
+        return n4d__h5_fail(h, N4D_E_FORMAT, full, false,
+                            "is a variable-length string (not checksummed)");
+    hid_t fs = H5Dget_space(d);
+    const int nd = fs >= 0 ? H5Sget_simple_extent_ndims(fs) : -1;
+    hsize_t dims[2] = {1, 1};
+    if (nd < 0 || nd > 2 || (nd > 0 && H5Sget_simple_extent_dims(fs, dims, NULL) < 0)) {
+        n4d__h5_close(fs);
+        return n4d__h5_fail(h, N4D_E_FORMAT, full, true, "cannot read the shape");
+    }
+    const uint64_t rows = nd == 0 ? 1 : dims[0], row_bytes = total / (rows ? rows : 1);
+    uint64_t block = ((uint64_t)1 << 20) / (row_bytes ? row_bytes : 1);
+    if (block < 1)
+        block = 1;
+    if (nd == 0 || block > rows)
+        block = rows;
+    const size_t cap = (size_t)(block * row_bytes);
+    void *buf = n4d__alloc(h->ctx, N4D_MEM_OTHER, cap ? cap : 1);
+    n4d_status st = N4D_OK;
+    if (!buf) {
+        n4d__h5_close(fs);
+        return n4d__h5_fail(h, N4D_E_NOMEM, full, false, "out of memory to verify the checksum");
+    }
+    for (uint64_t r = 0; r < rows && !st; r += block) {
+        const uint64_t n = rows - r < block ? rows - r : block;
+        herr_t e = -1;
+        if (nd == 0) {
+            e = H5Dread(d, ft, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+        } else {
+            hsize_t start[2] = {r, 0}, cnt[2] = {n, nd == 2 ? dims[1] : 1};
+            hid_t ms = H5Screate_simple(nd, cnt, NULL);
+            if (ms >= 0 && H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL) >= 0)
+                e = H5Dread(d, ft, ms, fs, H5P_DEFAULT, buf);
+            n4d__h5_close(ms);
+        }
+        if (e < 0)
+            st = n4d__h5_fail(h, N4D_E_FORMAT, full, true, "cannot read rows %llu..%llu",
+                              (unsigned long long)r, (unsigned long long)(r + n - 1));
+        else
+            sum_add(&got, buf, (size_t)(n * row_bytes));
+    }
+    n4d__free(h->ctx, N4D_MEM_OTHER, buf, cap ? cap : 1);
+    n4d__h5_close(fs);
+    if (!st && (got.a != want.a || got.b != want.b || got.n != want.n))
+        st = n4d__h5_fail(h, N4D_E_FORMAT, full, false,
+                          "checksum mismatch: its data are damaged");
+    return st;
+}
+
+/* The open's checksum step: contiguous datasets of checksummed files. */
+static n4d_status sum_check(n4d__h5 *h, hid_t d, hid_t ft, hid_t sp, const char *full)
+{
+    if (!h->sums_required || !is_contiguous(d))
+        return N4D_OK;
+    const hssize_t np = H5Sget_simple_extent_npoints(sp);
+    const size_t size = H5Tget_size(ft);
+    if (np < 0 || size == 0)
+        return n4d__h5_fail(h, N4D_E_FORMAT, full, true, "cannot read the shape");
+    const uint64_t total = (uint64_t)np * size;
+    if (total == 0)
+        return N4D_OK;
+    return sum_verify(h, d, ft, total, full);
 }
 
 hid_t n4d__h5_open_dset(n4d__h5 *h, hid_t loc, const char *name, n4d__h5_type type, int rank,
@@ -277,6 +463,12 @@ hid_t n4d__h5_open_dset(n4d__h5 *h, hid_t loc, const char *name, n4d__h5_type ty
             *st = n4d__h5_fail(h, N4D_E_FORMAT, full, false, "wrong shape (expected one string)");
             goto fail;
         }
+        if (H5Tget_size(ft) > ((size_t)1 << 31)) {
+            *st = n4d__h5_fail(h, N4D_E_FORMAT, full, false, "bad string size %zu", H5Tget_size(ft));
+            goto fail;
+        }
+        if ((*st = sum_check(h, d, ft, sp, full)))
+            goto fail;
         H5Tclose(ft);
         H5Sclose(sp);
         return d;
@@ -296,7 +488,7 @@ hid_t n4d__h5_open_dset(n4d__h5 *h, hid_t loc, const char *name, n4d__h5_type ty
             goto fail;
         }
     }
-    if ((*st = check_storage(h, d, ft, rank, cur, full)))
+    if ((*st = check_storage(h, d, ft, rank, cur, full)) || (*st = sum_check(h, d, ft, sp, full)))
         goto fail;
     H5Tclose(ft);
     H5Sclose(sp);
@@ -392,6 +584,7 @@ static n4d_status read_string(n4d__h5 *h, hid_t obj, bool is_attr, const char *f
             goto done;
         }
         if (mt < 0 || H5Tset_size(mt, size + 1) < 0 || H5Tset_strpad(mt, H5T_STR_NULLTERM) < 0 ||
+            H5Tset_cset(mt, H5Tget_cset(ft)) < 0 ||
             (is_attr ? H5Aread(obj, mt, buf) : H5Dread(obj, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf)) < 0) {
             n4d__free(h->ctx, N4D_MEM_OTHER, buf, size + 1);
             st = n4d__h5_fail(h, N4D_E_FORMAT, full, true, "cannot read the string");
@@ -512,23 +705,28 @@ n4d_status n4d__h5_attr_write(n4d__h5 *h, hid_t loc, const char *obj, const char
     return N4D_OK;
 }
 
-static hid_t vlen_str_type(void)
+/* A UTF-8 string type: variable-length (size 0) or of `size` bytes,
+ * NUL-padded (no terminator needed). */
+static hid_t str_type(size_t size)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
-    if (t >= 0 && (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
+    if (t >= 0 && (H5Tset_size(t, size ? size : H5T_VARIABLE) < 0 ||
+                   H5Tset_cset(t, H5T_CSET_UTF8) < 0 ||
+                   (size && H5Tset_strpad(t, H5T_STR_NULLPAD) < 0))) {
         H5Tclose(t);
         return H5I_INVALID_HID;
     }
     return t;
 }
 
-n4d_status n4d__h5_attr_write_str(n4d__h5 *h, hid_t loc, const char *obj, const char *name,
-                                  const char *s)
+static n4d_status attr_write_string(n4d__h5 *h, hid_t loc, const char *obj, const char *name,
+                                    const char *s, bool fixed)
 {
-    hid_t t = vlen_str_type(), sp = H5Screate(H5S_SCALAR);
+    const size_t len = strlen(s);
+    hid_t t = str_type(fixed ? (len ? len : 1) : 0), sp = H5Screate(H5S_SCALAR);
     hid_t a = (t >= 0 && sp >= 0) ? H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)
                                   : H5I_INVALID_HID;
-    herr_t r = a >= 0 ? H5Awrite(a, t, &s) : -1;
+    herr_t r = a < 0 ? -1 : fixed ? H5Awrite(a, t, len ? s : "") : H5Awrite(a, t, &s);
     n4d__h5_close(a);
     n4d__h5_close(sp);
     n4d__h5_close(t);
@@ -538,6 +736,18 @@ n4d_status n4d__h5_attr_write_str(n4d__h5 *h, hid_t loc, const char *obj, const 
         return n4d__h5_fail(h, N4D_E_IO, full, true, "cannot write the attribute");
     }
     return N4D_OK;
+}
+
+n4d_status n4d__h5_attr_write_str(n4d__h5 *h, hid_t loc, const char *obj, const char *name,
+                                  const char *s)
+{
+    return attr_write_string(h, loc, obj, name, s, true);
+}
+
+n4d_status n4d__h5_attr_write_text(n4d__h5 *h, hid_t loc, const char *obj, const char *name,
+                                   const char *s)
+{
+    return attr_write_string(h, loc, obj, name, s, false);
 }
 
 /* ---- creation ---------------------------------------------------------------------- */
@@ -582,6 +792,9 @@ hid_t n4d__h5_create_dset(n4d__h5 *h, hid_t loc, const char *name, n4d__h5_type 
             if (H5Pset_deflate(dcpl, (unsigned)L->gzip) < 0)
                 goto fail;
         }
+        /* last: the checksum covers the stored (compressed) bytes */
+        if (H5Pset_fletcher32(dcpl) < 0)
+            goto fail;
     }
     sp = H5Screate_simple(rank, dims, maxd);
     if (sp < 0)
@@ -612,8 +825,10 @@ n4d_status n4d__h5_write_rows(n4d__h5 *h, hid_t dset, const char *name, n4d__h5_
     hsize_t dims[2] = {0, 1};
     herr_t r = -1;
     hid_t ms = H5I_INVALID_HID;
+    uint64_t row_bytes = 0;
     if (nd >= 1 && nd <= 2 && H5Sget_simple_extent_dims(fs, dims, NULL) >= 0) {
         hsize_t start[2] = {off, 0}, cnt[2] = {count, nd == 2 ? dims[1] : 1};
+        row_bytes = (uint64_t)H5Tget_size(n4d__h5_mem_type(t)) * cnt[1];
         ms = H5Screate_simple(nd, cnt, NULL);
         if (ms >= 0 && H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL) >= 0)
             r = H5Dwrite(dset, n4d__h5_mem_type(t), ms, fs, H5P_DEFAULT, buf);
@@ -626,6 +841,8 @@ n4d_status n4d__h5_write_rows(n4d__h5 *h, hid_t dset, const char *name, n4d__h5_
         return n4d__h5_fail(h, N4D_E_IO, full, true, "cannot write rows %llu..%llu",
                             (unsigned long long)off, (unsigned long long)(off + count - 1));
     }
+    if (is_contiguous(dset))
+        return sum_extend(h, dset, off * row_bytes, buf, count * row_bytes);
     return N4D_OK;
 }
 
@@ -644,21 +861,26 @@ n4d_status n4d__h5_write_dset(n4d__h5 *h, hid_t loc, const char *name, n4d__h5_t
 
 n4d_status n4d__h5_write_str_dset(n4d__h5 *h, hid_t loc, const char *name, const char *s)
 {
-    hid_t t = vlen_str_type(), sp = H5Screate(H5S_SCALAR), lcpl = make_lcpl();
+    const size_t len = strlen(s), size = len ? len : 1;
+    const char *bytes = len ? s : "";
+    hid_t t = str_type(size), sp = H5Screate(H5S_SCALAR), lcpl = make_lcpl();
     hid_t d = (t >= 0 && sp >= 0 && lcpl >= 0)
                   ? H5Dcreate2(loc, name, t, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT)
                   : H5I_INVALID_HID;
-    herr_t r = d >= 0 ? H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) : -1;
+    herr_t r = d >= 0 ? H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes) : -1;
+    n4d_status st = N4D_OK;
+    if (r < 0) {
+        char full[600];
+        obj_name(loc, name, full, sizeof full);
+        st = n4d__h5_fail(h, N4D_E_IO, full, true, "cannot write the string");
+    } else {
+        st = sum_extend(h, d, 0, bytes, size);
+    }
     n4d__h5_close(d);
     n4d__h5_close(sp);
     n4d__h5_close(t);
     n4d__h5_close(lcpl);
-    if (r < 0) {
-        char full[600];
-        obj_name(loc, name, full, sizeof full);
-        return n4d__h5_fail(h, N4D_E_IO, full, true, "cannot write the string");
-    }
-    return N4D_OK;
+    return st;
 }
 
 hid_t n4d__h5_create_group(n4d__h5 *h, hid_t loc, const char *name, n4d_status *st)
@@ -735,7 +957,11 @@ n4d_status n4d__h5_out_create(n4d__h5 *h, n4d__h5_out *o, bool align)
         H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
         if (align)
             H5Pset_alignment(fapl, 4096, 4096);
-        o->file = H5Fcreate(o->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+        /* the 1.10 format (superblock v3, object header v2, checksummed
+         * chunk indexes and heaps): HDF5 then detects damaged metadata
+         * before it parses it. Readable by HDF5 1.10 and later. */
+        if (H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110) >= 0)
+            o->file = H5Fcreate(o->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
         H5Pclose(fapl);
     }
     if (o->file < 0) {
@@ -878,10 +1104,12 @@ n4d_status n4d__h5_check_header(n4d__h5 *h, hid_t file, hid_t n4d, const char *k
                             version[0], version[1]);
     if ((st = n4d__h5_attr_read(h, n4d, "/n4d", "format_version", N4D__T_U32, 1, &fmt)))
         return st;
-    if (fmt != N4D__STORE_FORMAT)
+    if (fmt < N4D__STORE_FORMAT_MIN || fmt > N4D__STORE_FORMAT)
         return n4d__h5_fail(h, N4D_E_FORMAT, "/n4d attribute \"format_version\"", false,
-                            "format version %u is not supported (this library reads version %u)",
-                            fmt, N4D__STORE_FORMAT);
+                            "format version %u is not supported (this library reads versions "
+                            "%u to %u)",
+                            fmt, N4D__STORE_FORMAT_MIN, N4D__STORE_FORMAT);
+    h->sums_required = fmt >= 2;
     if ((st = n4d__h5_attr_read_str(h, n4d, "/n4d", "kind", k, sizeof k)))
         return st;
     if (kind && strcmp(k, kind) != 0 &&

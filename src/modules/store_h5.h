@@ -14,8 +14,15 @@
 
 #include <hdf5.h>
 
-/* Format of the files written here (attribute /n4d/format_version). */
-#define N4D__STORE_FORMAT 1u
+/* Format of the files written here (attribute /n4d/format_version): 2 adds
+ * the checksums (HDF5's metadata checksums of the 1.10 file format, the
+ * Fletcher32 filter on chunked datasets, n4d's own sum on contiguous ones,
+ * fixed-length strings for what n4d reads back). Version 1 files are read
+ * too, without the checksums. */
+#define N4D__STORE_FORMAT 2u
+#define N4D__STORE_FORMAT_MIN 1u
+/* Attribute of a contiguous dataset: its running checksum (store_h5.c). */
+#define N4D__H5_SUM_ATTR "n4d_checksum"
 /* SONATA root attributes. */
 #define N4D__SONATA_MAGIC 0x0A7Au
 
@@ -28,6 +35,10 @@ typedef struct n4d__h5 {
     H5E_auto2_t old_fn;
     void *old_data;
     bool silenced;
+    /* Set by n4d__h5_check_header for files of format 2 and later: every
+     * non-empty contiguous dataset opened with n4d__h5_open_dset must carry
+     * its checksum, which the open verifies (one pass over its data). */
+    bool sums_required;
 } n4d__h5;
 
 /* Saves and silences HDF5's automatic error printing. */
@@ -49,9 +60,10 @@ typedef enum n4d__h5_type {
 
 hid_t n4d__h5_mem_type(n4d__h5_type t);
 
-/* Opens dataset `name` under loc and checks its element type and shape.
- * rank is 1 or 2; dims[i] == UINT64_MAX accepts any extent and receives
- * it. On failure returns H5I_INVALID_HID with the error recorded
+/* Opens dataset `name` under loc and checks its element type and shape,
+ * and for a contiguous dataset of a checksummed file its checksum (see
+ * n4d__h5.sums_required). rank is 1 or 2; dims[i] == UINT64_MAX accepts any
+ * extent and receives it. On failure returns H5I_INVALID_HID with the error recorded
  * (N4D_E_FORMAT), in *st. */
 hid_t n4d__h5_open_dset(n4d__h5 *h, hid_t loc, const char *name, n4d__h5_type type, int rank,
                         uint64_t dims[2], n4d_status *st);
@@ -73,29 +85,39 @@ n4d_status n4d__h5_attr_read_str(n4d__h5 *h, hid_t loc, const char *obj, const c
                                  char *out, size_t cap);
 n4d_status n4d__h5_attr_write(n4d__h5 *h, hid_t loc, const char *obj, const char *name,
                               n4d__h5_type t, size_t n, const void *data);
+/* A fixed-length string (NUL-padded UTF-8, held in the checksummed object
+ * header): for strings n4d reads back. */
 n4d_status n4d__h5_attr_write_str(n4d__h5 *h, hid_t loc, const char *obj, const char *name,
                                   const char *s);
+/* A variable-length string, the type SONATA readers expect as text (h5py
+ * gives a fixed-length one as bytes). Its value lives in HDF5's global
+ * heap, which has no checksum: only for attributes n4d never reads. */
+n4d_status n4d__h5_attr_write_text(n4d__h5 *h, hid_t loc, const char *obj, const char *name,
+                                   const char *s);
 
 /* Layout of created datasets. */
 typedef struct n4d__h5_layout {
     uint64_t chunk;     /* rows per chunk */
     int gzip;           /* 0: none, else level */
     bool shuffle;
-    bool contiguous;    /* contiguous, no filter */
+    bool contiguous;    /* contiguous, no filter (n4d's checksum attribute instead) */
     bool extendible;    /* unlimited first dimension (chunked) */
 } n4d__h5_layout;
 
-/* Creates a dataset of `rows` x cols (cols == 0: 1-D). */
+/* Creates a dataset of `rows` x cols (cols == 0: 1-D); chunked datasets
+ * get the Fletcher32 filter. */
 hid_t n4d__h5_create_dset(n4d__h5 *h, hid_t loc, const char *name, n4d__h5_type t, uint64_t rows,
                           uint64_t cols, const n4d__h5_layout *L, n4d_status *st);
-/* Writes rows [off, off + count) from buf (memory type t). */
+/* Writes rows [off, off + count) from buf (memory type t). Rows of a
+ * contiguous dataset must be written in order from row 0: each write
+ * extends its checksum. */
 n4d_status n4d__h5_write_rows(n4d__h5 *h, hid_t dset, const char *name, n4d__h5_type t,
                               uint64_t off, uint64_t count, const void *buf);
 /* Creates, writes and closes a whole dataset. */
 n4d_status n4d__h5_write_dset(n4d__h5 *h, hid_t loc, const char *name, n4d__h5_type t,
                               uint64_t rows, uint64_t cols, const n4d__h5_layout *L,
                               const void *buf);
-/* Writes a scalar string dataset. */
+/* Writes a scalar fixed-length string dataset with its checksum. */
 n4d_status n4d__h5_write_str_dset(n4d__h5 *h, hid_t loc, const char *name, const char *s);
 /* Creates a group (intermediate groups too). */
 hid_t n4d__h5_create_group(n4d__h5 *h, hid_t loc, const char *name, n4d_status *st);
@@ -113,7 +135,9 @@ typedef struct n4d__h5_out {
     size_t tmp_len;
 } n4d__h5_out;
 
-/* Creates the temporary file (aligned when align is set, for mapping). */
+/* Creates the temporary file in the 1.10 file format, whose superblock,
+ * object headers, chunk indexes and heaps carry checksums (aligned when
+ * align is set, for mapping). */
 n4d_status n4d__h5_out_create(n4d__h5 *h, n4d__h5_out *o, bool align);
 /* Closes, syncs and renames the file over h->path. Frees o->tmp. */
 n4d_status n4d__h5_out_commit(n4d__h5 *h, n4d__h5_out *o);

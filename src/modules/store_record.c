@@ -153,7 +153,7 @@ static n4d_status open_pop_spikes(n4d__h5 *h, recorder *r, size_t pi)
     if (!st)
         p->ids = n4d__h5_create_dset(h, g, "node_ids", N4D__T_U64, 0, 0, &L, &st);
     if (!st)
-        st = n4d__h5_attr_write_str(h, p->ts, gname, "units", "ms");
+        st = n4d__h5_attr_write_text(h, p->ts, gname, "units", "ms");
     H5Gclose(g);
     return st;
 }
@@ -305,9 +305,9 @@ static n4d_status open_weight_report(n4d__h5 *h, recorder *r)
     L.chunk = r->wrows_cap;
     r->wdata = n4d__h5_create_dset(h, g, "data", N4D__T_F32, 0, r->n_w, &L, &st);
     if (!st)
-        st = n4d__h5_attr_write_str(h, r->wdata, gname, "variable_name", "weight");
+        st = n4d__h5_attr_write_text(h, r->wdata, gname, "variable_name", "weight");
     if (!st)
-        st = n4d__h5_attr_write_str(h, r->wdata, gname, "units", "input unit of the target");
+        st = n4d__h5_attr_write_text(h, r->wdata, gname, "units", "input unit of the target");
     const uint64_t n = r->n_w ? r->n_w : 1;
     uint32_t *ids = n4d__alloc(r->ctx, N4D_MEM_RECORDING, 2 * n * sizeof(uint32_t));
     if (!ids && !st)
@@ -403,10 +403,10 @@ static n4d_status open_report(n4d__h5 *h, recorder *r)
                 snprintf(path, sizeof path, "%s/data", var_names(r->vars[v]));
             p->data[v] = n4d__h5_create_dset(h, g, path, N4D__T_F32, 0, p->rep_n, &L, &st);
             if (!st)
-                st = n4d__h5_attr_write_str(h, p->data[v], path, "variable_name",
+                st = n4d__h5_attr_write_text(h, p->data[v], path, "variable_name",
                                             var_names(r->vars[v]));
             if (!st)
-                st = n4d__h5_attr_write_str(h, p->data[v], path, "units",
+                st = n4d__h5_attr_write_text(h, p->data[v], path, "units",
                                             unit_of(m->pops[pi].nm, r->vars[v]));
         }
         /* mapping: node ids local to the population, one element per node */
@@ -458,7 +458,7 @@ static n4d_status write_report_times(n4d__h5 *h, recorder *r)
         L.contiguous = true;
         st = n4d__h5_write_dset(h, g, "time", N4D__T_F64, 3, 0, &L, tw);
         if (!st)
-            st = n4d__h5_attr_write_str(h, g, gname, "time_units", "ms");
+            st = n4d__h5_attr_write_text(h, g, gname, "time_units", "ms");
         H5Gclose(g);
     }
     for (size_t pi = 0; pi < r->n_pops && !st; pi++) {
@@ -475,7 +475,7 @@ static n4d_status write_report_times(n4d__h5 *h, recorder *r)
         L.contiguous = true;
         st = n4d__h5_write_dset(h, g, "time", N4D__T_F64, 3, 0, &L, t);
         if (!st)
-            st = n4d__h5_attr_write_str(h, g, gname, "time_units", "ms");
+            st = n4d__h5_attr_write_text(h, g, gname, "time_units", "ms");
         H5Gclose(g);
     }
     return st;
@@ -741,7 +741,7 @@ n4d_status n4d_sim_record_open(n4d_sim *sim, const char *path, const n4d_record_
         if (!st)
             st = n4d__h5_attr_write(&h, r->out.file, "/", "version", N4D__T_U32, 2, version);
         if (!st)
-            st = n4d__h5_attr_write_str(&h, r->out.file, "/", "n4d_kind", "spikes");
+            st = n4d__h5_attr_write_text(&h, r->out.file, "/", "n4d_kind", "spikes");
         for (size_t pi = 0; pi < r->n_pops && !st; pi++)
             if (r->pops[pi].n)
                 st = open_pop_spikes(&h, r, pi);

@@ -26,7 +26,7 @@ n4d_status n4d__store_write_nodes(n4d__h5 *h, hid_t file, const n4d_model *m,
         if (!st)
             st = n4d__h5_attr_write(h, g, gname, "n4d_population_index", N4D__T_U64, 1, &index);
         if (!st)
-            st = n4d__h5_attr_write_str(h, g, gname, "model", p->nm->name);
+            st = n4d__h5_attr_write_text(h, g, gname, "model", p->nm->name);
         /* the model's parameters, by name */
         for (int32_t k = 0; k < p->nm->h->n_params && !st; k++)
             st = n4d__h5_attr_write(h, g, gname, p->nm->h->params[k].name, N4D__T_F64, 1,
@@ -142,9 +142,9 @@ n4d_status n4d__store_write_edges(n4d__h5 *h, hid_t file, const n4d_model *m,
             for (int c = 0; c < 4 && !st; c++)
                 ds[c] = n4d__h5_create_dset(h, g, names[c], types[c], total, 0, L, &st);
             if (!st)
-                st = n4d__h5_attr_write_str(h, ds[0], gname, "node_population", P->name);
+                st = n4d__h5_attr_write_text(h, ds[0], gname, "node_population", P->name);
             if (!st)
-                st = n4d__h5_attr_write_str(h, ds[1], gname, "node_population", Q->name);
+                st = n4d__h5_attr_write_text(h, ds[1], gname, "node_population", Q->name);
             if (!st)
                 st = n4d__h5_write_dset(h, g, "indices/source_to_target/node_id_to_range",
                                         N4D__T_U64, P->n, 2, L, ranges);

@@ -5,8 +5,10 @@
  * tests/fuzz/corpus/<harness>/ and tests/fuzz/regressions/<harness>/.
  *
  * -flips=N (fuzz_bitflip only): also runs mutants 0 .. N-1 of each file,
- * mutant i flipping the bits drawn from seed i (tests/fuzz/README.md); the
- * input being run is in $TMPDIR/n4d_fuzz_<pid>.h5, left there by a crash. */
+ * mutant i flipping the bits drawn from seed i (tests/fuzz/README.md), and
+ * fails when a mutant loads without an error but with other results than
+ * the file itself; the input being run is in $TMPDIR/n4d_fuzz_<pid>.h5, left
+ * there by a crash. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 void fuzz_bitflip_mutant(uint8_t *data, size_t size, uint64_t i) __attribute__((weak));
+void fuzz_bitflip_reference(const uint8_t *data, size_t size) __attribute__((weak));
 
 static unsigned long long n_run;
 static unsigned long long n_flips;
@@ -46,7 +49,10 @@ static void run_file(const char *path)
     if (!in)
         exit(2);
     memcpy(in, buf, n);
-    LLVMFuzzerTestOneInput(in, n);
+    if (n_flips && fuzz_bitflip_reference)
+        fuzz_bitflip_reference(in, n); /* mutants must fail or load the same */
+    else
+        LLVMFuzzerTestOneInput(in, n);
     n_run++;
     for (unsigned long long i = 0; i < n_flips; i++) {
         memcpy(in, buf, n);

@@ -136,8 +136,9 @@ static inline void fuzz_ctx_done(n4d_context *ctx)
 #endif
 }
 
-/* A few steps of a sim of `m` on cpu-ref (one thread, the ground truth). */
-static inline void fuzz_run_sim(n4d_model *m, uint64_t steps)
+/* A few steps of a sim of `m` on cpu-ref (one thread, the ground truth);
+ * returns the sim's checksum (0 when it could not run). */
+static inline uint64_t fuzz_run_sim(n4d_model *m, uint64_t steps)
 {
     n4d_sim_options so;
     n4d_sim_options_init(&so);
@@ -147,10 +148,12 @@ static inline void fuzz_run_sim(n4d_model *m, uint64_t steps)
     n4d_status st = n4d_sim_create(m, &so, &sim);
     fuzz_check_status(st, m, "n4d_sim_create");
     if (st != N4D_OK)
-        return;
-    fuzz_check_status(n4d_sim_run(sim, steps), sim, "n4d_sim_run");
-    (void)n4d_sim_checksum(sim);
+        return 0;
+    st = n4d_sim_run(sim, steps);
+    fuzz_check_status(st, sim, "n4d_sim_run");
+    uint64_t sum = st == N4D_OK ? n4d_sim_checksum(sim) : 0;
     n4d_sim_destroy(sim);
+    return sum;
 }
 
 /* ---- the input as a file, for the loaders that take a path ---------------- */

@@ -39,6 +39,11 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
     return size;
 }
 
+/* The unflipped file's results (replay driver only: libFuzzer's mutants
+ * come without their original). */
+static bool have_reference;
+static uint64_t reference[FUZZ_STORE_TARGETS];
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_write_input(data, size, ".h5");
@@ -46,7 +51,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_load_all(ctx, path);
     fuzz_resume(ctx, path);
     fuzz_ctx_done(ctx);
+    /* n4d's files checksum everything a load reads: a mutant either fails
+     * cleanly or loads what the original holds (a flip in bytes no load
+     * reads); anything else is damage that went unnoticed */
+    static const char *const target[FUZZ_STORE_TARGETS] = {
+        "n4d_model_load (whole)", "n4d_model_load (range)", "n4d_model_load (region)",
+        "n4d_model_load (mapped)", "n4d_sim_resume"};
+    for (int k = 0; have_reference && k < FUZZ_STORE_TARGETS; k++)
+        if (fuzz_store_result[k] && fuzz_store_result[k] != reference[k])
+            fuzz_fail(target[k], "loaded a damaged file without an error (different results)");
     return 0;
+}
+
+/* For the replay driver: runs the unflipped file and keeps its results. */
+void fuzz_bitflip_reference(const uint8_t *data, size_t size);
+void fuzz_bitflip_reference(const uint8_t *data, size_t size)
+{
+    have_reference = false;
+    LLVMFuzzerTestOneInput(data, size);
+    memcpy(reference, fuzz_store_result, sizeof reference);
+    have_reference = true;
 }
 
 /* For the replay driver: mutant `i` of an input. */
