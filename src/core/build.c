@@ -198,6 +198,9 @@ static n4d_status check_expected_synapses(n4d_model *m)
             wj = pj;
         }
     }
+    /* a distributed build stores about its share (docs/distributed.md) */
+    if (n4d__distributed(m))
+        total /= (double)m->comm.size;
     const uint64_t left = n4d__memory_left(m->ctx);
     const bool over_limit = total > (double)N4D__MAX_SYNAPSES;
     if (!over_limit && !(left != UINT64_MAX && total * 8.0 > (double)left))
