@@ -7,6 +7,7 @@
 #                         the one-process run (cuba, brunel, demo, stdp_song,
 #                         a 4D model with sense input fed on one rank)
 #   mpi_cli_checksum      n4d-mpi on 3 ranks prints the golden CUBA checksum
+#   mpi_cli_spikes        n4d-mpi's spike file (rank 0) equals n4d's, byte for byte
 #   mpi_cli_rank_fails    a rank that cannot open its file stops every rank
 #                         with a message (no hang: the test has a timeout)
 # (more ranks than cores: ranks and OpenMP threads yield while they wait
@@ -35,6 +36,15 @@ if(N4D_BUILD_MPI)
             ${PROJECT_SOURCE_DIR}/examples/configs/cuba.json --steps 500 --quiet)
   set_tests_properties(mpi_cli_checksum PROPERTIES ENVIRONMENT "${N4D_MPI_TEST_ENV}" TIMEOUT 120
     PASS_REGULAR_EXPRESSION "ranks: +3.*checksum: +59370dc6e18dad6a")
+  # the spike file, written by rank 0, is the one-process file byte for byte
+  add_test(NAME mpi_cli_spikes COMMAND sh -c
+    "\"$1\" run \"$3\" --steps 600 --quiet --spikes one.csv && \
+     \"$4\" ${MPIEXEC_NUMPROC_FLAG} 3 \"$2\" run \"$3\" --steps 600 --quiet --spikes three.csv && \
+     test -s one.csv && cmp one.csv three.csv" sh
+    $<TARGET_FILE:n4d_cli> $<TARGET_FILE:n4d_mpi_cli>
+    ${PROJECT_SOURCE_DIR}/examples/configs/demo.json ${MPIEXEC_EXECUTABLE})
+  set_tests_properties(mpi_cli_spikes PROPERTIES ENVIRONMENT "${N4D_MPI_TEST_ENV}" TIMEOUT 120
+    WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
   add_test(NAME mpi_cli_rank_fails
     COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 2 $<TARGET_FILE:n4d_mpi_cli> run
             ${PROJECT_SOURCE_DIR}/examples/configs/cuba.json --steps 50 --quiet

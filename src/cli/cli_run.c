@@ -161,12 +161,6 @@ static int run_or_resume(int argc, char **argv, bool resume)
     int rc = parse_opts(argc, argv, resume ? CLI_RESUME : CLI_RUN, &o);
     if (rc != EXIT_OK)
         return rc;
-    const bool h5_spikes =
-        o.spikes && (has_suffix(o.spikes, ".h5") || has_suffix(o.spikes, ".hdf5"));
-    if (resume && o.have_seed)
-        return usage_error("--seed cannot be changed when resuming (the checkpoint holds it)");
-    if (resume && (o.layout || o.have_partitions))
-        return usage_error("--layout and --partitions cannot be changed when resuming");
     if (cli_comm) { /* n4d-mpi: what is distributed (docs/distributed.md) */
         if (resume)
             return usage_error("n4d-mpi: resume is not distributed yet (run it with n4d)");
@@ -181,6 +175,12 @@ static int run_or_resume(int argc, char **argv, bool resume)
         if (cli_comm->rank != 0)
             o.spikes = NULL; /* every rank has every spike: rank 0 writes them */
     }
+    const bool h5_spikes =
+        o.spikes && (has_suffix(o.spikes, ".h5") || has_suffix(o.spikes, ".hdf5"));
+    if (resume && o.have_seed)
+        return usage_error("--seed cannot be changed when resuming (the checkpoint holds it)");
+    if (resume && (o.layout || o.have_partitions))
+        return usage_error("--layout and --partitions cannot be changed when resuming");
     uint64_t *rec_ids = NULL, n_rec = 0;
     if (o.record_v && (rc = parse_ids(o.record_v, &rec_ids, &n_rec)) != EXIT_OK)
         return rc;
