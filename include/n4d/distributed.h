@@ -62,8 +62,8 @@ typedef struct n4d_dist_info {
     uint64_t num_neurons;       /**< neurons this rank updates */
     uint64_t local_synapses;    /**< synapses stored here (targets owned) */
     uint64_t total_synapses;    /**< over all ranks (n4d_model_num_synapses) */
-    uint32_t first_partition;   /**< owned layout partitions [first, first + num) */
-    uint32_t num_partitions;
+    uint32_t first_partition;   /**< first owned layout partition */
+    uint32_t num_partitions;    /**< owned partitions [first_partition, + num_partitions) */
     double build_s;             /**< this rank's build time */
 } n4d_dist_info;
 
