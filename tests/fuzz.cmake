@@ -31,7 +31,6 @@ foreach(h ${N4D_FUZZ_HARNESSES})
   endforeach()
   add_executable(fuzz_${h}_replay ${N4D_FUZZ_DIR}/fuzz_${h}.c ${N4D_FUZZ_DIR}/driver.c)
   n4d_fuzz_target(fuzz_${h}_replay ${N4D_FUZZ_DIR}/fuzz_${h}.c)
-  # (no -flips mutants here: some leak inside HDF5's H5Fopen under LSan)
   add_test(NAME fuzz_replay_${h} COMMAND fuzz_${h}_replay ${dirs})
   set_tests_properties(fuzz_replay_${h} PROPERTIES TIMEOUT 600)
   if(N4D_FUZZ)
@@ -40,6 +39,18 @@ foreach(h ${N4D_FUZZ_HARNESSES})
     target_link_options(fuzz_${h} PRIVATE -fsanitize=fuzzer)
   endif()
 endforeach()
+
+# Bit flips of n4d's own (checksummed) files: each mutant must fail cleanly
+# or load exactly what the file holds (fuzz_bitflip.c). 50 mutants of each
+# seed; the suppressions cover leaks inside HDF5 on damaged metadata, which
+# need full malloc stacks to match (the normal build ignores both).
+if(N4D_WITH_HDF5)
+  add_test(NAME fuzz_bitflip_mutants
+           COMMAND fuzz_bitflip_replay -flips=50 ${N4D_FUZZ_DIR}/corpus/load
+                   ${N4D_FUZZ_DIR}/corpus/resume)
+  set_tests_properties(fuzz_bitflip_mutants PROPERTIES TIMEOUT 600 ENVIRONMENT
+    "LSAN_OPTIONS=suppressions=${N4D_FUZZ_DIR}/lsan.supp;ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:fast_unwind_on_malloc=0")
+endif()
 
 # Writes the HDF5 and 4DNC seeds of tests/fuzz/corpus/ (never run by ctest:
 # the corpus is committed; rerun it when the file format changes).

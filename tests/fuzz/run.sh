@@ -29,7 +29,8 @@ targets=()
 for h in "${harnesses[@]}"; do targets+=("fuzz_$h"); done
 cmake --build "$builddir" -j "$jobs" --target "${targets[@]}"
 
-export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:allocator_may_return_null=1"
+# full stacks on malloc: the suppressions of leaks inside HDF5 need them
+export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:allocator_may_return_null=1:fast_unwind_on_malloc=0"
 export LSAN_OPTIONS="suppressions=$PWD/tests/fuzz/lsan.supp"
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
 src=tests/fuzz
