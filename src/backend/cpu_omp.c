@@ -105,10 +105,9 @@ static void omp_fini(n4d_sim *sim)
 
 /* cpu-omp over neurons [lo, hi) = partitions [plo, phi); dist: the "mpi"
  * backend's rank. */
-static n4d_status init_range(n4d_sim *sim, bool distributed)
+static n4d_status init_range(n4d_sim *sim, bool dist_mode)
 {
-    const char *name = distributed ? "mpi" : "cpu-omp";
-    const bool dist_mode = distributed;
+    const char *name = dist_mode ? "mpi" : "cpu-omp";
     omp_state *s = n4d__calloc(sim->ctx, N4D_MEM_BACKEND, 1, sizeof *s);
     if (!s)
         return n4d__error(&sim->hdr, N4D_E_NOMEM, "%s: out of memory", name);
