@@ -26,6 +26,17 @@ set_tests_properties(test_build_device_selftest PROPERTIES
   ENVIRONMENT "N4D_CUDA_LIBRARY=$<TARGET_FILE:n4d_cuda_mock>;N4D_MOCK_CORRUPT=1"
   SKIP_RETURN_CODE 77)
 
+# The spike and current inputs, explicit projections and per-sim weights
+# with the mock as the device: cuda refuses them with N4D_E_UNSUPPORTED
+# (tests/test_inputs.c, test_explicit.c, test_set_weights.c).
+foreach(t test_inputs test_explicit test_set_weights)
+  if(TARGET ${t})
+    add_test(NAME ${t}_cuda_mock COMMAND ${t})
+    set_tests_properties(${t}_cuda_mock PROPERTIES
+      ENVIRONMENT "N4D_CUDA_LIBRARY=$<TARGET_FILE:n4d_cuda_mock>")
+  endif()
+endforeach()
+
 # The host-side tests of the cuda backend and of the GPU array API with the
 # mock as "the device": the device paths of include/n4d/gpu.h, the backend
 # choice with a device present, the device build.

@@ -86,7 +86,7 @@ static const bad_case BAD[] = {
           "     \"rule\": \"fixed_prob\", \"p\": 0.1}]\n"
           "}\n",
      "bad.json:8:14: projections[1].rule: unknown rule \"fixed_prob\" (expected one of: "
-     "fixed_probability, fixed_indegree, fixed_total_number, one_to_one, all_to_all, distance)"},
+     "fixed_probability, fixed_indegree, fixed_total_number, one_to_one, all_to_all, distance, explicit)"},
     {"unknown top-level key",
      HEAD ",\n"
           "  \"projetions\": []\n"

@@ -172,7 +172,8 @@ typedef enum n4d_rule {
     N4D_RULE_FIXED_TOTAL_NUMBER = 2,/**< `n` pairs drawn uniformly */
     N4D_RULE_ONE_TO_ONE = 3,        /**< i -> i (equal sizes) */
     N4D_RULE_ALL_TO_ALL = 4,        /**< every pair */
-    N4D_RULE_DISTANCE = 5           /**< p = p * kernel(4D distance), within cutoff */
+    N4D_RULE_DISTANCE = 5,          /**< p = p * kernel(4D distance), within cutoff */
+    N4D_RULE_EXPLICIT = 6           /**< the given list of connections (n4d_projection_desc.pre ...) */
 } n4d_rule;
 
 /** Distance kernels of N4D_RULE_DISTANCE. */
@@ -214,6 +215,20 @@ typedef struct n4d_projection_desc {
      * (else n4d_model_build fails with N4D_E_CONFIG). */
     const n4d_param_value *synapse_params;
     uint32_t n_synapse_params; /**< entries of `synapse_params` */
+    /* since 0.3: */
+    /** N4D_RULE_EXPLICIT: connection k joins neuron pre[k] of the source to
+     * neuron post[k] of the target (indices within the populations; checked
+     * against their sizes at the build), with weight weights[k] (unit of the
+     * target's input; its sign, or `syn_type`, picks the channel) and delay
+     * delays[k] ms (rounded to steps, at least one step). weights NULL: the
+     * constant `weight`; delays NULL: the constant `delay`. Copied during
+     * n4d_model_add_projection; a NaN, infinite or too large weight, or a
+     * delay that is NaN or rounds to zero steps, is N4D_E_RANGE naming k. */
+    const uint32_t *pre;
+    const uint32_t *post;          /**< see `pre` */
+    const double *weights;         /**< see `pre` */
+    const double *delays;          /**< see `pre` */
+    uint64_t n_connections;        /**< entries of pre, post (and weights, delays) */
 } n4d_projection_desc;
 
 /** Defaults: fixed_probability p = 0, weight 1, delay = one step (0 = dt),
@@ -223,7 +238,23 @@ N4D_API void n4d_projection_desc_init(n4d_projection_desc *d);
 /** Kinds of inputs (n4d_input_desc.kind). */
 typedef enum n4d_input_kind {
     N4D_INPUT_DC = 0,      /**< constant current added every step in [start, stop) */
-    N4D_INPUT_POISSON = 1  /**< n_sources independent Poisson trains of `rate` Hz, each event adds `weight` */
+    N4D_INPUT_POISSON = 1, /**< n_sources independent Poisson trains of `rate` Hz, each event adds `weight` */
+    /** given spike times: event k (times[k] ms, neuron indices[k] of the
+     * target) adds `weight` to that neuron's synaptic input in step
+     * floor(times[k] / dt + 0.001) (Brian2's SpikeGeneratorGroup rounding);
+     * a parrot target spikes in that step (NEST's spike_generator + parrot) */
+    N4D_INPUT_SPIKES = 2,
+    /** a piecewise constant current: values[k] from the step nearest to
+     * times[k] (ascending) on, 0 before times[0] (PyNN's StepCurrentSource) */
+    N4D_INPUT_STEP_CURRENT = 3,
+    /** offset + amplitude sin(2 pi frequency (t - start) + phase) in
+     * [start, stop), t the step's time (PyNN's ACSource) */
+    N4D_INPUT_AC = 4,
+    /** amplitude + std N(0, 1), drawn anew every `interval` ms for each
+     * neuron in [start, stop) from the counter generator keyed by (seed,
+     * input, neuron, interval): the same currents for any thread count
+     * (PyNN's NoisyCurrentSource) */
+    N4D_INPUT_NOISE = 5
 } n4d_input_kind;
 
 /** How the events of a Poisson input are drawn. Both give independent
@@ -248,9 +279,33 @@ typedef struct n4d_input_desc {
     double start;          /**< start of the active window, ms (default 0) */
     double stop;           /**< end of the active window, ms, excluded (default +inf) */
     int32_t sampling;      /**< Poisson: n4d_poisson_sampling (default per step) */
+    /* since 0.3: */
+    /** step_current, ac, noise: the n_neurons cells of the target that get
+     * the current (indices 0 .. count-1 within the population, distinct,
+     * any order); NULL: every cell. dc, Poisson and spike inputs take
+     * NULL only. Copied. */
+    const uint32_t *neurons;
+    uint64_t n_neurons;    /**< entries of `neurons` */
+    /** spikes: the n_times spike times (ms, >= 0, any order; two in one
+     * step of one neuron add up); step_current: the n_times times (ms,
+     * ascending) at which the amplitude changes. Copied. */
+    const double *times;
+    /** spikes: the target neuron of each time (index within the population) */
+    const uint32_t *indices;
+    /** step_current: the amplitude from times[k] on (same unit as i_e).
+     * (spikes: `weight` must not be 0, its default) */
+    const double *values;
+    uint64_t n_times;      /**< entries of `times` (and `indices` or `values`) */
+    double offset;         /**< ac: constant part (same unit as i_e) */
+    double frequency;      /**< ac: Hz, >= 0 */
+    double phase;          /**< ac: degrees */
+    double std;            /**< noise: standard deviation (same unit as i_e), >= 0; the mean is `amplitude` */
+    double interval;       /**< noise: ms between draws, rounded to whole steps (0: every step) */
 } n4d_input_desc;
 
-/** Defaults: DC, one Poisson source, active from 0 on, per-step sampling. */
+/** Defaults: DC, one Poisson source, active from 0 on, per-step sampling,
+ * every neuron of the target, no times, zero offset, frequency, phase, std
+ * and interval. */
 N4D_API void n4d_input_desc_init(n4d_input_desc *d);
 
 /* ---- creation and description -------------------------------------- */
@@ -393,7 +448,13 @@ N4D_API n4d_status n4d_model_get_homeostasis(const n4d_model *m, const char *pop
  * the projection and the field. */
 N4D_API n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d,
                                             int32_t *index);
-/** Adds an input to a population (before the build). */
+/** Adds an input to a population (before the build). The arrays of the
+ * descriptor are copied. Bad values are N4D_E_RANGE naming the input, the
+ * field and the entry (a negative or NaN time, times of a step current not
+ * ascending, a neuron index repeated); a neuron index past the population's
+ * size is found by n4d_model_build (N4D_E_RANGE naming the input and the
+ * entry). A model with spike, step-current, ac or noise inputs runs on the
+ * CPU backends; a device backend refuses it (N4D_E_UNSUPPORTED). */
 N4D_API n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d);
 
 /** A neuromodulator (docs/plasticity.md, "Neuromodulation"): a named level

@@ -189,6 +189,22 @@ N4D_API n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uin
                                        uint32_t *sources, uint32_t *targets, float *weights,
                                        uint64_t *count);
 
+/** Sets the weights of the static synapses of `projection` (selected and
+ * ordered as n4d_sim_get_weights selects them; NULL: every synapse) for
+ * this sim from the next step on: `count` must be the number selected.
+ * The sim then keeps its own copy of the model's weights (4 bytes per
+ * synapse; the model is not changed, other sims keep theirs), which
+ * n4d_sim_get_weights, n4d_sim_checkpoint (and so n4d_sim_resume) and
+ * n4d_sim_save_model use. Weights are rounded to the model's fixed point.
+ * Nothing is changed on an error: N4D_E_INVALID_ARG for another count,
+ * N4D_E_RANGE naming the entry for a weight that is not finite, does not
+ * fit the fixed point or would change the synapse's sign (its channel is
+ * fixed at the build), N4D_E_UNSUPPORTED for a synapse of a plastic
+ * model (its rule owns the weight) and on device backends, N4D_E_CONFIG
+ * for an unknown or ambiguous name. */
+N4D_API n4d_status n4d_sim_set_weights(n4d_sim *sim, const char *projection,
+                                       const float *weights, uint64_t count);
+
 /* ---- cell lifecycle (docs/lifecycle.md) ------------------------------ */
 
 /** The lineage of neurons [first, first + count) (slots: the user ids of the

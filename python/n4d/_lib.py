@@ -106,14 +106,20 @@ class n4d_projection_desc(Structure):
                 ("weight", n4d_dist), ("delay", n4d_dist), ("syn_type", c_int32),
                 ("allow_autapses", c_int32), ("allow_multapses", c_int32),
                 ("synapse_model", c_char_p), ("synapse_params", POINTER(n4d_param_value)),
-                ("n_synapse_params", c_uint32)]
+                ("n_synapse_params", c_uint32), ("pre", POINTER(c_uint32)),
+                ("post", POINTER(c_uint32)), ("weights", POINTER(c_double)),
+                ("delays", POINTER(c_double)), ("n_connections", c_uint64)]
 
 
 class n4d_input_desc(Structure):
     _fields_ = [("struct_size", c_uint32), ("kind", c_int32), ("target", c_char_p),
                 ("amplitude", c_double), ("rate", c_double), ("weight", c_double),
                 ("n_sources", c_uint32), ("start", c_double), ("stop", c_double),
-                ("sampling", c_int32)]
+                ("sampling", c_int32), ("neurons", POINTER(c_uint32)), ("n_neurons", c_uint64),
+                ("times", POINTER(c_double)), ("indices", POINTER(c_uint32)),
+                ("values", POINTER(c_double)), ("n_times", c_uint64), ("offset", c_double),
+                ("frequency", c_double), ("phase", c_double), ("std", c_double),
+                ("interval", c_double)]
 
 
 class n4d_layout_options(Structure):
@@ -482,6 +488,7 @@ _PROTOTYPES = {
     "n4d_sim_novelty": (st, [vp, c_double, c_double]),
     "n4d_sim_get_weights": (st, [vp, c_char_p, c_uint64, P(c_uint32), P(c_uint32), P(c_float),
                                  P(c_uint64)]),
+    "n4d_sim_set_weights": (st, [vp, c_char_p, P(c_float), c_uint64]),
     "n4d_sim_get_lineage": (st, [vp, c_uint64, c_uint64, P(c_uint64), P(c_uint32), P(c_int64),
                                  P(c_uint8), P(c_uint64), P(c_double)]),
     "n4d_sim_lifecycle_counts": (st, [vp, P(c_uint64), P(c_uint64)]),

@@ -88,10 +88,10 @@ def _lookup(table, value, what):
 
 PLACEMENTS = {"all": 0, "density": 1, "count": 2}
 RULES = {"fixed_probability": 0, "fixed_indegree": 1, "fixed_total_number": 2,
-         "one_to_one": 3, "all_to_all": 4, "distance": 5}
+         "one_to_one": 3, "all_to_all": 4, "distance": 5, "explicit": 6}
 KERNELS = {"gaussian": 0, "exponential": 1}
 SYN_TYPES = {"auto": 0, "excitatory": 1, "inhibitory": 2}
-INPUT_KINDS = {"dc": 0, "poisson": 1}
+INPUT_KINDS = {"dc": 0, "poisson": 1, "spikes": 2, "step_current": 3, "ac": 4, "noise": 5}
 SAMPLINGS = {"per_step": 0, "sparse": 1}
 MOD_TARGETS = {"threshold": 0, "gain": 1}
 FEATURES = {"openmp": 1, "hdf5": 2, "cuda": 3, "json": 4}
@@ -451,10 +451,14 @@ class Model(_Handle):
     def add_projection(self, source, target, rule="fixed_probability", *, p=None, n=None,
                        weight=1.0, delay=None, syn_type="auto", name=None, kernel="gaussian",
                        sigma=None, cutoff=None, allow_autapses=True, allow_multapses=True,
-                       synapse_model=None, synapse_params=None):
+                       synapse_model=None, synapse_params=None, pre=None, post=None,
+                       weights=None, delays=None):
         """Synapses from population ``source`` to ``target`` by a connection rule
         ("fixed_probability" with p, "fixed_indegree" / "fixed_total_number" with n,
-        "one_to_one", "all_to_all", "distance" with p, sigma, cutoff, kernel).
+        "one_to_one", "all_to_all", "distance" with p, sigma, cutoff, kernel), or
+        "explicit": connection k from cell ``pre[k]`` of the source to cell
+        ``post[k]`` of the target (indices within them) with ``weights[k]`` and
+        ``delays[k]`` ms (None: the constant ``weight`` / ``delay``).
         ``weight`` and ``delay`` (ms; default one step): numbers or
         n4d.uniform/normal. ``syn_type``: "auto", "excitatory" or "inhibitory".
         ``synapse_model``: "static" (default) or a plastic model ("stdp",
@@ -478,6 +482,32 @@ class Model(_Handle):
         d.syn_type = _lookup(SYN_TYPES, syn_type, "syn_type")
         d.allow_autapses = int(bool(allow_autapses))
         d.allow_multapses = int(bool(allow_multapses))
+        conn = []  # the explicit arrays, alive until the call returns
+        if pre is not None or post is not None:
+            def idx(v, what):
+                raw = np.asarray(v, dtype=float).ravel()
+                if raw.size and not (np.all(raw >= 0) and np.all(raw == np.floor(raw))
+                                     and np.all(raw < 2 ** 32)):
+                    bad = int(np.flatnonzero(~((raw >= 0) & (raw == np.floor(raw))
+                                               & (raw < 2 ** 32)))[0])
+                    raise ValueError("add_projection: %s[%d] = %r is not an index >= 0"
+                                     % (what, bad, raw[bad]))
+                return np.ascontiguousarray(raw, dtype=np.uint32)
+            a, b = idx(pre, "pre"), idx(post, "post")
+            if a.size != b.size:
+                raise ValueError("add_projection: %d pre but %d post indices" % (a.size, b.size))
+            conn += [a, b]
+            d.pre, d.post = _ptr(a, c_uint32), _ptr(b, c_uint32)
+            d.n_connections = a.size
+            for fld, v in (("weights", weights), ("delays", delays)):
+                if v is None:
+                    continue
+                x = np.ascontiguousarray(np.asarray(v, dtype=float).ravel())
+                if x.size != a.size:
+                    raise ValueError("add_projection: %d %s for %d connections"
+                                     % (x.size, fld, a.size))
+                conn.append(x)
+                setattr(d, fld, _ptr(x, c_double))
         d.synapse_model = _b(synapse_model)
         arr, cnt, keep = _params(synapse_params, "projection %s" % (name or
                                                                     "%s->%s" % (source, target)))
@@ -488,22 +518,59 @@ class Model(_Handle):
         return idx.value
 
     def add_input(self, target, kind="poisson", *, rate=None, weight=None, n_sources=None,
-                  amplitude=None, start=None, stop=None, sampling=None):
-        """An input to population ``target``: "poisson" (``rate`` Hz per source,
-        ``n_sources`` sources per neuron, each event adds ``weight``) or "dc"
-        (``amplitude``), active from ``start`` to ``stop`` ms."""
+                  amplitude=None, start=None, stop=None, sampling=None, neurons=None,
+                  times=None, indices=None, values=None, offset=None, frequency=None,
+                  phase=None, std=None, interval=None):
+        """An input to population ``target``, active from ``start`` to ``stop`` ms:
+        "poisson" (``rate`` Hz per source, ``n_sources`` sources per neuron, each
+        event adds ``weight``), "dc" (``amplitude``), "spikes" (spike ``times`` in ms
+        of the target's cells ``indices``, each adding ``weight``), "step_current"
+        (``values[k]`` from ``times[k]`` on), "ac" (``offset + amplitude sin(2 pi
+        frequency (t - start) + phase)``, phase in degrees) or "noise" (mean
+        ``amplitude``, ``std``, a new draw every ``interval`` ms). ``neurons``: the
+        cells of the target (indices within it) that get a current; None: all."""
         d = new(_lib.n4d_input_desc, "n4d_input_desc_init")
         d.kind = _lookup(INPUT_KINDS, kind, "kind")
         d.target = _b(target)
         for k, v in (("rate", rate), ("weight", weight), ("amplitude", amplitude),
-                     ("start", start), ("stop", stop)):
+                     ("start", start), ("stop", stop), ("offset", offset),
+                     ("frequency", frequency), ("phase", phase), ("std", std),
+                     ("interval", interval)):
             if v is not None:
                 setattr(d, k, float(v))
         if n_sources is not None:
             d.n_sources = int(n_sources)
         if sampling is not None:
             d.sampling = _lookup(SAMPLINGS, sampling, "sampling")
+        keep = []
+
+        def arr(values, dtype, ctype, what):
+            if dtype == np.uint32:
+                raw = np.asarray(values, dtype=float).ravel()
+                if raw.size and not (np.all(raw >= 0) and np.all(raw == np.floor(raw))
+                                     and np.all(raw < 2 ** 32)):
+                    raise ValueError("add_input: %s must be indices >= 0" % what)
+            a = np.ascontiguousarray(values, dtype=dtype).ravel()
+            keep.append(a)
+            return a.ctypes.data_as(POINTER(ctype)), a.size
+
+        if neurons is not None:
+            d.neurons, d.n_neurons = arr(neurons, np.uint32, c_uint32, "neurons")
+        nt = None
+        for name, v, dt_, ct in (("times", times, np.float64, c_double),
+                                 ("indices", indices, np.uint32, c_uint32),
+                                 ("values", values, np.float64, c_double)):
+            if v is None:
+                continue
+            p, n = arr(v, dt_, ct, name)
+            if nt is not None and n != nt:
+                raise ValueError("add_input: times, indices and values differ in length")
+            nt = n
+            setattr(d, name, p)
+        if nt is not None:
+            d.n_times = nt
         self._c(lib().n4d_model_add_input(self._handle, byref(d)))
+        del keep
 
     def add_modulator(self, name, *, baseline=None, decay_rate=None, level=None,
                       driven_by=None, per_spike=None, delay=None):
@@ -1044,6 +1111,13 @@ class Sim(_Handle):
         self._c(L.n4d_sim_get_weights(h, _b(projection), n.value, _ptr(s, c_uint32),
                                       _ptr(t, c_uint32), _ptr(w, c_float), byref(n)))
         return Weights(s, t, w)
+
+    def set_weights(self, projection, weights):
+        """Sets the weights of the static synapses of a projection (None: every
+        synapse) for this sim, in the order of get_weights (the same count)."""
+        w = np.ascontiguousarray(np.asarray(weights, dtype=np.float32).ravel())
+        self._c(lib().n4d_sim_set_weights(self._handle, _b(projection), _ptr(w, c_float),
+                                          w.size))
 
     def set_modulator(self, name, level):
         self._c(lib().n4d_sim_set_modulator(self._handle, _b(name), float(level)))

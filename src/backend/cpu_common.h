@@ -11,6 +11,7 @@
 #include "plastic.h"
 #include "homeo.h"
 #include "poisson.h"
+#include "inputs.h"
 
 #include <string.h>
 
@@ -81,6 +82,8 @@ static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, size_t r, const n4d__p
             acc[i] += (int64_t)ev * in->weight_q;
         }
     }
+    if (sim->n_xin && n4d__xin_add(sim, p->pop, step, a, b, re, ri, sim->iext))
+        use_iext = true; /* a current input wrote iext: the kernel reads and clears it */
     const bool homeo = n4d__homeo_on(sim, r);
     if (homeo) /* every excitatory input of the step is in re now */
         for (uint64_t i = a; i < b; i++)

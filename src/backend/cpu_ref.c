@@ -67,6 +67,8 @@ static uint64_t update(n4d_sim *sim, uint64_t step, uint32_t *spk)
             if (sim->poisson[k].sparse && sim->poisson[k].pop == p->pop)
                 n4d__poisson_sparse_add(sim, k, step, p->first, p->first + p->n,
                                         sim->poisson[k].weight_q >= 0 ? re : ri);
+        if (sim->n_xin) /* spike events into re / ri, currents into iext */
+            n4d__xin_add(sim, p->pop, step, p->first, p->first + p->n, re, ri, sim->iext);
         const bool homeo = n4d__homeo_on(sim, r);
         const uint64_t ns0 = ns;
         for (uint64_t i = p->first; i < p->first + p->n; i++) {

@@ -4,6 +4,7 @@
  * build threads. Construction is two passes over each rule (count, then
  * fill) with no O(N^2) pair loop; rows are then put in canonical order
  * (delay, sign, target, weight) so atomically filled rows are deterministic. */
+#include "inputs.h"
 #include "build_device.h"
 #include "internal.h"
 #include "philox.h"
@@ -152,8 +153,8 @@ static const char *rule_name_of(int32_t rule)
 {
     static const char *const names[] = {"fixed_probability", "fixed_indegree",
                                         "fixed_total_number", "one_to_one", "all_to_all",
-                                        "distance"};
-    return rule >= 0 && rule < 6 ? names[rule] : "?";
+                                        "distance", "explicit"};
+    return rule >= 0 && rule < 7 ? names[rule] : "?";
 }
 
 /* "12.3 GB" */
@@ -190,6 +191,7 @@ static n4d_status check_expected_synapses(n4d_model *m)
         case N4D_RULE_FIXED_TOTAL_NUMBER: e = (double)pr->d.n; break;
         case N4D_RULE_ONE_TO_ONE: e = npre; break;
         case N4D_RULE_DISTANCE: e = npre * distance_row_bound(&pr->d, npost); break;
+        case N4D_RULE_EXPLICIT: e = (double)pr->d.n_connections; break;
         default: break;
         }
         total += e;
@@ -518,11 +520,44 @@ void n4d__model_free_built(n4d_model *m)
     m->built = false;
 }
 
+/* The connections of an explicit projection against the placed populations
+ * and the model's dt. */
+static n4d_status validate_explicit(n4d_model *m, const n4d__projection *pr)
+{
+    const n4d__population *pre = &m->pops[pr->source], *post = &m->pops[pr->target];
+    if (pr->ex_missing)
+        return n4d__error(&m->hdr, N4D_E_STATE,
+                          "projection \"%s\": an explicit projection read from a model file "
+                          "has no connections to build from (its synapses are in the file)",
+                          pr->name);
+    for (uint64_t k = 0; k < pr->d.n_connections; k++) {
+        if (pr->ex_pre[k] >= pre->n || pr->ex_post[k] >= post->n)
+            return n4d__error(&m->hdr, N4D_E_RANGE,
+                              "projection \"%s\": connection %llu (pre %u, post %u) is out of "
+                              "range: \"%s\" has %llu neurons, \"%s\" %llu",
+                              pr->name, (unsigned long long)k, pr->ex_pre[k], pr->ex_post[k],
+                              pre->name, (unsigned long long)pre->n, post->name,
+                              (unsigned long long)post->n);
+        const double dl = pr->ex_delay[k] == 0.0 ? m->dt : pr->ex_delay[k];
+        if (!(dl >= 0.5 * m->dt) || !(dl / m->dt <= N4D__MAX_DELAY_STEPS))
+            return n4d__error(&m->hdr, N4D_E_RANGE,
+                              "projection \"%s\": connection %llu: delay %g ms is not in [1, %u] "
+                              "steps of dt %g ms",
+                              pr->name, (unsigned long long)k, dl, N4D__MAX_DELAY_STEPS, m->dt);
+    }
+    return N4D_OK;
+}
+
 static n4d_status validate(n4d_model *m)
 {
+    N4D__TRY(n4d__inputs_validate(m));
     for (size_t pj = 0; pj < m->n_projs; pj++) {
         const n4d__projection *pr = &m->projs[pj];
         const n4d__population *pre = &m->pops[pr->source], *post = &m->pops[pr->target];
+        if (pr->d.rule == N4D_RULE_EXPLICIT) {
+            N4D__TRY(validate_explicit(m, pr));
+            continue;
+        }
         if (pr->d.delay.kind == N4D_DIST_CONSTANT) {
             if (pr->d.delay.value != 0.0 && pr->d.delay.value < 0.5 * m->dt)
                 return n4d__error(&m->hdr, N4D_E_RANGE,
@@ -843,6 +878,38 @@ static n4d_status prepare_projections(build_ctx *b, bool *need_delay_tmp)
                 }
             }
         }
+        if (pr->d.rule == N4D_RULE_EXPLICIT) {
+            /* a CSR by local source over the list (counting sort, stable),
+             * the delays in steps */
+            const uint64_t nc = pr->d.n_connections;
+            uint64_t *ptr = n4d__calloc(ctx, N4D_MEM_BUILD, pre->n + 1, sizeof(uint64_t));
+            uint32_t *ord = n4d__alloc(ctx, N4D_MEM_BUILD, (nc ? nc : 1) * sizeof(uint32_t));
+            uint32_t *dl = n4d__alloc(ctx, N4D_MEM_BUILD, (nc ? nc : 1) * sizeof(uint32_t));
+            f->ex_ptr = ptr;
+            f->ex_ord = ord;
+            f->ex_delay = dl;
+            if (!ptr || !ord || !dl)
+                return n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for the connections of \"%s\"",
+                                  pr->name);
+            for (uint64_t k = 0; k < nc; k++) {
+                ptr[pr->ex_pre[k] + 1]++;
+                dl[k] = pr->ex_delay[k] == 0.0 ? 1u : n4d__delay_steps(pr->ex_delay[k], m->dt);
+            }
+            for (uint64_t s = 0; s < pre->n; s++)
+                ptr[s + 1] += ptr[s];
+            for (uint64_t k = 0; k < nc; k++) /* ptr[s] runs to the end of row s ... */
+                ord[ptr[pr->ex_pre[k]]++] = (uint32_t)k;
+            for (uint64_t s = pre->n; s > 0; s--) /* ... and is shifted back */
+                ptr[s] = ptr[s - 1];
+            ptr[0] = 0;
+            f->ex_post = pr->ex_post;
+            f->ex_w = pr->ex_w;
+            f->no_self = 0; /* the list is what was asked for */
+            f->const_delay = 0;
+            f->const_weight = 0;
+            *need_delay_tmp = true;
+            continue;
+        }
         f->const_delay = pr->d.delay.kind == N4D_DIST_CONSTANT;
         f->delay_c = f->const_delay ? (pr->d.delay.value == 0.0 ? 1u
                                                                 : n4d__delay_steps(pr->d.delay.value, m->dt))
@@ -871,6 +938,12 @@ static void free_projections(build_ctx *b)
             n4d__free(m->ctx, N4D_MEM_BUILD, f->cdf[t], (FP_MAX_K + 1) * sizeof(double));
         n4d__free(m->ctx, N4D_MEM_BUILD, f->pairs, (f->n ? f->n : 1) * sizeof(uint64_t));
         n4d__free(m->ctx, N4D_MEM_BUILD, f->ftn_count, (f->pre_n ? f->pre_n : 1) * sizeof(uint64_t));
+        if (m->projs[pj].d.rule == N4D_RULE_EXPLICIT) {
+            const uint64_t nc = m->projs[pj].d.n_connections ? m->projs[pj].d.n_connections : 1;
+            n4d__free(m->ctx, N4D_MEM_BUILD, (void *)f->ex_ptr, (f->pre_n + 1) * sizeof(uint64_t));
+            n4d__free(m->ctx, N4D_MEM_BUILD, (void *)f->ex_ord, nc * sizeof(uint32_t));
+            n4d__free(m->ctx, N4D_MEM_BUILD, (void *)f->ex_delay, nc * sizeof(uint32_t));
+        }
     }
     n4d__free(m->ctx, N4D_MEM_BUILD, b->sp, (m->n_projs ? m->n_projs : 1) * sizeof *b->sp);
 }

@@ -35,6 +35,15 @@ n4d_status n4d__device_build_count(n4d_model *m, const n4d__sg_proj *sp, uint64_
     if (device == N4D__BUILD_CPU)
         return N4D_OK;
     d->fallback_ok = device == N4D__BUILD_AUTO;
+    for (size_t pj = 0; pj < m->n_projs; pj++)
+        if (m->projs[pj].d.rule == N4D_RULE_EXPLICIT) { /* its lists are on the host */
+            if (d->fallback_ok)
+                return N4D_OK;
+            return n4d__error(&m->hdr, N4D_E_UNSUPPORTED,
+                              "build backend \"%s\": explicit projections (\"%s\") are built on "
+                              "the CPU (set the build backend to \"cpu\" or \"auto\")",
+                              m->build_request, m->projs[pj].name);
+        }
     if (m->n_cls) { /* the device library knows no synapse classes yet */
         if (d->fallback_ok)
             return N4D_OK;

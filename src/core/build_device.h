@@ -19,11 +19,12 @@ typedef struct n4d__device_build {
 
 /* The fixed-point scale of the model's synaptic sums: the largest |weight|
  * that must be representable (maxw of the synapses, and the Poisson
- * inputs) maps below 2^26. */
+ * and spike inputs) maps below 2^26. */
 static inline double n4d__fixed_point_scale(const n4d_model *m, double maxw)
 {
     for (size_t i = 0; i < m->n_inputs; i++)
-        if (m->inputs[i].kind == N4D_INPUT_POISSON && fabs(m->inputs[i].weight) > maxw)
+        if ((m->inputs[i].kind == N4D_INPUT_POISSON || m->inputs[i].kind == N4D_INPUT_SPIKES) &&
+            fabs(m->inputs[i].weight) > maxw)
             maxw = fabs(m->inputs[i].weight);
     /* plastic weights may grow up to their class's bound */
     for (uint32_t k = 0; k < m->n_cls; k++) {

@@ -178,7 +178,14 @@ typedef struct n4d__projection {
     const n4d__synapse_model *sm; /* its synapse model */
     double syn_params[N4D__MAX_SYN_PARAMS]; /* sm's parameters, in its order */
     n4d_projection_desc d;  /* name/source/target/synapse_model/synapse_params pointers not
-                               owned: do not use */
+                               owned: do not use; pre/post/weights/delays: the owned copies below */
+    /* N4D_RULE_EXPLICIT: the connections (owned; d.n_connections entries).
+     * A projection read from a model file has none (its synapses are in the
+     * file): ex_missing, and a build of it is an error. */
+    uint32_t *ex_pre, *ex_post;
+    float *ex_w;
+    double *ex_delay;
+    bool ex_missing;
 } n4d__projection;
 
 /* A plastic synapse class (docs/plasticity.md): the synapses of one
@@ -201,6 +208,14 @@ typedef struct n4d__input {
     uint32_t n_sources;
     double start, stop;
     int32_t sampling; /* n4d_poisson_sampling */
+    /* spikes, step_current, ac, noise (inputs.h); the arrays owned, NULL when empty */
+    uint32_t *neurons; /* the cells of the target (indices within it); NULL: all */
+    uint64_t n_neurons;
+    double *times;     /* spike times or step-current change times, ms */
+    uint32_t *indices; /* spikes: the neuron of each time */
+    double *values;    /* step_current: the amplitude from times[k] on */
+    uint64_t n_times;
+    double offset, frequency, phase, std, interval;
 } n4d__input;
 
 typedef struct n4d__sense {
@@ -323,6 +338,13 @@ struct n4d_model {
     uint64_t build_ns;      /* duration of n4d_model_build (0 for a loaded model) */
 };
 
+/* Adds a projection read from a model description: an explicit one may
+ * come without its connections (they are in the file's synapses). */
+n4d_status n4d__model_add_projection_described(n4d_model *m, const n4d_projection_desc *d);
+/* Frees the connections of an explicit projection. */
+void n4d__projection_free_explicit(n4d_context *ctx, n4d__projection *p);
+/* Frees the arrays of an input (spikes, currents) and sets them NULL. */
+void n4d__input_free_arrays(n4d_context *ctx, n4d__input *in);
 /* Appends a line to the model's warnings and logs it. */
 void n4d__model_warn(n4d_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The plastic classes from the projections (before the synapses are

@@ -121,8 +121,10 @@ void n4d_model_destroy(n4d_model *m)
         n4d__strfree(ctx, m->areas[i].name);
     for (size_t i = 0; i < m->n_pops; i++)
         n4d__strfree(ctx, m->pops[i].name);
-    for (size_t i = 0; i < m->n_projs; i++)
+    for (size_t i = 0; i < m->n_projs; i++) {
         n4d__strfree(ctx, m->projs[i].name);
+        n4d__projection_free_explicit(ctx, &m->projs[i]);
+    }
     n4d__model_free_classes(m);
     n4d__model_free_modulators(m);
     for (size_t i = 0; i < m->n_senses; i++)
@@ -133,6 +135,8 @@ void n4d_model_destroy(n4d_model *m)
     n4d__free(ctx, N4D_MEM_OTHER, m->areas, m->cap_areas * sizeof *m->areas);
     n4d__free(ctx, N4D_MEM_OTHER, m->pops, m->cap_pops * sizeof *m->pops);
     n4d__free(ctx, N4D_MEM_OTHER, m->projs, m->cap_projs * sizeof *m->projs);
+    for (size_t i = 0; i < m->n_inputs; i++)
+        n4d__input_free_arrays(ctx, &m->inputs[i]);
     n4d__free(ctx, N4D_MEM_OTHER, m->inputs, m->cap_inputs * sizeof *m->inputs);
     n4d__free(ctx, N4D_MEM_OTHER, m->senses, m->cap_senses * sizeof *m->senses);
     if (m->warnings)
@@ -555,11 +559,97 @@ n4d_status n4d_model_add_population(n4d_model *m, const n4d_population_desc *d, 
 static const char *rule_name(int32_t rule)
 {
     static const char *const names[] = {"fixed_probability", "fixed_indegree", "fixed_total_number",
-                                        "one_to_one", "all_to_all", "distance"};
-    return (rule >= 0 && rule <= N4D_RULE_DISTANCE) ? names[rule] : "?";
+                                        "one_to_one", "all_to_all", "distance", "explicit"};
+    return (rule >= 0 && rule <= N4D_RULE_EXPLICIT) ? names[rule] : "?";
 }
 
+static n4d_status add_projection(n4d_model *m, const n4d_projection_desc *d, int32_t *index,
+                                 bool described);
+
 n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d, int32_t *index)
+{
+    return add_projection(m, d, index, false);
+}
+
+n4d_status n4d__model_add_projection_described(n4d_model *m, const n4d_projection_desc *d)
+{
+    return add_projection(m, d, NULL, true);
+}
+
+void n4d__projection_free_explicit(n4d_context *ctx, n4d__projection *p)
+{
+    const uint64_t n = p->d.n_connections;
+    n4d__free(ctx, N4D_MEM_OTHER, p->ex_pre, n * sizeof(uint32_t));
+    n4d__free(ctx, N4D_MEM_OTHER, p->ex_post, n * sizeof(uint32_t));
+    n4d__free(ctx, N4D_MEM_OTHER, p->ex_w, n * sizeof(float));
+    n4d__free(ctx, N4D_MEM_OTHER, p->ex_delay, n * sizeof(double));
+    p->ex_pre = p->ex_post = NULL;
+    p->ex_w = NULL;
+    p->ex_delay = NULL;
+}
+
+/* Checks and copies the connections of an explicit projection into p. */
+static n4d_status add_explicit(n4d_model *m, const char *name, const n4d_projection_desc *pd,
+                               n4d__projection *p)
+{
+    const uint64_t n = pd->n_connections;
+    if (n && (!pd->pre || !pd->post))
+        return MODEL_ERR(m, N4D_E_INVALID_ARG,
+                         "projection \"%s\": %llu explicit connections but pre or post is NULL",
+                         name, (unsigned long long)n);
+    if (n > 0xffffffffull)
+        return MODEL_ERR(m, N4D_E_LIMIT, "projection \"%s\": %llu connections (at most 2^32 - 1)",
+                         name, (unsigned long long)n);
+    if (!pd->weights && pd->weight.kind != N4D_DIST_CONSTANT)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG,
+                         "projection \"%s\": an explicit projection takes weights[] or a constant "
+                         "weight, not a distribution",
+                         name);
+    if (!pd->delays && pd->delay.kind != N4D_DIST_CONSTANT)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG,
+                         "projection \"%s\": an explicit projection takes delays[] or a constant "
+                         "delay, not a distribution",
+                         name);
+    for (uint64_t k = 0; k < n; k++) {
+        const double w = pd->weights ? pd->weights[k] : pd->weight.value;
+        if (!(fabs(w) <= MAX_ABS_WEIGHT))
+            return MODEL_ERR(m, N4D_E_RANGE,
+                             "projection \"%s\": connection %llu (pre %u, post %u): weight %g is "
+                             "not a finite number of magnitude at most %g",
+                             name, (unsigned long long)k, pd->pre[k], pd->post[k], w,
+                             MAX_ABS_WEIGHT);
+        const double dl = pd->delays ? pd->delays[k] : (pd->delay.value == 0.0 ? m->dt : pd->delay.value);
+        if (!(dl >= 0.5 * m->dt) || !(dl / m->dt <= N4D__MAX_DELAY_STEPS))
+            return MODEL_ERR(m, N4D_E_RANGE,
+                             "projection \"%s\": connection %llu (pre %u, post %u): delay %g ms "
+                             "(expected at least one step of %g ms, at most %u steps)",
+                             name, (unsigned long long)k, pd->pre[k], pd->post[k], dl, m->dt,
+                             N4D__MAX_DELAY_STEPS);
+    }
+    const size_t c = (size_t)(n ? n : 1);
+    p->ex_pre = n4d__alloc(m->ctx, N4D_MEM_OTHER, c * sizeof(uint32_t));
+    p->ex_post = n4d__alloc(m->ctx, N4D_MEM_OTHER, c * sizeof(uint32_t));
+    p->ex_w = n4d__alloc(m->ctx, N4D_MEM_OTHER, c * sizeof(float));
+    p->ex_delay = n4d__alloc(m->ctx, N4D_MEM_OTHER, c * sizeof(double));
+    p->d.n_connections = c; /* the size the frees use */
+    if (!p->ex_pre || !p->ex_post || !p->ex_w || !p->ex_delay) {
+        n4d__projection_free_explicit(m->ctx, p);
+        return MODEL_ERR(m, N4D_E_NOMEM, "out of memory for the connections of \"%s\"", name);
+    }
+    for (uint64_t k = 0; k < n; k++) {
+        double w = pd->weights ? pd->weights[k] : pd->weight.value;
+        w = pd->syn_type == N4D_SYN_EXCITATORY ? fabs(w)
+            : pd->syn_type == N4D_SYN_INHIBITORY ? -fabs(w) : w;
+        p->ex_pre[k] = pd->pre[k];
+        p->ex_post[k] = pd->post[k];
+        p->ex_w[k] = (float)w;
+        p->ex_delay[k] = pd->delays ? pd->delays[k] : pd->delay.value;
+    }
+    return N4D_OK;
+}
+
+static n4d_status add_projection(n4d_model *m, const n4d_projection_desc *d, int32_t *index,
+                                 bool described)
 {
     n4d_status st = check_mutable(m, "n4d_model_add_projection");
     if (st)
@@ -607,6 +697,7 @@ n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d, 
         break;
     case N4D_RULE_ONE_TO_ONE:
     case N4D_RULE_ALL_TO_ALL:
+    case N4D_RULE_EXPLICIT:
         break;
     default:
         return MODEL_ERR(m, N4D_E_INVALID_ARG, "projection \"%s\": unknown rule %d", name, pd.rule);
@@ -661,10 +752,130 @@ n4d_status n4d_model_add_projection(n4d_model *m, const n4d_projection_desc *d, 
     p->d.name = p->d.source = p->d.target = p->d.synapse_model = NULL;
     p->d.synapse_params = NULL;
     p->d.n_synapse_params = 0;
+    p->d.pre = p->d.post = NULL;
+    p->d.weights = p->d.delays = NULL;
+    p->d.n_connections = 0;
+    if (pd.rule == N4D_RULE_EXPLICIT) {
+        if (described && !pd.pre && !pd.n_connections) {
+            p->ex_missing = true; /* its synapses come from the model file */
+        } else if ((st = add_explicit(m, name, &pd, p))) {
+            n4d__strfree(m->ctx, p->name);
+            return st;
+        }
+        p->d.n_connections = pd.n_connections;
+        p->d.n = described && p->ex_missing ? pd.n : pd.n_connections; /* the count, as "n" */
+    }
     (void)rule_name;
     if (index)
         *index = (int32_t)m->n_projs;
     n4d__names_add(&m->proj_names, m->projs, sizeof *m->projs, m->n_projs++);
+    return N4D_OK;
+}
+
+/* The inputs' arrays (inputs.h) are kept in the model: counted as N4D_MEM_OTHER. */
+void n4d__input_free_arrays(n4d_context *ctx, n4d__input *in)
+{
+    n4d__free(ctx, N4D_MEM_OTHER, in->neurons, in->n_neurons * sizeof(uint32_t));
+    n4d__free(ctx, N4D_MEM_OTHER, in->times, in->n_times * sizeof(double));
+    n4d__free(ctx, N4D_MEM_OTHER, in->indices, in->n_times * sizeof(uint32_t));
+    n4d__free(ctx, N4D_MEM_OTHER, in->values, in->n_times * sizeof(double));
+    in->neurons = in->indices = NULL;
+    in->times = in->values = NULL;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    const uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static const char *const INPUT_KIND_NAMES[] = {"dc", "poisson", "spikes", "step_current", "ac",
+                                               "noise"};
+
+/* Copies n values of `size` bytes (NULL for n = 0); false: out of memory. */
+static bool copy_array(n4d_context *ctx, void **dst, const void *src, uint64_t n, size_t size)
+{
+    *dst = NULL;
+    if (!n)
+        return true;
+    if (n > SIZE_MAX / size / 2 || !(*dst = n4d__alloc(ctx, N4D_MEM_OTHER, (size_t)n * size)))
+        return false;
+    memcpy(*dst, src, (size_t)n * size);
+    return true;
+}
+
+/* The checks of the arrays of a spike / current input that need no
+ * population size (those are in n4d__inputs_validate at the build). */
+static n4d_status check_input_arrays(n4d_model *m, size_t idx, const n4d_input_desc *in)
+{
+    const char *kn = INPUT_KIND_NAMES[in->kind];
+    const char *tg = in->target;
+    const bool current = in->kind >= N4D_INPUT_STEP_CURRENT;
+    if (in->n_neurons && !current)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG,
+                         "input %zu (%s on \"%s\"): `neurons` is for step_current, ac and noise "
+                         "inputs only",
+                         idx, kn, tg);
+    if (in->n_neurons && !in->neurons)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG, "input %zu (%s on \"%s\"): neurons is NULL with "
+                         "n_neurons %llu", idx, kn, tg, (unsigned long long)in->n_neurons);
+    if (in->n_times && in->kind != N4D_INPUT_SPIKES && in->kind != N4D_INPUT_STEP_CURRENT)
+        return MODEL_ERR(m, N4D_E_INVALID_ARG,
+                         "input %zu (%s on \"%s\"): `times` is for spikes and step_current inputs "
+                         "only",
+                         idx, kn, tg);
+    if (in->n_times && (!in->times || (in->kind == N4D_INPUT_SPIKES && !in->indices) ||
+                        (in->kind == N4D_INPUT_STEP_CURRENT && !in->values)))
+        return MODEL_ERR(m, N4D_E_INVALID_ARG,
+                         "input %zu (%s on \"%s\"): n_times %llu but times or %s is NULL", idx, kn,
+                         tg, (unsigned long long)in->n_times,
+                         in->kind == N4D_INPUT_SPIKES ? "indices" : "values");
+    if (in->n_times > ((uint64_t)1 << 40) || in->n_neurons > UINT32_MAX)
+        return MODEL_ERR(m, N4D_E_LIMIT, "input %zu (%s on \"%s\"): too many entries", idx, kn,
+                         tg);
+    for (uint64_t k = 0; k < in->n_times; k++) {
+        const double t = in->times[k];
+        if (!(t >= 0) || !isfinite(t) || t / m->dt > 1e18)
+            return MODEL_ERR(m, N4D_E_RANGE,
+                             "input %zu (%s on \"%s\"): times[%llu] = %g ms (expected a finite "
+                             "time >= 0)",
+                             idx, kn, tg, (unsigned long long)k, t);
+        if (in->kind == N4D_INPUT_STEP_CURRENT) {
+            if (k && !(t > in->times[k - 1]))
+                return MODEL_ERR(m, N4D_E_RANGE,
+                                 "input %zu (step_current on \"%s\"): times[%llu] = %g ms is not "
+                                 "after times[%llu] = %g ms (expected ascending times)",
+                                 idx, tg, (unsigned long long)k, t, (unsigned long long)(k - 1),
+                                 in->times[k - 1]);
+            if (!isfinite(in->values[k]))
+                return MODEL_ERR(m, N4D_E_RANGE,
+                                 "input %zu (step_current on \"%s\"): values[%llu] is not finite",
+                                 idx, tg, (unsigned long long)k);
+        }
+    }
+    if (in->kind == N4D_INPUT_SPIKES && !isfinite(in->weight))
+        return MODEL_ERR(m, N4D_E_RANGE, "input %zu (spikes on \"%s\"): weight is not finite", idx,
+                         tg);
+    if (in->kind == N4D_INPUT_SPIKES && in->weight == 0.0)
+        return MODEL_ERR(m, N4D_E_RANGE,
+                         "input %zu (spikes on \"%s\"): weight is 0, so the spikes would do "
+                         "nothing (n4d_input_desc_init sets 0: give what each spike adds, e.g. 1 "
+                         "into parrot neurons)",
+                         idx, tg);
+    if (in->kind == N4D_INPUT_AC &&
+        (!isfinite(in->amplitude) || !isfinite(in->offset) || !isfinite(in->phase) ||
+         !(in->frequency >= 0) || !isfinite(in->frequency)))
+        return MODEL_ERR(m, N4D_E_RANGE,
+                         "input %zu (ac on \"%s\"): amplitude %g, offset %g, phase %g must be "
+                         "finite and frequency %g Hz finite and >= 0",
+                         idx, tg, in->amplitude, in->offset, in->phase, in->frequency);
+    if (in->kind == N4D_INPUT_NOISE &&
+        (!isfinite(in->amplitude) || !(in->std >= 0) || !isfinite(in->std) ||
+         !(in->interval >= 0) || !isfinite(in->interval) || in->interval / m->dt > 1e15))
+        return MODEL_ERR(m, N4D_E_RANGE,
+                         "input %zu (noise on \"%s\"): amplitude (the mean) %g must be finite, "
+                         "std %g and interval %g ms finite and >= 0",
+                         idx, tg, in->amplitude, in->std, in->interval);
     return N4D_OK;
 }
 
@@ -683,7 +894,7 @@ n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d)
     int32_t tgt = n4d_model_find_population(m, in.target);
     if (tgt < 0)
         return MODEL_ERR(m, N4D_E_CONFIG, "input: unknown target population \"%s\"", in.target);
-    if (in.kind != N4D_INPUT_DC && in.kind != N4D_INPUT_POISSON)
+    if (in.kind < N4D_INPUT_DC || in.kind > N4D_INPUT_NOISE)
         return MODEL_ERR(m, N4D_E_INVALID_ARG, "input: unknown kind %d", in.kind);
     if (isnan(in.start) || isnan(in.stop) || in.start < 0 || in.stop < in.start)
         return MODEL_ERR(m, N4D_E_RANGE, "input: time window [%g, %g) ms is invalid", in.start,
@@ -706,9 +917,58 @@ n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d)
                              "input: %g expected Poisson events per step exceeds the limit 1e6",
                              lambda);
     }
+    if ((st = check_input_arrays(m, m->n_inputs, &in)))
+        return st;
+    /* a repeated neuron would get the current twice: a sorted copy shows it */
+    if (in.n_neurons) {
+        uint32_t *srt = n4d__alloc(m->ctx, N4D_MEM_OTHER, in.n_neurons * sizeof(uint32_t));
+        if (!srt)
+            return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding an input");
+        memcpy(srt, in.neurons, in.n_neurons * sizeof(uint32_t));
+        qsort(srt, (size_t)in.n_neurons, sizeof *srt, cmp_u32);
+        bool twice = false;
+        uint32_t v = 0;
+        for (uint64_t k = 1; k < in.n_neurons && !twice; k++)
+            if (srt[k] == srt[k - 1]) {
+                twice = true;
+                v = srt[k];
+            }
+        n4d__free(m->ctx, N4D_MEM_OTHER, srt, in.n_neurons * sizeof(uint32_t));
+        uint64_t dup = UINT64_MAX, first = UINT64_MAX;
+        for (uint64_t k = 0; twice && k < in.n_neurons && dup == UINT64_MAX; k++)
+            if (in.neurons[k] == v) {
+                if (first == UINT64_MAX)
+                    first = k;
+                else
+                    dup = k; /* the second occurrence */
+            }
+        if (dup != UINT64_MAX)
+            return MODEL_ERR(m, N4D_E_RANGE,
+                             "input %zu (%s on \"%s\"): neurons[%llu] = %u is repeated", m->n_inputs,
+                             INPUT_KIND_NAMES[in.kind], in.target, (unsigned long long)dup,
+                             in.neurons[dup]);
+    }
     if (!GROW(m, inputs, n_inputs, cap_inputs))
         return MODEL_ERR(m, N4D_E_NOMEM, "out of memory adding an input");
-    n4d__input *p = &m->inputs[m->n_inputs++];
+    n4d__input *p = &m->inputs[m->n_inputs];
+    memset(p, 0, sizeof *p);
+    void *nr = NULL, *tm = NULL, *ix = NULL, *vl = NULL;
+    if (!copy_array(m->ctx, &nr, in.neurons, in.n_neurons, sizeof(uint32_t)) ||
+        !copy_array(m->ctx, &tm, in.times, in.n_times, sizeof(double)) ||
+        (in.kind == N4D_INPUT_SPIKES &&
+         !copy_array(m->ctx, &ix, in.indices, in.n_times, sizeof(uint32_t))) ||
+        (in.kind == N4D_INPUT_STEP_CURRENT &&
+         !copy_array(m->ctx, &vl, in.values, in.n_times, sizeof(double)))) {
+        p->neurons = nr;
+        p->n_neurons = in.n_neurons;
+        p->times = tm;
+        p->indices = ix;
+        p->values = vl;
+        p->n_times = in.n_times;
+        n4d__input_free_arrays(m->ctx, p);
+        return MODEL_ERR(m, N4D_E_NOMEM, "out of memory copying the arrays of an input");
+    }
+    m->n_inputs++;
     p->kind = in.kind;
     p->target = tgt;
     p->amplitude = in.amplitude;
@@ -718,6 +978,17 @@ n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d)
     p->start = in.start;
     p->stop = in.stop;
     p->sampling = in.kind == N4D_INPUT_POISSON ? in.sampling : N4D_POISSON_PER_STEP;
+    p->neurons = nr;
+    p->n_neurons = in.n_neurons;
+    p->times = tm;
+    p->indices = ix;
+    p->values = vl;
+    p->n_times = in.n_times;
+    p->offset = in.offset;
+    p->frequency = in.frequency;
+    p->phase = in.phase;
+    p->std = in.std;
+    p->interval = in.interval;
     return N4D_OK;
 }
 

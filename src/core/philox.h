@@ -25,7 +25,9 @@ enum {
     N4D_RNG_POISSON = 6,
     N4D_RNG_TARGETS = 7,
     N4D_RNG_POISSON_BLOCK = 8, /* sparse Poisson: the count of a block of steps */
-    N4D_RNG_POISSON_PLACE = 9  /* sparse Poisson: the steps of its events */
+    N4D_RNG_POISSON_PLACE = 9, /* sparse Poisson: the steps of its events */
+    /* 10: the cell lifecycle's (lifecycle.h, with 8 and 9 under its own key) */
+    N4D_RNG_NOISE = 11         /* noise inputs (inputs.h) */
 };
 
 typedef struct n4d__r4 {

@@ -932,8 +932,8 @@ double n4d__plastic_weight(const n4d_sim *sim, uint64_t src, uint64_t g, uint64_
     const n4d__plastic *pl = sim->plastic;
     const n4d__synapses *s = &sim->model->syn;
     const uint32_t cl = pl ? N4D__SEG_CLASS(s->seg_key[g]) : 0;
-    if (!cl)
-        return (double)s->weight_q[j] * s->inv_scale;
+    if (!cl) /* the sim's copy when n4d_sim_set_weights made one */
+        return (double)sim->syn.weight_q[j] * s->inv_scale;
     const n4d__plastic_class *c = &pl->cls[cl - 1];
     const uint64_t at = pl->seg_base[g] + (j - s->seg_off[g]);
     if (c->rule == N4D__SYN_STDP)
@@ -972,11 +972,12 @@ bool n4d__plastic_set_weight(n4d_sim *sim, uint64_t g, uint64_t j, double w)
     return true;
 }
 
-/* ---- the public reading of weights ---------------------------------------------------- */
+/* ---- the public reading and writing of weights ------------------------------------------ */
 
 typedef struct wsel {
     uint32_t target;
     double w;
+    uint64_t g, j; /* segment and synapse */
 } wsel;
 
 static int cmp_wsel(const void *a, const void *b)
@@ -987,20 +988,14 @@ static int cmp_wsel(const void *a, const void *b)
     return (x->w > y->w) - (x->w < y->w);
 }
 
-n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uint64_t cap,
-                               uint32_t *sources, uint32_t *targets, float *weights,
-                               uint64_t *count)
+/* Visits the synapses of `projection` (see n4d_sim_get_weights) in its
+ * order: fn(ud, k, source user id, wsel) for the k-th; a non-zero status
+ * from fn stops the walk. *count: the synapses visited. */
+typedef n4d_status (*weight_fn)(void *ud, uint64_t k, uint32_t source, const wsel *e);
+
+static n4d_status weights_walk(n4d_sim *sim, const char *projection, const char *fname,
+                               weight_fn fn, void *ud, uint64_t *count)
 {
-    if (!n4d__is_handle(sim, N4D__MAGIC_SIM))
-        return N4D_E_INVALID_ARG;
-    n4d__clear_error(&sim->hdr);
-    if (!count)
-        return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "n4d_sim_get_weights: count is NULL");
-    if (sim->plastic && sim->ops && sim->ops->sync) { /* a device: its weights are newer */
-        n4d_status sst = sim->ops->sync(sim, (int)(N4D__SYNC_TO_HOST | N4D__SYNC_PLASTIC));
-        if (sst)
-            return sst;
-    }
     const n4d_model *m = sim->model;
     int32_t src_pop = -1, tgt_pop = -1, channel = -1;
     if (projection) {
@@ -1020,11 +1015,11 @@ n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uint64_t ca
                     if (ty == N4D_SYN_AUTO || o->d.syn_type == N4D_SYN_AUTO || o->d.syn_type == ty)
                         return n4d__error(
                             &sim->hdr, N4D_E_CONFIG,
-                            "n4d_sim_get_weights: projections \"%s\" and \"%s\" connect the same "
+                            "%s: projections \"%s\" and \"%s\" connect the same "
                             "populations with synapses of the same sign, which are stored "
                             "together: ask for \"%s\" only when the two differ in type "
                             "(excitatory, inhibitory)",
-                            projection, o->name, projection);
+                            fname, projection, o->name, projection);
                     channel = ty == N4D_SYN_EXCITATORY ? 0 : 1;
                 }
             }
@@ -1035,9 +1030,8 @@ n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uint64_t ca
                 found = true;
             }
         if (!found)
-            return n4d__error(&sim->hdr, N4D_E_CONFIG,
-                              "n4d_sim_get_weights: no projection or synapse class \"%s\"",
-                              projection);
+            return n4d__error(&sim->hdr, N4D_E_CONFIG, "%s: no projection or synapse class \"%s\"",
+                              fname, projection);
     }
     const n4d__synapses *s = &m->syn;
     uint64_t k = 0, rowcap = 0;
@@ -1047,7 +1041,7 @@ n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uint64_t ca
         const uint64_t row = n4d__to_internal(m, u);
         if (src_pop >= 0 && n4d__pop_of(m, u) != src_pop)
             continue;
-        for (uint64_t g = s->seg_ptr[row]; g < s->seg_ptr[row + 1]; g++) {
+        for (uint64_t g = s->seg_ptr[row]; g < s->seg_ptr[row + 1] && !st; g++) {
             if (channel >= 0 && (int32_t)N4D__SEG_CH(s->seg_key[g]) != channel)
                 continue;
             const uint64_t lo = s->seg_off[g], n = s->seg_off[g + 1] - lo;
@@ -1069,25 +1063,137 @@ n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uint64_t ca
                     continue;
                 if (sim->life && !sim->life->alive[s->target[j]])
                     continue;
-                tmp[kept++] = (wsel){(uint32_t)t, n4d__plastic_weight(sim, row, g, j)};
+                tmp[kept++] = (wsel){(uint32_t)t, n4d__plastic_weight(sim, row, g, j), g, j};
             }
             if (m->perm) /* in user ids, a segment is ordered by (target, weight) */
                 qsort(tmp, kept, sizeof *tmp, cmp_wsel);
-            for (uint64_t q = 0; q < kept; q++, k++) {
-                if (k >= cap)
-                    continue;
-                if (sources)
-                    sources[k] = (uint32_t)u;
-                if (targets)
-                    targets[k] = tmp[q].target;
-                if (weights)
-                    weights[k] = (float)tmp[q].w;
-            }
+            for (uint64_t q = 0; q < kept && !st; q++, k++)
+                st = fn(ud, k, (uint32_t)u, &tmp[q]);
         }
     }
     n4d__free(sim->ctx, N4D_MEM_OTHER, tmp, rowcap * sizeof *tmp);
     *count = k;
     return st;
+}
+
+typedef struct get_ud {
+    uint64_t cap;
+    uint32_t *sources, *targets;
+    float *weights;
+} get_ud;
+
+static n4d_status get_one(void *ud, uint64_t k, uint32_t source, const wsel *e)
+{
+    get_ud *o = ud;
+    if (k >= o->cap)
+        return N4D_OK;
+    if (o->sources)
+        o->sources[k] = source;
+    if (o->targets)
+        o->targets[k] = e->target;
+    if (o->weights)
+        o->weights[k] = (float)e->w;
+    return N4D_OK;
+}
+
+n4d_status n4d_sim_get_weights(n4d_sim *sim, const char *projection, uint64_t cap,
+                               uint32_t *sources, uint32_t *targets, float *weights,
+                               uint64_t *count)
+{
+    if (!n4d__is_handle(sim, N4D__MAGIC_SIM))
+        return N4D_E_INVALID_ARG;
+    n4d__clear_error(&sim->hdr);
+    if (!count)
+        return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "n4d_sim_get_weights: count is NULL");
+    if (sim->plastic && sim->ops && sim->ops->sync) { /* a device: its weights are newer */
+        n4d_status sst = sim->ops->sync(sim, (int)(N4D__SYNC_TO_HOST | N4D__SYNC_PLASTIC));
+        if (sst)
+            return sst;
+    }
+    get_ud o = {cap, sources, targets, weights};
+    return weights_walk(sim, projection, "n4d_sim_get_weights", get_one, &o, count);
+}
+
+typedef struct set_ud {
+    n4d_sim *sim;
+    const float *w;
+    uint64_t n;
+    int32_t *dst; /* NULL: check only */
+} set_ud;
+
+static n4d_status set_one(void *ud, uint64_t k, uint32_t source, const wsel *e)
+{
+    set_ud *o = ud;
+    n4d_sim *sim = o->sim;
+    const n4d__synapses *s = &sim->model->syn;
+    if (k >= o->n)
+        return N4D_OK; /* counted, refused by the caller */
+    const uint32_t key = s->seg_key[e->g];
+    const double w = (double)o->w[k];
+    if (!o->dst) {
+        if (N4D__SEG_CLASS(key))
+            return n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
+                              "n4d_sim_set_weights: synapse %llu (%u -> %u) belongs to the plastic "
+                              "class \"%s\" (synapse model %s): its weights are the rule's",
+                              (unsigned long long)k, source, e->target,
+                              sim->model->cls[N4D__SEG_CLASS(key) - 1].name,
+                              sim->model->cls[N4D__SEG_CLASS(key) - 1].sm->name);
+        const double q = nearbyint(w * s->scale);
+        if (!isfinite(w) || !(fabs(q) <= (double)INT32_MAX))
+            return n4d__error(&sim->hdr, N4D_E_RANGE,
+                              "n4d_sim_set_weights: weights[%llu] = %g (synapse %u -> %u) is not "
+                              "finite or does not fit the model's fixed point (|w| < %g)",
+                              (unsigned long long)k, w, source, e->target,
+                              (double)INT32_MAX / s->scale);
+        if ((N4D__SEG_CH(key) && w > 0.0) || (!N4D__SEG_CH(key) && w < 0.0))
+            return n4d__error(&sim->hdr, N4D_E_RANGE,
+                              "n4d_sim_set_weights: weights[%llu] = %g (synapse %u -> %u) would "
+                              "change the synapse's sign (it is %s; the sign picks the channel "
+                              "at the build)",
+                              (unsigned long long)k, w, source, e->target,
+                              N4D__SEG_CH(key) ? "inhibitory" : "excitatory");
+        return N4D_OK;
+    }
+    o->dst[e->j] = (int32_t)nearbyint(w * s->scale);
+    return N4D_OK;
+}
+
+n4d_status n4d_sim_set_weights(n4d_sim *sim, const char *projection, const float *weights,
+                               uint64_t count)
+{
+    if (!n4d__is_handle(sim, N4D__MAGIC_SIM))
+        return N4D_E_INVALID_ARG;
+    n4d__clear_error(&sim->hdr);
+    if (count && !weights)
+        return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "n4d_sim_set_weights: weights is NULL");
+    if (sim->backend && (sim->backend->caps & N4D__CAP_DEVICE))
+        return n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
+                          "n4d_sim_set_weights: backend \"%s\" keeps the weights on the device; "
+                          "cpu-ref and cpu-omp set them",
+                          sim->backend->name);
+    set_ud o = {sim, weights, count, NULL};
+    uint64_t n = 0;
+    N4D__TRY(weights_walk(sim, projection, "n4d_sim_set_weights", set_one, &o, &n));
+    if (n != count)
+        return n4d__error(&sim->hdr, N4D_E_INVALID_ARG,
+                          "n4d_sim_set_weights: %llu weights for the %llu synapses of %s%s%s",
+                          (unsigned long long)count, (unsigned long long)n,
+                          projection ? "\"" : "", projection ? projection : "the model",
+                          projection ? "\"" : "");
+    const n4d__synapses *s = &sim->model->syn;
+    if (!sim->wq_own) { /* the sim's own copy of the weights from now on */
+        sim->wq_own = n4d__alloc(sim->ctx, N4D_MEM_SYNAPSES,
+                                 (s->n_syn ? s->n_syn : 1) * sizeof(int32_t));
+        if (!sim->wq_own)
+            return n4d__error(&sim->hdr, N4D_E_NOMEM,
+                              "n4d_sim_set_weights: out of memory for the sim's copy of %llu "
+                              "weights",
+                              (unsigned long long)s->n_syn);
+        memcpy(sim->wq_own, s->weight_q, s->n_syn * sizeof(int32_t));
+        sim->syn.weight_q = sim->wq_own;
+    }
+    o.dst = sim->wq_own;
+    return weights_walk(sim, projection, "n4d_sim_set_weights", set_one, &o, &n);
 }
 
 /* ---- the device's copy of the histories (cuda_loader.c) ---------------------------------- */

@@ -1,6 +1,7 @@
 /* Simulation: state allocation and initialisation, backend selection, the
  * run entry points, spike reporting (recording, O(1) history, checksum) and
  * state access. */
+#include "inputs.h"
 #include "backend.h" /* the registry: backends are found by name or capability */
 #include "homeo.h"
 #include "modulators.h"
@@ -310,6 +311,8 @@ static n4d_status init_inputs(n4d_sim *sim)
             sim->dc[sim->n_dc++] = *in;
             continue;
         }
+        if (in->kind != N4D_INPUT_POISSON) /* spikes and currents: inputs.h */
+            continue;
         size_t same_pop = 0;
         for (size_t k = 0; k < sim->n_poisson; k++)
             same_pop += sim->poisson[k].pop == in->target;
@@ -420,6 +423,9 @@ static void sim_free(n4d_sim *sim)
     size_t ndc = count_inputs(sim->model, N4D_INPUT_DC), npo = count_inputs(sim->model, N4D_INPUT_POISSON);
     n4d__free(ctx, N4D_MEM_OTHER, sim->dc, (ndc ? ndc : 1) * sizeof *sim->dc);
     n4d__poisson_free(sim);
+    n4d__xin_destroy(sim);
+    n4d__free(ctx, N4D_MEM_SYNAPSES, sim->wq_own,
+              (sim->model->syn.n_syn ? sim->model->syn.n_syn : 1) * sizeof(int32_t));
     n4d__free(ctx, N4D_MEM_OTHER, sim->poisson, (npo ? npo : 1) * sizeof *sim->poisson);
     free_senses(sim);
     n4d__free(ctx, N4D_MEM_RECORDING, sim->last_ids, N * sizeof(uint32_t));
@@ -611,7 +617,7 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
         sim->runs[i].n = run->n;
         sim->runs[i].pop = run->pop;
     }
-    if ((st = init_inputs(sim)) || (st = build_senses(sim)) || (st = n4d__mods_create(sim)) ||
+    if ((st = init_inputs(sim)) || (st = n4d__xin_create(sim)) || (st = build_senses(sim)) || (st = n4d__mods_create(sim)) ||
         (st = n4d__plastic_create(sim)) || (st = n4d__homeo_create(sim)) ||
         (st = n4d__life_create(sim)))
         goto fail_msg;
@@ -652,6 +658,18 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
                             "backend \"%s\" does not run neuromodulators (modulator \"%s\"); "
                             "cpu-ref and cpu-omp do",
                             backend->name, model->mods[0].name);
+            sim->ops = NULL;
+        } else if (sim->n_xin && (backend->caps & N4D__CAP_DEVICE)) {
+            st = n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
+                            "backend \"%s\" does not run %s inputs (population \"%s\"); "
+                            "cpu-ref and cpu-omp do",
+                            backend->name,
+                            sim->xin[0].kind == N4D_INPUT_SPIKES
+                                ? "spike-time"
+                                : (sim->xin[0].kind == N4D_INPUT_STEP_CURRENT
+                                       ? "step-current"
+                                       : (sim->xin[0].kind == N4D_INPUT_AC ? "ac" : "noise")),
+                            model->pops[sim->xin[0].pop].name);
             sim->ops = NULL;
         } else if (sim->n_sparse_poisson && !(backend->caps & N4D__CAP_SPARSE_POISSON)) {
             st = n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,

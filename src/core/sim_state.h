@@ -227,6 +227,10 @@ struct n4d_sim {
     size_t n_poisson;
     struct n4d__poisson_cache *pcache; /* per Poisson input (poisson.h), NULL without sparse ones */
     size_t n_sparse_poisson;
+    struct n4d__xin *xin; /* spike and current inputs (inputs.h), NULL without */
+    int32_t *wq_own; /* the sim's own weights (n4d_sim_set_weights; syn.weight_q then
+                        points here), NULL: the model's */
+    size_t n_xin, cap_xin;
 
     /* sense lookup: per sense, CSR site -> neuron ids over the area's w_lo slice */
     uint64_t **sense_ptr;

@@ -231,6 +231,13 @@ typedef struct n4d__sg_proj {
     /* distance: target area's site map (local site -> neuron id + 1) */
     uint32_t *site_slot;
     int32_t area_lo[4], area_hi[4];
+    /* explicit (host only: the device build refuses it): connections of
+     * local source s are ex_ord[ex_ptr[s] .. ex_ptr[s + 1]), in list order */
+    const uint64_t *ex_ptr;
+    const uint32_t *ex_ord;
+    const uint32_t *ex_post;
+    const float *ex_w;
+    const uint32_t *ex_delay; /* steps */
 } n4d__sg_proj;
 
 N4D_HD uint32_t n4d__sg_purpose(uint32_t base, uint32_t index)
@@ -436,6 +443,15 @@ N4D_HD uint64_t n4d__sg_row(const n4d__sg_proj *P, const int32_t *pos, uint64_t 
         }
         break;
     }
+    case N4D_RULE_EXPLICIT:
+        n = P->ex_ptr[s + 1] - P->ex_ptr[s];
+        for (uint64_t q = 0; out && q < n; q++) {
+            const uint32_t k = P->ex_ord[P->ex_ptr[s] + q];
+            out[q].target = (uint32_t)(P->post_first + P->ex_post[k]);
+            out[q].weight = P->ex_w[k];
+            out[q].key = n4d__seg_key(P->ex_delay[k], P->ex_w[k] < 0.0f);
+        }
+        break;
     case N4D_RULE_ALL_TO_ALL:
         for (uint64_t t = 0; t < npost; t++) {
             if (no_self && t == s)

@@ -14,6 +14,7 @@
  * candidates, before_delivery settles woken blocks, on_host restores every
  * block before the host state is read or written, on_detach frees it. */
 #define _DEFAULT_SOURCE /* madvise, MADV_DONTNEED */
+#include "inputs.h"
 #include "sim_state.h"
 #include "backend.h" /* capability flags */
 
@@ -413,6 +414,7 @@ n4d_status n4d_sim_compression_enable(n4d_sim *sim, const n4d_compress_options *
             ok = ok && sim->dc[d].target != p->pop;
         for (size_t q = 0; q < sim->n_poisson; q++)
             ok = ok && sim->poisson[q].pop != p->pop;
+        ok = ok && !n4d__xin_targets(sim, p->pop);
         /* homeostatic scaling counts and rescales every neuron each window */
         ok = ok && !sim->model->pops[p->pop].has_homeo;
         c->map.run_ok[r] = ok;

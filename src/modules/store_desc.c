@@ -28,8 +28,10 @@ static json_t *jdist(const n4d_dist *d)
 
 /* The description below lists every field of these structs: a new field
  * must be added there (and read back) to keep loads bitwise identical. */
-_Static_assert(sizeof(n4d_projection_desc) == 200 && sizeof(n4d_population_desc) == 120 &&
-                   sizeof(n4d_input_desc) == 72 && sizeof(n4d_layout_options) == 16,
+/* (n4d_projection_desc's explicit connections are not described: they are
+ * the file's synapses; "n" holds their count) */
+_Static_assert(sizeof(n4d_projection_desc) == 240 && sizeof(n4d_population_desc) == 120 &&
+                   sizeof(n4d_input_desc) == 160 && sizeof(n4d_layout_options) == 16,
                "a model descriptor changed: update n4d__store_describe() and "
                "n4d__store_read_description()");
 
@@ -39,6 +41,40 @@ _Static_assert(sizeof(n4d_projection_desc) == 200 && sizeof(n4d_population_desc)
  * 3 adds each projection's synapse parameters and the plastic synapse
  * classes (an imported 4DNC model has a class but no projection). */
 #define DESC_VERSION 3
+
+/* An array of n doubles (dbl) or uint32 (u32) as JSON, NULL on failure. */
+static json_t *jarray(const double *dbl, const uint32_t *u32, uint64_t n)
+{
+    json_t *a = json_array();
+    for (uint64_t k = 0; a && k < n; k++)
+        if (json_array_append_new(a, dbl ? jnum(dbl[k]) : json_integer((json_int_t)u32[k]))) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+/* The fields of spike and current inputs (kinds from spikes on): written
+ * only for them, so the files of models without them read as before. */
+static bool describe_input_arrays(json_t *o, const n4d__input *in)
+{
+    if (in->kind < N4D_INPUT_SPIKES)
+        return true;
+    bool ok = json_object_set_new(o, "offset", jnum(in->offset)) == 0 &&
+              json_object_set_new(o, "frequency", jnum(in->frequency)) == 0 &&
+              json_object_set_new(o, "phase", jnum(in->phase)) == 0 &&
+              json_object_set_new(o, "std", jnum(in->std)) == 0 &&
+              json_object_set_new(o, "interval", jnum(in->interval)) == 0;
+    if (ok && in->neurons)
+        ok = json_object_set_new(o, "neurons", jarray(NULL, in->neurons, in->n_neurons)) == 0;
+    if (ok && in->times)
+        ok = json_object_set_new(o, "times", jarray(in->times, NULL, in->n_times)) == 0;
+    if (ok && in->indices)
+        ok = json_object_set_new(o, "indices", jarray(NULL, in->indices, in->n_times)) == 0;
+    if (ok && in->values)
+        ok = json_object_set_new(o, "values", jarray(in->values, NULL, in->n_times)) == 0;
+    return ok;
+}
 
 /* Parameters by name (a neuron or synapse model's table), in its order. */
 static json_t *jparams(const n4d__param_def *defs, int32_t n, const double *q)
@@ -136,8 +172,9 @@ char *n4d__store_describe(const n4d_model *m)
                               jnum(in->stop));
         /* written only when not the default, so older readers keep reading
          * the files of models without it */
-        if (o && in->sampling != N4D_POISSON_PER_STEP &&
-            json_object_set_new(o, "sampling", json_integer(in->sampling)) != 0) {
+        if (o && ((in->sampling != N4D_POISSON_PER_STEP &&
+                   json_object_set_new(o, "sampling", json_integer(in->sampling)) != 0) ||
+                  !describe_input_arrays(o, in))) {
             json_decref(o);
             o = NULL;
         }
@@ -280,6 +317,51 @@ static bool jr_dist(jr *r, json_t *o, const char *key, n4d_dist *d)
 }
 
 /* Sets the path to array[i] (an element of a top-level array). */
+/* Optional array `key` of o: *n entries into a new array (doubles into
+ * *dbl when dbl, else uint32 into *u32) of ctx; false on a bad entry (the
+ * error named) or no memory. */
+static bool jr_array(jr *r, n4d_context *ctx, json_t *o, const char *key, double **dbl,
+                     uint32_t **u32, uint64_t *n)
+{
+    json_t *a = json_object_get(o, key);
+    if (!a)
+        return true;
+    if (!json_is_array(a)) {
+        r->st = n4d__h5_fail(r->h, N4D_E_FORMAT, N4D__STORE_DESC, false,
+                             "inputs: \"%s\" is not an array", key);
+        return false;
+    }
+    const size_t len = json_array_size(a);
+    void *buf = n4d__alloc(ctx, N4D_MEM_OTHER, (len ? len : 1) * (dbl ? sizeof(double) : 4));
+    if (!buf) {
+        r->st = n4d__h5_fail(r->h, N4D_E_NOMEM, N4D__STORE_DESC, false, "out of memory");
+        return false;
+    }
+    for (size_t k = 0; k < len; k++) {
+        json_t *e = json_array_get(a, k);
+        const bool good = dbl ? json_is_number(e)
+                              : json_is_integer(e) && json_integer_value(e) >= 0 &&
+                                    json_integer_value(e) <= (json_int_t)UINT32_MAX;
+        if (!good) {
+            n4d__free(ctx, N4D_MEM_OTHER, buf, (len ? len : 1) * (dbl ? sizeof(double) : 4));
+            r->st = n4d__h5_fail(r->h, N4D_E_FORMAT, N4D__STORE_DESC, false,
+                                 "inputs: %s[%zu] is not %s", key, k,
+                                 dbl ? "a number" : "an index in 0..2^32-1");
+            return false;
+        }
+        if (dbl)
+            ((double *)buf)[k] = json_number_value(e);
+        else
+            ((uint32_t *)buf)[k] = (uint32_t)json_integer_value(e);
+    }
+    if (dbl)
+        *dbl = buf;
+    else
+        *u32 = buf;
+    *n = len;
+    return true;
+}
+
 static void jr_at(jr *r, const char *array, size_t i)
 {
     r->jc.depth = 0;
@@ -482,7 +564,7 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
             d.synapse_params = spv;
             d.n_synapse_params = sm ? (uint32_t)sm->n_params : 0;
         }
-        if (n4d_model_add_projection(m, &d, NULL)) {
+        if (n4d__model_add_projection_described(m, &d)) {
             jr_model_error(&r, m);
             goto done;
         }
@@ -534,10 +616,40 @@ n4d_status n4d__store_read_description(n4d__h5 *h, const char *text, size_t len,
         d.n_sources = (uint32_t)ns;
         if (json_object_get(v, "sampling") && !jr_i32(&r, v, "sampling", &d.sampling))
             goto done;
-        if (n4d_model_add_input(m, &d)) {
-            jr_model_error(&r, m);
-            goto done;
+        /* spike and current inputs: their fields and arrays */
+        double *times = NULL, *values = NULL;
+        uint32_t *neurons = NULL, *indices = NULL;
+        uint64_t nn = 0, nt = 0, ni = 0, nv = 0;
+        bool ok = true;
+        if (d.kind >= N4D_INPUT_SPIKES)
+            ok = jr_num(&r, v, "offset", &d.offset) && jr_num(&r, v, "frequency", &d.frequency) &&
+                 jr_num(&r, v, "phase", &d.phase) && jr_num(&r, v, "std", &d.std) &&
+                 jr_num(&r, v, "interval", &d.interval) &&
+                 jr_array(&r, m->ctx, v, "neurons", NULL, &neurons, &nn) &&
+                 jr_array(&r, m->ctx, v, "times", &times, NULL, &nt) &&
+                 jr_array(&r, m->ctx, v, "indices", NULL, &indices, &ni) &&
+                 jr_array(&r, m->ctx, v, "values", &values, NULL, &nv);
+        if (ok && ((indices && ni != nt) || (values && nv != nt))) {
+            r.st = n4d__h5_fail(r.h, N4D_E_FORMAT, N4D__STORE_DESC, false,
+                                "inputs[%zu]: times, indices and values differ in length", i);
+            ok = false;
         }
+        d.neurons = neurons;
+        d.n_neurons = nn;
+        d.times = times;
+        d.indices = indices;
+        d.values = values;
+        d.n_times = nt;
+        if (ok && n4d_model_add_input(m, &d)) {
+            jr_model_error(&r, m);
+            ok = false;
+        }
+        n4d__free(m->ctx, N4D_MEM_OTHER, neurons, (nn ? nn : 1) * 4);
+        n4d__free(m->ctx, N4D_MEM_OTHER, times, (nt ? nt : 1) * sizeof(double));
+        n4d__free(m->ctx, N4D_MEM_OTHER, indices, (ni ? ni : 1) * 4);
+        n4d__free(m->ctx, N4D_MEM_OTHER, values, (nv ? nv : 1) * sizeof(double));
+        if (!ok)
+            goto done;
     }
     json_array_foreach(senses, i, v) {
         jr_at(&r, "senses", i);

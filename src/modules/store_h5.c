@@ -1063,6 +1063,11 @@ hid_t n4d__h5_open_read(n4d__h5 *h, n4d_status *st)
     hid_t f = H5I_INVALID_HID;
     if (fapl >= 0) {
         H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+        /* one read per metadata object: HDF5 retries a failed checksum
+         * (for SWMR readers, which a damaged superblock can claim to be
+         * read for) with growing sleeps, which made a damaged file take
+         * minutes to refuse */
+        H5Pset_metadata_read_attempts(fapl, 1);
         f = H5Fopen(h->path, H5F_ACC_RDONLY, fapl);
         H5Pclose(fapl);
     }

@@ -811,6 +811,7 @@ n4d_status n4d_sim_save_model(n4d_sim *sim, const char *path, const n4d_save_opt
     const n4d__synapses *s = &m->syn;
     const uint64_t S = s->n_syn ? s->n_syn : 1;
     int32_t *wq = NULL;
+    const int32_t *wq_write = sim->wq_own; /* static weights the sim set, or NULL */
     if (sim->plastic) {
         /* the current weights in the model's fixed point, rounded to nearest
          * (ties to even); tsodyks keeps its weights (u and x are per-sim state) */
@@ -824,7 +825,7 @@ n4d_status n4d_sim_save_model(n4d_sim *sim, const char *path, const n4d_save_opt
                 const bool plastic = N4D__SEG_CLASS(s->seg_key[g]) != 0;
                 for (uint64_t j = s->seg_off[g]; j < s->seg_off[g + 1]; j++) {
                     if (!plastic) {
-                        wq[j] = s->weight_q[j];
+                        wq[j] = sim->syn.weight_q[j]; /* the sim's own, if it has them */
                         continue;
                     }
                     const double w = n4d__plastic_weight(sim, row, g, j);
@@ -849,7 +850,7 @@ n4d_status n4d_sim_save_model(n4d_sim *sim, const char *path, const n4d_save_opt
     n4d__h5_out out;
     n4d_status st = n4d__h5_save_options(&h, opt, &o);
     if (!st && !(st = n4d__h5_out_create(&h, &out, o.contiguous != 0))) {
-        st = n4d__store_write_model_w(&h, out.file, m, wq, &o, "model");
+        st = n4d__store_write_model_w(&h, out.file, m, wq ? wq : wq_write, &o, "model");
         if (st)
             n4d__h5_out_abort(&h, &out);
         else

@@ -113,7 +113,8 @@ n4d_status n4d_sim_checkpoint(n4d_sim *sim, const char *path, const n4d_save_opt
     n4d__h5_out out;
     n4d_status st = n4d__h5_save_options(&h, opt, &o);
     if (!st && !(st = n4d__h5_out_create(&h, &out, o.contiguous != 0))) {
-        st = n4d__store_write_model(&h, out.file, sim->model, &o, "checkpoint");
+        /* the sim's own weights (n4d_sim_set_weights) become the resumed model's */
+        st = n4d__store_write_model_w(&h, out.file, sim->model, sim->wq_own, &o, "checkpoint");
         if (!st)
             st = write_state(&h, out.file, sim, &o);
         if (!st) { /* the per-sim state groups beside the neurons' */

@@ -176,6 +176,10 @@ static inline const char *fuzz_write_input(const uint8_t *data, size_t size, con
                  (long)getpid(), suffix);
         atexit(fuzz_path_remove);
     }
+    /* a new file (a new inode) for each input: HDF5 recognises an open file
+     * by device and inode, so rewriting in place could meet state that a
+     * failed open of the previous input left inside HDF5 */
+    unlink(fuzz_path);
     FILE *f = fopen(fuzz_path, "wb");
     if (!f || (size && fwrite(data, 1, size, f) != size) || fclose(f))
         fuzz_fail("cannot write the input file", fuzz_path);

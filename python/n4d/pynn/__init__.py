@@ -31,6 +31,7 @@ from .populations import Assembly, Population, PopulationView  # noqa: F401
 from .projections import Projection
 from .standardmodels import *  # noqa: F401,F403
 from .standardmodels import StaticSynapse
+from .structure import Lattice4D  # noqa: F401
 
 logger = logging.getLogger("PyNN")
 

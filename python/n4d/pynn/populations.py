@@ -44,10 +44,19 @@ class PopulationView(common.PopulationView):
         gp._check_can_set()
         parameter_space.evaluate(simplify=False)
         idx = self.index_in_grandparent(np.arange(self.size))
+        per_cell = getattr(gp.celltype, "n4d_per_cell", ())
         for name, value in parameter_space.items():
-            arr = np.array(gp._parameters[name], dtype=float, copy=True)
-            arr = np.broadcast_to(arr, (gp.size,)).copy()
-            arr[idx] = value
+            dtype = object if name in per_cell else float  # e.g. spike_times Sequences
+            old = gp._parameters[name]
+            if dtype is object and not (isinstance(old, np.ndarray) and old.shape == (gp.size,)):
+                arr = np.empty(gp.size, dtype=object)
+                arr[:] = [old] * gp.size
+            else:
+                arr = np.broadcast_to(np.array(old, dtype=dtype, copy=True), (gp.size,)).copy()
+            vals = np.empty(self.size, dtype=object) if dtype is object else value
+            if dtype is object:
+                vals[:] = list(value) if isinstance(value, np.ndarray) else [value] * self.size
+            arr[idx] = vals
             gp._parameters[name] = arr
 
     def initialize(self, **initial_values):
@@ -78,6 +87,7 @@ class Population(common.Population):
         if not isinstance(self.celltype, StandardCellType) or \
                 not hasattr(self.celltype, "n4d_model"):
             raise NotImplementedError("pyNN.n4d supports the standard cell types IF_curr_exp, "
+                                      "SpikeSourceArray, "
                                       "IF_cond_exp, Izhikevich and SpikeSourcePoisson, not %s"
                                       % type(self.celltype).__name__)
         if self.size < 1:
@@ -118,7 +128,10 @@ class Population(common.Population):
         """The population's parameters as floats; NotImplementedError naming the
         first one that differs between cells."""
         out = {}
+        per_cell = getattr(self.celltype, "n4d_per_cell", ())
         for name, value in self._parameters.items():
+            if name in per_cell:  # handled by the cell type (n4d_cell_inputs)
+                continue
             v = np.asarray(value, dtype=float)
             if v.ndim and v.size and not np.all(v == v.flat[0]):
                 raise NotImplementedError(
@@ -139,12 +152,31 @@ class Population(common.Population):
 
     # -- n4d -----------------------------------------------------------------------------
 
+    def _n4d_box(self):
+        """The (nx, ny, nz, nw) box of n4d's lattice the cells fill."""
+        from .structure import Lattice4D
+        if isinstance(self.structure, Lattice4D):
+            self.structure.sites(self.size)  # checks the size
+            return self.structure.shape
+        return (self.size, 1, 1, 1)
+
+    @property
+    def positions4d(self):
+        """4 x N coordinates: a Lattice4D's sites (times its spacing, plus its
+        origin), else PyNN's positions with w = 0."""
+        from .structure import Lattice4D
+        if isinstance(self.structure, Lattice4D):
+            return self.structure.generate_positions4d(self.size)
+        return np.vstack([self.positions, np.zeros((1, self.size))])
+
     def _n4d_add(self, model, area):
         ct = self.celltype
         p = self._homogeneous_parameters()
         self._n4d_p = p
         model.add_population(self._n4d_name, area, ct.n4d_model, params=ct.n4d_params(p))
-        for inp in getattr(ct, "n4d_inputs", lambda p: [])(p):
+        inputs = list(getattr(ct, "n4d_inputs", lambda p: [])(p))
+        inputs += getattr(ct, "n4d_cell_inputs", lambda pop: [])(self)
+        for inp in inputs:
             kw = dict(inp)
             model.add_input(self._n4d_name, kw.pop("kind"), **kw)
 

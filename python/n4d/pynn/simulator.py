@@ -104,15 +104,20 @@ class State(common.control.BaseState):
         pops = self.populations
         if not pops:
             raise ValueError("pyNN.n4d: there is no population to simulate")
-        xmax = max(p.size for p in pops)
-        m = n4d.Model(lattice_shape=(max(xmax, 1), 1, 1, len(pops)), dt=self.dt,
-                      seed=self.rng_seed)
+        # each population a box of the lattice, stacked along w: a Lattice4D
+        # structure's shape, else a row of its cells along x
+        boxes = [p._n4d_box() for p in pops]
+        shape = tuple(max(b[k] for b in boxes) for k in range(3)) + (sum(b[3] for b in boxes),)
+        m = n4d.Model(lattice_shape=shape, dt=self.dt, seed=self.rng_seed)
         try:
             if self.threads:
                 m.set_build_threads(self.threads)
-            for k, p in enumerate(pops):
+            w0 = 0
+            for k, (p, b) in enumerate(zip(pops, boxes)):
                 area = "a%d" % k
-                m.add_area(area, (0, 0, 0, k), (p.size - 1, 0, 0, k))
+                m.add_area(area, (0, 0, 0, w0), (b[0] - 1, b[1] - 1, b[2] - 1, w0 + b[3] - 1))
+                p._n4d_w0 = w0
+                w0 += b[3]
                 p._n4d_add(m, area)
             for prj in self.projections:
                 prj._n4d_add(m)
@@ -137,6 +142,8 @@ class State(common.control.BaseState):
             try:
                 for p in self.populations:
                     p._n4d_init_state(sim)
+                for prj in self.projections:  # Projection.set(weight=...)
+                    prj._n4d_apply_sets(sim)
             except BaseException:
                 sim.close()
                 raise

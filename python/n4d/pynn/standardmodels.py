@@ -6,9 +6,12 @@ units is done once, when the n4d model is built:
 
     IF_curr_exp  -> lif_exp       (currents nA -> mV: x tau_m / cm, the membrane resistance)
     IF_cond_exp  -> lif_cond_exp  (conductances uS -> relative to g_L = cm / tau_m)
+    EIF_cond_exp_isfa_ista -> adex_cond (NEST aeif_cond_exp: nF, uS, nA -> pF, nS, pA)
     Izhikevich   -> izhikevich    (delta synapses: a weight w mV is a current w / dt
                                    for one step; currents nA -> x 1000, PyNN's 1 pF)
     SpikeSourcePoisson -> parrot neurons, each driven by its own Poisson train
+    SpikeSourceArray   -> parrot neurons driven by an n4d "spikes" input (a spike
+                          at t in step floor(t / dt + 0.001), as Brian2 bins them)
 
 Types and parameters n4d cannot honour raise NotImplementedError naming
 them; nothing is silently changed.
@@ -118,6 +121,33 @@ class IF_cond_exp(_N4DCell, cells.IF_cond_exp):
         return values
 
 
+class EIF_cond_exp_isfa_ista(_N4DCell, cells.EIF_cond_exp_isfa_ista):
+    __doc__ = cells.EIF_cond_exp_isfa_ista.__doc__
+    translations = _identity(cells.EIF_cond_exp_isfa_ista.default_parameters)
+    n4d_model = "adex_cond"  # NEST aeif_cond_exp, in pF, nS, pA
+    n4d_state_names = {"v": "v", "w": "w", "gsyn_exc": "g_ex", "gsyn_inh": "g_in"}
+
+    def n4d_params(self, p):
+        return {"C_m": p["cm"] * 1000.0, "g_L": p["cm"] / p["tau_m"] * 1000.0,
+                "E_L": p["v_rest"], "V_th": p["v_thresh"], "Delta_T": p["delta_T"],
+                "tau_w": p["tau_w"], "a": p["a"], "b": p["b"] * 1000.0,
+                "V_reset": p["v_reset"], "t_ref": p["tau_refrac"], "V_peak": p["v_spike"],
+                "tau_syn_ex": p["tau_syn_E"], "tau_syn_in": p["tau_syn_I"],
+                "E_ex": p["e_rev_E"], "E_in": p["e_rev_I"], "I_e": p["i_offset"] * 1000.0}
+
+    def weight_scale(self, p, receptor_type):
+        return 1000.0  # uS -> nS
+
+    def current_scale(self, p):
+        return 1000.0  # nA -> pA
+
+    def state_to_pynn(self, var, values, p):
+        return values / 1000.0 if var in ("w", "gsyn_exc", "gsyn_inh") else values
+
+    def state_from_pynn(self, var, values, p):
+        return values * 1000.0 if var in ("w", "gsyn_exc", "gsyn_inh") else values
+
+
 class Izhikevich(_N4DCell, cells.Izhikevich):
     __doc__ = cells.Izhikevich.__doc__
     translations = _identity(cells.Izhikevich.default_parameters)
@@ -159,6 +189,52 @@ class SpikeSourcePoisson(_N4DCell, cells.SpikeSourcePoisson):
                      start=p["start"], stop=min(stop, 1e15))]
 
 
+def _seq_values(v):
+    """The float array of a Sequence (or a plain list / number)."""
+    v = getattr(v, "base_value", v)
+    return np.asarray(getattr(v, "value", v), dtype=float).ravel()
+
+
+class SpikeSourceArray(_N4DCell, cells.SpikeSourceArray):
+    __doc__ = cells.SpikeSourceArray.__doc__
+    translations = _identity(cells.SpikeSourceArray.default_parameters)
+    n4d_model = "parrot"
+    n4d_state_names = {}
+    n4d_per_cell = ("spike_times",)  # may differ between the cells
+
+    def n4d_params(self, p):
+        return {}
+
+    def n4d_cell_inputs(self, pop):
+        """One n4d "spikes" input with every cell's times: the parrot spikes in the
+        step of each time, floor(t / dt + 0.001) (Brian2's SpikeGeneratorGroup)."""
+        vals = pop._parameters["spike_times"]
+        dt = state.dt
+        times, idx = [], []
+        for i in range(pop.size):
+            seq = vals[i] if isinstance(vals, np.ndarray) and vals.ndim else vals
+            t = _seq_values(seq)
+            if t.size == 0:
+                continue
+            if not np.all(np.isfinite(t)) or np.any(t < 0):
+                bad = t[~(np.isfinite(t) & (t >= 0))][0]
+                raise ValueError("SpikeSourceArray %r: cell %d has spike time %g ms (expected "
+                                 "finite times >= 0)" % (pop.label, i, bad))
+            steps = np.floor(t / dt + 1e-3).astype(np.int64)
+            u, c = np.unique(steps, return_counts=True)
+            if np.any(c > 1):
+                s = u[c > 1][0]
+                raise ValueError("SpikeSourceArray %r: cell %d has %d spikes in the step at "
+                                 "%g ms (dt %g ms); a cell spikes at most once per step"
+                                 % (pop.label, i, c[c > 1][0], s * dt, dt))
+            times.append(t)
+            idx.append(np.full(t.size, i, dtype=np.uint32))
+        if not times:
+            return []
+        return [dict(kind="spikes", times=np.concatenate(times), indices=np.concatenate(idx),
+                     weight=1.0)]
+
+
 # Standard types n4d has no model for: using one raises NotImplementedError.
 def _unavailable(base):
     return type(base.__name__, (ModelNotAvailable, base), {"__doc__": base.__doc__})
@@ -170,15 +246,10 @@ IF_curr_delta = _unavailable(cells.IF_curr_delta)
 IF_cond_exp_gsfa_grr = _unavailable(cells.IF_cond_exp_gsfa_grr)
 HH_cond_exp = _unavailable(cells.HH_cond_exp)
 EIF_cond_alpha_isfa_ista = _unavailable(cells.EIF_cond_alpha_isfa_ista)
-EIF_cond_exp_isfa_ista = _unavailable(cells.EIF_cond_exp_isfa_ista)
 GIF_cond_exp = _unavailable(cells.GIF_cond_exp)
-SpikeSourceArray = _unavailable(cells.SpikeSourceArray)
 SpikeSourceGamma = _unavailable(cells.SpikeSourceGamma)
 SpikeSourceInhGamma = _unavailable(cells.SpikeSourceInhGamma)
 SpikeSourcePoissonRefractory = _unavailable(cells.SpikeSourcePoissonRefractory)
-StepCurrentSource = _unavailable(electrodes.StepCurrentSource)
-ACSource = _unavailable(electrodes.ACSource)
-NoisyCurrentSource = _unavailable(electrodes.NoisyCurrentSource)
 
 
 # ---- current sources ---------------------------------------------------------------
@@ -228,6 +299,115 @@ class DCSource(electrodes.DCSource):
             p = pop._homogeneous_parameters()
             model.add_input(pop._n4d_name, "dc", amplitude=amp * pop.celltype.current_scale(p),
                             start=start, stop=min(stop, 1e15))
+
+
+class _N4DCurrentSource:
+    """A current source injected into cells of any populations (whole ones,
+    views, assemblies or lists of IDs): one n4d input of `_n4d_kind` per
+    population, on the cells it was injected into, scaled to the cell type's
+    input unit. Its parameters cannot change after the build."""
+
+    _n4d_kind = None
+
+    def __init__(self, **parameters):
+        object.__setattr__(self, "_targets", [])
+        super().__init__(**parameters)  # PyNN's electrode class
+        state.current_sources.append(self)
+
+    def set_native_parameters(self, parameters):
+        state.check_not_built("%s: changing a parameter" % type(self).__name__)
+        parameters.evaluate(simplify=True)
+        for name, value in parameters.items():
+            self.parameter_space[name] = value
+
+    def get_native_parameters(self):
+        return ParameterSpace({k: self.parameter_space[k] for k in self.parameter_space.keys()},
+                              self.get_schema(), (1,))
+
+    def inject_into(self, cells):
+        __doc__ = StandardCurrentSource.inject_into.__doc__  # noqa: F841
+        state.check_not_built("%s.inject_into" % type(self).__name__)
+        from .populations import Population
+        pops = getattr(cells, "populations", None)  # an Assembly
+        if pops is not None:
+            groups = [(p if isinstance(p, Population) else p.grandparent,
+                       None if isinstance(p, Population) else
+                       p.index_in_grandparent(np.arange(p.size))) for p in pops]
+        elif isinstance(cells, Population):
+            groups = [(cells, None)]
+        elif hasattr(cells, "grandparent"):  # a PopulationView
+            groups = [(cells.grandparent, cells.index_in_grandparent(np.arange(cells.size)))]
+        else:  # IDs
+            by = {}
+            for c in cells:
+                by.setdefault(id(c.parent), (c.parent, []))[1].append(c.parent.id_to_index(c))
+            groups = [(p, np.asarray(i)) for p, i in by.values()]
+        for parent, idx in groups:
+            if not parent.celltype.injectable:
+                raise TypeError("can't inject current into a spike source")
+            if idx is not None:
+                idx = np.unique(np.asarray(idx, dtype=np.int64))
+                if idx.size == parent.size:
+                    idx = None
+            self._targets.append((parent, idx))
+
+    def _n4d_add(self, model):
+        fields = self._n4d_fields()
+        for pop, idx in self._targets:
+            scale = pop.celltype.current_scale(pop._homogeneous_parameters())
+            model.add_input(pop._n4d_name, self._n4d_kind, neurons=idx, **fields(scale))
+
+
+def _window(ps):
+    return dict(start=float(ps["start"]), stop=min(float(ps["stop"]), 1e15))
+
+
+class StepCurrentSource(_N4DCurrentSource, electrodes.StepCurrentSource):
+    """Amplitudes (nA) from the given times (ms, ascending, rounded to the nearest
+    step as PyNN does; the later of two in one step wins) on, 0 before the first:
+    an n4d "step_current" input on the cells it is injected into."""
+
+    __doc__ = electrodes.StepCurrentSource.__doc__
+    translations = _identity(electrodes.StepCurrentSource.default_parameters)
+    _n4d_kind = "step_current"
+
+    def _n4d_fields(self):
+        t = _seq_values(self.parameter_space["times"])
+        a = _seq_values(self.parameter_space["amplitudes"])
+        if t.size != a.size:
+            raise ValueError("StepCurrentSource: %d times but %d amplitudes" % (t.size, a.size))
+        if np.any(t < 0) or np.any(np.diff(t) <= 0):
+            raise ValueError("StepCurrentSource: times must be >= 0 and increasing")
+        return lambda s: dict(times=t, values=a * s)
+
+
+class ACSource(_N4DCurrentSource, electrodes.ACSource):
+    """offset + amplitude sin(2 pi frequency (t - start) + phase) (nA, Hz,
+    degrees) in [start, stop): an n4d "ac" input."""
+
+    __doc__ = electrodes.ACSource.__doc__
+    translations = _identity(electrodes.ACSource.default_parameters)
+    _n4d_kind = "ac"
+
+    def _n4d_fields(self):
+        ps = _scalars(self.parameter_space, "ACSource")
+        return lambda s: dict(amplitude=ps["amplitude"] * s, offset=ps["offset"] * s,
+                              frequency=ps["frequency"], phase=ps["phase"], **_window(ps))
+
+
+class NoisyCurrentSource(_N4DCurrentSource, electrodes.NoisyCurrentSource):
+    """mean + stdev N(0, 1) (nA), a new draw for each cell every `dt` ms (at
+    least one step) in [start, stop): an n4d "noise" input, drawn from n4d's
+    counter generator (the same currents for any thread count; `rng_seed`)."""
+
+    __doc__ = electrodes.NoisyCurrentSource.__doc__
+    translations = _identity(electrodes.NoisyCurrentSource.default_parameters)
+    _n4d_kind = "noise"
+
+    def _n4d_fields(self):
+        ps = _scalars(self.parameter_space, "NoisyCurrentSource")
+        return lambda s: dict(amplitude=ps["mean"] * s, std=ps["stdev"] * abs(s),
+                              interval=ps["dt"], **_window(ps))
 
 
 # ---- synapses ------------------------------------------------------------------------
