@@ -4,7 +4,8 @@
  * "mpi", 1 and 2 threads per rank, in chunks that do not line up with the
  * batches) must give the same spike checksum and count. Models: the
  * example configs cuba, brunel, demo (distance-dependent) and stdp_song
- * (plastic), and the 4D model of test_models.h (distance projections, DC
+ * (plastic), cuba with spike, step-current, ac and noise inputs
+ * (tests/mpi/cuba_inputs.json), and the 4D model of test_models.h (distance projections, DC
  * input) with sense input fed on one rank only, to neurons that other ranks
  * own. Also: each rank stores only the synapses of its own neurons, which
  * add up to the model; and the errors (a communicator after the build, a
@@ -34,7 +35,8 @@ typedef struct run_result {
 static n4d_model *config_model(n4d_context *ctx, const char *name, const n4d_comm *comm)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/examples/configs/%s", N4D_SOURCE_DIR, name);
+    snprintf(path, sizeof path, "%s/%s%s", N4D_SOURCE_DIR,
+             strchr(name, '/') ? "" : "examples/configs/", name);
     n4d_model *m = NULL;
     ASSERT_OK(n4d_model_from_json_file(ctx, path, &m), ctx);
     if (comm)
@@ -136,6 +138,11 @@ static n4d_model *make_cuba(n4d_context *c, const n4d_comm *k) { return config_m
 static n4d_model *make_brunel(n4d_context *c, const n4d_comm *k) { return config_model(c, "brunel.json", k); }
 static n4d_model *make_demo(n4d_context *c, const n4d_comm *k) { return config_model(c, "demo.json", k); }
 static n4d_model *make_stdp(n4d_context *c, const n4d_comm *k) { return config_model(c, "stdp_song.json", k); }
+/* cuba with spike, step-current, ac and noise inputs (config inputs) */
+static n4d_model *make_inputs(n4d_context *c, const n4d_comm *k)
+{
+    return config_model(c, "tests/mpi/cuba_inputs.json", k);
+}
 static n4d_model *make_4d(n4d_context *c, const n4d_comm *k)
 {
     g_comm = k;
@@ -187,6 +194,12 @@ static void test_stdp(void **state)
 {
     (void)state;
     check_same("stdp_song", make_stdp, 300, NULL, -1, 50);
+}
+
+static void test_inputs(void **state)
+{
+    (void)state;
+    check_same("cuba_inputs", make_inputs, 500, NULL, -1, 500);
 }
 
 static void test_poisson(void **state)
@@ -273,7 +286,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cuba),   cmocka_unit_test(test_brunel),
         cmocka_unit_test(test_demo),   cmocka_unit_test(test_stdp),
-        cmocka_unit_test(test_poisson), cmocka_unit_test(test_sense_one_rank),
+        cmocka_unit_test(test_poisson), cmocka_unit_test(test_inputs),
+        cmocka_unit_test(test_sense_one_rank),
         cmocka_unit_test(test_errors),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
