@@ -6,6 +6,7 @@
 #   LIBDIR/libn4d.so.X.Y.Z, .so.SOVER, .so   the shared library
 #   LIBDIR/libn4d.a                      the static library
 #   LIBDIR/libn4d_cuda.so                the CUDA backend, when built
+#   LIBDIR/libn4d_mpi.so, bin/n4d-mpi    MPI (component "mpi"), when built
 #   include/n4d.h, include/n4d/*.h       the public headers
 #   LIBDIR/pkgconfig/n4d.pc              pkg-config
 #   LIBDIR/cmake/n4d/                    find_package(n4d): n4d::n4d, n4d::n4d_static
@@ -24,6 +25,13 @@ install(TARGETS n4d_static EXPORT n4d-static-targets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
 if(TARGET n4d_cli)
   install(TARGETS n4d_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
+endif()
+# libn4d_mpi and n4d-mpi (N4D_MPI): their own component "mpi", installed by
+# cmake --install and not in the Debian packages (which would then depend
+# on Open MPI)
+if(TARGET n4d_mpi)
+  install(TARGETS n4d_mpi LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT mpi)
+  install(TARGETS n4d_mpi_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT mpi)
 endif()
 install(FILES ${PROJECT_SOURCE_DIR}/include/n4d.h
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev)

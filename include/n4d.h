@@ -13,5 +13,6 @@
 #include "n4d/store.h"
 #include "n4d/gpu.h"
 #include "n4d/compress.h"
+#include "n4d/distributed.h"
 
 #endif

@@ -13,9 +13,11 @@ set -euo pipefail
 # python3-scipy: the guide examples of n4d.fourdnc (scipy CSR matrices);
 # python3-pynn, python3-neo, python3-brian: the PyNN backend pyNN.n4d and its tests,
 # which compare it with pyNN.brian2 (docs/pynn.md)
+# libopenmpi-dev, openmpi-bin: libn4d_mpi, n4d-mpi and their tests under mpirun
+# (N4D_MPI, docs/distributed.md)
 PACKAGES=(cmake make gcc g++ pkg-config libhdf5-dev libcmocka-dev libjansson-dev zlib1g-dev
           python3-h5py abigail-tools python3-numpy python3-matplotlib python3-pytest python3-pip
-          python3-scipy python3-pynn python3-neo python3-brian)
+          python3-scipy python3-pynn python3-neo python3-brian libopenmpi-dev openmpi-bin)
 # --docs: also doxygen, for the API reference (scripts/docs.sh); it pulls in
 # LLVM's libraries, so only the command that needs it asks for it.
 for arg in "$@"; do

@@ -18,6 +18,8 @@ typedef n4d_model *(*model_fn)(n4d_context *ctx, uint64_t seed);
  * defaults). */
 static const n4d_layout_options *g_layout;
 static const char *g_build_backend;
+/* The communicator new_model sets (the MPI tests, tests/mpi/); NULL: none. */
+static const n4d_comm *g_comm;
 
 static n4d_model *new_model(n4d_context *ctx, const uint32_t shape[4], uint64_t seed)
 {
@@ -27,6 +29,8 @@ static n4d_model *new_model(n4d_context *ctx, const uint32_t shape[4], uint64_t 
         OK(n4d_model_set_layout(m, g_layout));
     if (g_build_backend)
         OK(n4d_model_set_build_backend(m, g_build_backend));
+    if (g_comm)
+        OK(n4d_model_set_comm(m, g_comm));
     OK(n4d_model_set_lattice(m, shape));
     OK(n4d_model_set_seed(m, seed));
     return m;

@@ -211,6 +211,32 @@ class n4d_compress_stats(Structure):
                 ("compressions", c_uint64)]
 
 
+# ---- distributed.h --------------------------------------------------------
+
+COMM_ALLGATHER_FN = CFUNCTYPE(c_int32, c_void_p, c_void_p, c_uint64, c_void_p)
+COMM_ALLGATHERV_FN = CFUNCTYPE(c_int32, c_void_p, c_void_p, POINTER(c_uint64), c_void_p)
+COMM_ABORT_FN = CFUNCTYPE(None, c_void_p, c_int)
+
+
+class n4d_comm(Structure):
+    _fields_ = [("struct_size", c_uint32), ("rank", c_int32), ("size", c_int32),
+                ("user", c_void_p), ("allgather", COMM_ALLGATHER_FN),
+                ("allgatherv", COMM_ALLGATHERV_FN), ("abort", COMM_ABORT_FN)]
+
+
+class n4d_dist_info(Structure):
+    _fields_ = [("struct_size", c_uint32), ("rank", c_int32), ("size", c_int32),
+                ("first_neuron", c_uint64), ("num_neurons", c_uint64),
+                ("local_synapses", c_uint64), ("total_synapses", c_uint64),
+                ("first_partition", c_uint32), ("num_partitions", c_uint32),
+                ("build_s", c_double)]
+
+
+class n4d_dist_stats(Structure):
+    _fields_ = [("struct_size", c_uint32), ("exchanges", c_uint64), ("bytes_sent", c_uint64),
+                ("bytes_received", c_uint64), ("exchange_s", c_double), ("compute_s", c_double)]
+
+
 class n4d_profile_entry(Structure):
     _fields_ = [("name", c_char_p), ("calls", c_uint64), ("total_s", c_double),
                 ("mean_s", c_double), ("min_s", c_double), ("max_s", c_double)]
@@ -332,7 +358,8 @@ STRUCTS = {cls.__name__: cls for cls in [
     n4d_profile_entry, n4d_gpu_options, n4d_gpu_info, n4d_gpu_memory, n4d_gpu_lif_params,
     n4d_gpu_csr, n4d_gpu_gemm, n4d_gpu_benchmark_options, n4d_gpu_benchmark_result,
     n4d_partition_options, n4d_partition, n4d_balance_stats, n4d_partition_result,
-    n4d_access_stats, n4d_mem_snapshot, n4d_mem_diff, n4d_memory_optimization]}
+    n4d_access_stats, n4d_mem_snapshot, n4d_mem_diff, n4d_memory_optimization,
+    n4d_comm, n4d_dist_info, n4d_dist_stats]}
 
 
 def new(cls, init=None):
@@ -486,6 +513,11 @@ _PROTOTYPES = {
     "n4d_sim_compression_stats": (st, [vp, P(n4d_compress_stats)]),
     "n4d_sim_restore_neuron": (st, [vp, c_uint64]),
     "n4d_sim_compressed_neurons": (st, [vp, P(c_uint8), c_uint64]),
+    # distributed.h
+    "n4d_comm_init": (None, [P(n4d_comm)]),
+    "n4d_model_set_comm": (st, [vp, P(n4d_comm)]),
+    "n4d_model_dist_info": (st, [vp, P(n4d_dist_info)]),
+    "n4d_sim_dist_stats": (st, [vp, P(n4d_dist_stats)]),
     # partition.h
     "n4d_partition_options_init": (None, [P(n4d_partition_options)]),
     "n4d_partition_compute": (st, [vp, c_uint32, P(n4d_partition_options),

@@ -18,6 +18,8 @@
 /* The registry entries of the CPU backends (registry_builtin.c). */
 extern const n4d__backend n4d__backend_cpu_ref;
 extern const n4d__backend n4d__backend_cpu_omp;
+/* The distributed backend (cpu_omp.c, docs/distributed.md). */
+extern const n4d__backend n4d__backend_mpi;
 
 /* Whether neurons [lo, hi) have no input this step (ring slot, and the
  * external input when use_iext, all zero bits). */

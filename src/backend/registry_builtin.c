@@ -8,5 +8,6 @@ const n4d__backend *const n4d__builtin_backends[] = {
     &n4d__backend_cpu_ref,
     &n4d__backend_cpu_omp,
     &n4d__backend_cuda,
+    &n4d__backend_mpi,
     NULL,
 };

@@ -457,7 +457,7 @@ static void print_help(FILE *f)
 
 /* ---- main ---------------------------------------------------------------------- */
 
-int main(int argc, char **argv)
+int cli_main(int argc, char **argv)
 {
     if (argc < 2) {
         print_help(stderr);
@@ -488,3 +488,7 @@ int main(int argc, char **argv)
                        "bench, --version or --help)",
                        cmd);
 }
+
+#ifndef N4D_CLI_NO_MAIN /* n4d-mpi has its own main (src/mpi/n4d_mpi_main.c) */
+int main(int argc, char **argv) { return cli_main(argc, argv); }
+#endif

@@ -58,7 +58,14 @@ typedef struct run_opts {
  * EXIT_USAGE (message printed). */
 int parse_opts(int argc, char **argv, unsigned cmd, run_opts *o);
 
+/* The commands (cli.c): main of n4d, and of n4d-mpi after MPI_Init. */
+int cli_main(int argc, char **argv);
+
 /* ---- cli_util.c ---- */
+
+/* n4d-mpi (src/mpi/n4d_mpi_main.c): the communicator every model is built
+ * with (build_model) and the default backend "mpi"; NULL in n4d. */
+extern const n4d_comm *cli_comm;
 
 /* State shared with the log callback: whether a progress bar line is on the
  * terminal (it is cleared before a message is printed). */

@@ -88,6 +88,72 @@ static int parse_ids(const char *text, uint64_t **out, uint64_t *count)
     return EXIT_OK;
 }
 
+/* Peak resident memory of this process (VmHWM), bytes; 0 if unknown. */
+static uint64_t peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return 0;
+    char line[256];
+    uint64_t kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %" SCNu64, &kb) == 1)
+            break;
+    fclose(f);
+    return kb * 1024;
+}
+
+/* n4d-mpi: every rank's share, gathered (collective) and printed by rank 0. */
+static int print_ranks(const n4d_context *ctx, const n4d_model *m, const n4d_sim *sim)
+{
+    enum { F = 9 };
+    double mine[F];
+    n4d_dist_info di = {.struct_size = sizeof di};
+    n4d_dist_stats ds = {.struct_size = sizeof ds};
+    n4d_memory_stats ms = {.struct_size = sizeof ms};
+    if (n4d_model_dist_info(m, &di) != N4D_OK || n4d_sim_dist_stats(sim, &ds) != N4D_OK ||
+        n4d_context_memory(ctx, &ms) != N4D_OK) {
+        errorf("rank %d: cannot read its distribution figures", (int)cli_comm->rank);
+        return EXIT_RUNTIME;
+    }
+    mine[0] = (double)di.num_neurons;
+    mine[1] = (double)di.local_synapses;
+    mine[2] = di.build_s;
+    mine[3] = (double)ms.total_peak;
+    mine[4] = (double)peak_rss();
+    mine[5] = ds.compute_s;
+    mine[6] = ds.exchange_s;
+    mine[7] = (double)ds.bytes_sent;
+    mine[8] = (double)ds.bytes_received;
+    const int32_t R = cli_comm->size;
+    double *all = malloc((size_t)R * sizeof mine);
+    if (!all) {
+        errorf("out of memory");
+        return EXIT_RUNTIME;
+    }
+    n4d_status st = R > 1 ? cli_comm->allgather(cli_comm->user, mine, sizeof mine, all) : N4D_OK;
+    if (R == 1)
+        memcpy(all, mine, sizeof mine);
+    if (st != N4D_OK) {
+        free(all);
+        errorf("rank %d: gathering the ranks' figures failed (%s)", (int)cli_comm->rank,
+               n4d_status_string(st));
+        return EXIT_RUNTIME;
+    }
+    printf("\nranks (exchanges: %" PRIu64 ", one per batch of min_delay steps):\n"
+           "  rank    neurons     synapses  build s  alloc MiB  peak RSS MiB  compute s  "
+           "exchange s  sent MiB  recv MiB\n",
+           ds.exchanges);
+    for (int32_t r = 0; r < R; r++) {
+        const double *a = all + (size_t)r * F;
+        printf("  %4d %10.0f %12.0f %8.3f %10.1f %13.1f %10.3f %11.3f %9.2f %9.2f\n", (int)r,
+               a[0], a[1], a[2], a[3] / 1048576.0, a[4] / 1048576.0, a[5], a[6],
+               a[7] / 1048576.0, a[8] / 1048576.0);
+    }
+    free(all);
+    return EXIT_OK;
+}
+
 /* n4d run (resume = false) and n4d resume (resume = true). */
 static int run_or_resume(int argc, char **argv, bool resume)
 {
@@ -95,6 +161,20 @@ static int run_or_resume(int argc, char **argv, bool resume)
     int rc = parse_opts(argc, argv, resume ? CLI_RESUME : CLI_RUN, &o);
     if (rc != EXIT_OK)
         return rc;
+    if (cli_comm) { /* n4d-mpi: what is distributed (docs/distributed.md) */
+        if (resume)
+            return usage_error("n4d-mpi: resume is not distributed yet (run it with n4d)");
+        if (o.record_v || o.checkpoint || o.save_model || o.compress || o.record_weights)
+            return usage_error("n4d-mpi: %s is not distributed yet (each rank holds the state "
+                               "and synapses of its own neurons only)",
+                               o.record_v ? "--record-v" : o.checkpoint ? "--checkpoint"
+                               : o.save_model ? "--save-model" : o.compress ? "--compress"
+                                              : "--record-weights");
+        if (!o.backend)
+            o.backend = "mpi";
+        if (cli_comm->rank != 0)
+            o.spikes = NULL; /* every rank has every spike: rank 0 writes them */
+    }
     const bool h5_spikes =
         o.spikes && (has_suffix(o.spikes, ".h5") || has_suffix(o.spikes, ".hdf5"));
     if (resume && o.have_seed)
@@ -300,6 +380,8 @@ static int run_or_resume(int argc, char **argv, bool resume)
 
     printf("backend:          %s (%" PRId32 " thread%s)\n", n4d_sim_backend(sim), threads,
            threads == 1 ? "" : "s");
+    if (cli_comm)
+        printf("ranks:            %" PRId32 "\n", cli_comm->size);
     printf("neurons:          %" PRIu64 "\n", neurons);
     printf("synapses:         %" PRIu64 "\n", synapses);
     if (resume)
@@ -350,6 +432,8 @@ static int run_or_resume(int argc, char **argv, bool resume)
             n4d_memory_report(&ms, 1, text, sizeof text, NULL) == N4D_OK)
             printf("\nmemory:\n%s", text);
     }
+    if (cli_comm && (rc = print_ranks(ctx, m, sim)) != EXIT_OK)
+        goto done;
     if (fflush(stdout) != 0) {
         errorf("cannot write the summary: %s", strerror(errno));
         rc = EXIT_RUNTIME;

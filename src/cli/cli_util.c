@@ -283,10 +283,15 @@ int load_model(const run_opts *o, cli_log *lg, n4d_context **ctx_out, n4d_model 
     return EXIT_OK;
 }
 
-/* Builds the model; returns the exit status (error printed). */
+const n4d_comm *cli_comm = NULL;
+
+/* Builds the model (distributed under n4d-mpi); returns the exit status
+ * (error printed). */
 int build_model(n4d_model *m)
 {
-    n4d_status st = n4d_model_build(m);
+    n4d_status st = cli_comm ? n4d_model_set_comm(m, cli_comm) : N4D_OK;
+    if (st == N4D_OK)
+        st = n4d_model_build(m);
     if (st == N4D_OK)
         return EXIT_OK;
     library_error(m, st, "build");

@@ -200,6 +200,9 @@ static n4d_status check_expected_synapses(n4d_model *m)
             wj = pj;
         }
     }
+    /* a distributed build stores about its share (docs/distributed.md) */
+    if (n4d__distributed(m))
+        total /= (double)m->comm.size;
     const uint64_t left = n4d__memory_left(m->ctx);
     const bool over_limit = total > (double)N4D__MAX_SYNAPSES;
     if (!over_limit && !(left != UINT64_MAX && total * 8.0 > (double)left))
@@ -308,7 +311,20 @@ typedef struct build_ctx {
     double inv_k1[FP_MAX_K]; /* 1 / (k + 1) */
     int32_t *pop_of;         /* internal index -> population */
     int overflow;            /* fill: a row got more synapses than counted */
+    /* distributed build: only targets in [own_lo, own_hi) (internal) are
+     * counted and stored; rows are still drawn whole, then filtered */
+    bool filter;
+    uint64_t own_lo, own_hi;
 } build_ctx;
+
+/* Whether this rank stores synapses onto user id t. */
+static inline bool owned(const build_ctx *b, uint64_t t)
+{
+    if (!b->filter)
+        return true;
+    const uint64_t i = n4d__to_internal(b->m, t);
+    return i >= b->own_lo && i < b->own_hi;
+}
 
 static inline uint32_t synapse_key(const build_ctx *b, int32_t src_pop, uint64_t j)
 {
@@ -655,13 +671,24 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
         const size_t pj = lo;
         const uint64_t s = it - b->item_start[pj];
         const uint64_t src = m->pops[m->projs[pj].source].first + s;
-        if (!fill) {
+        if (!fill && !b->filter) {
             uint64_t n = n4d__sg_row(&b->sp[pj], m->pos, m->seed, s, NULL);
             __atomic_fetch_add(&b->count[src], n, __ATOMIC_RELAXED);
             continue;
         }
         gen_syn *row = scratch[tid];
         uint64_t n = n4d__sg_row(&b->sp[pj], m->pos, m->seed, s, row);
+        if (b->filter) { /* keep the owned targets, in row order */
+            uint64_t k = 0;
+            for (uint64_t i = 0; i < n; i++)
+                if (owned(b, row[i].target))
+                    row[k++] = row[i];
+            n = k;
+        }
+        if (!fill) {
+            __atomic_fetch_add(&b->count[src], n, __ATOMIC_RELAXED);
+            continue;
+        }
         const uint64_t r = n4d__to_internal(m, src);
         uint64_t at = __atomic_fetch_add(&b->cursor[r], n, __ATOMIC_RELAXED);
         if (!row_fits(b, r, at, n))
@@ -690,6 +717,8 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
 #ifdef _OPENMP
                 tid = omp_get_thread_num();
 #endif
+                if (!owned(b, post->first + t))
+                    continue; /* another rank draws this target's sources */
                 uint64_t *src = (uint64_t *)scratch[tid];
                 n4d__sg_indegree_row(&b->sp[pj], m->seed, t, src, seen[tid]);
                 for (uint64_t k = 0; k < pr->d.n; k++) {
@@ -720,6 +749,8 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
                 tid = omp_get_thread_num();
 #endif
                 const uint64_t s = b->sp[pj].pairs[k] >> 32, t = b->sp[pj].pairs[k] & 0xffffffffu;
+                if (!owned(b, post->first + t))
+                    continue;
                 uint64_t gs = pre->first + s;
                 if (!fill) {
                     __atomic_fetch_add(&b->count[gs], 1, __ATOMIC_RELAXED);
@@ -987,7 +1018,8 @@ n4d_status n4d__model_build_impl(n4d_model *m)
 
     /* pass 1: count per source (user ids), then the layout (which may use
      * the counts as weights), then row offsets in internal order */
-    if ((st = n4d__device_build_count(m, b.sp, b.count, &dev)))
+    /* (a distributed build draws on the CPU: the device library builds whole models) */
+    if (!n4d__distributed(m) && (st = n4d__device_build_count(m, b.sp, b.count, &dev)))
         goto done;
     if (!dev.h)
         generate(&b, false, threads, scratch, seen, NULL);
@@ -995,6 +1027,34 @@ n4d_status n4d__model_build_impl(n4d_model *m)
         b.cursor[s] = b.count[s] + 1;
     if ((st = n4d__layout_compute(m, b.cursor)))
         goto done;
+    uint64_t maxrow_drawn = 0; /* distributed: rows are drawn whole, then filtered */
+    if (m->has_comm) {
+        const uint32_t R = (uint32_t)m->comm.size, r = (uint32_t)m->comm.rank;
+        m->own_part_lo = (uint32_t)((uint64_t)m->n_parts * r / R);
+        m->own_part_hi = (uint32_t)((uint64_t)m->n_parts * (r + 1) / R);
+        m->own_lo = m->part_bounds[m->own_part_lo];
+        m->own_hi = m->part_bounds[m->own_part_hi];
+    }
+    if (n4d__distributed(m)) {
+        /* pass 1b: count the owned targets of every row (the first pass
+         * counted whole rows: the layout's weights, the scratch size) */
+        for (uint64_t s = 0; s < N; s++)
+            maxrow_drawn = b.count[s] > maxrow_drawn ? b.count[s] : maxrow_drawn;
+        free_scratch(ctx, (void **)scratch, T, scratch_bytes);
+        memset(scratch, 0, T * sizeof *scratch);
+        const size_t drawn = 2 * (maxrow_drawn + 1) * sizeof(gen_syn);
+        scratch_bytes = drawn > kmax * sizeof(uint64_t) ? drawn : kmax * sizeof(uint64_t);
+        if (!alloc_scratch(ctx, (void **)scratch, T, scratch_bytes)) {
+            st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for rows of %llu synapses",
+                            (unsigned long long)maxrow_drawn);
+            goto done;
+        }
+        b.filter = true;
+        b.own_lo = m->own_lo;
+        b.own_hi = m->own_hi;
+        memset(b.count, 0, N * sizeof *b.count);
+        generate(&b, false, threads, scratch, seen, NULL);
+    }
     for (size_t r = 0; r < m->n_runs; r++)
         for (uint64_t i = m->runs[r].first; i < m->runs[r].first + m->runs[r].n; i++)
             b.pop_of[i] = m->runs[r].pop;
@@ -1021,6 +1081,22 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     }
 
     syn->n_syn = S;
+    m->syn_total = S;
+    if (n4d__distributed(m)) { /* the model's size over all ranks */
+        uint64_t *all = n4d__alloc(ctx, N4D_MEM_BUILD, (size_t)m->comm.size * sizeof(uint64_t));
+        if (!all) {
+            st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for the ranks' synapse counts");
+            goto done;
+        }
+        if (!(st = n4d__dist_allgather(m, &S, sizeof S, all))) {
+            m->syn_total = 0;
+            for (int32_t k = 0; k < m->comm.size; k++)
+                m->syn_total += all[k];
+        }
+        n4d__free(ctx, N4D_MEM_BUILD, all, (size_t)m->comm.size * sizeof(uint64_t));
+        if (st)
+            goto done;
+    }
     syn->target = n4d__alloc(ctx, N4D_MEM_SYNAPSES, (S ? S : 1) * sizeof(uint32_t));
     syn->weight_q = n4d__alloc(ctx, N4D_MEM_SYNAPSES, (S ? S : 1) * sizeof(int32_t));
     if (!syn->target || !syn->weight_q) {
@@ -1034,6 +1110,8 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     /* the CPU fills: scratch for a whole row and its sort buffer */
     free_scratch(ctx, (void **)scratch, T, scratch_bytes);
     memset(scratch, 0, T * sizeof *scratch);
+    if (maxrow_drawn > maxrow)
+        maxrow = maxrow_drawn;
     size_t need = 2 * (maxrow + 1) * sizeof(gen_syn);
     scratch_bytes = need > kmax * sizeof(uint64_t) ? need : kmax * sizeof(uint64_t);
     if (need_delay_tmp)
@@ -1113,6 +1191,20 @@ n4d_status n4d__model_build_impl(n4d_model *m)
                         (unsigned long long)nseg);
         goto done;
     }
+    if (n4d__distributed(m)) {
+        /* one fixed-point scale for all ranks: the one-process model's */
+        float *all = n4d__alloc(ctx, N4D_MEM_BUILD, (size_t)m->comm.size * sizeof(float));
+        if (!all) {
+            st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for the ranks' weights");
+            goto done;
+        }
+        if (!(st = n4d__dist_allgather(m, &maxw, sizeof maxw, all)))
+            for (int32_t k = 0; k < m->comm.size; k++)
+                maxw = all[k] > maxw ? all[k] : maxw;
+        n4d__free(ctx, N4D_MEM_BUILD, all, (size_t)m->comm.size * sizeof(float));
+        if (st)
+            goto done;
+    }
     syn->scale = n4d__fixed_point_scale(m, maxw);
     syn->inv_scale = 1.0 / syn->scale;
     const double scale = syn->scale;
@@ -1138,6 +1230,24 @@ n4d_status n4d__model_build_impl(n4d_model *m)
         }
     }
     syn->seg_off[nseg] = S;
+    if (n4d__distributed(m)) {
+        /* the delays of every rank: one batch length and ring size for all */
+        uint32_t mine[2] = {dmin, dmax};
+        uint32_t *all = n4d__alloc(ctx, N4D_MEM_BUILD, (size_t)m->comm.size * sizeof mine);
+        if (!all) {
+            st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for the ranks' delays");
+            goto done;
+        }
+        if (!(st = n4d__dist_allgather(m, mine, sizeof mine, all)))
+            for (int32_t k = 0; k < m->comm.size; k++)
+                if (all[2 * k + 1]) {
+                    dmin = all[2 * k] < dmin ? all[2 * k] : dmin;
+                    dmax = all[2 * k + 1] > dmax ? all[2 * k + 1] : dmax;
+                }
+        n4d__free(ctx, N4D_MEM_BUILD, all, (size_t)m->comm.size * sizeof mine);
+        if (st)
+            goto done;
+    }
     syn->min_delay = dmax ? dmin : 1;
     syn->max_delay = dmax ? dmax : 1;
     snprintf(m->built_on, sizeof m->built_on, "cpu");

@@ -310,6 +310,16 @@ struct n4d_model {
     size_t n_runs;
     uint32_t n_parts;      /* partitions (1 if none) */
     uint64_t *part_bounds; /* n_parts + 1 internal bounds */
+    /* Distributed build (n4d_model_set_comm, docs/distributed.md): this
+     * rank owns internal neurons [own_lo, own_hi) = partitions
+     * [own_part_lo, own_part_hi) and stores only the synapses whose target
+     * it owns; syn_total counts those of every rank. Without a
+     * communicator (or with size 1) it owns everything. */
+    bool has_comm;
+    n4d_comm comm;
+    uint64_t own_lo, own_hi;
+    uint32_t own_part_lo, own_part_hi;
+    uint64_t syn_total;
     n4d__synapses syn;
     n4d__syn_class *cls; /* plastic synapse classes (1-based in the keys) */
     uint32_t n_cls;
@@ -410,6 +420,21 @@ static inline uint64_t n4d__to_user(const n4d_model *m, uint64_t i)
     return m->perm ? m->perm[i] : i;
 }
 /* Monotonic clock in nanoseconds (profilers). */
+/* The owned internal range of a model (everything without a communicator). */
+static inline uint64_t n4d__own_lo(const n4d_model *m) { return m->has_comm ? m->own_lo : 0; }
+static inline uint64_t n4d__own_hi(const n4d_model *m)
+{
+    return m->has_comm ? m->own_hi : m->n_neurons;
+}
+/* Whether the model is split over more than one rank. */
+static inline bool n4d__distributed(const n4d_model *m) { return m->has_comm && m->comm.size > 1; }
+/* Collective over the model's communicator (dist.c): every rank's `bytes`
+ * bytes into recv (size * bytes), with a message on the model on failure. */
+n4d_status n4d__dist_allgather(n4d_model *m, const void *send, uint64_t bytes, void *recv);
+/* Whether any model of the process was given a communicator (the "mpi"
+ * backend's probe). */
+bool n4d__dist_comm_seen(void);
+
 static inline uint64_t n4d__now_ns(void)
 {
     struct timespec ts;

@@ -176,6 +176,14 @@ n4d_status n4d__layout_compute(n4d_model *m, const uint64_t *weight)
     n4d_context *ctx = m->ctx;
     const uint64_t N = m->n_neurons;
     uint32_t parts = m->layout.partitions > 1 ? m->layout.partitions : 1;
+    if (n4d__distributed(m)) { /* ranks own whole groups of partitions */
+        const uint32_t R = (uint32_t)m->comm.size;
+        parts = parts < R ? R : (parts + R - 1) / R * R;
+        if (parts > N)
+            return n4d__error(&m->hdr, N4D_E_CONFIG,
+                              "%u ranks for %llu neurons (expected at most one rank per neuron)",
+                              R, (unsigned long long)N);
+    }
     if (parts > 1 && parts > N)
         return n4d__error(&m->hdr, N4D_E_CONFIG, "%u partitions for %llu neurons (expected at most one per neuron)",
                           parts, (unsigned long long)N);

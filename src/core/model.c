@@ -1106,7 +1106,10 @@ const char *n4d_model_build_backend(const n4d_model *m)
 double n4d_model_dt(const n4d_model *m) { return IS_MODEL(m) ? m->dt : 0.0; }
 uint64_t n4d_model_seed(const n4d_model *m) { return IS_MODEL(m) ? m->seed : 0; }
 uint64_t n4d_model_num_neurons(const n4d_model *m) { return IS_MODEL(m) ? m->n_neurons : 0; }
-uint64_t n4d_model_num_synapses(const n4d_model *m) { return IS_MODEL(m) ? m->syn.n_syn : 0; }
+uint64_t n4d_model_num_synapses(const n4d_model *m)
+{
+    return !IS_MODEL(m) ? 0 : m->has_comm && m->built ? m->syn_total : m->syn.n_syn;
+}
 int32_t n4d_model_num_populations(const n4d_model *m) { return IS_MODEL(m) ? (int32_t)m->n_pops : 0; }
 int32_t n4d_model_num_projections(const n4d_model *m) { return IS_MODEL(m) ? (int32_t)m->n_projs : 0; }
 double n4d_model_default_duration(const n4d_model *m) { return IS_MODEL(m) ? m->default_duration : 0.0; }

@@ -256,6 +256,7 @@ struct n4d_sim {
     n4d__timing *timing;       /* NULL when off */
     n4d__timing *timing_store; /* the figures, kept while timing is off */
     n4d__skip_map *skip; /* NULL when no block may be skipped */
+    n4d_dist_stats dist; /* the "mpi" backend's exchange figures (n4d_sim_dist_stats) */
 };
 
 /* Turns the built-in section timing on or off, allocating timing_store

@@ -127,6 +127,11 @@ n4d_status n4d_model_save(const n4d_model *model, const char *path, const n4d_sa
         return n4d__model_error(m, N4D_E_INVALID_ARG, "n4d_model_save: path is NULL");
     if (!m->built)
         return n4d__model_error(m, N4D_E_STATE, "n4d_model_save: the model is not built");
+    if (n4d__distributed(m))
+        return n4d__model_error(m, N4D_E_UNSUPPORTED,
+                                "n4d_model_save: a distributed model (rank %d of %d holds the "
+                                "synapses of its own neurons only) is not saved yet",
+                                m->comm.rank, m->comm.size);
     /* the messages go to a local slot, then to the model's error channel */
     n4d__handle err = {0, ""};
     n4d__h5 h;

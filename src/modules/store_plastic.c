@@ -802,6 +802,11 @@ n4d_status n4d_sim_save_model(n4d_sim *sim, const char *path, const n4d_save_opt
     n4d__clear_error(&sim->hdr);
     if (!path)
         return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "n4d_sim_save_model: path is NULL");
+    if (n4d__distributed(sim->model)) /* each rank holds its own neurons' part */
+        return n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
+                          "n4d_sim_save_model: a distributed sim (rank %d of %d) is not saved yet; "
+                          "docs/distributed.md",
+                          sim->model->comm.rank, sim->model->comm.size);
     const n4d_model *m = sim->model;
     const n4d__synapses *s = &m->syn;
     const uint64_t S = s->n_syn ? s->n_syn : 1;

@@ -635,6 +635,11 @@ n4d_status n4d_sim_record_open(n4d_sim *sim, const char *path, const n4d_record_
                                   "weight report would share /report/weights");
     }
     const n4d_model *m = sim->model;
+    if (n4d__distributed(m) && (o.n_report_ids || o.report_weights))
+        return n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
+                          "record options: state and weight reports of a distributed sim (rank "
+                          "%d of %d) are not supported yet; spikes are (every rank has them all)",
+                          m->comm.rank, m->comm.size);
     for (uint64_t k = 0; k < o.n_report_ids; k++)
         if (o.report_ids[k] >= m->n_neurons)
             return n4d__error(&sim->hdr, N4D_E_RANGE,

@@ -99,6 +99,11 @@ n4d_status n4d_sim_checkpoint(n4d_sim *sim, const char *path, const n4d_save_opt
     n4d__clear_error(&sim->hdr);
     if (!path)
         return n4d__error(&sim->hdr, N4D_E_INVALID_ARG, "n4d_sim_checkpoint: path is NULL");
+    if (n4d__distributed(sim->model)) /* each rank holds its own neurons' part */
+        return n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
+                          "n4d_sim_checkpoint: a distributed sim (rank %d of %d) is not saved yet; "
+                          "docs/distributed.md",
+                          sim->model->comm.rank, sim->model->comm.size);
     n4d_status hst = n4d__sim_to_host(sim, N4D__HOST_READ, 0); /* everything, the ring too */
     if (hst)
         return hst;
