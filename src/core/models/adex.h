@@ -165,17 +165,22 @@ static void n4d__adex_constants(const double *q, double dt, void *out)
     k->pi2 = (float)exp(-h / (2.0 * q[N4D__ADEX_TAU_SYN_IN]));
     k->ref_steps = n4d__ref_steps(q[N4D__ADEX_T_REF], dt);
 }
-/* NEST's checks across parameters */
-static const char *n4d__adex_check(const double *q)
+/* NEST's checks across the spike parameters (shared with adex_cond.h) */
+static const char *n4d__adex_spike_check(double delta_t, double v_th, double v_peak,
+                                         double v_reset)
 {
-    if (q[N4D__ADEX_DELTA_T] > 0.0 && !(q[N4D__ADEX_V_PEAK] > q[N4D__ADEX_V_TH]))
+    if (delta_t > 0.0 && !(v_peak > v_th))
         return "V_peak must be larger than V_th when Delta_T > 0";
-    if (!(q[N4D__ADEX_V_RESET] < q[N4D__ADEX_V_PEAK]))
+    if (!(v_reset < v_peak))
         return "V_reset must be smaller than V_peak";
-    if (q[N4D__ADEX_DELTA_T] > 0.0 &&
-        (q[N4D__ADEX_V_PEAK] - q[N4D__ADEX_V_TH]) / q[N4D__ADEX_DELTA_T] > 80.0)
+    if (delta_t > 0.0 && (v_peak - v_th) / delta_t > 80.0)
         return "(V_peak - V_th) / Delta_T must be at most 80 (the exponential would overflow)";
     return NULL;
+}
+static const char *n4d__adex_check(const double *q)
+{
+    return n4d__adex_spike_check(q[N4D__ADEX_DELTA_T], q[N4D__ADEX_V_TH], q[N4D__ADEX_V_PEAK],
+                                 q[N4D__ADEX_V_RESET]);
 }
 static const n4d__model_host n4d__adex_host = {
     .doc = "adaptive exponential integrate-and-fire, exponential currents (NEST aeif_psc_exp; "

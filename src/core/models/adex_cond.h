@@ -134,17 +134,11 @@ static void n4d__adex_cond_constants(const double *q, double dt, void *out)
     k->pi2 = (float)exp(-h / (2.0 * q[N4D__ADEXC_TAU_SYN_IN]));
     k->ref_steps = n4d__ref_steps(q[N4D__ADEXC_T_REF], dt);
 }
-/* NEST's checks across parameters */
+/* NEST's checks across parameters: adex's */
 static const char *n4d__adex_cond_check(const double *q)
 {
-    if (q[N4D__ADEXC_DELTA_T] > 0.0 && !(q[N4D__ADEXC_V_PEAK] > q[N4D__ADEXC_V_TH]))
-        return "V_peak must be larger than V_th when Delta_T > 0";
-    if (!(q[N4D__ADEXC_V_RESET] < q[N4D__ADEXC_V_PEAK]))
-        return "V_reset must be smaller than V_peak";
-    if (q[N4D__ADEXC_DELTA_T] > 0.0 &&
-        (q[N4D__ADEXC_V_PEAK] - q[N4D__ADEXC_V_TH]) / q[N4D__ADEXC_DELTA_T] > 80.0)
-        return "(V_peak - V_th) / Delta_T must be at most 80 (the exponential would overflow)";
-    return NULL;
+    return n4d__adex_spike_check(q[N4D__ADEXC_DELTA_T], q[N4D__ADEXC_V_TH],
+                                 q[N4D__ADEXC_V_PEAK], q[N4D__ADEXC_V_RESET]);
 }
 static const n4d__model_host n4d__adex_cond_host = {
     .doc = "adaptive exponential integrate-and-fire, exponential conductances (NEST "
