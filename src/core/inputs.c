@@ -191,19 +191,8 @@ bool n4d__xin_targets(const n4d_sim *sim, int32_t pop)
     return false;
 }
 
+/* n4d__lower_bound (sim_state.h) over 64-bit values */
 static uint64_t lb_u64(const uint64_t *a, uint64_t lo, uint64_t hi, uint64_t v)
-{
-    while (lo < hi) {
-        const uint64_t mid = lo + (hi - lo) / 2;
-        if (a[mid] < v)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-static uint64_t lb_u32(const uint32_t *a, uint64_t lo, uint64_t hi, uint32_t v)
 {
     while (lo < hi) {
         const uint64_t mid = lo + (hi - lo) / 2;
@@ -246,7 +235,7 @@ bool n4d__xin_add(n4d_sim *sim, int32_t pop, uint64_t step, uint64_t a, uint64_t
         if (x->kind == N4D_INPUT_SPIKES) {
             uint64_t e = lb_u64(x->ev_step, 0, x->n_ev, step);
             const uint64_t e1 = lb_u64(x->ev_step, e, x->n_ev, step + 1);
-            e = lb_u32(x->ev_idx, e, e1, (uint32_t)a);
+            e = n4d__lower_bound(x->ev_idx, e, e1, (uint32_t)a);
             int64_t *acc = x->weight_q >= 0 ? re : ri;
             for (; e < e1 && x->ev_idx[e] < b; e++)
                 acc[x->ev_idx[e]] += x->weight_q;
@@ -255,8 +244,8 @@ bool n4d__xin_add(n4d_sim *sim, int32_t pop, uint64_t step, uint64_t a, uint64_t
         /* the cells of [a, b) that get it */
         uint64_t s0 = 0, s1 = 0;
         if (x->sel) {
-            s0 = lb_u32(x->sel, 0, x->n_sel, (uint32_t)a);
-            s1 = lb_u32(x->sel, s0, x->n_sel, b > UINT32_MAX ? UINT32_MAX : (uint32_t)b);
+            s0 = n4d__lower_bound(x->sel, 0, x->n_sel, (uint32_t)a);
+            s1 = n4d__lower_bound(x->sel, s0, x->n_sel, b > UINT32_MAX ? UINT32_MAX : (uint32_t)b);
             if (s0 == s1)
                 continue;
         }
