@@ -254,20 +254,18 @@ SpikeSourcePoissonRefractory = _unavailable(cells.SpikeSourcePoissonRefractory)
 
 # ---- current sources ---------------------------------------------------------------
 
-class DCSource(electrodes.DCSource):
-    """A DC current (nA) from `start` to `stop` ms, as an n4d "dc" input of the
-    population it is injected into (whole populations only)."""
-
-    __doc__ = electrodes.DCSource.__doc__
-    translations = _identity(electrodes.DCSource.default_parameters)
+class _FixedAfterBuild:
+    """What n4d's current sources share: the cells they were injected into
+    (`_targets`), registration with the simulator state, and parameters that
+    cannot change once the model is built."""
 
     def __init__(self, **parameters):
         object.__setattr__(self, "_targets", [])
-        electrodes.DCSource.__init__(self, **parameters)
+        super().__init__(**parameters)  # PyNN's electrode class
         state.current_sources.append(self)
 
     def set_native_parameters(self, parameters):
-        state.check_not_built("DCSource: changing a parameter")
+        state.check_not_built("%s: changing a parameter" % type(self).__name__)
         parameters.evaluate(simplify=True)
         for name, value in parameters.items():
             self.parameter_space[name] = value
@@ -275,6 +273,14 @@ class DCSource(electrodes.DCSource):
     def get_native_parameters(self):
         return ParameterSpace({k: self.parameter_space[k] for k in self.parameter_space.keys()},
                               self.get_schema(), (1,))
+
+
+class DCSource(_FixedAfterBuild, electrodes.DCSource):
+    """A DC current (nA) from `start` to `stop` ms, as an n4d "dc" input of the
+    population it is injected into (whole populations only)."""
+
+    __doc__ = electrodes.DCSource.__doc__
+    translations = _identity(electrodes.DCSource.default_parameters)
 
     def inject_into(self, cells):
         __doc__ = StandardCurrentSource.inject_into.__doc__  # noqa: F841
@@ -301,28 +307,13 @@ class DCSource(electrodes.DCSource):
                             start=start, stop=min(stop, 1e15))
 
 
-class _N4DCurrentSource:
+class _N4DCurrentSource(_FixedAfterBuild):
     """A current source injected into cells of any populations (whole ones,
     views, assemblies or lists of IDs): one n4d input of `_n4d_kind` per
     population, on the cells it was injected into, scaled to the cell type's
     input unit. Its parameters cannot change after the build."""
 
     _n4d_kind = None
-
-    def __init__(self, **parameters):
-        object.__setattr__(self, "_targets", [])
-        super().__init__(**parameters)  # PyNN's electrode class
-        state.current_sources.append(self)
-
-    def set_native_parameters(self, parameters):
-        state.check_not_built("%s: changing a parameter" % type(self).__name__)
-        parameters.evaluate(simplify=True)
-        for name, value in parameters.items():
-            self.parameter_space[name] = value
-
-    def get_native_parameters(self):
-        return ParameterSpace({k: self.parameter_space[k] for k in self.parameter_space.keys()},
-                              self.get_schema(), (1,))
 
     def inject_into(self, cells):
         __doc__ = StandardCurrentSource.inject_into.__doc__  # noqa: F841
