@@ -953,18 +953,20 @@ n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d)
     n4d__input *p = &m->inputs[m->n_inputs];
     memset(p, 0, sizeof *p);
     void *nr = NULL, *tm = NULL, *ix = NULL, *vl = NULL;
-    if (!copy_array(m->ctx, &nr, in.neurons, in.n_neurons, sizeof(uint32_t)) ||
-        !copy_array(m->ctx, &tm, in.times, in.n_times, sizeof(double)) ||
-        (in.kind == N4D_INPUT_SPIKES &&
-         !copy_array(m->ctx, &ix, in.indices, in.n_times, sizeof(uint32_t))) ||
-        (in.kind == N4D_INPUT_STEP_CURRENT &&
-         !copy_array(m->ctx, &vl, in.values, in.n_times, sizeof(double)))) {
-        p->neurons = nr;
-        p->n_neurons = in.n_neurons;
-        p->times = tm;
-        p->indices = ix;
-        p->values = vl;
-        p->n_times = in.n_times;
+    const bool copied =
+        copy_array(m->ctx, &nr, in.neurons, in.n_neurons, sizeof(uint32_t)) &&
+        copy_array(m->ctx, &tm, in.times, in.n_times, sizeof(double)) &&
+        (in.kind != N4D_INPUT_SPIKES ||
+         copy_array(m->ctx, &ix, in.indices, in.n_times, sizeof(uint32_t))) &&
+        (in.kind != N4D_INPUT_STEP_CURRENT ||
+         copy_array(m->ctx, &vl, in.values, in.n_times, sizeof(double)));
+    p->neurons = nr;
+    p->n_neurons = in.n_neurons;
+    p->times = tm;
+    p->indices = ix;
+    p->values = vl;
+    p->n_times = in.n_times;
+    if (!copied) {
         n4d__input_free_arrays(m->ctx, p);
         return MODEL_ERR(m, N4D_E_NOMEM, "out of memory copying the arrays of an input");
     }
@@ -978,12 +980,6 @@ n4d_status n4d_model_add_input(n4d_model *m, const n4d_input_desc *d)
     p->start = in.start;
     p->stop = in.stop;
     p->sampling = in.kind == N4D_INPUT_POISSON ? in.sampling : N4D_POISSON_PER_STEP;
-    p->neurons = nr;
-    p->n_neurons = in.n_neurons;
-    p->times = tm;
-    p->indices = ix;
-    p->values = vl;
-    p->n_times = in.n_times;
     p->offset = in.offset;
     p->frequency = in.frequency;
     p->phase = in.phase;
