@@ -70,3 +70,17 @@ execute_process(COMMAND ${N4D} info ${CONFIG} --build-backend cuda RESULT_VARIAB
 if(NOT rc_cuda EQUAL 0 AND NOT (rc_cuda EQUAL 1 AND err_cuda MATCHES "not available"))
   message(FATAL_ERROR "info --build-backend cuda: exit ${rc_cuda}\n${out_cuda}\n${err_cuda}")
 endif()
+
+# --memory-limit: a bad size is a usage error; a model whose synapses do not
+# fit is refused (exit 1) with the figures; with room the result is the same
+n4d_call(2 m1 info ${CONFIG} --memory-limit 4x)
+expect("${m1}" "--memory-limit: expected a size in bytes > 0")
+n4d_call(2 m2 info ${CONFIG} --memory-limit 0)
+expect("${m2}" "--memory-limit: expected a size")
+n4d_call(1 m3 info ${CONFIG} --memory-limit 1M)
+expect("${m3}" "the context's memory limit of 1.0 MB leaves")
+n4d_call(0 m4 run ${CONFIG} --steps 300 --quiet --memory-limit 2Gi)
+line_of("${m4}" "checksum" c_m4)
+if(NOT c_m4 STREQUAL c_plain)
+  message(FATAL_ERROR "--memory-limit changed the result:\n${m4}")
+endif()
