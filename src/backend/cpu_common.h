@@ -205,4 +205,36 @@ static inline void n4d__cpu_deliver(n4d_sim *sim, uint32_t src, uint64_t step, u
     }
 }
 
+/* Delivers the spikes ids[0 .. c) of `step` (see n4d__cpu_deliver). The
+ * rows of random sources are cache misses, and dependent ones (seg_ptr ->
+ * seg_off -> the synapses), so each is fetched a few spikes ahead, one link
+ * of the chain per stage: the misses of several rows overlap instead of
+ * stalling one spike at a time. */
+static inline void n4d__cpu_deliver_list(n4d_sim *sim, const uint32_t *ids, uint64_t c,
+                                         uint64_t step, uint32_t tlo, uint32_t thi, int full)
+{
+    enum { AHEAD_PTR = 20, AHEAD_SEG = 10, AHEAD_ROW = 5 };
+    const n4d__syn_view *syn = &sim->syn;
+    for (uint64_t i = 0; i < c; i++) {
+        if (i + AHEAD_PTR < c)
+            __builtin_prefetch(&syn->seg_ptr[ids[i + AHEAD_PTR]]);
+        if (i + AHEAD_SEG < c) {
+            const uint64_t g = syn->seg_ptr[ids[i + AHEAD_SEG]];
+            __builtin_prefetch(&syn->seg_off[g]);
+            __builtin_prefetch(&syn->seg_key[g]);
+        }
+        if (i + AHEAD_ROW < c) {
+            const uint32_t src = ids[i + AHEAD_ROW];
+            const uint64_t j0 = syn->seg_off[syn->seg_ptr[src]];
+            const uint64_t j1 = syn->seg_off[syn->seg_ptr[src + 1]];
+            /* the row's first lines (the hardware prefetcher follows on) */
+            for (uint64_t j = j0; j < j1 && j < j0 + 32; j += 16) {
+                __builtin_prefetch(&syn->target[j]);
+                __builtin_prefetch(&syn->weight_q[j]);
+            }
+        }
+        n4d__cpu_deliver(sim, ids[i], step, tlo, thi, full);
+    }
+}
+
 #endif

@@ -364,8 +364,7 @@ static void run_batch(n4d_sim *sim, omp_state *s, uint64_t step0, uint32_t b, bo
             for (int kk = 0; kk < n_lists(s); kk++) {
                 uint64_t c;
                 const uint32_t *ids = list_ids(sim, s, j, kk, &c);
-                for (uint64_t i = 0; i < c; i++)
-                    n4d__cpu_deliver(sim, ids[i], step0 + j, (uint32_t)lo, (uint32_t)hi, T == 1);
+                n4d__cpu_deliver_list(sim, ids, c, step0 + j, (uint32_t)lo, (uint32_t)hi, T == 1);
             }
         if (ts)
             ts[8 * k + 3] = n4d__now_ns();

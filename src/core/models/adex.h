@@ -105,7 +105,7 @@ N4D_HD int n4d__adex_step(const n4d__adex_k *p, float *v, float *ie, float *ii, 
     const int spike = !refr & !(vn < p->v_spike);
     *v = (spike | refr) ? p->v_reset : vn;
     *w = spike ? wn + p->b : wn;
-    *ref = spike ? p->ref_steps : (refr ? r - 1 : r);
+    *ref = spike ? p->ref_steps : r - refr;
     *ie = e;
     *ii = i;
     return spike;

@@ -67,7 +67,7 @@ N4D_HD int n4d__adex_cond_step(const n4d__adex_cond_k *p, float *v, float *ge, f
     const int spike = !refr & !(vn < p->v_spike);
     *v = (spike | refr) ? p->v_reset : vn;
     *w = spike ? wn + p->b : wn;
-    *ref = spike ? p->ref_steps : (refr ? r - 1 : r);
+    *ref = spike ? p->ref_steps : r - refr;
     *ge = e;
     *gi = i;
     return spike;

@@ -30,8 +30,8 @@ N4D_HD int n4d__lif_step(const n4d__lif_k *p, float *v, float *x0, float *x1, fl
     vn = isfinite(vn) ? vn : p->v_rest;
     const int refr = r > 0;
     const int spike = !refr & (vn >= p->v_th);
-    *v = spike ? p->v_reset : (refr ? vv : vn);
-    *ref = spike ? p->ref_after_spike : (refr ? r - 1 : r);
+    *v = n4d__selectf(spike, p->v_reset, n4d__selectf(refr, vv, vn));
+    *ref = spike ? p->ref_after_spike : r - refr;
     return spike;
 }
 

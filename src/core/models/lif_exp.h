@@ -25,8 +25,8 @@ N4D_HD int n4d__lif_exp_step(const n4d__lif_exp_k *p, float *v, float *ge, float
                      (ext + p->i_e) * p->pdc;
     const int refr = r > 0;
     const int spike = !refr & (vn >= p->v_th);
-    *v = spike ? p->v_reset : (refr ? vv : vn);
-    *ref = spike ? p->ref_after_spike : (refr ? r - 1 : r);
+    *v = n4d__selectf(spike, p->v_reset, n4d__selectf(refr, vv, vn));
+    *ref = spike ? p->ref_after_spike : r - refr;
     *ge = e * p->pe;
     *gi = i * p->pi;
     return spike;
