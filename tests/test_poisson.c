@@ -11,6 +11,11 @@
  *               threads, runs cut into odd lengths, and a Z-order layout;
  *   high rate   a rate of several events per step (block of one step):
  *               the mean count per step still matches;
+ *   tables      per-step ("blocks" is the default) inputs of 0.01, 2, 20
+ *               and 150 events per step (two parts of 75), counted by the
+ *               CPU backends' inversion tables (poisson.h) on cpu-omp:
+ *               the synaptic currents they leave are bitwise those of
+ *               cpu-ref's plain inversion, with and without Z-order;
  *   file        a saved and reloaded model keeps the sampling;
  *   errors      an unknown sampling in a config and through the API, a
  *               sampling on a DC input, and the cuda backend, which does
@@ -358,11 +363,68 @@ static void test_errors(void **state)
     n4d_context_destroy(ctx);
 }
 
+/* Four lif_exp populations with an unreachable threshold, each under one
+ * per-step input: the ge they end with records every count drawn. */
+static const char DENSE[] =
+    "{\"dt\": 0.1, \"seed\": 3, \"lattice_shape\": [300, 4, 1, 1],\n"
+    " \"areas\": [\n"
+    "  {\"name\": \"a0\", \"coord_ranges\": {\"x\": [0, 299], \"y\": [0, 0], \"z\": [0, 0], \"w\": [0, 0]}},\n"
+    "  {\"name\": \"a1\", \"coord_ranges\": {\"x\": [0, 299], \"y\": [1, 1], \"z\": [0, 0], \"w\": [0, 0]}},\n"
+    "  {\"name\": \"a2\", \"coord_ranges\": {\"x\": [0, 299], \"y\": [2, 2], \"z\": [0, 0], \"w\": [0, 0]}},\n"
+    "  {\"name\": \"a3\", \"coord_ranges\": {\"x\": [0, 299], \"y\": [3, 3], \"z\": [0, 0], \"w\": [0, 0]}}],\n"
+    " \"populations\": [\n"
+    "  {\"name\": \"p0\", \"area\": \"a0\", \"model\": \"lif_exp\", \"params\": {\"v_threshold\": 1e30}},\n"
+    "  {\"name\": \"p1\", \"area\": \"a1\", \"model\": \"lif_exp\", \"params\": {\"v_threshold\": 1e30}},\n"
+    "  {\"name\": \"p2\", \"area\": \"a2\", \"model\": \"lif_exp\", \"params\": {\"v_threshold\": 1e30}},\n"
+    "  {\"name\": \"p3\", \"area\": \"a3\", \"model\": \"lif_exp\", \"params\": {\"v_threshold\": 1e30}}],\n"
+    " \"projections\": [],\n"
+    " \"inputs\": [\n"
+    "  {\"type\": \"poisson\", \"target\": \"p0\", \"rate\": 100, \"weight\": 1.0},\n"
+    "  {\"type\": \"poisson\", \"target\": \"p1\", \"rate\": 20, \"n_sources\": 1000, \"weight\": 0.5},\n"
+    "  {\"type\": \"poisson\", \"target\": \"p2\", \"rate\": 200, \"n_sources\": 1000, \"weight\": 0.25},\n"
+    "  {\"type\": \"poisson\", \"target\": \"p3\", \"rate\": 1500, \"n_sources\": 1000, \"weight\": -0.01}]}\n";
+
+/* ge and gi of every neuron after 400 steps (out: 2 * 1200 floats). */
+static void dense_currents(const char *backend, int32_t threads, int zorder, float *out)
+{
+    n4d_context *ctx = NULL;
+    assert_int_equal(n4d_context_create(NULL, &ctx), N4D_OK);
+    n4d_model *m = load(ctx, DENSE, zorder);
+    n4d_sim *sim = sim_on(m, backend, threads);
+    ASSERT_OK(n4d_sim_run(sim, 400), sim);
+    ASSERT_OK(n4d_sim_get_state(sim, "ge", out, 1200), sim);
+    ASSERT_OK(n4d_sim_get_state(sim, "gi", out + 1200, 1200), sim);
+    n4d_sim_destroy(sim);
+    n4d_model_destroy(m);
+    n4d_context_destroy(ctx);
+}
+
+static void test_dense_tables(void **state)
+{
+    (void)state;
+    static float ref[2400], got[2400];
+    dense_currents("cpu-ref", 1, 0, ref);
+    /* every population got input: ge (p0..p2) and gi (p3) are not zero */
+    for (int p = 0; p < 3; p++)
+        CHECK(ref[p * 300] > 0.0f, "population p%d got no input", p);
+    CHECK(ref[1200 + 900] < 0.0f, "population p3 got no input");
+    const struct {
+        const char *backend;
+        int32_t threads;
+        int zorder;
+    } cases[] = {{"cpu-omp", 1, 0}, {"cpu-omp", 2, 0}, {"cpu-omp", 2, 1}, {"cpu-ref", 1, 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        dense_currents(cases[c].backend, cases[c].threads, cases[c].zorder, got);
+        for (int k = 0; k < 2400; k++)
+            ASSERT_FLOAT_BITS(got[k], ref[k], cases[c].backend, k);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_statistics),    cmocka_unit_test(test_bitwise),
-        cmocka_unit_test(test_high_rate),     cmocka_unit_test(test_file_round_trip),
+        cmocka_unit_test(test_high_rate),     cmocka_unit_test(test_dense_tables),     cmocka_unit_test(test_file_round_trip),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -119,8 +119,10 @@ static void test_snapshots(void **state)
     const uint64_t N = n4d_model_num_neurons(m);
     uint32_t dmin, dmax;
     OK(n4d_model_delay_range(m, &dmin, &dmax));
-    /* the delay ring: max delay slots x 2 channels x 8 bytes per neuron */
-    assert_int_equal(d.bytes[N4D_MEM_BUFFERS], (int64_t)(dmax * 2 * 8 * N));
+    /* the delay ring: max delay slots x 2 channels x 4 bytes per neuron,
+     * and the bookkeeping of its overflow list (a few words per slot) */
+    const int64_t ring = (int64_t)(dmax * 2 * 4 * N);
+    assert_true(d.bytes[N4D_MEM_BUFFERS] >= ring && d.bytes[N4D_MEM_BUFFERS] <= ring + 256 + 4 * dmax);
     assert_true(d.bytes[N4D_MEM_NEURONS] >= (int64_t)(N * 5 * 4)); /* v, x1, x2, iext, ref */
     assert_true(d.bytes[N4D_MEM_RECORDING] > 0 && d.bytes[N4D_MEM_BACKEND] > 0);
     assert_int_equal(d.bytes[N4D_MEM_SYNAPSES], 0);

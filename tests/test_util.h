@@ -80,5 +80,17 @@ static inline uint64_t mem_current(const n4d_context *ctx)
     return ms.total_current;
 }
 
+/* A sim of built model m on `backend` with `threads` threads. */
+static inline n4d_sim *sim_on(n4d_model *m, const char *backend, int32_t threads)
+{
+    n4d_sim_options o;
+    n4d_sim_options_init(&o);
+    o.backend = backend;
+    o.num_threads = threads;
+    n4d_sim *sim = NULL;
+    ASSERT_OK(n4d_sim_create(m, &o, &sim), m);
+    return sim;
+}
+
 #endif /* CMOCKA_H_ */
 #endif

@@ -12,6 +12,7 @@
 #include "homeo.h"
 #include "poisson.h"
 #include "inputs.h"
+#include "ring.h"
 
 #include <string.h>
 
@@ -21,12 +22,16 @@ extern const n4d__backend n4d__backend_cpu_omp;
 /* The distributed backend (cpu_omp.c, docs/distributed.md). */
 extern const n4d__backend n4d__backend_mpi;
 
-/* Whether neurons [lo, hi) have no input this step (ring slot, and the
- * external input when use_iext, all zero bits). */
-static inline bool n4d__cpu_quiet(const n4d_sim *sim, uint64_t lo, uint64_t hi, const int64_t *re,
-                                  const int64_t *ri, bool use_iext)
+/* Whether neurons [lo, hi) have no input this step (ring slot, spilled
+ * values, and the external input when use_iext, all zero bits). */
+static inline bool n4d__cpu_quiet(const n4d_sim *sim, uint64_t step, uint64_t lo, uint64_t hi,
+                                  bool use_iext)
 {
-    int64_t acc = 0;
+    if (n4d__ring_spilled(sim, step))
+        return false;
+    const uint32_t slot = (uint32_t)(step % sim->ring_slots);
+    const int32_t *re = n4d__ring_row(sim, slot, 0), *ri = n4d__ring_row(sim, slot, 1);
+    int32_t acc = 0;
     for (uint64_t i = lo; i < hi; i++)
         acc |= re[i] | ri[i];
     if (use_iext) {
@@ -36,80 +41,142 @@ static inline bool n4d__cpu_quiet(const n4d_sim *sim, uint64_t lo, uint64_t hi, 
             memcpy(&w, &sim->iext[i], sizeof w);
             bits |= w;
         }
-        acc |= bits;
+        acc |= (int32_t)bits;
     }
     return acc == 0;
 }
 
-/* Updates neurons [a, b) of run r, whose constants for this step are p
- * (see n4d__cpu_update_range). */
-static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, size_t r, const n4d__pop_rt *p, uint64_t step,
-                                            uint64_t a, uint64_t b, uint32_t *spk, bool use_iext,
-                                            int64_t *re, int64_t *ri, float dc, float gain)
+/* Whether a Poisson input of population pop is active at `step`. */
+static inline bool n4d__cpu_poisson_at(const n4d_sim *sim, int32_t pop, uint64_t step)
 {
-    const double inv_scale = sim->syn.inv_scale;
-    /* Poisson events of the population's inputs active at this step go into
-     * this step's accumulators (integer sums: the same totals as adding them
-     * inside the update), then every neuron takes the vectorised kernel */
+    for (size_t k = 0; k < sim->n_poisson; k++) {
+        const n4d__poisson_rt *in = &sim->poisson[k];
+        if (in->pop == pop && step >= in->step_start && step < in->step_stop)
+            return true;
+    }
+    return false;
+}
+
+/* Adds the Poisson events of population p's inputs active at `step` to
+ * neurons [a, b): we[i - a] / wi[i - a] (integer sums: the same totals as
+ * adding them inside the update). */
+static inline void n4d__cpu_poisson_add(const n4d_sim *sim, const n4d__pop_rt *p, uint64_t step,
+                                        uint64_t a, uint64_t b, int64_t *we, int64_t *wi)
+{
     for (size_t k = 0; k < sim->n_poisson; k++) {
         const n4d__poisson_rt *in = &sim->poisson[k];
         if (in->pop != p->pop || step < in->step_start || step >= in->step_stop)
             continue;
-        int64_t *acc = in->weight_q >= 0 ? re : ri;
+        int64_t *acc = in->weight_q >= 0 ? we : wi;
         if (in->sparse) { /* the step's events, generated before the batch */
             n4d__poisson_sparse_add(sim, k, step, a, b, acc);
             continue;
         }
+        const n4d__poisson_cdf *t = &sim->pcdf[k];
         if (!sim->model->perm && in->parts == 1) {
             /* user id = internal index: the draws in vectorised blocks, then
-             * the (rare) events; the same numbers as n4d__poisson_events */
+             * the counts by the table (the same numbers as
+             * n4d__poisson_events): its first 8 entries compared with
+             * every draw in vector lanes, the rare larger counts searched on */
             double u[256];
+            int32_t cnt[256];
+            const double *cdf = t->cdf;
             for (uint64_t i0 = a; i0 < b; i0 += 256) {
                 const uint64_t n = b - i0 < 256 ? b - i0 : 256;
                 n4d__kernel_poisson_u01(sim->seed, in->purpose, step, (uint32_t)i0, n, u);
                 for (uint64_t j = 0; j < n; j++)
-                    if (u[j] > in->exp_neg_part)
-                        acc[i0 + j] += (int64_t)n4d__poisson_inv(u[j], in->lambda_part,
-                                                                 in->exp_neg_part) *
-                                       in->weight_q;
+                    cnt[j] = 0;
+                for (uint32_t q = 0; q < 8; q++)
+                    for (uint64_t j = 0; j < n; j++)
+                        cnt[j] += cdf[q] < u[j];
+                for (uint64_t j = 0; j < n; j++)
+                    if (cnt[j] == 8)
+                        cnt[j] = (int32_t)n4d__poisson_count_from(t, 8, u[j]);
+                for (uint64_t j = 0; j < n; j++)
+                    acc[i0 + j - a] += (int64_t)cnt[j] * in->weight_q;
             }
             continue;
         }
         for (uint64_t i = a; i < b; i++) {
             /* keyed by user id: the same draws in any layout */
-            const uint64_t ev =
-                n4d__poisson_events(in, sim->seed, (uint32_t)n4d__to_user(sim->model, i), step);
-            acc[i] += (int64_t)ev * in->weight_q;
+            const uint64_t ev = n4d__poisson_events_cdf(in, t, sim->seed,
+                                                        (uint32_t)n4d__to_user(sim->model, i), step);
+            acc[i - a] += (int64_t)ev * in->weight_q;
         }
     }
-    if (sim->n_xin && n4d__xin_add(sim, p->pop, step, a, b, re, ri, sim->iext))
-        use_iext = true; /* a current input wrote iext: the kernel reads and clears it */
-    const bool homeo = n4d__homeo_on(sim, r);
-    if (homeo) /* every excitatory input of the step is in re now */
-        for (uint64_t i = a; i < b; i++)
-            re[i] = n4d__homeo_scaled(sim, i, re[i]);
-    n4d__kernel_args args = {sim->v, {0}, use_iext ? sim->iext : NULL, sim->ref, re, ri,
-                             inv_scale, dc, gain};
+}
+
+/* Neurons per chunk of the exact (int64) path of n4d__cpu_update_part. */
+#define N4D__WIDE_CHUNK 512
+
+/* Updates neurons [a, b) of run r, whose constants for this step are p
+ * (see n4d__cpu_update_range). The common case reads the int32 ring slot
+ * in the vectorised kernel. Inputs that add to the synaptic sums in the
+ * update (Poisson events, spike inputs, homeostatic scaling) and a slot
+ * with spilled values take the exact path instead: chunk by chunk, the
+ * sums as int64 (n4d__ring_take), the inputs added, then the kernel. */
+static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, size_t r, const n4d__pop_rt *p,
+                                            uint64_t step, uint64_t a, uint64_t b, uint32_t *spk,
+                                            bool use_iext, float dc, float gain)
+{
+    const uint32_t slot = (uint32_t)(step % sim->ring_slots);
+    n4d__kernel_args args = {sim->v,
+                             {0},
+                             use_iext ? sim->iext : NULL,
+                             sim->ref,
+                             n4d__ring_row(sim, slot, 0),
+                             n4d__ring_row(sim, slot, 1),
+                             NULL,
+                             NULL,
+                             sim->syn.inv_scale,
+                             dc,
+                             gain};
     for (int j = 0; j < N4D__NX; j++)
         args.x[j] = sim->x[j];
-    const uint64_t ns = n4d__kernel_update(p, &args, a, b, spk);
-    if (homeo)
-        n4d__homeo_after(sim, r, step, a, b, spk, ns);
+    const bool poisson = n4d__cpu_poisson_at(sim, p->pop, step);
+    const bool spikes_in = sim->n_xin && n4d__xin_spikes_at(sim, p->pop, step);
+    const bool homeo = n4d__homeo_on(sim, r);
+    if (!poisson && !spikes_in && !homeo && !n4d__ring_spilled(sim, step) &&
+        n4d__kernel_narrow_ok(sim->syn.inv_scale)) {
+        /* current inputs only (into iext) */
+        if (sim->n_xin && n4d__xin_add(sim, p->pop, step, a, b, NULL, NULL, sim->iext))
+            args.iext = sim->iext; /* the kernel reads and clears it */
+        return n4d__kernel_update(p, &args, a, b, spk);
+    }
+    int64_t we[N4D__WIDE_CHUNK], wi[N4D__WIDE_CHUNK];
+    args.wide_e = we;
+    args.wide_i = wi;
+    uint64_t ns = 0;
+    for (uint64_t c0 = a; c0 < b; c0 += N4D__WIDE_CHUNK) {
+        const uint64_t c1 = b - c0 < N4D__WIDE_CHUNK ? b : c0 + N4D__WIDE_CHUNK;
+        n4d__ring_take(sim, step, c0, c1, we, wi);
+        if (poisson)
+            n4d__cpu_poisson_add(sim, p, step, c0, c1, we, wi);
+        args.iext = use_iext ? sim->iext : NULL;
+        if (sim->n_xin && n4d__xin_add(sim, p->pop, step, c0, c1, we, wi, sim->iext))
+            args.iext = sim->iext;
+        if (homeo) /* every excitatory input of the step is in we now */
+            for (uint64_t i = c0; i < c1; i++)
+                we[i - c0] = n4d__homeo_scaled(sim, i, we[i - c0]);
+        const uint64_t nc = n4d__kernel_update(p, &args, c0, c1, spk + ns);
+        if (homeo)
+            n4d__homeo_after(sim, r, step, c0, c1, spk + ns, nc);
+        ns += nc;
+    }
     return ns;
 }
 
 /* Whether block k ([lo, hi) of it is this thread's part) is updated this
  * step: a SKIP block that input reaches is woken first (one thread moves it
  * to WAKING and restores it; a thread sharing the block waits for WOKEN). */
-static inline bool n4d__cpu_block_live(n4d_sim *sim, const n4d__skip_map *sk, size_t k, uint64_t lo,
-                                       uint64_t hi, const int64_t *re, const int64_t *ri,
-                                       bool use_iext)
+static inline bool n4d__cpu_block_live(n4d_sim *sim, const n4d__skip_map *sk, size_t k,
+                                       uint64_t step, uint64_t lo, uint64_t hi, bool use_iext)
 {
     uint8_t mode = atomic_load_explicit(&sk->mode[k], memory_order_acquire);
     if (mode == N4D__SKIP_LIVE || mode == N4D__SKIP_WOKEN)
         return true;
     if (mode == N4D__SKIP_SKIP) {
-        if (n4d__cpu_quiet(sim, lo, hi, re, ri, use_iext))
+        if (n4d__cpu_quiet(sim, step, lo, hi, use_iext))
             return false;
         uint8_t expect = N4D__SKIP_SKIP;
         if (atomic_compare_exchange_strong_explicit(&sk->mode[k], &expect, N4D__SKIP_WAKING,
@@ -131,9 +198,6 @@ static inline bool n4d__cpu_block_live(n4d_sim *sim, const n4d__skip_map *sk, si
 static inline uint64_t n4d__cpu_update_range(n4d_sim *sim, uint64_t step, uint64_t lo, uint64_t hi,
                                              uint32_t *spk, bool use_iext)
 {
-    const uint64_t N = sim->n;
-    int64_t *re = sim->ring + (size_t)(step % sim->ring_slots) * 2 * N;
-    int64_t *ri = re + N;
     uint64_t ns = 0;
     for (size_t ri_ = 0; ri_ < sim->n_runs; ri_++) {
         n4d__pop_rt pm;
@@ -146,7 +210,7 @@ static inline uint64_t n4d__cpu_update_range(n4d_sim *sim, uint64_t step, uint64
         const float dc = n4d__sim_dc(sim, p->pop, step);
         const n4d__skip_map *sk = sim->skip;
         if (!sk || !sk->run_ok[ri_]) {
-            ns += n4d__cpu_update_part(sim, ri_, p, step, a, b, spk + ns, use_iext, re, ri, dc, gain);
+            ns += n4d__cpu_update_part(sim, ri_, p, step, a, b, spk + ns, use_iext, dc, gain);
             continue;
         }
         /* skip map: leave out the quiet blocks no input reaches */
@@ -155,9 +219,9 @@ static inline uint64_t n4d__cpu_update_range(n4d_sim *sim, uint64_t step, uint64
             if (x >= b)
                 break;
             const uint64_t lo_ = x > a ? x : a, hi_ = x + N4D__SKIP_BLOCK < b ? x + N4D__SKIP_BLOCK : b;
-            if (!n4d__cpu_block_live(sim, sk, k, lo_, hi_, re, ri, use_iext))
+            if (!n4d__cpu_block_live(sim, sk, k, step, lo_, hi_, use_iext))
                 continue;
-            ns += n4d__cpu_update_part(sim, ri_, p, step, lo_, hi_, spk + ns, use_iext, re, ri, dc, gain);
+            ns += n4d__cpu_update_part(sim, ri_, p, step, lo_, hi_, spk + ns, use_iext, dc, gain);
         }
     }
     return ns;
@@ -169,7 +233,6 @@ static inline void n4d__cpu_deliver(n4d_sim *sim, uint32_t src, uint64_t step, u
                                     uint32_t thi, int full)
 {
     const n4d__syn_view *syn = &sim->syn;
-    const uint64_t N = sim->n;
     const uint32_t R = sim->ring_slots;
     /* the slot of step + delay (1 <= delay <= max_delay = R) without a
      * division per segment: a row has a few synapses per segment */
@@ -180,7 +243,7 @@ static inline void n4d__cpu_deliver(n4d_sim *sim, uint32_t src, uint64_t step, u
         uint32_t key = syn->seg_key[g];
         uint32_t slot = slot0 + (uint32_t)N4D__SEG_DELAY(key);
         slot = slot >= R ? slot - R : slot;
-        int64_t *acc = sim->ring + ((size_t)slot * 2 + N4D__SEG_CH(key)) * N;
+        int32_t *acc = n4d__ring_row(sim, slot, N4D__SEG_CH(key));
         uint64_t j0 = syn->seg_off[g], j1 = syn->seg_off[g + 1];
         if (!full) {
             j0 = n4d__lower_bound(syn->target, j0, j1, tlo);
@@ -200,8 +263,13 @@ static inline void n4d__cpu_deliver(n4d_sim *sim, uint32_t src, uint64_t step, u
             continue;
         const uint32_t *tg = syn->target;
         const int32_t *wq = syn->weight_q;
-        for (uint64_t j = j0; j < j1; j++)
-            acc[tg[j]] += wq[j];
+        for (uint64_t j = j0; j < j1; j++) {
+            int32_t sum;
+            if (__builtin_expect(__builtin_add_overflow(acc[tg[j]], wq[j], &sum), 0))
+                n4d__ring_spill_add(sim, acc, tg[j], wq[j]); /* exact: ring.h */
+            else
+                acc[tg[j]] = sum;
+        }
     }
 }
 

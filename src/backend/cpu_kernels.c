@@ -33,46 +33,68 @@ static inline uint64_t compact(const uint8_t *flag, uint64_t n, uint64_t base, u
     return ns;
 }
 
-/* The block loop of every kernel: STEP(j, i) updates neuron i into flag[j].
- * The parameters are copied to a local so the compiler knows no store
- * aliases them. */
-#define KERNEL_BLOCKS(STEP, EXT, CLEAR_EXT)                                                       \
+/* The block loop of every kernel: STEP(j, i) updates neuron i into flag[j]
+ * with the step's synaptic sums fe, fi (floats) from IN (which reads and
+ * consumes them) and external input EXT. */
+#define KERNEL_BLOCKS(STEP, IN, EXT, CLEAR_EXT)                                                   \
     for (uint64_t b = lo; b < hi; b += BLOCK) {                                                  \
         const uint64_t n = hi - b < BLOCK ? hi - b : BLOCK;                                      \
         for (uint64_t j = 0; j < n; j++) {                                                       \
             const uint64_t i = b + j;                                                            \
-            const float fe = n4d__fixed_to_float(re[i], inv), fi = n4d__fixed_to_float(ri[i], inv); \
+            IN;                                                                                  \
             const float ext = (EXT);                                                             \
-            re[i] = 0;                                                                           \
-            ri[i] = 0;                                                                           \
             CLEAR_EXT;                                                                           \
             flag[j] = (uint8_t)(STEP);                                                           \
         }                                                                                        \
         ns += compact(flag, n, b, spk + ns);                                                     \
     }
-/* Without external input the kernel neither reads nor clears iext (8 bytes
+/* int32 ring entries: one conversion to float and an exact multiply by
+ * the power-of-two inverse scale (the bits of n4d__fixed_to_float: see
+ * n4d__kernel_args.narrow_ok), then the entries are cleared. */
+#define IN_NARROW                                                                                \
+    const float fe = (float)re[i] * invf, fi = (float)ri[i] * invf;                              \
+    re[i] = 0;                                                                                   \
+    ri[i] = 0
+/* exact int64 sums of the range, by i - lo */
+#define IN_WIDE                                                                                  \
+    const float fe = n4d__fixed_to_float(we[i - lo], inv), fi = n4d__fixed_to_float(wi[i - lo], inv)
+/* Without external input the kernel neither reads nor clears iext (4 bytes
  * less per neuron and step); ext = 0 + dc = dc bitwise, as dc is never -0.
  * The gain (modulators.h) is 1 unless bound: x * 1 = x. */
 #define KERNEL_LOOP(STEP)                                                                        \
     const n4d__pop_rt pc = *p;                                                                   \
+    const float invf = (float)inv;                                                               \
     uint8_t flag[BLOCK];                                                                         \
     uint64_t ns = 0;                                                                             \
-    if (iext) {                                                                                  \
-        KERNEL_BLOCKS(STEP, (iext[i] + dc) * gain, iext[i] = 0.0f)                                       \
+    if (we) {                                                                                    \
+        if (iext) {                                                                              \
+            KERNEL_BLOCKS(STEP, IN_WIDE, (iext[i] + dc) * gain, iext[i] = 0.0f)                  \
+        } else {                                                                                 \
+            KERNEL_BLOCKS(STEP, IN_WIDE, dc * gain, (void)0)                                     \
+        }                                                                                        \
+    } else if (iext) {                                                                           \
+        KERNEL_BLOCKS(STEP, IN_NARROW, (iext[i] + dc) * gain, iext[i] = 0.0f)                    \
     } else {                                                                                     \
-        KERNEL_BLOCKS(STEP, dc * gain, (void)0)                                                         \
+        KERNEL_BLOCKS(STEP, IN_NARROW, dc * gain, (void)0)                                       \
     }                                                                                            \
     return ns
+
+/* The parameters of every kernel: the arrays as restrict parameters (GCC
+ * honours restrict there, not on locals: without it the loops stay
+ * scalar). */
+#define KERNEL_PARAMS                                                                            \
+    const n4d__pop_rt *p, uint64_t lo, uint64_t hi, float *restrict v, float *restrict x0,       \
+        float *restrict x1, float *restrict x2, int32_t *restrict ref, float *restrict iext,      \
+        int32_t *restrict re, int32_t *restrict ri, const int64_t *restrict we,                  \
+        const int64_t *restrict wi, double inv, float dc, float gain, uint32_t *restrict spk
+#define KERNEL_ARGS(p, a, lo, hi, spk)                                                           \
+    p, lo, hi, a->v, a->x[0], a->x[1], a->x[2], a->ref, a->iext, a->in_e, a->in_i, a->wide_e,    \
+        a->wide_i, a->inv_scale, a->dc, a->gain, spk
 
 /* One kernel per registered model (neuron_models.def), each cloned. */
 #define N4D_NEURON_MODEL(id, name)                                                               \
     N4D_CLONES                                                                                   \
-    static uint64_t kernel_##name(const n4d__pop_rt *p, uint64_t lo, uint64_t hi,                \
-                                  float *restrict v, float *restrict x0, float *restrict x1,     \
-                                  float *restrict x2, int32_t *restrict ref,                     \
-                                  float *restrict iext, int64_t *restrict re,                    \
-                                  int64_t *restrict ri, double inv, float dc, float gain,        \
-                                  uint32_t *restrict spk)                                        \
+    static uint64_t kernel_##name(KERNEL_PARAMS)                                                 \
     {                                                                                            \
         KERNEL_LOOP(n4d__##name##_step(&pc.k.name, &v[i], &x0[i], &x1[i], &x2[i], &ref[i], fe, fi, \
                                        ext));                                                    \
@@ -97,12 +119,7 @@ static inline uint64_t compact(const uint8_t *flag, uint64_t n, uint64_t base, u
         return n4d__##name##_step(&k, v, x0, x1, x2, ref, fe, fi, ext);                          \
     }                                                                                            \
     N4D_CLONES                                                                                   \
-    static uint64_t kernel_life_##name(const n4d__pop_rt *p, uint64_t lo, uint64_t hi,           \
-                                       float *restrict v, float *restrict x0, float *restrict x1, \
-                                       float *restrict x2, int32_t *restrict ref,                \
-                                       float *restrict iext, int64_t *restrict re,               \
-                                       int64_t *restrict ri, double inv, float dc, float gain,   \
-                                       uint32_t *restrict spk)                                   \
+    static uint64_t kernel_life_##name(KERNEL_PARAMS)                                            \
     {                                                                                            \
         const uint32_t *kw[(sizeof(n4d__##name##_k) + 3) / 4];                                   \
         for (unsigned f = 0; f < sizeof kw / sizeof kw[0]; f++)                                  \
@@ -122,16 +139,14 @@ uint64_t n4d__kernel_update(const n4d__pop_rt *p, const n4d__kernel_args *a, uin
         switch (p->model) {
 #define N4D_NEURON_MODEL(id, name)                                                               \
         case id:                                                                                 \
-            return kernel_life_##name(p, lo, hi, a->v, a->x[0], a->x[1], a->x[2], a->ref, a->iext, \
-                                      a->in_e, a->in_i, a->inv_scale, a->dc, a->gain, spk);
+            return kernel_life_##name(KERNEL_ARGS(p, a, lo, hi, spk));
 #include "neuron_models.def"
 #undef N4D_NEURON_MODEL
         }
     switch (p->model) {
 #define N4D_NEURON_MODEL(id, name)                                                               \
     case id:                                                                                     \
-        return kernel_##name(p, lo, hi, a->v, a->x[0], a->x[1], a->x[2], a->ref, a->iext, a->in_e, \
-                             a->in_i, a->inv_scale, a->dc, a->gain, spk);
+        return kernel_##name(KERNEL_ARGS(p, a, lo, hi, spk));
 #include "neuron_models.def"
 #undef N4D_NEURON_MODEL
     }

@@ -7,16 +7,32 @@
 
 #include "neuron.h"
 
+#include <stdbool.h>
+
 /* Arrays of one simulation, offset so that index i is neuron i. */
 typedef struct n4d__kernel_args {
     float *v, *x[N4D__NX];
     float *iext; /* NULL: no external input this step (read as 0) */
     int32_t *ref;
-    int64_t *in_e, *in_i; /* the ring slot of this step; consumed (zeroed) */
+    /* the synaptic sums of the step: either the int32 ring slot (by
+     * internal index; consumed, i.e. zeroed), used when wide_e is NULL and
+     * only where n4d__kernel_narrow_ok holds, or exact int64 sums of the
+     * range [lo, hi) by i - lo (read only) */
+    int32_t *in_e, *in_i;
+    const int64_t *wide_e, *wide_i;
     double inv_scale;
     float dc;
     float gain; /* external input x gain (1 unless bound to a modulator: modulators.h) */
 } n4d__kernel_args;
+
+/* Whether the int32 ring can be read by the narrow kernels: (float)acc *
+ * (float)inv_scale is then bitwise (float)((double)acc * inv_scale) (the
+ * inverse scale is a power of two; the products of |acc| in [1, 2^31)
+ * stay normal floats, so scaling commutes with rounding). */
+static inline bool n4d__kernel_narrow_ok(double inv_scale)
+{
+    return inv_scale >= 0x1p-126 && inv_scale <= 0x1p96;
+}
 
 /* Updates neurons [lo, hi) of population p and writes the ids that spiked,
  * ascending, to spk; returns their count. */

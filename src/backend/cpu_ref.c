@@ -8,9 +8,11 @@
 #include "modulators.h"
 #include "lifecycle.h"
 #include "plastic.h"
+#include "ring.h"
 
 typedef struct cpu_ref_state {
     uint32_t *spk;     /* n entries */
+    int64_t *we, *wi;  /* the exact sums of a run's neurons in a step (n entries each) */
     uint64_t pending;  /* spikes of step sim->step computed but not yet reported */
     bool has_pending;
 } cpu_ref_state;
@@ -25,37 +27,41 @@ static n4d_status emit(n4d_sim *sim, cpu_ref_state *s, uint64_t step, uint64_t n
     return st;
 }
 
-static n4d_status ref_init(n4d_sim *sim)
-{
-    cpu_ref_state *s = n4d__calloc(sim->ctx, N4D_MEM_BACKEND, 1, sizeof *s);
-    if (!s)
-        return n4d__error(&sim->hdr, N4D_E_NOMEM, "cpu-ref: out of memory");
-    s->spk = n4d__alloc(sim->ctx, N4D_MEM_BACKEND, (sim->n ? sim->n : 1) * sizeof(uint32_t));
-    if (!s->spk) {
-        n4d__free(sim->ctx, N4D_MEM_BACKEND, s, sizeof *s);
-        return n4d__error(&sim->hdr, N4D_E_NOMEM, "cpu-ref: out of memory for the spike buffer");
-    }
-    sim->backend_state = s;
-    return N4D_OK;
-}
-
 static void ref_fini(n4d_sim *sim)
 {
     cpu_ref_state *s = sim->backend_state;
     if (!s)
         return;
-    n4d__free(sim->ctx, N4D_MEM_BACKEND, s->spk, (sim->n ? sim->n : 1) * sizeof(uint32_t));
+    const size_t n = sim->n ? sim->n : 1;
+    n4d__free(sim->ctx, N4D_MEM_BACKEND, s->spk, n * sizeof(uint32_t));
+    n4d__free(sim->ctx, N4D_MEM_BACKEND, s->we, n * sizeof(int64_t));
+    n4d__free(sim->ctx, N4D_MEM_BACKEND, s->wi, n * sizeof(int64_t));
     n4d__free(sim->ctx, N4D_MEM_BACKEND, s, sizeof *s);
     sim->backend_state = NULL;
 }
 
+static n4d_status ref_init(n4d_sim *sim)
+{
+    cpu_ref_state *s = n4d__calloc(sim->ctx, N4D_MEM_BACKEND, 1, sizeof *s);
+    if (!s)
+        return n4d__error(&sim->hdr, N4D_E_NOMEM, "cpu-ref: out of memory");
+    sim->backend_state = s;
+    const size_t n = sim->n ? sim->n : 1;
+    s->spk = n4d__alloc(sim->ctx, N4D_MEM_BACKEND, n * sizeof(uint32_t));
+    s->we = n4d__alloc(sim->ctx, N4D_MEM_BACKEND, n * sizeof(int64_t));
+    s->wi = n4d__alloc(sim->ctx, N4D_MEM_BACKEND, n * sizeof(int64_t));
+    if (!s->spk || !s->we || !s->wi) {
+        ref_fini(sim);
+        return n4d__error(&sim->hdr, N4D_E_NOMEM, "cpu-ref: out of memory for the spike buffer");
+    }
+    return N4D_OK;
+}
+
+
 /* Updates every neuron for `step`, consuming the step's ring slot and the
  * external input; writes the ids that spiked (ascending) to spk. */
-static uint64_t update(n4d_sim *sim, uint64_t step, uint32_t *spk)
+static uint64_t update(n4d_sim *sim, cpu_ref_state *s, uint64_t step, uint32_t *spk)
 {
-    const uint64_t N = sim->n;
-    int64_t *re = sim->ring + (size_t)(step % sim->ring_slots) * 2 * N;
-    int64_t *ri = re + N;
     const double inv_scale = sim->syn.inv_scale;
     uint64_t ns = 0;
     for (size_t r = 0; r < sim->n_runs; r++) {
@@ -63,12 +69,16 @@ static uint64_t update(n4d_sim *sim, uint64_t step, uint32_t *spk)
         float gain;
         const n4d__pop_rt *p = n4d__mods_run(sim, &sim->runs[r], step, &pm, &gain);
         const float dc = n4d__sim_dc(sim, p->pop, step);
+        /* the exact sums of the run's neurons, by i - p->first */
+        int64_t *re = s->we, *ri = s->wi;
+        const uint64_t f = p->first;
+        n4d__ring_take(sim, step, f, f + p->n, re, ri);
         for (size_t k = 0; k < sim->n_poisson; k++) /* sparse inputs: the step's events */
             if (sim->poisson[k].sparse && sim->poisson[k].pop == p->pop)
-                n4d__poisson_sparse_add(sim, k, step, p->first, p->first + p->n,
+                n4d__poisson_sparse_add(sim, k, step, f, f + p->n,
                                         sim->poisson[k].weight_q >= 0 ? re : ri);
         if (sim->n_xin) /* spike events into re / ri, currents into iext */
-            n4d__xin_add(sim, p->pop, step, p->first, p->first + p->n, re, ri, sim->iext);
+            n4d__xin_add(sim, p->pop, step, f, f + p->n, re, ri, sim->iext);
         const bool homeo = n4d__homeo_on(sim, r);
         const uint64_t ns0 = ns;
         for (uint64_t i = p->first; i < p->first + p->n; i++) {
@@ -81,18 +91,16 @@ static uint64_t update(n4d_sim *sim, uint64_t step, uint32_t *spk)
                 const uint64_t ev =
                     n4d__poisson_events(in, sim->seed, (uint32_t)n4d__to_user(sim->model, i), step);
                 if (in->weight_q >= 0)
-                    re[i] += (int64_t)ev * in->weight_q;
+                    re[i - f] += (int64_t)ev * in->weight_q;
                 else
-                    ri[i] += (int64_t)ev * in->weight_q;
+                    ri[i - f] += (int64_t)ev * in->weight_q;
             }
             if (homeo)
-                re[i] = n4d__homeo_scaled(sim, i, re[i]);
-            const float in_e = n4d__fixed_to_float(re[i], inv_scale);
-            const float in_i = n4d__fixed_to_float(ri[i], inv_scale);
+                re[i - f] = n4d__homeo_scaled(sim, i, re[i - f]);
+            const float in_e = n4d__fixed_to_float(re[i - f], inv_scale);
+            const float in_i = n4d__fixed_to_float(ri[i - f], inv_scale);
             /* iext is 0 unless input was given; gain 1 unless bound to a modulator */
             const float ext = (sim->iext[i] + dc) * gain;
-            re[i] = 0;
-            ri[i] = 0;
             sim->iext[i] = 0.0f;
             int spike;
             if (p->kn) { /* a cell lifecycle: the neuron's own constants; removed: silent */
@@ -119,14 +127,13 @@ static uint64_t update(n4d_sim *sim, uint64_t step, uint32_t *spk)
 static void deliver(n4d_sim *sim, uint32_t src, uint64_t step)
 {
     const n4d__syn_view *syn = &sim->syn;
-    const uint64_t N = sim->n;
     n4d__plastic_pre pre;
     if (sim->plastic)
         n4d__plastic_pre_find(sim, src, step, &pre);
     for (uint64_t g = syn->seg_ptr[src]; g < syn->seg_ptr[src + 1]; g++) {
         const uint32_t key = syn->seg_key[g];
         const uint64_t slot = (step + N4D__SEG_DELAY(key)) % sim->ring_slots;
-        int64_t *acc = sim->ring + (slot * 2 + N4D__SEG_CH(key)) * N;
+        int32_t *acc = n4d__ring_row(sim, (uint32_t)slot, N4D__SEG_CH(key));
         /* the sender dies before the spike arrives: its rule still sees the
          * spike (the reference's plasticity runs before the lifecycle) */
         const bool lost = n4d__life_drops(sim, src, step, N4D__SEG_DELAY(key));
@@ -138,7 +145,7 @@ static void deliver(n4d_sim *sim, uint32_t src, uint64_t step)
         if (lost)
             continue;
         for (uint64_t j = syn->seg_off[g]; j < syn->seg_off[g + 1]; j++)
-            acc[syn->target[j]] += syn->weight_q[j];
+            n4d__ring_add(sim, acc, syn->target[j], syn->weight_q[j]);
     }
 }
 
@@ -160,7 +167,7 @@ static n4d_status ref_run(n4d_sim *sim, uint64_t steps)
         n4d_status pst = n4d__poisson_prepare(sim, step, 1);
         if (pst)
             return pst;
-        uint64_t ns = update(sim, step, s->spk);
+        uint64_t ns = update(sim, s, step, s->spk);
         sim->iext_dirty = false;
         if (sim->mods)
             n4d__mods_spikes(sim, step, s->spk, ns);

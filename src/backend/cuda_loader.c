@@ -10,6 +10,7 @@
 #define _GNU_SOURCE /* dladdr */
 #include "cuda_loader.h"
 #include "plastic.h"
+#include "ring.h"
 
 #include <dlfcn.h>
 #include <limits.h>
@@ -194,7 +195,29 @@ typedef struct cuda_shim {
     uint64_t *cls_n;
     n4d__spk *hist;
     uint32_t *hist_head, *hist_len;
+    /* the delay ring as the device keeps it (int64 sums, internal order):
+     * the host's int32 ring and its spilled values (ring.h) are converted
+     * to and from it around the copies that include the ring */
+    int64_t *ring64;
 } cuda_shim;
+
+static size_t ring64_bytes(const n4d_sim *sim)
+{
+    return (size_t)sim->ring_slots * 2 * (sim->n ? sim->n : 1) * sizeof(int64_t);
+}
+
+/* The host ring into s->ring64 (to_device), or back. */
+static bool ring64_convert(n4d_sim *sim, cuda_shim *s, bool to_device)
+{
+    for (uint32_t r = 0; r < sim->ring_slots * 2; r++) {
+        int64_t *row = s->ring64 + (size_t)r * sim->n;
+        if (to_device)
+            n4d__ring_get_row(sim, r, false, row);
+        else if (!n4d__ring_set_row(sim, r, false, row))
+            return false;
+    }
+    return true;
+}
 
 /* Average rate (Hz) the device's spike histories are sized for by default. */
 #define DEFAULT_MAX_RATE_HZ 500.0
@@ -212,6 +235,14 @@ static void plastic_free(n4d_sim *sim, cuda_shim *s)
     s->cls_n = NULL;
     s->hist = NULL;
     s->hist_head = s->hist_len = NULL;
+}
+
+/* Frees the shim and what it holds (not the device's simulation). */
+static void shim_free(n4d_sim *sim, cuda_shim *s)
+{
+    plastic_free(sim, s);
+    n4d__free(sim->ctx, N4D_MEM_BACKEND, s->ring64, ring64_bytes(sim));
+    n4d__free(sim->ctx, N4D_MEM_BACKEND, s, sizeof *s);
 }
 
 /* The plastic descriptor of sim_create (docs/gpu.md, "Plastic synapses"). */
@@ -301,11 +332,15 @@ static n4d_status cuda_init(n4d_sim *sim)
     cuda_shim *s = n4d__calloc(sim->ctx, N4D_MEM_BACKEND, 1, sizeof *s);
     size_t ndc = sim->n_dc ? sim->n_dc : 1;
     n4d__cuda_dc *dc = n4d__calloc(sim->ctx, N4D_MEM_BACKEND, ndc, sizeof *dc);
-    if (!s || !dc) {
-        n4d__free(sim->ctx, N4D_MEM_BACKEND, s, sizeof *s);
+    if (s)
+        s->ring64 = n4d__alloc(sim->ctx, N4D_MEM_BACKEND, ring64_bytes(sim));
+    if (!s || !dc || !s->ring64) {
+        if (s)
+            shim_free(sim, s);
         n4d__free(sim->ctx, N4D_MEM_BACKEND, dc, ndc * sizeof *dc);
         return n4d__error(&sim->hdr, N4D_E_NOMEM, "cuda: out of memory");
     }
+    ring64_convert(sim, s, true);
     for (size_t k = 0; k < sim->n_dc; k++) {
         dc[k].pop = sim->dc[k].target;
         dc[k].amplitude = sim->dc[k].amplitude;
@@ -327,7 +362,7 @@ static n4d_status cuda_init(n4d_sim *sim)
     d.nx = sim->nx;
     d.iext = sim->iext;
     d.ref = sim->ref;
-    d.ring = sim->ring;
+    d.ring = s->ring64;
     d.ring_slots = sim->ring_slots;
     d.min_delay = m->syn.min_delay;
     d.max_delay = m->syn.max_delay;
@@ -348,17 +383,15 @@ static n4d_status cuda_init(n4d_sim *sim)
     char err[N4D_CUDA_ERR_CAP] = "";
     s->api = api;
     if (sim->plastic && (st = plastic_desc(sim, s))) {
-        plastic_free(sim, s);
+        shim_free(sim, s);
         n4d__free(sim->ctx, N4D_MEM_BACKEND, dc, ndc * sizeof *dc);
-        n4d__free(sim->ctx, N4D_MEM_BACKEND, s, sizeof *s);
         return st;
     }
     d.plastic = sim->plastic ? &s->pd : NULL;
     st = api->sim_create(&d, &s->dev, err);
     n4d__free(sim->ctx, N4D_MEM_BACKEND, dc, ndc * sizeof *dc);
     if (st) {
-        plastic_free(sim, s);
-        n4d__free(sim->ctx, N4D_MEM_BACKEND, s, sizeof *s);
+        shim_free(sim, s);
         return shim_error(sim, st, err);
     }
     sim->backend_state = s;
@@ -371,8 +404,7 @@ static void cuda_fini(n4d_sim *sim)
     if (!s)
         return;
     s->api->sim_destroy(s->dev);
-    plastic_free(sim, s);
-    n4d__free(sim->ctx, N4D_MEM_BACKEND, s, sizeof *s);
+    shim_free(sim, s);
     sim->backend_state = NULL;
 }
 
@@ -421,12 +453,19 @@ static n4d_status cuda_sync(n4d_sim *sim, int flags)
     const bool plastic = s->hist && (f & N4D__SYNC_PLASTIC ||
                                      !(f & (N4D__SYNC_STATE | N4D__SYNC_IEXT)));
     const bool to_host = (f & N4D__SYNC_TO_HOST) != 0;
+    /* the ring goes with a full copy only */
+    const bool ring = !(f & (N4D__SYNC_STATE | N4D__SYNC_IEXT | N4D__SYNC_PLASTIC));
     n4d_status st;
     if (plastic && !to_host &&
         (st = n4d__plastic_hist_to_flat(sim, s->hist, s->hist_head, s->hist_len, s->pd.hist_cap)))
         return st;
+    if (ring && !to_host)
+        ring64_convert(sim, s, true);
     if ((st = s->api->sim_sync(s->dev, f, sim->step, err)))
         return shim_error(sim, st, err);
+    if (ring && to_host && !ring64_convert(sim, s, false))
+        return n4d__error(&sim->hdr, N4D_E_NOMEM,
+                          "cuda: out of memory for the delay ring's sums beyond int32");
     if (plastic && to_host)
         return n4d__plastic_hist_from_flat(sim, s->hist, s->hist_head, s->hist_len,
                                            s->pd.hist_cap);

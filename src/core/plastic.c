@@ -4,6 +4,7 @@
 #include "modulators.h"
 
 #include "lifecycle.h"
+#include "ring.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -780,7 +781,7 @@ void n4d__plastic_pre_find(const n4d_sim *sim, uint32_t src, uint64_t step,
  * `step` (n4d__plastic_deliver); synapse j's weight is wd[j - off]. */
 static inline void deliver_hebb(n4d_sim *sim, const n4d__plastic_class *c,
                                 const n4d__plastic_pre *pre, uint64_t step, const uint32_t *tg,
-                                double *wd, uint64_t off, uint64_t j0, uint64_t j1, int64_t *acc)
+                                double *wd, uint64_t off, uint64_t j0, uint64_t j1, int32_t *acc)
 {
     const n4d__plastic *pl = sim->plastic;
     const double scale = sim->model->syn.scale;
@@ -802,7 +803,7 @@ static inline void deliver_hebb(n4d_sim *sim, const n4d__plastic_class *c,
         w = n4d__hebb_event(k, w, tn <= s ? tn == s : hist_spiked(pl, t, s), da);
         wd[j - off] = w;
         if (acc) /* NULL: the spike is lost (lifecycle.h), the rule sees it */
-            acc[t] += fixed(w, scale);
+            n4d__ring_add(sim, acc, t, fixed(w, scale));
     }
 }
 
@@ -813,7 +814,7 @@ static inline void deliver_hebb(n4d_sim *sim, const n4d__plastic_class *c,
 __attribute__((noinline))
 #endif
 static void deliver_rule(n4d_sim *sim, const n4d__plastic_pre *pre, uint32_t src, uint64_t step,
-                         uint64_t g, uint64_t j0, uint64_t j1, int64_t *acc)
+                         uint64_t g, uint64_t j0, uint64_t j1, int32_t *acc)
 {
     n4d__plastic *pl = sim->plastic;
     const n4d__syn_view *syn = &sim->syn;
@@ -851,7 +852,7 @@ static void deliver_rule(n4d_sim *sim, const n4d__plastic_pre *pre, uint32_t src
                 w = n4d__stdp_depress(k, w, (double)km * c->decay_minus[s - d - te]);
             c->wf[base + j] = (float)w;
             if (acc)
-                acc[post] += fixed((double)c->wf[base + j], scale);
+                n4d__ring_add(sim, acc, post, fixed((double)c->wf[base + j], scale));
         }
         break;
     }
@@ -878,7 +879,7 @@ static void deliver_rule(n4d_sim *sim, const n4d__plastic_pre *pre, uint32_t src
             c->wd[base + j] = w;
             c->dc[base + j] = cc;
             if (acc) /* NULL: the spike is lost (lifecycle.h), the rule sees it */
-                acc[post] += fixed(w, scale);
+                n4d__ring_add(sim, acc, post, fixed(w, scale));
         }
         break;
     }
@@ -897,7 +898,7 @@ static void deliver_rule(n4d_sim *sim, const n4d__plastic_pre *pre, uint32_t src
         const double ux = u * x;
         const int32_t *wq = syn->weight_q;
         for (uint64_t j = j0; j < j1 && acc; j++)
-            acc[tg[j]] += (int64_t)llrint(ux * (double)wq[j]);
+            n4d__ring_add(sim, acc, tg[j], (int64_t)llrint(ux * (double)wq[j]));
         break;
     }
     default:
@@ -906,7 +907,7 @@ static void deliver_rule(n4d_sim *sim, const n4d__plastic_pre *pre, uint32_t src
 }
 
 void n4d__plastic_deliver(n4d_sim *sim, const n4d__plastic_pre *pre, uint32_t src, uint64_t step,
-                          uint64_t g, uint64_t j0, uint64_t j1, int64_t *acc)
+                          uint64_t g, uint64_t j0, uint64_t j1, int32_t *acc)
 {
     n4d__plastic *pl = sim->plastic;
     const n4d__syn_view *syn = &sim->syn;
@@ -921,7 +922,7 @@ void n4d__plastic_deliver(n4d_sim *sim, const n4d__plastic_pre *pre, uint32_t sr
         const double scale = sim->model->syn.scale;
         if (acc)
             for (uint64_t j = j0; j < j1; j++)
-                acc[tg[j]] += fixed(c->wd[base + j], scale);
+                n4d__ring_add(sim, acc, tg[j], fixed(c->wd[base + j], scale));
     } else {
         deliver_rule(sim, pre, src, step, g, j0, j1, acc);
     }

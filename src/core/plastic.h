@@ -121,9 +121,9 @@ void n4d__plastic_pre_find(const n4d_sim *sim, uint32_t src, uint64_t step,
                            n4d__plastic_pre *pre);
 /* Delivers synapses [j0, j1) of segment g (row src, a class) for the spike
  * of `step` (pre: from n4d__plastic_pre_find) into acc (the ring slice of
- * the segment's delay and channel), applying the class's rule. */
+ * the segment's delay and channel: ring.h), applying the class's rule. */
 void n4d__plastic_deliver(n4d_sim *sim, const n4d__plastic_pre *pre, uint32_t src, uint64_t step,
-                          uint64_t g, uint64_t j0, uint64_t j1, int64_t *acc);
+                          uint64_t g, uint64_t j0, uint64_t j1, int32_t *acc);
 /* Serial, after the deliveries: the spikes of `step` again (for the
  * per-neuron states of tsodyks), every step in order. */
 void n4d__plastic_after(n4d_sim *sim, uint64_t step, const uint32_t *ids, uint64_t count);

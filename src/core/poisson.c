@@ -123,8 +123,61 @@ n4d_status n4d__poisson_prepare(n4d_sim *sim, uint64_t step0, uint64_t steps)
     return N4D_OK;
 }
 
+n4d_status n4d__poisson_tables(n4d_sim *sim)
+{
+    if (!sim->n_poisson)
+        return N4D_OK;
+    sim->pcdf = n4d__calloc(sim->ctx, N4D_MEM_OTHER, sim->n_poisson, sizeof *sim->pcdf);
+    if (!sim->pcdf)
+        return n4d__error(&sim->hdr, N4D_E_NOMEM, "out of memory for the Poisson inputs' tables");
+    for (size_t i = 0; i < sim->n_poisson; i++) {
+        const n4d__poisson_rt *in = &sim->poisson[i];
+        n4d__poisson_cdf *t = &sim->pcdf[i];
+        if (in->sparse)
+            continue;
+        /* n4d__poisson_inv's loop, its sums kept: at count k it returns k
+         * when u <= cdf_k; p == 0 or k == 10000 end it at k (no entry) */
+        uint32_t n = 0, cap = 256;
+        double *cdf = n4d__alloc(sim->ctx, N4D_MEM_OTHER, cap * sizeof *cdf);
+        double p = in->exp_neg_part, sum = p;
+        for (uint32_t k = 0; cdf; k++) {
+            if (n + 8 >= cap) {
+                double *c2 = n4d__alloc(sim->ctx, N4D_MEM_OTHER, 2 * cap * sizeof *c2);
+                if (c2)
+                    memcpy(c2, cdf, n * sizeof *cdf);
+                n4d__free(sim->ctx, N4D_MEM_OTHER, cdf, cap * sizeof *cdf);
+                cdf = c2;
+                cap *= 2;
+                if (!cdf)
+                    break;
+            }
+            cdf[n++] = sum;
+            if (k + 1 == 10000)
+                break;
+            p = p * in->lambda_part / (double)(k + 1);
+            sum = sum + p;
+            if (p == 0.0)
+                break;
+        }
+        if (!cdf)
+            return n4d__error(&sim->hdr, N4D_E_NOMEM,
+                              "out of memory for the Poisson inputs' tables");
+        for (uint32_t q = n; q < cap; q++)
+            cdf[q] = INFINITY;
+        t->cdf = cdf;
+        t->n = n;
+        t->cap = cap;
+    }
+    return N4D_OK;
+}
+
 void n4d__poisson_free(n4d_sim *sim)
 {
+    if (sim->pcdf)
+        for (size_t k = 0; k < sim->n_poisson; k++)
+            n4d__free(sim->ctx, N4D_MEM_OTHER, sim->pcdf[k].cdf, sim->pcdf[k].cap * sizeof(double));
+    n4d__free(sim->ctx, N4D_MEM_OTHER, sim->pcdf, sim->n_poisson * sizeof *sim->pcdf);
+    sim->pcdf = NULL;
     if (!sim->pcache)
         return;
     for (size_t k = 0; k < sim->n_poisson; k++) {

@@ -18,6 +18,50 @@
 
 #include "sim_state.h"
 
+/* The inversion table of a per-step input (CPU backends): cdf[k] is the
+ * running sum n4d__poisson_inv compares its uniform with at count k, so
+ * the count of a draw u is the number of entries below u (the sums never
+ * decrease), the same integer as n4d__poisson_inv without its division
+ * per step of the search. Padded with +inf to a whole block of 8 beyond
+ * the last entry (the search stops there). */
+typedef struct n4d__poisson_cdf {
+    double *cdf;
+    uint32_t n;   /* entries (the largest count n4d__poisson_inv returns) */
+    uint32_t cap; /* allocated, a multiple of 8 and > n */
+} n4d__poisson_cdf;
+
+/* Builds sim->pcdf for the sim's per-step Poisson inputs (N4D_E_NOMEM). */
+n4d_status n4d__poisson_tables(n4d_sim *sim);
+
+/* n4d__poisson_inv(u, ...) of the table's input: the entries below u,
+ * counted from entry k0 (a multiple of 8 whose entries before are below u). */
+static inline uint32_t n4d__poisson_count_from(const n4d__poisson_cdf *t, uint32_t k0, double u)
+{
+    uint32_t k = k0;
+    for (;;) {
+        uint32_t c = 0;
+        for (uint32_t q = 0; q < 8; q++)
+            c += t->cdf[k + q] < u;
+        k += c;
+        if (c < 8)
+            return k;
+    }
+}
+
+/* The events of per-step input `in` (table t) for neuron `id` at `step`:
+ * n4d__poisson_events with the table's search. */
+static inline uint64_t n4d__poisson_events_cdf(const n4d__poisson_rt *in,
+                                               const n4d__poisson_cdf *t, uint64_t seed,
+                                               uint32_t id, uint64_t step)
+{
+    uint64_t k = 0;
+    for (uint32_t j = 0; j < in->parts; j++) {
+        n4d__r4 r = n4d__philox(seed, in->purpose, id, step * in->parts + j);
+        k += n4d__poisson_count_from(t, 0, n4d__u01(r.v[0], r.v[1]));
+    }
+    return k;
+}
+
 typedef struct n4d__poisson_cache {
     uint64_t c0, c1; /* steps [c0, c1) are cached (c1 == c0: none) */
     uint32_t *ptr;   /* per cached step + 1: start of its events in ids */
@@ -36,7 +80,7 @@ n4d_status n4d__poisson_prepare(n4d_sim *sim, uint64_t step0, uint64_t steps);
 void n4d__poisson_free(n4d_sim *sim);
 
 /* Adds the events of sparse input k at `step` for internal indices [a, b)
- * to acc (a prepared step). */
+ * to acc[i - a] (a prepared step). */
 static inline void n4d__poisson_sparse_add(const n4d_sim *sim, size_t k, uint64_t step, uint64_t a,
                                            uint64_t b, int64_t *acc)
 {
@@ -46,7 +90,7 @@ static inline void n4d__poisson_sparse_add(const n4d_sim *sim, size_t k, uint64_
     uint64_t lo = n4d__lower_bound(pc->ids, pc->ptr[o], pc->ptr[o + 1], (uint32_t)a);
     const uint64_t hi = pc->ptr[o + 1];
     for (; lo < hi && pc->ids[lo] < b; lo++)
-        acc[pc->ids[lo]] += w;
+        acc[pc->ids[lo] - a] += w;
 }
 
 #endif

@@ -8,6 +8,7 @@
 #include "lifecycle.h"
 #include "plastic.h"
 #include "poisson.h"
+#include "ring.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -339,7 +340,7 @@ static n4d_status init_inputs(n4d_sim *sim)
     if (sim->n_sparse_poisson &&
         !(sim->pcache = n4d__calloc(sim->ctx, N4D_MEM_OTHER, sim->n_poisson, sizeof *sim->pcache)))
         return SIM_ERR(sim, N4D_E_NOMEM, "out of memory for inputs");
-    return N4D_OK;
+    return n4d__poisson_tables(sim);
 }
 
 static void init_state(n4d_sim *sim)
@@ -418,7 +419,7 @@ static void sim_free(n4d_sim *sim)
         n4d__free(ctx, N4D_MEM_NEURONS, sim->x[j], N * sizeof(float));
     n4d__free(ctx, N4D_MEM_NEURONS, sim->iext, N * sizeof(float));
     n4d__free(ctx, N4D_MEM_NEURONS, sim->ref, N * sizeof(int32_t));
-    n4d__free(ctx, N4D_MEM_BUFFERS, sim->ring, (size_t)sim->ring_slots * 2 * N * sizeof(int64_t));
+    n4d__ring_destroy(sim);
     n4d__free(ctx, N4D_MEM_OTHER, sim->runs, (sim->n_runs ? sim->n_runs : 1) * sizeof *sim->runs);
     size_t ndc = count_inputs(sim->model, N4D_INPUT_DC), npo = count_inputs(sim->model, N4D_INPUT_POISSON);
     n4d__free(ctx, N4D_MEM_OTHER, sim->dc, (ndc ? ndc : 1) * sizeof *sim->dc);
@@ -579,11 +580,7 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
         x_ok = x_ok && (sim->x[j] = n4d__calloc(ctx, N4D_MEM_NEURONS, N, sizeof(float)));
     sim->iext = n4d__calloc(ctx, N4D_MEM_NEURONS, N, sizeof(float));
     sim->ref = n4d__calloc(ctx, N4D_MEM_NEURONS, N, sizeof(int32_t));
-    /* the ring page-aligned: compression hands back whole pages of a quiet
-     * block's ring slices (the state arrays are not: aligning them costs 7 %
-     * on brunel through cache aliasing in the update loop) */
-    sim->ring = n4d__calloc_aligned(ctx, N4D_MEM_BUFFERS, (size_t)sim->ring_slots * 2 * N,
-                                    sizeof(int64_t), 4096);
+    const bool ring_ok = n4d__ring_create(sim);
     sim->runs = n4d__calloc(ctx, N4D_MEM_OTHER, sim->n_runs ? sim->n_runs : 1, sizeof *sim->runs);
     sim->last_ids = n4d__alloc(ctx, N4D_MEM_RECORDING, N * sizeof(uint32_t));
     if (model->perm) /* spike ids are mapped to user ids and sorted every step */
@@ -593,7 +590,7 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
                                 sizeof(uint64_t));
     for (uint32_t j = sim->nx; j < N4D__NX; j++)
         sim->x[j] = sim->v; /* no model of this sim has state j + 1 */
-    if (!sim->v || !x_ok || !sim->iext || !sim->ref || !sim->ring || !sim->runs ||
+    if (!sim->v || !x_ok || !sim->iext || !sim->ref || !ring_ok || !sim->runs ||
         !sim->last_ids || (model->perm && !sim->sort_tmp) || (sim->hist_steps && !sim->hist)) {
         st = MODEL_ERR(model, N4D_E_NOMEM, "out of memory for the state of %llu neurons",
                        (unsigned long long)sim->n);
@@ -779,6 +776,8 @@ n4d_status n4d_sim_run(n4d_sim *sim, uint64_t steps)
         if (die != INT64_MAX && (uint64_t)die - sim->step < steps)
             n = (uint64_t)die - sim->step + 1;
         st = sim->n_hooks ? run_pieces(sim, n) : sim->ops->run(sim, n);
+        if (!st)
+            st = n4d__ring_check(sim);
         if (st)
             break;
         steps -= n;

@@ -207,10 +207,12 @@ struct n4d_sim {
     int32_t *ref;
     bool iext_dirty; /* iext may be non-zero: the next step must read it */
 
-    /* delay ring buffer: ring[(slot * 2 + ch) * n + i], ch 0 = excitatory;
-     * ring_slots = max_delay, slot = step % ring_slots */
-    int64_t *ring;
+    /* delay ring buffer (ring.h): ring[(slot * 2 + ch) * n + i], ch 0 =
+     * excitatory; ring_slots = max_delay, slot = step % ring_slots; int32
+     * sums, the parts beyond int32 in the spill list */
+    int32_t *ring;
     uint32_t ring_slots;
+    struct n4d__ring_spill *spill;
 
     n4d__syn_view syn;
     struct n4d__plastic *plastic; /* plastic synapses (plastic.h), NULL without */
@@ -226,6 +228,7 @@ struct n4d_sim {
     n4d__poisson_rt *poisson;
     size_t n_poisson;
     struct n4d__poisson_cache *pcache; /* per Poisson input (poisson.h), NULL without sparse ones */
+    struct n4d__poisson_cdf *pcdf;     /* per Poisson input: its inversion table (poisson.h) */
     size_t n_sparse_poisson;
     struct n4d__xin *xin; /* spike and current inputs (inputs.h), NULL without */
     int32_t *wq_own; /* the sim's own weights (n4d_sim_set_weights; syn.weight_q then

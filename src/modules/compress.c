@@ -16,6 +16,7 @@
 #define _DEFAULT_SOURCE /* madvise, MADV_DONTNEED */
 #include "inputs.h"
 #include "sim_state.h"
+#include "ring.h"
 #include "backend.h" /* capability flags */
 
 #include <string.h>
@@ -84,7 +85,7 @@ static uint64_t release_pages(void *p, size_t bytes)
 static uint64_t block_bytes(const n4d_sim *sim, const cblock *b)
 {
     return (uint64_t)b->n * ((2 + sim->nx) * sizeof(float) + sizeof(int32_t) +
-                             (uint64_t)sim->ring_slots * 2 * sizeof(int64_t));
+                             (uint64_t)sim->ring_slots * 2 * sizeof(int32_t));
 }
 
 /* Hands back the pages of the block's state slices (v and the auxiliary
@@ -110,7 +111,7 @@ static void release_ring(compressor *c, n4d_sim *sim, cblock *b)
     const size_t n = b->n, f = (size_t)b->first;
     uint64_t r = 0;
     for (uint64_t row = 0; row < (uint64_t)sim->ring_slots * 2; row++)
-        r += release_pages(sim->ring + row * sim->n + f, n * sizeof(int64_t));
+        r += release_pages(sim->ring + row * sim->n + f, n * sizeof(int32_t));
     b->released_ring = r;
     c->released_ring += r;
     n4d__account(sim->ctx, N4D_MEM_BUFFERS, -(int64_t)r);
@@ -219,9 +220,11 @@ static bool block_quiet(const n4d_sim *sim, const cblock *b)
         if (bits)
             return false;
     }
+    if (n4d__ring_any_spilled(sim)) /* a sum beyond int32 may be this block's */
+        return false;
     for (uint64_t row = 0; row < (uint64_t)sim->ring_slots * 2; row++) {
-        const int64_t *r = sim->ring + row * N;
-        int64_t acc = 0;
+        const int32_t *r = sim->ring + row * N;
+        int32_t acc = 0;
         for (uint64_t i = b->first; i < b->first + b->n; i++)
             acc |= r[i];
         if (acc)

@@ -4,6 +4,7 @@
  * groups beside the neurons' (plastic synapses: store_plastic.c;
  * modulators, homeostasis, lifecycle: store_learn.c) are each a write/read pair called from n4d_sim_checkpoint and n4d_sim_resume. */
 #include "store_h5.h"
+#include "ring.h"
 
 #if N4D_HAVE_HDF5
 
@@ -77,11 +78,9 @@ static n4d_status write_state(n4d__h5 *h, hid_t file, n4d_sim *sim, const n4d_sa
         hid_t d = n4d__h5_create_dset(h, g, "ring", N4D__T_I64, rows, N ? N : 1, &Lr, &st);
         if (d < 0)
             goto done;
-        int64_t *row = scratch;
+        int64_t *row = scratch; /* the exact sums (ring.h), as int64 in the file */
         for (uint64_t r = 0; r < rows && !st && N; r++) {
-            const int64_t *src = sim->ring + r * N;
-            for (uint64_t u = 0; u < N; u++)
-                row[u] = src[n4d__to_internal(m, u)];
+            n4d__ring_get_row(sim, (uint32_t)r, true, row);
             st = n4d__h5_write_rows(h, d, "ring", N4D__T_I64, r, 1, row);
         }
         H5Dclose(d);
@@ -242,8 +241,7 @@ static n4d_status read_state(n4d__h5 *h, hid_t g, n4d_sim *sim, void *scratch)
         int64_t *row = scratch;
         for (uint64_t r = 0; r < rows && !st && N; r++) {
             st = n4d__h5_read_rows(h, d, "ring", N4D__T_I64, r, 1, row);
-            int64_t *dst = sim->ring + r * N;
-            for (uint64_t u = 0; u < N && !st; u++) {
+            for (uint64_t u = 0; u < N && !st; u++)
                 /* the fixed-point sums' invariant (neuron.h): a larger
                  * entry would overflow int64 in delivery and conversion */
                 if (row[u] >= N4D__RING_MAX || row[u] <= -N4D__RING_MAX)
@@ -252,8 +250,9 @@ static n4d_status read_state(n4d__h5 *h, hid_t g, n4d_sim *sim, void *scratch)
                                       "range |x| < 2^51",
                                       (unsigned long long)r, (unsigned long long)u,
                                       (long long)row[u]);
-                dst[n4d__to_internal(m, u)] = row[u];
-            }
+            if (!st && !n4d__ring_set_row(sim, (uint32_t)r, true, row))
+                st = n4d__error(&sim->hdr, N4D_E_NOMEM,
+                                "out of memory for the delay ring's sums beyond int32");
         }
         H5Dclose(d);
         if (st)

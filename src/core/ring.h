@@ -1,0 +1,103 @@
+/* The delay ring: the synaptic input of every neuron for the next
+ * max_delay steps, as int32 fixed-point sums with an exact overflow path.
+ *
+ * sim->ring[(slot * 2 + ch) * n + i] (ch 0 excitatory, 1 inhibitory, slot =
+ * step % ring_slots) holds neuron i's sum for that step and channel. Integer
+ * sums make delivery order-free (the basis of n4d's determinism); 32 bits
+ * instead of 64 halve the bytes the update reads and clears per neuron-step
+ * and let the kernels convert with one vector instruction. A sum that leaves
+ * the int32 range is exact all the same: the add that would overflow goes to
+ * the spill store instead (n4d__ring_add), a short list of int64 values per
+ * (row, neuron) that the update of that step adds back (n4d__ring_take).
+ * Spills need 32 max-weight events on one neuron, channel and step (the
+ * largest |weight| maps below 2^26, build.c), so the list is nearly always
+ * empty and costs one predicted branch per event.
+ *
+ * Threads: the owner of a neuron (the thread that updates it and receives
+ * its deliveries) is the only writer of its ring entries; the spill list is
+ * shared, behind a spin lock (rare), with per-slot counts the update reads
+ * without the lock. */
+#ifndef N4D_RING_H
+#define N4D_RING_H
+
+#include "sim_state.h"
+
+/* One spilled value: the int64 part of (row, target) beyond the int32 entry. */
+typedef struct n4d__spill_entry {
+    uint32_t row; /* slot * 2 + ch */
+    uint32_t target;
+    int64_t value;
+} n4d__spill_entry;
+
+typedef struct n4d__ring_spill {
+    atomic_flag lock;
+    n4d__spill_entry *e;
+    size_t n, cap;
+    _Atomic uint32_t *pending; /* per slot: entries in the list */
+    _Atomic int failed;        /* an entry could not be stored (out of memory) */
+} n4d__ring_spill;
+
+/* Allocates the ring (zero) and its spill store for sim->ring_slots slots
+ * of sim->n neurons; false when out of memory. */
+bool n4d__ring_create(n4d_sim *sim);
+void n4d__ring_destroy(n4d_sim *sim);
+
+/* The int32 row of (slot, ch). */
+static inline int32_t *n4d__ring_row(const n4d_sim *sim, uint32_t slot, uint32_t ch)
+{
+    return sim->ring + ((size_t)slot * 2 + ch) * sim->n;
+}
+
+/* The slow path of n4d__ring_add: stores w for (row of acc, t) in the list. */
+void n4d__ring_spill_add(n4d_sim *sim, const int32_t *acc, uint32_t t, int64_t w);
+
+/* acc[t] += w, exact: acc is a row of the ring (n4d__ring_row). */
+static inline void n4d__ring_add(n4d_sim *sim, int32_t *acc, uint32_t t, int64_t w)
+{
+    int32_t s;
+    if (__builtin_expect(w < INT32_MIN || w > INT32_MAX ||
+                             __builtin_add_overflow(acc[t], (int32_t)w, &s),
+                         0))
+        n4d__ring_spill_add(sim, acc, t, w);
+    else
+        acc[t] = s;
+}
+
+/* Whether the slot of `step` has spilled values (read without the lock:
+ * the deliveries into a slot end before its update starts). */
+static inline bool n4d__ring_spilled(const n4d_sim *sim, uint64_t step)
+{
+    return atomic_load_explicit(&sim->spill->pending[step % sim->ring_slots],
+                                memory_order_relaxed) != 0;
+}
+
+/* Whether any slot has spilled values. */
+static inline bool n4d__ring_any_spilled(const n4d_sim *sim)
+{
+    for (uint32_t k = 0; k < sim->ring_slots; k++)
+        if (atomic_load_explicit(&sim->spill->pending[k], memory_order_relaxed))
+            return true;
+    return false;
+}
+
+/* The exact sums of neurons [a, b) at `step` into we[i - a] (excitatory)
+ * and wi[i - a] (inhibitory), taken out of the ring: the int32 entries are
+ * zeroed and the spilled values of the range removed. */
+void n4d__ring_take(n4d_sim *sim, uint64_t step, uint64_t a, uint64_t b, int64_t *we, int64_t *wi);
+
+/* Row `row` (slot * 2 + ch) of the ring as exact int64 values (out: n
+ * entries, by user id when by_user, else by internal index), without
+ * changing it (checkpoints, the CUDA backend's copy). */
+void n4d__ring_get_row(const n4d_sim *sim, uint32_t row, bool by_user, int64_t *out);
+
+/* Sets row `row` from exact int64 values (in: n entries, ordered as for
+ * n4d__ring_get_row), spilling what does not fit in int32; the row's old
+ * spilled values are dropped. Serial (outside a run). False when out of
+ * memory. */
+bool n4d__ring_set_row(n4d_sim *sim, uint32_t row, bool by_user, const int64_t *in);
+
+/* N4D_E_NOMEM (detail on the sim) when a spilled value could not be stored
+ * during the run: its results are wrong from that step on. */
+n4d_status n4d__ring_check(n4d_sim *sim);
+
+#endif

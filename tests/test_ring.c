@@ -1,0 +1,196 @@
+/* The delay ring's int32 sums and their exact overflow path (src/core/ring.h):
+ * 64 sources spike in the same step onto targets with the largest weight of
+ * the model, so each target's sum is 64 times a weight that maps near 2^26
+ * in fixed point, far beyond int32. The targets' synaptic currents must be
+ * bitwise those of a model with 32 sources of twice the weight (the same
+ * total, whose sum fits int32), on cpu-ref and on cpu-omp with 1 and 2
+ * threads, for both channels, and across a checkpoint taken while the
+ * spilled sums wait in the ring. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "n4d.h"
+#include "test_util.h"
+
+#define DT 0.1
+#define DELAY_MS 0.5     /* 5 steps in flight: the checkpoint falls in between */
+#define KICK 1.0e5f      /* external input that makes a resting lif neuron spike */
+#define TARGETS 8
+#define STEPS 12
+
+/* sources lif (no refractoriness) on sites 0 .. n_src - 1, TARGETS lif_exp
+ * targets with an unreachable threshold on the next sites; every source
+ * connects to every target with weight +w (excitatory targets) or -w (the
+ * same targets again through the inhibitory channel when inhibit). */
+static n4d_model *build(n4d_context *ctx, uint32_t n_src, double w)
+{
+    n4d_model *m = NULL;
+    assert_int_equal(n4d_model_create(ctx, &m), N4D_OK);
+    ASSERT_OK(n4d_model_set_dt(m, DT), m);
+    const uint32_t shape[4] = {n_src + TARGETS, 1, 1, 1};
+    ASSERT_OK(n4d_model_set_lattice(m, shape), m);
+    const int32_t lo[4] = {0, 0, 0, 0}, src_hi[4] = {(int32_t)n_src - 1, 0, 0, 0};
+    const int32_t tlo[4] = {(int32_t)n_src, 0, 0, 0},
+                  thi[4] = {(int32_t)(n_src + TARGETS - 1), 0, 0, 0};
+    ASSERT_OK(n4d_model_add_area(m, "src", lo, src_hi), m);
+    ASSERT_OK(n4d_model_add_area(m, "tgt", tlo, thi), m);
+    n4d_population_desc d;
+    n4d_population_desc_init(&d);
+    d.name = "src";
+    d.area = "src";
+    d.model = N4D_NEURON_LIF;
+    d.placement = N4D_PLACE_ALL;
+    static const n4d_param_value no_ref[] = {{"t_ref", 0.0}};
+    d.params = no_ref;
+    d.n_params = 1;
+    ASSERT_OK(n4d_model_add_population(m, &d, NULL), m);
+    n4d_population_desc_init(&d);
+    d.name = "tgt";
+    d.area = "tgt";
+    d.model = N4D_NEURON_LIF_EXP;
+    d.placement = N4D_PLACE_ALL;
+    static const n4d_param_value silent[] = {{"v_threshold", 1e30}};
+    d.params = silent;
+    d.n_params = 1;
+    ASSERT_OK(n4d_model_add_population(m, &d, NULL), m);
+    for (int ch = 0; ch < 2; ch++) {
+        n4d_projection_desc p;
+        n4d_projection_desc_init(&p);
+        p.source = "src";
+        p.target = "tgt";
+        p.name = ch ? "inh" : "exc";
+        p.rule = N4D_RULE_ALL_TO_ALL;
+        p.weight = n4d_dist_constant(w);
+        p.delay = n4d_dist_constant(DELAY_MS);
+        p.syn_type = ch ? N4D_SYN_INHIBITORY : N4D_SYN_EXCITATORY;
+        ASSERT_OK(n4d_model_add_projection(m, &p, NULL), m);
+    }
+    ASSERT_OK(n4d_model_build(m), m);
+    return m;
+}
+
+/* Every source spikes in step 0. */
+static void kick_sources(n4d_sim *sim, uint32_t n_src)
+{
+    for (uint32_t i = 0; i < n_src; i++)
+        ASSERT_OK(n4d_sim_add_input(sim, i, KICK), sim);
+}
+
+/* ge and gi of the targets after the run (out: 2 * TARGETS floats). */
+static void currents(n4d_sim *sim, uint32_t n_src, float *out)
+{
+    const uint64_t n = n_src + TARGETS;
+    float *s = calloc(n, sizeof *s);
+    assert_non_null(s);
+    ASSERT_OK(n4d_sim_get_state(sim, "ge", s, n), sim);
+    memcpy(out, s + n_src, TARGETS * sizeof *out);
+    ASSERT_OK(n4d_sim_get_state(sim, "gi", s, n), sim);
+    memcpy(out + TARGETS, s + n_src, TARGETS * sizeof *out);
+    free(s);
+}
+
+/* The targets' currents after STEPS steps of n_src sources of weight w. */
+static void run_model(const char *backend, int threads, uint32_t n_src, double w, float *out)
+{
+    n4d_context *ctx = NULL;
+    assert_int_equal(n4d_context_create(NULL, &ctx), N4D_OK);
+    n4d_model *m = build(ctx, n_src, w);
+    n4d_sim *sim = sim_on(m, backend, threads);
+    kick_sources(sim, n_src);
+    ASSERT_OK(n4d_sim_run(sim, STEPS), sim);
+    currents(sim, n_src, out);
+    n4d_sim_destroy(sim);
+    n4d_model_destroy(m);
+    assert_int_equal(mem_current(ctx), 0);
+    n4d_context_destroy(ctx);
+}
+
+static void assert_same(const float *got, const float *want, const char *what)
+{
+    for (int k = 0; k < 2 * TARGETS; k++)
+        ASSERT_FLOAT_BITS(got[k], want[k], what, k);
+}
+
+/* The reference: 32 sources of 2000 mV (sum 64000 fits int32 at the
+ * model's scale); then 64 of 1000 (the same sum, beyond int32). */
+static void test_spill_exact(void **state)
+{
+    (void)state;
+    float want[2 * TARGETS], got[2 * TARGETS];
+    run_model("cpu-ref", 1, 32, 2000.0, want);
+    /* the sums arrived: +/-64000 decayed for a few steps, not zero */
+    assert_true(want[0] > 1000.0f);
+    assert_true(want[TARGETS] < -1000.0f);
+    run_model("cpu-ref", 1, 64, 1000.0, got);
+    assert_same(got, want, "cpu-ref, 64 sources");
+    run_model("cpu-omp", 1, 64, 1000.0, got);
+    assert_same(got, want, "cpu-omp 1 thread, 64 sources");
+    run_model("cpu-omp", 2, 64, 1000.0, got);
+    assert_same(got, want, "cpu-omp 2 threads, 64 sources");
+}
+
+/* A checkpoint taken while the spilled sums are in flight resumes them. */
+static void test_spill_checkpoint(void **state)
+{
+    (void)state;
+    float want[2 * TARGETS], got[2 * TARGETS];
+    run_model("cpu-ref", 1, 32, 2000.0, want); /* the sums without spills */
+    char path[] = "/tmp/n4d_test_ring_XXXXXX";
+    const int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    n4d_context *ctx = NULL;
+    assert_int_equal(n4d_context_create(NULL, &ctx), N4D_OK);
+    n4d_model *m = build(ctx, 64, 1000.0);
+    n4d_sim *sim = sim_on(m, "cpu-omp", 2);
+    kick_sources(sim, 64);
+    ASSERT_OK(n4d_sim_run(sim, 3), sim); /* delivered at step 0, arriving at step 5 */
+    ASSERT_OK(n4d_sim_checkpoint(sim, path, NULL), sim);
+    n4d_sim_destroy(sim);
+    n4d_model_destroy(m);
+    for (int threads = 1; threads <= 2; threads++) {
+        n4d_resume_options ro;
+        n4d_resume_options_init(&ro);
+        ro.num_threads = threads;
+        n4d_model *rm = NULL;
+        n4d_sim *rs = NULL;
+        ASSERT_OK(n4d_sim_resume(ctx, path, &ro, &rm, &rs), ctx);
+        ASSERT_OK(n4d_sim_run(rs, STEPS - 3), rs);
+        currents(rs, 64, got);
+        assert_same(got, want, "resumed");
+        n4d_sim_destroy(rs);
+        n4d_model_destroy(rm);
+    }
+    /* and on the reference backend */
+    n4d_resume_options ro;
+    n4d_resume_options_init(&ro);
+    ro.backend = "cpu-ref";
+    n4d_model *rm = NULL;
+    n4d_sim *rs = NULL;
+    ASSERT_OK(n4d_sim_resume(ctx, path, &ro, &rm, &rs), ctx);
+    ASSERT_OK(n4d_sim_run(rs, STEPS - 3), rs);
+    currents(rs, 64, got);
+    assert_same(got, want, "resumed on cpu-ref");
+    n4d_sim_destroy(rs);
+    n4d_model_destroy(rm);
+    assert_int_equal(mem_current(ctx), 0);
+    n4d_context_destroy(ctx);
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spill_exact),
+        cmocka_unit_test(test_spill_checkpoint),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
