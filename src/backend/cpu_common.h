@@ -74,24 +74,19 @@ static inline void n4d__cpu_poisson_add(const n4d_sim *sim, const n4d__pop_rt *p
         }
         const n4d__poisson_cdf *t = &sim->pcdf[k];
         if (!sim->model->perm && in->parts == 1) {
-            /* user id = internal index: the draws in vectorised blocks, then
-             * the counts by the table (the same numbers as
-             * n4d__poisson_events): its first 8 entries compared with
-             * every draw in vector lanes, the rare larger counts searched on */
-            double u[256];
+            /* user id = internal index: the draws and the table's first 8
+             * entries in vectorised blocks, the rare larger counts searched
+             * on (the same numbers as n4d__poisson_events) */
+            uint64_t u53[256];
             int32_t cnt[256];
-            const double *cdf = t->cdf;
             for (uint64_t i0 = a; i0 < b; i0 += 256) {
                 const uint64_t n = b - i0 < 256 ? b - i0 : 256;
-                n4d__kernel_poisson_u01(sim->seed, in->purpose, step, (uint32_t)i0, n, u);
-                for (uint64_t j = 0; j < n; j++)
-                    cnt[j] = 0;
-                for (uint32_t q = 0; q < 8; q++)
-                    for (uint64_t j = 0; j < n; j++)
-                        cnt[j] += cdf[q] < u[j];
+                n4d__kernel_poisson_count8(sim->seed, in->purpose, step, (uint32_t)i0, n, t->thr,
+                                           cnt, u53);
                 for (uint64_t j = 0; j < n; j++)
                     if (cnt[j] == 8)
-                        cnt[j] = (int32_t)n4d__poisson_count_from(t, 8, u[j]);
+                        cnt[j] = (int32_t)n4d__poisson_count_from(
+                            t, 8, (double)u53[j] * (1.0 / 9007199254740992.0));
                 for (uint64_t j = 0; j < n; j++)
                     acc[i0 + j - a] += (int64_t)cnt[j] * in->weight_q;
             }
@@ -245,9 +240,11 @@ static inline void n4d__cpu_deliver(n4d_sim *sim, uint32_t src, uint64_t step, u
         slot = slot >= R ? slot - R : slot;
         int32_t *acc = n4d__ring_row(sim, slot, N4D__SEG_CH(key));
         uint64_t j0 = syn->seg_off[g], j1 = syn->seg_off[g + 1];
-        if (!full) {
-            j0 = n4d__lower_bound(syn->target, j0, j1, tlo);
-            j1 = n4d__lower_bound(syn->target, j0, j1, thi);
+        if (!full) { /* this thread's targets: a search only where the range cuts the segment */
+            if (j0 < j1 && syn->target[j0] < tlo)
+                j0 = n4d__lower_bound(syn->target, j0, j1, tlo);
+            if (j0 < j1 && syn->target[j1 - 1] >= thi)
+                j1 = n4d__lower_bound(syn->target, j0, j1, thi);
         }
         /* the sender dies before the spike arrives (lifecycle.h) */
         const bool lost = n4d__life_drops(sim, src, step, N4D__SEG_DELAY(key));
@@ -295,8 +292,9 @@ static inline void n4d__cpu_deliver_list(n4d_sim *sim, const uint32_t *ids, uint
             const uint32_t src = ids[i + AHEAD_ROW];
             const uint64_t j0 = syn->seg_off[syn->seg_ptr[src]];
             const uint64_t j1 = syn->seg_off[syn->seg_ptr[src + 1]];
-            /* the row's first lines (the hardware prefetcher follows on) */
-            for (uint64_t j = j0; j < j1 && j < j0 + 32; j += 16) {
+            /* the row, up to 16 lines of each array (longer rows: the
+             * hardware prefetcher follows on) */
+            for (uint64_t j = j0; j < j1 && j < j0 + 256; j += 16) {
                 __builtin_prefetch(&syn->target[j]);
                 __builtin_prefetch(&syn->weight_q[j]);
             }

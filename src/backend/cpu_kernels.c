@@ -6,6 +6,7 @@
  * contraction, IEEE operations lane by lane). */
 #include "cpu_kernels.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
@@ -153,23 +154,120 @@ uint64_t n4d__kernel_update(const n4d__pop_rt *p, const n4d__kernel_args *a, uin
     return 0; /* unknown models are refused when a population is added */
 }
 
-/* The uniform draw of every neuron of ids [id0, id0 + n) for one part of a
- * Poisson input (the numbers of n4d__poisson_events): the Philox words in a
- * loop the compiler vectorises, then their conversion to double (which
- * AVX2 has no vector form for). */
-N4D_CLONES
-void n4d__kernel_poisson_u01(uint64_t seed, uint32_t purpose, uint64_t ctr, uint32_t id0,
-                             uint64_t n, double *restrict u)
+/* The Poisson counts of neurons id0 .. id0 + n - 1 for one part of a
+ * per-step input, as far as the table's first 8 thresholds tell (see
+ * cpu_kernels.h): the Philox words and the comparisons in integers, in a
+ * loop the compiler vectorises (AVX2 has no vector conversion of 64-bit
+ * integers to double, so the draw is never made a double here). */
+/* Words 0 and 1 of n4d__philox(seed, purpose, id0 + j, ctr) for j < 64, the
+ * rounds over all 64 at once. */
+static void philox64_words01(uint64_t seed, uint32_t purpose, uint64_t ctr, uint32_t id0,
+                             uint32_t *restrict w0, uint32_t *restrict w1)
 {
-    uint32_t w0[256], w1[256];
-    for (uint64_t b = 0; b < n; b += 256) {
-        const uint64_t m = n - b < 256 ? n - b : 256;
-        for (uint64_t j = 0; j < m; j++) {
-            const n4d__r4 r = n4d__philox(seed, purpose, id0 + (uint32_t)(b + j), ctr);
-            w0[j] = r.v[0];
-            w1[j] = r.v[1];
+    uint32_t c0[64], c1[64], c2[64], c3[64];
+    for (int j = 0; j < 64; j++) {
+        c0[j] = (uint32_t)ctr;
+        c1[j] = (uint32_t)(ctr >> 32);
+        c2[j] = id0 + (uint32_t)j;
+        c3[j] = purpose;
+    }
+    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+    for (int r = 0; r < 10; r++) {
+        for (int j = 0; j < 64; j++) {
+            const uint64_t p0 = (uint64_t)0xD2511F53u * c0[j];
+            const uint64_t p1 = (uint64_t)0xCD9E8D57u * c2[j];
+            const uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1[j] ^ k0;
+            const uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3[j] ^ k1;
+            c1[j] = (uint32_t)p1;
+            c3[j] = (uint32_t)p0;
+            c0[j] = n0;
+            c2[j] = n2;
         }
-        for (uint64_t j = 0; j < m; j++)
-            u[b + j] = n4d__u01(w0[j], w1[j]);
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    memcpy(w0, c0, sizeof c0);
+    memcpy(w1, c1, sizeof c1);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+#define N4D_PHILOX_AVX2 1
+/* philox64_words01 with AVX2 written out: the compiler's version of the
+ * 32x32 -> 64 products shuffles lanes back and forth; here the even lanes'
+ * and the odd lanes' products are blended (same integers, same bits). */
+__attribute__((target("avx2"))) static void philox64_words01_avx2(uint64_t seed, uint32_t purpose,
+                                                                  uint64_t ctr, uint32_t id0,
+                                                                  uint32_t *w0, uint32_t *w1)
+{
+    const __m256i m0 = _mm256_set1_epi32((int)0xD2511F53u), m1 = _mm256_set1_epi32((int)0xCD9E8D57u);
+    for (int g = 0; g < 64; g += 8) {
+        __m256i c0 = _mm256_set1_epi32((int)(uint32_t)ctr);
+        __m256i c1 = _mm256_set1_epi32((int)(uint32_t)(ctr >> 32));
+        __m256i c2 = _mm256_add_epi32(_mm256_set1_epi32((int)(id0 + (uint32_t)g)),
+                                      _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        __m256i c3 = _mm256_set1_epi32((int)purpose);
+        uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+        for (int r = 0; r < 10; r++) {
+            /* 64-bit products of the even lanes, and of the odd ones */
+            const __m256i e0 = _mm256_mul_epu32(c0, m0), o0 = _mm256_mul_epu32(_mm256_srli_epi64(c0, 32), m0);
+            const __m256i e1 = _mm256_mul_epu32(c2, m1), o1 = _mm256_mul_epu32(_mm256_srli_epi64(c2, 32), m1);
+            const __m256i hi0 = _mm256_blend_epi32(_mm256_srli_epi64(e0, 32), o0, 0xAA);
+            const __m256i lo0 = _mm256_blend_epi32(e0, _mm256_slli_epi64(o0, 32), 0xAA);
+            const __m256i hi1 = _mm256_blend_epi32(_mm256_srli_epi64(e1, 32), o1, 0xAA);
+            const __m256i lo1 = _mm256_blend_epi32(e1, _mm256_slli_epi64(o1, 32), 0xAA);
+            const __m256i n0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), _mm256_set1_epi32((int)k0));
+            const __m256i n2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), _mm256_set1_epi32((int)k1));
+            c1 = lo1;
+            c3 = lo0;
+            c0 = n0;
+            c2 = n2;
+            k0 += 0x9E3779B9u;
+            k1 += 0xBB67AE85u;
+        }
+        _mm256_storeu_si256((__m256i *)(w0 + g), c0);
+        _mm256_storeu_si256((__m256i *)(w1 + g), c1);
+    }
+}
+#endif
+
+N4D_CLONES
+static void poisson_counts(const uint32_t *restrict w0, const uint32_t *restrict w1, uint64_t m,
+                           const int64_t *thr, int32_t *restrict cnt, uint64_t *restrict u53)
+{
+    int64_t t[8];
+    memcpy(t, thr, sizeof t);
+    for (uint64_t j = 0; j < m; j++) {
+        /* the 53 bits of n4d__u01 from words 0 and 1 */
+        const uint64_t u = ((uint64_t)(w0[j] >> 5) << 26) | (w1[j] >> 6);
+        int32_t c = 0;
+        for (int q = 0; q < 8; q++)
+            c += (int64_t)u > t[q];
+        cnt[j] = c;
+        u53[j] = u;
+    }
+}
+
+void n4d__kernel_poisson_count8(uint64_t seed, uint32_t purpose, uint64_t ctr, uint32_t id0,
+                                uint64_t n, const int64_t *thr, int32_t *cnt, uint64_t *u53)
+{
+#ifdef N4D_PHILOX_AVX2
+    static _Atomic int has_avx2 = -1; /* asked once (every thread gets the same answer) */
+    int avx2 = atomic_load_explicit(&has_avx2, memory_order_relaxed);
+    if (avx2 < 0) {
+        avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+        atomic_store_explicit(&has_avx2, avx2, memory_order_relaxed);
+    }
+#endif
+    uint32_t w0[64], w1[64];
+    for (uint64_t j0 = 0; j0 < n; j0 += 64) {
+        const uint64_t m = n - j0 < 64 ? n - j0 : 64;
+#ifdef N4D_PHILOX_AVX2
+        if (avx2)
+            philox64_words01_avx2(seed, purpose, ctr, id0 + (uint32_t)j0, w0, w1);
+        else
+#endif
+            philox64_words01(seed, purpose, ctr, id0 + (uint32_t)j0, w0, w1);
+        poisson_counts(w0, w1, m, thr, cnt + j0, u53 + j0);
     }
 }

@@ -39,9 +39,11 @@ static inline bool n4d__kernel_narrow_ok(double inv_scale)
 uint64_t n4d__kernel_update(const n4d__pop_rt *p, const n4d__kernel_args *a, uint64_t lo,
                             uint64_t hi, uint32_t *spk);
 
-/* u[j] = the uniform draw of neuron id0 + j for counter `ctr` of a Poisson
- * input (the draws of n4d__poisson_events, vectorised). */
-void n4d__kernel_poisson_u01(uint64_t seed, uint32_t purpose, uint64_t ctr, uint32_t id0,
-                             uint64_t n, double *u);
+/* For neurons id0 + j, j < n, of a per-step Poisson input (counter `ctr`,
+ * the draws of n4d__poisson_events): u53[j] = the draw's 53 bits (the
+ * uniform is u53 * 2^-53) and cnt[j] = the thresholds thr[0..7] below it,
+ * i.e. the event count when it is below 8 (n4d__poisson_cdf.thr). */
+void n4d__kernel_poisson_count8(uint64_t seed, uint32_t purpose, uint64_t ctr, uint32_t id0,
+                                uint64_t n, const int64_t *thr, int32_t *cnt, uint64_t *u53);
 
 #endif

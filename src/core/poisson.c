@@ -164,6 +164,8 @@ n4d_status n4d__poisson_tables(n4d_sim *sim)
                               "out of memory for the Poisson inputs' tables");
         for (uint32_t q = n; q < cap; q++)
             cdf[q] = INFINITY;
+        for (uint32_t q = 0; q < 8; q++)
+            t->thr[q] = q < n ? (int64_t)floor(cdf[q] * 9007199254740992.0) : INT64_MAX;
         t->cdf = cdf;
         t->n = n;
         t->cap = cap;
