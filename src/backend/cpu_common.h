@@ -46,28 +46,18 @@ static inline bool n4d__cpu_quiet(const n4d_sim *sim, uint64_t step, uint64_t lo
     return acc == 0;
 }
 
-/* Whether a Poisson input of population pop is active at `step`. */
-static inline bool n4d__cpu_poisson_at(const n4d_sim *sim, int32_t pop, uint64_t step)
-{
-    for (size_t k = 0; k < sim->n_poisson; k++) {
-        const n4d__poisson_rt *in = &sim->poisson[k];
-        if (in->pop == pop && step >= in->step_start && step < in->step_stop)
-            return true;
-    }
-    return false;
-}
-
 /* Adds the Poisson events of population p's inputs active at `step` to
- * neurons [a, b): we[i - a] / wi[i - a] (integer sums: the same totals as
- * adding them inside the update). */
-static inline void n4d__cpu_poisson_add(const n4d_sim *sim, const n4d__pop_rt *p, uint64_t step,
-                                        uint64_t a, uint64_t b, int64_t *we, int64_t *wi)
+ * neurons [a, b) in the step's ring slot (exact integer sums: the same
+ * totals as adding them inside the update). */
+static inline void n4d__cpu_poisson_add(n4d_sim *sim, const n4d__pop_rt *p, uint64_t step,
+                                        uint64_t a, uint64_t b)
 {
+    const uint32_t slot = (uint32_t)(step % sim->ring_slots);
     for (size_t k = 0; k < sim->n_poisson; k++) {
         const n4d__poisson_rt *in = &sim->poisson[k];
         if (in->pop != p->pop || step < in->step_start || step >= in->step_stop)
             continue;
-        int64_t *acc = in->weight_q >= 0 ? we : wi;
+        int32_t *acc = n4d__ring_row(sim, slot, in->weight_q < 0);
         if (in->sparse) { /* the step's events, generated before the batch */
             n4d__poisson_sparse_add(sim, k, step, a, b, acc);
             continue;
@@ -87,8 +77,11 @@ static inline void n4d__cpu_poisson_add(const n4d_sim *sim, const n4d__pop_rt *p
                     if (cnt[j] == 8)
                         cnt[j] = (int32_t)n4d__poisson_count_from(
                             t, 8, (double)u53[j] * (1.0 / 9007199254740992.0));
-                for (uint64_t j = 0; j < n; j++)
-                    acc[i0 + j - a] += (int64_t)cnt[j] * in->weight_q;
+                if (!n4d__kernel_add_counts(acc + i0, cnt, n, in->weight_q))
+                    for (uint64_t j = 0; j < n; j++) /* a sum leaves int32: exactly */
+                        if (cnt[j])
+                            n4d__ring_add(sim, acc, (uint32_t)(i0 + j),
+                                          (int64_t)cnt[j] * in->weight_q);
             }
             continue;
         }
@@ -96,7 +89,8 @@ static inline void n4d__cpu_poisson_add(const n4d_sim *sim, const n4d__pop_rt *p
             /* keyed by user id: the same draws in any layout */
             const uint64_t ev = n4d__poisson_events_cdf(in, t, sim->seed,
                                                         (uint32_t)n4d__to_user(sim->model, i), step);
-            acc[i - a] += (int64_t)ev * in->weight_q;
+            if (ev)
+                n4d__ring_add(sim, acc, (uint32_t)i, (int64_t)ev * in->weight_q);
         }
     }
 }
@@ -105,11 +99,12 @@ static inline void n4d__cpu_poisson_add(const n4d_sim *sim, const n4d__pop_rt *p
 #define N4D__WIDE_CHUNK 512
 
 /* Updates neurons [a, b) of run r, whose constants for this step are p
- * (see n4d__cpu_update_range). The common case reads the int32 ring slot
- * in the vectorised kernel. Inputs that add to the synaptic sums in the
- * update (Poisson events, spike inputs, homeostatic scaling) and a slot
- * with spilled values take the exact path instead: chunk by chunk, the
- * sums as int64 (n4d__ring_take), the inputs added, then the kernel. */
+ * (see n4d__cpu_update_range). Poisson events and spike inputs are added
+ * to the ring slot first (exact: ring.h), then the common case reads the
+ * int32 slot in the vectorised kernel. Homeostatic scaling (which scales
+ * the whole sum) and a slot with spilled values take the exact path
+ * instead: chunk by chunk, the sums as int64 (n4d__ring_take), then the
+ * kernel. */
 static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, size_t r, const n4d__pop_rt *p,
                                             uint64_t step, uint64_t a, uint64_t b, uint32_t *spk,
                                             bool use_iext, float dc, float gain)
@@ -128,16 +123,13 @@ static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, size_t r, const n4d__p
                              gain};
     for (int j = 0; j < N4D__NX; j++)
         args.x[j] = sim->x[j];
-    const bool poisson = n4d__cpu_poisson_at(sim, p->pop, step);
-    const bool spikes_in = sim->n_xin && n4d__xin_spikes_at(sim, p->pop, step);
+    if (sim->n_poisson)
+        n4d__cpu_poisson_add(sim, p, step, a, b);
+    if (sim->n_xin && n4d__xin_add(sim, p->pop, step, a, b, sim->iext))
+        args.iext = sim->iext; /* a current input wrote it: the kernel reads and clears it */
     const bool homeo = n4d__homeo_on(sim, r);
-    if (!poisson && !spikes_in && !homeo && !n4d__ring_spilled(sim, step) &&
-        n4d__kernel_narrow_ok(sim->syn.inv_scale)) {
-        /* current inputs only (into iext) */
-        if (sim->n_xin && n4d__xin_add(sim, p->pop, step, a, b, NULL, NULL, sim->iext))
-            args.iext = sim->iext; /* the kernel reads and clears it */
+    if (!homeo && !n4d__ring_spilled(sim, step) && n4d__kernel_narrow_ok(sim->syn.inv_scale))
         return n4d__kernel_update(p, &args, a, b, spk);
-    }
     int64_t we[N4D__WIDE_CHUNK], wi[N4D__WIDE_CHUNK];
     args.wide_e = we;
     args.wide_i = wi;
@@ -145,11 +137,6 @@ static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, size_t r, const n4d__p
     for (uint64_t c0 = a; c0 < b; c0 += N4D__WIDE_CHUNK) {
         const uint64_t c1 = b - c0 < N4D__WIDE_CHUNK ? b : c0 + N4D__WIDE_CHUNK;
         n4d__ring_take(sim, step, c0, c1, we, wi);
-        if (poisson)
-            n4d__cpu_poisson_add(sim, p, step, c0, c1, we, wi);
-        args.iext = use_iext ? sim->iext : NULL;
-        if (sim->n_xin && n4d__xin_add(sim, p->pop, step, c0, c1, we, wi, sim->iext))
-            args.iext = sim->iext;
         if (homeo) /* every excitatory input of the step is in we now */
             for (uint64_t i = c0; i < c1; i++)
                 we[i - c0] = n4d__homeo_scaled(sim, i, we[i - c0]);

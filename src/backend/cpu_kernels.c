@@ -271,3 +271,20 @@ void n4d__kernel_poisson_count8(uint64_t seed, uint32_t purpose, uint64_t ctr, u
         poisson_counts(w0, w1, m, thr, cnt + j0, u53 + j0);
     }
 }
+
+N4D_CLONES
+bool n4d__kernel_add_counts(int32_t *restrict acc, const int32_t *restrict cnt, uint64_t n,
+                            int64_t w)
+{
+    int64_t sum[256];
+    bool fits = true;
+    for (uint64_t j = 0; j < n; j++) {
+        sum[j] = (int64_t)acc[j] + (int64_t)cnt[j] * w;
+        fits &= sum[j] == (int32_t)sum[j];
+    }
+    if (!fits)
+        return false;
+    for (uint64_t j = 0; j < n; j++)
+        acc[j] = (int32_t)sum[j];
+    return true;
+}

@@ -46,4 +46,8 @@ uint64_t n4d__kernel_update(const n4d__pop_rt *p, const n4d__kernel_args *a, uin
 void n4d__kernel_poisson_count8(uint64_t seed, uint32_t purpose, uint64_t ctr, uint32_t id0,
                                 uint64_t n, const int64_t *thr, int32_t *cnt, uint64_t *u53);
 
+/* acc[j] += cnt[j] * w for j < n <= 256 when every sum fits int32 (then
+ * true); else false and acc is unchanged (the caller adds exactly, ring.h). */
+bool n4d__kernel_add_counts(int32_t *acc, const int32_t *cnt, uint64_t n, int64_t w);
+
 #endif

@@ -69,16 +69,17 @@ static uint64_t update(n4d_sim *sim, cpu_ref_state *s, uint64_t step, uint32_t *
         float gain;
         const n4d__pop_rt *p = n4d__mods_run(sim, &sim->runs[r], step, &pm, &gain);
         const float dc = n4d__sim_dc(sim, p->pop, step);
-        /* the exact sums of the run's neurons, by i - p->first */
-        int64_t *re = s->we, *ri = s->wi;
         const uint64_t f = p->first;
-        n4d__ring_take(sim, step, f, f + p->n, re, ri);
+        const uint32_t slot = (uint32_t)(step % sim->ring_slots);
         for (size_t k = 0; k < sim->n_poisson; k++) /* sparse inputs: the step's events */
             if (sim->poisson[k].sparse && sim->poisson[k].pop == p->pop)
                 n4d__poisson_sparse_add(sim, k, step, f, f + p->n,
-                                        sim->poisson[k].weight_q >= 0 ? re : ri);
-        if (sim->n_xin) /* spike events into re / ri, currents into iext */
-            n4d__xin_add(sim, p->pop, step, f, f + p->n, re, ri, sim->iext);
+                                        n4d__ring_row(sim, slot, sim->poisson[k].weight_q < 0));
+        if (sim->n_xin) /* spike events into the ring slot, currents into iext */
+            n4d__xin_add(sim, p->pop, step, f, f + p->n, sim->iext);
+        /* the exact sums of the run's neurons, by i - p->first */
+        int64_t *re = s->we, *ri = s->wi;
+        n4d__ring_take(sim, step, f, f + p->n, re, ri);
         const bool homeo = n4d__homeo_on(sim, r);
         const uint64_t ns0 = ns;
         for (uint64_t i = p->first; i < p->first + p->n; i++) {

@@ -1,6 +1,7 @@
 /* Spike and current inputs at run time: see inputs.h. */
 #include "inputs.h"
 #include "philox.h"
+#include "ring.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -224,19 +225,7 @@ static double noise(const n4d_sim *sim, const n4d__xin *x, uint32_t u, uint64_t 
     return x->mean + x->std * (sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
 }
 
-bool n4d__xin_spikes_at(const n4d_sim *sim, int32_t pop, uint64_t step)
-{
-    for (size_t k = 0; k < sim->n_xin; k++) {
-        const n4d__xin *x = &sim->xin[k];
-        if (x->pop == pop && x->kind == N4D_INPUT_SPIKES && step >= x->step_start &&
-            step < x->step_stop)
-            return true;
-    }
-    return false;
-}
-
-bool n4d__xin_add(n4d_sim *sim, int32_t pop, uint64_t step, uint64_t a, uint64_t b, int64_t *we,
-                  int64_t *wi, float *iext)
+bool n4d__xin_add(n4d_sim *sim, int32_t pop, uint64_t step, uint64_t a, uint64_t b, float *iext)
 {
     bool wrote = false;
     for (size_t k = 0; k < sim->n_xin; k++) {
@@ -244,14 +233,12 @@ bool n4d__xin_add(n4d_sim *sim, int32_t pop, uint64_t step, uint64_t a, uint64_t
         if (x->pop != pop || step < x->step_start || step >= x->step_stop)
             continue;
         if (x->kind == N4D_INPUT_SPIKES) {
-            if (!we)
-                continue;
             uint64_t e = lb_u64(x->ev_step, 0, x->n_ev, step);
             const uint64_t e1 = lb_u64(x->ev_step, e, x->n_ev, step + 1);
             e = n4d__lower_bound(x->ev_idx, e, e1, (uint32_t)a);
-            int64_t *acc = x->weight_q >= 0 ? we : wi;
+            int32_t *acc = n4d__ring_row(sim, (uint32_t)(step % sim->ring_slots), x->weight_q < 0);
             for (; e < e1 && x->ev_idx[e] < b; e++)
-                acc[x->ev_idx[e] - a] += x->weight_q;
+                n4d__ring_add(sim, acc, x->ev_idx[e], x->weight_q);
             continue;
         }
         /* the cells of [a, b) that get it */

@@ -54,17 +54,12 @@ void n4d__xin_destroy(n4d_sim *sim);
  * of compression, as DC and Poisson inputs do). */
 bool n4d__xin_targets(const n4d_sim *sim, int32_t pop);
 
-/* Whether population pop has a spike input active at `step` (its events
- * need the exact int64 sums of n4d__xin_add). */
-bool n4d__xin_spikes_at(const n4d_sim *sim, int32_t pop, uint64_t step);
-
 /* Adds the inputs of population `pop` at `step` to neurons [a, b)
- * (internal indices of one run of pop): spike events into the synaptic
- * sums we[i - a] / wi[i - a] (left out when we is NULL), currents into
- * iext (in the model's order, so the float sums are the same for any split
- * of the range). Returns whether it wrote iext (the update must then read
- * it). */
-bool n4d__xin_add(n4d_sim *sim, int32_t pop, uint64_t step, uint64_t a, uint64_t b, int64_t *we,
-                  int64_t *wi, float *iext);
+ * (internal indices of one run of pop): spike events into the ring slot of
+ * `step` (exact sums, ring.h: call it before the slot is taken), currents
+ * into iext (in the model's order, so the float sums are the same for any
+ * split of the range). Returns whether it wrote iext (the update must then
+ * read it). */
+bool n4d__xin_add(n4d_sim *sim, int32_t pop, uint64_t step, uint64_t a, uint64_t b, float *iext);
 
 #endif

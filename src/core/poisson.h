@@ -16,7 +16,7 @@
 #ifndef N4D_POISSON_H
 #define N4D_POISSON_H
 
-#include "sim_state.h"
+#include "ring.h"
 
 /* The inversion table of a per-step input (CPU backends): cdf[k] is the
  * running sum n4d__poisson_inv compares its uniform with at count k, so
@@ -84,9 +84,10 @@ n4d_status n4d__poisson_prepare(n4d_sim *sim, uint64_t step0, uint64_t steps);
 void n4d__poisson_free(n4d_sim *sim);
 
 /* Adds the events of sparse input k at `step` for internal indices [a, b)
- * to acc[i - a] (a prepared step). */
-static inline void n4d__poisson_sparse_add(const n4d_sim *sim, size_t k, uint64_t step, uint64_t a,
-                                           uint64_t b, int64_t *acc)
+ * to acc, the step's ring row of the input's channel (a prepared step;
+ * exact sums, ring.h). */
+static inline void n4d__poisson_sparse_add(n4d_sim *sim, size_t k, uint64_t step, uint64_t a,
+                                           uint64_t b, int32_t *acc)
 {
     const n4d__poisson_cache *pc = &sim->pcache[k];
     const int64_t w = sim->poisson[k].weight_q;
@@ -94,7 +95,7 @@ static inline void n4d__poisson_sparse_add(const n4d_sim *sim, size_t k, uint64_
     uint64_t lo = n4d__lower_bound(pc->ids, pc->ptr[o], pc->ptr[o + 1], (uint32_t)a);
     const uint64_t hi = pc->ptr[o + 1];
     for (; lo < hi && pc->ids[lo] < b; lo++)
-        acc[pc->ids[lo] - a] += w;
+        n4d__ring_add(sim, acc, pc->ids[lo], w);
 }
 
 #endif
