@@ -27,7 +27,7 @@ extern const n4d__backend n4d__backend_mpi;
 static inline bool n4d__cpu_quiet(const n4d_sim *sim, uint64_t step, uint64_t lo, uint64_t hi,
                                   bool use_iext)
 {
-    if (n4d__ring_spilled(sim, step))
+    if (lo < hi && n4d__ring_spilled(sim, step, lo, hi))
         return false;
     const uint32_t slot = (uint32_t)(step % sim->ring_slots);
     const int32_t *re = n4d__ring_row(sim, slot, 0), *ri = n4d__ring_row(sim, slot, 1);
@@ -128,7 +128,7 @@ static inline uint64_t n4d__cpu_update_part(n4d_sim *sim, size_t r, const n4d__p
     if (sim->n_xin && n4d__xin_add(sim, p->pop, step, a, b, sim->iext))
         args.iext = sim->iext; /* a current input wrote it: the kernel reads and clears it */
     const bool homeo = n4d__homeo_on(sim, r);
-    if (!homeo && !n4d__ring_spilled(sim, step) && n4d__kernel_narrow_ok(sim->syn.inv_scale))
+    if (!homeo && !n4d__ring_spilled(sim, step, a, b) && n4d__kernel_narrow_ok(sim->syn.inv_scale))
         return n4d__kernel_update(p, &args, a, b, spk);
     int64_t we[N4D__WIDE_CHUNK], wi[N4D__WIDE_CHUNK];
     args.wide_e = we;

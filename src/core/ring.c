@@ -14,6 +14,11 @@ static size_t ring_entries(const n4d_sim *sim)
     return (size_t)sim->ring_slots * 2 * (sim->n ? sim->n : 1);
 }
 
+static size_t lists(const n4d_sim *sim)
+{
+    return (size_t)(sim->ring_slots ? sim->ring_slots : 1) * sim->spill->blocks;
+}
+
 bool n4d__ring_create(n4d_sim *sim)
 {
     /* page-aligned: compression hands back whole pages of a quiet block's
@@ -24,11 +29,13 @@ bool n4d__ring_create(n4d_sim *sim)
     sim->spill = n4d__calloc(sim->ctx, N4D_MEM_BUFFERS, 1, sizeof *sim->spill);
     if (!sim->ring || !sim->spill)
         return false;
-    atomic_flag_clear(&sim->spill->lock);
-    sim->spill->pending =
-        n4d__calloc(sim->ctx, N4D_MEM_BUFFERS, sim->ring_slots ? sim->ring_slots : 1,
-                    sizeof *sim->spill->pending);
-    return sim->spill->pending != NULL;
+    n4d__ring_spill *s = sim->spill;
+    atomic_flag_clear(&s->lock);
+    s->blocks = (uint32_t)(((sim->n ? sim->n : 1) + (1u << N4D__SPILL_BLOCK_LOG2) - 1) >>
+                           N4D__SPILL_BLOCK_LOG2);
+    s->list = n4d__calloc(sim->ctx, N4D_MEM_BUFFERS, lists(sim), sizeof *s->list);
+    s->pending = n4d__calloc(sim->ctx, N4D_MEM_BUFFERS, lists(sim), sizeof *s->pending);
+    return s->list && s->pending;
 }
 
 void n4d__ring_destroy(n4d_sim *sim)
@@ -38,31 +45,43 @@ void n4d__ring_destroy(n4d_sim *sim)
     n4d__ring_spill *s = sim->spill;
     if (!s)
         return;
-    n4d__free(sim->ctx, N4D_MEM_BUFFERS, s->e, s->cap * sizeof *s->e);
-    n4d__free(sim->ctx, N4D_MEM_BUFFERS, (void *)s->pending,
-              (sim->ring_slots ? sim->ring_slots : 1) * sizeof *s->pending);
+    if (s->list)
+        for (size_t k = 0; k < lists(sim); k++)
+            n4d__free(sim->ctx, N4D_MEM_BUFFERS, s->list[k].e, s->list[k].cap * sizeof *s->list[k].e);
+    n4d__free(sim->ctx, N4D_MEM_BUFFERS, s->list, lists(sim) * sizeof *s->list);
+    n4d__free(sim->ctx, N4D_MEM_BUFFERS, (void *)s->pending, lists(sim) * sizeof *s->pending);
     n4d__free(sim->ctx, N4D_MEM_BUFFERS, s, sizeof *s);
     sim->spill = NULL;
 }
 
-/* Appends an entry (the lock held); false when the list cannot grow. */
+/* Appends an entry (the lock held); false when its list cannot grow. */
 static bool append(n4d_sim *sim, uint32_t row, uint32_t t, int64_t w)
 {
     n4d__ring_spill *s = sim->spill;
-    if (s->n == s->cap) {
-        const size_t cap = s->cap ? 2 * s->cap : 64;
+    const size_t k = (size_t)(row / 2) * s->blocks + (t >> N4D__SPILL_BLOCK_LOG2);
+    n4d__spill_list *l = &s->list[k];
+    if (l->n == l->cap) {
+        const uint32_t cap = l->cap ? 2 * l->cap : 16;
         n4d__spill_entry *e = n4d__alloc(sim->ctx, N4D_MEM_BUFFERS, cap * sizeof *e);
         if (!e)
             return false;
-        if (s->n)
-            memcpy(e, s->e, s->n * sizeof *e);
-        n4d__free(sim->ctx, N4D_MEM_BUFFERS, s->e, s->cap * sizeof *s->e);
-        s->e = e;
-        s->cap = cap;
+        if (l->n)
+            memcpy(e, l->e, l->n * sizeof *e);
+        n4d__free(sim->ctx, N4D_MEM_BUFFERS, l->e, l->cap * sizeof *l->e);
+        l->e = e;
+        l->cap = cap;
     }
-    s->e[s->n++] = (n4d__spill_entry){row, t, w};
-    atomic_fetch_add_explicit(&s->pending[row / 2], 1, memory_order_relaxed);
+    l->e[l->n++] = (n4d__spill_entry){row, t, w};
+    atomic_fetch_add_explicit(&s->pending[k], 1, memory_order_relaxed);
     return true;
+}
+
+/* Removes entry j of list k (the lock held; the order does not matter). */
+static void remove_entry(n4d__ring_spill *s, size_t k, uint32_t j)
+{
+    n4d__spill_list *l = &s->list[k];
+    l->e[j] = l->e[--l->n];
+    atomic_fetch_sub_explicit(&s->pending[k], 1, memory_order_relaxed);
 }
 
 void n4d__ring_spill_add(n4d_sim *sim, const int32_t *acc, uint32_t t, int64_t w)
@@ -85,19 +104,21 @@ void n4d__ring_take(n4d_sim *sim, uint64_t step, uint64_t a, uint64_t b, int64_t
         re[i] = 0;
         ri[i] = 0;
     }
-    if (!n4d__ring_spilled(sim, step))
+    if (a >= b || !n4d__ring_slot_spilled(sim, slot, a, b))
         return;
     n4d__ring_spill *s = sim->spill;
     lock(s);
-    for (size_t k = 0; k < s->n;) {
-        const n4d__spill_entry *e = &s->e[k];
-        if (e->row / 2 != slot || e->target < a || e->target >= b) {
-            k++;
-            continue;
+    for (uint64_t blk = a >> N4D__SPILL_BLOCK_LOG2; blk <= (b - 1) >> N4D__SPILL_BLOCK_LOG2; blk++) {
+        const size_t k = (size_t)slot * s->blocks + blk;
+        for (uint32_t j = 0; j < s->list[k].n;) {
+            const n4d__spill_entry *e = &s->list[k].e[j];
+            if (e->target < a || e->target >= b) {
+                j++;
+                continue;
+            }
+            (e->row & 1 ? wi : we)[e->target - a] += e->value;
+            remove_entry(s, k, j);
         }
-        (e->row & 1 ? wi : we)[e->target - a] += e->value;
-        s->e[k] = s->e[--s->n]; /* the order of the list does not matter */
-        atomic_fetch_sub_explicit(&s->pending[slot], 1, memory_order_relaxed);
     }
     unlock(s);
 }
@@ -109,22 +130,24 @@ void n4d__ring_get_row(const n4d_sim *sim, uint32_t row, bool by_user, int64_t *
     for (uint64_t u = 0; u < sim->n; u++)
         out[u] = r[by_user ? n4d__to_internal(m, u) : u];
     const n4d__ring_spill *s = sim->spill;
-    for (size_t k = 0; k < s->n; k++)
-        if (s->e[k].row == row)
-            out[by_user ? n4d__to_user(m, s->e[k].target) : s->e[k].target] += s->e[k].value;
+    for (size_t k = (size_t)(row / 2) * s->blocks; k < (size_t)(row / 2 + 1) * s->blocks; k++)
+        for (uint32_t j = 0; j < s->list[k].n; j++) {
+            const n4d__spill_entry *e = &s->list[k].e[j];
+            if (e->row == row)
+                out[by_user ? n4d__to_user(m, e->target) : e->target] += e->value;
+        }
 }
 
 bool n4d__ring_set_row(n4d_sim *sim, uint32_t row, bool by_user, const int64_t *in)
 {
     const n4d_model *m = sim->model;
     n4d__ring_spill *s = sim->spill;
-    for (size_t k = 0; k < s->n;) /* the row's old spilled values */
-        if (s->e[k].row == row) {
-            s->e[k] = s->e[--s->n];
-            atomic_fetch_sub_explicit(&s->pending[row / 2], 1, memory_order_relaxed);
-        } else {
-            k++;
-        }
+    for (size_t k = (size_t)(row / 2) * s->blocks; k < (size_t)(row / 2 + 1) * s->blocks; k++)
+        for (uint32_t j = 0; j < s->list[k].n;) /* the row's old spilled values */
+            if (s->list[k].e[j].row == row)
+                remove_entry(s, k, j);
+            else
+                j++;
     int32_t *r = sim->ring + (size_t)row * sim->n;
     for (uint64_t u = 0; u < sim->n; u++) {
         const uint64_t i = by_user ? n4d__to_internal(m, u) : u;

@@ -7,11 +7,13 @@
  * instead of 64 halve the bytes the update reads and clears per neuron-step
  * and let the kernels convert with one vector instruction. A sum that leaves
  * the int32 range is exact all the same: the add that would overflow goes to
- * the spill store instead (n4d__ring_add), a short list of int64 values per
- * (row, neuron) that the update of that step adds back (n4d__ring_take).
- * Spills need 32 max-weight events on one neuron, channel and step (the
- * largest |weight| maps below 2^26, build.c), so the list is nearly always
- * empty and costs one predicted branch per event.
+ * the spill store instead (n4d__ring_add), lists of int64 values per slot
+ * and block of neurons that the update of that step adds back
+ * (n4d__ring_take). Spills need 32 to 64 largest-weight events on one
+ * neuron, channel and step (the largest |weight| maps into [2^25, 2^26),
+ * n4d__fixed_point_scale in build_device.h), or a Poisson input of many
+ * events per step at the largest weight; in the benchmark networks the
+ * lists stay empty and cost one predicted branch per event.
  *
  * Threads: the owner of a neuron (the thread that updates it and receives
  * its deliveries) is the only writer of its ring entries; the spill list is
@@ -29,11 +31,22 @@ typedef struct n4d__spill_entry {
     int64_t value;
 } n4d__spill_entry;
 
+/* The spilled values of one slot and block of neurons. */
+typedef struct n4d__spill_list {
+    n4d__spill_entry *e;
+    uint32_t n, cap;
+} n4d__spill_list;
+
+/* Neurons per block of the spill lists: an update or a quiet check looks
+ * at the lists of its own blocks only, so spills in one place cost nothing
+ * elsewhere. */
+#define N4D__SPILL_BLOCK_LOG2 12
+
 typedef struct n4d__ring_spill {
     atomic_flag lock;
-    n4d__spill_entry *e;
-    size_t n, cap;
-    _Atomic uint32_t *pending; /* per slot: entries in the list */
+    uint32_t blocks;           /* blocks per slot */
+    n4d__spill_list *list;     /* [slot * blocks + block] */
+    _Atomic uint32_t *pending; /* [slot * blocks + block]: entries in that list */
     _Atomic int failed;        /* an entry could not be stored (out of memory) */
 } n4d__ring_spill;
 
@@ -63,21 +76,24 @@ static inline void n4d__ring_add(n4d_sim *sim, int32_t *acc, uint32_t t, int64_t
         acc[t] = s;
 }
 
-/* Whether the slot of `step` has spilled values (read without the lock:
- * the deliveries into a slot end before its update starts). */
-static inline bool n4d__ring_spilled(const n4d_sim *sim, uint64_t step)
+/* Whether neurons [a, b) (a < b) may have spilled values in `slot` (read
+ * without the lock: the deliveries into a slot end at a barrier before its
+ * update starts, and during the update a thread adds inputs only to its
+ * own neurons, before it asks). */
+static inline bool n4d__ring_slot_spilled(const n4d_sim *sim, uint32_t slot, uint64_t a, uint64_t b)
 {
-    return atomic_load_explicit(&sim->spill->pending[step % sim->ring_slots],
-                                memory_order_relaxed) != 0;
-}
-
-/* Whether any slot has spilled values. */
-static inline bool n4d__ring_any_spilled(const n4d_sim *sim)
-{
-    for (uint32_t k = 0; k < sim->ring_slots; k++)
-        if (atomic_load_explicit(&sim->spill->pending[k], memory_order_relaxed))
+    const n4d__ring_spill *s = sim->spill;
+    const uint64_t k1 = (b - 1) >> N4D__SPILL_BLOCK_LOG2;
+    for (uint64_t k = a >> N4D__SPILL_BLOCK_LOG2; k <= k1; k++)
+        if (atomic_load_explicit(&s->pending[(size_t)slot * s->blocks + k], memory_order_relaxed))
             return true;
     return false;
+}
+
+/* n4d__ring_slot_spilled for the slot of `step`. */
+static inline bool n4d__ring_spilled(const n4d_sim *sim, uint64_t step, uint64_t a, uint64_t b)
+{
+    return n4d__ring_slot_spilled(sim, (uint32_t)(step % sim->ring_slots), a, b);
 }
 
 /* The exact sums of neurons [a, b) at `step` into we[i - a] (excitatory)

@@ -220,8 +220,9 @@ static bool block_quiet(const n4d_sim *sim, const cblock *b)
         if (bits)
             return false;
     }
-    if (n4d__ring_any_spilled(sim)) /* a sum beyond int32 may be this block's */
-        return false;
+    for (uint32_t slot = 0; slot < sim->ring_slots; slot++) /* sums beyond int32 */
+        if (b->n && n4d__ring_slot_spilled(sim, slot, b->first, b->first + b->n))
+            return false;
     for (uint64_t row = 0; row < (uint64_t)sim->ring_slots * 2; row++) {
         const int32_t *r = sim->ring + row * N;
         int32_t acc = 0;

@@ -251,8 +251,8 @@ static n4d_status read_state(n4d__h5 *h, hid_t g, n4d_sim *sim, void *scratch)
                                       (unsigned long long)r, (unsigned long long)u,
                                       (long long)row[u]);
             if (!st && !n4d__ring_set_row(sim, (uint32_t)r, true, row))
-                st = n4d__error(&sim->hdr, N4D_E_NOMEM,
-                                "out of memory for the delay ring's sums beyond int32");
+                st = n4d__h5_fail(h, N4D_E_NOMEM, STATE "/ring", false,
+                                  "out of memory for the delay ring's sums beyond int32");
         }
         H5Dclose(d);
         if (st)
