@@ -106,28 +106,28 @@ static inline uint64_t compact(const uint8_t *flag, uint64_t n, uint64_t base, u
 /* The kernels of populations with a cell lifecycle (lifecycle.h): each
  * neuron's own constants, gathered from word-major storage (contiguous
  * loads: the loop still vectorises), and no spike from a removed neuron. A
- * separate family, so that the other populations keep their run constants. */
+ * separate family, so that the other populations keep their run constants.
+ * The constants and alive flags come as restrict parameters too: the int32
+ * ring entries and refractory counters could otherwise alias the uint32
+ * words, and the loop would stay scalar. */
 #define N4D_NEURON_MODEL(id, name)                                                               \
-    static inline int life_step_##name(const uint32_t *const *kw, uint64_t i, float *v,          \
+    static inline int life_step_##name(const uint32_t *kn, uint64_t stride, uint64_t i, float *v, \
                                        float *x0, float *x1, float *x2, int32_t *ref, float fe,   \
                                        float fi, float ext)                                      \
     {                                                                                            \
         uint32_t w[(sizeof(n4d__##name##_k) + 3) / 4];                                           \
         for (unsigned f = 0; f < sizeof w / sizeof w[0]; f++)                                    \
-            w[f] = kw[f][i];                                                                     \
+            w[f] = kn[f * stride + i];                                                           \
         n4d__##name##_k k;                                                                       \
         memcpy(&k, w, sizeof k);                                                                 \
         return n4d__##name##_step(&k, v, x0, x1, x2, ref, fe, fi, ext);                          \
     }                                                                                            \
     N4D_CLONES                                                                                   \
-    static uint64_t kernel_life_##name(KERNEL_PARAMS)                                            \
+    static uint64_t kernel_life_##name(KERNEL_PARAMS, const uint32_t *restrict kn,               \
+                                       uint64_t stride, const uint8_t *restrict alive)           \
     {                                                                                            \
-        const uint32_t *kw[(sizeof(n4d__##name##_k) + 3) / 4];                                   \
-        for (unsigned f = 0; f < sizeof kw / sizeof kw[0]; f++)                                  \
-            kw[f] = p->kn + f * p->kn_stride;                                                    \
-        const uint8_t *restrict alive = p->alive;                                                \
-        KERNEL_LOOP(((void)pc, life_step_##name(kw, i, &v[i], &x0[i], &x1[i], &x2[i], &ref[i],   \
-                                                fe, fi, ext) &                                   \
+        KERNEL_LOOP(((void)pc, life_step_##name(kn, stride, i, &v[i], &x0[i], &x1[i], &x2[i],    \
+                                                &ref[i], fe, fi, ext) &                          \
                                alive[i]));                                                       \
     }
 #include "neuron_models.def"
@@ -140,7 +140,8 @@ uint64_t n4d__kernel_update(const n4d__pop_rt *p, const n4d__kernel_args *a, uin
         switch (p->model) {
 #define N4D_NEURON_MODEL(id, name)                                                               \
         case id:                                                                                 \
-            return kernel_life_##name(KERNEL_ARGS(p, a, lo, hi, spk));
+            return kernel_life_##name(KERNEL_ARGS(p, a, lo, hi, spk), p->kn, p->kn_stride,      \
+                                      p->alive);
 #include "neuron_models.def"
 #undef N4D_NEURON_MODEL
         }
