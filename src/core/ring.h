@@ -16,9 +16,9 @@
  * lists stay empty and cost one predicted branch per event.
  *
  * Threads: the owner of a neuron (the thread that updates it and receives
- * its deliveries) is the only writer of its ring entries; the spill list is
- * shared, behind a spin lock (rare), with per-slot counts the update reads
- * without the lock. */
+ * its deliveries) is the only writer of its ring entries; the spill lists
+ * are shared, behind one spin lock (rare), with per-list counts the update
+ * reads without the lock. */
 #ifndef N4D_RING_H
 #define N4D_RING_H
 
