@@ -247,13 +247,8 @@ static inline void n4d__cpu_deliver(n4d_sim *sim, uint32_t src, uint64_t step, u
             continue;
         const uint32_t *tg = syn->target;
         const int32_t *wq = syn->weight_q;
-        for (uint64_t j = j0; j < j1; j++) {
-            int32_t sum;
-            if (__builtin_expect(__builtin_add_overflow(acc[tg[j]], wq[j], &sum), 0))
-                n4d__ring_spill_add(sim, acc, tg[j], wq[j]); /* exact: ring.h */
-            else
-                acc[tg[j]] = sum;
-        }
+        for (uint64_t j = j0; j < j1; j++)
+            n4d__ring_add(sim, acc, tg[j], wq[j]); /* exact: ring.h */
     }
 }
 

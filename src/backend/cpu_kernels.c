@@ -160,43 +160,24 @@ uint64_t n4d__kernel_update(const n4d__pop_rt *p, const n4d__kernel_args *a, uin
  * cpu_kernels.h): the Philox words and the comparisons in integers, in a
  * loop the compiler vectorises (AVX2 has no vector conversion of 64-bit
  * integers to double, so the draw is never made a double here). */
-/* Words 0 and 1 of n4d__philox(seed, purpose, id0 + j, ctr) for j < 64, the
- * rounds over all 64 at once. */
+/* Words 0 and 1 of n4d__philox(seed, purpose, id0 + j, ctr) for j < 64. */
 static void philox64_words01(uint64_t seed, uint32_t purpose, uint64_t ctr, uint32_t id0,
                              uint32_t *restrict w0, uint32_t *restrict w1)
 {
-    uint32_t c0[64], c1[64], c2[64], c3[64];
-    for (int j = 0; j < 64; j++) {
-        c0[j] = (uint32_t)ctr;
-        c1[j] = (uint32_t)(ctr >> 32);
-        c2[j] = id0 + (uint32_t)j;
-        c3[j] = purpose;
+    for (uint32_t j = 0; j < 64; j++) {
+        const n4d__r4 r = n4d__philox(seed, purpose, id0 + j, ctr);
+        w0[j] = r.v[0];
+        w1[j] = r.v[1];
     }
-    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-    for (int r = 0; r < 10; r++) {
-        for (int j = 0; j < 64; j++) {
-            const uint64_t p0 = (uint64_t)0xD2511F53u * c0[j];
-            const uint64_t p1 = (uint64_t)0xCD9E8D57u * c2[j];
-            const uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1[j] ^ k0;
-            const uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3[j] ^ k1;
-            c1[j] = (uint32_t)p1;
-            c3[j] = (uint32_t)p0;
-            c0[j] = n0;
-            c2[j] = n2;
-        }
-        k0 += 0x9E3779B9u;
-        k1 += 0xBB67AE85u;
-    }
-    memcpy(w0, c0, sizeof c0);
-    memcpy(w1, c1, sizeof c1);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #include <immintrin.h>
 #define N4D_PHILOX_AVX2 1
-/* philox64_words01 with AVX2 written out: the compiler's version of the
- * 32x32 -> 64 products shuffles lanes back and forth; here the even lanes'
- * and the odd lanes' products are blended (same integers, same bits). */
+/* philox64_words01 with the rounds in AVX2, 8 neurons at a time: the
+ * compiler's vector version of n4d__philox shuffles the lanes of the 32x32
+ * -> 64 products back and forth; here the even lanes' and the odd lanes'
+ * products are blended (same integers, same bits). */
 __attribute__((target("avx2"))) static void philox64_words01_avx2(uint64_t seed, uint32_t purpose,
                                                                   uint64_t ctr, uint32_t id0,
                                                                   uint32_t *w0, uint32_t *w1)

@@ -34,7 +34,7 @@ typedef struct omp_state {
      * what is delivered, reported and fed to the plastic rules. */
     bool dist;
     uint32_t *gspk, *sendbuf, *recvbuf;
-    uint64_t gcap, scap, rcap; /* entries */
+    size_t gcap, scap, rcap; /* entries */
     uint64_t *goff, *gpos;     /* batch + 1 */
     uint64_t *counts;          /* per rank: bytes */
 } omp_state;
@@ -203,21 +203,10 @@ static n4d_status mpi_init(n4d_sim *sim)
     return init_range(sim, true);
 }
 
-/* Grows *buf (entries *cap) to hold `need` entries; its content is lost. */
-static bool reserve(n4d_sim *sim, uint32_t **buf, uint64_t *cap, uint64_t need)
+/* Grows *buf (entries *cap) to hold `need` entries. */
+static bool reserve(n4d_sim *sim, uint32_t **buf, size_t *cap, uint64_t need)
 {
-    if (need <= *cap)
-        return true;
-    uint64_t c = *cap ? *cap : 1024;
-    while (c < need)
-        c *= 2;
-    uint32_t *p = n4d__alloc(sim->ctx, N4D_MEM_BACKEND, c * sizeof(uint32_t));
-    if (!p)
-        return false;
-    n4d__free(sim->ctx, N4D_MEM_BACKEND, *buf, *cap * sizeof(uint32_t));
-    *buf = p;
-    *cap = c;
-    return true;
+    return n4d__grow(sim->ctx, N4D_MEM_BACKEND, (void **)buf, cap, need, sizeof **buf);
 }
 
 /* The "mpi" backend's exchange after the update of a batch of b steps

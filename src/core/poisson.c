@@ -136,22 +136,17 @@ n4d_status n4d__poisson_tables(n4d_sim *sim)
         if (in->sparse)
             continue;
         /* n4d__poisson_inv's loop, its sums kept: at count k it returns k
-         * when u <= cdf_k; p == 0 or k == 10000 end it at k (no entry) */
-        uint32_t n = 0, cap = 256;
-        double *cdf = n4d__alloc(sim->ctx, N4D_MEM_OTHER, cap * sizeof *cdf);
+         * when u <= cdf_k; p == 0 or k == 10000 end it at k (no entry).
+         * The capacity (a power of two, at least 8) keeps 8 entries of
+         * padding beyond the last. */
         double p = in->exp_neg_part, sum = p;
-        for (uint32_t k = 0; cdf; k++) {
-            if (n + 8 >= cap) {
-                double *c2 = n4d__alloc(sim->ctx, N4D_MEM_OTHER, 2 * cap * sizeof *c2);
-                if (c2)
-                    memcpy(c2, cdf, n * sizeof *cdf);
-                n4d__free(sim->ctx, N4D_MEM_OTHER, cdf, cap * sizeof *cdf);
-                cdf = c2;
-                cap *= 2;
-                if (!cdf)
-                    break;
-            }
-            cdf[n++] = sum;
+        for (uint32_t k = 0;; k++) {
+            if (!n4d__grow(sim->ctx, N4D_MEM_OTHER, (void **)&t->cdf, &t->cap, (size_t)k + 9,
+                           sizeof *t->cdf))
+                return n4d__error(&sim->hdr, N4D_E_NOMEM,
+                                  "out of memory for the Poisson inputs' tables");
+            t->cdf[k] = sum;
+            t->n = k + 1;
             if (k + 1 == 10000)
                 break;
             p = p * in->lambda_part / (double)(k + 1);
@@ -159,16 +154,10 @@ n4d_status n4d__poisson_tables(n4d_sim *sim)
             if (p == 0.0)
                 break;
         }
-        if (!cdf)
-            return n4d__error(&sim->hdr, N4D_E_NOMEM,
-                              "out of memory for the Poisson inputs' tables");
-        for (uint32_t q = n; q < cap; q++)
-            cdf[q] = INFINITY;
+        for (size_t q = t->n; q < t->cap; q++)
+            t->cdf[q] = INFINITY;
         for (uint32_t q = 0; q < 8; q++)
-            t->thr[q] = q < n ? (int64_t)floor(cdf[q] * 9007199254740992.0) : INT64_MAX;
-        t->cdf = cdf;
-        t->n = n;
-        t->cap = cap;
+            t->thr[q] = q < t->n ? (int64_t)floor(t->cdf[q] * 9007199254740992.0) : INT64_MAX;
     }
     return N4D_OK;
 }

@@ -26,8 +26,8 @@
  * the last entry (the search stops there). */
 typedef struct n4d__poisson_cdf {
     double *cdf;
-    uint32_t n;   /* entries (the largest count n4d__poisson_inv returns) */
-    uint32_t cap; /* allocated, a multiple of 8 and > n */
+    uint32_t n; /* entries (the largest count n4d__poisson_inv returns) */
+    size_t cap; /* allocated, a multiple of 8 and > n */
     /* the first 8 entries for 53-bit draws U (u = U * 2^-53): cdf[q] < u
      * exactly when U > thr[q] = floor(cdf[q] * 2^53) (a power-of-two
      * scaling is exact; INT64_MAX for the padding) */

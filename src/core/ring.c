@@ -60,24 +60,15 @@ static bool append(n4d_sim *sim, uint32_t row, uint32_t t, int64_t w)
     n4d__ring_spill *s = sim->spill;
     const size_t k = (size_t)(row / 2) * s->blocks + (t >> N4D__SPILL_BLOCK_LOG2);
     n4d__spill_list *l = &s->list[k];
-    if (l->n == l->cap) {
-        const uint32_t cap = l->cap ? 2 * l->cap : 16;
-        n4d__spill_entry *e = n4d__alloc(sim->ctx, N4D_MEM_BUFFERS, cap * sizeof *e);
-        if (!e)
-            return false;
-        if (l->n)
-            memcpy(e, l->e, l->n * sizeof *e);
-        n4d__free(sim->ctx, N4D_MEM_BUFFERS, l->e, l->cap * sizeof *l->e);
-        l->e = e;
-        l->cap = cap;
-    }
+    if (!n4d__grow(sim->ctx, N4D_MEM_BUFFERS, (void **)&l->e, &l->cap, l->n + 1, sizeof *l->e))
+        return false;
     l->e[l->n++] = (n4d__spill_entry){row, t, w};
     atomic_fetch_add_explicit(&s->pending[k], 1, memory_order_relaxed);
     return true;
 }
 
 /* Removes entry j of list k (the lock held; the order does not matter). */
-static void remove_entry(n4d__ring_spill *s, size_t k, uint32_t j)
+static void remove_entry(n4d__ring_spill *s, size_t k, size_t j)
 {
     n4d__spill_list *l = &s->list[k];
     l->e[j] = l->e[--l->n];
@@ -110,7 +101,7 @@ void n4d__ring_take(n4d_sim *sim, uint64_t step, uint64_t a, uint64_t b, int64_t
     lock(s);
     for (uint64_t blk = a >> N4D__SPILL_BLOCK_LOG2; blk <= (b - 1) >> N4D__SPILL_BLOCK_LOG2; blk++) {
         const size_t k = (size_t)slot * s->blocks + blk;
-        for (uint32_t j = 0; j < s->list[k].n;) {
+        for (size_t j = 0; j < s->list[k].n;) {
             const n4d__spill_entry *e = &s->list[k].e[j];
             if (e->target < a || e->target >= b) {
                 j++;
@@ -131,7 +122,7 @@ void n4d__ring_get_row(const n4d_sim *sim, uint32_t row, bool by_user, int64_t *
         out[u] = r[by_user ? n4d__to_internal(m, u) : u];
     const n4d__ring_spill *s = sim->spill;
     for (size_t k = (size_t)(row / 2) * s->blocks; k < (size_t)(row / 2 + 1) * s->blocks; k++)
-        for (uint32_t j = 0; j < s->list[k].n; j++) {
+        for (size_t j = 0; j < s->list[k].n; j++) {
             const n4d__spill_entry *e = &s->list[k].e[j];
             if (e->row == row)
                 out[by_user ? n4d__to_user(m, e->target) : e->target] += e->value;
@@ -143,7 +134,7 @@ bool n4d__ring_set_row(n4d_sim *sim, uint32_t row, bool by_user, const int64_t *
     const n4d_model *m = sim->model;
     n4d__ring_spill *s = sim->spill;
     for (size_t k = (size_t)(row / 2) * s->blocks; k < (size_t)(row / 2 + 1) * s->blocks; k++)
-        for (uint32_t j = 0; j < s->list[k].n;) /* the row's old spilled values */
+        for (size_t j = 0; j < s->list[k].n;) /* the row's old spilled values */
             if (s->list[k].e[j].row == row)
                 remove_entry(s, k, j);
             else

@@ -34,7 +34,7 @@ typedef struct n4d__spill_entry {
 /* The spilled values of one slot and block of neurons. */
 typedef struct n4d__spill_list {
     n4d__spill_entry *e;
-    uint32_t n, cap;
+    size_t n, cap;
 } n4d__spill_list;
 
 /* Neurons per block of the spill lists: an update or a quiet check looks
