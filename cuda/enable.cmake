@@ -10,12 +10,7 @@
 # Hopper, with PTX of the last for newer GPUs); an explicit list is required,
 # "native" is refused (it fails on machines without a GPU and makes builds
 # depend on the build machine).
-set(N4D_CUDA AUTO CACHE STRING "Build the CUDA backend library libn4d_cuda (AUTO, ON, OFF)")
-set_property(CACHE N4D_CUDA PROPERTY STRINGS AUTO ON OFF)
-string(TOUPPER "${N4D_CUDA}" N4D_CUDA_MODE)
-if(NOT N4D_CUDA_MODE MATCHES "^(AUTO|ON|OFF)$")
-  message(FATAL_ERROR "N4D_CUDA must be AUTO, ON or OFF (got \"${N4D_CUDA}\")")
-endif()
+n4d_auto_option(N4D_CUDA "Build the CUDA backend library libn4d_cuda (AUTO, ON, OFF)")
 set(N4D_BUILD_CUDA OFF)
 if(NOT N4D_CUDA_MODE STREQUAL "OFF")
   if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES OR "${CMAKE_CUDA_ARCHITECTURES}" STREQUAL "")
