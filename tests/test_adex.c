@@ -162,12 +162,7 @@ static n4d_model *adex_model(n4d_context *ctx, const aprm *p, double dc_e, doubl
 
 static n4d_sim *new_sim(n4d_model *m, const char *backend)
 {
-    n4d_sim_options o;
-    n4d_sim_options_init(&o);
-    o.backend = backend;
-    o.num_threads = 2;
-    n4d_sim *sim = NULL;
-    ASSERT_OK(n4d_sim_create(m, &o, &sim), m);
+    n4d_sim *sim = sim_on(m, backend, 2);
     return sim;
 }
 

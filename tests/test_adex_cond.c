@@ -304,12 +304,7 @@ static void test_backends_bitwise(void **state)
     uint64_t sum[2];
     const char *b[2] = {"cpu-ref", "cpu-omp"};
     for (int k = 0; k < 2; k++) {
-        n4d_sim_options o;
-        n4d_sim_options_init(&o);
-        o.backend = b[k];
-        o.num_threads = 2;
-        n4d_sim *sim = NULL;
-        ASSERT_OK(n4d_sim_create(m, &o, &sim), m);
+        n4d_sim *sim = sim_on(m, b[k], 2);
         ASSERT_OK(n4d_sim_run(sim, 3000), sim);
         ASSERT_OK(n4d_sim_get_state(sim, "v", v[k], 3), sim);
         ASSERT_OK(n4d_sim_get_state(sim, "w", w[k], 3), sim);

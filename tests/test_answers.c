@@ -77,12 +77,7 @@ static void connect(n4d_model *m, const char *src, const char *tgt, double w, do
 
 static n4d_sim *new_sim(n4d_model *m, const char *backend)
 {
-    n4d_sim_options o;
-    n4d_sim_options_init(&o);
-    o.backend = backend;
-    o.num_threads = 2;
-    n4d_sim *sim = NULL;
-    ASSERT_OK(n4d_sim_create(m, &o, &sim), m);
+    n4d_sim *sim = sim_on(m, backend, 2);
     return sim;
 }
 

@@ -118,12 +118,7 @@ static void spikes_free(spikes *s)
 static spikes run_collect(n4d_model *m, const char *backend, int threads, uint64_t kick_id,
                           const uint64_t *kick, size_t nkick, uint64_t total, uint64_t chunk)
 {
-    n4d_sim_options o;
-    n4d_sim_options_init(&o);
-    o.backend = backend;
-    o.num_threads = threads;
-    n4d_sim *sim = NULL;
-    ASSERT_OK(n4d_sim_create(m, &o, &sim), m);
+    n4d_sim *sim = sim_on(m, backend, threads);
     assert_string_equal(n4d_sim_backend(sim), backend);
     size_t ki = 0;
     while (n4d_sim_current_step(sim) < total) {
@@ -272,12 +267,7 @@ static void test_constant_delays_arrival(void **state)
      * w e^{-h/tau_s} (delivered once, also with the targets split over two
      * threads: A is in the first block, G in the second) */
     for (int b = 0; b < 2; b++) {
-        n4d_sim_options o;
-        n4d_sim_options_init(&o);
-        o.backend = b ? "cpu-omp" : "cpu-ref";
-        o.num_threads = 2;
-        n4d_sim *sim = NULL;
-        ASSERT_OK(n4d_sim_create(m, &o, &sim), m);
+        n4d_sim *sim = sim_on(m, b ? "cpu-omp" : "cpu-ref", 2);
         assert_int_equal(n4d_sim_num_threads(sim), b ? 2 : 1);
         float ge[6];
         for (uint64_t s = 0; s < 12; s++) {

@@ -97,12 +97,7 @@ static void test_synapses_and_spikes(void **state)
     const char *backends[] = {"cpu-ref", "cpu-omp"};
     uint64_t sum[2];
     for (int b = 0; b < 2; b++) {
-        n4d_sim_options o;
-        n4d_sim_options_init(&o);
-        o.backend = backends[b];
-        o.num_threads = 2;
-        n4d_sim *sim = NULL;
-        ASSERT_OK(n4d_sim_create(m, &o, &sim), m);
+        n4d_sim *sim = sim_on(m, backends[b], 2);
         ASSERT_OK(n4d_sim_run(sim, 40), sim);
         const uint64_t *s;
         const uint32_t *id;

@@ -59,24 +59,13 @@ static n4d_model *load(n4d_context *ctx, const char *json, int zorder)
     return m;
 }
 
-static n4d_sim *new_sim(n4d_model *m, const char *backend, int32_t threads)
-{
-    n4d_sim_options o;
-    n4d_sim_options_init(&o);
-    o.backend = backend;
-    o.num_threads = threads;
-    n4d_sim *sim = NULL;
-    ASSERT_OK(n4d_sim_create(m, &o, &sim), m);
-    return sim;
-}
-
 static void test_rule(void **state)
 {
     (void)state;
     n4d_context *ctx = NULL;
     assert_int_equal(n4d_context_create(NULL, &ctx), N4D_OK);
     n4d_model *m = load(ctx, CONFIG, 0);
-    n4d_sim *sim = new_sim(m, "cpu-omp", 2);
+    n4d_sim *sim = sim_on(m, "cpu-omp", 2);
     const uint64_t N = NIN + NPOST;
     double want[NPOST];
     uint32_t count[NPOST];
@@ -152,7 +141,7 @@ static void test_effect(void **state)
     assert_int_equal(n4d_context_create(NULL, &ctx), N4D_OK);
     n4d_model *m = load(ctx, cfg, 0);
     for (int b = 0; b < 2; b++) {
-        n4d_sim *sim = new_sim(m, b ? "cpu-omp" : "cpu-ref", 2);
+        n4d_sim *sim = sim_on(m, b ? "cpu-omp" : "cpu-ref", 2);
         float v[150], ge[150];
         uint64_t spikes_a = 0;
         for (int k = 0; k < 3000; k++) {
@@ -188,7 +177,7 @@ static outcome run(const char *backend, int32_t threads, int zorder, const uint6
     n4d_context *ctx = NULL;
     assert_int_equal(n4d_context_create(NULL, &ctx), N4D_OK);
     n4d_model *m = load(ctx, CONFIG, zorder);
-    n4d_sim *sim = new_sim(m, backend, threads);
+    n4d_sim *sim = sim_on(m, backend, threads);
     uint64_t done = 0;
     for (size_t k = 0; done < steps; k += chunks[k + 1] != 0) {
         const uint64_t c = chunks[k] < steps - done ? chunks[k] : steps - done;
@@ -276,7 +265,7 @@ static void test_file_and_errors(void **state)
         ASSERT_OK(n4d_model_get_homeostasis(l, "post", &hl, &on), l);
         assert_int_equal(on, 1);
         assert_memory_equal(&hl, &h, sizeof h);
-        n4d_sim *a = new_sim(m, "cpu-omp", 2), *b = new_sim(l, "cpu-omp", 2);
+        n4d_sim *a = sim_on(m, "cpu-omp", 2), *b = sim_on(l, "cpu-omp", 2);
         ASSERT_OK(n4d_sim_run(a, 3000), a);
         ASSERT_OK(n4d_sim_run(b, 3000), b);
         assert_int_equal(n4d_sim_checksum(a), n4d_sim_checksum(b));

@@ -100,12 +100,7 @@ static void test_spike_steps(void **state)
     ASSERT_OK(n4d_model_build(m), m);
     const char *backends[] = {"cpu-ref", "cpu-omp"};
     for (int b = 0; b < 2; b++) {
-        n4d_sim_options o;
-        n4d_sim_options_init(&o);
-        o.backend = backends[b];
-        o.num_threads = 2;
-        n4d_sim *sim = NULL;
-        ASSERT_OK(n4d_sim_create(m, &o, &sim), m);
+        n4d_sim *sim = sim_on(m, backends[b], 2);
         float v[6];
         for (int k = 0; k < 11; k++)
             ASSERT_OK(n4d_sim_step(sim), sim);
@@ -194,12 +189,7 @@ static void test_currents_exact(void **state)
     ASSERT_OK(n4d_model_build(m), m);
     const char *backends[] = {"cpu-ref", "cpu-omp"};
     for (int b = 0; b < 2; b++) {
-        n4d_sim_options o;
-        n4d_sim_options_init(&o);
-        o.backend = backends[b];
-        o.num_threads = 2;
-        n4d_sim *sim = NULL;
-        ASSERT_OK(n4d_sim_create(m, &o, &sim), m);
+        n4d_sim *sim = sim_on(m, backends[b], 2);
         double vx[4] = {-65.0, -65.0, -65.0, -65.0};
         const double pm = exp(-0.1 / 10.0);
         double maxerr = 0.0;
@@ -393,12 +383,7 @@ static void finish(n4d_sim *sim, result *r)
 
 static void run_net(n4d_model *m, const char *backend, int threads, result *r)
 {
-    n4d_sim_options o;
-    n4d_sim_options_init(&o);
-    o.backend = backend;
-    o.num_threads = threads;
-    n4d_sim *sim = NULL;
-    ASSERT_OK(n4d_sim_create(m, &o, &sim), m);
+    n4d_sim *sim = sim_on(m, backend, threads);
     ASSERT_OK(n4d_sim_run(sim, 777), sim);
     ASSERT_OK(n4d_sim_run(sim, STEPS - 777), sim);
     finish(sim, r);

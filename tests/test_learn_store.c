@@ -41,17 +41,6 @@ static const char *tmp_path(const char *name)
     return buf[k];
 }
 
-static n4d_sim *new_sim(n4d_model *m, const char *backend, int threads)
-{
-    n4d_sim_options o;
-    n4d_sim_options_init(&o);
-    o.backend = backend;
-    o.num_threads = threads;
-    n4d_sim *s = NULL;
-    ASSERT_OK(n4d_sim_create(m, &o, &s), m);
-    return s;
-}
-
 /* ---- what a run leaves --------------------------------------------------------------------- */
 
 typedef struct outcome {
@@ -150,7 +139,7 @@ static const char *g_ck = NULL; /* the last checkpoint written */
 static void resume_cases(n4d_context *ctx, n4d_model *m, drive_fn drive, uint64_t S1,
                          uint64_t S2, const outcome *ref, const char *label)
 {
-    n4d_sim *b = new_sim(m, "cpu-omp", 3);
+    n4d_sim *b = sim_on(m, "cpu-omp", 3);
     drive(b, 0, S1);
     g_ck = tmp_path("ckpt.h5");
     ASSERT_OK(n4d_sim_checkpoint(b, g_ck, NULL), b);
@@ -183,7 +172,7 @@ static void resume_cases(n4d_context *ctx, n4d_model *m, drive_fn drive, uint64_
 
 static void reference(n4d_model *m, drive_fn drive, uint64_t steps, outcome *ref)
 {
-    n4d_sim *a = new_sim(m, "cpu-omp", 3);
+    n4d_sim *a = sim_on(m, "cpu-omp", 3);
     drive(a, 0, steps);
     outcome_take(a, m, ref);
     n4d_sim_destroy(a);
@@ -471,7 +460,7 @@ static const char LIFE_CONFIG[] =
 static void life_cases(n4d_context *ctx, n4d_model *m, drive_fn drive, uint64_t total,
                        const char *label)
 {
-    n4d_sim *a = new_sim(m, "cpu-omp", 3);
+    n4d_sim *a = sim_on(m, "cpu-omp", 3);
     uint64_t *deaths = calloc(total + 1, 8);
     for (uint64_t t = 0; t < total; t++) { /* deaths[t]: after t steps */
         drive(a, t, t + 1);

@@ -28,17 +28,6 @@ static n4d_context *new_ctx(void)
     return ctx;
 }
 
-static n4d_sim *new_sim(n4d_model *m, const char *backend, int threads)
-{
-    n4d_sim_options o;
-    n4d_sim_options_init(&o);
-    o.backend = backend;
-    o.num_threads = threads;
-    n4d_sim *s = NULL;
-    ASSERT_OK(n4d_sim_create(m, &o, &s), m);
-    return s;
-}
-
 /* ---- a model of single "clock" neurons ----------------------------------------------
  * lif with tau_m = dt = 1 ms, v_rest = v_reset = 0, threshold 10, no
  * refractory period: V = the step's input, so a neuron spikes exactly at the
@@ -166,7 +155,7 @@ static void test_levels_api(void **state)
     assert_null(n4d_model_modulator_name(m, 4));
     const char *backends[] = {"cpu-ref", "cpu-omp"};
     for (int b = 0; b < 2; b++) {
-        n4d_sim *s = new_sim(m, backends[b], 2);
+        n4d_sim *s = sim_on(m, backends[b], 2);
         double l;
         ASSERT_OK(n4d_sim_get_modulator(s, "dopamine", &l), s);
         assert_true(l == 0.5);
@@ -239,7 +228,7 @@ static void test_levels_api(void **state)
     /* a model without modulators */
     n4d_model *m2 = clock_model(ctx, pops, 1);
     ASSERT_OK(n4d_model_build(m2), m2);
-    n4d_sim *s = new_sim(m2, "cpu-ref", 1);
+    n4d_sim *s = sim_on(m2, "cpu-ref", 1);
     ASSERT_ERR_MSG(n4d_sim_reward(s, 1, 0), N4D_E_CONFIG, s,
                    "unknown modulator \"dopamine\" (the model declares none)");
     n4d_sim_destroy(s);
@@ -303,7 +292,7 @@ static void test_model_errors(void **state)
     ASSERT_OK(n4d_model_build(m), m);
     ASSERT_ERR_MSG(n4d_model_add_modulator(m, &d), N4D_E_STATE, m, "already built");
     /* a driven level cannot be set */
-    n4d_sim *s = new_sim(m, "cpu-ref", 1);
+    n4d_sim *s = sim_on(m, "cpu-ref", 1);
     ASSERT_ERR_MSG(n4d_sim_reward(s, 1, 0), N4D_E_STATE, s,
                    "modulator \"dopamine\" is driven by the spikes of population \"E\"");
     n4d_sim_destroy(s);
@@ -341,7 +330,7 @@ static void test_driven_levels(void **state)
         }
         const char *backends[] = {"cpu-ref", "cpu-omp", "cpu-omp"};
         for (int b = 0; b < 3; b++) {
-            n4d_sim *s = new_sim(m, backends[b], b);
+            n4d_sim *s = sim_on(m, backends[b], b);
             ASSERT_OK(n4d_sim_run(s, (uint64_t)T[q]), s);
             double g1, g2;
             ASSERT_OK(n4d_sim_get_modulator(s, "dopamine", &g1), s);
@@ -402,7 +391,7 @@ static n4d_model *bound_model(n4d_context *ctx, bool bind, double v_th, double d
 static uint64_t run_checksum(n4d_model *m, const char *backend, int threads, uint64_t steps,
                              uint64_t *spikes)
 {
-    n4d_sim *s = new_sim(m, backend, threads);
+    n4d_sim *s = sim_on(m, backend, threads);
     ASSERT_OK(n4d_sim_run(s, steps), s);
     const uint64_t c = n4d_sim_checksum(s);
     *spikes = n4d_sim_total_spikes(s);
@@ -433,7 +422,7 @@ static void test_bindings(void **state)
     /* levels changed between runs act from the next step, on every backend alike */
     uint64_t sums[4];
     for (int b = 0; b < 4; b++) {
-        n4d_sim *s = new_sim(bound, backends[b], b);
+        n4d_sim *s = sim_on(bound, backends[b], b);
         for (int k = 0; k < 10; k++) {
             ASSERT_OK(n4d_sim_punishment(s, 0.1 * k, 0.0), s);
             ASSERT_OK(n4d_sim_novelty(s, 0.05 * k, 0.0), s);
@@ -465,7 +454,7 @@ static void test_hebb_dopamine(void **state)
                                       {"dopamine_modulation", mod ? 2.0 : 0.0}};
         add_proj(m, "h", "pre", "post", N4D_RULE_ONE_TO_ONE, 0, 0.5, 1.0, "hebb_4dnc", sp, 3);
         ASSERT_OK(n4d_model_build(m), m);
-        n4d_sim *s = new_sim(m, "cpu-omp", 1);
+        n4d_sim *s = sim_on(m, "cpu-omp", 1);
         const double scale = mod ? 0.25 * 2.0 : 1.0;
         ASSERT_OK(n4d_sim_run(s, 15), s);
         assert_float_equal(weight_of(s, "h"), 0.5 - 0.05 * scale, 1e-7);
@@ -547,7 +536,7 @@ static void check_spikes_pair(const char *what, int t1, int tp, int te, int t2, 
     const char *backends[] = {"cpu-ref", "cpu-omp", "cpu-omp"};
     double got[3];
     for (int b = 0; b < 3; b++) {
-        n4d_sim *s = new_sim(m, backends[b], b + 1);
+        n4d_sim *s = sim_on(m, backends[b], b + 1);
         ASSERT_OK(n4d_sim_run(s, (uint64_t)t2 + 1), s);
         assert_int_equal(n4d_sim_total_spikes(s), 4);
         got[b] = weight_of(s, "da");
@@ -595,7 +584,7 @@ static void test_stdp_dopamine_level(void **state)
     const double want = nest_weight(&p, 1.0, 1, t1, tp, ta, t2, false, 0.3);
     const char *backends[] = {"cpu-ref", "cpu-omp"};
     for (int b = 0; b < 2; b++) {
-        n4d_sim *s = new_sim(m, backends[b], 2);
+        n4d_sim *s = sim_on(m, backends[b], 2);
         ASSERT_OK(n4d_sim_run(s, ta), s);
         ASSERT_OK(n4d_sim_reward(s, 0.3, 0.0), s);
         ASSERT_OK(n4d_sim_run(s, t2 + 1 - ta), s);
@@ -626,7 +615,7 @@ static void test_stdp_dopamine_level(void **state)
             w += c0 * exp(-(k - (tp + 1.0)) / tau_c) * (l - 0.5) * tau_c * (1 - exp(-1 / tau_c));
     }
     for (int b = 0; b < 2; b++) {
-        n4d_sim *s = new_sim(m, backends[b], 2);
+        n4d_sim *s = sim_on(m, backends[b], 2);
         ASSERT_OK(n4d_sim_run(s, ta), s);
         ASSERT_OK(n4d_sim_set_modulator(s, "dopamine", 0.9), s);
         ASSERT_OK(n4d_sim_run(s, t2 + 1 - ta), s);
@@ -712,7 +701,7 @@ typedef struct run_out {
 
 static void net_run(n4d_model *m, const char *backend, int threads, bool driven, run_out *o)
 {
-    n4d_sim *s = new_sim(m, backend, threads);
+    n4d_sim *s = sim_on(m, backend, threads);
     for (int k = 0; k < 30; k++) { /* 3000 steps: the silent neurons' updates at 1024, 2048 */
         if (!driven)
             ASSERT_OK(n4d_sim_reward(s, k % 3 == 0 ? 0.4 : 0.0, 0.1), s);
@@ -843,7 +832,7 @@ static void test_config(void **state)
                    &m),
               ctx);
     ASSERT_OK(n4d_model_build(m), m);
-    n4d_sim *s = new_sim(m, "cpu-omp", 1);
+    n4d_sim *s = sim_on(m, "cpu-omp", 1);
     double l;
     ASSERT_OK(n4d_sim_get_modulator(s, "serotonin", &l), s);
     assert_true(l == 0.8);

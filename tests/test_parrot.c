@@ -86,12 +86,7 @@ static train run_backend(const char *backend, int32_t threads)
         assert_int_equal(pi.first, (uint64_t)p * N);
         assert_int_equal(pi.count, N);
     }
-    n4d_sim_options o;
-    n4d_sim_options_init(&o);
-    o.backend = backend;
-    o.num_threads = threads;
-    n4d_sim *sim = NULL;
-    ASSERT_OK(n4d_sim_create(m, &o, &sim), m);
+    n4d_sim *sim = sim_on(m, backend, threads);
 
     float *v = malloc(3 * N * sizeof *v);
     uint8_t *spk = malloc(3 * N), *hist = calloc((size_t)(ECHO_DELAY + 1) * N, 1);

@@ -152,17 +152,6 @@ static void outcome_same(const outcome *a, const outcome *b, const char *what)
               (unsigned long long)k, b->src[k], b->tgt[k], (double)b->w[k], (double)a->w[k]);
 }
 
-static n4d_sim *new_sim(n4d_model *m, const char *backend, int threads)
-{
-    n4d_sim_options o;
-    n4d_sim_options_init(&o);
-    o.backend = backend;
-    o.num_threads = threads;
-    n4d_sim *s = NULL;
-    ASSERT_OK(n4d_sim_create(m, &o, &s), m);
-    return s;
-}
-
 /* ---- checkpoint / resume ------------------------------------------------------------------ */
 
 /* S1 steps, a checkpoint, S2 more steps on each resume backend: the same
@@ -170,14 +159,14 @@ static n4d_sim *new_sim(n4d_model *m, const char *backend, int threads)
 static void resume_cases(n4d_context *ctx, n4d_model *m, uint64_t S1, uint64_t S2,
                          const char *label)
 {
-    n4d_sim *a = new_sim(m, "cpu-omp", 3);
+    n4d_sim *a = sim_on(m, "cpu-omp", 3);
     ASSERT_OK(n4d_sim_run(a, S1 + S2), a);
     outcome ref;
     outcome_take(a, &ref);
     assert_true(ref.n_spk > (S1 + S2) / 4); /* it is driven */
     n4d_sim_destroy(a);
 
-    n4d_sim *b = new_sim(m, "cpu-omp", 3);
+    n4d_sim *b = sim_on(m, "cpu-omp", 3);
     ASSERT_OK(n4d_sim_run(b, S1), b);
     const char *ck = tmp_path("ckpt.h5");
     ASSERT_OK(n4d_sim_checkpoint(b, ck, NULL), b);
@@ -265,13 +254,13 @@ static void test_resume_hebb_4dnc(void **state)
                                     &m),
               ctx);
     const int S1 = 137, S2 = 200;
-    n4d_sim *a = new_sim(m, "cpu-omp", 2);
+    n4d_sim *a = sim_on(m, "cpu-omp", 2);
     feed_run(a, 0, S1 + S2);
     outcome ref;
     outcome_take(a, &ref);
     n4d_sim_destroy(a);
     assert_true(ref.n_spk > 100);
-    n4d_sim *b = new_sim(m, "cpu-omp", 2);
+    n4d_sim *b = sim_on(m, "cpu-omp", 2);
     feed_run(b, 0, S1);
     const char *ck = tmp_path("hebb.h5");
     ASSERT_OK(n4d_sim_checkpoint(b, ck, NULL), b);
@@ -307,7 +296,7 @@ static void test_save_model(void **state)
     n4d_context *ctx = new_ctx();
     g_nearest = 0;
     n4d_model *m = learn_model(ctx, 11);
-    n4d_sim *s = new_sim(m, "cpu-omp", 2);
+    n4d_sim *s = sim_on(m, "cpu-omp", 2);
     ASSERT_OK(n4d_sim_run(s, 1500), s);
     outcome learned;
     outcome_take(s, &learned);
@@ -316,7 +305,7 @@ static void test_save_model(void **state)
 
     n4d_model *m2 = NULL;
     ASSERT_OK(n4d_model_load(ctx, path, NULL, &m2), ctx);
-    n4d_sim *s2 = new_sim(m2, "cpu-ref", 1);
+    n4d_sim *s2 = sim_on(m2, "cpu-ref", 1);
     outcome loaded;
     outcome_take(s2, &loaded);
     /* every weight within half a quantum of the learned one; the plastic
@@ -324,7 +313,7 @@ static void test_save_model(void **state)
     const double half = 0.5 * m->syn.inv_scale;
     assert_int_equal(loaded.n_w, learned.n_w);
     outcome initial;
-    n4d_sim *s0 = new_sim(m, "cpu-ref", 1);
+    n4d_sim *s0 = sim_on(m, "cpu-ref", 1);
     outcome_take(s0, &initial);
     n4d_sim_destroy(s0);
     uint64_t moved = 0;
@@ -410,7 +399,7 @@ static bool check_weight_report(n4d_model *m, const char *proj, uint32_t K, uint
                                 uint64_t steps, bool buffer_small)
 {
     const char *path = tmp_path("weights.h5");
-    n4d_sim *a = new_sim(m, "cpu-omp", 2), *b = new_sim(m, "cpu-ref", 1);
+    n4d_sim *a = sim_on(m, "cpu-omp", 2), *b = sim_on(m, "cpu-ref", 1);
     ASSERT_OK(n4d_sim_run(a, from), a);
     ASSERT_OK(n4d_sim_run(b, from), b);
     n4d_record_options ro;
@@ -495,7 +484,7 @@ static void test_record_weights(void **state)
     /* errors: unknown projection, K = 0 */
     g_nearest = 0;
     m = learn_model(ctx, 5);
-    n4d_sim *s = new_sim(m, "cpu-ref", 1);
+    n4d_sim *s = sim_on(m, "cpu-ref", 1);
     n4d_record_options ro;
     n4d_record_options_init(&ro);
     ro.report_weights = "nope";
@@ -553,14 +542,14 @@ static void run_split(n4d_sim *s, int fed, int from, int to)
 
 static void cuda_case(n4d_context *ctx, n4d_model *m, int fed, int S1, int S2, const char *label)
 {
-    n4d_sim *a = new_sim(m, "cpu-ref", 1);
+    n4d_sim *a = sim_on(m, "cpu-ref", 1);
     run_split(a, fed, 0, S1 + S2);
     outcome ref;
     outcome_take(a, &ref);
     n4d_sim_destroy(a);
     assert_true(ref.n_spk > 100);
     char what[200];
-    n4d_sim *c = new_sim(m, "cuda", 0);
+    n4d_sim *c = sim_on(m, "cuda", 0);
     run_split(c, fed, 0, S1 + S2);
     outcome got;
     outcome_take(c, &got);
@@ -569,7 +558,7 @@ static void cuda_case(n4d_context *ctx, n4d_model *m, int fed, int S1, int S2, c
     outcome_free(&got);
     n4d_sim_destroy(c);
     /* a checkpoint of the cuda sim: its host copy is current */
-    c = new_sim(m, "cuda", 0);
+    c = sim_on(m, "cuda", 0);
     run_split(c, fed, 0, S1);
     const char *ck = tmp_path("cuda.h5");
     ASSERT_OK(n4d_sim_checkpoint(c, ck, NULL), c);

@@ -264,12 +264,7 @@ static int compare_with_reference(const char *model_path, double eta, const char
     memset(&r, 0, sizeof r);
     ref_load(&r, N4D_SOURCE_DIR "/tests/data/4dnc_small_model.json", eta);
     uint64_t *map = id_map(&r, m);
-    n4d_sim_options o;
-    n4d_sim_options_init(&o);
-    o.backend = backend;
-    o.num_threads = threads;
-    n4d_sim *s = NULL;
-    ASSERT_OK(n4d_sim_create(m, &o, &s), m);
+    n4d_sim *s = sim_on(m, backend, threads);
     uint8_t *mine = calloc(r.n, 1);
     uint64_t total = 0;
     for (int t = 0; t < steps; t++) {
@@ -462,12 +457,7 @@ static n4d_model *pair_model(n4d_context *ctx, const n4d_param_value *sp, uint32
 /* Runs the pair protocol; returns the final weights (by pair). */
 static void run_pairs(n4d_model *m, const char *backend, int threads, float *w)
 {
-    n4d_sim_options o;
-    n4d_sim_options_init(&o);
-    o.backend = backend;
-    o.num_threads = threads;
-    n4d_sim *s = NULL;
-    ASSERT_OK(n4d_sim_create(m, &o, &s), m);
+    n4d_sim *s = sim_on(m, backend, threads);
     /* the steps at which something is forced, in order */
     int64_t at[2 * NPAIR + 1];
     int n_at = 0;

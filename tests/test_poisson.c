@@ -86,12 +86,7 @@ static train run(const char *backend, int32_t threads, int zorder, const uint64_
     n4d_context *ctx = NULL;
     assert_int_equal(n4d_context_create(NULL, &ctx), N4D_OK);
     n4d_model *m = load(ctx, CONFIG, zorder);
-    n4d_sim_options o;
-    n4d_sim_options_init(&o);
-    o.backend = backend;
-    o.num_threads = threads;
-    n4d_sim *sim = NULL;
-    ASSERT_OK(n4d_sim_create(m, &o, &sim), m);
+    n4d_sim *sim = sim_on(m, backend, threads);
     uint64_t done = 0;
     for (size_t k = 0; done < steps; k += chunks[k + 1] != 0) {
         const uint64_t c = chunks[k] < steps - done ? chunks[k] : steps - done;

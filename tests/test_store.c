@@ -223,12 +223,7 @@ static void run_result_free(run_result *r)
 
 static run_result run(n4d_model *m, const char *backend, int threads, uint64_t steps)
 {
-    n4d_sim_options o;
-    n4d_sim_options_init(&o);
-    o.backend = backend;
-    o.num_threads = threads;
-    n4d_sim *s = NULL;
-    ASSERT_OK(n4d_sim_create(m, &o, &s), m);
+    n4d_sim *s = sim_on(m, backend, threads);
     ASSERT_OK(n4d_sim_run(s, steps), s);
     run_result r;
     memset(&r, 0, sizeof r);
