@@ -8,13 +8,15 @@
  * spilled sums wait in the ring. A Poisson input of 100 events per step at
  * the model's largest weight overflows int32 on its own: cpu-omp (which
  * adds the counts into the ring) must match cpu-ref (which sums them in
- * int64) bit for bit. */
+ * int64) bit for bit. When the spill list cannot grow, the run fails with
+ * N4D_E_NOMEM and says so, and every later run does too. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,12 +234,57 @@ static void test_poisson_spill(void **state)
         ASSERT_FLOAT_BITS(got[k], want[k], "cpu-omp 2 threads", k);
 }
 
+/* An allocator that, once armed, refuses blocks of the size of a spill
+ * list's first growth (8 entries of 16 bytes) and serves everything else. */
+static _Atomic int refuse_spills;
+
+static void *spill_refusing_alloc(void *ud, size_t size, size_t align)
+{
+    (void)ud;
+    if (atomic_load(&refuse_spills) && size == 128)
+        return NULL;
+    void *p = NULL;
+    return posix_memalign(&p, align < sizeof(void *) ? sizeof(void *) : align, size ? size : 1)
+               ? NULL
+               : p;
+}
+
+static void plain_free(void *ud, void *p, size_t size)
+{
+    (void)ud;
+    (void)size;
+    free(p);
+}
+
+static void test_spill_out_of_memory(void **state)
+{
+    (void)state;
+    n4d_context_options co;
+    n4d_context_options_init(&co);
+    co.allocator.alloc = spill_refusing_alloc;
+    co.allocator.free = plain_free;
+    n4d_context *ctx = NULL;
+    assert_int_equal(n4d_context_create(&co, &ctx), N4D_OK);
+    n4d_model *m = build(ctx, 64, 1000.0);
+    n4d_sim *sim = sim_on(m, "cpu-omp", 2);
+    kick_sources(sim, 64);
+    atomic_store(&refuse_spills, 1);
+    ASSERT_ERR_MSG(n4d_sim_run(sim, STEPS), N4D_E_NOMEM, sim, "delay ring's overflow list");
+    ASSERT_ERR_MSG(n4d_sim_run(sim, 1), N4D_E_NOMEM, sim, "no longer exact");
+    atomic_store(&refuse_spills, 0);
+    n4d_sim_destroy(sim);
+    n4d_model_destroy(m);
+    assert_int_equal(mem_current(ctx), 0);
+    n4d_context_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spill_exact),
         cmocka_unit_test(test_spill_checkpoint),
         cmocka_unit_test(test_poisson_spill),
+        cmocka_unit_test(test_spill_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
