@@ -128,7 +128,9 @@ __global__ void __launch_bounds__(UPDATE_BS) k_update(Dev d)
         int np = 0;
         for (uint32_t k = 0; k < d.n_poisson && np < MAX_POISSON; k++) {
             const n4d__poisson_rt &in = d.poisson[k];
-            if (in.pop == p.pop && t >= in.step_start && t < in.step_stop)
+            // a sparse input (block_ring: sim.c refuses the others) at its blocks' first steps
+            if (in.pop == p.pop && (in.sparse ? n4d__poisson_block_starts(&in, t)
+                                              : t >= in.step_start && t < in.step_stop))
                 pin[np++] = in;
         }
         npin = np;
@@ -149,11 +151,30 @@ __global__ void __launch_bounds__(UPDATE_BS) k_update(Dev d)
         // keyed by user id: the same draws in any layout and on any backend
         const uint32_t uid = d.perm ? d.perm[i] : (uint32_t)i;
         for (int k = 0; k < npin; k++) {
+            const long long w = pin[k].weight_q;
+            if (pin[k].sparse) {
+                // the block's events: this step's now, the later ones into the
+                // ring (only this thread writes neuron i's entries in k_update)
+                const uint64_t blk = t >> pin[k].block_log2;
+                const uint32_t n = n4d__poisson_block_count(&pin[k], d.seed, uid, blk);
+                n4d__r4 rp;
+                for (uint32_t e = 0; e < n; e++) {
+                    const uint64_t te = n4d__poisson_event_step(&pin[k], d.seed, uid, blk, e, &rp);
+                    if (te < pin[k].step_start || te >= pin[k].step_stop)
+                        continue;
+                    if (te == t)
+                        *(w >= 0 ? &ae : &ai) += w;
+                    else
+                        d.ring[((size_t)(te % d.R) * 2 + (w < 0)) * d.n + i] +=
+                            (unsigned long long)w;
+                }
+                continue;
+            }
             const long long ev = (long long)n4d__poisson_events(&pin[k], d.seed, uid, t);
-            if (pin[k].weight_q >= 0)
-                ae += ev * pin[k].weight_q;
+            if (w >= 0)
+                ae += ev * w;
             else
-                ai += ev * pin[k].weight_q;
+                ai += ev * w;
         }
     }
     const float ext = d.iext[i] + dc;

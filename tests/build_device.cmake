@@ -29,7 +29,7 @@ set_tests_properties(test_build_device_selftest PROPERTIES
 # The spike and current inputs, explicit projections and per-sim weights
 # with the mock as the device: cuda refuses them with N4D_E_UNSUPPORTED
 # (tests/test_inputs.c, test_explicit.c, test_set_weights.c).
-foreach(t test_inputs test_explicit test_set_weights)
+foreach(t test_inputs test_explicit test_set_weights test_poisson)
   if(TARGET ${t})
     add_test(NAME ${t}_cuda_mock COMMAND ${t})
     set_tests_properties(${t}_cuda_mock PROPERTIES

@@ -376,20 +376,39 @@ static void mock_update(mock_sim *s)
         }
         const n4d__poisson_rt *pin[MAX_POISSON];
         int np = 0;
-        for (uint64_t k = 0; k < s->d.n_poisson && np < MAX_POISSON; k++)
-            if (s->d.poisson[k].pop == p->pop && t >= s->d.poisson[k].step_start &&
-                t < s->d.poisson[k].step_stop)
-                pin[np++] = &s->d.poisson[k];
+        for (uint64_t k = 0; k < s->d.n_poisson && np < MAX_POISSON; k++) {
+            const n4d__poisson_rt *in = &s->d.poisson[k];
+            if (in->pop == p->pop && (in->sparse ? n4d__poisson_block_starts(in, t)
+                                                 : t >= in->step_start && t < in->step_stop))
+                pin[np++] = in;
+        }
         for (uint64_t i = p->first; i < p->first + p->n; i++) {
             int64_t ae = re[i], ai = ri[i];
             re[i] = ri[i] = 0;
             const uint32_t uid = s->perm ? s->perm[i] : (uint32_t)i;
             for (int k = 0; k < np; k++) {
-                const int64_t ev = (int64_t)n4d__poisson_events(pin[k], s->d.seed, uid, t);
-                if (pin[k]->weight_q >= 0)
-                    ae += ev * pin[k]->weight_q;
+                const n4d__poisson_rt *in = pin[k];
+                const int64_t w = in->weight_q;
+                if (in->sparse) { /* the block's events: this step's now, the others' into the ring */
+                    const uint64_t blk = t >> in->block_log2;
+                    const uint32_t n = n4d__poisson_block_count(in, s->d.seed, uid, blk);
+                    n4d__r4 rp;
+                    for (uint32_t e = 0; e < n; e++) {
+                        const uint64_t te = n4d__poisson_event_step(in, s->d.seed, uid, blk, e, &rp);
+                        if (te < in->step_start || te >= in->step_stop)
+                            continue;
+                        if (te == t)
+                            *(w >= 0 ? &ae : &ai) += w;
+                        else
+                            s->ring[((size_t)(te % s->R) * 2 + (w < 0)) * N + i] += w;
+                    }
+                    continue;
+                }
+                const int64_t ev = (int64_t)n4d__poisson_events(in, s->d.seed, uid, t);
+                if (w >= 0)
+                    ae += ev * w;
                 else
-                    ai += ev * pin[k]->weight_q;
+                    ai += ev * w;
             }
             const float ext = s->iext[i] + dc;
             s->iext[i] = 0.0f;

@@ -33,8 +33,8 @@ static const golden GOLDEN[] = {
     {"4dnc_style.json", 40, 244870, 792, 0xdbaa8647ccd4cdf0, 0x85a8ddd24476a1d6},
     {"brunel.json", 300, 2000000, 14836, 0x3dff2fc80a04943f, 0x814ef1826df65ef8},
     {"cuba.json", 500, 319862, 1136, 0x59370dc6e18dad6a, 0x24dfaedd8239151b},
-    {"demo.json", 200, 466575, 96, 0xdccd8c868bdd0553, 0x7715bffe6f6ba389},
-    {"stdp_song.json", 500, 1000, 728, 0xcadb38e6efc6bc9c, 0x8e4e8a240a5577c3},
+    {"demo.json", 200, 466575, 103, 0x9c6df0928f5dc30d, 0xabc90d38fb02f358},
+    {"stdp_song.json", 500, 1000, 745, 0xc484d4b8a67b3815, 0x11e90fee0c78ee88},
 };
 
 /* FNV-1a over the bits of V. */

@@ -2,7 +2,7 @@
  * the events of a block of steps drawn as a Poisson count placed uniformly.
  *
  *   statistics  parrot neurons (a spike per step with input) driven at
- *               30 Hz (0.003 events per step, blocks of 256 steps): the
+ *               30 Hz (0.003 events per step, blocks of 4096 steps): the
  *               event counts per neuron are Poisson (mean and variance),
  *               the events are spread evenly over the steps of a block and
  *               independent between steps (no block artefacts); an input
@@ -19,7 +19,15 @@
  *   file        a saved and reloaded model keeps the sampling;
  *   errors      an unknown sampling in a config and through the API, a
  *               sampling on a DC input, and the cuda backend, which does
- *               not sample sparsely (N4D_E_UNSUPPORTED, or not built). */
+ *               not sample blocks longer than the delay ring
+ *               (N4D_E_UNSUPPORTED, or not built);
+ *   ring        blocks that fit the delay ring, added at their first step:
+ *               bitwise across cpu-ref, cpu-omp threads, run lengths,
+ *               Z-order and cuda (the mock as ctest test_poisson_cuda_mock),
+ *               the same events as the same blocks cached (a model with a
+ *               shorter delay), a windowed input silent outside its window,
+ *               and a checkpoint in the middle of a block resumed on other
+ *               thread counts and cpu-ref. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,7 +43,7 @@
 #include "n4d.h"
 #include "test_util.h"
 
-enum { N = 2000, STEPS = 40000, BLOCK = 256 };
+enum { N = 2000, STEPS = 40000, BLOCK = 4096 };
 static const double LAMBDA = 30.0 * 1e-3 * 0.1; /* events per step */
 
 /* "in": N parrots at 30 Hz; "win": N parrots at 30 Hz between 1 and 2 s;
@@ -80,12 +88,12 @@ static n4d_model *load(n4d_context *ctx, const char *json, int zorder)
 
 /* Runs `steps` steps in the chunks of `chunks` (0-terminated, the last one
  * repeated) and returns the spike train. */
-static train run(const char *backend, int32_t threads, int zorder, const uint64_t *chunks,
-                 uint64_t steps)
+static train run_cfg(const char *json, const char *backend, int32_t threads, int zorder,
+                     const uint64_t *chunks, uint64_t steps)
 {
     n4d_context *ctx = NULL;
     assert_int_equal(n4d_context_create(NULL, &ctx), N4D_OK);
-    n4d_model *m = load(ctx, CONFIG, zorder);
+    n4d_model *m = load(ctx, json, zorder);
     n4d_sim *sim = sim_on(m, backend, threads);
     uint64_t done = 0;
     for (size_t k = 0; done < steps; k += chunks[k + 1] != 0) {
@@ -107,6 +115,12 @@ static train run(const char *backend, int32_t threads, int zorder, const uint64_
     n4d_model_destroy(m);
     n4d_context_destroy(ctx);
     return t;
+}
+
+static train run(const char *backend, int32_t threads, int zorder, const uint64_t *chunks,
+                 uint64_t steps)
+{
+    return run_cfg(CONFIG, backend, threads, zorder, chunks, steps);
 }
 
 static void train_free(train *t)
@@ -142,7 +156,8 @@ static void test_statistics(void **state)
         count[i]++;
         if (i < N) {
             in_total++;
-            half[(t.steps[k] % BLOCK) >= BLOCK / 2]++;
+            if (t.steps[k] < (STEPS / BLOCK) * BLOCK) /* whole blocks */
+                half[(t.steps[k] % BLOCK) >= BLOCK / 2]++;
             pairs += prev[i]; /* spiked in the step before too */
             cur[i] = 1;
         } else {
@@ -164,8 +179,8 @@ static void test_statistics(void **state)
     CHECK(fabs(var / mean - 1.0) < 0.15, "in: count variance / mean = %.3f (mean %.1f)", var / mean,
           mean);
     /* the two halves of each block get the same share */
-    const double h = (double)half[0] / (double)in_total;
-    CHECK(fabs(h - 0.5) < 5.0 * sqrt(0.25 / (double)in_total), "first half of blocks: %.4f", h);
+    const double nh = (double)(half[0] + half[1]), h = (double)half[0] / nh;
+    CHECK(fabs(h - 0.5) < 5.0 * sqrt(0.25 / nh), "first half of blocks: %.4f", h);
     /* a spike in the step before is no more likely than lambda */
     const double pw = (double)in_total * LAMBDA;
     CHECK(fabs((double)pairs - pw) < 5.0 * sqrt(pw) + 5.0, "spikes in consecutive steps: %llu, "
@@ -195,18 +210,32 @@ static void same_train(const char *what, const train *a, const train *b)
     CHECK(a->checksum == b->checksum, "%s: checksum differs", what);
 }
 
+typedef struct run_case {
+    const char *name, *backend;
+    int32_t threads;
+    int zorder;
+    const uint64_t *chunks;
+} run_case;
+
+/* Each case's run of `json` for `steps` steps has the train ref. */
+static void same_in_cases(const char *json, const train *ref, const run_case *cases, size_t n,
+                          uint64_t steps)
+{
+    for (size_t c = 0; c < n; c++) {
+        train t = run_cfg(json, cases[c].backend, cases[c].threads, cases[c].zorder,
+                          cases[c].chunks, steps);
+        same_train(cases[c].name, ref, &t);
+        train_free(&t);
+    }
+}
+
 static void test_bitwise(void **state)
 {
     (void)state;
     const uint64_t whole[] = {5000, 0}, odd[] = {1, 7, 300, 1, 999, 0};
     train ref = run("cpu-ref", 1, 0, whole, 5000);
     assert_true(ref.n > 1000);
-    const struct {
-        const char *name, *backend;
-        int32_t threads;
-        int zorder;
-        const uint64_t *chunks;
-    } cases[] = {
+    const run_case cases[] = {
         {"cpu-omp 1 thread", "cpu-omp", 1, 0, whole},
         {"cpu-omp 2 threads", "cpu-omp", 2, 0, whole},
         {"cpu-omp 4 threads, odd run lengths", "cpu-omp", 4, 0, odd},
@@ -214,11 +243,7 @@ static void test_bitwise(void **state)
         {"cpu-omp 3 threads, Z-order", "cpu-omp", 3, 1, odd},
         {"cpu-ref, Z-order", "cpu-ref", 1, 1, whole},
     };
-    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-        train t = run(cases[c].backend, cases[c].threads, cases[c].zorder, cases[c].chunks, 5000);
-        same_train(cases[c].name, &ref, &t);
-        train_free(&t);
-    }
+    same_in_cases(CONFIG, &ref, cases, sizeof cases / sizeof *cases, 5000);
     train_free(&ref);
 }
 
@@ -415,12 +440,166 @@ static void test_dense_tables(void **state)
     }
 }
 
+/* Blocks that go straight into the delay ring (block_ring, poisson.h):
+ * "in" and "win" (its window from step 123 to 477, inside blocks) are 600
+ * parrots each at 0.05 events per step, blocks of 256 steps; "out" gets
+ * "in" with a delay of %s ms. With 30 ms (300 ring slots) the blocks fit
+ * the ring; with 1 ms (10 slots, 0.4 events per 8 steps) they are cached,
+ * with the same blocks. */
+static char *ring_config(const char *delay_ms)
+{
+    static const char fmt[] =
+        "{\"dt\": 0.1, \"seed\": 11, \"lattice_shape\": [600, 3, 1, 1],\n"
+        " \"areas\": [\n"
+        "  {\"name\": \"a0\", \"coord_ranges\": {\"x\": [0, 599], \"y\": [0, 0], \"z\": [0, 0], \"w\": [0, 0]}},\n"
+        "  {\"name\": \"a1\", \"coord_ranges\": {\"x\": [0, 599], \"y\": [1, 1], \"z\": [0, 0], \"w\": [0, 0]}},\n"
+        "  {\"name\": \"a2\", \"coord_ranges\": {\"x\": [0, 49], \"y\": [2, 2], \"z\": [0, 0], \"w\": [0, 0]}}],\n"
+        " \"populations\": [\n"
+        "  {\"name\": \"in\", \"area\": \"a0\", \"model\": \"parrot\"},\n"
+        "  {\"name\": \"win\", \"area\": \"a1\", \"model\": \"parrot\"},\n"
+        "  {\"name\": \"out\", \"area\": \"a2\", \"model\": \"lif_exp\"}],\n"
+        " \"projections\": [\n"
+        "  {\"source\": \"in\", \"target\": \"out\", \"rule\": \"fixed_probability\", \"p\": 0.2,\n"
+        "   \"weight\": 4.0, \"delay\": %s}],\n"
+        " \"inputs\": [\n"
+        "  {\"type\": \"poisson\", \"target\": \"in\", \"rate\": 100, \"n_sources\": 5, \"sampling\": \"sparse\"},\n"
+        "  {\"type\": \"poisson\", \"target\": \"win\", \"rate\": 100, \"n_sources\": 5,\n"
+        "   \"sampling\": \"sparse\", \"start\": 12.3, \"stop\": 47.7}]}\n";
+    static char buf[2048];
+    snprintf(buf, sizeof buf, fmt, delay_ms);
+    return buf;
+}
+
+/* The spikes of user ids below `below`, in order. */
+static void same_spikes_below(const char *what, const train *a, const train *b, uint32_t below)
+{
+    uint64_t i = 0, j = 0, n = 0;
+    for (;; n++) {
+        while (i < a->n && a->ids[i] >= below)
+            i++;
+        while (j < b->n && b->ids[j] >= below)
+            j++;
+        if (i == a->n || j == b->n)
+            break;
+        CHECK(a->steps[i] == b->steps[j] && a->ids[i] == b->ids[j],
+              "%s: spike %llu is (%llu, %u), reference (%llu, %u)", what, (unsigned long long)n,
+              (unsigned long long)b->steps[j], b->ids[j], (unsigned long long)a->steps[i],
+              a->ids[i]);
+        i++;
+        j++;
+    }
+    CHECK(i == a->n && j == b->n, "%s: spike counts differ after %llu", what, (unsigned long long)n);
+}
+
+static void test_ring_blocks(void **state)
+{
+    (void)state;
+    enum { RSTEPS = 1300 };
+    const uint64_t whole[] = {RSTEPS, 0}, odd[] = {1, 7, 300, 1, 99, 0};
+    char *cfg = ring_config("30.0");
+    train ref = run_cfg(cfg, "cpu-ref", 1, 0, whole, RSTEPS);
+    /* 600 x 1300 x 0.05 events: about 37,000 parrot spikes, and "out" fires */
+    CHECK(ref.n > 30000, "only %llu spikes", (unsigned long long)ref.n);
+    uint64_t out = 0, win_early = 0;
+    for (uint64_t k = 0; k < ref.n; k++) {
+        out += ref.ids[k] >= 1200;
+        win_early += ref.ids[k] >= 600 && ref.ids[k] < 1200 &&
+                     (ref.steps[k] < 123 || ref.steps[k] >= 477);
+    }
+    CHECK(out > 0, "out never fired");
+    CHECK(win_early == 0, "win has %llu spikes outside its window", (unsigned long long)win_early);
+    const run_case cases[] = {
+        {"ring: cpu-omp 1 thread", "cpu-omp", 1, 0, whole},
+        {"ring: cpu-omp 2 threads, odd run lengths", "cpu-omp", 2, 0, odd},
+        {"ring: cpu-omp 3 threads, Z-order", "cpu-omp", 3, 1, odd},
+        {"ring: cpu-ref, Z-order", "cpu-ref", 1, 1, whole},
+    };
+    same_in_cases(cfg, &ref, cases, sizeof cases / sizeof *cases, RSTEPS);
+    /* the cuda backend adds the same blocks on the device (or the mock) */
+    {
+        n4d_context *ctx = NULL;
+        assert_int_equal(n4d_context_create(NULL, &ctx), N4D_OK);
+        n4d_model *m = load(ctx, cfg, 0);
+        n4d_sim_options o;
+        n4d_sim_options_init(&o);
+        o.backend = "cuda";
+        n4d_sim *sim = NULL;
+        const n4d_status st = n4d_sim_create(m, &o, &sim);
+        if (st == N4D_OK) {
+            ASSERT_OK(n4d_sim_run(sim, RSTEPS), sim);
+            CHECK(n4d_sim_checksum(sim) == ref.checksum, "cuda: checksum differs");
+            n4d_sim_destroy(sim);
+        } else {
+            printf("[  SKIPPED ] ring blocks on cuda: %s\n", n4d_last_error(m));
+        }
+        n4d_model_destroy(m);
+        n4d_context_destroy(ctx);
+    }
+    /* cached blocks (a 1 ms delay: 10 ring slots) give the same parrot spikes */
+    train cached = run_cfg(ring_config("1.0"), "cpu-omp", 2, 0, whole, RSTEPS);
+    same_spikes_below("cached blocks", &ref, &cached, 1200);
+    train_free(&cached);
+    train_free(&ref);
+}
+
+/* A checkpoint in the middle of a block (step 300; blocks start at 256 and
+ * 512) holds the rest of the block in the ring: resumed on other thread
+ * counts and on cpu-ref, the run ends as an unbroken one. */
+static void test_ring_blocks_checkpoint(void **state)
+{
+    (void)state;
+    const uint64_t whole[] = {1300, 0};
+    const char *cfg = ring_config("30.0");
+    train ref = run_cfg(cfg, "cpu-omp", 2, 0, whole, 1300);
+    char path[] = "/tmp/n4d_test_poisson_XXXXXX";
+    const int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    n4d_context *ctx = NULL;
+    assert_int_equal(n4d_context_create(NULL, &ctx), N4D_OK);
+    n4d_model *m = load(ctx, cfg, 0);
+    n4d_sim *sim = sim_on(m, "cpu-omp", 2);
+    ASSERT_OK(n4d_sim_run(sim, 300), sim);
+    const n4d_status st = n4d_sim_checkpoint(sim, path, NULL);
+    n4d_sim_destroy(sim);
+    n4d_model_destroy(m);
+    if (st == N4D_E_NOT_BUILT) { /* no HDF5 in this build */
+        unlink(path);
+        n4d_context_destroy(ctx);
+        train_free(&ref);
+        skip();
+    }
+    assert_int_equal(st, N4D_OK);
+    const struct {
+        const char *backend;
+        int32_t threads;
+    } cases[] = {{"cpu-omp", 1}, {"cpu-omp", 3}, {"cpu-ref", 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        n4d_resume_options ro;
+        n4d_resume_options_init(&ro);
+        ro.backend = cases[c].backend;
+        ro.num_threads = cases[c].threads;
+        n4d_model *rm = NULL;
+        n4d_sim *rs = NULL;
+        ASSERT_OK(n4d_sim_resume(ctx, path, &ro, &rm, &rs), ctx);
+        ASSERT_OK(n4d_sim_run(rs, 1000), rs);
+        CHECK(n4d_sim_checksum(rs) == ref.checksum, "resumed on %s with %d threads: checksum differs",
+              cases[c].backend, (int)cases[c].threads);
+        n4d_sim_destroy(rs);
+        n4d_model_destroy(rm);
+    }
+    n4d_context_destroy(ctx);
+    unlink(path);
+    train_free(&ref);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_statistics),    cmocka_unit_test(test_bitwise),
         cmocka_unit_test(test_high_rate),     cmocka_unit_test(test_dense_tables),     cmocka_unit_test(test_file_round_trip),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_errors),        cmocka_unit_test(test_ring_blocks),
+        cmocka_unit_test(test_ring_blocks_checkpoint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,6 +46,46 @@ static inline bool n4d__cpu_quiet(const n4d_sim *sim, uint64_t step, uint64_t lo
     return acc == 0;
 }
 
+/* The Poisson counts of neurons [i0, i0 + n) (n <= 256, user id = internal
+ * index) for draws (purpose, ctr) and table t: the draws and the table's
+ * first 8 entries in vectorised blocks, the rare larger counts searched on
+ * (the same numbers as n4d__poisson_inv). */
+static inline void n4d__cpu_poisson_counts(const n4d_sim *sim, uint32_t purpose, uint64_t ctr,
+                                           const n4d__poisson_cdf *t, uint64_t i0, uint64_t n,
+                                           int32_t *cnt)
+{
+    uint64_t u53[256];
+    n4d__kernel_poisson_count8(sim->seed, purpose, ctr, (uint32_t)i0, n, t->thr, cnt, u53);
+    for (uint64_t j = 0; j < n; j++)
+        if (cnt[j] == 8)
+            cnt[j] = (int32_t)n4d__poisson_count_from(t, 8,
+                                                      (double)u53[j] * (1.0 / 9007199254740992.0));
+}
+
+/* n4d__poisson_block_ring for neurons [a, b) with the counts from the
+ * block table in vectorised blocks where user id = internal index (the same
+ * numbers as n4d__poisson_block_count). */
+static inline void n4d__cpu_poisson_block(n4d_sim *sim, size_t k, uint64_t step, uint64_t a,
+                                          uint64_t b)
+{
+    const n4d__poisson_rt *in = &sim->poisson[k];
+    if (sim->model->perm || in->block_parts != 1) {
+        n4d__poisson_block_ring(sim, k, step, a, b);
+        return;
+    }
+    const n4d__poisson_cdf *t = &sim->pcdf[k];
+    const uint64_t blk = step >> in->block_log2;
+    int32_t cnt[256];
+    for (uint64_t i0 = a; i0 < b; i0 += 256) {
+        const uint64_t n = b - i0 < 256 ? b - i0 : 256;
+        n4d__cpu_poisson_counts(sim, in->purpose_count, blk, t, i0, n, cnt);
+        for (uint64_t j = 0; j < n; j++)
+            if (cnt[j])
+                n4d__poisson_ring_events(sim, in, (uint32_t)(i0 + j), (uint32_t)(i0 + j), blk,
+                                         (uint32_t)cnt[j]);
+    }
+}
+
 /* Adds the Poisson events of population p's inputs active at `step` to
  * neurons [a, b) in the step's ring slot (exact integer sums: the same
  * totals as adding them inside the update). */
@@ -55,7 +95,14 @@ static inline void n4d__cpu_poisson_add(n4d_sim *sim, const n4d__pop_rt *p, uint
     const uint32_t slot = (uint32_t)(step % sim->ring_slots);
     for (size_t k = 0; k < sim->n_poisson; k++) {
         const n4d__poisson_rt *in = &sim->poisson[k];
-        if (in->pop != p->pop || step < in->step_start || step >= in->step_stop)
+        if (in->pop != p->pop)
+            continue;
+        if (in->sparse && in->block_ring) { /* a block's events at its first step */
+            if (n4d__poisson_block_starts(in, step))
+                n4d__cpu_poisson_block(sim, k, step, a, b);
+            continue;
+        }
+        if (step < in->step_start || step >= in->step_stop)
             continue;
         int32_t *acc = n4d__ring_row(sim, slot, in->weight_q < 0);
         if (in->sparse) { /* the step's events, generated before the batch */
@@ -64,19 +111,12 @@ static inline void n4d__cpu_poisson_add(n4d_sim *sim, const n4d__pop_rt *p, uint
         }
         const n4d__poisson_cdf *t = &sim->pcdf[k];
         if (!sim->model->perm && in->parts == 1) {
-            /* user id = internal index: the draws and the table's first 8
-             * entries in vectorised blocks, the rare larger counts searched
-             * on (the same numbers as n4d__poisson_events) */
-            uint64_t u53[256];
+            /* user id = internal index: vectorised counts (the same
+             * numbers as n4d__poisson_events) */
             int32_t cnt[256];
             for (uint64_t i0 = a; i0 < b; i0 += 256) {
                 const uint64_t n = b - i0 < 256 ? b - i0 : 256;
-                n4d__kernel_poisson_count8(sim->seed, in->purpose, step, (uint32_t)i0, n, t->thr,
-                                           cnt, u53);
-                for (uint64_t j = 0; j < n; j++)
-                    if (cnt[j] == 8)
-                        cnt[j] = (int32_t)n4d__poisson_count_from(
-                            t, 8, (double)u53[j] * (1.0 / 9007199254740992.0));
+                n4d__cpu_poisson_counts(sim, in->purpose, step, t, i0, n, cnt);
                 if (!n4d__kernel_add_counts(acc + i0, cnt, n, in->weight_q))
                     for (uint64_t j = 0; j < n; j++) /* a sum leaves int32: exactly */
                         if (cnt[j])

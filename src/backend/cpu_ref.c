@@ -71,10 +71,16 @@ static uint64_t update(n4d_sim *sim, cpu_ref_state *s, uint64_t step, uint32_t *
         const float dc = n4d__sim_dc(sim, p->pop, step);
         const uint64_t f = p->first;
         const uint32_t slot = (uint32_t)(step % sim->ring_slots);
-        for (size_t k = 0; k < sim->n_poisson; k++) /* sparse inputs: the step's events */
-            if (sim->poisson[k].sparse && sim->poisson[k].pop == p->pop)
+        for (size_t k = 0; k < sim->n_poisson; k++) { /* sparse inputs: the step's events */
+            const n4d__poisson_rt *in = &sim->poisson[k];
+            if (!in->sparse || in->pop != p->pop)
+                continue;
+            if (!in->block_ring) /* from the cache */
                 n4d__poisson_sparse_add(sim, k, step, f, f + p->n,
-                                        n4d__ring_row(sim, slot, sim->poisson[k].weight_q < 0));
+                                        n4d__ring_row(sim, slot, in->weight_q < 0));
+            else if (n4d__poisson_block_starts(in, step)) /* the block's, into the ring */
+                n4d__poisson_block_ring(sim, k, step, f, f + p->n);
+        }
         if (sim->n_xin) /* spike events into the ring slot, currents into iext */
             n4d__xin_add(sim, p->pop, step, f, f + p->n, sim->iext);
         /* the exact sums of the run's neurons, by i - p->first */

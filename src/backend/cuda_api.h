@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a structure or function below changes. */
-#define N4D_CUDA_ABI_VERSION 4u
+#define N4D_CUDA_ABI_VERSION 5u
 /* Name of the exported entry point. */
 #define N4D_CUDA_ENTRY "n4d_cuda_get_api"
 /* File name of the library. */

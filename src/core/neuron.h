@@ -118,10 +118,15 @@ typedef struct n4d__poisson_rt {
     double exp_neg_part;   /* exp(-lambda_part), computed on the host */
     int64_t weight_q;      /* fixed point */
     uint64_t step_start, step_stop;
-    /* sparse sampling (N4D_POISSON_SPARSE; CPU backends, poisson.h): the
-     * count of a block of 2^block_log2 steps in block_parts draws of
-     * lambda_block_part, then each event's step in the block */
-    uint32_t sparse, block_log2, block_parts;
+    /* sparse sampling (N4D_POISSON_SPARSE, poisson.h): the count of a
+     * block of 2^block_log2 steps in block_parts draws of lambda_block_part
+     * (purpose_count), then each event's step in the block (purpose_place).
+     * block_ring: the block fits the delay ring (2^block_log2 <= ring
+     * slots), so its events are added to the ring at its first step, by
+     * every backend (the checkpointed ring holds the rest of the block);
+     * otherwise the CPU backends cache them (n4d__poisson_prepare). */
+    uint32_t sparse, block_log2, block_parts, block_ring;
+    uint32_t purpose_count, purpose_place;
     double lambda_block_part, exp_neg_block_part;
 } n4d__poisson_rt;
 
@@ -135,6 +140,68 @@ N4D_HD uint64_t n4d__poisson_events(const n4d__poisson_rt *in, uint64_t seed, ui
         k += n4d__poisson_inv(n4d__u01(r.v[0], r.v[1]), in->lambda_part, in->exp_neg_part);
     }
     return k;
+}
+
+/* Sparse sampling: the event count of neuron `id` in block `blk`. */
+N4D_HD uint32_t n4d__poisson_block_count(const n4d__poisson_rt *in, uint64_t seed, uint32_t id,
+                                         uint64_t blk)
+{
+    uint32_t n = 0;
+    for (uint32_t j = 0; j < in->block_parts; j++) {
+        const n4d__r4 r = n4d__philox(seed, in->purpose_count, id, blk * in->block_parts + j);
+        n += n4d__poisson_inv(n4d__u01(r.v[0], r.v[1]), in->lambda_block_part,
+                              in->exp_neg_block_part);
+    }
+    return n;
+}
+
+/* Sparse sampling: one draw places 16 events of a block of up to 256 steps
+ * (a byte each, its top block_log2 bits) or 8 of a longer block (16 bits
+ * each). Event e's draw is number n4d__poisson_place_group(in, e). */
+N4D_HD uint32_t n4d__poisson_place_group(const n4d__poisson_rt *in, uint32_t e)
+{
+    return in->block_log2 <= 8 ? e >> 4 : e >> 3;
+}
+
+N4D_HD n4d__r4 n4d__poisson_place_draw(const n4d__poisson_rt *in, uint64_t seed, uint32_t id,
+                                       uint64_t blk, uint32_t group)
+{
+    return n4d__philox(seed, in->purpose_place, id, (blk << 24) | group);
+}
+
+/* The offset in its block of event e, from its group's draw r. */
+N4D_HD uint32_t n4d__poisson_place(const n4d__poisson_rt *in, const n4d__r4 *r, uint32_t e)
+{
+    const uint32_t L = in->block_log2;
+    if (L <= 8) {
+        const uint32_t byte = (r->v[(e >> 2) & 3] >> (8 * (e & 3))) & 0xFFu;
+        return byte >> (8 - L);
+    }
+    const uint32_t half = (r->v[(e >> 1) & 3] >> (16 * (e & 1))) & 0xFFFFu;
+    return half >> (16 - L);
+}
+
+/* Whether `step` starts a block of sparse input `in` (with block_ring)
+ * that meets the input's window: its events are added then. */
+N4D_HD int n4d__poisson_block_starts(const n4d__poisson_rt *in, uint64_t step)
+{
+    const uint64_t W = (uint64_t)1 << in->block_log2;
+    return (step & (W - 1)) == 0 && step < in->step_stop && step + W > in->step_start;
+}
+
+/* The step of event e of neuron `id` in block blk, the events taken in
+ * order from 0: r holds the draw of e's group, drawn here at its first
+ * event. */
+N4D_HD uint64_t n4d__poisson_event_step(const n4d__poisson_rt *in, uint64_t seed, uint32_t id,
+                                        uint64_t blk, uint32_t e, n4d__r4 *r)
+{
+    uint32_t off = 0;
+    if (in->block_log2) {
+        if ((e & (in->block_log2 <= 8 ? 15u : 7u)) == 0)
+            *r = n4d__poisson_place_draw(in, seed, id, blk, n4d__poisson_place_group(in, e));
+        off = n4d__poisson_place(in, r, e);
+    }
+    return (blk << in->block_log2) + off;
 }
 
 #endif

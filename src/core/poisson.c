@@ -5,44 +5,38 @@
 #include <string.h>
 
 #define MAX_BLOCK_LOG2 12 /* blocks of at most 4096 steps */
+#define BLOCK_EVENTS 16.0 /* the most events a block holds on average */
 
-void n4d__poisson_sparse_init(n4d__poisson_rt *in, double lambda)
+void n4d__poisson_sparse_init(n4d__poisson_rt *in, double lambda, uint32_t ring_slots)
 {
-    /* the longest block (a power of two) with at most one event on average:
-     * one count draw per block and few events to place */
+    /* the longest block (a power of two) with at most BLOCK_EVENTS events
+     * on average: per neuron and block one count draw and one placing draw
+     * per 8 or 16 events, so the cost follows the events down to a draw
+     * per 4096 steps */
     uint32_t k = 0;
-    while (k < MAX_BLOCK_LOG2 && lambda * (double)(2u << k) <= 1.0)
+    while (k < MAX_BLOCK_LOG2 && lambda * (double)(2u << k) <= BLOCK_EVENTS)
         k++;
+    /* a block that fits the delay ring goes straight into it (every
+     * backend, in parallel): take the longest that fits when it still
+     * holds an event on average; rarer inputs keep their long blocks,
+     * cached (a draw per neuron and step of the ring would cost more) */
+    uint32_t kr = 0;
+    while (kr < MAX_BLOCK_LOG2 && (2u << kr) <= ring_slots)
+        kr++;
+    if (kr < k && lambda * (double)(1u << kr) >= 1.0)
+        k = kr;
     const double lb = lambda * (double)(1u << k);
+    const uint32_t input = in->purpose >> 8;
     in->sparse = 1;
     in->block_log2 = k;
+    in->block_ring = (1u << k) <= ring_slots;
+    in->purpose_count = (uint32_t)N4D_RNG_POISSON_BLOCK | (input << 8);
+    in->purpose_place = (uint32_t)N4D_RNG_POISSON_PLACE | (input << 8);
     in->block_parts = (uint32_t)ceil(lb / 100.0);
     if (in->block_parts < 1)
         in->block_parts = 1;
     in->lambda_block_part = lb / in->block_parts;
     in->exp_neg_block_part = exp(-in->lambda_block_part);
-}
-
-/* The events of `uid` in block `blk`: count, then each one's offset. */
-static uint32_t block_count(const n4d__poisson_rt *in, uint64_t seed, uint32_t purpose,
-                            uint32_t uid, uint64_t blk)
-{
-    uint32_t n = 0;
-    for (uint32_t j = 0; j < in->block_parts; j++) {
-        const n4d__r4 r = n4d__philox(seed, purpose, uid, blk * in->block_parts + j);
-        n += n4d__poisson_inv(n4d__u01(r.v[0], r.v[1]), in->lambda_block_part,
-                              in->exp_neg_block_part);
-    }
-    return n;
-}
-
-static inline uint32_t event_offset(const n4d__poisson_rt *in, uint64_t seed, uint32_t purpose,
-                                    uint32_t uid, uint64_t blk, uint32_t e)
-{
-    if (in->block_log2 == 0)
-        return 0;
-    const n4d__r4 r = n4d__philox(seed, purpose, uid, (blk << 24) | (e >> 2));
-    return r.v[e & 3] >> (32 - in->block_log2);
 }
 
 static n4d_status grow(n4d_sim *sim, uint32_t **a, size_t *cap, size_t need)
@@ -63,9 +57,6 @@ static n4d_status fill(n4d_sim *sim, size_t k, uint64_t s0, uint64_t s1)
     const uint32_t L = in->block_log2;
     const uint64_t b0 = s0 >> L, b1 = ((s1 - 1) >> L) + 1; /* blocks [b0, b1) */
     const uint64_t c0 = b0 << L, span = (b1 - b0) << L;
-    const uint32_t input = in->purpose >> 8;
-    const uint32_t pcount = (uint32_t)N4D_RNG_POISSON_BLOCK | (input << 8);
-    const uint32_t pplace = (uint32_t)N4D_RNG_POISSON_PLACE | (input << 8);
     n4d_status st;
     if ((st = grow(sim, &pc->ptr, &pc->cap_ptr, span + 1)))
         return st;
@@ -80,9 +71,10 @@ static n4d_status fill(n4d_sim *sim, size_t k, uint64_t s0, uint64_t s1)
             for (uint64_t i = run->first; i < run->first + run->n; i++) {
                 const uint32_t uid = (uint32_t)n4d__to_user(m, i);
                 for (uint64_t blk = b0; blk < b1; blk++) {
-                    const uint32_t n = block_count(in, sim->seed, pcount, uid, blk);
+                    const uint32_t n = n4d__poisson_block_count(in, sim->seed, uid, blk);
+                    n4d__r4 rp;
                     for (uint32_t e = 0; e < n; e++) {
-                        const uint64_t t = (blk << L) + event_offset(in, sim->seed, pplace, uid, blk, e);
+                        const uint64_t t = n4d__poisson_event_step(in, sim->seed, uid, blk, e, &rp);
                         if (t < in->step_start || t >= in->step_stop)
                             continue;
                         if (pass == 0)
@@ -114,13 +106,26 @@ n4d_status n4d__poisson_prepare(n4d_sim *sim, uint64_t step0, uint64_t steps)
         return N4D_OK;
     for (size_t k = 0; k < sim->n_poisson; k++) {
         const n4d__poisson_cache *pc = &sim->pcache[k];
-        if (!sim->poisson[k].sparse || (pc->c0 <= step0 && step0 + steps <= pc->c1))
+        const n4d__poisson_rt *in = &sim->poisson[k];
+        if (!in->sparse || in->block_ring || (pc->c0 <= step0 && step0 + steps <= pc->c1))
             continue;
         n4d_status st = fill(sim, k, step0, step0 + steps);
         if (st)
             return st;
     }
     return N4D_OK;
+}
+
+void n4d__poisson_block_ring(n4d_sim *sim, size_t k, uint64_t step, uint64_t a, uint64_t b)
+{
+    const n4d__poisson_rt *in = &sim->poisson[k];
+    const uint64_t blk = step >> in->block_log2;
+    for (uint64_t i = a; i < b; i++) {
+        const uint32_t uid = (uint32_t)n4d__to_user(sim->model, i);
+        const uint32_t n = n4d__poisson_block_count(in, sim->seed, uid, blk);
+        if (n)
+            n4d__poisson_ring_events(sim, in, uid, (uint32_t)i, blk, n);
+    }
 }
 
 n4d_status n4d__poisson_tables(n4d_sim *sim)
@@ -133,13 +138,12 @@ n4d_status n4d__poisson_tables(n4d_sim *sim)
     for (size_t i = 0; i < sim->n_poisson; i++) {
         const n4d__poisson_rt *in = &sim->poisson[i];
         n4d__poisson_cdf *t = &sim->pcdf[i];
-        if (in->sparse)
-            continue;
         /* n4d__poisson_inv's loop, its sums kept: at count k it returns k
          * when u <= cdf_k; p == 0 or k == 10000 end it at k (no entry).
          * The capacity (a power of two, at least 8) keeps 8 entries of
-         * padding beyond the last. */
-        double p = in->exp_neg_part, sum = p;
+         * padding beyond the last. A sparse input's table is its blocks'. */
+        const double lambda = in->sparse ? in->lambda_block_part : in->lambda_part;
+        double p = in->sparse ? in->exp_neg_block_part : in->exp_neg_part, sum = p;
         for (uint32_t k = 0;; k++) {
             if (!n4d__grow(sim->ctx, N4D_MEM_OTHER, (void **)&t->cdf, &t->cap, (size_t)k + 9,
                            sizeof *t->cdf))
@@ -149,7 +153,7 @@ n4d_status n4d__poisson_tables(n4d_sim *sim)
             t->n = k + 1;
             if (k + 1 == 10000)
                 break;
-            p = p * in->lambda_part / (double)(k + 1);
+            p = p * lambda / (double)(k + 1);
             sum = sum + p;
             if (p == 0.0)
                 break;

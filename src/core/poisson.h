@@ -1,18 +1,22 @@
 /* Sparse sampling of Poisson inputs (N4D_POISSON_SPARSE, docs/config.md
  * "inputs"): instead of one draw per neuron and step, one draw per neuron
  * and block of 2^k steps gives the block's event count (Poisson with the
- * block's mean), and one draw per event its step in the block. A Poisson
- * count placed uniformly is a Poisson process, so the input is the same
- * process as per-step sampling, at a cost that follows the events. The
- * block grid starts at step 0 and every draw is keyed by (input, user id,
- * block), so the events do not depend on the backend, the thread count,
- * the batch or the run lengths.
+ * block's mean), and one draw per 16 (or 8) events their steps in the
+ * block. A Poisson count placed uniformly is a Poisson process, so the
+ * input is the same process as per-step sampling, at a cost that follows
+ * the events. The block grid starts at step 0 and every draw is keyed by
+ * (input, user id, block) (neuron.h), so the events do not depend on the
+ * backend, the thread count, the batch or the run lengths.
  *
- * The events of the blocks a batch touches are generated serially before
- * the batch (n4d__poisson_prepare) into a per-input cache sorted by step
- * and internal index; the neuron update adds those of its step and index
- * range (n4d__poisson_sparse_add). The cache is recomputed on demand, so it
- * is not part of the checkpointed state. */
+ * A block that fits the delay ring (block_ring) is added to the ring slots
+ * of its events' steps by the update of its first step
+ * (n4d__poisson_block_ring, and cpu-omp's table version in cpu_common.h;
+ * the checkpointed ring holds the rest of a block). A longer block's
+ * events are generated serially before the batch (n4d__poisson_prepare)
+ * into a per-input cache sorted by step and internal index; the neuron
+ * update adds those of its step and index range (n4d__poisson_sparse_add).
+ * The cache is recomputed on demand, so it is not part of the checkpointed
+ * state. */
 #ifndef N4D_POISSON_H
 #define N4D_POISSON_H
 
@@ -34,7 +38,8 @@ typedef struct n4d__poisson_cdf {
     int64_t thr[8];
 } n4d__poisson_cdf;
 
-/* Builds sim->pcdf for the sim's per-step Poisson inputs (N4D_E_NOMEM). */
+/* Builds sim->pcdf for the sim's Poisson inputs: a per-step input's table
+ * is its steps', a sparse input's its blocks' (N4D_E_NOMEM). */
 n4d_status n4d__poisson_tables(n4d_sim *sim);
 
 /* n4d__poisson_inv(u, ...) of the table's input: the entries below u,
@@ -73,8 +78,36 @@ typedef struct n4d__poisson_cache {
     size_t cap_ptr, cap_ids;
 } n4d__poisson_cache;
 
-/* Sets the block constants of a sparse input of lambda events per step. */
-void n4d__poisson_sparse_init(n4d__poisson_rt *in, double lambda);
+/* Sets the block constants of a sparse input of lambda events per step
+ * (in->purpose set) in a sim of ring_slots delay slots. */
+void n4d__poisson_sparse_init(n4d__poisson_rt *in, double lambda, uint32_t ring_slots);
+
+/* Adds the n events of neuron i (user id uid) in block blk of a sparse
+ * input with block_ring to the ring slots of their steps (the block's
+ * first step being the current one, not yet taken). */
+static inline void n4d__poisson_ring_events(n4d_sim *sim, const n4d__poisson_rt *in, uint32_t uid,
+                                            uint32_t i, uint64_t blk, uint32_t n)
+{
+    const uint32_t R = sim->ring_slots;
+    const uint64_t t0 = blk << in->block_log2;
+    const uint32_t s0 = (uint32_t)(t0 % R);
+    const int neg = in->weight_q < 0;
+    n4d__r4 r;
+    for (uint32_t e = 0; e < n; e++) {
+        const uint64_t t = n4d__poisson_event_step(in, sim->seed, uid, blk, e, &r);
+        if (t < in->step_start || t >= in->step_stop)
+            continue;
+        uint32_t slot = s0 + (uint32_t)(t - t0); /* t - t0 < 2^block_log2 <= R */
+        slot -= slot >= R ? R : 0;
+        n4d__ring_add(sim, n4d__ring_row(sim, slot, neg), i, in->weight_q);
+    }
+}
+
+/* The events of the block starting at `step` of sparse input k (with
+ * block_ring) for internal indices [a, b) into the ring: the plain draws
+ * (cpu-ref; cpu-omp counts with the table). */
+void n4d__poisson_block_ring(n4d_sim *sim, size_t k, uint64_t step, uint64_t a, uint64_t b);
+
 
 /* Serial: makes the caches of the sparse inputs cover steps [step0, step0 +
  * steps). N4D_E_NOMEM (detail on the sim) when they cannot grow. */

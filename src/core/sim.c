@@ -333,11 +333,11 @@ static n4d_status init_inputs(n4d_sim *sim)
         p->step_start = time_to_step(in->start, sim->dt);
         p->step_stop = time_to_step(in->stop, sim->dt);
         if (in->sampling == N4D_POISSON_SPARSE) {
-            n4d__poisson_sparse_init(p, lambda);
-            sim->n_sparse_poisson++;
+            n4d__poisson_sparse_init(p, lambda, sim->ring_slots);
+            sim->n_sparse_cached += !p->block_ring;
         }
     }
-    if (sim->n_sparse_poisson &&
+    if (sim->n_sparse_cached &&
         !(sim->pcache = n4d__calloc(sim->ctx, N4D_MEM_OTHER, sim->n_poisson, sizeof *sim->pcache)))
         return SIM_ERR(sim, N4D_E_NOMEM, "out of memory for inputs");
     return n4d__poisson_tables(sim);
@@ -668,11 +668,17 @@ n4d_status n4d_sim_create(n4d_model *model, const n4d_sim_options *opt, n4d_sim 
                                        : (sim->xin[0].kind == N4D_INPUT_AC ? "ac" : "noise")),
                             model->pops[sim->xin[0].pop].name);
             sim->ops = NULL;
-        } else if (sim->n_sparse_poisson && !(backend->caps & N4D__CAP_SPARSE_POISSON)) {
+        } else if (sim->n_sparse_cached && !(backend->caps & N4D__CAP_SPARSE_POISSON)) {
+            const n4d__poisson_rt *in = sim->poisson;
+            while (!in->sparse || in->block_ring)
+                in++;
             st = n4d__error(&sim->hdr, N4D_E_UNSUPPORTED,
-                            "backend \"%s\" does not sample Poisson inputs sparsely (an input "
-                            "has \"sampling\": \"sparse\"); cpu-ref and cpu-omp do",
-                            backend->name);
+                            "backend \"%s\" samples a sparse Poisson input only in blocks that "
+                            "fit the delay ring; input %u (population \"%s\") has blocks of %u "
+                            "steps and the longest delay is %u steps; cpu-ref and cpu-omp "
+                            "sample it",
+                            backend->name, in->purpose >> 8, model->pops[in->pop].name,
+                            1u << in->block_log2, sim->ring_slots);
             sim->ops = NULL;
         } else {
             sim->backend = backend;

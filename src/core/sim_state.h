@@ -227,9 +227,9 @@ struct n4d_sim {
     size_t n_dc;
     n4d__poisson_rt *poisson;
     size_t n_poisson;
-    struct n4d__poisson_cache *pcache; /* per Poisson input (poisson.h), NULL without sparse ones */
+    struct n4d__poisson_cache *pcache; /* per Poisson input (poisson.h), NULL without cached ones */
     struct n4d__poisson_cdf *pcdf;     /* per Poisson input: its inversion table (poisson.h) */
-    size_t n_sparse_poisson;
+    size_t n_sparse_cached; /* sparse inputs without block_ring (neuron.h) */
     struct n4d__xin *xin; /* spike and current inputs (inputs.h), NULL without */
     int32_t *wq_own; /* the sim's own weights (n4d_sim_set_weights; syn.weight_q then
                         points here), NULL: the model's */
