@@ -154,10 +154,40 @@ static void outcome_same(const outcome *a, const outcome *b, const char *what)
 
 /* ---- checkpoint / resume ------------------------------------------------------------------ */
 
+static void *read_all(hid_t f, const char *path, hid_t type, size_t elem, hsize_t dims[2]);
+
+/* Makes checkpoint `path` look as versions before 0.3.0 wrote it: the
+ * newest 3 spike steps per neuron in recent_steps, not 7 (chunked, so that
+ * it needs no n4d checksum). */
+static void legacy_recent(const char *path)
+{
+    static const char name[] = "/n4d/state/plastic/recent_steps";
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hsize_t dims[2];
+    int64_t *r = read_all(f, name, H5T_NATIVE_INT64, sizeof(int64_t), dims);
+    assert_true(dims[1] == 7);
+    for (hsize_t u = 0; u < dims[0]; u++)
+        memmove(r + u * 3, r + u * 7, 3 * sizeof *r);
+    assert_true(H5Ldelete(f, name, H5P_DEFAULT) >= 0);
+    const hsize_t d3[2] = {dims[0], 3}, chunk[2] = {dims[0] ? dims[0] : 1, 3};
+    hid_t sp = H5Screate_simple(2, d3, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    assert_true(H5Pset_chunk(dcpl, 2, chunk) >= 0);
+    hid_t d = H5Dcreate2(f, name, H5T_STD_I64LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    assert_true(d >= 0);
+    assert_true(H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, r) >= 0);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    H5Fclose(f);
+    free(r);
+}
+
 /* S1 steps, a checkpoint, S2 more steps on each resume backend: the same
- * as S1 + S2 steps at once. */
+ * as S1 + S2 steps at once. `legacy`: the checkpoint made to look as
+ * versions before 0.3.0 wrote it (legacy_recent). */
 static void resume_cases(n4d_context *ctx, n4d_model *m, uint64_t S1, uint64_t S2,
-                         const char *label)
+                         const char *label, bool legacy)
 {
     n4d_sim *a = sim_on(m, "cpu-omp", 3);
     ASSERT_OK(n4d_sim_run(a, S1 + S2), a);
@@ -171,6 +201,8 @@ static void resume_cases(n4d_context *ctx, n4d_model *m, uint64_t S1, uint64_t S
     const char *ck = tmp_path("ckpt.h5");
     ASSERT_OK(n4d_sim_checkpoint(b, ck, NULL), b);
     n4d_sim_destroy(b);
+    if (legacy)
+        legacy_recent(ck);
     static const struct {
         const char *backend;
         int threads;
@@ -214,8 +246,10 @@ static void test_resume_stdp_tsodyks(void **state)
             snprintf(label, sizeof label, "stdp %s, %s order", nearest ? "nearest" : "all-to-all",
                      z ? "z" : "lattice");
             /* a checkpoint off the batch and flush grid, and one on it */
-            resume_cases(ctx, m, 777, 800, label);
-            resume_cases(ctx, m, 1024, 300, label);
+            resume_cases(ctx, m, 777, 800, label, false);
+            resume_cases(ctx, m, 1024, 300, label, false);
+            if (!nearest && !z) /* a file of 0.2: 3 recent steps, the rest from the history */
+                resume_cases(ctx, m, 777, 800, "stdp, a checkpoint of 0.2", true);
             n4d_model_destroy(m);
         }
     g_layout = NULL;

@@ -502,6 +502,9 @@ done:
     return st;
 }
 
+/* Columns of recent_steps in the files of versions before 0.3.0. */
+#define RECENT_BEFORE_0_3 3
+
 /* The newest spikes of each neuron, checked against its history; the
  * traces after the newest are those of its history's newest entry. */
 static n4d_status read_recent(n4d__h5 *h, hid_t g, n4d_sim *sim)
@@ -510,12 +513,20 @@ static n4d_status read_recent(n4d__h5 *h, hid_t g, n4d_sim *sim)
     n4d__plastic *pl = sim->plastic;
     const uint64_t N = m->n_neurons;
     const char *name = PLASTIC "/recent_steps";
-    uint64_t dims[2] = {N, N4D__RECENT};
+    uint64_t dims[2] = {N, UINT64_MAX};
     n4d_status st;
     hid_t d = n4d__h5_open_dset(h, g, "recent_steps", N4D__T_I64, 2, dims, &st);
     if (d < 0)
         return st;
-    const size_t bytes = (N ? N : 1) * N4D__RECENT * sizeof(int64_t);
+    /* files before 0.3.0 hold the newest 3 spikes: the older ones of
+     * N4D__RECENT come from the history (none where it has no more) */
+    const uint64_t cols = dims[1];
+    if (cols != N4D__RECENT && cols != RECENT_BEFORE_0_3) {
+        H5Dclose(d);
+        return n4d__h5_fail(h, N4D_E_FORMAT, name, false, "has %llu columns, not %d (or %d)",
+                            (unsigned long long)cols, N4D__RECENT, RECENT_BEFORE_0_3);
+    }
+    const size_t bytes = (N ? N : 1) * cols * sizeof(int64_t);
     int64_t *rs = n4d__alloc(sim->ctx, N4D_MEM_OTHER, bytes);
     if (!rs) {
         H5Dclose(d);
@@ -525,8 +536,11 @@ static n4d_status read_recent(n4d__h5 *h, hid_t g, n4d_sim *sim)
     H5Dclose(d);
     for (uint64_t u = 0; u < N && !st; u++) {
         const uint64_t i = n4d__to_internal(m, u);
-        const int64_t *r = rs + u * N4D__RECENT;
         const uint32_t len = pl->len[i];
+        int64_t r[N4D__RECENT];
+        for (uint64_t k = 0; k < N4D__RECENT; k++)
+            r[k] = k < cols ? rs[u * cols + k]
+                            : (k < len ? pl->ring[i][len - 1 - k].step : N4D__NO_SPIKE);
         bool ok = true;
         for (int k = 0; k < N4D__RECENT && ok; k++) {
             if (k < (int)len) /* held by the history too */
@@ -537,7 +551,6 @@ static n4d_status read_recent(n4d__h5 *h, hid_t g, n4d_sim *sim)
                 ok = k + 1 == N4D__RECENT || r[k + 1] == N4D__NO_SPIKE;
         }
         if (!ok) {
-            _Static_assert(N4D__RECENT == 3, "the message shows three steps");
             st = n4d__h5_fail(h, N4D_E_FORMAT, name, false,
                               "row %llu (%lld, %lld, %lld) does not agree with the neuron's "
                               "spike history",
