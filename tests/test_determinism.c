@@ -294,6 +294,41 @@ static void test_rules(void **state)
     check_model("rules", model_rules, 1000, 1000, NULL);
 }
 
+/* Rows longer than 65,535 synapses in one segment: 20 Poisson-driven
+ * sources onto all 70,000 targets (also Poisson-driven), so that cpu-omp
+ * cuts the segments for its threads with 32-bit offsets (cpu_omp.c). */
+static n4d_model *model_wide_rows(n4d_context *ctx, uint64_t seed)
+{
+    const uint32_t shape[4] = {70, 100, 11, 1};
+    n4d_model *m = new_model(ctx, shape, seed);
+    area(m, "tgt", 0, 69, 0, 99, 0, 9, 0, 0);
+    area(m, "src", 0, 19, 0, 0, 10, 10, 0, 0);
+    n4d_population_desc d;
+    n4d_population_desc_init(&d);
+    d.model = N4D_NEURON_LIF_EXP;
+    d.v_init = n4d_dist_uniform(-60.0, -50.0);
+    d.name = "T";
+    d.area = "tgt";
+    pop(m, &d);
+    d.name = "S";
+    d.area = "src";
+    pop(m, &d);
+    n4d_projection_desc p = proj("S", "T", N4D_RULE_FIXED_PROBABILITY, 1.0, 0.4);
+    projection(m, &p);
+    n4d_input_desc in = poisson("T", 10.0, 1.0, 100);
+    input(m, &in);
+    in = poisson("S", 10.0, 2.0, 200);
+    input(m, &in);
+    build(m);
+    return m;
+}
+
+static void test_wide_rows(void **state)
+{
+    (void)state;
+    check_model("wide rows", model_wide_rows, 200, 200, NULL);
+}
+
 /* Two separate contexts and builds of the same description give the same
  * synapses and spikes; another sim seed gives another spike train. */
 static void test_rebuild_and_seed(void **state)
@@ -433,6 +468,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_adex),
         cmocka_unit_test(test_lattice_4d),
         cmocka_unit_test(test_multi_poisson), cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_wide_rows),
         cmocka_unit_test(test_rebuild_and_seed),
         cmocka_unit_test(test_layouts),
         cmocka_unit_test(test_interleaved_sims),

@@ -249,10 +249,35 @@ static inline uint64_t n4d__cpu_update_range(n4d_sim *sim, uint64_t step, uint64
     return ns;
 }
 
-/* Delivers the spike of `src` at `step` to its targets in [tlo, thi) (all
- * targets when full is true) into the ring slots step + delay. */
-static inline void n4d__cpu_deliver(n4d_sim *sim, uint32_t src, uint64_t step, uint32_t tlo,
-                                    uint32_t thi, int full)
+/* Where the blocks of a thread split (cpu-omp with several threads): the
+ * T - 1 inner block bounds cut every segment (rows are sorted by target)
+ * at offsets from its start, found once when the sim is made, so that a
+ * thread takes its block's part of a segment without a search per spike.
+ * 16-bit offsets where every segment is shorter than 2^16, else 32-bit. */
+typedef struct n4d__cpu_cuts {
+    const uint16_t *c16;
+    const uint32_t *c32;
+    uint32_t inner; /* T - 1 per segment */
+    uint32_t block; /* the thread's block k: segment part [cut k - 1, cut k) */
+} n4d__cpu_cuts;
+
+/* Synapses [*j0, *j1) of segment g: the part of block cuts->block. */
+static inline void n4d__cpu_cut(const n4d__cpu_cuts *cuts, uint64_t g, uint64_t *j0, uint64_t *j1)
+{
+    const uint64_t base = *j0, at = g * cuts->inner, k = cuts->block;
+    if (cuts->c16) {
+        *j0 = base + (k ? cuts->c16[at + k - 1] : 0);
+        *j1 = k < cuts->inner ? base + cuts->c16[at + k] : *j1;
+    } else {
+        *j0 = base + (k ? cuts->c32[at + k - 1] : 0);
+        *j1 = k < cuts->inner ? base + cuts->c32[at + k] : *j1;
+    }
+}
+
+/* Delivers the spike of `src` at `step` to its targets (with cuts, those of
+ * the thread's block; NULL: all) into the ring slots step + delay. */
+static inline void n4d__cpu_deliver(n4d_sim *sim, uint32_t src, uint64_t step,
+                                    const n4d__cpu_cuts *cuts)
 {
     const n4d__syn_view *syn = &sim->syn;
     const uint32_t R = sim->ring_slots;
@@ -267,12 +292,8 @@ static inline void n4d__cpu_deliver(n4d_sim *sim, uint32_t src, uint64_t step, u
         slot = slot >= R ? slot - R : slot;
         int32_t *acc = n4d__ring_row(sim, slot, N4D__SEG_CH(key));
         uint64_t j0 = syn->seg_off[g], j1 = syn->seg_off[g + 1];
-        if (!full) { /* this thread's targets: a search only where the range cuts the segment */
-            if (j0 < j1 && syn->target[j0] < tlo)
-                j0 = n4d__lower_bound(syn->target, j0, j1, tlo);
-            if (j0 < j1 && syn->target[j1 - 1] >= thi)
-                j1 = n4d__lower_bound(syn->target, j0, j1, thi);
-        }
+        if (cuts) /* this thread's targets */
+            n4d__cpu_cut(cuts, g, &j0, &j1);
         /* the sender dies before the spike arrives (lifecycle.h) */
         const bool lost = n4d__life_drops(sim, src, step, N4D__SEG_DELAY(key));
         if (N4D__SEG_CLASS(key)) { /* a plastic class: its rule, its weights */
@@ -298,7 +319,7 @@ static inline void n4d__cpu_deliver(n4d_sim *sim, uint32_t src, uint64_t step, u
  * of the chain per stage: the misses of several rows overlap instead of
  * stalling one spike at a time. */
 static inline void n4d__cpu_deliver_list(n4d_sim *sim, const uint32_t *ids, uint64_t c,
-                                         uint64_t step, uint32_t tlo, uint32_t thi, int full)
+                                         uint64_t step, const n4d__cpu_cuts *cuts)
 {
     enum { AHEAD_PTR = 20, AHEAD_SEG = 10, AHEAD_ROW = 5 };
     const n4d__syn_view *syn = &sim->syn;
@@ -309,11 +330,16 @@ static inline void n4d__cpu_deliver_list(n4d_sim *sim, const uint32_t *ids, uint
             const uint64_t g = syn->seg_ptr[ids[i + AHEAD_SEG]];
             __builtin_prefetch(&syn->seg_off[g]);
             __builtin_prefetch(&syn->seg_key[g]);
+            if (cuts)
+                __builtin_prefetch(cuts->c16 ? (const void *)&cuts->c16[g * cuts->inner]
+                                             : (const void *)&cuts->c32[g * cuts->inner]);
         }
         if (i + AHEAD_ROW < c) {
             const uint32_t src = ids[i + AHEAD_ROW];
-            const uint64_t j0 = syn->seg_off[syn->seg_ptr[src]];
-            const uint64_t j1 = syn->seg_off[syn->seg_ptr[src + 1]];
+            const uint64_t g0 = syn->seg_ptr[src], g1 = syn->seg_ptr[src + 1];
+            uint64_t j0 = syn->seg_off[g0], j1 = syn->seg_off[g1];
+            if (cuts && g1 == g0 + 1) /* one segment: only the block's part */
+                n4d__cpu_cut(cuts, g0, &j0, &j1);
             /* the row, up to 16 lines of each array (longer rows: the
              * hardware prefetcher follows on) */
             for (uint64_t j = j0; j < j1 && j < j0 + 256; j += 16) {
@@ -321,7 +347,7 @@ static inline void n4d__cpu_deliver_list(n4d_sim *sim, const uint32_t *ids, uint
                 __builtin_prefetch(&syn->weight_q[j]);
             }
         }
-        n4d__cpu_deliver(sim, ids[i], step, tlo, thi, full);
+        n4d__cpu_deliver(sim, ids[i], step, cuts);
     }
 }
 

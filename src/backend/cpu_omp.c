@@ -1,9 +1,9 @@
 /* cpu-omp: OpenMP backend. Each block is a contiguous range of the internal
  * neuron order (a spatial slab of the lattice, or whole spatial partitions
  * with a partitioned layout, layout.c); its thread updates the neurons and
- * delivers every spike
- * only to the targets in its block (rows are sorted by target, so a binary
- * search finds the sub-range). No atomics, no races, and the integer sums
+ * delivers every spike only to the targets in its block (rows are sorted by
+ * target; where each block's part of a segment starts is found once, when
+ * the sim is made: n4d__cpu_cuts). No atomics, no races, and the integer sums
  * make the result independent of the thread count. Threads synchronise once
  * per batch of min_delay steps: no spike can affect another neuron sooner.
  * With one OS thread a batch runs without a parallel region (run_batch). */
@@ -37,6 +37,11 @@ typedef struct omp_state {
     size_t gcap, scap, rcap; /* entries */
     uint64_t *goff, *gpos;     /* batch + 1 */
     uint64_t *counts;          /* per rank: bytes */
+    /* with several blocks: T - 1 cuts per segment (n4d__cpu_cuts), 16- or
+     * 32-bit */
+    void *cut;
+    size_t cut_bytes;
+    bool cut16;
 } omp_state;
 
 /* The spike lists of step j of the batch: one per block, or with dist the
@@ -99,8 +104,43 @@ static void omp_fini(n4d_sim *sim)
         n4d__free(sim->ctx, N4D_MEM_BACKEND, s->gpos, ((size_t)s->batch + 1) * sizeof(uint64_t));
         n4d__free(sim->ctx, N4D_MEM_BACKEND, s->counts, (size_t)R * sizeof(uint64_t));
     }
+    n4d__free(sim->ctx, N4D_MEM_BACKEND, s->cut, s->cut_bytes);
     n4d__free(sim->ctx, N4D_MEM_BACKEND, s, sizeof *s);
     sim->backend_state = NULL;
+}
+
+/* The cuts of every segment by the inner block bounds (n4d__cpu_cuts). */
+static n4d_status make_cuts(n4d_sim *sim, omp_state *s, const char *name)
+{
+    const n4d__syn_view *syn = &sim->syn;
+    const uint64_t G = syn->seg_ptr[sim->model->n_neurons];
+    const uint32_t K = (uint32_t)s->threads - 1;
+    uint64_t longest = 0;
+    for (uint64_t g = 0; g < G; g++)
+        if (syn->seg_off[g + 1] - syn->seg_off[g] > longest)
+            longest = syn->seg_off[g + 1] - syn->seg_off[g];
+    s->cut16 = longest < 65536;
+    const size_t bytes = (G ? G : 1) * K * (s->cut16 ? sizeof(uint16_t) : sizeof(uint32_t));
+    if (!(s->cut = n4d__alloc(sim->ctx, N4D_MEM_BACKEND, bytes)))
+        return n4d__error(&sim->hdr, N4D_E_NOMEM,
+                          "%s: out of memory for the thread cuts of %llu synapse segments", name,
+                          (unsigned long long)G);
+    s->cut_bytes = bytes;
+    uint16_t *c16 = s->cut16 ? s->cut : NULL;
+    uint32_t *c32 = s->cut16 ? NULL : s->cut;
+#pragma omp parallel for schedule(static) num_threads(s->os_threads)
+    for (int64_t g = 0; g < (int64_t)G; g++) {
+        const uint64_t j0 = syn->seg_off[g], j1 = syn->seg_off[g + 1];
+        uint64_t j = j0;
+        for (uint32_t k = 0; k < K; k++) {
+            j = n4d__lower_bound(syn->target, j, j1, (uint32_t)s->bounds[k + 1]);
+            if (c16)
+                c16[(uint64_t)g * K + k] = (uint16_t)(j - j0);
+            else
+                c32[(uint64_t)g * K + k] = (uint32_t)(j - j0);
+        }
+    }
+    return N4D_OK;
 }
 
 /* cpu-omp over neurons [lo, hi) = partitions [plo, phi); dist: the "mpi"
@@ -176,7 +216,10 @@ static n4d_status init_range(n4d_sim *sim, bool dist_mode)
         s->bounds[k] = m->part_bounds[pb];
         prev = pb;
     }
-    return N4D_OK;
+    const n4d_status st = T > 1 ? make_cuts(sim, s, name) : N4D_OK;
+    if (st)
+        omp_fini(sim);
+    return st;
 }
 
 static n4d_status omp_init(n4d_sim *sim) { return init_range(sim, false); }
@@ -349,11 +392,13 @@ static void run_batch(n4d_sim *sim, omp_state *s, uint64_t step0, uint32_t b, bo
             ts[8 * k + 2] = n4d__now_ns();
         if (sim->plastic)
             n4d__plastic_flush(sim, (uint32_t)lo, (uint32_t)hi, T == 1);
+        const n4d__cpu_cuts cuts = {s->cut16 ? s->cut : NULL, s->cut16 ? NULL : s->cut,
+                                    (uint32_t)T - 1, (uint32_t)k};
         for (uint32_t j = 0; j < b; j++)
             for (int kk = 0; kk < n_lists(s); kk++) {
                 uint64_t c;
                 const uint32_t *ids = list_ids(sim, s, j, kk, &c);
-                n4d__cpu_deliver_list(sim, ids, c, step0 + j, (uint32_t)lo, (uint32_t)hi, T == 1);
+                n4d__cpu_deliver_list(sim, ids, c, step0 + j, T > 1 ? &cuts : NULL);
             }
         if (ts)
             ts[8 * k + 3] = n4d__now_ns();
