@@ -8,7 +8,8 @@
  * spilled sums wait in the ring. A Poisson input of 100 events per step at
  * the model's largest weight overflows int32 on its own: cpu-omp (which
  * adds the counts into the ring) must match cpu-ref (which sums them in
- * int64) bit for bit. When the spill list cannot grow, the run fails with
+ * int64) bit for bit. The plastic delivery spills the same way (stdp).
+ * When the spill list cannot grow, the run fails with
  * N4D_E_NOMEM and says so, and every later run does too. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +31,11 @@
 #define KICK 1.0e5f      /* external input that makes a resting lif neuron spike */
 #define TARGETS 8
 #define STEPS 12
+
+/* When set, both projections are plastic (stdp with Wmax 1e4: the
+ * sources spike once and the targets never, so no weight changes), and the
+ * spikes go through the plastic delivery. */
+static int g_plastic;
 
 /* sources lif (no refractoriness) on sites 0 .. n_src - 1, TARGETS lif_exp
  * targets with an unreachable threshold on the next sites; every source
@@ -76,6 +82,12 @@ static n4d_model *build(n4d_context *ctx, uint32_t n_src, double w)
         p.weight = n4d_dist_constant(w);
         p.delay = n4d_dist_constant(DELAY_MS);
         p.syn_type = ch ? N4D_SYN_INHIBITORY : N4D_SYN_EXCITATORY;
+        static const n4d_param_value stdp[] = {{"Wmax", 1.0e4}};
+        if (g_plastic) {
+            p.synapse_model = "stdp";
+            p.synapse_params = stdp;
+            p.n_synapse_params = 1;
+        }
         ASSERT_OK(n4d_model_add_projection(m, &p, NULL), m);
     }
     ASSERT_OK(n4d_model_build(m), m);
@@ -140,6 +152,32 @@ static void test_spill_exact(void **state)
     assert_same(got, want, "cpu-omp 1 thread, 64 sources");
     run_model("cpu-omp", 2, 64, 1000.0, got);
     assert_same(got, want, "cpu-omp 2 threads, 64 sources");
+}
+
+/* The same through the plastic delivery (stdp, Wmax = the weight, so that
+ * the fixed-point scale is the static model's): 64 sources of the largest
+ * weight must leave what the static model leaves. */
+static void test_spill_plastic(void **state)
+{
+    (void)state;
+    float want[2 * TARGETS], got[2 * TARGETS];
+    run_model("cpu-ref", 1, 64, 1.0e4, want);
+    assert_true(want[0] > 1000.0f);
+    g_plastic = 1;
+    run_model("cpu-ref", 1, 64, 1.0e4, got);
+    assert_same(got, want, "plastic, cpu-ref, 64 sources");
+    run_model("cpu-omp", 1, 64, 1.0e4, got);
+    assert_same(got, want, "plastic, cpu-omp 1 thread, 64 sources");
+    run_model("cpu-omp", 2, 64, 1.0e4, got);
+    assert_same(got, want, "plastic, cpu-omp 2 threads, 64 sources");
+}
+
+/* (also after a failure: the other tests build static models) */
+static int static_again(void **state)
+{
+    (void)state;
+    g_plastic = 0;
+    return 0;
 }
 
 /* A checkpoint taken while the spilled sums are in flight resumes them. */
@@ -282,6 +320,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spill_exact),
+        cmocka_unit_test_teardown(test_spill_plastic, static_again),
         cmocka_unit_test(test_spill_checkpoint),
         cmocka_unit_test(test_poisson_spill),
         cmocka_unit_test(test_spill_out_of_memory),
