@@ -242,9 +242,10 @@ n4d_status n4d__plastic_create(n4d_sim *sim)
     pl->inv_tau_minus = n4d__calloc(ctx, N4D_MEM_OTHER, P, sizeof(double));
     pl->nearest_plus = n4d__calloc(ctx, N4D_MEM_OTHER, P, 1);
     pl->nearest_minus = n4d__calloc(ctx, N4D_MEM_OTHER, P, 1);
+    pl->trace_tab = n4d__calloc(ctx, N4D_MEM_OTHER, 2 * P, sizeof *pl->trace_tab);
     if (!pl->cls || !pl->seg_base || !pl->ring || !pl->head || !pl->len || !pl->cap ||
         !pl->flushed || !pl->recent || !pl->pop_of || !pl->pop_tracked || !pl->inv_tau_plus ||
-        !pl->inv_tau_minus || !pl->nearest_plus || !pl->nearest_minus)
+        !pl->inv_tau_minus || !pl->nearest_plus || !pl->nearest_minus || !pl->trace_tab)
         return n4d__error(&sim->hdr, N4D_E_NOMEM, "plasticity: out of memory");
     for (uint64_t i = 0; i < sim->n; i++) {
         pl->flushed[i] = -1;
@@ -320,6 +321,12 @@ n4d_status n4d__plastic_create(n4d_sim *sim)
         for (int64_t h = 0; h < pl->window; h++) {
             c->decay_plus[h] = exp(-(double)h * c->k.stdp.inv_tau_plus);
             c->decay_minus[h] = exp(-(double)h * c->k.stdp.inv_tau_minus);
+        }
+        /* the same numbers serve the traces of its populations (set_trace:
+         * one tau per population and sign) */
+        if (c->def->source >= 0 && c->def->target >= 0) {
+            pl->trace_tab[2 * (size_t)c->def->source] = c->decay_plus;
+            pl->trace_tab[2 * (size_t)c->def->target + 1] = c->decay_minus;
         }
     }
     if (pl->has_da) {
@@ -448,6 +455,7 @@ void n4d__plastic_destroy(n4d_sim *sim)
     n4d__free(ctx, N4D_MEM_OTHER, pl->inv_tau_minus, P * sizeof(double));
     n4d__free(ctx, N4D_MEM_OTHER, pl->nearest_plus, P);
     n4d__free(ctx, N4D_MEM_OTHER, pl->nearest_minus, P);
+    n4d__free(ctx, N4D_MEM_OTHER, pl->trace_tab, 2 * P * sizeof *pl->trace_tab);
     n4d__free(ctx, N4D_MEM_BUFFERS, pl->flush_ids, pl->cap_flush * sizeof(uint32_t));
     n4d__free(ctx, N4D_MEM_BUFFERS, pl->da_step, pl->da_cap * sizeof(int64_t));
     n4d__free(ctx, N4D_MEM_BUFFERS, pl->da_val, pl->da_cap * sizeof(double));
@@ -541,6 +549,18 @@ static n4d_status da_select(n4d_sim *sim, n4d__plastic *pl, int64_t T)
     return N4D_OK;
 }
 
+/* n4d__trace_next of population p's K+ (minus = 0) or K- (1), its exp
+ * read from the population's table where it has one (the same doubles) */
+static inline float trace_next(const n4d__plastic *pl, float prev, int64_t h, int32_t p, int minus)
+{
+    const double inv_tau = minus ? pl->inv_tau_minus[p] : pl->inv_tau_plus[p];
+    const int nearest = minus ? pl->nearest_minus[p] : pl->nearest_plus[p];
+    const double *tab = pl->trace_tab[2 * (size_t)p + (size_t)minus];
+    if (!tab || h >= pl->window || nearest || inv_tau == 0.0)
+        return n4d__trace_next(prev, h, pl->window, inv_tau, nearest);
+    return (float)((double)prev * tab[h] + 1.0);
+}
+
 n4d_status n4d__plastic_append(n4d_sim *sim, uint64_t step, const uint32_t *ids, uint64_t count)
 {
     n4d__plastic *pl = sim->plastic;
@@ -551,7 +571,18 @@ n4d_status n4d__plastic_append(n4d_sim *sim, uint64_t step, const uint32_t *ids,
             return st;
         pl->da_next += pl->da_period;
     }
+    enum { AHEAD = 8 }; /* the spikers' histories are scattered: fetched ahead */
     for (uint64_t q = 0; q < count; q++) {
+        if (q + AHEAD < count) {
+            const uint32_t a = ids[q + AHEAD];
+            __builtin_prefetch(&pl->ring[a]);
+            __builtin_prefetch(&pl->recent[a], 1);
+        }
+        if (q + AHEAD / 2 < count) {
+            const uint32_t a = ids[q + AHEAD / 2];
+            if (pl->len[a])
+                __builtin_prefetch(hist_at(pl, a, pl->len[a] - 1), 1);
+        }
         const uint32_t i = ids[q];
         const int32_t p = pl->pop_of[i];
         if (!pl->pop_tracked[p])
@@ -572,10 +603,8 @@ n4d_status n4d__plastic_append(n4d_sim *sim, uint64_t step, const uint32_t *ids,
         if (pl->len[i]) { /* the traces: plastic_dev.h, as on the device */
             const n4d__spk *prev = hist_at(pl, i, pl->len[i] - 1);
             const int64_t h = s - prev->step;
-            e.kplus = n4d__trace_next(prev->kplus, h, pl->window, pl->inv_tau_plus[p],
-                                      pl->nearest_plus[p]);
-            e.kminus = n4d__trace_next(prev->kminus, h, pl->window, pl->inv_tau_minus[p],
-                                       pl->nearest_minus[p]);
+            e.kplus = trace_next(pl, prev->kplus, h, p, 0);
+            e.kminus = trace_next(pl, prev->kminus, h, p, 1);
         }
         pl->ring[i][(pl->head[i] + pl->len[i]) & (pl->cap[i] - 1)] = e;
         pl->len[i]++;

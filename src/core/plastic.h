@@ -60,6 +60,10 @@ typedef struct n4d__plastic {
     int32_t *pop_of;      /* per neuron (internal index) */
     uint8_t *pop_tracked; /* per population */
     double *inv_tau_plus, *inv_tau_minus; /* per population (0: no trace) */
+    /* per population, [2p] K+ and [2p + 1] K-: an stdp class's table of
+     * exp(-h / tau) for h < window with the population's tau (NULL: none;
+     * the traces then call exp) */
+    const double **trace_tab;
     uint8_t *nearest_plus, *nearest_minus;
     int64_t *flushed; /* per neuron: the spike whose facilitation window is done (-1) */
     int64_t window;   /* stdp: pairs further apart than this many steps are ignored */
