@@ -159,8 +159,8 @@ __global__ void __launch_bounds__(UPDATE_BS) k_update(Dev d)
                 const uint32_t n = n4d__poisson_block_count(&pin[k], d.seed, uid, blk);
                 n4d__r4 rp;
                 for (uint32_t e = 0; e < n; e++) {
-                    const uint64_t te = n4d__poisson_event_step(&pin[k], d.seed, uid, blk, e, &rp);
-                    if (te < pin[k].step_start || te >= pin[k].step_stop)
+                    uint64_t te;
+                    if (!n4d__poisson_event_at(&pin[k], d.seed, uid, blk, e, &rp, &te))
                         continue;
                     if (te == t)
                         *(w >= 0 ? &ae : &ai) += w;

@@ -394,8 +394,8 @@ static void mock_update(mock_sim *s)
                     const uint32_t n = n4d__poisson_block_count(in, s->d.seed, uid, blk);
                     n4d__r4 rp;
                     for (uint32_t e = 0; e < n; e++) {
-                        const uint64_t te = n4d__poisson_event_step(in, s->d.seed, uid, blk, e, &rp);
-                        if (te < in->step_start || te >= in->step_stop)
+                        uint64_t te;
+                        if (!n4d__poisson_event_at(in, s->d.seed, uid, blk, e, &rp, &te))
                             continue;
                         if (te == t)
                             *(w >= 0 ? &ae : &ai) += w;

@@ -5,7 +5,8 @@
  * mutation. Each: a checkpoint on cpu-omp with 3 threads, resumed on
  * cpu-ref and on cpu-omp with 2 threads, continued, must equal one
  * uninterrupted run bit for bit (spikes, checksum, weights, levels,
- * scales, lineage). */
+ * scales, lineage). A checkpoint of 0.2 of a model whose sparse Poisson
+ * blocks go into the delay ring is refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -509,6 +510,68 @@ static void test_resume_lifecycle(void **state)
     n4d_context_destroy(ctx);
 }
 
+/* ---- sparse Poisson blocks held by the ring ----------------------------------------------- */
+
+/* A checkpoint of 0.2 (no ring_holds_poisson_blocks attribute) lacks the
+ * rest of the current block of sparse inputs whose blocks fit the ring:
+ * refused, naming the input, for such a model ("ring": 0.05 events per
+ * step, blocks of 256 steps, 300 ring slots); accepted for a model whose
+ * sparse input is cached (HOMEO_CONFIG: one ring slot). */
+static const char RING_BLOCKS_CONFIG[] =
+    "{\"dt\": 0.1, \"seed\": 3, \"lattice_shape\": [200, 2, 1, 1],\n"
+    " \"areas\": [\n"
+    "  {\"name\": \"a0\", \"coord_ranges\": {\"x\": [0, 199], \"y\": [0, 0], \"z\": [0, 0], \"w\": [0, 0]}},\n"
+    "  {\"name\": \"a1\", \"coord_ranges\": {\"x\": [0, 49], \"y\": [1, 1], \"z\": [0, 0], \"w\": [0, 0]}}],\n"
+    " \"populations\": [\n"
+    "  {\"name\": \"ring\", \"area\": \"a0\", \"model\": \"parrot\"},\n"
+    "  {\"name\": \"post\", \"area\": \"a1\", \"model\": \"lif_exp\"}],\n"
+    " \"projections\": [\n"
+    "  {\"source\": \"ring\", \"target\": \"post\", \"rule\": \"fixed_probability\", \"p\": 0.1,\n"
+    "   \"weight\": 3.0, \"delay\": 30.0}],\n"
+    " \"inputs\": [{\"type\": \"poisson\", \"target\": \"ring\", \"rate\": 100, \"n_sources\": 5,\n"
+    "   \"sampling\": \"sparse\"}]}\n";
+
+/* Checkpoints `json` after 300 steps without the attribute and resumes it. */
+static n4d_status resume_legacy(n4d_context *ctx, const char *json, n4d_sim **out,
+                                n4d_model **out_m)
+{
+    n4d_model *m = NULL;
+    ASSERT_OK(n4d_model_from_json_string(ctx, json, strlen(json), "legacy", &m), ctx);
+    ASSERT_OK(n4d_model_build(m), m);
+    n4d_sim *s = sim_on(m, "cpu-omp", 2);
+    ASSERT_OK(n4d_sim_run(s, 300), s);
+    const char *ck = tmp_path("legacy_ring.h5");
+    ASSERT_OK(n4d_sim_checkpoint(s, ck, NULL), s);
+    n4d_sim_destroy(s);
+    n4d_model_destroy(m);
+    hid_t f = H5Fopen(ck, H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t g = H5Gopen2(f, "/n4d/state", H5P_DEFAULT);
+    assert_true(g >= 0);
+    assert_true(H5Adelete(g, "ring_holds_poisson_blocks") >= 0);
+    H5Gclose(g);
+    H5Fclose(f);
+    return n4d_sim_resume(ctx, ck, NULL, out_m, out);
+}
+
+static void test_resume_legacy_ring(void **state)
+{
+    (void)state;
+    n4d_context *ctx = new_ctx();
+    n4d_sim *s = NULL;
+    n4d_model *m = NULL;
+    assert_int_equal(resume_legacy(ctx, RING_BLOCKS_CONFIG, &s, &m), N4D_E_FORMAT);
+    assert_null(s);
+    CHECK(strstr(n4d_last_error(ctx), "sparse Poisson input 0 (population \"ring\")") != NULL,
+          "message: %s", n4d_last_error(ctx));
+    ASSERT_OK(resume_legacy(ctx, HOMEO_CONFIG, &s, &m), ctx); /* cached blocks: not in the ring */
+    ASSERT_OK(n4d_sim_run(s, 10), s);
+    n4d_sim_destroy(s);
+    n4d_model_destroy(m);
+    assert_int_equal(mem_current(ctx), 0);
+    n4d_context_destroy(ctx);
+}
+
 int main(void)
 {
     if (!n4d_has_feature(N4D_FEATURE_HDF5)) {
@@ -519,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_resume_modulators),
         cmocka_unit_test(test_resume_homeostasis),
         cmocka_unit_test(test_resume_lifecycle),
+        cmocka_unit_test(test_resume_legacy_ring),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

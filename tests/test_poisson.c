@@ -535,10 +535,15 @@ static void test_ring_blocks(void **state)
         n4d_model_destroy(m);
         n4d_context_destroy(ctx);
     }
-    /* cached blocks (a 1 ms delay: 10 ring slots) give the same parrot spikes */
+    /* cached blocks (a 1 ms delay: 10 ring slots) give the same parrot
+     * spikes, and so do blocks exactly as long as the ring (25.6 ms: 256
+     * slots, the block's last step in the slot just taken) */
     train cached = run_cfg(ring_config("1.0"), "cpu-omp", 2, 0, whole, RSTEPS);
     same_spikes_below("cached blocks", &ref, &cached, 1200);
     train_free(&cached);
+    train full = run_cfg(ring_config("25.6"), "cpu-omp", 3, 0, odd, RSTEPS);
+    same_spikes_below("blocks as long as the ring", &ref, &full, 1200);
+    train_free(&full);
     train_free(&ref);
 }
 

@@ -261,9 +261,10 @@ typedef enum n4d_input_kind {
  * Poisson processes of the same rate (different streams of numbers). */
 typedef enum n4d_poisson_sampling {
     N4D_POISSON_PER_STEP = 0, /**< one draw per neuron and step (the default) */
-    N4D_POISSON_SPARSE = 1    /**< one draw per neuron and block of steps, then each
-                                   event's step: the cost follows the events, not the
-                                   steps (for low rates per step; CPU backends) */
+    N4D_POISSON_SPARSE = 1    /**< one draw per neuron and block of steps, then one per
+                                   16 events for their steps: the cost follows the
+                                   events, not the steps (docs/config.md; blocks longer
+                                   than the longest delay: CPU backends only) */
 } n4d_poisson_sampling;
 
 /** An input to add (n4d_model_add_input; n4d_input_desc_init fills the

@@ -44,7 +44,9 @@ typedef enum n4d_backend_cap {
     N4D_BACKEND_DEVICE_INDEX = 1 << 5, /**< accepts "NAME:N" for device N */
     N4D_BACKEND_BUILD = 1 << 6,        /**< can generate synapses (n4d_model_set_build_backend) */
     N4D_BACKEND_REFERENCE = 1 << 7,    /**< the scalar ground truth the others are compared with */
-    N4D_BACKEND_SPARSE_POISSON = 1 << 8 /**< samples Poisson inputs sparsely (N4D_POISSON_SPARSE) */
+    N4D_BACKEND_SPARSE_POISSON = 1 << 8 /**< samples sparse Poisson inputs (N4D_POISSON_SPARSE)
+                                             whose blocks are longer than the longest delay
+                                             too (every backend samples the others) */
 } n4d_backend_cap;
 
 /** Number of registered backends ("auto" is not one: it chooses among them). */

@@ -87,8 +87,10 @@ static inline void n4d__cpu_poisson_block(n4d_sim *sim, size_t k, uint64_t step,
 }
 
 /* Adds the Poisson events of population p's inputs active at `step` to
- * neurons [a, b) in the step's ring slot (exact integer sums: the same
- * totals as adding them inside the update). */
+ * neurons [a, b) in the step's ring slot, and at the first step of a sparse
+ * input's block (block_ring) the whole block's events to the slots of their
+ * steps (exact integer sums: the same totals as adding them inside the
+ * update). */
 static inline void n4d__cpu_poisson_add(n4d_sim *sim, const n4d__pop_rt *p, uint64_t step,
                                         uint64_t a, uint64_t b)
 {
@@ -249,28 +251,37 @@ static inline uint64_t n4d__cpu_update_range(n4d_sim *sim, uint64_t step, uint64
     return ns;
 }
 
-/* Where the blocks of a thread split (cpu-omp with several threads): the
- * T - 1 inner block bounds cut every segment (rows are sorted by target)
- * at offsets from its start, found once when the sim is made, so that a
- * thread takes its block's part of a segment without a search per spike.
- * 16-bit offsets where every segment is shorter than 2^16, else 32-bit. */
+/* The part of every synapse segment that a thread's block [tlo, thi) of
+ * targets takes (cpu-omp with several threads; rows are sorted by target).
+ * Where the table is small enough (cpu_omp.c make_cuts), the T - 1 inner
+ * block bounds cut every segment at offsets found once when the sim is
+ * made: 16-bit where every segment is shorter than 2^16, else 32-bit; block
+ * k takes [cut k - 1, cut k). Without a table, a binary search where the
+ * block's bounds cut the segment. */
 typedef struct n4d__cpu_cuts {
     const uint16_t *c16;
     const uint32_t *c32;
-    uint32_t inner; /* T - 1 per segment */
-    uint32_t block; /* the thread's block k: segment part [cut k - 1, cut k) */
+    uint32_t inner;    /* T - 1 per segment */
+    uint32_t block;    /* the thread's block k */
+    uint32_t tlo, thi; /* its targets */
 } n4d__cpu_cuts;
 
 /* Synapses [*j0, *j1) of segment g: the part of block cuts->block. */
-static inline void n4d__cpu_cut(const n4d__cpu_cuts *cuts, uint64_t g, uint64_t *j0, uint64_t *j1)
+static inline void n4d__cpu_cut(const n4d__cpu_cuts *cuts, const uint32_t *target, uint64_t g,
+                                uint64_t *j0, uint64_t *j1)
 {
     const uint64_t base = *j0, at = g * cuts->inner, k = cuts->block;
     if (cuts->c16) {
         *j0 = base + (k ? cuts->c16[at + k - 1] : 0);
         *j1 = k < cuts->inner ? base + cuts->c16[at + k] : *j1;
-    } else {
+    } else if (cuts->c32) {
         *j0 = base + (k ? cuts->c32[at + k - 1] : 0);
         *j1 = k < cuts->inner ? base + cuts->c32[at + k] : *j1;
+    } else {
+        if (*j0 < *j1 && target[*j0] < cuts->tlo)
+            *j0 = n4d__lower_bound(target, *j0, *j1, cuts->tlo);
+        if (*j0 < *j1 && target[*j1 - 1] >= cuts->thi)
+            *j1 = n4d__lower_bound(target, *j0, *j1, cuts->thi);
     }
 }
 
@@ -293,7 +304,7 @@ static inline void n4d__cpu_deliver(n4d_sim *sim, uint32_t src, uint64_t step,
         int32_t *acc = n4d__ring_row(sim, slot, N4D__SEG_CH(key));
         uint64_t j0 = syn->seg_off[g], j1 = syn->seg_off[g + 1];
         if (cuts) /* this thread's targets */
-            n4d__cpu_cut(cuts, g, &j0, &j1);
+            n4d__cpu_cut(cuts, syn->target, g, &j0, &j1);
         /* the sender dies before the spike arrives (lifecycle.h) */
         const bool lost = n4d__life_drops(sim, src, step, N4D__SEG_DELAY(key));
         if (N4D__SEG_CLASS(key)) { /* a plastic class: its rule, its weights */
@@ -330,16 +341,17 @@ static inline void n4d__cpu_deliver_list(n4d_sim *sim, const uint32_t *ids, uint
             const uint64_t g = syn->seg_ptr[ids[i + AHEAD_SEG]];
             __builtin_prefetch(&syn->seg_off[g]);
             __builtin_prefetch(&syn->seg_key[g]);
-            if (cuts)
-                __builtin_prefetch(cuts->c16 ? (const void *)&cuts->c16[g * cuts->inner]
-                                             : (const void *)&cuts->c32[g * cuts->inner]);
+            if (cuts && cuts->c16)
+                __builtin_prefetch(&cuts->c16[g * cuts->inner]);
+            else if (cuts && cuts->c32)
+                __builtin_prefetch(&cuts->c32[g * cuts->inner]);
         }
         if (i + AHEAD_ROW < c) {
             const uint32_t src = ids[i + AHEAD_ROW];
             const uint64_t g0 = syn->seg_ptr[src], g1 = syn->seg_ptr[src + 1];
             uint64_t j0 = syn->seg_off[g0], j1 = syn->seg_off[g1];
-            if (cuts && g1 == g0 + 1) /* one segment: only the block's part */
-                n4d__cpu_cut(cuts, g0, &j0, &j1);
+            if (cuts && (cuts->c16 || cuts->c32) && g1 == g0 + 1) /* only the block's part */
+                n4d__cpu_cut(cuts, syn->target, g0, &j0, &j1);
             /* the row, up to 16 lines of each array (longer rows: the
              * hardware prefetcher follows on) */
             for (uint64_t j = j0; j < j1 && j < j0 + 256; j += 16) {

@@ -37,8 +37,8 @@ typedef struct omp_state {
     size_t gcap, scap, rcap; /* entries */
     uint64_t *goff, *gpos;     /* batch + 1 */
     uint64_t *counts;          /* per rank: bytes */
-    /* with several blocks: T - 1 cuts per segment (n4d__cpu_cuts), 16- or
-     * 32-bit */
+    /* with several blocks and where small enough: T - 1 cuts per segment
+     * (n4d__cpu_cuts), 16- or 32-bit; NULL: searched */
     void *cut;
     size_t cut_bytes;
     bool cut16;
@@ -109,11 +109,14 @@ static void omp_fini(n4d_sim *sim)
     sim->backend_state = NULL;
 }
 
-/* The cuts of every segment by the inner block bounds (n4d__cpu_cuts). */
+/* The cut table of every segment by the inner block bounds (n4d__cpu_cuts),
+ * where it takes at most half a byte per synapse (a sixteenth of the
+ * synapses' own storage): models with many short segments (per-synapse
+ * delays) or many threads search instead. */
 static n4d_status make_cuts(n4d_sim *sim, omp_state *s, const char *name)
 {
     const n4d__syn_view *syn = &sim->syn;
-    const uint64_t G = syn->seg_ptr[sim->model->n_neurons];
+    const uint64_t G = syn->seg_ptr[sim->model->n_neurons], S = syn->seg_off[G];
     const uint32_t K = (uint32_t)s->threads - 1;
     uint64_t longest = 0;
     for (uint64_t g = 0; g < G; g++)
@@ -121,6 +124,8 @@ static n4d_status make_cuts(n4d_sim *sim, omp_state *s, const char *name)
             longest = syn->seg_off[g + 1] - syn->seg_off[g];
     s->cut16 = longest < 65536;
     const size_t bytes = (G ? G : 1) * K * (s->cut16 ? sizeof(uint16_t) : sizeof(uint32_t));
+    if (bytes > S / 2)
+        return N4D_OK;
     if (!(s->cut = n4d__alloc(sim->ctx, N4D_MEM_BACKEND, bytes)))
         return n4d__error(&sim->hdr, N4D_E_NOMEM,
                           "%s: out of memory for the thread cuts of %llu synapse segments", name,
@@ -393,7 +398,7 @@ static void run_batch(n4d_sim *sim, omp_state *s, uint64_t step0, uint32_t b, bo
         if (sim->plastic)
             n4d__plastic_flush(sim, (uint32_t)lo, (uint32_t)hi, T == 1);
         const n4d__cpu_cuts cuts = {s->cut16 ? s->cut : NULL, s->cut16 ? NULL : s->cut,
-                                    (uint32_t)T - 1, (uint32_t)k};
+                                    (uint32_t)T - 1, (uint32_t)k, (uint32_t)lo, (uint32_t)hi};
         for (uint32_t j = 0; j < b; j++)
             for (int kk = 0; kk < n_lists(s); kk++) {
                 uint64_t c;

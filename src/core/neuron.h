@@ -189,11 +189,11 @@ N4D_HD int n4d__poisson_block_starts(const n4d__poisson_rt *in, uint64_t step)
     return (step & (W - 1)) == 0 && step < in->step_stop && step + W > in->step_start;
 }
 
-/* The step of event e of neuron `id` in block blk, the events taken in
- * order from 0: r holds the draw of e's group, drawn here at its first
- * event. */
-N4D_HD uint64_t n4d__poisson_event_step(const n4d__poisson_rt *in, uint64_t seed, uint32_t id,
-                                        uint64_t blk, uint32_t e, n4d__r4 *r)
+/* The step *t of event e of neuron `id` in block blk, the events taken in
+ * order from 0 (r holds the draw of e's group, drawn here at its first
+ * event), and whether it lies in the input's window. */
+N4D_HD int n4d__poisson_event_at(const n4d__poisson_rt *in, uint64_t seed, uint32_t id,
+                                 uint64_t blk, uint32_t e, n4d__r4 *r, uint64_t *t)
 {
     uint32_t off = 0;
     if (in->block_log2) {
@@ -201,7 +201,8 @@ N4D_HD uint64_t n4d__poisson_event_step(const n4d__poisson_rt *in, uint64_t seed
             *r = n4d__poisson_place_draw(in, seed, id, blk, n4d__poisson_place_group(in, e));
         off = n4d__poisson_place(in, r, e);
     }
-    return (blk << in->block_log2) + off;
+    *t = (blk << in->block_log2) + off;
+    return *t >= in->step_start && *t < in->step_stop;
 }
 
 #endif

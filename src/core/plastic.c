@@ -249,11 +249,9 @@ n4d_status n4d__plastic_create(n4d_sim *sim)
         return n4d__error(&sim->hdr, N4D_E_NOMEM, "plasticity: out of memory");
     for (uint64_t i = 0; i < sim->n; i++) {
         pl->flushed[i] = -1;
-        {
-            for (int q = 0; q < N4D__RECENT; q++)
-                pl->recent[i].step[q] = N4D__NO_SPIKE;
-            pl->recent[i].kplus = pl->recent[i].kminus = 0.0f;
-        }
+        for (int q = 0; q < N4D__RECENT; q++)
+            pl->recent[i].step[q] = N4D__NO_SPIKE;
+        pl->recent[i].kplus = pl->recent[i].kminus = 0.0f;
     }
     for (size_t r = 0; r < m->n_runs; r++)
         for (uint64_t i = m->runs[r].first; i < m->runs[r].first + m->runs[r].n; i++)

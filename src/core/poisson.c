@@ -74,8 +74,8 @@ static n4d_status fill(n4d_sim *sim, size_t k, uint64_t s0, uint64_t s1)
                     const uint32_t n = n4d__poisson_block_count(in, sim->seed, uid, blk);
                     n4d__r4 rp;
                     for (uint32_t e = 0; e < n; e++) {
-                        const uint64_t t = n4d__poisson_event_step(in, sim->seed, uid, blk, e, &rp);
-                        if (t < in->step_start || t >= in->step_stop)
+                        uint64_t t;
+                        if (!n4d__poisson_event_at(in, sim->seed, uid, blk, e, &rp, &t))
                             continue;
                         if (pass == 0)
                             pc->ptr[t - c0 + 1]++;
@@ -138,6 +138,8 @@ n4d_status n4d__poisson_tables(n4d_sim *sim)
     for (size_t i = 0; i < sim->n_poisson; i++) {
         const n4d__poisson_rt *in = &sim->poisson[i];
         n4d__poisson_cdf *t = &sim->pcdf[i];
+        if (in->sparse && (!in->block_ring || in->block_parts != 1))
+            continue; /* read only by cpu-omp's ring blocks of one part */
         /* n4d__poisson_inv's loop, its sums kept: at count k it returns k
          * when u <= cdf_k; p == 0 or k == 10000 end it at k (no entry).
          * The capacity (a power of two, at least 8) keeps 8 entries of

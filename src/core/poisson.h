@@ -94,8 +94,8 @@ static inline void n4d__poisson_ring_events(n4d_sim *sim, const n4d__poisson_rt 
     const int neg = in->weight_q < 0;
     n4d__r4 r;
     for (uint32_t e = 0; e < n; e++) {
-        const uint64_t t = n4d__poisson_event_step(in, sim->seed, uid, blk, e, &r);
-        if (t < in->step_start || t >= in->step_stop)
+        uint64_t t;
+        if (!n4d__poisson_event_at(in, sim->seed, uid, blk, e, &r, &t))
             continue;
         uint32_t slot = s0 + (uint32_t)(t - t0); /* t - t0 < 2^block_log2 <= R */
         slot -= slot >= R ? R : 0;

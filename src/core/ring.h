@@ -16,9 +16,13 @@
  * lists stay empty and cost one predicted branch per event.
  *
  * Threads: the owner of a neuron (the thread that updates it and receives
- * its deliveries) is the only writer of its ring entries; the spill lists
- * are shared, behind one spin lock (rare), with per-list counts the update
- * reads without the lock. */
+ * its deliveries) is the only writer of its ring entries, including the
+ * later slots a sparse Poisson block fills during the update; the spill
+ * lists are shared, behind one spin lock (rare), with per-list counts the
+ * update reads without the lock. A count can thus include another thread's
+ * neuron of the same 4096-neuron block, added while this thread reads it:
+ * that only sends this thread's range down the exact path (the same bits)
+ * or wakes a quiet block for nothing. */
 #ifndef N4D_RING_H
 #define N4D_RING_H
 
@@ -79,7 +83,8 @@ static inline void n4d__ring_add(n4d_sim *sim, int32_t *acc, uint32_t t, int64_t
 /* Whether neurons [a, b) (a < b) may have spilled values in `slot` (read
  * without the lock: the deliveries into a slot end at a barrier before its
  * update starts, and during the update a thread adds inputs only to its
- * own neurons, before it asks). */
+ * own neurons, before it asks; another thread's neuron in the same block
+ * may make it true, which costs the exact path, not a wrong sum). */
 static inline bool n4d__ring_slot_spilled(const n4d_sim *sim, uint32_t slot, uint64_t a, uint64_t b)
 {
     const n4d__ring_spill *s = sim->spill;

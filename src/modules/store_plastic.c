@@ -552,8 +552,8 @@ static n4d_status read_recent(n4d__h5 *h, hid_t g, n4d_sim *sim)
         }
         if (!ok) {
             st = n4d__h5_fail(h, N4D_E_FORMAT, name, false,
-                              "row %llu (%lld, %lld, %lld) does not agree with the neuron's "
-                              "spike history",
+                              "row %llu (newest steps %lld, %lld, %lld, ...) does not agree "
+                              "with the neuron's spike history",
                               (unsigned long long)u, (long long)r[0], (long long)r[1],
                               (long long)r[2]);
             break;

@@ -12,6 +12,10 @@
 #include <math.h>
 #include <string.h>
 
+/* Attribute of the state group (1) in checkpoints whose delay ring holds
+ * the rest of the current block of sparse Poisson inputs (0.3 on). */
+#define RING_HOLDS_BLOCKS "ring_holds_poisson_blocks"
+
 #define STATE "/n4d/state"
 
 /* The auxiliary state arrays in use, "x1" .. "xNX" (sim->x[0 ..]). */
@@ -46,6 +50,7 @@ static n4d_status write_state(n4d__h5 *h, hid_t file, n4d_sim *sim, const n4d_sa
     }
     const uint64_t rec_count = sim->rec_count;
     const int32_t record = sim->record, threads = sim->threads;
+    const uint32_t one = 1;
     if ((st = n4d__h5_attr_write(h, g, STATE, "step", N4D__T_U64, 1, &sim->step)) ||
         (st = n4d__h5_attr_write(h, g, STATE, "checksum", N4D__T_U64, 1, &sim->checksum)) ||
         (st = n4d__h5_attr_write(h, g, STATE, "total_spikes", N4D__T_U64, 1, &sim->total_spikes)) ||
@@ -55,6 +60,7 @@ static n4d_status write_state(n4d__h5 *h, hid_t file, n4d_sim *sim, const n4d_sa
         (st = n4d__h5_attr_write(h, g, STATE, "history_steps", N4D__T_U32, 1, &sim->hist_steps)) ||
         (st = n4d__h5_attr_write(h, g, STATE, "record_spikes", N4D__T_I32, 1, &record)) ||
         (st = n4d__h5_attr_write(h, g, STATE, "ring_slots", N4D__T_U32, 1, &sim->ring_slots)) ||
+        (st = n4d__h5_attr_write(h, g, STATE, RING_HOLDS_BLOCKS, N4D__T_U32, 1, &one)) ||
         (st = n4d__h5_attr_write_str(h, g, STATE, "backend", n4d_sim_backend(sim))) ||
         (st = n4d__store_write_by_user(h, g, "v", N4D__T_F32, m, sim->v, sizeof(float), &L, scratch)) ||
         (st = write_x_arrays(h, g, sim, &L, scratch)) ||
@@ -232,7 +238,17 @@ static n4d_status read_state(n4d__h5 *h, hid_t g, n4d_sim *sim, void *scratch)
     sim->iext_dirty = true; /* the restored external input is read by the next step */
     if ((st = check_neuron_state(h, sim)))
         return st;
-    /* ring */
+    /* ring: since 0.3 it holds the rest of the current block of the sparse
+     * Poisson inputs whose blocks fit it; an older file lacks those events */
+    for (size_t k = 0; k < sim->n_poisson; k++)
+        if (sim->poisson[k].sparse && sim->poisson[k].block_ring &&
+            H5Aexists(g, RING_HOLDS_BLOCKS) <= 0)
+            return n4d__h5_fail(h, N4D_E_FORMAT, STATE, false,
+                                "written before n4d 0.3, whose delay ring does not hold the "
+                                "current block of sparse Poisson input %u (population \"%s\"); "
+                                "resume it with the version that wrote it, or start the run "
+                                "again",
+                                sim->poisson[k].purpose >> 8, m->pops[sim->poisson[k].pop].name);
     {
         const uint64_t rows = (uint64_t)sim->ring_slots * 2;
         hid_t d = open_state_dset(h, g, "ring", N4D__T_I64, rows, N ? N : 1, &st);
