@@ -156,10 +156,10 @@ static void outcome_same(const outcome *a, const outcome *b, const char *what)
 
 static void *read_all(hid_t f, const char *path, hid_t type, size_t elem, hsize_t dims[2]);
 
-/* Makes checkpoint `path` look as versions before 0.3.0 wrote it: the
- * newest 3 spike steps per neuron in recent_steps, not 7 (chunked, so that
- * it needs no n4d checksum). */
-static void legacy_recent(const char *path)
+/* Keeps the first `cols` (< 7) columns of recent_steps in checkpoint
+ * `path` (chunked, so that it needs no n4d checksum): 3 is what versions
+ * before 0.3.0 wrote. */
+static void cut_recent(const char *path, hsize_t cols)
 {
     static const char name[] = "/n4d/state/plastic/recent_steps";
     hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
@@ -168,10 +168,10 @@ static void legacy_recent(const char *path)
     int64_t *r = read_all(f, name, H5T_NATIVE_INT64, sizeof(int64_t), dims);
     assert_true(dims[1] == 7);
     for (hsize_t u = 0; u < dims[0]; u++)
-        memmove(r + u * 3, r + u * 7, 3 * sizeof *r);
+        memmove(r + u * cols, r + u * 7, cols * sizeof *r);
     assert_true(H5Ldelete(f, name, H5P_DEFAULT) >= 0);
-    const hsize_t d3[2] = {dims[0], 3}, chunk[2] = {dims[0] ? dims[0] : 1, 3};
-    hid_t sp = H5Screate_simple(2, d3, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    const hsize_t dc[2] = {dims[0], cols}, chunk[2] = {dims[0] ? dims[0] : 1, cols};
+    hid_t sp = H5Screate_simple(2, dc, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
     assert_true(H5Pset_chunk(dcpl, 2, chunk) >= 0);
     hid_t d = H5Dcreate2(f, name, H5T_STD_I64LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     assert_true(d >= 0);
@@ -185,7 +185,7 @@ static void legacy_recent(const char *path)
 
 /* S1 steps, a checkpoint, S2 more steps on each resume backend: the same
  * as S1 + S2 steps at once. `legacy`: the checkpoint made to look as
- * versions before 0.3.0 wrote it (legacy_recent). */
+ * versions before 0.3.0 wrote it (cut_recent to 3 columns). */
 static void resume_cases(n4d_context *ctx, n4d_model *m, uint64_t S1, uint64_t S2,
                          const char *label, bool legacy)
 {
@@ -202,7 +202,7 @@ static void resume_cases(n4d_context *ctx, n4d_model *m, uint64_t S1, uint64_t S
     ASSERT_OK(n4d_sim_checkpoint(b, ck, NULL), b);
     n4d_sim_destroy(b);
     if (legacy)
-        legacy_recent(ck);
+        cut_recent(ck, 3);
     static const struct {
         const char *backend;
         int threads;
@@ -248,8 +248,22 @@ static void test_resume_stdp_tsodyks(void **state)
             /* a checkpoint off the batch and flush grid, and one on it */
             resume_cases(ctx, m, 777, 800, label, false);
             resume_cases(ctx, m, 1024, 300, label, false);
-            if (!nearest && !z) /* a file of 0.2: 3 recent steps, the rest from the history */
+            if (!nearest && !z) { /* a file of 0.2: 3 recent steps, the rest from the history */
                 resume_cases(ctx, m, 777, 800, "stdp, a checkpoint of 0.2", true);
+                /* neither 7 nor 3 columns: refused, naming the dataset */
+                n4d_sim *b = sim_on(m, "cpu-omp", 2);
+                ASSERT_OK(n4d_sim_run(b, 300), b);
+                const char *ck = tmp_path("ckpt5.h5");
+                ASSERT_OK(n4d_sim_checkpoint(b, ck, NULL), b);
+                n4d_sim_destroy(b);
+                cut_recent(ck, 5);
+                n4d_model *m2 = NULL;
+                n4d_sim *s2 = NULL;
+                assert_int_equal(n4d_sim_resume(ctx, ck, NULL, &m2, &s2), N4D_E_FORMAT);
+                assert_null(s2);
+                CHECK(strstr(n4d_last_error(ctx), "recent_steps: has 5 columns, not 7 (or 3)"),
+                      "message: %s", n4d_last_error(ctx));
+            }
             n4d_model_destroy(m);
         }
     g_layout = NULL;
