@@ -136,22 +136,35 @@ static void assert_same(const float *got, const float *want, const char *what)
         ASSERT_FLOAT_BITS(got[k], want[k], what, k);
 }
 
+/* 64 sources of weight w must leave `want` on cpu-ref and on cpu-omp with 1
+ * and 2 threads. */
+static void assert_64_sources(double w, const float *want, const char *label)
+{
+    static const struct {
+        const char *backend;
+        int threads;
+    } on[] = {{"cpu-ref", 1}, {"cpu-omp", 1}, {"cpu-omp", 2}};
+    for (size_t k = 0; k < sizeof on / sizeof on[0]; k++) {
+        float got[2 * TARGETS];
+        char what[96];
+        run_model(on[k].backend, on[k].threads, 64, w, got);
+        snprintf(what, sizeof what, "%s%s %d thread(s), 64 sources", label, on[k].backend,
+                 on[k].threads);
+        assert_same(got, want, what);
+    }
+}
+
 /* The reference: 32 sources of 2000 mV (sum 64000 fits int32 at the
  * model's scale); then 64 of 1000 (the same sum, beyond int32). */
 static void test_spill_exact(void **state)
 {
     (void)state;
-    float want[2 * TARGETS], got[2 * TARGETS];
+    float want[2 * TARGETS];
     run_model("cpu-ref", 1, 32, 2000.0, want);
     /* the sums arrived: +/-64000 decayed for a few steps, not zero */
     assert_true(want[0] > 1000.0f);
     assert_true(want[TARGETS] < -1000.0f);
-    run_model("cpu-ref", 1, 64, 1000.0, got);
-    assert_same(got, want, "cpu-ref, 64 sources");
-    run_model("cpu-omp", 1, 64, 1000.0, got);
-    assert_same(got, want, "cpu-omp 1 thread, 64 sources");
-    run_model("cpu-omp", 2, 64, 1000.0, got);
-    assert_same(got, want, "cpu-omp 2 threads, 64 sources");
+    assert_64_sources(1000.0, want, "");
 }
 
 /* The same through the plastic delivery (stdp, Wmax = the weight, so that
@@ -160,16 +173,11 @@ static void test_spill_exact(void **state)
 static void test_spill_plastic(void **state)
 {
     (void)state;
-    float want[2 * TARGETS], got[2 * TARGETS];
+    float want[2 * TARGETS];
     run_model("cpu-ref", 1, 64, 1.0e4, want);
     assert_true(want[0] > 1000.0f);
     g_plastic = 1;
-    run_model("cpu-ref", 1, 64, 1.0e4, got);
-    assert_same(got, want, "plastic, cpu-ref, 64 sources");
-    run_model("cpu-omp", 1, 64, 1.0e4, got);
-    assert_same(got, want, "plastic, cpu-omp 1 thread, 64 sources");
-    run_model("cpu-omp", 2, 64, 1.0e4, got);
-    assert_same(got, want, "plastic, cpu-omp 2 threads, 64 sources");
+    assert_64_sources(1.0e4, want, "plastic, ");
 }
 
 /* (also after a failure: the other tests build static models) */

@@ -157,10 +157,10 @@ N4D_HD uint32_t n4d__poisson_block_count(const n4d__poisson_rt *in, uint64_t see
 
 /* Sparse sampling: one draw places 16 events of a block of up to 256 steps
  * (a byte each, its top block_log2 bits) or 8 of a longer block (16 bits
- * each). Event e's draw is number n4d__poisson_place_group(in, e). */
-N4D_HD uint32_t n4d__poisson_place_group(const n4d__poisson_rt *in, uint32_t e)
+ * each); event e's draw is number e / n4d__poisson_per_draw(in). */
+N4D_HD uint32_t n4d__poisson_per_draw(const n4d__poisson_rt *in)
 {
-    return in->block_log2 <= 8 ? e >> 4 : e >> 3;
+    return in->block_log2 <= 8 ? 16u : 8u;
 }
 
 N4D_HD n4d__r4 n4d__poisson_place_draw(const n4d__poisson_rt *in, uint64_t seed, uint32_t id,
@@ -197,8 +197,9 @@ N4D_HD int n4d__poisson_event_at(const n4d__poisson_rt *in, uint64_t seed, uint3
 {
     uint32_t off = 0;
     if (in->block_log2) {
-        if ((e & (in->block_log2 <= 8 ? 15u : 7u)) == 0)
-            *r = n4d__poisson_place_draw(in, seed, id, blk, n4d__poisson_place_group(in, e));
+        const uint32_t per = n4d__poisson_per_draw(in);
+        if (e % per == 0)
+            *r = n4d__poisson_place_draw(in, seed, id, blk, e / per);
         off = n4d__poisson_place(in, r, e);
     }
     *t = (blk << in->block_log2) + off;

@@ -108,7 +108,6 @@ static inline void n4d__poisson_ring_events(n4d_sim *sim, const n4d__poisson_rt 
  * (cpu-ref; cpu-omp counts with the table). */
 void n4d__poisson_block_ring(n4d_sim *sim, size_t k, uint64_t step, uint64_t a, uint64_t b);
 
-
 /* Serial: makes the caches of the sparse inputs cover steps [step0, step0 +
  * steps). N4D_E_NOMEM (detail on the sim) when they cannot grow. */
 n4d_status n4d__poisson_prepare(n4d_sim *sim, uint64_t step0, uint64_t steps);
