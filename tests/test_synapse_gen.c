@@ -12,7 +12,9 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "build_draws.h"
 #include "synapse_gen.h"
 
 /* test_digest: the expected bits (see there) */
@@ -137,12 +139,68 @@ static void test_digest(void **state)
     assert_string_equal(got, N4D_TEST_DET_DIGEST);
 }
 
+/* The CPU build draws a row's weights and delays a block at a time in
+ * vector loops (build_draws.c): every synapse must get the bits that
+ * n4d__sg_make gives it, for every distribution, synapse type and row
+ * length (blocks and their remainders). */
+static void test_make_row_bitwise(void **state)
+{
+    (void)state;
+    const n4d_dist dists[] = {
+        {N4D_DIST_CONSTANT, 0.75, 0, 0, 0},
+        {N4D_DIST_CONSTANT, -1.25, 0, 0, 0},
+        {N4D_DIST_UNIFORM, 0, 0, -2.0, 3.0},
+        {N4D_DIST_UNIFORM, 0, 0, 0.1, 6.0},
+        {N4D_DIST_NORMAL, 1.5, 0.4, -INFINITY, INFINITY},
+        {N4D_DIST_NORMAL, 0.3, 1.2, 0.05, 2.0},  /* clipped on both sides */
+        {N4D_DIST_NORMAL, -0.5, 0.2, -1.0, 0.0},
+    };
+    const int nd = (int)(sizeof dists / sizeof dists[0]);
+    const int types[] = {N4D_SYN_EXCITATORY, N4D_SYN_INHIBITORY, N4D_SYN_AUTO};
+    const uint64_t lengths[] = {0, 1, 7, 64, 65, 1000};
+    static n4d__gen_syn got[1000], want[1000];
+    uint64_t checked = 0;
+    for (int wi = 0; wi < nd; wi++)
+        for (int di = 0; di < nd; di++)
+            for (int ti = 0; ti < 3; ti++)
+                for (int li = 0; li < 6; li++) {
+                    n4d__sg_proj P;
+                    memset(&P, 0, sizeof P);
+                    P.index = (uint32_t)(wi * 7 + di);
+                    P.syn_type = types[ti];
+                    P.dt = 0.1;
+                    P.weight = dists[wi];
+                    P.delay = dists[di];
+                    P.const_weight = dists[wi].kind == N4D_DIST_CONSTANT;
+                    P.const_delay = dists[di].kind == N4D_DIST_CONSTANT;
+                    P.weight_c = (float)dists[wi].value;
+                    P.delay_c = n4d__delay_steps(fabs(dists[di].value), 0.1);
+                    const uint64_t n = lengths[li];
+                    const uint32_t entity = (uint32_t)(li * 1000 + ti);
+                    for (uint64_t i = 0; i < n; i++) {
+                        got[i].target = want[i].target = (uint32_t)(i * 3);
+                        n4d__sg_make(&P, 42, entity, i, want[i].target, &want[i]);
+                    }
+                    n4d__build_make_row(&P, 42, entity, got, n);
+                    for (uint64_t i = 0; i < n; i++) {
+                        if (memcmp(&got[i], &want[i], sizeof got[i]) != 0)
+                            fail_msg("weight %d, delay %d, type %d, synapse %llu of %llu: "
+                                     "weight %.9g key %u, n4d__sg_make: %.9g key %u",
+                                     wi, di, ti, (unsigned long long)i, (unsigned long long)n,
+                                     (double)got[i].weight, got[i].key, (double)want[i].weight,
+                                     want[i].key);
+                        checked++;
+                    }
+                }
+    assert_true(checked > 100000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_log_accuracy),   cmocka_unit_test(test_cos_accuracy),
         cmocka_unit_test(test_exp_accuracy),   cmocka_unit_test(test_normal_moments),
-        cmocka_unit_test(test_digest),
+        cmocka_unit_test(test_digest),         cmocka_unit_test(test_make_row_bitwise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

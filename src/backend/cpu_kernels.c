@@ -6,15 +6,10 @@
  * contraction, IEEE operations lane by lane). */
 #include "cpu_kernels.h"
 
+#include "clones.h"
+
 #include <stdatomic.h>
 #include <string.h>
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__) && !defined(N4D_NO_CLONES)
-#define N4D_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define N4D_CLONES
-#endif
 
 #define BLOCK 512
 

@@ -6,6 +6,7 @@
  * (delay, sign, target, weight) so atomically filled rows are deterministic. */
 #include "inputs.h"
 #include "build_device.h"
+#include "build_draws.h"
 #include "internal.h"
 #include "philox.h"
 
@@ -294,6 +295,22 @@ static void fp_make_plan(double p, uint64_t npost, n4d__sg_proj *f)
 
 typedef n4d__gen_syn gen_syn;
 
+/* The segments a thread found in the rows it filled: (first synapse, key),
+ * row after row. */
+typedef struct seg_rec {
+    uint64_t off;
+    uint32_t key;
+} seg_rec;
+
+typedef struct seg_list {
+    seg_rec *rec;
+    size_t n, cap;
+} seg_list;
+
+/* row_seg of a row the column-wise projections appended to: ordered and
+ * segmented from its synapses' keys after the fill */
+#define ROW_MIXED UINT64_MAX
+
 typedef struct build_ctx {
     n4d_model *m;
     n4d__sg_proj *sp;        /* per projection: the generation parameters */
@@ -310,7 +327,12 @@ typedef struct build_ctx {
     uint64_t *item_start;    /* n_projs + 1: first (projection, source) item of each projection */
     double inv_k1[FP_MAX_K]; /* 1 / (k + 1) */
     int32_t *pop_of;         /* internal index -> population */
+    uint32_t *rw_ptr;        /* n_pops + 1: the row-wise projections of population p ... */
+    uint32_t *rw_proj;       /* ... are rw_proj[rw_ptr[p] .. rw_ptr[p + 1]), in projection order */
+    uint64_t *row_seg;       /* per internal row: where the fill listed its segments
+                              * (thread << 48 | index), or ROW_MIXED */
     int overflow;            /* fill: a row got more synapses than counted */
+    int nomem;               /* fill: a segment list could not grow */
     /* distributed build: only targets in [own_lo, own_hi) (internal) are
      * counted and stored; rows are still drawn whole, then filtered */
     bool filter;
@@ -486,6 +508,90 @@ static void sort_row(gen_syn *a, gen_syn *tmp, uint64_t n)
         memcpy(a, src, n * sizeof *a);
 }
 
+/* Puts a[0, n) in canonical order (syn_less, stable), tmp holding n
+ * entries: rows hold few distinct keys, so a stable counting sort by key,
+ * then each key's run by (target, weight), which the generators usually
+ * left in order already. Rows with more than ROW_KEYS keys are merge
+ * sorted whole. */
+#define ROW_KEYS 128
+
+/* The slot of key k in order_row's set: where it is, or the empty slot
+ * (rank 0xffff) where it goes. */
+static inline uint32_t key_slot(const uint32_t *slot_key, const uint16_t *slot_rank, uint32_t k)
+{
+    uint32_t h = (k * 0x9E3779B1u) >> 24;
+    while (slot_rank[h] != 0xffff && slot_key[h] != k)
+        h = (h + 1) & (2 * ROW_KEYS - 1);
+    return h;
+}
+
+static void order_row(gen_syn *a, gen_syn *tmp, uint64_t n)
+{
+    bool sorted = true;
+    for (uint64_t i = 1; i < n && sorted; i++)
+        sorted = !syn_less(&a[i], &a[i - 1]);
+    if (sorted)
+        return;
+    /* the distinct keys: an open-addressing set of 2 * ROW_KEYS slots */
+    uint32_t slot_key[2 * ROW_KEYS], keys[ROW_KEYS];
+    uint16_t slot_rank[2 * ROW_KEYS];
+    uint64_t start[ROW_KEYS + 1];
+    uint32_t nk = 0;
+    memset(slot_rank, 0xff, sizeof slot_rank);
+    for (uint64_t i = 0; i < n; i++) {
+        const uint32_t k = a[i].key;
+        if (i && k == a[i - 1].key)
+            continue;
+        const uint32_t h = key_slot(slot_key, slot_rank, k);
+        if (slot_rank[h] != 0xffff)
+            continue;
+        if (nk == ROW_KEYS) {
+            sort_row(a, tmp, n);
+            return;
+        }
+        slot_key[h] = k;
+        slot_rank[h] = 0;
+        keys[nk++] = k;
+    }
+    for (uint32_t i = 1; i < nk; i++) { /* the keys in order (insertion) */
+        const uint32_t x = keys[i];
+        uint32_t j = i;
+        for (; j > 0 && keys[j - 1] > x; j--)
+            keys[j] = keys[j - 1];
+        keys[j] = x;
+    }
+    for (uint32_t r = 0; r < nk; r++) {
+        slot_rank[key_slot(slot_key, slot_rank, keys[r])] = (uint16_t)r;
+        start[r + 1] = 0;
+    }
+    /* counts, then a stable scatter by rank (the rank of the last key kept) */
+    uint32_t last_key = 0, last_rank = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint64_t i = 0; i < n; i++) {
+            const uint32_t k = a[i].key;
+            if (i == 0 || k != last_key) {
+                last_key = k;
+                last_rank = slot_rank[key_slot(slot_key, slot_rank, k)];
+            }
+            if (pass == 0)
+                start[last_rank + 1]++;
+            else
+                tmp[start[last_rank]++] = a[i];
+        }
+        if (pass == 0) {
+            start[0] = 0;
+            for (uint32_t r = 0; r < nk; r++)
+                start[r + 1] += start[r];
+        }
+    }
+    /* start[r] is now the end of run r: each run by (target, weight) */
+    for (uint32_t r = 0; r < nk; r++) {
+        const uint64_t lo = r ? start[r - 1] : 0, len = start[r] - lo;
+        sort_row(tmp + lo, a + lo, len);
+    }
+    memcpy(a, tmp, n * sizeof *a);
+}
+
 /* ---- the build ------------------------------------------------------------------ */
 
 static int build_threads(const n4d_model *m)
@@ -636,15 +742,42 @@ static inline bool row_fits(build_ctx *b, uint64_t r, uint64_t at, uint64_t n)
     return false;
 }
 
-/* Pass over every rule: with fill == false counts synapses per source
- * (atomically), with fill == true writes them at the sources' cursors. */
-static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scratch,
-                     uint64_t *const *seen, float *maxw)
+/* The (projection, source) item `it` of the row-wise projections: its
+ * projection (item_start: the first item of each). */
+static size_t item_projection(const build_ctx *b, uint64_t it)
+{
+    size_t lo = 0, hi = b->m->n_projs;
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (b->item_start[mid] <= it)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    while (n4d__sg_columnwise(&b->sp[lo]) || b->item_start[lo + 1] <= it)
+        lo++; /* skip projections with no items */
+    return lo;
+}
+
+/* Keeps the owned targets of row[0, n), in row order (distributed build);
+ * returns their count. */
+static uint64_t keep_owned(const build_ctx *b, gen_syn *row, uint64_t n)
+{
+    if (!b->filter)
+        return n;
+    uint64_t k = 0;
+    for (uint64_t i = 0; i < n; i++)
+        if (owned(b, row[i].target))
+            row[k++] = row[i];
+    return k;
+}
+
+/* Pass 1: the synapses of every source (user ids) into b->count, row-wise
+ * projections by (projection, source) items in one parallel loop (one
+ * synchronisation for all of them). */
+static void count_rowwise(build_ctx *b, int threads, gen_syn *const *scratch)
 {
     n4d_model *m = b->m;
-    float thread_max[256] = {0};
-    /* Every row-wise projection in one parallel loop over (projection,
-     * source) items: one synchronisation per pass, not one per projection. */
     uint64_t items = 0;
     for (size_t pj = 0; pj < m->n_projs; pj++) {
         b->item_start[pj] = items;
@@ -658,53 +791,149 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
 #ifdef _OPENMP
         tid = omp_get_thread_num();
 #endif
-        size_t lo = 0, hi = m->n_projs; /* the projection holding item it */
-        while (hi - lo > 1) {
-            size_t mid = (lo + hi) / 2;
-            if (b->item_start[mid] <= it)
-                lo = mid;
-            else
-                hi = mid;
-        }
-        while (n4d__sg_columnwise(&b->sp[lo]) || b->item_start[lo + 1] <= it)
-            lo++; /* skip projections with no items */
-        const size_t pj = lo;
+        const size_t pj = item_projection(b, it);
         const uint64_t s = it - b->item_start[pj];
         const uint64_t src = m->pops[m->projs[pj].source].first + s;
-        if (!fill && !b->filter) {
-            uint64_t n = n4d__sg_row(&b->sp[pj], m->pos, m->seed, s, NULL);
-            __atomic_fetch_add(&b->count[src], n, __ATOMIC_RELAXED);
-            continue;
+        uint64_t n;
+        if (!b->filter) {
+            n = n4d__sg_row_targets(&b->sp[pj], m->pos, m->seed, s, NULL);
+        } else { /* only the owned targets count: the whole row is drawn */
+            n = n4d__sg_row_targets(&b->sp[pj], m->pos, m->seed, s, scratch[tid]);
+            n = keep_owned(b, scratch[tid], n);
         }
-        gen_syn *row = scratch[tid];
-        uint64_t n = n4d__sg_row(&b->sp[pj], m->pos, m->seed, s, row);
-        if (b->filter) { /* keep the owned targets, in row order */
-            uint64_t k = 0;
-            for (uint64_t i = 0; i < n; i++)
-                if (owned(b, row[i].target))
-                    row[k++] = row[i];
-            n = k;
+        __atomic_fetch_add(&b->count[src], n, __ATOMIC_RELAXED);
+    }
+}
+
+/* Appends a segment to a thread's list (grown under a lock: the context's
+ * allocator need not be thread-safe). */
+static bool seg_push(n4d_context *ctx, seg_list *l, uint64_t off, uint32_t key)
+{
+    if (l->n == l->cap) {
+        bool ok = true;
+#pragma omp critical(n4d_build_alloc)
+        {
+            const size_t cap = l->cap ? 2 * l->cap : 4096;
+            seg_rec *r = n4d__alloc(ctx, N4D_MEM_BUILD, cap * sizeof *r);
+            if (r) {
+                if (l->n)
+                    memcpy(r, l->rec, l->n * sizeof *r);
+                n4d__free(ctx, N4D_MEM_BUILD, l->rec, l->cap * sizeof *r);
+                l->rec = r;
+                l->cap = cap;
+            }
+            ok = r != NULL;
         }
-        if (!fill) {
-            __atomic_fetch_add(&b->count[src], n, __ATOMIC_RELAXED);
-            continue;
-        }
+        if (!ok)
+            return false;
+    }
+    l->rec[l->n].off = off;
+    l->rec[l->n].key = key;
+    l->n++;
+    return true;
+}
+
+/* Pass 2 of the row-wise projections: the whole row of each source at once
+ * (every row-wise projection of its population, in projection order) in
+ * the thread's buffer: targets, weights and keys, the targets made
+ * internal, put in canonical order there and written once at the row's
+ * start, with its segments into the thread's list. Weights stay float bits
+ * until the fixed-point scale is known. */
+static void fill_rowwise(build_ctx *b, int threads, gen_syn *const *scratch, seg_list *lists,
+                         float *maxw)
+{
+    n4d_model *m = b->m;
+    n4d__synapses *syn = &m->syn;
+    const uint64_t N = m->n_neurons;
+    float thread_max[256] = {0};
+    /* static blocks: each thread's rows, and so its list's growth (the
+     * allocations), do not depend on timing */
+#pragma omp parallel for schedule(static, 64) num_threads(threads)
+    for (uint64_t src = 0; src < N; src++) {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
         const uint64_t r = n4d__to_internal(m, src);
-        uint64_t at = __atomic_fetch_add(&b->cursor[r], n, __ATOMIC_RELAXED);
+        const int32_t sp = b->pop_of[r];
+        const uint32_t q0 = b->rw_ptr[sp], q1 = b->rw_ptr[sp + 1];
+        if (q0 == q1)
+            continue;
+        gen_syn *row = scratch[tid];
+        uint64_t n = 0;
+        for (uint32_t q = q0; q < q1; q++) {
+            const size_t pj = b->rw_proj[q];
+            const n4d__sg_proj *P = &b->sp[pj];
+            const uint64_t s = src - P->pre_first;
+            gen_syn *part = row + n;
+            uint64_t k = n4d__sg_row_targets(P, m->pos, m->seed, s, part);
+            if (P->rule != N4D_RULE_EXPLICIT)
+                n4d__build_make_row(P, m->seed, (uint32_t)s, part, k);
+            k = keep_owned(b, part, k);
+            const uint32_t cls = b->pair_class[(size_t)sp * m->n_pops + (size_t)m->projs[pj].target];
+            for (uint64_t i = 0; i < k; i++) {
+                part[i].target = (uint32_t)n4d__to_internal(m, part[i].target);
+                part[i].key |= cls << 17;
+            }
+            n += k;
+        }
+        const uint64_t at = b->count[r];
+        b->cursor[r] = at + n; /* the column-wise projections append there */
         if (!row_fits(b, r, at, n))
             continue;
+        order_row(row, row + n, n);
         float mx = 0.0f; /* in a register: thread_max's slots share cache lines */
+        uint64_t segs = 0;
         for (uint64_t i = 0; i < n; i++) {
-            m->syn.target[at + i] = (uint32_t)n4d__to_internal(m, row[i].target);
-            memcpy(&m->syn.weight_q[at + i], &row[i].weight, sizeof(float));
+            syn->target[at + i] = row[i].target;
+            memcpy(&syn->weight_q[at + i], &row[i].weight, sizeof(float));
             if (b->delay_tmp)
                 b->delay_tmp[at + i] = (uint16_t)N4D__SEG_DELAY(row[i].key);
             const float aw = fabsf(row[i].weight);
             mx = aw > mx ? aw : mx;
+            if (i == 0 || row[i].key != row[i - 1].key) {
+                if (segs == 0)
+                    b->row_seg[r] = (uint64_t)tid << 48 | lists[tid].n;
+                if (!seg_push(m->ctx, &lists[tid], at + i, row[i].key))
+                    __atomic_store_n(&b->nomem, 1, __ATOMIC_RELAXED);
+                segs++;
+            }
         }
+        syn->seg_ptr[r + 1] = segs;
         if (mx > thread_max[tid & 255])
             thread_max[tid & 255] = mx;
     }
+    for (int i = 0; i < 256; i++)
+        if (thread_max[i] > *maxw)
+            *maxw = thread_max[i];
+}
+
+/* Writes column-wise synapse g of internal row r at the row's cursor (pass
+ * 2) and marks the row for ordering. */
+static void put_columnwise(build_ctx *b, uint64_t r, const gen_syn *g, float *mx)
+{
+    n4d__synapses *syn = &b->m->syn;
+    uint64_t at = __atomic_fetch_add(&b->cursor[r], 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&b->row_seg[r], ROW_MIXED, __ATOMIC_RELAXED);
+    if (!row_fits(b, r, at, 1))
+        return;
+    syn->target[at] = (uint32_t)n4d__to_internal(b->m, g->target);
+    memcpy(&syn->weight_q[at], &g->weight, sizeof(float));
+    if (b->delay_tmp)
+        b->delay_tmp[at] = (uint16_t)N4D__SEG_DELAY(g->key);
+    if (fabsf(g->weight) > *mx)
+        *mx = fabsf(g->weight);
+}
+
+/* The column-wise projections (fixed_indegree, fixed_total_number without
+ * multapses), drawn per target or per pair: with fill == false they count
+ * the synapses of every source (user ids, atomically), with fill == true
+ * they append them to the rows' cursors. */
+static void columnwise(build_ctx *b, bool fill, int threads, gen_syn *const *scratch,
+                       uint64_t *const *seen, float *maxw)
+{
+    n4d_model *m = b->m;
+    float thread_max[256] = {0};
     for (size_t pj = 0; pj < m->n_projs; pj++) {
         const n4d__projection *pr = &m->projs[pj];
         const n4d__population *pre = &m->pops[pr->source], *post = &m->pops[pr->target];
@@ -729,16 +958,7 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
                     }
                     gen_syn g;
                     n4d__sg_make(&b->sp[pj], m->seed, (uint32_t)t, k, (uint32_t)(post->first + t), &g);
-                    const uint64_t r = n4d__to_internal(m, gs);
-                    uint64_t at = __atomic_fetch_add(&b->cursor[r], 1, __ATOMIC_RELAXED);
-                    if (!row_fits(b, r, at, 1))
-                        continue;
-                    m->syn.target[at] = (uint32_t)n4d__to_internal(m, g.target);
-                    memcpy(&m->syn.weight_q[at], &g.weight, sizeof(float));
-                    if (b->delay_tmp)
-                        b->delay_tmp[at] = (uint16_t)N4D__SEG_DELAY(g.key);
-                    if (fabsf(g.weight) > thread_max[tid & 255])
-                        thread_max[tid & 255] = fabsf(g.weight);
+                    put_columnwise(b, n4d__to_internal(m, gs), &g, &thread_max[tid & 255]);
                 }
             }
         } else { /* fixed_total_number without multapses: the distinct pairs */
@@ -758,16 +978,7 @@ static void generate(build_ctx *b, bool fill, int threads, gen_syn *const *scrat
                 }
                 gen_syn g;
                 n4d__sg_make(&b->sp[pj], m->seed, (uint32_t)k, k >> 32, (uint32_t)(post->first + t), &g);
-                const uint64_t r = n4d__to_internal(m, gs);
-                uint64_t at = __atomic_fetch_add(&b->cursor[r], 1, __ATOMIC_RELAXED);
-                if (!row_fits(b, r, at, 1))
-                    continue;
-                m->syn.target[at] = (uint32_t)n4d__to_internal(m, g.target);
-                memcpy(&m->syn.weight_q[at], &g.weight, sizeof(float));
-                if (b->delay_tmp)
-                    b->delay_tmp[at] = (uint16_t)N4D__SEG_DELAY(g.key);
-                if (fabsf(g.weight) > thread_max[tid & 255])
-                    thread_max[tid & 255] = fabsf(g.weight);
+                put_columnwise(b, n4d__to_internal(m, gs), &g, &thread_max[tid & 255]);
             }
         }
     }
@@ -970,6 +1181,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
         b.inv_k1[k] = 1.0 / (double)(k + 1);
     gen_syn **scratch = NULL;
     uint64_t **seen = NULL;
+    seg_list *lists = NULL; /* per thread: the segments of the rows it filled */
     size_t scratch_bytes = 0, seen_bytes = 0;
     uint64_t S = 0;
 
@@ -991,6 +1203,10 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     b.pair_class = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_pops * m->n_pops + 1, sizeof *b.pair_class);
     b.item_start = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_projs + 1, sizeof *b.item_start);
     b.pop_of = n4d__alloc(ctx, N4D_MEM_BUILD, (N ? N : 1) * sizeof *b.pop_of);
+    b.rw_ptr = n4d__calloc(ctx, N4D_MEM_BUILD, m->n_pops + 1, sizeof *b.rw_ptr);
+    b.rw_proj = n4d__alloc(ctx, N4D_MEM_BUILD, (m->n_projs ? m->n_projs : 1) * sizeof *b.rw_proj);
+    b.row_seg = n4d__calloc(ctx, N4D_MEM_BUILD, N ? N : 1, sizeof *b.row_seg);
+    lists = n4d__calloc(ctx, N4D_MEM_BUILD, T, sizeof *lists);
     b.count = n4d__calloc(ctx, N4D_MEM_BUILD, N + 1, sizeof(uint64_t));
     b.cursor = n4d__calloc(ctx, N4D_MEM_BUILD, N + 1, sizeof(uint64_t));
     syn->seg_ptr = n4d__calloc(ctx, N4D_MEM_SYNAPSES, N + 1, sizeof(uint64_t));
@@ -998,7 +1214,8 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     seen = n4d__calloc(ctx, N4D_MEM_BUILD, T, sizeof *seen);
     seen_bytes = (seen_bits + 63) / 64 * sizeof(uint64_t);
     scratch_bytes = kmax * sizeof(uint64_t);
-    if (!b.maps || !b.sp || !b.pair_delay || !b.pair_class || !b.item_start || !b.pop_of || !b.count || !b.cursor || !syn->seg_ptr || !scratch || !seen ||
+    if (!b.maps || !b.sp || !b.pair_delay || !b.pair_class || !b.item_start || !b.pop_of || !b.rw_ptr || !b.rw_proj ||
+        !b.row_seg || !lists || !b.count || !b.cursor || !syn->seg_ptr || !scratch || !seen ||
         !alloc_scratch(ctx, (void **)seen, T, seen_bytes) ||
         !alloc_scratch(ctx, (void **)scratch, T, scratch_bytes)) {
         st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for build bookkeeping (%llu neurons)",
@@ -1015,14 +1232,30 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     bool need_delay_tmp = false;
     if ((st = prepare_projections(&b, &need_delay_tmp)))
         goto done;
+    bool has_columnwise = false;
+    for (size_t pj = 0; pj < m->n_projs; pj++) { /* rw_ptr, rw_proj: a counting sort */
+        has_columnwise |= n4d__sg_columnwise(&b.sp[pj]) != 0;
+        if (!n4d__sg_columnwise(&b.sp[pj]))
+            b.rw_ptr[m->projs[pj].source + 1]++;
+    }
+    for (size_t p = 0; p < m->n_pops; p++)
+        b.rw_ptr[p + 1] += b.rw_ptr[p];
+    for (size_t pj = 0; pj < m->n_projs; pj++) /* rw_ptr[p] runs to the end of p's list ... */
+        if (!n4d__sg_columnwise(&b.sp[pj]))
+            b.rw_proj[b.rw_ptr[m->projs[pj].source]++] = (uint32_t)pj;
+    for (size_t p = m->n_pops; p > 0; p--) /* ... and is shifted back */
+        b.rw_ptr[p] = b.rw_ptr[p - 1];
+    b.rw_ptr[0] = 0;
 
     /* pass 1: count per source (user ids), then the layout (which may use
      * the counts as weights), then row offsets in internal order */
     /* (a distributed build draws on the CPU: the device library builds whole models) */
     if (!n4d__distributed(m) && (st = n4d__device_build_count(m, b.sp, b.count, &dev)))
         goto done;
-    if (!dev.h)
-        generate(&b, false, threads, scratch, seen, NULL);
+    if (!dev.h) {
+        count_rowwise(&b, threads, scratch);
+        columnwise(&b, false, threads, scratch, seen, NULL);
+    }
     for (uint64_t s = 0; s < N; s++)
         b.cursor[s] = b.count[s] + 1;
     if ((st = n4d__layout_compute(m, b.cursor)))
@@ -1053,7 +1286,8 @@ n4d_status n4d__model_build_impl(n4d_model *m)
         b.own_lo = m->own_lo;
         b.own_hi = m->own_hi;
         memset(b.count, 0, N * sizeof *b.count);
-        generate(&b, false, threads, scratch, seen, NULL);
+        count_rowwise(&b, threads, scratch);
+        columnwise(&b, false, threads, scratch, seen, NULL);
     }
     for (size_t r = 0; r < m->n_runs; r++)
         for (uint64_t i = m->runs[r].first; i < m->runs[r].first + m->runs[r].n; i++)
@@ -1114,6 +1348,9 @@ n4d_status n4d__model_build_impl(n4d_model *m)
         maxrow = maxrow_drawn;
     size_t need = 2 * (maxrow + 1) * sizeof(gen_syn);
     scratch_bytes = need > kmax * sizeof(uint64_t) ? need : kmax * sizeof(uint64_t);
+    /* the keys of the rows ordered after the fill need each synapse's
+     * delay where the populations do not tell it */
+    need_delay_tmp = need_delay_tmp && has_columnwise;
     if (need_delay_tmp)
         b.delay_tmp = n4d__alloc(ctx, N4D_MEM_BUILD, (S ? S : 1) * sizeof(uint16_t));
     if ((need_delay_tmp && !b.delay_tmp) || !alloc_scratch(ctx, (void **)scratch, T, scratch_bytes)) {
@@ -1122,9 +1359,11 @@ n4d_status n4d__model_build_impl(n4d_model *m)
         goto done;
     }
 
+
     /* pass 2: fill (weights as float bits for now) */
     float maxw = 0.0f;
-    generate(&b, true, threads, scratch, seen, &maxw);
+    fill_rowwise(&b, threads, scratch, lists, &maxw);
+    columnwise(&b, true, threads, scratch, seen, &maxw);
     for (uint64_t r = 0; r < N && !b.overflow; r++)
         b.overflow = b.cursor[r] != b.count[r + 1]; /* a row got fewer synapses */
     if (b.overflow) {
@@ -1133,39 +1372,32 @@ n4d_status n4d__model_build_impl(n4d_model *m)
                         dev.api ? "the counts came from the GPU" : "CPU");
         goto done;
     }
+    if (b.nomem) {
+        st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for the synapse segments");
+        goto done;
+    }
 
-    /* canonical order per row (rows built from one row-wise projection
-     * already are), and segments per row */
+    /* canonical order of the rows the column-wise projections appended to
+     * (the keys from the synapses), and their segment counts */
+    if (has_columnwise) {
 #pragma omp parallel for schedule(dynamic, 256) num_threads(threads)
-    for (uint64_t s = 0; s < N; s++) {
-        int tid = 0;
+        for (uint64_t s = 0; s < N; s++) {
+            if (b.row_seg[s] != ROW_MIXED)
+                continue;
+            int tid = 0;
 #ifdef _OPENMP
-        tid = omp_get_thread_num();
+            tid = omp_get_thread_num();
 #endif
-        const uint64_t lo = b.count[s], n = b.count[s + 1] - lo;
-        const int32_t sp = b.pop_of[s];
-        bool sorted = true;
-        uint64_t segs = n ? 1 : 0;
-        gen_syn prev = {0, 0.0f, 0}, cur;
-        for (uint64_t i = 0; i < n; i++, prev = cur) {
-            cur.target = syn->target[lo + i];
-            memcpy(&cur.weight, &syn->weight_q[lo + i], sizeof(float));
-            cur.key = synapse_key(&b, sp, lo + i);
-            if (i && syn_less(&cur, &prev)) {
-                sorted = false;
-                break;
-            }
-            segs += i && cur.key != prev.key;
-        }
-        if (!sorted) {
+            const uint64_t lo = b.count[s], n = b.count[s + 1] - lo;
+            const int32_t sp = b.pop_of[s];
             gen_syn *row = scratch[tid];
             for (uint64_t i = 0; i < n; i++) {
                 row[i].target = syn->target[lo + i];
                 memcpy(&row[i].weight, &syn->weight_q[lo + i], sizeof(float));
                 row[i].key = synapse_key(&b, sp, lo + i);
             }
-            sort_row(row, row + n, n);
-            segs = 0;
+            order_row(row, row + n, n);
+            uint64_t segs = 0;
             for (uint64_t i = 0; i < n; i++) {
                 syn->target[lo + i] = row[i].target;
                 memcpy(&syn->weight_q[lo + i], &row[i].weight, sizeof(float));
@@ -1173,8 +1405,8 @@ n4d_status n4d__model_build_impl(n4d_model *m)
                     b.delay_tmp[lo + i] = (uint16_t)N4D__SEG_DELAY(row[i].key);
                 segs += (i == 0 || row[i].key != row[i - 1].key);
             }
+            syn->seg_ptr[s + 1] = segs;
         }
-        syn->seg_ptr[s + 1] = segs;
     }
     uint64_t nseg = 0;
     for (uint64_t s = 0; s < N; s++) {
@@ -1209,21 +1441,36 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     syn->inv_scale = 1.0 / syn->scale;
     const double scale = syn->scale;
     uint32_t dmin = UINT32_MAX, dmax = 0;
+    /* the segments (from the fill's lists, or from the keys of the rows
+     * ordered above) and the weights in fixed point */
 #pragma omp parallel for schedule(dynamic, 256) num_threads(threads) reduction(min : dmin) reduction(max : dmax)
     for (uint64_t s = 0; s < N; s++) {
-        uint64_t lo = b.count[s], hi = b.count[s + 1], g = syn->seg_ptr[s];
-        uint32_t prev_key = 0;
-        for (uint64_t i = lo; i < hi; i++) {
-            const uint32_t key = synapse_key(&b, b.pop_of[s], i);
-            if (i == lo || key != prev_key) {
-                syn->seg_off[g] = i;
-                syn->seg_key[g] = key;
-                uint32_t d = N4D__SEG_DELAY(key);
-                dmin = d < dmin ? d : dmin;
-                dmax = d > dmax ? d : dmax;
-                prev_key = key;
-                g++;
+        const uint64_t lo = b.count[s], hi = b.count[s + 1];
+        uint64_t g = syn->seg_ptr[s];
+        const uint64_t g1 = syn->seg_ptr[s + 1];
+        if (b.row_seg[s] == ROW_MIXED) {
+            uint32_t prev_key = 0;
+            for (uint64_t i = lo; i < hi; i++) {
+                const uint32_t key = synapse_key(&b, b.pop_of[s], i);
+                if (i == lo || key != prev_key) {
+                    syn->seg_off[g] = i;
+                    syn->seg_key[g++] = key;
+                    prev_key = key;
+                }
             }
+        } else if (g < g1) {
+            const seg_rec *rec = lists[b.row_seg[s] >> 48].rec + (b.row_seg[s] & 0xffffffffffffull);
+            for (uint64_t k = 0; g + k < g1; k++) {
+                syn->seg_off[g + k] = rec[k].off;
+                syn->seg_key[g + k] = rec[k].key;
+            }
+        }
+        for (g = syn->seg_ptr[s]; g < g1; g++) {
+            const uint32_t d = N4D__SEG_DELAY(syn->seg_key[g]);
+            dmin = d < dmin ? d : dmin;
+            dmax = d > dmax ? d : dmax;
+        }
+        for (uint64_t i = lo; i < hi; i++) {
             float w;
             memcpy(&w, &syn->weight_q[i], sizeof w);
             syn->weight_q[i] = (int32_t)lrint((double)w * scale);
@@ -1268,6 +1515,13 @@ done:
     n4d__free(ctx, N4D_MEM_BUILD, b.pair_delay, (m->n_pops * m->n_pops + 1) * sizeof *b.pair_delay);
     n4d__free(ctx, N4D_MEM_BUILD, b.pair_class, (m->n_pops * m->n_pops + 1) * sizeof *b.pair_class);
     n4d__free(ctx, N4D_MEM_BUILD, b.pop_of, (N ? N : 1) * sizeof *b.pop_of);
+    n4d__free(ctx, N4D_MEM_BUILD, b.rw_ptr, (m->n_pops + 1) * sizeof *b.rw_ptr);
+    n4d__free(ctx, N4D_MEM_BUILD, b.rw_proj, (m->n_projs ? m->n_projs : 1) * sizeof *b.rw_proj);
+    n4d__free(ctx, N4D_MEM_BUILD, b.row_seg, (N ? N : 1) * sizeof *b.row_seg);
+    if (lists)
+        for (size_t i = 0; i < T; i++)
+            n4d__free(ctx, N4D_MEM_BUILD, lists[i].rec, lists[i].cap * sizeof *lists[i].rec);
+    n4d__free(ctx, N4D_MEM_BUILD, lists, T * sizeof *lists);
     if (scratch)
         free_scratch(ctx, (void **)scratch, T, scratch_bytes);
     if (seen)

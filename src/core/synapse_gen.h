@@ -84,18 +84,9 @@ N4D_HD double n4d__dfrom(uint64_t b)
 #define N4D__LN2_HI 6.93147180369123816490e-01 /* ln 2, high 32 bits */
 #define N4D__LN2_LO 1.90821492927058770002e-10
 
-/* Natural logarithm of a positive normal double (within 2 ulp): x = m 2^e
- * with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s), s = (m - 1) / (m + 1),
- * |s| < 0.172, by its series to s^23. */
-N4D_HD double n4d__det_log(double x)
+/* The tail of n4d__det_log: log m + e ln 2 for m in [sqrt(1/2), sqrt(2)). */
+N4D_HD double n4d__det_log_reduced(double m, double e)
 {
-    uint64_t b = n4d__dbits(x);
-    int e = (int)((b >> 52) & 0x7ff) - 1023;
-    double m = n4d__dfrom((b & 0x000fffffffffffffull) | 0x3ff0000000000000ull); /* [1, 2) */
-    if (m > 1.4142135623730951) {
-        m = m * 0.5;
-        e++;
-    }
     const double s = (m - 1.0) / (m + 1.0), s2 = s * s;
     double p = 1.0 / 23.0;
     p = p * s2 + 1.0 / 21.0;
@@ -109,7 +100,22 @@ N4D_HD double n4d__det_log(double x)
     p = p * s2 + 1.0 / 5.0;
     p = p * s2 + 1.0 / 3.0;
     const double ls = 2.0 * s + 2.0 * s * s2 * p; /* log m */
-    return (double)e * N4D__LN2_HI + ((double)e * N4D__LN2_LO + ls);
+    return e * N4D__LN2_HI + (e * N4D__LN2_LO + ls);
+}
+
+/* Natural logarithm of a positive normal double (within 2 ulp): x = m 2^e
+ * with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s), s = (m - 1) / (m + 1),
+ * |s| < 0.172, by its series to s^23. */
+N4D_HD double n4d__det_log(double x)
+{
+    uint64_t b = n4d__dbits(x);
+    int e = (int)((b >> 52) & 0x7ff) - 1023;
+    double m = n4d__dfrom((b & 0x000fffffffffffffull) | 0x3ff0000000000000ull); /* [1, 2) */
+    if (m > 1.4142135623730951) {
+        m = m * 0.5;
+        e++;
+    }
+    return n4d__det_log_reduced(m, (double)e);
 }
 
 /* sin(x) and cos(x) for x in [0, pi/4] by their Taylor series (to x^19). */
@@ -399,12 +405,14 @@ N4D_HD int n4d__sg_columnwise(const n4d__sg_proj *P)
            (P->rule == N4D_RULE_FIXED_TOTAL_NUMBER && !P->allow_multapses);
 }
 
-/* Generates the row of local source s of a row-wise projection into out
- * (NULL: only counts) and returns its synapse count. A fixed_total_number
- * row uses out[0, K) as scratch for its targets (K = ftn_count[s]). `pos`:
- * neuron positions by user id (distance rules). */
-N4D_HD uint64_t n4d__sg_row(const n4d__sg_proj *P, const int32_t *pos, uint64_t seed, uint64_t s,
-                            n4d__gen_syn *out)
+/* The targets (user ids) of the row of local source s of a row-wise
+ * projection into out[i].target (NULL: only counts); returns the row's
+ * synapse count. Synapse i of the row is synapse j = i of entity s for
+ * n4d__sg_make (an explicit row is complete: weights and keys from the
+ * list). A fixed_total_number row uses out[0, K) as scratch for its targets
+ * (K = ftn_count[s]). `pos`: neuron positions by user id (distance rules). */
+N4D_HD uint64_t n4d__sg_row_targets(const n4d__sg_proj *P, const int32_t *pos, uint64_t seed,
+                                    uint64_t s, n4d__gen_syn *out)
 {
     const uint32_t purpose = n4d__sg_purpose(N4D_RNG_CONNECT, P->index);
     const uint32_t tpurpose = n4d__sg_purpose(N4D_RNG_TARGETS, P->index);
@@ -415,7 +423,7 @@ N4D_HD uint64_t n4d__sg_row(const n4d__sg_proj *P, const int32_t *pos, uint64_t 
     case N4D_RULE_ONE_TO_ONE:
         if (s < npost && !no_self) {
             if (out)
-                n4d__sg_make(P, seed, (uint32_t)s, 0, (uint32_t)(P->post_first + s), out);
+                out->target = (uint32_t)(P->post_first + s);
             n = 1;
         }
         break;
@@ -426,8 +434,9 @@ N4D_HD uint64_t n4d__sg_row(const n4d__sg_proj *P, const int32_t *pos, uint64_t 
             break;
         /* targets uniform over the candidates (the source itself excluded by
          * a shift), sorted. The 12-byte entries of out hold them (t: the
-         * first K words, the sort's buffer the next K); synapse j overwrites
-         * words 3j..3j+2, so filling from the end reads every t[j] first. */
+         * first K words, the sort's buffer the next K); the target of
+         * synapse j is word 3j, so filling from the end reads every t[j]
+         * first. */
         const uint64_t cand = no_self ? npost - 1 : npost;
         uint32_t *t = (uint32_t *)out, *tmp = t + K;
         for (uint64_t j = 0; j < K; j += 2) {
@@ -437,10 +446,8 @@ N4D_HD uint64_t n4d__sg_row(const n4d__sg_proj *P, const int32_t *pos, uint64_t 
                 t[j + 1] = n4d__uint_below(r.v[2], r.v[3], cand);
         }
         n4d__radix_sort_u32(t, tmp, K);
-        for (uint64_t j = K; j-- > 0;) {
-            const uint64_t tt = t[j] + (no_self && t[j] >= s);
-            n4d__sg_make(P, seed, (uint32_t)s, j, (uint32_t)(P->post_first + tt), out + j);
-        }
+        for (uint64_t j = K; j-- > 0;)
+            out[j].target = (uint32_t)(P->post_first + t[j] + (no_self && t[j] >= s));
         break;
     }
     case N4D_RULE_EXPLICIT:
@@ -457,7 +464,7 @@ N4D_HD uint64_t n4d__sg_row(const n4d__sg_proj *P, const int32_t *pos, uint64_t 
             if (no_self && t == s)
                 continue;
             if (out)
-                n4d__sg_make(P, seed, (uint32_t)s, n, (uint32_t)(P->post_first + t), out + n);
+                out[n].target = (uint32_t)(P->post_first + t);
             n++;
         }
         break;
@@ -471,7 +478,7 @@ N4D_HD uint64_t n4d__sg_row(const n4d__sg_proj *P, const int32_t *pos, uint64_t 
                     if (!(P->fp_all || r.v[k - t] < P->fp_threshold) || (no_self && k == s))
                         continue;
                     if (out)
-                        n4d__sg_make(P, seed, (uint32_t)s, n, (uint32_t)(P->post_first + k), out + n);
+                        out[n].target = (uint32_t)(P->post_first + k);
                     n++;
                 }
             }
@@ -498,7 +505,7 @@ N4D_HD uint64_t n4d__sg_row(const n4d__sg_proj *P, const int32_t *pos, uint64_t 
                 if (self_here && t == s)
                     continue;
                 if (out)
-                    n4d__sg_make(P, seed, (uint32_t)s, n, (uint32_t)(P->post_first + t), out + n);
+                    out[n].target = (uint32_t)(P->post_first + t);
                 n++;
             }
         }
@@ -544,7 +551,7 @@ N4D_HD uint64_t n4d__sg_row(const n4d__sg_proj *P, const int32_t *pos, uint64_t 
                         n4d__r4 r = n4d__philox(seed, purpose, (uint32_t)s, draw++);
                         if (n4d__u01(r.v[0], r.v[1]) < P->p * k) {
                             if (out)
-                                n4d__sg_make(P, seed, (uint32_t)s, n, (uint32_t)t, out + n);
+                                out[n].target = (uint32_t)t;
                             n++;
                         }
                     }
@@ -553,6 +560,19 @@ N4D_HD uint64_t n4d__sg_row(const n4d__sg_proj *P, const int32_t *pos, uint64_t 
     default:
         break;
     }
+    return n;
+}
+
+/* Generates the row of local source s of a row-wise projection into out
+ * (NULL: only counts) and returns its synapse count: the targets, then
+ * every synapse's weight and delay. */
+N4D_HD uint64_t n4d__sg_row(const n4d__sg_proj *P, const int32_t *pos, uint64_t seed, uint64_t s,
+                            n4d__gen_syn *out)
+{
+    const uint64_t n = n4d__sg_row_targets(P, pos, seed, s, out);
+    if (out && P->rule != N4D_RULE_EXPLICIT)
+        for (uint64_t i = 0; i < n; i++)
+            n4d__sg_make(P, seed, (uint32_t)s, i, out[i].target, out + i);
     return n;
 }
 

@@ -1,0 +1,158 @@
+/* The weights and delays of a generated row, a block of synapses at a time
+ * (see build_draws.h). The Philox words are drawn first; the conversion to
+ * doubles and the normal's Box-Muller transform then run in loops without
+ * branches or calls that the compiler vectorises. Each function below does
+ * the operations of its counterpart in synapse_gen.h in the same order, so
+ * the doubles are the same bits (exact integer conversions, IEEE + - * /
+ * and sqrt lane by lane, no FMA contraction); test_build_draws checks it. */
+#include "build_draws.h"
+
+#include "clones.h"
+
+#include <math.h>
+#include <string.h>
+
+#define BLOCK 64
+
+/* The double of an integer below 2^53 given as hi * 2^26 + lo (hi < 2^27,
+ * lo < 2^26): both parts convert exactly from 32-bit integers (a vector
+ * conversion every x86-64 level has) and so does their sum. */
+static inline double exact_u53(uint32_t hi, uint32_t lo)
+{
+    return (double)(int32_t)hi * 67108864.0 + (double)(int32_t)lo;
+}
+
+/* n4d__u01 and n4d__u01_open0 */
+static inline double u01(uint32_t a, uint32_t b)
+{
+    return exact_u53(a >> 5, b >> 6) * (1.0 / 9007199254740992.0);
+}
+
+static inline double u01_open0(uint32_t a, uint32_t b)
+{
+    return (exact_u53(a >> 5, b >> 6) + 1.0) * (1.0 / 9007199254740992.0);
+}
+
+static inline uint64_t bits_of(double x)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    return b;
+}
+
+static inline double from_bits(uint64_t b)
+{
+    double x;
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+
+/* n4d__det_log; the exponent's double from its bits (0x1p52 + e - 2^52,
+ * exact) instead of an int conversion. */
+static inline double det_log(double x)
+{
+    const uint64_t b = bits_of(x);
+    double e = from_bits(0x4330000000000000ull | ((b >> 52) & 0x7ff)) - 4503599627370496.0 - 1023.0;
+    double m = from_bits((b & 0x000fffffffffffffull) | 0x3ff0000000000000ull);
+    const int big = m > 1.4142135623730951;
+    m = big ? m * 0.5 : m;
+    e = big ? e + 1.0 : e;
+    return n4d__det_log_reduced(m, e);
+}
+
+/* n4d__det_cos_turn; the quadrant as a double (floor of 4u >= 0 is the
+ * int truncation) and its parity tests as comparisons. */
+static inline double det_cos_turn(double u)
+{
+    const double q = u * 4.0;
+    const double k = floor(q);
+    const double f = q - k;
+    const int hi = f > 0.5;
+    const double x = (hi ? 1.0 - f : f) * 1.5707963267948966;
+    const double cx = n4d__det_cos_small(x), sx = n4d__det_sin_small(x);
+    const double c = hi ? sx : cx, s = hi ? cx : sx;
+    const double r = ((k == 1.0) | (k == 3.0)) ? s : c;
+    return ((k == 1.0) | (k == 2.0)) ? -r : r;
+}
+
+N4D_CLONES
+static void uniform_block(double lo, double hi, const uint32_t *restrict w0, const uint32_t *restrict w1,
+                          uint64_t m, double *restrict x)
+{
+    for (uint64_t k = 0; k < m; k++)
+        x[k] = lo + (hi - lo) * u01(w0[k], w1[k]);
+}
+
+N4D_CLONES
+static void normal_block(double mean, double std, double lo, double hi, const uint32_t *restrict w0,
+                         const uint32_t *restrict w1, const uint32_t *restrict w2,
+                         const uint32_t *restrict w3, uint64_t m, double *restrict x)
+{
+    for (uint64_t k = 0; k < m; k++) {
+        const double u1 = u01_open0(w0[k], w1[k]), u2 = u01(w2[k], w3[k]);
+        const double z = sqrt(-2.0 * det_log(u1)) * det_cos_turn(u2);
+        const double v = mean + std * z;
+        const double vl = v < lo ? lo : v;
+        x[k] = vl > hi ? hi : vl;
+    }
+}
+
+/* n4d__sg_draw of synapses j0 .. j0 + m - 1 (m <= BLOCK) into x. */
+static void draw_block(const n4d_dist *d, uint64_t seed, uint32_t purpose, uint32_t entity,
+                       uint64_t j0, uint64_t m, double *x)
+{
+    if (d->kind == N4D_DIST_CONSTANT) {
+        for (uint64_t k = 0; k < m; k++)
+            x[k] = d->value;
+        return;
+    }
+    uint32_t w[4][BLOCK];
+    for (uint64_t k = 0; k < m; k++) {
+        const n4d__r4 r = n4d__philox(seed, purpose, entity, j0 + k);
+        w[0][k] = r.v[0];
+        w[1][k] = r.v[1];
+        w[2][k] = r.v[2];
+        w[3][k] = r.v[3];
+    }
+    if (d->kind == N4D_DIST_UNIFORM)
+        uniform_block(d->lo, d->hi, w[0], w[1], m, x);
+    else
+        normal_block(d->value, d->std, d->lo, d->hi, w[0], w[1], w[2], w[3], m, x);
+}
+
+void n4d__build_make_row(const n4d__sg_proj *P, uint64_t seed, uint32_t entity, n4d__gen_syn *out,
+                         uint64_t n)
+{
+    if (P->const_weight && P->const_delay) {
+        const uint32_t key = n4d__seg_key(P->delay_c, P->weight_c < 0.0f);
+        for (uint64_t i = 0; i < n; i++) {
+            out[i].weight = P->weight_c;
+            out[i].key = key;
+        }
+        return;
+    }
+    const uint32_t wpurpose = n4d__sg_purpose(N4D_RNG_WEIGHT, P->index);
+    const uint32_t dpurpose = n4d__sg_purpose(N4D_RNG_DELAY, P->index);
+    double w[BLOCK], d[BLOCK];
+    for (uint64_t j0 = 0; j0 < n; j0 += BLOCK) {
+        const uint64_t m = n - j0 < BLOCK ? n - j0 : BLOCK;
+        if (!P->const_weight)
+            draw_block(&P->weight, seed, wpurpose, entity, j0, m, w);
+        if (!P->const_delay)
+            draw_block(&P->delay, seed, dpurpose, entity, j0, m, d);
+        for (uint64_t k = 0; k < m; k++) {
+            float wf = P->weight_c;
+            if (!P->const_weight) {
+                double x = w[k];
+                if (P->syn_type == N4D_SYN_EXCITATORY)
+                    x = fabs(x);
+                else if (P->syn_type == N4D_SYN_INHIBITORY)
+                    x = -fabs(x);
+                wf = (float)x;
+            }
+            const uint32_t dl = P->const_delay ? P->delay_c : n4d__delay_steps(d[k], P->dt);
+            out[j0 + k].weight = wf;
+            out[j0 + k].key = n4d__seg_key(dl, wf < 0.0f);
+        }
+    }
+}
