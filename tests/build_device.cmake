@@ -4,6 +4,9 @@
 # N4D_CUDA_LIBRARY. Plain C: built and run everywhere, with or without nvcc.
 add_library(n4d_cuda_mock MODULE ${CMAKE_CURRENT_LIST_DIR}/mock_cuda.c)
 target_link_libraries(n4d_cuda_mock PRIVATE n4d_internal)
+# the device's versions of the generator's bulk draws and sorts (the
+# host's vectorised ones live in the library, synapse_gen.h)
+target_compile_definitions(n4d_cuda_mock PRIVATE N4D_SG_DEVICE=1)
 target_include_directories(n4d_cuda_mock PRIVATE ${PROJECT_SOURCE_DIR}/include)
 target_link_libraries(n4d_cuda_mock PRIVATE m)
 set_target_properties(n4d_cuda_mock PROPERTIES C_STANDARD 11 C_EXTENSIONS OFF

@@ -195,12 +195,46 @@ static void test_make_row_bitwise(void **state)
     assert_true(checked > 100000);
 }
 
+/* The host's bulk draws and sorts (build_draws.c) against the reference
+ * versions the device runs (synapse_gen.h): the same values, for counters
+ * near a 2^32 boundary, odd counts, ranges up to 2^32, duplicates. */
+static void test_host_draws_and_sorts(void **state)
+{
+    (void)state;
+    static uint32_t a[3000], b[3000], tmp[3000];
+    const uint64_t ranges[] = {1, 2, 77, 20683, 160000, 1u << 23, (1u << 23) + 1, 4294967295u,
+                               4294967296u};
+    const uint64_t counters[] = {0, 5, (7ull << 20) + 3, 0xffffffffull - 40, 0x1ffffffffull};
+    const uint64_t counts[] = {0, 1, 2, 31, 32, 33, 128, 129, 257, 2999};
+    for (int ri = 0; ri < 9; ri++)
+        for (int ci = 0; ci < 5; ci++)
+            for (int ni = 0; ni < 10; ni++) {
+                const uint64_t range = ranges[ri], n = counts[ni];
+                n4d__sg_uniform_below_ref(9, 7, 123, counters[ci], n, range, a);
+                n4d__build_uniform_below(9, 7, 123, counters[ci], n, range, b);
+                assert_true(memcmp(a, b, n * sizeof *a) == 0);
+                /* sorts of values below the range (duplicates where it is small) */
+                memcpy(b, a, n * sizeof *a);
+                n4d__radix_sort_u32(a, tmp, n);
+                n4d__build_sort_below(b, tmp, n, range);
+                assert_true(memcmp(a, b, n * sizeof *a) == 0);
+                if (n <= N4D__FP_MAX_K) {
+                    n4d__sg_uniform_below_ref(9, 7, 123, counters[ci], n, range, a);
+                    memcpy(b, a, n * sizeof *a);
+                    n4d__sg_sort_uniform(a, n, range);
+                    n4d__build_sort_chunk(b, n, range);
+                    assert_true(memcmp(a, b, n * sizeof *a) == 0);
+                }
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_log_accuracy),   cmocka_unit_test(test_cos_accuracy),
         cmocka_unit_test(test_exp_accuracy),   cmocka_unit_test(test_normal_moments),
         cmocka_unit_test(test_digest),         cmocka_unit_test(test_make_row_bitwise),
+        cmocka_unit_test(test_host_draws_and_sorts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,8 +7,8 @@
 #include "cpu_kernels.h"
 
 #include "clones.h"
+#include "philox_avx2.h"
 
-#include <stdatomic.h>
 #include <string.h>
 
 #define BLOCK 512
@@ -166,44 +166,20 @@ static void philox64_words01(uint64_t seed, uint32_t purpose, uint64_t ctr, uint
     }
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#include <immintrin.h>
-#define N4D_PHILOX_AVX2 1
-/* philox64_words01 with the rounds in AVX2, 8 neurons at a time: the
- * compiler's vector version of n4d__philox shuffles the lanes of the 32x32
- * -> 64 products back and forth; here the even lanes' and the odd lanes'
- * products are blended (same integers, same bits). */
+#ifdef N4D_PHILOX_AVX2
+/* philox64_words01 in AVX2, 8 neurons at a time */
 __attribute__((target("avx2"))) static void philox64_words01_avx2(uint64_t seed, uint32_t purpose,
                                                                   uint64_t ctr, uint32_t id0,
                                                                   uint32_t *w0, uint32_t *w1)
 {
-    const __m256i m0 = _mm256_set1_epi32((int)0xD2511F53u), m1 = _mm256_set1_epi32((int)0xCD9E8D57u);
     for (int g = 0; g < 64; g += 8) {
-        __m256i c0 = _mm256_set1_epi32((int)(uint32_t)ctr);
-        __m256i c1 = _mm256_set1_epi32((int)(uint32_t)(ctr >> 32));
-        __m256i c2 = _mm256_add_epi32(_mm256_set1_epi32((int)(id0 + (uint32_t)g)),
-                                      _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-        __m256i c3 = _mm256_set1_epi32((int)purpose);
-        uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-        for (int r = 0; r < 10; r++) {
-            /* 64-bit products of the even lanes, and of the odd ones */
-            const __m256i e0 = _mm256_mul_epu32(c0, m0), o0 = _mm256_mul_epu32(_mm256_srli_epi64(c0, 32), m0);
-            const __m256i e1 = _mm256_mul_epu32(c2, m1), o1 = _mm256_mul_epu32(_mm256_srli_epi64(c2, 32), m1);
-            const __m256i hi0 = _mm256_blend_epi32(_mm256_srli_epi64(e0, 32), o0, 0xAA);
-            const __m256i lo0 = _mm256_blend_epi32(e0, _mm256_slli_epi64(o0, 32), 0xAA);
-            const __m256i hi1 = _mm256_blend_epi32(_mm256_srli_epi64(e1, 32), o1, 0xAA);
-            const __m256i lo1 = _mm256_blend_epi32(e1, _mm256_slli_epi64(o1, 32), 0xAA);
-            const __m256i n0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), _mm256_set1_epi32((int)k0));
-            const __m256i n2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), _mm256_set1_epi32((int)k1));
-            c1 = lo1;
-            c3 = lo0;
-            c0 = n0;
-            c2 = n2;
-            k0 += 0x9E3779B9u;
-            k1 += 0xBB67AE85u;
-        }
-        _mm256_storeu_si256((__m256i *)(w0 + g), c0);
-        _mm256_storeu_si256((__m256i *)(w1 + g), c1);
+        __m256i c[4] = {_mm256_set1_epi32((int)(uint32_t)ctr), _mm256_set1_epi32((int)(uint32_t)(ctr >> 32)),
+                        _mm256_add_epi32(_mm256_set1_epi32((int)(id0 + (uint32_t)g)),
+                                         _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
+                        _mm256_set1_epi32((int)purpose)};
+        n4d__philox8_avx2(c, (uint32_t)seed, (uint32_t)(seed >> 32));
+        _mm256_storeu_si256((__m256i *)(w0 + g), c[0]);
+        _mm256_storeu_si256((__m256i *)(w1 + g), c[1]);
     }
 }
 #endif
@@ -229,12 +205,7 @@ void n4d__kernel_poisson_count8(uint64_t seed, uint32_t purpose, uint64_t ctr, u
                                 uint64_t n, const int64_t *thr, int32_t *cnt, uint64_t *u53)
 {
 #ifdef N4D_PHILOX_AVX2
-    static _Atomic int has_avx2 = -1; /* asked once (every thread gets the same answer) */
-    int avx2 = atomic_load_explicit(&has_avx2, memory_order_relaxed);
-    if (avx2 < 0) {
-        avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
-        atomic_store_explicit(&has_avx2, avx2, memory_order_relaxed);
-    }
+    const int avx2 = n4d__cpu_has_avx2();
 #endif
     uint32_t w0[64], w1[64];
     for (uint64_t j0 = 0; j0 < n; j0 += 64) {

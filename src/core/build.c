@@ -883,14 +883,17 @@ static void fill_rowwise(build_ctx *b, int threads, gen_syn *const *scratch, seg
             continue;
         order_row(row, row + n, n);
         float mx = 0.0f; /* in a register: thread_max's slots share cache lines */
-        uint64_t segs = 0;
         for (uint64_t i = 0; i < n; i++) {
             syn->target[at + i] = row[i].target;
             memcpy(&syn->weight_q[at + i], &row[i].weight, sizeof(float));
-            if (b->delay_tmp)
-                b->delay_tmp[at + i] = (uint16_t)N4D__SEG_DELAY(row[i].key);
             const float aw = fabsf(row[i].weight);
             mx = aw > mx ? aw : mx;
+        }
+        if (b->delay_tmp)
+            for (uint64_t i = 0; i < n; i++)
+                b->delay_tmp[at + i] = (uint16_t)N4D__SEG_DELAY(row[i].key);
+        uint64_t segs = 0;
+        for (uint64_t i = 0; i < n; i++)
             if (i == 0 || row[i].key != row[i - 1].key) {
                 if (segs == 0)
                     b->row_seg[r] = (uint64_t)tid << 48 | lists[tid].n;
@@ -898,7 +901,6 @@ static void fill_rowwise(build_ctx *b, int threads, gen_syn *const *scratch, seg
                     __atomic_store_n(&b->nomem, 1, __ATOMIC_RELAXED);
                 segs++;
             }
-        }
         syn->seg_ptr[r + 1] = segs;
         if (mx > thread_max[tid & 255])
             thread_max[tid & 255] = mx;
@@ -1470,11 +1472,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
             dmin = d < dmin ? d : dmin;
             dmax = d > dmax ? d : dmax;
         }
-        for (uint64_t i = lo; i < hi; i++) {
-            float w;
-            memcpy(&w, &syn->weight_q[i], sizeof w);
-            syn->weight_q[i] = (int32_t)lrint((double)w * scale);
-        }
+        n4d__build_to_fixed(syn->weight_q + lo, hi - lo, scale);
     }
     syn->seg_off[nseg] = S;
     if (n4d__distributed(m)) {

@@ -8,8 +8,10 @@
 #include "build_draws.h"
 
 #include "clones.h"
+#include "philox_avx2.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #define BLOCK 64
@@ -97,6 +99,111 @@ static void normal_block(double mean, double std, double lo, double hi, const ui
     }
 }
 
+#ifdef N4D_PHILOX_AVX2
+__attribute__((target("avx2"))) static void philox_block_avx2(uint64_t seed, uint32_t purpose,
+                                                              uint32_t entity, uint64_t ctr0,
+                                                              uint64_t m, uint32_t w[4][BLOCK])
+{
+    for (uint64_t g = 0; g < m; g += 8) {
+        __m256i c[4] = {_mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)(ctr0 + g)),
+                                         _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
+                        _mm256_set1_epi32((int)(uint32_t)(ctr0 >> 32)), _mm256_set1_epi32((int)entity),
+                        _mm256_set1_epi32((int)purpose)};
+        n4d__philox8_avx2(c, (uint32_t)seed, (uint32_t)(seed >> 32));
+        for (int i = 0; i < 4; i++)
+            _mm256_storeu_si256((__m256i *)(w[i] + g), c[i]);
+    }
+}
+#endif
+
+/* The words of n4d__philox(seed, purpose, entity, ctr0 + k) for k < m
+ * (m <= BLOCK) into w[0..3][k] (AVX2 may fill w up to the next multiple
+ * of 8). */
+static void philox_block(uint64_t seed, uint32_t purpose, uint32_t entity, uint64_t ctr0, uint64_t m,
+                         uint32_t w[4][BLOCK])
+{
+#ifdef N4D_PHILOX_AVX2
+    /* the lanes count in the low word only: no carry into the high one */
+    if (n4d__cpu_has_avx2() && (ctr0 & 0xffffffffu) + BLOCK <= 0x100000000ull) {
+        philox_block_avx2(seed, purpose, entity, ctr0, m, w);
+        return;
+    }
+#endif
+    for (uint64_t k = 0; k < m; k++) {
+        const n4d__r4 r = n4d__philox(seed, purpose, entity, ctr0 + k);
+        for (int i = 0; i < 4; i++)
+            w[i][k] = r.v[i];
+    }
+}
+
+void n4d__build_uniform_below(uint64_t seed, uint32_t purpose, uint32_t entity, uint64_t ctr0,
+                              uint64_t n, uint64_t range, uint32_t *out)
+{
+    uint32_t w[4][BLOCK];
+    for (uint64_t j0 = 0; j0 < n; j0 += 2 * BLOCK) {
+        const uint64_t m = n - j0 < 2 * BLOCK ? n - j0 : 2 * BLOCK;
+        philox_block(seed, purpose, entity, ctr0 + j0 / 2, (m + 1) / 2, w);
+        /* n4d__uint_below: the high word of ((a << 32) | b) * range, as
+         * (a * range + (b * range >> 32)) >> 32 (no carry is lost: the
+         * dropped low part is below 2^32) */
+        for (uint64_t i = 0; i < m; i++) {
+            const uint64_t a = w[(i & 1) * 2][i / 2], b = w[(i & 1) * 2 + 1][i / 2];
+            out[j0 + i] = (uint32_t)((a * range + ((b * range) >> 32)) >> 32);
+        }
+    }
+}
+
+void n4d__build_sort_below(uint32_t *v, uint32_t *tmp, uint64_t n, uint64_t range)
+{
+    uint32_t *src = v, *dst = tmp;
+    for (int shift = 0; shift < 32 && (range - 1) >> shift; shift += 8) {
+        uint64_t count[257] = {0};
+        for (uint64_t i = 0; i < n; i++)
+            count[((src[i] >> shift) & 255) + 1]++;
+        for (int b = 0; b < 256; b++)
+            count[b + 1] += count[b];
+        for (uint64_t i = 0; i < n; i++)
+            dst[count[(src[i] >> shift) & 255]++] = src[i];
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v)
+        memcpy(v, src, n * sizeof *v);
+}
+
+/* Sorts v[0, K) by ranks: value i goes to the number of values whose key
+ * (v << 8 | i: distinct, and in the order of a stable sort) is smaller,
+ * counted 8 values at a time against every other one in vector compares.
+ * K <= 256 and len <= 2^23 (the keys are positive 32-bit integers). */
+N4D_CLONES
+static void sort_by_rank(uint32_t *restrict v, uint64_t K)
+{
+    int32_t key[256 + 8];
+    uint32_t out[256];
+    for (uint64_t i = 0; i < K; i++)
+        key[i] = (int32_t)(v[i] << 8 | (uint32_t)i);
+    for (uint64_t i = K; i < K + 8; i++)
+        key[i] = INT32_MAX; /* the last group's missing lanes */
+    for (uint64_t i0 = 0; i0 < K; i0 += 8) {
+        uint32_t rank[8] = {0};
+        for (uint64_t j = 0; j < K; j++)
+            for (int l = 0; l < 8; l++)
+                rank[l] += key[j] < key[i0 + l];
+        for (int l = 0; l < 8 && i0 + l < K; l++)
+            out[rank[l]] = v[i0 + l];
+    }
+    memcpy(v, out, K * sizeof *v);
+}
+
+void n4d__build_sort_chunk(uint32_t *v, uint64_t K, uint64_t len)
+{
+    if (K <= 256 && len <= (1u << 23))
+        sort_by_rank(v, K);
+    else
+        n4d__sg_sort_uniform(v, K, len);
+}
+
 /* n4d__sg_draw of synapses j0 .. j0 + m - 1 (m <= BLOCK) into x. */
 static void draw_block(const n4d_dist *d, uint64_t seed, uint32_t purpose, uint32_t entity,
                        uint64_t j0, uint64_t m, double *x)
@@ -107,13 +214,7 @@ static void draw_block(const n4d_dist *d, uint64_t seed, uint32_t purpose, uint3
         return;
     }
     uint32_t w[4][BLOCK];
-    for (uint64_t k = 0; k < m; k++) {
-        const n4d__r4 r = n4d__philox(seed, purpose, entity, j0 + k);
-        w[0][k] = r.v[0];
-        w[1][k] = r.v[1];
-        w[2][k] = r.v[2];
-        w[3][k] = r.v[3];
-    }
+    philox_block(seed, purpose, entity, j0, m, w);
     if (d->kind == N4D_DIST_UNIFORM)
         uniform_block(d->lo, d->hi, w[0], w[1], m, x);
     else
@@ -154,5 +255,15 @@ void n4d__build_make_row(const n4d__sg_proj *P, uint64_t seed, uint32_t entity, 
             out[j0 + k].weight = wf;
             out[j0 + k].key = n4d__seg_key(dl, wf < 0.0f);
         }
+    }
+}
+
+N4D_CLONES
+void n4d__build_to_fixed(int32_t *w, uint64_t n, double scale)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        float x;
+        memcpy(&x, &w[i], sizeof x);
+        w[i] = (int32_t)lrint((double)x * scale);
     }
 }

@@ -7,7 +7,10 @@
  * which are built from them: the C library's log/cos/exp and CUDA's differ in
  * the last bit, which would change a weight once in ~10^8 synapses.
  *
- * Compiles as C11 and as CUDA C++. Never installed. */
+ * Compiles as C11 and as CUDA C++. Never installed. A few bulk draws and
+ * sorts have host versions in the library (build_draws.c: vectorised, the
+ * same results); CUDA, and host code that stands in for the device
+ * (N4D_SG_DEVICE), use the reference versions here. */
 #ifndef N4D_SYNAPSE_GEN_H
 #define N4D_SYNAPSE_GEN_H
 
@@ -325,6 +328,15 @@ N4D_HD void n4d__radix_sort_u32(uint32_t *v, uint32_t *tmp, uint64_t n)
         v[i] = src[i];
 }
 
+#if defined(__CUDACC__) || defined(N4D_SG_DEVICE)
+#define n4d__sg_sort_below(v, tmp, n, range) n4d__radix_sort_u32(v, tmp, n)
+#else
+/* Sorts n values below `range` (tmp holds n values): on the host a radix
+ * sort with as few 8-bit passes as the range needs (build_draws.c). */
+void n4d__build_sort_below(uint32_t *v, uint32_t *tmp, uint64_t n, uint64_t range);
+#define n4d__sg_sort_below n4d__build_sort_below
+#endif
+
 /* The first k with u <= cdf[k], else the last entry (binary search). */
 N4D_HD uint64_t n4d__sg_binomial_lookup(double u, const double *cdf, uint32_t n)
 {
@@ -374,6 +386,38 @@ N4D_HD void n4d__sg_sort_uniform(uint32_t *v, uint64_t K, uint64_t len)
     }
 }
 
+#if defined(__CUDACC__) || defined(N4D_SG_DEVICE)
+#define n4d__sg_sort_chunk n4d__sg_sort_uniform
+#else
+/* The same order on the host: by ranks, in vector compares (build_draws.c). */
+void n4d__build_sort_chunk(uint32_t *v, uint64_t K, uint64_t len);
+#define n4d__sg_sort_chunk n4d__build_sort_chunk
+#endif
+
+/* n uniform integers below `range` (<= 2^32) into out: value i from the
+ * words of n4d__philox(seed, purpose, entity, ctr0 + i / 2), words 0 and 1
+ * for even i, 2 and 3 for odd i. */
+N4D_HD void n4d__sg_uniform_below_ref(uint64_t seed, uint32_t purpose, uint32_t entity, uint64_t ctr0,
+                                      uint64_t n, uint64_t range, uint32_t *out)
+{
+    for (uint64_t j = 0; j < n; j += 2) {
+        n4d__r4 r = n4d__philox(seed, purpose, entity, ctr0 + j / 2);
+        out[j] = n4d__uint_below(r.v[0], r.v[1], range);
+        if (j + 1 < n)
+            out[j + 1] = n4d__uint_below(r.v[2], r.v[3], range);
+    }
+}
+
+#if defined(__CUDACC__) || defined(N4D_SG_DEVICE)
+#define n4d__sg_uniform_below n4d__sg_uniform_below_ref
+#else
+/* The same values, 8 draws at a time in AVX2 where the CPU has it
+ * (build_draws.c). */
+void n4d__build_uniform_below(uint64_t seed, uint32_t purpose, uint32_t entity, uint64_t ctr0,
+                              uint64_t n, uint64_t range, uint32_t *out);
+#define n4d__sg_uniform_below n4d__build_uniform_below
+#endif
+
 /* K distinct uniform values in [0, len), sorted, into out. Duplicates are
  * replaced by further draws of the same stream until all are distinct. */
 N4D_HD void n4d__sg_chunk_targets(uint64_t seed, uint32_t purpose, uint32_t source, uint64_t chunk,
@@ -381,13 +425,9 @@ N4D_HD void n4d__sg_chunk_targets(uint64_t seed, uint32_t purpose, uint32_t sour
 {
     uint64_t have = 0, draw = 0;
     while (have < K) {
-        for (uint64_t j = have; j < K; j += 2, draw++) {
-            n4d__r4 r = n4d__philox(seed, purpose, source, (chunk << 20) + draw);
-            out[j] = n4d__uint_below(r.v[0], r.v[1], len);
-            if (j + 1 < K)
-                out[j + 1] = n4d__uint_below(r.v[2], r.v[3], len);
-        }
-        n4d__sg_sort_uniform(out, K, len);
+        n4d__sg_uniform_below(seed, purpose, source, (chunk << 20) + draw, K - have, len, out + have);
+        draw += (K - have + 1) / 2;
+        n4d__sg_sort_chunk(out, K, len);
         have = K ? 1 : 0;
         for (uint64_t i = 1; i < K; i++)
             if (out[i] != out[have - 1])
@@ -439,13 +479,8 @@ N4D_HD uint64_t n4d__sg_row_targets(const n4d__sg_proj *P, const int32_t *pos, u
          * first. */
         const uint64_t cand = no_self ? npost - 1 : npost;
         uint32_t *t = (uint32_t *)out, *tmp = t + K;
-        for (uint64_t j = 0; j < K; j += 2) {
-            n4d__r4 r = n4d__philox(seed, tpurpose, (uint32_t)s, j / 2);
-            t[j] = n4d__uint_below(r.v[0], r.v[1], cand);
-            if (j + 1 < K)
-                t[j + 1] = n4d__uint_below(r.v[2], r.v[3], cand);
-        }
-        n4d__radix_sort_u32(t, tmp, K);
+        n4d__sg_uniform_below(seed, tpurpose, (uint32_t)s, 0, K, cand, t);
+        n4d__sg_sort_below(t, tmp, K, cand);
         for (uint64_t j = K; j-- > 0;)
             out[j].target = (uint32_t)(P->post_first + t[j] + (no_self && t[j] >= s));
         break;
