@@ -128,6 +128,20 @@ def run_floor(n4d, runs):
     return json.loads(p.stdout)
 
 
+def first_touch(n4d, nbytes, threads):
+    """Seconds to write nbytes of fresh memory once on `threads` threads
+    (bench/floor_bench.c --first-touch): the page faults a model of that
+    size costs its construction. None when floor_bench was not built."""
+    fb = os.path.join(os.path.dirname(n4d), "bench", "floor_bench")
+    if not os.path.exists(fb) or not nbytes:
+        return None
+    p = subprocess.run([fb, "--first-touch", f"{nbytes:.0f}", "--threads", str(threads)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"floor_bench failed:\n{p.stderr}")
+    return json.loads(p.stdout)["first_touch_s"]
+
+
 def n4d_info(n4d, config, threads):
     """`n4d info`: accounted memory (bytes per synapse of the synapse storage
     and of everything)."""
@@ -274,6 +288,10 @@ def side_by_side(args, n4d, configs, n4d_threads, b2_threads):
                     f"setup {fmt_s(r['setup_s'])}, rss {fmt_mb(r['peak_rss_kb'])}, "
                     f"{r['spikes']} spikes, {r['rate_hz']:.3f} Hz")
         res["info"] = n4d_info(n4d, cfg, max(n4d_threads))
+        runs = next((rs for rs in res["n4d"].values() if rs), None)
+        if runs and "total_bytes_per_syn" in res["info"]:
+            res["first_touch_s"] = {t: first_touch(n4d, res["info"]["total_bytes_per_syn"] *
+                                                   runs[0]["synapses"], t) for t in res["n4d"]}
         res["floor"] = {t: run_floor(n4d, runs) for t, runs in res["n4d"].items() if runs}
         results[name] = res
     return results
@@ -381,6 +399,8 @@ def run_all(args):
             f"rtf {r['rtf']:.2f}, rss {fmt_mb(r['peak_rss_kb'])}, {r['rate_hz']:.2f} Hz")
         extra["microcircuit"] = runs
         extra["microcircuit_info"] = n4d_info(n4d, cfg, t)
+        extra["microcircuit_first_touch_s"] = first_touch(
+            n4d, extra["microcircuit_info"].get("total_bytes_per_syn", 0) * r["synapses"], t)
 
     finished = datetime.datetime.now(datetime.timezone.utc)
     report = render(args, mach, commit, started, finished, results, extra, n4d_threads, b2_threads)
@@ -513,6 +533,12 @@ def render(args, mach, commit, started, finished, results, extra, n4d_threads, b
             L.append("## Construction rate\n")
             L.append(f"cuba_400k: {best[2]:,} synapses built in {fmt_s(best[1])} ({label('n4d', best[0])}, "
                      f"includes placement and simulation state) -> **{constr / 1e6:,.0f} million synapses/s**\n")
+            ft = results["cuba_400k"].get("first_touch_s", {}).get(best[0])
+            if ft:
+                L.append(f"floor (bench/floor_bench.c --first-touch, same run): writing the model's "
+                         f"{results['cuba_400k']['info']['total_accounted']} into fresh memory once takes "
+                         f"{fmt_s(ft)} on {best[0]} threads (page faults and page clearing), a ceiling "
+                         f"of {best[2] / ft / 1e6:,.0f} million synapses/s before any synapse is drawn\n")
 
     # microcircuit
     if "microcircuit" in extra:
@@ -529,6 +555,11 @@ def render(args, mach, commit, started, finished, results, extra, n4d_threads, b
                          f"{info.get('total_bytes_per_syn', '?')}", f"{med(runs, 'rate_hz'):.2f} Hz"]]))
         L.append(f"\n{label('n4d', r['threads'])}; construction rate "
                  f"{r['synapses'] / med(runs, 'setup_s') / 1e6:,.0f} million synapses/s\n")
+        ft = extra.get("microcircuit_first_touch_s")
+        if ft:
+            L.append(f"floor (bench/floor_bench.c --first-touch, same run): writing the model's "
+                     f"{info.get('total_accounted', '?')} into fresh memory once takes {fmt_s(ft)} "
+                     f"on {r['threads']} threads\n")
 
     # targets
     L.append("## Targets (issue 14)\n")

@@ -17,6 +17,11 @@
  *    random targets per row over N accumulators, each thread owning the
  *    targets of its block (as n4d's threads do): seconds per event.
  *
+ * 4. first touch (floor_bench --first-touch BYTES [--threads T], alone):
+ *    writing BYTES of freshly allocated memory once, T threads on
+ *    contiguous blocks: the page faults and page clearing that building a
+ *    model of that size cannot avoid (median of 3; JSON first_touch_s).
+ *
  * Times are CPU seconds of the process divided by T (the time the work
  * takes when its T threads have the cores: on a shared machine wall time
  * also counts the waits; compare with n4d's CPU time per thread).
@@ -216,16 +221,41 @@ static double time_scatter(size_t n, uint32_t k, uint64_t events, uint64_t *sink
     return t * 1e9 / ((double)rows_per_thread * (double)kt * (double)T);
 }
 
+/* Seconds to write `bytes` of fresh memory once (every page faulted in and
+ * cleared by the kernel, then written), median of 3. */
+static double time_first_touch(size_t bytes, uint64_t *sink)
+{
+    const int T = num_threads();
+    double t[3];
+    for (int r = 0; r < 3; r++) {
+        unsigned char *p = NULL; /* not xalloc: its pages are touched already */
+        if (posix_memalign((void **)&p, 4096, bytes)) {
+            fprintf(stderr, "floor_bench: out of memory (%zu bytes)\n", bytes);
+            exit(1);
+        }
+        const double t0 = cpu_s();
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < bytes; i += 4096)
+            memset(p + i, 1, bytes - i < 4096 ? bytes - i : 4096);
+        t[r] = (cpu_s() - t0) / T;
+        *sink += p[bytes / 2];
+        free(p);
+    }
+    const double lo = fmin(t[0], fmin(t[1], t[2])), hi = fmax(t[0], fmax(t[1], t[2]));
+    return t[0] + t[1] + t[2] - lo - hi;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: floor_bench --neurons N --fanout K [--threads T] [--steps S] "
-                    "[--events E] [--min-seconds X]\n");
+                    "[--events E] [--min-seconds X]\n"
+                    "       floor_bench --first-touch BYTES [--threads T]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    double n = 0, k = 0, steps = 0, events = 0, min_s = 0.5;
+    double n = 0, k = 0, steps = 0, events = 0, min_s = 0.5, touch = 0;
     int threads = 1;
     for (int i = 1; i < argc; i++) {
         if (i + 1 >= argc)
@@ -248,11 +278,13 @@ int main(int argc, char **argv)
             events = x;
         else if (!strcmp(argv[i], "--min-seconds"))
             min_s = x;
+        else if (!strcmp(argv[i], "--first-touch"))
+            touch = x;
         else
             usage();
         i++;
     }
-    if (n < 1 || k < 1 || threads < 1 || n > 4e9)
+    if (threads < 1 || (touch < 1 && (n < 1 || k < 1 || n > 4e9)))
         usage();
 #ifdef _OPENMP
     omp_set_num_threads(threads);
@@ -260,6 +292,13 @@ int main(int argc, char **argv)
     threads = 1;
 #endif
     uint64_t sink = 0;
+    if (touch >= 1) {
+        const double t = time_first_touch((size_t)touch, &sink);
+        printf("{\"first_touch_bytes\": %.0f, \"threads\": %d, \"first_touch_s\": %.6f, "
+               "\"sink\": %llu}\n",
+               touch, threads, t, (unsigned long long)(sink & 1));
+        return 0;
+    }
     const double upd = time_update((size_t)n, min_s, &sink);
     const double cmp = time_update((size_t)2048 * (size_t)threads, min_s, &sink);
     const double sc = time_scatter((size_t)n, (uint32_t)k, (uint64_t)(4e7 * min_s), &sink);

@@ -527,9 +527,15 @@ static inline uint32_t key_slot(const uint32_t *slot_key, const uint16_t *slot_r
 
 static void order_row(gen_syn *a, gen_syn *tmp, uint64_t n)
 {
+    /* in order already? (key, target) as one number; the weights only
+     * where both are equal */
+    uint64_t prev = 0;
     bool sorted = true;
-    for (uint64_t i = 1; i < n && sorted; i++)
-        sorted = !syn_less(&a[i], &a[i - 1]);
+    for (uint64_t i = 0; i < n && sorted; i++) {
+        const uint64_t kt = (uint64_t)a[i].key << 32 | a[i].target;
+        sorted = i == 0 || kt > prev || (kt == prev && !(a[i].weight < a[i - 1].weight));
+        prev = kt;
+    }
     if (sorted)
         return;
     /* the distinct keys: an open-addressing set of 2 * ROW_KEYS slots */

@@ -136,20 +136,32 @@ static void philox_block(uint64_t seed, uint32_t purpose, uint32_t entity, uint6
     }
 }
 
+/* n4d__uint_below of the word pairs (a[k], b[k]), k < m: the high word of
+ * ((a << 32) | b) * range, as (a * range + (b * range >> 32)) >> 32 (no
+ * carry is lost: the dropped low part is below 2^32). */
+N4D_CLONES
+static void below_block(const uint32_t *restrict a, const uint32_t *restrict b, uint64_t m,
+                        uint64_t range, uint32_t *restrict out)
+{
+    for (uint64_t k = 0; k < m; k++)
+        out[k] = (uint32_t)(((uint64_t)a[k] * range + (((uint64_t)b[k] * range) >> 32)) >> 32);
+}
+
 void n4d__build_uniform_below(uint64_t seed, uint32_t purpose, uint32_t entity, uint64_t ctr0,
                               uint64_t n, uint64_t range, uint32_t *out)
 {
-    uint32_t w[4][BLOCK];
+    uint32_t w[4][BLOCK], even[BLOCK], odd[BLOCK];
     for (uint64_t j0 = 0; j0 < n; j0 += 2 * BLOCK) {
-        const uint64_t m = n - j0 < 2 * BLOCK ? n - j0 : 2 * BLOCK;
-        philox_block(seed, purpose, entity, ctr0 + j0 / 2, (m + 1) / 2, w);
-        /* n4d__uint_below: the high word of ((a << 32) | b) * range, as
-         * (a * range + (b * range >> 32)) >> 32 (no carry is lost: the
-         * dropped low part is below 2^32) */
-        for (uint64_t i = 0; i < m; i++) {
-            const uint64_t a = w[(i & 1) * 2][i / 2], b = w[(i & 1) * 2 + 1][i / 2];
-            out[j0 + i] = (uint32_t)((a * range + ((b * range) >> 32)) >> 32);
+        const uint64_t m = n - j0 < 2 * BLOCK ? n - j0 : 2 * BLOCK, draws = (m + 1) / 2;
+        philox_block(seed, purpose, entity, ctr0 + j0 / 2, draws, w);
+        below_block(w[0], w[1], draws, range, even); /* values j0, j0 + 2, ... */
+        below_block(w[2], w[3], draws, range, odd);  /* values j0 + 1, j0 + 3, ... */
+        for (uint64_t k = 0; k < m / 2; k++) {
+            out[j0 + 2 * k] = even[k];
+            out[j0 + 2 * k + 1] = odd[k];
         }
+        if (m & 1)
+            out[j0 + m - 1] = even[m / 2];
     }
 }
 
