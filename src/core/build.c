@@ -508,92 +508,53 @@ static void sort_row(gen_syn *a, gen_syn *tmp, uint64_t n)
         memcpy(a, src, n * sizeof *a);
 }
 
-/* Puts a[0, n) in canonical order (syn_less, stable), tmp holding n
- * entries: rows hold few distinct keys, so a stable counting sort by key,
- * then each key's run by (target, weight), which the generators usually
- * left in order already. Rows with more than ROW_KEYS keys are merge
- * sorted whole. */
-#define ROW_KEYS 128
-
-/* The slot of key k in order_row's set: where it is, or the empty slot
- * (rank 0xffff) where it goes. */
-static inline uint32_t key_slot(const uint32_t *slot_key, const uint16_t *slot_rank, uint32_t k)
+/* Whether a[0, n) is in canonical order: (key, target) as one number, the
+ * weights only where both are equal. */
+static bool in_order(const gen_syn *a, uint64_t n)
 {
-    uint32_t h = (k * 0x9E3779B1u) >> 24;
-    while (slot_rank[h] != 0xffff && slot_key[h] != k)
-        h = (h + 1) & (2 * ROW_KEYS - 1);
-    return h;
-}
-
-static void order_row(gen_syn *a, gen_syn *tmp, uint64_t n)
-{
-    /* in order already? (key, target) as one number; the weights only
-     * where both are equal */
     uint64_t prev = 0;
-    bool sorted = true;
-    for (uint64_t i = 0; i < n && sorted; i++) {
+    for (uint64_t i = 0; i < n; i++) {
         const uint64_t kt = (uint64_t)a[i].key << 32 | a[i].target;
-        sorted = i == 0 || kt > prev || (kt == prev && !(a[i].weight < a[i - 1].weight));
+        if (i && (kt < prev || (kt == prev && a[i].weight < a[i - 1].weight)))
+            return false;
         prev = kt;
     }
-    if (sorted)
+    return true;
+}
+
+/* Puts a[0, n) in canonical order (syn_less, stable), tmp holding n
+ * entries. A row's keys (class, delay, sign) usually span a few hundred
+ * values at most: a stable counting sort by key, then each key's run by
+ * (target, weight), which the generators usually left in order already.
+ * Rows whose keys span more than ROW_KEY_SPAN values are merge sorted
+ * whole. */
+#define ROW_KEY_SPAN 1024
+static void order_row(gen_syn *a, gen_syn *tmp, uint64_t n)
+{
+    if (in_order(a, n))
         return;
-    /* the distinct keys: an open-addressing set of 2 * ROW_KEYS slots */
-    uint32_t slot_key[2 * ROW_KEYS], keys[ROW_KEYS];
-    uint16_t slot_rank[2 * ROW_KEYS];
-    uint64_t start[ROW_KEYS + 1];
-    uint32_t nk = 0;
-    memset(slot_rank, 0xff, sizeof slot_rank);
+    uint32_t kmin = UINT32_MAX, kmax = 0;
     for (uint64_t i = 0; i < n; i++) {
-        const uint32_t k = a[i].key;
-        if (i && k == a[i - 1].key)
-            continue;
-        const uint32_t h = key_slot(slot_key, slot_rank, k);
-        if (slot_rank[h] != 0xffff)
-            continue;
-        if (nk == ROW_KEYS) {
-            sort_row(a, tmp, n);
-            return;
-        }
-        slot_key[h] = k;
-        slot_rank[h] = 0;
-        keys[nk++] = k;
+        kmin = a[i].key < kmin ? a[i].key : kmin;
+        kmax = a[i].key > kmax ? a[i].key : kmax;
     }
-    for (uint32_t i = 1; i < nk; i++) { /* the keys in order (insertion) */
-        const uint32_t x = keys[i];
-        uint32_t j = i;
-        for (; j > 0 && keys[j - 1] > x; j--)
-            keys[j] = keys[j - 1];
-        keys[j] = x;
+    if (kmax - kmin >= ROW_KEY_SPAN) {
+        sort_row(a, tmp, n);
+        return;
     }
-    for (uint32_t r = 0; r < nk; r++) {
-        slot_rank[key_slot(slot_key, slot_rank, keys[r])] = (uint16_t)r;
-        start[r + 1] = 0;
-    }
-    /* counts, then a stable scatter by rank (the rank of the last key kept) */
-    uint32_t last_key = 0, last_rank = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        for (uint64_t i = 0; i < n; i++) {
-            const uint32_t k = a[i].key;
-            if (i == 0 || k != last_key) {
-                last_key = k;
-                last_rank = slot_rank[key_slot(slot_key, slot_rank, k)];
-            }
-            if (pass == 0)
-                start[last_rank + 1]++;
-            else
-                tmp[start[last_rank]++] = a[i];
-        }
-        if (pass == 0) {
-            start[0] = 0;
-            for (uint32_t r = 0; r < nk; r++)
-                start[r + 1] += start[r];
-        }
-    }
-    /* start[r] is now the end of run r: each run by (target, weight) */
-    for (uint32_t r = 0; r < nk; r++) {
-        const uint64_t lo = r ? start[r - 1] : 0, len = start[r] - lo;
-        sort_row(tmp + lo, a + lo, len);
+    const uint32_t span = kmax - kmin + 1;
+    uint64_t start[ROW_KEY_SPAN + 1];
+    memset(start, 0, (span + 1) * sizeof *start);
+    for (uint64_t i = 0; i < n; i++)
+        start[a[i].key - kmin + 1]++;
+    for (uint32_t k = 0; k < span; k++)
+        start[k + 1] += start[k];
+    for (uint64_t i = 0; i < n; i++) /* stable; start[k] ends at the end of run k */
+        tmp[start[a[i].key - kmin]++] = a[i];
+    for (uint32_t k = 0; k < span; k++) {
+        const uint64_t lo = k ? start[k - 1] : 0, len = start[k] - lo;
+        if (len > 1 && !in_order(tmp + lo, len))
+            sort_row(tmp + lo, a + lo, len);
     }
     memcpy(a, tmp, n * sizeof *a);
 }

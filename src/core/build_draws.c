@@ -165,25 +165,6 @@ void n4d__build_uniform_below(uint64_t seed, uint32_t purpose, uint32_t entity, 
     }
 }
 
-void n4d__build_sort_below(uint32_t *v, uint32_t *tmp, uint64_t n, uint64_t range)
-{
-    uint32_t *src = v, *dst = tmp;
-    for (int shift = 0; shift < 32 && (range - 1) >> shift; shift += 8) {
-        uint64_t count[257] = {0};
-        for (uint64_t i = 0; i < n; i++)
-            count[((src[i] >> shift) & 255) + 1]++;
-        for (int b = 0; b < 256; b++)
-            count[b + 1] += count[b];
-        for (uint64_t i = 0; i < n; i++)
-            dst[count[(src[i] >> shift) & 255]++] = src[i];
-        uint32_t *t = src;
-        src = dst;
-        dst = t;
-    }
-    if (src != v)
-        memcpy(v, src, n * sizeof *v);
-}
-
 /* Sorts v[0, K) by ranks: value i goes to the number of values whose key
  * (v << 8 | i: distinct, and in the order of a stable sort) is smaller,
  * counted 8 values at a time against every other one in vector compares.
@@ -206,6 +187,29 @@ static void sort_by_rank(uint32_t *restrict v, uint64_t K)
             out[rank[l]] = v[i0 + l];
     }
     memcpy(v, out, K * sizeof *v);
+}
+
+void n4d__build_sort_below(uint32_t *v, uint32_t *tmp, uint64_t n, uint64_t range)
+{
+    if (n <= 48 && range <= (1u << 23)) { /* below the radix passes' fixed cost */
+        sort_by_rank(v, n);
+        return;
+    }
+    uint32_t *src = v, *dst = tmp;
+    for (int shift = 0; shift < 32 && (range - 1) >> shift; shift += 8) {
+        uint64_t count[257] = {0};
+        for (uint64_t i = 0; i < n; i++)
+            count[((src[i] >> shift) & 255) + 1]++;
+        for (int b = 0; b < 256; b++)
+            count[b + 1] += count[b];
+        for (uint64_t i = 0; i < n; i++)
+            dst[count[(src[i] >> shift) & 255]++] = src[i];
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v)
+        memcpy(v, src, n * sizeof *v);
 }
 
 void n4d__build_sort_chunk(uint32_t *v, uint64_t K, uint64_t len)
