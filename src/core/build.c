@@ -11,6 +11,7 @@
 #include "philox.h"
 
 #include <math.h>
+#include <stdalign.h>
 #include <stdio.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -295,17 +296,25 @@ static void fp_make_plan(double p, uint64_t npost, n4d__sg_proj *f)
 
 typedef n4d__gen_syn gen_syn;
 
-/* The segments a thread found in the rows it filled: (first synapse, key),
- * row after row. */
+/* The segments a thread found in the rows it filled, row after row: each
+ * its key and its first synapse relative to the row's start (rows are
+ * shorter than 2^32 synapses). Kept in blocks of SEG_BLOCK records that are
+ * chained, never copied: growing a list costs no more than its records. */
 typedef struct seg_rec {
-    uint64_t off;
-    uint32_t key;
+    uint32_t key, rel;
 } seg_rec;
 
+#define SEG_BLOCK 65536
+
 typedef struct seg_list {
-    seg_rec *rec;
-    size_t n, cap;
+    alignas(64) seg_rec **block; /* aligned: each thread's counters on their own line */
+    size_t n, n_blocks, cap_blocks;
 } seg_list;
+
+static inline const seg_rec *seg_at(const seg_list *l, uint64_t i)
+{
+    return &l->block[i / SEG_BLOCK][i % SEG_BLOCK];
+}
 
 /* row_seg of a row the column-wise projections appended to: ordered and
  * segmented from its synapses' keys after the fill */
@@ -523,35 +532,43 @@ static bool in_order(const gen_syn *a, uint64_t n)
 }
 
 /* Puts a[0, n) in canonical order (syn_less, stable), tmp holding n
- * entries. A row's keys (class, delay, sign) usually span a few hundred
- * values at most: a stable counting sort by key, then each key's run by
- * (target, weight), which the generators usually left in order already.
- * Rows whose keys span more than ROW_KEY_SPAN values are merge sorted
- * whole. */
-#define ROW_KEY_SPAN 1024
+ * entries. A row holds few classes and its delays span a few hundred steps
+ * at most: a stable counting sort on (class, delay and sign) over the
+ * row's ranges of both, then each key's run by (target, weight), which the
+ * generators usually left in order already. Rows whose ranges make more
+ * than ROW_BUCKETS buckets (or many more than their synapses) are merge
+ * sorted whole. */
+#define ROW_BUCKETS 1024
 static void order_row(gen_syn *a, gen_syn *tmp, uint64_t n)
 {
     if (in_order(a, n))
         return;
-    uint32_t kmin = UINT32_MAX, kmax = 0;
+    /* a key is class << 17 | (delay << 1 | sign): bucket (class - cmin) *
+     * lspan + (low - lmin), in key order */
+    uint32_t cmin = UINT32_MAX, cmax = 0, lmin = UINT32_MAX, lmax = 0;
     for (uint64_t i = 0; i < n; i++) {
-        kmin = a[i].key < kmin ? a[i].key : kmin;
-        kmax = a[i].key > kmax ? a[i].key : kmax;
+        const uint32_t c = a[i].key >> 17, l = a[i].key & 0x1ffffu;
+        cmin = c < cmin ? c : cmin;
+        cmax = c > cmax ? c : cmax;
+        lmin = l < lmin ? l : lmin;
+        lmax = l > lmax ? l : lmax;
     }
-    if (kmax - kmin >= ROW_KEY_SPAN) {
+    const uint64_t lspan = (uint64_t)lmax - lmin + 1, buckets = ((uint64_t)cmax - cmin + 1) * lspan;
+    if (buckets > ROW_BUCKETS || buckets > 8 * n + 64) {
         sort_row(a, tmp, n);
         return;
     }
-    const uint32_t span = kmax - kmin + 1;
-    uint64_t start[ROW_KEY_SPAN + 1];
-    memset(start, 0, (span + 1) * sizeof *start);
+    uint64_t start[ROW_BUCKETS + 1];
+    memset(start, 0, (buckets + 1) * sizeof *start);
+#define ROW_BUCKET(key) (((key) >> 17) - cmin) * lspan + (((key) & 0x1ffffu) - lmin)
     for (uint64_t i = 0; i < n; i++)
-        start[a[i].key - kmin + 1]++;
-    for (uint32_t k = 0; k < span; k++)
+        start[ROW_BUCKET(a[i].key) + 1]++;
+    for (uint64_t k = 0; k < buckets; k++)
         start[k + 1] += start[k];
-    for (uint64_t i = 0; i < n; i++) /* stable; start[k] ends at the end of run k */
-        tmp[start[a[i].key - kmin]++] = a[i];
-    for (uint32_t k = 0; k < span; k++) {
+    for (uint64_t i = 0; i < n; i++) /* stable; start[k] ends at the end of bucket k */
+        tmp[start[ROW_BUCKET(a[i].key)]++] = a[i];
+#undef ROW_BUCKET
+    for (uint64_t k = 0; k < buckets; k++) {
         const uint64_t lo = k ? start[k - 1] : 0, len = start[k] - lo;
         if (len > 1 && !in_order(tmp + lo, len))
             sort_row(tmp + lo, a + lo, len);
@@ -772,32 +789,52 @@ static void count_rowwise(build_ctx *b, int threads, gen_syn *const *scratch)
     }
 }
 
-/* Appends a segment to a thread's list (grown under a lock: the context's
- * allocator need not be thread-safe). */
-static bool seg_push(n4d_context *ctx, seg_list *l, uint64_t off, uint32_t key)
+/* Appends a segment to a thread's list (blocks allocated under a lock:
+ * the context's allocator need not be thread-safe). */
+static bool seg_push(n4d_context *ctx, seg_list *l, uint32_t rel, uint32_t key)
 {
-    if (l->n == l->cap) {
+    if (l->n == l->n_blocks * SEG_BLOCK) {
         bool ok = true;
 #pragma omp critical(n4d_build_alloc)
         {
-            const size_t cap = l->cap ? 2 * l->cap : 4096;
-            seg_rec *r = n4d__alloc(ctx, N4D_MEM_BUILD, cap * sizeof *r);
-            if (r) {
-                if (l->n)
-                    memcpy(r, l->rec, l->n * sizeof *r);
-                n4d__free(ctx, N4D_MEM_BUILD, l->rec, l->cap * sizeof *r);
-                l->rec = r;
-                l->cap = cap;
+            if (l->n_blocks == l->cap_blocks) { /* the table of blocks (small) */
+                const size_t cap = l->cap_blocks ? 2 * l->cap_blocks : 16;
+                seg_rec **t = n4d__alloc(ctx, N4D_MEM_BUILD, cap * sizeof *t);
+                if (t) {
+                    if (l->n_blocks)
+                        memcpy(t, l->block, l->n_blocks * sizeof *t);
+                    n4d__free(ctx, N4D_MEM_BUILD, l->block, l->cap_blocks * sizeof *t);
+                    l->block = t;
+                    l->cap_blocks = cap;
+                }
             }
+            seg_rec *r = l->n_blocks < l->cap_blocks
+                             ? n4d__alloc(ctx, N4D_MEM_BUILD, SEG_BLOCK * sizeof *r)
+                             : NULL;
+            if (r)
+                l->block[l->n_blocks++] = r;
             ok = r != NULL;
         }
         if (!ok)
             return false;
     }
-    l->rec[l->n].off = off;
-    l->rec[l->n].key = key;
+    seg_rec *r = &l->block[l->n / SEG_BLOCK][l->n % SEG_BLOCK];
+    r->key = key;
+    r->rel = rel;
     l->n++;
     return true;
+}
+
+static void seg_lists_free(n4d_context *ctx, seg_list *lists, size_t T)
+{
+    if (!lists)
+        return;
+    for (size_t t = 0; t < T; t++) {
+        for (size_t k = 0; k < lists[t].n_blocks; k++)
+            n4d__free(ctx, N4D_MEM_BUILD, lists[t].block[k], SEG_BLOCK * sizeof(seg_rec));
+        n4d__free(ctx, N4D_MEM_BUILD, lists[t].block, lists[t].cap_blocks * sizeof(seg_rec *));
+    }
+    n4d__free(ctx, N4D_MEM_BUILD, lists, T * sizeof *lists);
 }
 
 /* Pass 2 of the row-wise projections: the whole row of each source at once
@@ -824,7 +861,7 @@ static void fill_rowwise(build_ctx *b, int threads, gen_syn *const *scratch, seg
         const uint64_t r = n4d__to_internal(m, src);
         const int32_t sp = b->pop_of[r];
         const uint32_t q0 = b->rw_ptr[sp], q1 = b->rw_ptr[sp + 1];
-        if (q0 == q1)
+        if (q0 == q1 || __atomic_load_n(&b->nomem, __ATOMIC_RELAXED))
             continue;
         gen_syn *row = scratch[tid];
         uint64_t n = 0;
@@ -864,7 +901,7 @@ static void fill_rowwise(build_ctx *b, int threads, gen_syn *const *scratch, seg
             if (i == 0 || row[i].key != row[i - 1].key) {
                 if (segs == 0)
                     b->row_seg[r] = (uint64_t)tid << 48 | lists[tid].n;
-                if (!seg_push(m->ctx, &lists[tid], at + i, row[i].key))
+                if (!seg_push(m->ctx, &lists[tid], (uint32_t)i, row[i].key))
                     __atomic_store_n(&b->nomem, 1, __ATOMIC_RELAXED);
                 segs++;
             }
@@ -955,6 +992,32 @@ static void columnwise(build_ctx *b, bool fill, int threads, gen_syn *const *scr
         for (int i = 0; i < 256; i++)
             if (thread_max[i] > *maxw)
                 *maxw = thread_max[i];
+}
+
+/* After a device counted the synapses and its fill failed over to the CPU:
+ * counts every row on the CPU and compares with the device's (b->count:
+ * the row starts in internal order). */
+static n4d_status check_device_counts(build_ctx *b, int threads, gen_syn *const *scratch,
+                                      uint64_t *const *seen)
+{
+    n4d_model *m = b->m;
+    const uint64_t N = m->n_neurons;
+    uint64_t *cpu = n4d__calloc(m->ctx, N4D_MEM_BUILD, N + 1, sizeof *cpu);
+    if (!cpu)
+        return n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for build bookkeeping (%llu neurons)",
+                          (unsigned long long)N);
+    uint64_t *device = b->count;
+    b->count = cpu; /* the count passes add into b->count (user ids) */
+    count_rowwise(b, threads, scratch);
+    columnwise(b, false, threads, scratch, seen, NULL);
+    b->count = device;
+    bool same = true;
+    for (uint64_t r = 0; r < N && same; r++)
+        same = cpu[n4d__to_user(m, r)] == device[r + 1] - device[r];
+    n4d__free(m->ctx, N4D_MEM_BUILD, cpu, (N + 1) * sizeof *cpu);
+    return same ? N4D_OK
+                : n4d__error(&m->hdr, N4D_E_INTERNAL, "the synapse counts of the two build passes "
+                                                      "differ (the counts came from the GPU)");
 }
 
 n4d_status n4d_model_build(n4d_model *m)
@@ -1277,6 +1340,11 @@ n4d_status n4d__model_build_impl(n4d_model *m)
             maxrow = c;
     }
     b.count[N] = S;
+    if (maxrow > UINT32_MAX) {
+        st = n4d__error(&m->hdr, N4D_E_LIMIT, "a neuron has %llu outgoing synapses (limit 2^32 - 1)",
+                        (unsigned long long)maxrow);
+        goto done;
+    }
     if (S > N4D__MAX_SYNAPSES) {
         st = n4d__error(&m->hdr, N4D_E_LIMIT, "the model has %llu synapses (limit 2^40)",
                         (unsigned long long)S);
@@ -1309,6 +1377,10 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     }
     if (dev.h && ((st = n4d__device_build_fill(m, b.count, &dev)) || m->built))
         goto done;
+    /* the device counted and the CPU fills: the rows' buffers are sized
+     * from those counts, so the CPU counts again first */
+    if (dev.api && (st = check_device_counts(&b, threads, scratch, seen)))
+        goto done;
 
     /* the CPU fills: scratch for a whole row and its sort buffer */
     free_scratch(ctx, (void **)scratch, T, scratch_bytes);
@@ -1333,16 +1405,16 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     float maxw = 0.0f;
     fill_rowwise(&b, threads, scratch, lists, &maxw);
     columnwise(&b, true, threads, scratch, seen, &maxw);
+    if (b.nomem) { /* (the rows after the failure were left unfilled) */
+        st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for the synapse segments");
+        goto done;
+    }
     for (uint64_t r = 0; r < N && !b.overflow; r++)
         b.overflow = b.cursor[r] != b.count[r + 1]; /* a row got fewer synapses */
     if (b.overflow) {
         st = n4d__error(&m->hdr, N4D_E_INTERNAL,
                         "the synapse counts of the two build passes differ (%s)",
                         dev.api ? "the counts came from the GPU" : "CPU");
-        goto done;
-    }
-    if (b.nomem) {
-        st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for the synapse segments");
         goto done;
     }
 
@@ -1428,10 +1500,12 @@ n4d_status n4d__model_build_impl(n4d_model *m)
                 }
             }
         } else if (g < g1) {
-            const seg_rec *rec = lists[b.row_seg[s] >> 48].rec + (b.row_seg[s] & 0xffffffffffffull);
+            const seg_list *l = &lists[b.row_seg[s] >> 48];
+            const uint64_t first = b.row_seg[s] & 0xffffffffffffull;
             for (uint64_t k = 0; g + k < g1; k++) {
-                syn->seg_off[g + k] = rec[k].off;
-                syn->seg_key[g + k] = rec[k].key;
+                const seg_rec *rec = seg_at(l, first + k);
+                syn->seg_off[g + k] = lo + rec->rel;
+                syn->seg_key[g + k] = rec->key;
             }
         }
         for (g = syn->seg_ptr[s]; g < g1; g++) {
@@ -1483,10 +1557,7 @@ done:
     n4d__free(ctx, N4D_MEM_BUILD, b.rw_ptr, (m->n_pops + 1) * sizeof *b.rw_ptr);
     n4d__free(ctx, N4D_MEM_BUILD, b.rw_proj, (m->n_projs ? m->n_projs : 1) * sizeof *b.rw_proj);
     n4d__free(ctx, N4D_MEM_BUILD, b.row_seg, (N ? N : 1) * sizeof *b.row_seg);
-    if (lists)
-        for (size_t i = 0; i < T; i++)
-            n4d__free(ctx, N4D_MEM_BUILD, lists[i].rec, lists[i].cap * sizeof *lists[i].rec);
-    n4d__free(ctx, N4D_MEM_BUILD, lists, T * sizeof *lists);
+    seg_lists_free(ctx, lists, T);
     if (scratch)
         free_scratch(ctx, (void **)scratch, T, scratch_bytes);
     if (seen)

@@ -4,7 +4,7 @@
  * branches or calls that the compiler vectorises. Each function below does
  * the operations of its counterpart in synapse_gen.h in the same order, so
  * the doubles are the same bits (exact integer conversions, IEEE + - * /
- * and sqrt lane by lane, no FMA contraction); test_build_draws checks it. */
+ * and sqrt lane by lane, no FMA contraction); tests/test_synapse_gen.c checks it. */
 #include "build_draws.h"
 
 #include "clones.h"
@@ -165,15 +165,20 @@ void n4d__build_uniform_below(uint64_t seed, uint32_t purpose, uint32_t entity, 
     }
 }
 
+/* The rank sort's compares grow as K^2: beyond this the bucket and radix
+ * sorts are faster. */
+#define RANK_SORT_MAX 64
+
 /* Sorts v[0, K) by ranks: value i goes to the number of values whose key
  * (v << 8 | i: distinct, and in the order of a stable sort) is smaller,
  * counted 8 values at a time against every other one in vector compares.
- * K <= 256 and len <= 2^23 (the keys are positive 32-bit integers). */
+ * K <= RANK_SORT_MAX and len <= 2^23 (the keys are positive 32-bit
+ * integers). */
 N4D_CLONES
 static void sort_by_rank(uint32_t *restrict v, uint64_t K)
 {
-    int32_t key[256 + 8];
-    uint32_t out[256];
+    int32_t key[RANK_SORT_MAX + 8];
+    uint32_t out[RANK_SORT_MAX];
     for (uint64_t i = 0; i < K; i++)
         key[i] = (int32_t)(v[i] << 8 | (uint32_t)i);
     for (uint64_t i = K; i < K + 8; i++)
@@ -191,7 +196,7 @@ static void sort_by_rank(uint32_t *restrict v, uint64_t K)
 
 void n4d__build_sort_below(uint32_t *v, uint32_t *tmp, uint64_t n, uint64_t range)
 {
-    if (n <= 48 && range <= (1u << 23)) { /* below the radix passes' fixed cost */
+    if (n <= RANK_SORT_MAX && range <= (1u << 23)) { /* below the radix passes' fixed cost */
         sort_by_rank(v, n);
         return;
     }
@@ -214,7 +219,7 @@ void n4d__build_sort_below(uint32_t *v, uint32_t *tmp, uint64_t n, uint64_t rang
 
 void n4d__build_sort_chunk(uint32_t *v, uint64_t K, uint64_t len)
 {
-    if (K <= 256 && len <= (1u << 23))
+    if (K <= RANK_SORT_MAX && len <= (1u << 23))
         sort_by_rank(v, K);
     else
         n4d__sg_sort_uniform(v, K, len);
