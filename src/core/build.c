@@ -1,9 +1,11 @@
 /* Model build: neuron placement on the lattice and synapse generation into
- * CSR by source, grouped by (delay, sign). Every random draw comes from the
- * counter RNG keyed by entity, so the result is the same for any number of
- * build threads. Construction is two passes over each rule (count, then
- * fill) with no O(N^2) pair loop; rows are then put in canonical order
- * (delay, sign, target, weight) so atomically filled rows are deterministic. */
+ * CSR by source, grouped by segment key (class, delay, sign). Every random
+ * draw comes from the counter RNG keyed by entity, so the result is the
+ * same for any number of build threads. Construction is two passes (count,
+ * then fill) with no O(N^2) pair loop; the fill builds each source's whole
+ * row in a thread's buffer in canonical order (key, target, weight), and
+ * the rows that per-target rules append to are ordered again afterwards
+ * (docs/performance.md, "Construction"). */
 #include "inputs.h"
 #include "build_device.h"
 #include "build_draws.h"
