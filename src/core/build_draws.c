@@ -174,15 +174,46 @@ void n4d__build_uniform_below(uint64_t seed, uint32_t purpose, uint32_t entity, 
  * counted 8 values at a time against every other one in vector compares.
  * K <= RANK_SORT_MAX and len <= 2^23 (the keys are positive 32-bit
  * integers). */
-N4D_CLONES
-static void sort_by_rank(uint32_t *restrict v, uint64_t K)
+static void rank_keys(const uint32_t *v, uint64_t K, int32_t *key)
 {
-    int32_t key[RANK_SORT_MAX + 8];
-    uint32_t out[RANK_SORT_MAX];
     for (uint64_t i = 0; i < K; i++)
         key[i] = (int32_t)(v[i] << 8 | (uint32_t)i);
     for (uint64_t i = K; i < K + 8; i++)
         key[i] = INT32_MAX; /* the last group's missing lanes */
+}
+
+#ifdef N4D_PHILOX_AVX2
+/* sort_by_rank in AVX2: 8 keys against one broadcast key per compare, two
+ * running counts (the compiler's version transposes the loop and spills) */
+__attribute__((target("avx2"))) static void sort_by_rank_avx2(uint32_t *v, uint64_t K)
+{
+    int32_t key[RANK_SORT_MAX + 8];
+    uint32_t out[RANK_SORT_MAX], rank[8];
+    rank_keys(v, K, key);
+    for (uint64_t i0 = 0; i0 < K; i0 += 8) {
+        const __m256i x = _mm256_loadu_si256((const __m256i *)(key + i0));
+        __m256i r0 = _mm256_setzero_si256(), r1 = _mm256_setzero_si256();
+        uint64_t j = 0;
+        for (; j + 1 < K; j += 2) { /* x > key[j]: -1, subtracted */
+            r0 = _mm256_sub_epi32(r0, _mm256_cmpgt_epi32(x, _mm256_set1_epi32(key[j])));
+            r1 = _mm256_sub_epi32(r1, _mm256_cmpgt_epi32(x, _mm256_set1_epi32(key[j + 1])));
+        }
+        if (j < K)
+            r0 = _mm256_sub_epi32(r0, _mm256_cmpgt_epi32(x, _mm256_set1_epi32(key[j])));
+        _mm256_storeu_si256((__m256i *)rank, _mm256_add_epi32(r0, r1));
+        for (int l = 0; l < 8 && i0 + l < K; l++)
+            out[rank[l]] = v[i0 + l];
+    }
+    memcpy(v, out, K * sizeof *v);
+}
+#endif
+
+N4D_CLONES
+static void sort_by_rank_generic(uint32_t *restrict v, uint64_t K)
+{
+    int32_t key[RANK_SORT_MAX + 8];
+    uint32_t out[RANK_SORT_MAX];
+    rank_keys(v, K, key);
     for (uint64_t i0 = 0; i0 < K; i0 += 8) {
         uint32_t rank[8] = {0};
         for (uint64_t j = 0; j < K; j++)
@@ -192,6 +223,17 @@ static void sort_by_rank(uint32_t *restrict v, uint64_t K)
             out[rank[l]] = v[i0 + l];
     }
     memcpy(v, out, K * sizeof *v);
+}
+
+static void sort_by_rank(uint32_t *v, uint64_t K)
+{
+#ifdef N4D_PHILOX_AVX2
+    if (n4d__cpu_has_avx2()) {
+        sort_by_rank_avx2(v, K);
+        return;
+    }
+#endif
+    sort_by_rank_generic(v, K);
 }
 
 void n4d__build_sort_below(uint32_t *v, uint32_t *tmp, uint64_t n, uint64_t range)
