@@ -480,14 +480,10 @@ static inline bool syn_less(const gen_syn *a, const gen_syn *b)
     return a->weight < b->weight;
 }
 
-/* Stable merge sort of n entries using tmp (n entries). */
+/* Stable merge sort of n entries using tmp (n entries); its callers
+ * (order_row) have found them out of order already. */
 static void sort_row(gen_syn *a, gen_syn *tmp, uint64_t n)
 {
-    bool sorted = true;
-    for (uint64_t i = 1; i < n && sorted; i++)
-        sorted = !syn_less(&a[i], &a[i - 1]);
-    if (sorted)
-        return;
     for (uint64_t i = 1; i < n; i++) { /* insertion sort runs of 16 */
         if (i % 16 == 0)
             continue;
@@ -579,6 +575,16 @@ static void order_row(gen_syn *a, gen_syn *tmp, uint64_t n)
 }
 
 /* ---- the build ------------------------------------------------------------------ */
+
+/* The calling thread's number in its OpenMP team (0 without OpenMP). */
+static inline int thread_num(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
 
 static int build_threads(const n4d_model *m)
 {
@@ -758,9 +764,8 @@ static uint64_t keep_owned(const build_ctx *b, gen_syn *row, uint64_t n)
     return k;
 }
 
-/* Pass 1: the synapses of every source (user ids) into b->count, row-wise
- * projections by (projection, source) items in one parallel loop (one
- * synchronisation for all of them). */
+/* The counts of the row-wise projections (count_all): (projection,
+ * source) items in one parallel loop (one synchronisation for all). */
 static void count_rowwise(build_ctx *b, int threads, gen_syn *const *scratch)
 {
     n4d_model *m = b->m;
@@ -773,10 +778,7 @@ static void count_rowwise(build_ctx *b, int threads, gen_syn *const *scratch)
     b->item_start[m->n_projs] = items;
 #pragma omp parallel for schedule(dynamic, 64) num_threads(threads)
     for (uint64_t it = 0; it < items; it++) {
-        int tid = 0;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-#endif
+        const int tid = thread_num();
         const size_t pj = item_projection(b, it);
         const uint64_t s = it - b->item_start[pj];
         const uint64_t src = m->pops[m->projs[pj].source].first + s;
@@ -839,6 +841,40 @@ static void seg_lists_free(n4d_context *ctx, seg_list *lists, size_t T)
     n4d__free(ctx, N4D_MEM_BUILD, lists, T * sizeof *lists);
 }
 
+/* Writes row[0, n), in canonical order, at internal row r's start
+ * (targets, weights as float bits, delays where kept), lists its segments
+ * in thread tid's list and counts them in seg_ptr[r + 1]; returns the
+ * row's largest |weight|. The callers' rows are fixed blocks per thread
+ * (schedule(static)): the lists grow, and so allocate, the same way in
+ * every run. */
+static float write_row(build_ctx *b, seg_list *lists, int tid, uint64_t r, const gen_syn *row,
+                       uint64_t n)
+{
+    n4d__synapses *syn = &b->m->syn;
+    const uint64_t at = b->count[r];
+    float mx = 0.0f;
+    for (uint64_t i = 0; i < n; i++) {
+        syn->target[at + i] = row[i].target;
+        memcpy(&syn->weight_q[at + i], &row[i].weight, sizeof(float));
+        const float aw = fabsf(row[i].weight);
+        mx = aw > mx ? aw : mx;
+    }
+    if (b->delay_tmp)
+        for (uint64_t i = 0; i < n; i++)
+            b->delay_tmp[at + i] = (uint16_t)N4D__SEG_DELAY(row[i].key);
+    uint64_t segs = 0;
+    for (uint64_t i = 0; i < n; i++)
+        if (i == 0 || row[i].key != row[i - 1].key) {
+            if (segs == 0)
+                b->row_seg[r] = (uint64_t)tid << 48 | lists[tid].n;
+            if (!seg_push(b->m->ctx, &lists[tid], (uint32_t)i, row[i].key))
+                __atomic_store_n(&b->nomem, 1, __ATOMIC_RELAXED);
+            segs++;
+        }
+    syn->seg_ptr[r + 1] = segs;
+    return mx;
+}
+
 /* Pass 2 of the row-wise projections: the whole row of each source at once
  * (every row-wise projection of its population, in projection order) in
  * the thread's buffer: targets, weights and keys, the targets made
@@ -849,17 +885,13 @@ static void fill_rowwise(build_ctx *b, int threads, gen_syn *const *scratch, seg
                          float *maxw)
 {
     n4d_model *m = b->m;
-    n4d__synapses *syn = &m->syn;
     const uint64_t N = m->n_neurons;
     float thread_max[256] = {0};
     /* static blocks: each thread's rows, and so its list's growth (the
      * allocations), do not depend on timing */
 #pragma omp parallel for schedule(static, 64) num_threads(threads)
     for (uint64_t src = 0; src < N; src++) {
-        int tid = 0;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-#endif
+        const int tid = thread_num();
         const uint64_t r = n4d__to_internal(m, src);
         const int32_t sp = b->pop_of[r];
         const uint32_t q0 = b->rw_ptr[sp], q1 = b->rw_ptr[sp + 1];
@@ -888,26 +920,8 @@ static void fill_rowwise(build_ctx *b, int threads, gen_syn *const *scratch, seg
         if (!row_fits(b, r, at, n))
             continue;
         order_row(row, row + n, n);
-        float mx = 0.0f; /* in a register: thread_max's slots share cache lines */
-        for (uint64_t i = 0; i < n; i++) {
-            syn->target[at + i] = row[i].target;
-            memcpy(&syn->weight_q[at + i], &row[i].weight, sizeof(float));
-            const float aw = fabsf(row[i].weight);
-            mx = aw > mx ? aw : mx;
-        }
-        if (b->delay_tmp)
-            for (uint64_t i = 0; i < n; i++)
-                b->delay_tmp[at + i] = (uint16_t)N4D__SEG_DELAY(row[i].key);
-        uint64_t segs = 0;
-        for (uint64_t i = 0; i < n; i++)
-            if (i == 0 || row[i].key != row[i - 1].key) {
-                if (segs == 0)
-                    b->row_seg[r] = (uint64_t)tid << 48 | lists[tid].n;
-                if (!seg_push(m->ctx, &lists[tid], (uint32_t)i, row[i].key))
-                    __atomic_store_n(&b->nomem, 1, __ATOMIC_RELAXED);
-                segs++;
-            }
-        syn->seg_ptr[r + 1] = segs;
+        /* in a register: thread_max's slots share cache lines */
+        const float mx = write_row(b, lists, tid, r, row, n);
         if (mx > thread_max[tid & 255])
             thread_max[tid & 255] = mx;
     }
@@ -950,10 +964,7 @@ static void columnwise(build_ctx *b, bool fill, int threads, gen_syn *const *scr
         if (pr->d.rule == N4D_RULE_FIXED_INDEGREE) {
 #pragma omp parallel for schedule(dynamic, 64) num_threads(threads)
             for (uint64_t t = 0; t < post->n; t++) {
-                int tid = 0;
-#ifdef _OPENMP
-                tid = omp_get_thread_num();
-#endif
+                const int tid = thread_num();
                 if (!owned(b, post->first + t))
                     continue; /* another rank draws this target's sources */
                 uint64_t *src = (uint64_t *)scratch[tid];
@@ -972,10 +983,7 @@ static void columnwise(build_ctx *b, bool fill, int threads, gen_syn *const *scr
         } else { /* fixed_total_number without multapses: the distinct pairs */
 #pragma omp parallel for schedule(static) num_threads(threads)
             for (uint64_t k = 0; k < pr->d.n; k++) {
-                int tid = 0;
-#ifdef _OPENMP
-                tid = omp_get_thread_num();
-#endif
+                const int tid = thread_num();
                 const uint64_t s = b->sp[pj].pairs[k] >> 32, t = b->sp[pj].pairs[k] & 0xffffffffu;
                 if (!owned(b, post->first + t))
                     continue;
@@ -996,6 +1004,14 @@ static void columnwise(build_ctx *b, bool fill, int threads, gen_syn *const *scr
                 *maxw = thread_max[i];
 }
 
+/* Pass 1: the synapses of every source (user ids) into b->count, by every
+ * rule. */
+static void count_all(build_ctx *b, int threads, gen_syn *const *scratch, uint64_t *const *seen)
+{
+    count_rowwise(b, threads, scratch);
+    columnwise(b, false, threads, scratch, seen, NULL);
+}
+
 /* After a device counted the synapses and its fill failed over to the CPU:
  * counts every row on the CPU and compares with the device's (b->count:
  * the row starts in internal order). */
@@ -1010,8 +1026,7 @@ static n4d_status check_device_counts(build_ctx *b, int threads, gen_syn *const 
                           (unsigned long long)N);
     uint64_t *device = b->count;
     b->count = cpu; /* the count passes add into b->count (user ids) */
-    count_rowwise(b, threads, scratch);
-    columnwise(b, false, threads, scratch, seen, NULL);
+    count_all(b, threads, scratch, seen);
     b->count = device;
     bool same = true;
     for (uint64_t r = 0; r < N && same; r++)
@@ -1286,10 +1301,8 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     /* (a distributed build draws on the CPU: the device library builds whole models) */
     if (!n4d__distributed(m) && (st = n4d__device_build_count(m, b.sp, b.count, &dev)))
         goto done;
-    if (!dev.h) {
-        count_rowwise(&b, threads, scratch);
-        columnwise(&b, false, threads, scratch, seen, NULL);
-    }
+    if (!dev.h)
+        count_all(&b, threads, scratch, seen);
     for (uint64_t s = 0; s < N; s++)
         b.cursor[s] = b.count[s] + 1;
     if ((st = n4d__layout_compute(m, b.cursor)))
@@ -1320,8 +1333,7 @@ n4d_status n4d__model_build_impl(n4d_model *m)
         b.own_lo = m->own_lo;
         b.own_hi = m->own_hi;
         memset(b.count, 0, N * sizeof *b.count);
-        count_rowwise(&b, threads, scratch);
-        columnwise(&b, false, threads, scratch, seen, NULL);
+        count_all(&b, threads, scratch, seen);
     }
     for (size_t r = 0; r < m->n_runs; r++)
         for (uint64_t i = m->runs[r].first; i < m->runs[r].first + m->runs[r].n; i++)
@@ -1402,7 +1414,6 @@ n4d_status n4d__model_build_impl(n4d_model *m)
         goto done;
     }
 
-
     /* pass 2: fill (weights as float bits for now) */
     float maxw = 0.0f;
     fill_rowwise(&b, threads, scratch, lists, &maxw);
@@ -1420,17 +1431,14 @@ n4d_status n4d__model_build_impl(n4d_model *m)
         goto done;
     }
 
-    /* canonical order of the rows the column-wise projections appended to
-     * (the keys from the synapses), and their segment counts */
+    /* the rows the column-wise projections appended to: ordered again
+     * from their synapses' keys, rewritten, their segments listed */
     if (has_columnwise) {
-#pragma omp parallel for schedule(dynamic, 256) num_threads(threads)
+#pragma omp parallel for schedule(static, 64) num_threads(threads)
         for (uint64_t s = 0; s < N; s++) {
-            if (b.row_seg[s] != ROW_MIXED)
+            if (b.row_seg[s] != ROW_MIXED || __atomic_load_n(&b.nomem, __ATOMIC_RELAXED))
                 continue;
-            int tid = 0;
-#ifdef _OPENMP
-            tid = omp_get_thread_num();
-#endif
+            const int tid = thread_num();
             const uint64_t lo = b.count[s], n = b.count[s + 1] - lo;
             const int32_t sp = b.pop_of[s];
             gen_syn *row = scratch[tid];
@@ -1440,15 +1448,11 @@ n4d_status n4d__model_build_impl(n4d_model *m)
                 row[i].key = synapse_key(&b, sp, lo + i);
             }
             order_row(row, row + n, n);
-            uint64_t segs = 0;
-            for (uint64_t i = 0; i < n; i++) {
-                syn->target[lo + i] = row[i].target;
-                memcpy(&syn->weight_q[lo + i], &row[i].weight, sizeof(float));
-                if (b.delay_tmp)
-                    b.delay_tmp[lo + i] = (uint16_t)N4D__SEG_DELAY(row[i].key);
-                segs += (i == 0 || row[i].key != row[i - 1].key);
-            }
-            syn->seg_ptr[s + 1] = segs;
+            write_row(&b, lists, tid, s, row, n);
+        }
+        if (b.nomem) {
+            st = n4d__error(&m->hdr, N4D_E_NOMEM, "out of memory for the synapse segments");
+            goto done;
         }
     }
     uint64_t nseg = 0;
@@ -1484,34 +1488,18 @@ n4d_status n4d__model_build_impl(n4d_model *m)
     syn->inv_scale = 1.0 / syn->scale;
     const double scale = syn->scale;
     uint32_t dmin = UINT32_MAX, dmax = 0;
-    /* the segments (from the fill's lists, or from the keys of the rows
-     * ordered above) and the weights in fixed point */
+    /* the segments (from the lists) and the weights in fixed point */
 #pragma omp parallel for schedule(dynamic, 256) num_threads(threads) reduction(min : dmin) reduction(max : dmax)
     for (uint64_t s = 0; s < N; s++) {
         const uint64_t lo = b.count[s], hi = b.count[s + 1];
-        uint64_t g = syn->seg_ptr[s];
-        const uint64_t g1 = syn->seg_ptr[s + 1];
-        if (b.row_seg[s] == ROW_MIXED) {
-            uint32_t prev_key = 0;
-            for (uint64_t i = lo; i < hi; i++) {
-                const uint32_t key = synapse_key(&b, b.pop_of[s], i);
-                if (i == lo || key != prev_key) {
-                    syn->seg_off[g] = i;
-                    syn->seg_key[g++] = key;
-                    prev_key = key;
-                }
-            }
-        } else if (g < g1) {
-            const seg_list *l = &lists[b.row_seg[s] >> 48];
-            const uint64_t first = b.row_seg[s] & 0xffffffffffffull;
-            for (uint64_t k = 0; g + k < g1; k++) {
-                const seg_rec *rec = seg_at(l, first + k);
-                syn->seg_off[g + k] = lo + rec->rel;
-                syn->seg_key[g + k] = rec->key;
-            }
-        }
-        for (g = syn->seg_ptr[s]; g < g1; g++) {
-            const uint32_t d = N4D__SEG_DELAY(syn->seg_key[g]);
+        const uint64_t g0 = syn->seg_ptr[s], g1 = syn->seg_ptr[s + 1];
+        const seg_list *l = &lists[b.row_seg[s] >> 48];
+        const uint64_t first = b.row_seg[s] & 0xffffffffffffull;
+        for (uint64_t g = g0; g < g1; g++) {
+            const seg_rec *rec = seg_at(l, first + (g - g0));
+            syn->seg_off[g] = lo + rec->rel;
+            syn->seg_key[g] = rec->key;
+            const uint32_t d = N4D__SEG_DELAY(rec->key);
             dmin = d < dmin ? d : dmin;
             dmax = d > dmax ? d : dmax;
         }
